@@ -1,0 +1,341 @@
+/*
+ * providermux.h — the C ABI of libprovidermux, one in-process router for LLM providers.
+ *
+ * This header is the reference. Conventions that hold for every declaration below:
+ *
+ *  - Status: every fallible function returns a pmx_status (int32_t). 0 is PMX_OK, errors are
+ *    negative. Values are append-only: never reused, never renumbered.
+ *  - Errors: the last argument of a fallible function is an optional, caller-owned
+ *    `pmx_error *err`. When it is not NULL and the call fails, it is filled in (message
+ *    NUL-terminated, truncated to fit). On success it is left with code PMX_OK and an empty
+ *    message. API keys never appear in any message, log line, stats document or response.
+ *  - Output: out-parameters come first and are named `out`. On failure `*out` is set to NULL.
+ *    Strings the library returns are owned by the caller and MUST be released with
+ *    pmx_string_free(), never free(). Every *_free function accepts NULL.
+ *  - Input: strings are UTF-8 JSON, NUL-terminated, copied by the library before the call
+ *    returns (the caller may free them right after). Invalid UTF-8 gives PMX_ERR_INVALID_UTF8,
+ *    unparsable JSON gives PMX_ERR_INVALID_JSON with the line and column.
+ *  - Threading: a router is safe to share between threads. Each router owns one I/O thread
+ *    (libcurl multi event loop) that carries all of its requests; no thread per request.
+ *  - Using a handle after it was freed is undefined behaviour.
+ *
+ * JSON vocabulary (see README.md for the full reference):
+ *  - Router config: {"providers":[{"name","type","base_url","api_key","models",...}],
+ *    "routing":{...}, "retry":{...}, "timeouts":{...}}. "${ENV_VAR}" in a string is expanded.
+ *  - Request: an OpenAI Chat Completions request plus an optional "route" object.
+ *  - Response: an OpenAI "chat.completion" object plus "provider", "attempts", "latency_ms",
+ *    "ttft_ms" (streams) and "usage".
+ *  - Stream events: {"type":"start"|"delta"|"retry"|"fallback"|"usage"|"done"|"error", ...}.
+ */
+#ifndef PROVIDERMUX_H
+#define PROVIDERMUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PMX_API __attribute__((visibility("default")))
+#else
+#define PMX_API
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Versions                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Version of this header. The runtime library reports its own with pmx_version_number(). */
+#define PMX_VERSION_MAJOR 0
+#define PMX_VERSION_MINOR 1
+#define PMX_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH, comparable with pmx_version_number(). */
+#define PMX_VERSION_NUMBER (PMX_VERSION_MAJOR * 10000 + PMX_VERSION_MINOR * 100 + PMX_VERSION_PATCH)
+#define PMX_VERSION_STRING "0.1.0"
+/** The ABI number; it is the SONAME suffix (libprovidermux.so.0) and changes only on ABI breaks. */
+#define PMX_ABI_VERSION 0
+
+/** Runtime version of the loaded library, encoded like PMX_VERSION_NUMBER. Thread-safe. */
+PMX_API int32_t pmx_version_number(void);
+
+/** Runtime version as a static string such as "0.1.0". Never NULL; do not free. Thread-safe. */
+PMX_API const char *pmx_version_string(void);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Status codes and errors                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef int32_t pmx_status;
+
+#define PMX_OK                          0
+/** A required pointer argument was NULL, or an argument is out of range. */
+#define PMX_ERR_INVALID_ARGUMENT       -1
+/** An input string is not valid JSON; the message gives line, column and byte offset. */
+#define PMX_ERR_INVALID_JSON           -2
+/** An input string is not valid UTF-8. */
+#define PMX_ERR_INVALID_UTF8           -3
+/** The router or provider config is invalid; the message names the field and the reason. */
+#define PMX_ERR_CONFIG                 -4
+/** A "${VAR}" in the config names an environment variable that is not set (named, never its value). */
+#define PMX_ERR_ENV_VAR_MISSING        -5
+/** A provider "type" is not one this library knows. */
+#define PMX_ERR_UNKNOWN_PROVIDER_TYPE  -6
+/** The request JSON is well-formed but invalid (empty "messages", wrong field type, ...). */
+#define PMX_ERR_INVALID_REQUEST        -7
+/** No configured provider serves the requested model. */
+#define PMX_ERR_NO_PROVIDER            -8
+/** A provider named in a call or in "route" does not exist in this router. */
+#define PMX_ERR_PROVIDER_NOT_FOUND     -9
+/** A provider with this name already exists in the router. */
+#define PMX_ERR_DUPLICATE_PROVIDER    -10
+/** The request was cancelled (pmx_stream_cancel, a non-zero callback return, router freed). */
+#define PMX_ERR_CANCELLED             -11
+/** A timeout expired (connect, first byte, idle between chunks or total). */
+#define PMX_ERR_TIMEOUT               -12
+/** The connection to the provider failed (refused, reset, DNS, TLS). */
+#define PMX_ERR_CONNECTION            -13
+/** The provider answered with an HTTP error not covered by a more specific code. */
+#define PMX_ERR_UPSTREAM_HTTP         -14
+/** The provider rate-limited the request (HTTP 429). */
+#define PMX_ERR_RATE_LIMITED          -15
+/** The provider rejected the credentials (HTTP 401/403). */
+#define PMX_ERR_AUTH                  -16
+/** The provider's response could not be understood (malformed JSON or event, truncated body). */
+#define PMX_ERR_UPSTREAM_PROTOCOL     -17
+/** The provider reported an error inside a stream that had already produced output. */
+#define PMX_ERR_STREAM_INTERRUPTED    -18
+/** The provider rejected the request as invalid (HTTP 400/422): not retried, no failover. */
+#define PMX_ERR_UPSTREAM_BAD_REQUEST  -19
+/** The provider does not serve the model (HTTP 404). */
+#define PMX_ERR_MODEL_NOT_FOUND       -20
+/** The operation is not supported by the provider (e.g. embeddings on a chat-only provider). */
+#define PMX_ERR_UNSUPPORTED           -21
+/** The provider's server failed (HTTP 5xx). */
+#define PMX_ERR_UPSTREAM_SERVER       -22
+/** The router is shutting down. */
+#define PMX_ERR_ROUTER_CLOSED         -23
+/** A response exceeded the configured size limit. */
+#define PMX_ERR_RESPONSE_TOO_LARGE    -24
+/** An internal error; please report it. */
+#define PMX_ERR_INTERNAL              -99
+
+/**
+ * Name of a status code as a static string, e.g. "PMX_ERR_TIMEOUT"; "PMX_UNKNOWN_STATUS" for
+ * values this library does not know. Never NULL; do not free. Thread-safe.
+ */
+PMX_API const char *pmx_status_name(pmx_status code);
+
+/**
+ * Error detail, owned by the caller (stack or heap), filled in by a failing call.
+ * Fields are only ever appended at the end in a new ABI version (SONAME).
+ */
+typedef struct pmx_error {
+    /** The status the call returned. */
+    pmx_status code;
+    /** HTTP status of the provider's last answer, 0 when there was none. */
+    int32_t http_status;
+    /** Number of provider attempts made (0 when the call failed before routing). */
+    int32_t attempts;
+    /** Name of the provider of the last attempt, "" when none. NUL-terminated. */
+    char provider[64];
+    /** Human-readable message naming what was wrong; lists every attempt when all failed. */
+    char message[512];
+} pmx_error;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Strings                                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Frees a string returned by this library. Accepts NULL. Any thread. */
+PMX_API void pmx_string_free(char *s);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Logging                                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+#define PMX_LOG_TRACE 0
+#define PMX_LOG_DEBUG 1
+#define PMX_LOG_INFO  2
+#define PMX_LOG_WARN  3
+#define PMX_LOG_ERROR 4
+
+/**
+ * Log callback. `message` is UTF-8, borrowed for the duration of the call, NUL-terminated and
+ * `len` bytes long (excluding the NUL). Secrets are masked before a line reaches it.
+ */
+typedef void (*pmx_log_fn)(int32_t level, const char *message, size_t len, void *userdata);
+
+/**
+ * Installs the process-wide log callback (the library logs nothing by default). Lines with
+ * level < min_level are not produced. Pass fn = NULL to stop logging; after that call returns
+ * the previous callback is never called again. The callback may be called from any thread
+ * (routers' I/O threads included), but never concurrently with itself. It must not call
+ * pmx_set_log_callback. Thread-safe.
+ */
+PMX_API void pmx_set_log_callback(pmx_log_fn fn, int32_t min_level, void *userdata);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Providers                                                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+/** A validated provider definition, not yet part of a router. */
+typedef struct pmx_provider pmx_provider;
+
+/**
+ * Creates a provider from one provider JSON object, the same shape as one entry of the router
+ * config's "providers" array (e.g. {"name":"local","type":"openai-compatible",
+ * "base_url":"http://127.0.0.1:8080/v1"}). "${VAR}" strings are expanded now.
+ *
+ * out:  receives the new provider; the caller owns it and frees it with pmx_provider_free.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL), PMX_ERR_INVALID_UTF8, PMX_ERR_INVALID_JSON,
+ *         PMX_ERR_CONFIG, PMX_ERR_UNKNOWN_PROVIDER_TYPE, PMX_ERR_ENV_VAR_MISSING.
+ * Thread-safe.
+ */
+PMX_API pmx_status pmx_provider_new(pmx_provider **out, const char *provider_json, pmx_error *err);
+
+/** Frees a provider. Routers it was added to keep their own reference. Accepts NULL. */
+PMX_API void pmx_provider_free(pmx_provider *provider);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Routers                                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/** A router: providers, routing policy and one I/O thread. Safe to share between threads. */
+typedef struct pmx_router pmx_router;
+
+/**
+ * Creates a router from a router config JSON document and starts its I/O thread.
+ *
+ * out:  receives the router; free it with pmx_router_free.
+ * Errors: as pmx_provider_new, plus PMX_ERR_DUPLICATE_PROVIDER. Unknown keys are errors.
+ * Thread-safe.
+ */
+PMX_API pmx_status pmx_router_new(pmx_router **out, const char *router_json, pmx_error *err);
+
+/**
+ * Frees a router. Async streams still running are cancelled; each still receives its terminal
+ * event (on the I/O thread) before this function returns. Blocking calls on other threads must
+ * have returned first. Must not be called from inside an event callback of the same router.
+ * Accepts NULL.
+ */
+PMX_API void pmx_router_free(pmx_router *router);
+
+/**
+ * Adds a provider to the router; it serves new requests from now on, after the providers
+ * already there in the routing order. The router takes its own reference: the caller still
+ * owns `provider` and may free it right away. Any thread, also while requests are in flight.
+ * Errors: PMX_ERR_INVALID_ARGUMENT, PMX_ERR_DUPLICATE_PROVIDER.
+ */
+PMX_API pmx_status pmx_router_add_provider(pmx_router *router, const pmx_provider *provider, pmx_error *err);
+
+/**
+ * Removes the provider named `name` from the router. Requests already running on it finish
+ * normally; new requests no longer see it. Any thread.
+ * Errors: PMX_ERR_INVALID_ARGUMENT, PMX_ERR_PROVIDER_NOT_FOUND.
+ */
+PMX_API pmx_status pmx_router_remove_provider(pmx_router *router, const char *name, pmx_error *err);
+
+/**
+ * Runs one chat completion and waits for it (retries and failover included).
+ *
+ * out:           receives the response JSON (an OpenAI chat.completion plus "provider",
+ *                "attempts", "latency_ms", "usage"); free it with pmx_string_free.
+ * request_json:  an OpenAI Chat Completions request; "stream" is ignored (always false here).
+ * Errors: input errors (PMX_ERR_INVALID_*, PMX_ERR_NO_PROVIDER, PMX_ERR_PROVIDER_NOT_FOUND), or
+ *         the class of the last attempt's failure when every provider failed; err->message
+ *         then lists every attempt. Blocks the calling thread; any thread.
+ */
+PMX_API pmx_status pmx_router_complete(char **out, pmx_router *router, const char *request_json, pmx_error *err);
+
+/**
+ * Stream event callback.
+ *
+ * event_json: one event object, UTF-8, NUL-terminated, `len` bytes; borrowed for the call only.
+ * Return 0 to continue; any other value cancels the request, whose terminal event is then an
+ * `error` with code PMX_ERR_CANCELLED. Events of one request never run concurrently. Exactly
+ * one terminal event (`done` or `error`) ends every started stream; it is the last use of
+ * `userdata`. If the call that starts a stream fails, the callback is never called.
+ * The callback must not call pmx_router_free on its own router.
+ */
+typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userdata);
+
+/**
+ * Runs one streamed chat completion, delivering events on the CALLING thread as they arrive,
+ * and returns after the terminal event.
+ *
+ * out:       may be NULL; when given and the stream succeeds, receives the same full response
+ *            JSON that the `done` event carries (free with pmx_string_free).
+ * on_event:  required.
+ * Returns PMX_OK when the stream ended with `done`; otherwise the terminal error's code (also
+ * in err). Input errors are returned before any event. Blocks; any thread.
+ */
+PMX_API pmx_status pmx_router_stream(char **out, pmx_router *router, const char *request_json,
+                                     pmx_event_fn on_event, void *userdata, pmx_error *err);
+
+/** A running async stream. */
+typedef struct pmx_stream pmx_stream;
+
+/**
+ * Starts a streamed chat completion and returns at once. Events are delivered on the router's
+ * I/O thread: the callback must not block for long, since it delays every request of the router.
+ *
+ * out:       may be NULL for fire-and-forget; otherwise receives a handle to cancel the stream,
+ *            freed with pmx_stream_free (which also cancels it if still running).
+ * on_event:  required. Called from the I/O thread, possibly before this function returns.
+ * Errors: input errors only, and then the callback is never called. Any thread.
+ */
+PMX_API pmx_status pmx_router_stream_async(pmx_stream **out, pmx_router *router, const char *request_json,
+                                           pmx_event_fn on_event, void *userdata, pmx_error *err);
+
+/**
+ * Requests cancellation of a stream. Safe from any thread, including from inside its own
+ * callback; idempotent; a no-op after the terminal event. The terminal event (error
+ * PMX_ERR_CANCELLED, unless the stream had already finished) follows on the I/O thread.
+ * Accepts NULL.
+ */
+PMX_API void pmx_stream_cancel(pmx_stream *stream);
+
+/**
+ * Releases a stream handle; a stream still running is cancelled first (its terminal event still
+ * arrives). May be called from inside the stream's own callback. Accepts NULL.
+ */
+PMX_API void pmx_stream_free(pmx_stream *stream);
+
+/**
+ * Computes embeddings: request {"model": ..., "input": "text" | ["text", ...]} in OpenAI's
+ * shape; out receives an OpenAI embeddings list plus "provider" and "attempts". Routed, retried
+ * and failed over like completions. Blocks; any thread.
+ * Errors: as pmx_router_complete, plus PMX_ERR_UNSUPPORTED.
+ */
+PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *request_json, pmx_error *err);
+
+/**
+ * Lists models: {"object":"list","data":[{"id":"provider/model","object":"model",
+ * "provider":..., "model":...}], "errors":[{"provider":..., "message":...}]}. Providers with a
+ * configured "models" list answer from it; others are asked (GET {base_url}/models). A failing
+ * provider is listed under "errors", not fatal. Blocks; any thread.
+ */
+PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *err);
+
+/**
+ * Probes every provider now and reports {"providers":[{"name","type","healthy","latency_ms",
+ * "http_status","error"}]} (error omitted when healthy). Blocks up to the health timeout.
+ * Any thread.
+ */
+PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *err);
+
+/**
+ * Usage statistics since router creation: {"requests","successes","failures","retries",
+ * "fallbacks","providers":[{"name","requests","successes","failures","retries","fallbacks",
+ * "prompt_tokens","completion_tokens","latency_ms_avg",...}]}. Never contains secrets.
+ * Any thread.
+ */
+PMX_API pmx_status pmx_router_stats(char **out, pmx_router *router, pmx_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROVIDERMUX_H */
