@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""pmx_chat.py — one chat completion through libprovidermux, streamed to stdout.
+
+Usage: pmx_chat.py [-c CONFIG] [-m MODEL] [-s SYSTEM] [--no-stream] [PROMPT...]
+
+The same program as examples-c/pmx-chat. CONFIG defaults to $PMX_CONFIG, else
+examples/router.json (relative to the current directory). The prompt is the arguments joined
+by spaces, or stdin when there are none. Replies go to stdout; a summary line
+"[provider=... model=... latency_ms=... ttft_ms=... prompt_tokens=... completion_tokens=...
+total_tokens=...]" goes to stderr. Exit status: 0 done, 1 request failed, 2 usage or config
+error, 130 interrupted (Ctrl-C cancels the stream).
+"""
+
+import argparse
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bindings",
+                                "python"))
+
+import providermux  # noqa: E402
+
+PROG = "pmx_chat.py"
+
+# Failures of the config itself (as opposed to the request): exit status 2.
+CONFIG_CODES = {
+    providermux.ERR_INVALID_JSON, providermux.ERR_INVALID_UTF8, providermux.ERR_CONFIG,
+    providermux.ERR_ENV_VAR_MISSING, providermux.ERR_UNKNOWN_PROVIDER_TYPE,
+    providermux.ERR_DUPLICATE_PROVIDER,
+}
+
+
+def fail(status_name, message, code=1):
+    sys.stdout.flush()
+    print("%s: error: %s: %s" % (PROG, status_name, message), file=sys.stderr, flush=True)
+    return code
+
+
+def summary(response):
+    usage = response.get("usage") or {}
+
+    def num(value):
+        try:
+            return int(value or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    return ("[provider=%s model=%s latency_ms=%d ttft_ms=%d prompt_tokens=%d "
+            "completion_tokens=%d total_tokens=%d]" % (
+                response.get("provider", ""), response.get("model", ""),
+                num(response.get("latency_ms")), num(response.get("ttft_ms")),
+                num(usage.get("prompt_tokens")), num(usage.get("completion_tokens")),
+                num(usage.get("total_tokens"))))
+
+
+def finish(response):
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    print(summary(response), file=sys.stderr, flush=True)
+    return 0
+
+
+def run_stream(router, request):
+    stream = router.stream(request)
+    try:
+        for event in stream:
+            kind = event.get("type")
+            if kind == "delta":
+                content = event.get("content")
+                if content:
+                    sys.stdout.write(content)
+                    sys.stdout.flush()
+            elif kind == "done":
+                return finish(event.get("response") or {})
+            elif kind == "error":
+                err = stream.error
+                return fail(err.status_name, err.message)
+        return fail("PMX_ERR_INTERNAL", "stream ended without a terminal event")
+    finally:
+        stream.close()  # cancels the stream if still running (Ctrl-C)
+
+
+def run_complete(router, request):
+    # pmx_router_complete cannot be cancelled and holds the main thread until it returns: run it
+    # on a worker so that Ctrl-C still ends the program at once.
+    result = {}
+
+    def work():
+        try:
+            result["response"] = router.complete(request)
+        except BaseException as exc:
+            result["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        # The router must not be freed while a blocking call uses it: leave without cleanup.
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        os._exit(130)
+    if "error" in result:
+        raise result["error"]
+    response = result["response"]
+    choices = response.get("choices") or [{}]
+    content = ((choices[0] or {}).get("message") or {}).get("content") or ""
+    sys.stdout.write(content)
+    return finish(response)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="One chat completion through libprovidermux.")
+    parser.add_argument("-c", "--config", metavar="CONFIG",
+                        help="router config (default: $PMX_CONFIG, else examples/router.json)")
+    parser.add_argument("-m", "--model", metavar="MODEL", help="model to request")
+    parser.add_argument("-s", "--system", metavar="SYSTEM", help="system message")
+    parser.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
+    parser.add_argument("prompt", nargs="*", metavar="PROMPT")
+    args = parser.parse_args(argv)
+
+    config_path = args.config or os.environ.get("PMX_CONFIG") or os.path.join("examples",
+                                                                              "router.json")
+    try:
+        with open(config_path, "rb") as f:
+            config = f.read()
+    except OSError as exc:
+        return fail("PMX_ERR_CONFIG", "cannot read %s: %s" % (config_path, exc.strerror), 2)
+
+    if args.prompt:
+        prompt = " ".join(args.prompt)
+    else:
+        prompt = sys.stdin.read().rstrip("\r\n")
+
+    messages = []
+    if args.system is not None:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": prompt})
+    request = {"messages": messages}
+    if args.model:
+        request["model"] = args.model
+
+    try:
+        router = providermux.Router(config)
+    except providermux.ProviderMuxError as err:
+        return fail(err.status_name, err.message, 2 if err.code in CONFIG_CODES else 1)
+
+    try:
+        with router:
+            if args.no_stream:
+                return run_complete(router, request)
+            return run_stream(router, request)
+    except providermux.ProviderMuxError as err:
+        return fail(err.status_name, err.message)
+
+
+if __name__ == "__main__":
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        # The stream was cancelled and the router freed on the way out (finally / with).
+        try:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        except Exception:
+            pass
+        status = 130
+    sys.exit(status)
