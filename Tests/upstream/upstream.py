@@ -1,0 +1,154 @@
+"""Start/stop helper for fake_upstream.py (Python 3.11 standard library only).
+
+    import sys; sys.path.insert(0, "<repo>/Tests/upstream")
+    from upstream import FakeUpstream
+
+    with FakeUpstream() as up:
+        up.script("a", [{"status": 429, "retry_after": 1, "times": 2}])
+        base_a = up.base("a")            # http://127.0.0.1:PORT/a/v1
+        ...
+        assert len(up.requests("a")) == 3
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_upstream.py")
+
+
+class FakeUpstream:
+    host = "127.0.0.1"
+
+    def __init__(self, verbose: bool = False, startup_timeout: float = 10.0) -> None:
+        self.verbose = verbose
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+
+    # --- lifecycle ---
+    def start(self) -> "FakeUpstream":
+        if self.proc is not None:
+            return self
+        cmd = [sys.executable, SERVER, "--port", "0", "--exit-on-stdin-eof"]
+        if self.verbose:
+            cmd.append("--verbose")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            self.port = self._read_port()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _read_port(self) -> int:
+        assert self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + self.startup_timeout
+        buf = b""
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while b"\n" not in buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("fake_upstream did not print its PORT line in time")
+                if not sel.select(left):
+                    continue
+                data = os.read(self.proc.stdout.fileno(), 4096)
+                if not data:
+                    raise RuntimeError(
+                        f"fake_upstream exited before listening (rc={self.proc.poll()})")
+                buf += data
+        finally:
+            sel.close()
+        line = buf.split(b"\n", 1)[0].decode().strip()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"unexpected first line from fake_upstream: {line!r}")
+        return int(line.split()[1])
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        for f in (proc.stdin, proc.stdout):
+            try:
+                if f:
+                    f.close()
+            except OSError:
+                pass
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> "FakeUpstream":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __del__(self) -> None:
+        try:
+            self.stop()
+        except Exception:
+            pass
+
+    # --- URLs ---
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1:PORT (no trailing slash)."""
+        return f"http://{self.host}:{self.port}"
+
+    def base(self, scope: str = "default") -> str:
+        """OpenAI-style base_url for a provider using this scope."""
+        return f"{self.url}/{scope}/v1"
+
+    # --- control API ---
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            with e:
+                detail = e.read().decode(errors="replace")
+            raise RuntimeError(f"control {method} {path} failed: {e.code} {detail}") from None
+
+    def script(self, scope: str, entries: list[dict]) -> None:
+        """Replace the scope's fault queue."""
+        self._call("POST", f"/_control/{scope}/script", {"entries": entries})
+
+    def append(self, scope: str, entries: list[dict]) -> None:
+        """Append to the scope's fault queue."""
+        self._call("POST", f"/_control/{scope}/append", {"entries": entries})
+
+    def pending(self, scope: str) -> list[dict]:
+        """Fault entries not yet used up (each with ``times_left``)."""
+        return self._call("GET", f"/_control/{scope}/script")["entries"]
+
+    def requests(self, scope: str = "default") -> list[dict]:
+        """The scope's request log: method, path, headers (lower-case), json, body, fault."""
+        return self._call("GET", f"/_control/{scope}/requests")["requests"]
+
+    def set_models(self, scope: str, data: list[dict]) -> None:
+        self._call("POST", f"/_control/{scope}/models", {"data": data})
+
+    def reset(self, scope: str | None = None) -> None:
+        """Clear every scope (or just one): scripts, logs, model lists."""
+        self._call("POST", "/_control/reset" if scope is None else f"/_control/{scope}/reset")
+
+    def health(self) -> bool:
+        return bool(self._call("GET", "/_control/health").get("ok"))
