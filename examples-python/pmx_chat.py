@@ -13,6 +13,7 @@ error, 130 interrupted (Ctrl-C cancels the stream).
 
 import argparse
 import os
+import signal
 import sys
 import threading
 
@@ -158,8 +159,18 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # Ctrl-C must reach us even when started with SIGINT ignored (e.g. as a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         status = main()
+    except BrokenPipeError:
+        # stdout went away (e.g. `| head`): the stream was cancelled on the way out; end as a C
+        # program killed by SIGPIPE would, without a traceback.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        status = 128 + signal.SIGPIPE
     except KeyboardInterrupt:
         # The stream was cancelled and the router freed on the way out (finally / with).
         try:
