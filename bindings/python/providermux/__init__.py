@@ -205,11 +205,13 @@ class _StreamState:
     """What the C callback touches. It must not reference the Stream object itself, or an
     abandoned stream could never be collected (and so never cancelled)."""
 
-    __slots__ = ("queue", "cancel_requested", "__weakref__")
+    __slots__ = ("queue", "cancel_requested", "terminal", "finished")
 
     def __init__(self):
         self.queue = queue.Queue()
         self.cancel_requested = False
+        self.terminal = None
+        self.finished = threading.Event()
 
 
 def _make_async_callback(state, key):
@@ -220,9 +222,11 @@ def _make_async_callback(state, key):
                 event = _decode(ctypes.string_at(event_json, length))
             except Exception as exc:  # should not happen: keep the stream going
                 event = {"type": "_invalid", "message": str(exc)}
-            if event.get("type") in _TERMINAL_TYPES:
-                _retire_callback(key)
             state.queue.put(event)
+            if event.get("type") in _TERMINAL_TYPES:
+                state.terminal = event
+                state.finished.set()
+                _retire_callback(key)  # the terminal event is the last call
             return 1 if state.cancel_requested else 0
         except BaseException:
             return 1
@@ -236,9 +240,9 @@ class Stream:
 
     Iteration ends after the terminal event (``done`` or ``error``, which is yielded too).
     ``close()`` (also on ``with`` exit, on garbage collection, or when a ``for`` loop over a
-    temporary ``router.stream(...)`` is left early) cancels a stream still running.
-    After the end: ``response`` is the full response (``done``), ``error`` a
-    :class:`ProviderMuxError` (``error``), ``terminal`` the terminal event.
+    temporary ``router.stream(...)`` is left early) cancels a stream still running and waits
+    for its terminal event. After the end: ``response`` is the full response (``done``),
+    ``error`` a :class:`ProviderMuxError` (``error``), ``terminal`` the terminal event.
     """
 
     _close_timeout = 30.0
@@ -248,6 +252,7 @@ class Stream:
         self._lock = threading.Lock()
         self._state = _StreamState()
         self._handle = None
+        self._exhausted = False
         self.terminal = None
         self.response = None
         self.error = None
@@ -270,26 +275,35 @@ class Stream:
         return self
 
     def __next__(self):
-        if self.terminal is not None:
+        if self._exhausted:
             raise StopIteration
         event = self._state.queue.get()
         if event.get("type") in _TERMINAL_TYPES:
-            self._finish(event)
+            self._exhausted = True
+            self._record(event)
+            self._release_handle()
         return event
 
-    def _finish(self, event):
+    @property
+    def finished(self):
+        """True once the terminal event has arrived (consumed or not)."""
+        return self._state.finished.is_set()
+
+    def _record(self, event):
+        if self.terminal is not None:
+            return
         self.terminal = event
         if event.get("type") == "done":
             self.response = event.get("response")
         else:
             self.error = ProviderMuxError._from_event(event)
-        self._free_handle()
 
-    def _free_handle(self):
+    def _release_handle(self):
+        """pmx_stream_free: also cancels a stream still running (its terminal still arrives)."""
         with self._lock:
             handle, self._handle = self._handle, None
-        if handle:
-            _lib.pmx_stream_free(handle)
+            if handle:
+                _lib.pmx_stream_free(handle)
 
     def cancel(self):
         """Requests cancellation (any thread, idempotent); iteration then ends with an
@@ -300,23 +314,16 @@ class Stream:
                 _lib.pmx_stream_cancel(self._handle)
 
     def close(self):
-        """Cancels the stream if still running, waits for its terminal event, frees it."""
-        if self.terminal is None and self._handle is not None:
+        """Cancels the stream if still running, waits for its terminal event, frees it.
+        Events not yet read are dropped."""
+        if not self.finished:
             self.cancel()
-            if not _in_callback():
-                try:
-                    while True:
-                        event = self._state.queue.get(timeout=self._close_timeout)
-                        if event.get("type") in _TERMINAL_TYPES:
-                            self.terminal = event
-                            if event.get("type") == "done":
-                                self.response = event.get("response")
-                            else:
-                                self.error = ProviderMuxError._from_event(event)
-                            break
-                except queue.Empty:
-                    pass  # the callback stays referenced in _live_callbacks regardless
-        self._free_handle()
+            if not _in_callback():  # inside a callback the terminal event cannot come yet
+                self._state.finished.wait(self._close_timeout)
+        self._exhausted = True
+        if self._state.terminal is not None:
+            self._record(self._state.terminal)
+        self._release_handle()
 
     def __enter__(self):
         return self
@@ -374,9 +381,9 @@ class Router:
             streams = list(self._streams)
         if not handle:
             return
-        for stream in streams:
+        for stream in streams:  # stream handles go first: none is used after the router
             try:
-                stream.cancel()
+                stream._release_handle()
             except Exception:
                 pass
         _lib.pmx_router_free(handle)  # every async stream gets its terminal event before this returns
