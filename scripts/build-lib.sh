@@ -9,7 +9,8 @@ abi=$(sed -n 's/^#define PMX_ABI_VERSION \([0-9]*\).*/\1/p' "$here/include/provi
 ver=$(sed -n 's/^#define PMX_VERSION_STRING "\(.*\)".*/\1/p' "$here/include/providermux.h")
 export SWIFT_BACKTRACE=enable=no
 swift build --package-path "$here" -c release --product providermux \
-  --scratch-path "$here/.build-release" -Xswiftc -static-stdlib >&2
+  --scratch-path "$here/.build-release" --disable-local-rpath \
+  -Xswiftc -static-stdlib -Xswiftc -use-ld=lld >&2
 mkdir -p "$out"
 src="$here/.build-release/release/libprovidermux.so"
 # Copy (not link) so the build tree can be rebuilt while a test holds the old file open.

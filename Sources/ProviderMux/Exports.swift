@@ -1,0 +1,186 @@
+// The C ABI of include/providermux.h. This layer holds no behaviour: it converts C arguments
+// to core calls and core results to C (status, owned strings, pmx_error), nothing more.
+#if canImport(Glibc)
+import Glibc
+#endif
+import ProviderMuxCore
+
+public typealias PMXEventFn = @convention(c) (UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32
+public typealias PMXLogFn = @convention(c) (Int32, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void
+
+// MARK: versions, status names, strings
+
+@_cdecl("pmx_version_number")
+public func pmx_version_number() -> Int32 { ABIVersion.number }
+
+@_cdecl("pmx_version_string")
+public func pmx_version_string() -> UnsafePointer<CChar> { ABIVersion.cString }
+
+@_cdecl("pmx_status_name")
+public func pmx_status_name(_ code: Int32) -> UnsafePointer<CChar> {
+    let name: StaticString = Status(rawValue: code)?.name ?? "PMX_UNKNOWN_STATUS"
+    return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("pmx_string_free")
+public func pmx_string_free(_ s: UnsafeMutablePointer<CChar>?) { free(s) }
+
+@_cdecl("pmx_set_log_callback")
+public func pmx_set_log_callback(_ fn: PMXLogFn?, _ minLevel: Int32, _ userdata: UnsafeMutableRawPointer?) {
+    guard let fn else { Log.setSink(nil, minLevel: .error); return }
+    let ud = OpaqueUserData(userdata)
+    let level = LogLevel(rawValue: min(max(minLevel, 0), 4)) ?? .error
+    Log.setSink({ level, message in
+        var m = message
+        m.withUTF8 { buf in
+            // withUTF8 gives no NUL: copy into a terminated buffer.
+            withCString(buf) { p, n in fn(level.rawValue, p, n, ud.pointer) }
+        }
+    }, minLevel: level)
+}
+
+// MARK: providers
+
+@_cdecl("pmx_provider_new")
+public func pmx_provider_new(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ json: UnsafePointer<CChar>?,
+                             _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        let doc = try parseInput(json, "provider_json")
+        let config = try ProviderConfig.parse(try EnvExpansion.expand(doc, path: "provider"), path: "provider")
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ProviderBox(config)).toOpaque())
+    }
+}
+
+@_cdecl("pmx_provider_free")
+public func pmx_provider_free(_ p: OpaquePointer?) {
+    guard let p else { return }
+    Unmanaged<ProviderBox>.fromOpaque(UnsafeRawPointer(p)).release()
+}
+
+// MARK: routers
+
+@_cdecl("pmx_router_new")
+public func pmx_router_new(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ json: UnsafePointer<CChar>?,
+                           _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        let config = try RouterConfig.parse(try parseInput(json, "router_json"))
+        let router = try Router(config: config)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(router).toOpaque())
+    }
+}
+
+@_cdecl("pmx_router_free")
+public func pmx_router_free(_ r: OpaquePointer?) {
+    guard let r else { return }
+    let router = Unmanaged<Router>.fromOpaque(UnsafeRawPointer(r))
+    router.takeUnretainedValue().close()
+    router.release()
+}
+
+@_cdecl("pmx_router_add_provider")
+public func pmx_router_add_provider(_ r: OpaquePointer?, _ p: OpaquePointer?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    call(err) {
+        let router = try routerArg(r)
+        guard let p else { throw PMXError(.invalidArgument, "provider is NULL") }
+        try router.addProvider(Unmanaged<ProviderBox>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue().config)
+    }
+}
+
+@_cdecl("pmx_router_remove_provider")
+public func pmx_router_remove_provider(_ r: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    call(err) {
+        let router = try routerArg(r)
+        guard let name else { throw PMXError(.invalidArgument, "name is NULL") }
+        try router.removeProvider(named: try utf8String(name, "name"))
+    }
+}
+
+@_cdecl("pmx_router_complete")
+public func pmx_router_complete(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                                _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        let router = try routerArg(r)
+        let request = try ChatRequest.parse(try parseInput(json, "request_json"))
+        out.pointee = ownedCString(JSONWriter.bytes(.object(try router.complete(request))))
+    }
+}
+
+@_cdecl("pmx_router_stream")
+public func pmx_router_stream(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                              _ json: UnsafePointer<CChar>?, _ onEvent: PMXEventFn?, _ userdata: UnsafeMutableRawPointer?,
+                              _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        let router = try routerArg(r)
+        guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
+        let request = try ChatRequest.parse(try parseInput(json, "request_json"))
+        let response = try router.stream(request) { event in deliver(event, onEvent, userdata) }
+        out?.pointee = ownedCString(JSONWriter.bytes(.object(response)))
+    }
+}
+
+@_cdecl("pmx_router_stream_async")
+public func pmx_router_stream_async(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ r: OpaquePointer?,
+                                    _ json: UnsafePointer<CChar>?, _ onEvent: PMXEventFn?,
+                                    _ userdata: UnsafeMutableRawPointer?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        let router = try routerArg(r)
+        guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
+        var request = try ChatRequest.parse(try parseInput(json, "request_json"))
+        request.stream = true
+        let stream = AsyncStreamBox(onEvent: onEvent, userdata: OpaqueUserData(userdata))
+        stream.handle = try router.start(.chat(request, stream: true)) { event in stream.deliver(event) }
+        if let out { out.pointee = OpaquePointer(Unmanaged.passRetained(stream).toOpaque()) }
+    }
+}
+
+@_cdecl("pmx_stream_cancel")
+public func pmx_stream_cancel(_ s: OpaquePointer?) {
+    guard let s else { return }
+    Unmanaged<AsyncStreamBox>.fromOpaque(UnsafeRawPointer(s)).takeUnretainedValue().handle?.cancel()
+}
+
+@_cdecl("pmx_stream_free")
+public func pmx_stream_free(_ s: OpaquePointer?) {
+    guard let s else { return }
+    let box = Unmanaged<AsyncStreamBox>.fromOpaque(UnsafeRawPointer(s))
+    box.takeUnretainedValue().handle?.cancel()
+    box.release()
+}
+
+@_cdecl("pmx_router_embed")
+public func pmx_router_embed(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                             _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        let router = try routerArg(r)
+        let request = try EmbedRequest.parse(try parseInput(json, "request_json"))
+        out.pointee = ownedCString(JSONWriter.bytes(.object(try router.embed(request))))
+    }
+}
+
+@_cdecl("pmx_router_models")
+public func pmx_router_models(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                              _ err: UnsafeMutableRawPointer?) -> Int32 {
+    documentCall(out, r, err) { $0.models() }
+}
+
+@_cdecl("pmx_router_health")
+public func pmx_router_health(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                              _ err: UnsafeMutableRawPointer?) -> Int32 {
+    documentCall(out, r, err) { $0.health() }
+}
+
+@_cdecl("pmx_router_stats")
+public func pmx_router_stats(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                             _ err: UnsafeMutableRawPointer?) -> Int32 {
+    documentCall(out, r, err) { $0.stats() }
+}

@@ -1,0 +1,152 @@
+// C <-> Swift conversions for the exports. No behaviour lives here.
+#if canImport(Glibc)
+import Glibc
+#endif
+import ProviderMuxCore
+
+enum ABIVersion {
+    static let major: Int32 = 0, minor: Int32 = 1, patch: Int32 = 0
+    static let number: Int32 = major * 10000 + minor * 100 + patch
+    static let string: StaticString = "0.1.0"
+    static var cString: UnsafePointer<CChar> { UnsafeRawPointer(string.utf8Start).assumingMemoryBound(to: CChar.self) }
+}
+
+/// A caller's `void *userdata`, carried across threads untouched. The caller promised (in the
+/// header's contract) that it stays valid until the terminal event.
+struct OpaqueUserData: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer?
+    init(_ p: UnsafeMutableRawPointer?) { pointer = p }
+}
+
+final class ProviderBox {
+    let config: ProviderConfig
+    init(_ c: ProviderConfig) { config = c }
+}
+
+/// An async stream's handle and delivery state. Events run on the loop thread, one at a time.
+final class AsyncStreamBox: @unchecked Sendable {
+    let onEvent: PMXEventFn
+    let userdata: OpaqueUserData
+    var handle: Router.Handle?
+    private var stopped = false
+
+    init(onEvent: PMXEventFn, userdata: OpaqueUserData) {
+        self.onEvent = onEvent
+        self.userdata = userdata
+    }
+
+    func deliver(_ event: ExecutionEvent) {
+        // After the callback asked to stop, only the terminal event is delivered.
+        if stopped && !event.isTerminal { return }
+        if deliverEvent(event, onEvent, userdata.pointer) != 0 && !event.isTerminal {
+            stopped = true
+            handle?.cancel()
+        }
+    }
+}
+
+/// Serializes one event and hands it to a C callback as (NUL-terminated pointer, length).
+func deliverEvent(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
+    var bytes = JSONWriter.bytes(event.json())
+    let n = bytes.count
+    bytes.append(0)
+    return bytes.withUnsafeBufferPointer { buf in
+        buf.withMemoryRebound(to: CChar.self) { fn($0.baseAddress, n, userdata) }
+    }
+}
+
+func deliver(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
+    deliverEvent(event, fn, userdata)
+}
+
+func withCString(_ buf: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<CChar>, Int) -> Void) {
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: buf.count + 1)
+    defer { p.deallocate() }
+    buf.withMemoryRebound(to: CChar.self) { src in
+        if let base = src.baseAddress { p.update(from: base, count: buf.count) }
+    }
+    p[buf.count] = 0
+    body(p, buf.count)
+}
+
+/// A malloc'd NUL-terminated copy, freed by pmx_string_free.
+func ownedCString(_ bytes: [UInt8]) -> UnsafeMutablePointer<CChar> {
+    let p = malloc(bytes.count + 1)!.assumingMemoryBound(to: CChar.self)
+    bytes.withUnsafeBufferPointer { src in
+        src.withMemoryRebound(to: CChar.self) { if let b = $0.baseAddress { p.update(from: b, count: bytes.count) } }
+    }
+    p[bytes.count] = 0
+    return p
+}
+
+func parseInput(_ s: UnsafePointer<CChar>?, _ name: String) throws -> JSONValue {
+    guard let s else { throw PMXError(.invalidArgument, "\(name) is NULL") }
+    let n = strlen(s)
+    do {
+        return try JSONParser.parse(UnsafeRawBufferPointer(start: s, count: n))
+    } catch var e as PMXError {
+        e.message = "\(name): \(e.message)"
+        throw e
+    }
+}
+
+func utf8String(_ s: UnsafePointer<CChar>, _ name: String) throws -> String {
+    let buf = UnsafeRawBufferPointer(start: s, count: strlen(s))
+    guard let str = String(validating: buf.bindMemory(to: UInt8.self), as: UTF8.self) else {
+        throw PMXError(.invalidUTF8, "\(name): not valid UTF-8")
+    }
+    return str
+}
+
+func routerArg(_ r: OpaquePointer?) throws -> Router {
+    guard let r else { throw PMXError(.invalidArgument, "router is NULL") }
+    return Unmanaged<Router>.fromOpaque(UnsafeRawPointer(r)).takeUnretainedValue()
+}
+
+/// Runs `body`, maps its error to a status and fills `err` (layout of `pmx_error` below).
+func call(_ err: UnsafeMutableRawPointer?, _ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        fillError(err, nil)
+        return 0
+    } catch let e as PMXError {
+        fillError(err, e)
+        return e.status.rawValue
+    } catch {
+        let e = PMXError(.internal, "\(error)")
+        fillError(err, e)
+        return e.status.rawValue
+    }
+}
+
+func documentCall(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                  _ err: UnsafeMutableRawPointer?, _ body: (Router) throws -> JSONValue) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        out.pointee = ownedCString(JSONWriter.bytes(try body(try routerArg(r))))
+    }
+}
+
+// pmx_error layout (include/providermux.h; Tests/c checks it with offsetof):
+//   int32_t code @0, int32_t http_status @4, int32_t attempts @8, char provider[64] @12,
+//   char message[512] @76.
+private let providerOffset = 12, providerSize = 64, messageOffset = 76, messageSize = 512
+
+func fillError(_ err: UnsafeMutableRawPointer?, _ e: PMXError?) {
+    guard let err else { return }
+    err.storeBytes(of: e?.status.rawValue ?? 0, toByteOffset: 0, as: Int32.self)
+    err.storeBytes(of: Int32(clamping: e?.httpStatus ?? 0), toByteOffset: 4, as: Int32.self)
+    err.storeBytes(of: Int32(clamping: e?.attemptCount ?? 0), toByteOffset: 8, as: Int32.self)
+    copyTruncated(e?.provider ?? "", to: err + providerOffset, capacity: providerSize)
+    copyTruncated(Secrets.mask(e?.message ?? ""), to: err + messageOffset, capacity: messageSize)
+}
+
+/// Copies at most capacity-1 bytes without splitting a UTF-8 sequence, then a NUL.
+private func copyTruncated(_ s: String, to dst: UnsafeMutableRawPointer, capacity: Int) {
+    let bytes = Array(s.utf8)
+    var n = min(bytes.count, capacity - 1)
+    while n > 0 && n < bytes.count && (bytes[n] & 0xC0) == 0x80 { n -= 1 }
+    if n > 0 { bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: n) } }
+    dst.storeBytes(of: 0, toByteOffset: n, as: UInt8.self)
+}

@@ -1,0 +1,93 @@
+/// Reads one JSON object field by field, remembering the path (`providers[1].retry`) so that
+/// every validation error names the field and the reason. Unknown keys are reported by
+/// `finish()`: a misspelt option is an error, never silently ignored.
+public struct FieldReader {
+    public let path: String
+    public let object: JSONObject
+    private var seen: Set<String> = []
+    private let errorStatus: Status
+
+    public init(_ value: JSONValue, path: String, status: Status = .config) throws {
+        guard case .object(let o) = value else {
+            throw PMXError(status, "\(path.isEmpty ? "document" : path): expected an object, got \(value.typeName)")
+        }
+        self.object = o
+        self.path = path
+        self.errorStatus = status
+    }
+
+    public func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    public func fail(_ key: String, _ reason: String) -> PMXError {
+        PMXError(errorStatus, "\(fieldPath(key)): \(reason)")
+    }
+
+    public mutating func raw(_ key: String) -> JSONValue? {
+        seen.insert(key)
+        guard let v = object[key], !v.isNull else { return nil }
+        return v
+    }
+
+    public mutating func string(_ key: String, nonEmpty: Bool = true) throws -> String? {
+        guard let v = raw(key) else { return nil }
+        guard let s = v.stringValue else { throw fail(key, "expected a string, got \(v.typeName)") }
+        if nonEmpty && s.isEmpty { throw fail(key, "must not be empty") }
+        return s
+    }
+
+    public mutating func requiredString(_ key: String) throws -> String {
+        guard let s = try string(key) else { throw fail(key, "is required") }
+        return s
+    }
+
+    public mutating func int(_ key: String, min: Int64 = Int64.min, max: Int64 = Int64.max) throws -> Int? {
+        guard let v = raw(key) else { return nil }
+        guard let i = v.intValue else { throw fail(key, "expected an integer, got \(v.typeName)") }
+        guard i >= min && i <= max else {
+            throw fail(key, max == Int64.max ? "must be at least \(min), got \(i)" : "must be between \(min) and \(max), got \(i)")
+        }
+        return Int(i)
+    }
+
+    public mutating func double(_ key: String, min: Double = -.infinity, max: Double = .infinity) throws -> Double? {
+        guard let v = raw(key) else { return nil }
+        guard let d = v.doubleValue else { throw fail(key, "expected a number, got \(v.typeName)") }
+        guard d >= min && d <= max else { throw fail(key, "must be between \(min) and \(max), got \(d)") }
+        return d
+    }
+
+    public mutating func bool(_ key: String) throws -> Bool? {
+        guard let v = raw(key) else { return nil }
+        guard let b = v.boolValue else { throw fail(key, "expected true or false, got \(v.typeName)") }
+        return b
+    }
+
+    public mutating func stringArray(_ key: String) throws -> [String]? {
+        guard let v = raw(key) else { return nil }
+        guard let a = v.arrayValue else { throw fail(key, "expected an array of strings, got \(v.typeName)") }
+        return try a.enumerated().map { i, e in
+            guard let s = e.stringValue, !s.isEmpty else {
+                throw PMXError(errorStatus, "\(fieldPath(key))[\(i)]: expected a non-empty string, got \(e.typeName)")
+            }
+            return s
+        }
+    }
+
+    public mutating func array(_ key: String) throws -> [JSONValue]? {
+        guard let v = raw(key) else { return nil }
+        guard let a = v.arrayValue else { throw fail(key, "expected an array, got \(v.typeName)") }
+        return a
+    }
+
+    public mutating func object(_ key: String) throws -> FieldReader? {
+        guard let v = raw(key) else { return nil }
+        return try FieldReader(v, path: fieldPath(key), status: errorStatus)
+    }
+
+    /// Fails on the first key that was never read.
+    public func finish() throws {
+        for key in object.keys where !seen.contains(key) {
+            throw PMXError(errorStatus, "\(fieldPath(key)): unknown key")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// One provider as configured: validated, secrets expanded, not yet bound to a router.
+public struct ProviderConfig: Sendable {
+    public var name: String
+    public var type: ProviderType
+    /// Base URL without a trailing slash; "" for in-process providers.
+    public var baseURL: String
+    public var apiKey: String?
+    public var models: [String]?
+    public var defaultModel: String?
+    public var headers: [(String, String)]
+    /// The provider's own `retry` / `timeouts` sections, applied over the router's at routing time.
+    public var retryOverride: JSONValue?
+    public var timeoutsOverride: JSONValue?
+    public var mock: MockOptions?
+
+    /// Does this provider serve `model`? A provider without a `models` list serves any model.
+    public func serves(_ model: String) -> Bool { models?.contains(model) ?? true }
+
+    public func retry(over base: RetrySettings) -> RetrySettings {
+        guard let o = retryOverride, var r = try? FieldReader(o, path: "") else { return base }
+        return (try? base.overlaid(with: &r)) ?? base
+    }
+
+    public func timeouts(over base: TimeoutSettings) -> TimeoutSettings {
+        guard let o = timeoutsOverride, var r = try? FieldReader(o, path: "") else { return base }
+        return (try? base.overlaid(with: &r)) ?? base
+    }
+}
+
+extension ProviderConfig {
+    /// Parses one provider object (env already expanded). `path` is e.g. "providers[2]".
+    public static func parse(_ value: JSONValue, path: String) throws -> ProviderConfig {
+        var r = try FieldReader(value, path: path)
+        let name = try r.requiredString("name")
+        guard name.utf8.count <= 63,
+              name.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D })
+        else { throw r.fail("name", "must be 1 to 63 characters of A-Z a-z 0-9 . _ - (got \"\(name)\")") }
+        let typeName = try r.requiredString("type")
+        guard let type = ProviderType(rawValue: typeName) else {
+            if ProviderType.plannedNames.contains(typeName) {
+                throw PMXError(.unknownProviderType, "\(r.fieldPath("type")): provider type \"\(typeName)\" is not available in this version (available: \(ProviderType.availableList))")
+            }
+            throw PMXError(.unknownProviderType, "\(r.fieldPath("type")): unknown provider type \"\(typeName)\" (available: \(ProviderType.availableList))")
+        }
+        let entry = ProviderCatalogue.entry(for: type)
+
+        var baseURL = try r.string("base_url") ?? entry.defaultBaseURL ?? ""
+        if type.usesNetwork {
+            guard !baseURL.isEmpty else { throw r.fail("base_url", "is required for type \"\(typeName)\"") }
+            guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
+                throw r.fail("base_url", "must start with http:// or https:// (got \"\(baseURL)\")")
+            }
+            while baseURL.hasSuffix("/") { baseURL.removeLast() }
+        } else if !baseURL.isEmpty {
+            throw r.fail("base_url", "is not used by type \"\(typeName)\"")
+        }
+
+        var apiKey = try r.string("api_key", nonEmpty: false)
+        if apiKey == nil, let envName = entry.apiKeyEnv {
+            apiKey = EnvExpansion.processEnvironment(envName)  // optional default: no key, no header
+        }
+        if apiKey?.isEmpty == true { apiKey = nil }
+        if let apiKey { Secrets.register(apiKey) }
+
+        let models = try r.stringArray("models")
+        let defaultModel = try r.string("default_model")
+
+        var headers: [(String, String)] = []
+        if var h = try r.object("headers") {
+            for key in h.object.keys {
+                guard let v = try h.string(key, nonEmpty: false) else { continue }
+                guard !key.isEmpty, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                    throw h.fail(key, "is not a valid HTTP header name")
+                }
+                guard !v.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else {
+                    throw h.fail(key, "header values must not contain line breaks")
+                }
+                headers.append((key, v))
+            }
+        }
+
+        // Validate the override sections now so errors point at the config, not at a request.
+        let retryOverride = r.raw("retry")
+        if let o = retryOverride { var rr = try FieldReader(o, path: r.fieldPath("retry")); _ = try RetrySettings().overlaid(with: &rr) }
+        let timeoutsOverride = r.raw("timeouts")
+        if let o = timeoutsOverride { var tr = try FieldReader(o, path: r.fieldPath("timeouts")); _ = try TimeoutSettings().overlaid(with: &tr) }
+
+        var mock: MockOptions? = nil
+        if type == .mock { mock = try MockOptions.parse(&r) }
+        try r.finish()
+
+        return ProviderConfig(name: name, type: type, baseURL: baseURL, apiKey: apiKey, models: models,
+                              defaultModel: defaultModel, headers: headers, retryOverride: retryOverride,
+                              timeoutsOverride: timeoutsOverride, mock: mock)
+    }
+}

@@ -1,0 +1,58 @@
+/// A validated router config.
+public struct RouterConfig: Sendable {
+    public var providers: [ProviderConfig]
+    public var retry = RetrySettings()
+    public var timeouts = TimeoutSettings()
+    public var maxResponseBytes = 64 << 20
+
+    public init(providers: [ProviderConfig]) { self.providers = providers }
+
+    /// Parses and validates router config JSON text.
+    public static func parse(_ text: String) throws -> RouterConfig {
+        try parse(JSONParser.parse(text))
+    }
+
+    public static func parse(_ document: JSONValue, lookup: EnvExpansion.Lookup = EnvExpansion.processEnvironment) throws -> RouterConfig {
+        let expanded = try EnvExpansion.expand(document, path: "", lookup: lookup)
+        var r = try FieldReader(expanded, path: "")
+        if let v = try r.int("schema_version"), v != 1 {
+            throw r.fail("schema_version", "this library reads schema_version 1, got \(v)")
+        }
+        guard let list = try r.array("providers") else { throw r.fail("providers", "is required (an array, may be empty)") }
+        var providers: [ProviderConfig] = []
+        for (i, p) in list.enumerated() {
+            let parsed = try ProviderConfig.parse(p, path: "providers[\(i)]")
+            if providers.contains(where: { $0.name == parsed.name }) {
+                throw PMXError(.duplicateProvider, "providers[\(i)].name: provider \"\(parsed.name)\" is defined twice")
+            }
+            providers.append(parsed)
+        }
+        var config = RouterConfig(providers: providers)
+
+        if var routing = try r.object("routing") {
+            if let order = try routing.stringArray("order") {
+                var ordered: [ProviderConfig] = []
+                for (i, name) in order.enumerated() {
+                    guard let p = providers.first(where: { $0.name == name }) else {
+                        throw PMXError(.config, "routing.order[\(i)]: no provider named \"\(name)\"")
+                    }
+                    guard !ordered.contains(where: { $0.name == name }) else {
+                        throw PMXError(.config, "routing.order[\(i)]: \"\(name)\" is listed twice")
+                    }
+                    ordered.append(p)
+                }
+                ordered += providers.filter { p in !order.contains(p.name) }
+                config.providers = ordered
+            }
+            try routing.finish()
+        }
+        if var retry = try r.object("retry") { config.retry = try RetrySettings().overlaid(with: &retry) }
+        if var t = try r.object("timeouts") { config.timeouts = try TimeoutSettings().overlaid(with: &t) }
+        if var limits = try r.object("limits") {
+            if let v = try limits.int("max_response_bytes", min: 1024, max: Int64(Int32.max)) { config.maxResponseBytes = v }
+            try limits.finish()
+        }
+        try r.finish()
+        return config
+    }
+}

@@ -1,0 +1,68 @@
+/// Maps provider HTTP answers and transport failures onto the status taxonomy.
+public enum HTTPErrorMapping {
+    public static func status(forHTTP code: Int) -> Status {
+        switch code {
+        case 400, 413, 422: .upstreamBadRequest
+        case 401, 403: .auth
+        case 404: .modelNotFound
+        case 408: .timeout
+        case 429: .rateLimited
+        case 500...599: .upstreamServer
+        default: .upstreamHTTP
+        }
+    }
+
+    /// Whether a failure of this class is worth retrying on the same provider.
+    public static func isRetryable(_ e: PMXError) -> Bool {
+        switch e.status {
+        case .connection, .timeout, .rateLimited, .upstreamServer: true
+        case .upstreamHTTP: e.httpStatus == 408 || e.httpStatus == 409
+        default: false
+        }
+    }
+
+    /// An error for a non-2xx answer. The provider's own message is kept (shortened).
+    public static func error(status code: Int, body: [UInt8], provider: String) -> PMXError {
+        var detail = ""
+        if let json = try? JSONParser.parse(body) {
+            if let m = json["error"]?["message"]?.stringValue { detail = m }
+            else if let m = json["error"]?.stringValue { detail = m }
+            else if let m = json["message"]?.stringValue { detail = m }
+        } else if !body.isEmpty {
+            detail = String(decoding: body.prefix(200), as: UTF8.self)
+        }
+        if detail.utf8.count > 300 { detail = String(detail.prefix(300)) + "…" }
+        let message = "HTTP \(code)" + (detail.isEmpty ? "" : ": \(detail)")
+        return PMXError(status(forHTTP: code), message, httpStatus: code, provider: provider)
+    }
+
+    public static func error(_ failure: TransportFailure, provider: String) -> PMXError {
+        switch failure {
+        case .connection(let m): PMXError(.connection, m, provider: provider)
+        case .timeout(let m): PMXError(.timeout, m, provider: provider)
+        case .tooLarge(let limit): PMXError(.responseTooLarge, "response larger than \(limit) bytes (limits.max_response_bytes)", provider: provider)
+        case .aborted: PMXError(.cancelled, "cancelled", provider: provider)
+        }
+    }
+
+    /// The server's minimum wait before a retry, from `retry-after-ms`, `x-ms-retry-after-ms`
+    /// or `retry-after` (seconds). HTTP-date forms are ignored.
+    public static func retryAfterMs(_ head: HTTPResponseHead) -> Int? {
+        for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+            if let v = head.header(name), let ms = Double(v.trimmingSpaces), ms >= 0 { return Int(ms.rounded(.up)) }
+        }
+        if let v = head.header("retry-after"), let s = Double(v.trimmingSpaces), s >= 0 {
+            return Int((s * 1000).rounded(.up))
+        }
+        return nil
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,110 @@
+/// The OpenAI Chat Completions wire protocol, spoken by `openai`, `openai-compatible` and every
+/// OpenAI-compatible preset. Bytes in, events out: no network here.
+public enum OpenAIProtocol {
+    /// Common headers: JSON body, bearer key, the provider's extra headers.
+    public static func headers(for provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
+        var h: [(String, String)] = [("Content-Type", "application/json"),
+                                     ("Accept", streaming ? "text/event-stream" : "application/json")]
+        if let key = provider.apiKey { h.append(("Authorization", "Bearer \(key)")) }
+        h += provider.headers
+        return h
+    }
+
+    /// The request body for `POST {base}/chat/completions`: the caller's body with the
+    /// provider's model and, when streaming, `stream_options.include_usage` so usage arrives.
+    public static func chatBody(_ request: ChatRequest, model: String?, stream: Bool) -> [UInt8] {
+        var body = request.body
+        if let model { body["model"] = .string(model) } else { body["model"] = nil }
+        body["stream"] = .bool(stream)
+        if stream {
+            var options = body["stream_options"]?.objectValue ?? JSONObject()
+            options["include_usage"] = true
+            body["stream_options"] = .object(options)
+        } else {
+            body["stream_options"] = nil
+        }
+        return JSONWriter.bytes(.object(body))
+    }
+
+    /// Decodes a non-streamed `chat.completion`.
+    public static func decodeChat(_ bytes: [UInt8], provider: String) throws -> JSONObject {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "malformed response body: \(e.message)", provider: provider)
+        }
+        if let err = json["error"], !err.isNull {
+            throw PMXError(.upstreamServer, "error in response body: \(err["message"]?.stringValue ?? JSONWriter.string(err))", httpStatus: 200, provider: provider)
+        }
+        guard let o = json.objectValue, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
+            throw PMXError(.upstreamProtocol, "response has no choices", provider: provider)
+        }
+        return o
+    }
+
+    public static func embeddingsBody(_ request: EmbedRequest, model: String?) -> [UInt8] {
+        var body = request.body
+        if let model { body["model"] = .string(model) } else { body["model"] = nil }
+        return JSONWriter.bytes(.object(body))
+    }
+
+    public static func decodeEmbeddings(_ bytes: [UInt8], provider: String) throws -> JSONObject {
+        guard let json = try? JSONParser.parse(bytes), let o = json.objectValue, o["data"]?.arrayValue != nil else {
+            throw PMXError(.upstreamProtocol, "malformed embeddings response", provider: provider)
+        }
+        return o
+    }
+
+    /// Model ids from `GET {base}/models`.
+    public static func decodeModels(_ bytes: [UInt8], provider: String) throws -> [String] {
+        guard let json = try? JSONParser.parse(bytes), let data = json["data"]?.arrayValue else {
+            throw PMXError(.upstreamProtocol, "malformed /models response", provider: provider)
+        }
+        return data.compactMap { $0["id"]?.stringValue }
+    }
+}
+
+/// Decodes an OpenAI SSE chat stream into provider events, at any byte split.
+public struct OpenAIStreamDecoder: Sendable {
+    private var sse = SSEDecoder()
+    private let provider: String
+
+    public init(provider: String) { self.provider = provider }
+
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
+        let provider = self.provider
+        try sse.feed(bytes) { event in try Self.decode(event, provider: provider, emit) }
+    }
+
+    public mutating func finish(_ emit: (ProviderEvent) -> Void) throws {
+        let provider = self.provider
+        try sse.finish { event in try Self.decode(event, provider: provider, emit) }
+    }
+
+    static func decode(_ event: SSEEvent, provider: String, _ emit: (ProviderEvent) -> Void) throws {
+        if event.data.count == 6 && event.data.elementsEqual("[DONE]".utf8) { emit(.end); return }
+        let json: JSONValue
+        do { json = try JSONParser.parse(event.data) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "malformed stream event: \(e.message)", provider: provider)
+        }
+        // Errors under HTTP 200 (OpenRouter and others) arrive as an `error` object.
+        if let err = json["error"], !err.isNull {
+            let message = err["message"]?.stringValue ?? err.stringValue ?? JSONWriter.string(err)
+            let code = err["code"]?.intValue.map { Int($0) } ?? 0
+            let status: Status = code >= 400 && code < 600 ? HTTPErrorMapping.status(forHTTP: code) : .upstreamServer
+            emit(.error(PMXError(status, "error event in stream: \(message)", httpStatus: code >= 400 && code < 600 ? code : 0, provider: provider)))
+            return
+        }
+        emit(.meta(id: json["id"]?.stringValue, model: json["model"]?.stringValue))
+        if let choice = json["choices"]?.arrayValue?.first {
+            if let delta = choice["delta"] {
+                let content = delta["content"]?.stringValue
+                let calls = delta["tool_calls"]?.arrayValue
+                if (content != nil && !content!.isEmpty) || (calls != nil && !calls!.isEmpty) {
+                    emit(.delta(content: content.flatMap { $0.isEmpty ? nil : $0 }, toolCalls: calls))
+                }
+            }
+            if let reason = choice["finish_reason"]?.stringValue { emit(.finish(reason: reason)) }
+        }
+        if let usage = Usage(openAI: json["usage"]) { emit(.usage(usage)) }
+    }
+}

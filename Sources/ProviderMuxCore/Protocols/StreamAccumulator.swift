@@ -1,0 +1,78 @@
+/// Builds the full `chat.completion` response from a stream's events, the way OpenAI's own
+/// SDK does: text appended, tool-call deltas merged by `index` (a known id or name is never
+/// overwritten by the empty strings some servers send on later deltas).
+public struct StreamAccumulator: Sendable {
+    public private(set) var id: String?
+    public private(set) var model: String?
+    public private(set) var content = ""
+    public private(set) var sawContent = false
+    public private(set) var finishReason: String?
+    public private(set) var usage: Usage?
+    private var toolCalls: [Int: ToolCall] = [:]
+    public private(set) var deltaCount = 0
+
+    struct ToolCall: Sendable {
+        var id = ""
+        var type = "function"
+        var name = ""
+        var arguments = ""
+    }
+
+    public init() {}
+
+    public mutating func apply(_ event: ProviderEvent) {
+        switch event {
+        case .meta(let id, let model):
+            if let id, !id.isEmpty, self.id == nil { self.id = id }
+            if let model, !model.isEmpty, self.model == nil { self.model = model }
+        case .delta(let text, let calls):
+            deltaCount += 1
+            if let text { content += text; sawContent = true }
+            for call in calls ?? [] {
+                let index = Int(call["index"]?.intValue ?? Int64(toolCalls.count))
+                var tc = toolCalls[index] ?? ToolCall()
+                if let id = call["id"]?.stringValue, !id.isEmpty { tc.id = id }
+                if let type = call["type"]?.stringValue, !type.isEmpty { tc.type = type }
+                if let f = call["function"] {
+                    if let name = f["name"]?.stringValue, !name.isEmpty { tc.name = name }
+                    if let args = f["arguments"]?.stringValue { tc.arguments += args }
+                }
+                toolCalls[index] = tc
+            }
+        case .finish(let reason):
+            finishReason = reason
+        case .usage(let u):
+            usage = u  // totals so far: replace, never add
+        case .error, .end:
+            break
+        }
+    }
+
+    public var hasToolCalls: Bool { !toolCalls.isEmpty }
+
+    /// The OpenAI `chat.completion` object (without the router's own fields).
+    public func response(fallbackModel: String) -> JSONObject {
+        var message: JSONObject = JSONObject()
+        message["role"] = "assistant"
+        message["content"] = (sawContent || toolCalls.isEmpty) ? .string(content) : .null
+        if !toolCalls.isEmpty {
+            message["tool_calls"] = .array(toolCalls.keys.sorted().map { i in
+                let tc = toolCalls[i]!
+                return ["id": .string(tc.id), "type": .string(tc.type),
+                        "function": ["name": .string(tc.name), "arguments": .string(tc.arguments)]]
+            })
+        }
+        var choice = JSONObject()
+        choice["index"] = 0
+        choice["message"] = .object(message)
+        choice["finish_reason"] = .string(finishReason ?? (toolCalls.isEmpty ? "stop" : "tool_calls"))
+        var o = JSONObject()
+        o["id"] = .string(id ?? "chatcmpl-pmx")
+        o["object"] = "chat.completion"
+        o["created"] = .int(unixTimeSeconds())
+        o["model"] = .string(model ?? fallbackModel)
+        o["choices"] = .array([.object(choice)])
+        if let usage { o["usage"] = usage.json() }
+        return o
+    }
+}

@@ -1,0 +1,25 @@
+/// What one attempt on one provider does.
+public enum AttemptOperation {
+    case chat(ChatRequest, stream: Bool)
+    case embed(EmbedRequest)
+}
+
+/// How a driver reports back, on the loop thread. After `onSuccess` or `onFailure` nothing
+/// more is called.
+public struct AttemptCallbacks {
+    public var onEvent: (ProviderEvent) -> Void
+    /// Non-streamed answers carry the decoded response; streams pass nil (the events were the answer).
+    public var onSuccess: (JSONObject?) -> Void
+    public var onFailure: (PMXError, _ retryAfterMs: Int?) -> Void
+}
+
+/// A running attempt; `cancel` stops it without further callbacks. Loop thread only.
+public protocol AttemptHandle: AnyObject {
+    func cancel()
+}
+
+/// Starts attempts on one kind of provider (HTTP protocol, in-process mock, a test fake).
+public protocol AttemptDriver {
+    func start(_ op: AttemptOperation, model: String?, provider: ProviderRuntime, timeouts: TimeoutSettings,
+               callbacks: AttemptCallbacks) -> AttemptHandle
+}

@@ -1,0 +1,47 @@
+/// What a routed request tells its consumer, on the loop thread. Serialized to the JSON event
+/// vocabulary only by consumers that stream (a blocking `complete` never builds these strings).
+public enum ExecutionEvent {
+    case start(provider: String, model: String, attempt: Int)
+    case delta(content: String?, toolCalls: [JSONValue]?)
+    case retry(provider: String, attempt: Int, delayMs: Int, error: PMXError)
+    case fallback(from: String, to: String, error: PMXError)
+    case usage(Usage)
+    case done(JSONObject)
+    case error(PMXError)
+
+    public var isTerminal: Bool {
+        switch self {
+        case .done, .error: true
+        default: false
+        }
+    }
+
+    public func json() -> JSONValue {
+        var o = JSONObject()
+        switch self {
+        case .start(let provider, let model, let attempt):
+            o["type"] = "start"; o["provider"] = .string(provider); o["model"] = .string(model)
+            o["attempt"] = .int(Int64(attempt))
+        case .delta(let content, let toolCalls):
+            o["type"] = "delta"
+            if let content { o["content"] = .string(content) }
+            if let toolCalls { o["tool_calls"] = .array(toolCalls) }
+        case .retry(let provider, let attempt, let delayMs, let e):
+            o["type"] = "retry"; o["provider"] = .string(provider); o["attempt"] = .int(Int64(attempt))
+            o["delay_ms"] = .int(Int64(delayMs))
+            o["code"] = .int(Int64(e.status.rawValue)); o["status_name"] = .string(e.status.nameString)
+            o["http_status"] = .int(Int64(e.httpStatus)); o["message"] = .string(e.message)
+        case .fallback(let from, let to, let e):
+            o["type"] = "fallback"; o["from"] = .string(from); o["to"] = .string(to)
+            o["code"] = .int(Int64(e.status.rawValue)); o["status_name"] = .string(e.status.nameString)
+            o["http_status"] = .int(Int64(e.httpStatus)); o["message"] = .string(e.message)
+        case .usage(let u):
+            o["type"] = "usage"; o["usage"] = u.json()
+        case .done(let response):
+            o["type"] = "done"; o["response"] = .object(response)
+        case .error(let e):
+            return e.json()
+        }
+        return .object(o)
+    }
+}

@@ -1,0 +1,25 @@
+/// A provider inside a router: its config, its counters, and the state its driver keeps
+/// between requests (the mock's script cursor). Shared by in-flight requests; outlives its
+/// removal from the router until they finish.
+public final class ProviderRuntime {
+    public let config: ProviderConfig
+    public let stats = ProviderStats()
+    /// Mock script progress; touched on the loop thread only.
+    var mockScriptIndex = 0
+    var mockScriptUsed = 0
+
+    public init(_ config: ProviderConfig) { self.config = config }
+    public var name: String { config.name }
+
+    /// The next scripted behaviour of a mock provider (loop thread only).
+    func nextMockFault() -> MockOptions.Fault {
+        guard let script = config.mock?.script, mockScriptIndex < script.count else { return .ok }
+        let entry = script[mockScriptIndex]
+        mockScriptUsed += 1
+        if mockScriptUsed >= entry.times {
+            mockScriptIndex += 1
+            mockScriptUsed = 0
+        }
+        return entry.fault
+    }
+}

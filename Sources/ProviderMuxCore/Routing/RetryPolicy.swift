@@ -1,0 +1,34 @@
+/// Decides what follows a failed attempt. Pure: time and randomness come in as arguments.
+public enum RetryPolicy {
+    public enum Decision: Equatable, Sendable {
+        /// Try the same provider again after this many milliseconds.
+        case retry(afterMs: Int)
+        /// Move on to the next provider (or give up when there is none).
+        case failover
+        /// Stop routing (the caller cancelled).
+        case stop
+    }
+
+    /// - Parameters:
+    ///   - attemptsOnProvider: attempts already made on this provider, including the failed one.
+    ///   - random: uniform in [0, 1), for jitter.
+    public static func decide(_ error: PMXError, retryAfterMs: Int?, attemptsOnProvider: Int,
+                              settings: RetrySettings, random: Double) -> Decision {
+        if error.status == .cancelled || error.status == .routerClosed { return .stop }
+        guard HTTPErrorMapping.isRetryable(error), attemptsOnProvider < settings.maxAttempts else { return .failover }
+        // A server asking for a longer wait than we accept: better served elsewhere.
+        if let ra = retryAfterMs, ra > settings.maxRetryAfterMs { return .failover }
+        return .retry(afterMs: backoffMs(retry: attemptsOnProvider, retryAfterMs: retryAfterMs, settings: settings, random: random))
+    }
+
+    /// Exponential back-off with ± jitter for the n-th retry (n ≥ 1), never below Retry-After.
+    public static func backoffMs(retry n: Int, retryAfterMs: Int?, settings: RetrySettings, random: Double) -> Int {
+        var base = Double(settings.initialBackoffMs)
+        for _ in 1..<max(1, n) { base *= settings.multiplier; if base >= Double(settings.maxBackoffMs) { break } }
+        base = min(base, Double(settings.maxBackoffMs))
+        let jittered = base * (1 + settings.jitter * (2 * random - 1))
+        var delay = Int(max(0, jittered).rounded())
+        if let ra = retryAfterMs { delay = max(delay, ra) }  // Retry-After is a minimum
+        return delay
+    }
+}

@@ -1,0 +1,36 @@
+/// An error as the ABI reports it: a status, a message naming what was wrong, and where known
+/// the provider and HTTP status of the last attempt. Messages never contain secrets.
+public struct PMXError: Error, Sendable, CustomStringConvertible {
+    public var status: Status
+    public var message: String
+    public var httpStatus: Int = 0
+    public var provider: String = ""
+    public var attemptCount: Int = 0
+    /// Attempt records (JSON objects) when the error ends a routed request.
+    public var attempts: [JSONValue] = []
+    /// Usage produced before the failure (a stream interrupted after output started).
+    public var partialUsage: Usage? = nil
+
+    public init(_ status: Status, _ message: String, httpStatus: Int = 0, provider: String = "") {
+        self.status = status
+        self.message = message
+        self.httpStatus = httpStatus
+        self.provider = provider
+    }
+
+    public var description: String { "\(status.nameString): \(message)" }
+
+    /// The `error` stream event / error document.
+    public func json() -> JSONValue {
+        var o = JSONObject()
+        o["type"] = "error"
+        o["code"] = .int(Int64(status.rawValue))
+        o["status_name"] = .string(status.nameString)
+        o["http_status"] = .int(Int64(httpStatus))
+        o["provider"] = .string(provider)
+        o["message"] = .string(message)
+        o["attempts"] = .array(attempts)
+        if let partialUsage { o["usage"] = partialUsage.json() }
+        return .object(o)
+    }
+}

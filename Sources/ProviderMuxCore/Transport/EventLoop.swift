@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CCurl
+import Synchronization
+
+/// One I/O thread driving one `curl_multi` handle: every transfer, timer and request state
+/// machine of a router lives here. Other threads talk to it only through `execute`, which
+/// queues a task and wakes the loop (`curl_multi_wakeup`). No thread per request.
+public final class EventLoop: Scheduler, @unchecked Sendable {
+    let multi: UnsafeMutableRawPointer
+    private var thread = pthread_t()
+    // Tasks from other threads; guarded by inboxLock (closures are not Sendable, so no Mutex).
+    private let inboxLock = ConditionLock()
+    private var inbox: [() -> Void] = []
+    private let stopRequested = Atomic<Bool>(false)
+    private let threadID = Mutex<pthread_t?>(nil)
+    // Loop-thread state.
+    private var timers = TimerQueue()
+    private var activeTransfers = 0
+    private var joined = false
+
+    public init(name: String = "pmx-io") throws {
+        guard CurlGlobal.initialized, let m = curl_multi_init() else {
+            throw PMXError(.internal, "libcurl initialisation failed")
+        }
+        multi = m
+        let box = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            let loop = Unmanaged<EventLoop>.fromOpaque(arg!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box)
+        guard rc == 0 else {
+            Unmanaged<EventLoop>.fromOpaque(box).release()
+            curl_multi_cleanup(m)
+            throw PMXError(.internal, "could not start the I/O thread (pthread_create: \(rc))")
+        }
+    }
+
+    deinit {
+        curl_multi_cleanup(multi)
+    }
+
+    public var isOnLoopThread: Bool {
+        guard let t = threadID.withLock({ $0 }) else { return false }
+        return pthread_equal(t, pthread_self()) != 0
+    }
+
+    /// Runs `task` on the loop thread soon. Safe from any thread.
+    public func execute(_ task: @escaping () -> Void) {
+        inboxLock.withLock { inbox.append(task) }
+        curl_multi_wakeup(multi)
+    }
+
+    /// Stops the loop after the tasks queued so far, and waits for the thread to end.
+    /// From the loop thread itself (a callback freeing its router) it cannot wait: the thread
+    /// is detached and ends as soon as the current callback returns.
+    public func shutdown() {
+        guard !joined else { return }
+        joined = true
+        stopRequested.store(true, ordering: .sequentiallyConsistent)
+        curl_multi_wakeup(multi)
+        if isOnLoopThread {
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
+    }
+
+    // MARK: Scheduler (loop thread only)
+
+    public var nowNs: UInt64 { MonotonicClock.nanos() }
+
+    @discardableResult
+    public func schedule(afterMs ms: Double, _ action: @escaping () -> Void) -> UInt64 {
+        let delay = UInt64(max(0, ms) * 1_000_000)
+        return timers.schedule(at: MonotonicClock.nanos() &+ delay, action)
+    }
+
+    public func cancelTimer(_ id: UInt64) { timers.cancel(id) }
+
+    // MARK: Transfers (loop thread only)
+
+    func add(_ transfer: HTTPTransfer) {
+        guard let easy = transfer.easy else { return }
+        let rc = curl_multi_add_handle(multi, easy)
+        if rc != CURLM_OK {
+            transfer.fail(.connection("curl_multi_add_handle failed: \(String(cString: curl_multi_strerror(rc)))"))
+            return
+        }
+        activeTransfers += 1
+        transfer.attached = true
+        transfer.armWatchdog(self)
+    }
+
+    /// Detaches a transfer from the multi handle (no callbacks).
+    func remove(_ transfer: HTTPTransfer) {
+        guard transfer.attached, let easy = transfer.easy else { return }
+        curl_multi_remove_handle(multi, easy)
+        transfer.attached = false
+        activeTransfers -= 1
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        threadID.withLock { $0 = pthread_self() }
+        var stillRunning: Int32 = 0
+        while true {
+            let tasks = inboxLock.withLock { () -> [() -> Void] in
+                let t = inbox
+                inbox.removeAll(keepingCapacity: true)
+                return t
+            }
+            for t in tasks { t() }
+            if stopRequested.load(ordering: .sequentiallyConsistent) && inboxLock.withLock({ inbox.isEmpty }) { break }
+
+            curl_multi_perform(multi, &stillRunning)
+            var pending: Int32 = 0
+            while let msg = curl_multi_info_read(multi, &pending) {
+                guard pmx_curlmsg_is_done(msg) != 0, let easy = pmx_curlmsg_handle(msg) else { continue }
+                let result = pmx_curlmsg_result(msg)
+                var priv: UnsafeMutableRawPointer?
+                _ = pmx_curl_getinfo_ptr(easy, CURLINFO_PRIVATE, &priv)
+                guard let priv else { continue }
+                let transfer = Unmanaged<HTTPTransfer>.fromOpaque(priv).takeUnretainedValue()
+                remove(transfer)
+                transfer.complete(result)
+            }
+
+            let now = MonotonicClock.nanos()
+            for action in timers.popDue(now: now) { action() }
+            if !inboxLock.withLock({ inbox.isEmpty }) { continue }
+
+            var waitMs: Int32 = 1000
+            if let next = timers.nextDeadline() {
+                let now2 = MonotonicClock.nanos()
+                waitMs = next <= now2 ? 0 : Int32(min(1000, (next - now2 + 999_999) / 1_000_000))
+            }
+            if waitMs > 0 { curl_multi_poll(multi, nil, 0, waitMs, nil) }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import CCurl
+
+/// One HTTP exchange on an event loop. Created, started, fed and finished on the loop thread.
+/// The owner gets: `onHead` once (status + headers), `onBody` per chunk as it arrives, then
+/// exactly one `onComplete` (nil = the body ended normally, whatever the HTTP status) — unless
+/// the owner cancels, after which nothing more is called.
+public final class HTTPTransfer {
+    public typealias HeadHandler = (HTTPResponseHead) -> Void
+    /// Return false to stop the transfer (the owner has seen enough; no onComplete follows).
+    public typealias BodyHandler = (UnsafeRawBufferPointer) -> Bool
+    public typealias CompletionHandler = (TransportFailure?) -> Void
+
+    let request: HTTPRequest
+    var easy: UnsafeMutableRawPointer?
+    var attached = false
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    private var onHead: HeadHandler?
+    private var onBody: BodyHandler?
+    private var onComplete: CompletionHandler?
+    private weak var loop: EventLoop?
+
+    private var status = 0
+    private var headers: [(String, String)] = []
+    private var headDelivered = false
+    private var receivedBytes = 0
+    private var lastActivityNs: UInt64 = 0
+    private var watchdog: UInt64?
+    private var stopReason: TransportFailure?
+    private var finished = false
+    private var selfRetain: Unmanaged<HTTPTransfer>?
+    private var inCallback = false
+
+    public init(_ request: HTTPRequest, onHead: @escaping HeadHandler, onBody: @escaping BodyHandler,
+                onComplete: @escaping CompletionHandler) {
+        self.request = request
+        self.onHead = onHead
+        self.onBody = onBody
+        self.onComplete = onComplete
+    }
+
+    deinit {
+        if let easy { curl_easy_cleanup(easy) }
+        if let headerList { curl_slist_free_all(headerList) }
+    }
+
+    /// Configures curl and adds the transfer to the loop. Loop thread only.
+    public func start(on loop: EventLoop) {
+        self.loop = loop
+        guard let easy = curl_easy_init() else { fail(.connection("curl_easy_init failed")); return }
+        self.easy = easy
+        // The multi handle keeps a pointer to us until completion or cancel: hold ourselves.
+        selfRetain = Unmanaged.passRetained(self)
+        let me = selfRetain!.toOpaque()
+
+        _ = pmx_curl_setopt_str(easy, CURLOPT_URL, request.url)
+        _ = pmx_curl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = pmx_curl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)  // never replay credentials elsewhere
+        _ = pmx_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
+        _ = pmx_curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMs)
+        _ = pmx_curl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = pmx_curl_setopt_ptr(easy, CURLOPT_PRIVATE, me)
+        errorBuffer.withUnsafeMutableBufferPointer { _ = pmx_curl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, $0.baseAddress) }
+
+        if request.method == "GET" {
+            _ = pmx_curl_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        } else {
+            _ = pmx_curl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, request.method == "POST" ? nil : request.method)
+            let body = request.body ?? []
+            _ = pmx_curl_setopt_long(easy, CURLOPT_POST, 1)
+            _ = pmx_curl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            // COPYPOSTFIELDS: curl keeps its own copy, no lifetime coupling with our array.
+            body.withUnsafeBufferPointer { buf in
+                buf.withMemoryRebound(to: CChar.self) { chars in
+                    _ = pmx_curl_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: chars.baseAddress ?? UnsafePointer(bitPattern: 1)))
+                }
+            }
+        }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for (name, value) in request.headers { list = curl_slist_append(list, "\(name): \(value)") }
+        list = curl_slist_append(list, "Expect:")  // no 100-continue round trip on large bodies
+        headerList = list
+        _ = pmx_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+
+        _ = pmx_curl_setopt_datafn(easy, CURLOPT_HEADERFUNCTION, { ptr, size, n, ud in
+            let t = Unmanaged<HTTPTransfer>.fromOpaque(ud!).takeUnretainedValue()
+            t.inCallback = true
+            defer { t.inCallback = false }
+            return t.headerLine(UnsafeRawBufferPointer(start: ptr, count: size * n)) ? size * n : 0
+        })
+        _ = pmx_curl_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        _ = pmx_curl_setopt_datafn(easy, CURLOPT_WRITEFUNCTION, { ptr, size, n, ud in
+            let t = Unmanaged<HTTPTransfer>.fromOpaque(ud!).takeUnretainedValue()
+            t.inCallback = true
+            defer { t.inCallback = false }
+            return t.bodyChunk(UnsafeRawBufferPointer(start: ptr, count: size * n)) ? size * n : 0
+        })
+        _ = pmx_curl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+
+        lastActivityNs = MonotonicClock.nanos()
+        loop.add(self)
+    }
+
+    /// Stops the transfer without calling the owner back. Loop thread only; idempotent.
+    public func cancel() {
+        guard !finished else { return }
+        finished = true
+        // curl forbids removing a handle from inside its own callbacks: the callback returns
+        // "stop" instead, and curl_multi_info_read hands the transfer back for teardown.
+        if !inCallback { teardown() }
+    }
+
+    // MARK: curl callbacks (loop thread, inside curl_multi_perform)
+
+    private func headerLine(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard !finished else { return false }
+        lastActivityNs = MonotonicClock.nanos()
+        if line.starts(with: "HTTP/".utf8) {
+            // A new status line: a 1xx interim answer's block is replaced by the final one.
+            let text = String(decoding: line, as: UTF8.self)
+            let parts = text.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            headers.removeAll()
+            return true
+        }
+        if line.count <= 2 {  // the blank line ending a header block
+            if status >= 200 { deliverHead() }
+            return !finished
+        }
+        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+            let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces
+            headers.append((name, value))
+        }
+        return !finished
+    }
+
+    private func bodyChunk(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard !finished else { return false }
+        lastActivityNs = MonotonicClock.nanos()
+        if !headDelivered { deliverHead() }
+        receivedBytes += chunk.count
+        if receivedBytes > request.maxResponseBytes {
+            stopReason = .tooLarge(request.maxResponseBytes)
+            return false
+        }
+        guard let onBody else { return false }
+        if !onBody(chunk) {
+            // The owner has what it needs (or gave up): end quietly, no completion.
+            finished = true
+            stopReason = .aborted
+            return false
+        }
+        return !finished
+    }
+
+    private func deliverHead() {
+        guard !headDelivered else { return }
+        headDelivered = true
+        if status == 0, let easy {
+            var code = 0
+            _ = pmx_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
+            status = code
+        }
+        onHead?(HTTPResponseHead(status: status, headers: headers))
+    }
+
+    // MARK: completion
+
+    /// Called by the loop when curl reports the transfer done.
+    func complete(_ code: CURLcode) {
+        if finished { teardown(); return }
+        finished = true
+        var failure: TransportFailure?
+        if let stopReason {
+            failure = stopReason
+        } else if code != CURLE_OK {
+            failure = Self.classify(code, detail: errorText(code))
+        } else if !headDelivered {
+            deliverHead()
+        }
+        let done = onComplete
+        teardown()
+        done?(failure)
+    }
+
+    /// Fails before or instead of curl running (setup errors, watchdog timeouts).
+    func fail(_ failure: TransportFailure) {
+        guard !finished else { return }
+        finished = true
+        let done = onComplete
+        teardown()
+        done?(failure)
+    }
+
+    private func teardown() {
+        if let w = watchdog { loop?.cancelTimer(w); watchdog = nil }
+        loop?.remove(self)
+        onHead = nil
+        onBody = nil
+        onComplete = nil
+        if let r = selfRetain { selfRetain = nil; r.release() }
+    }
+
+    private func errorText(_ code: CURLcode) -> String {
+        let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+    }
+
+    static func classify(_ code: CURLcode, detail: String) -> TransportFailure {
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: .timeout(detail)
+        default: .connection(detail)
+        }
+    }
+
+    // MARK: first-byte and idle timeouts
+
+    /// One timer per transfer, re-armed lazily: activity only moves a timestamp, the timer
+    /// checks it when it fires (no timer churn per chunk).
+    func armWatchdog(_ loop: EventLoop) {
+        let limitMs = headDelivered ? request.idleTimeoutMs : request.firstByteTimeoutMs
+        guard limitMs > 0, !finished else { return }
+        let deadline = lastActivityNs &+ UInt64(limitMs) * 1_000_000
+        let now = MonotonicClock.nanos()
+        let waitMs = deadline > now ? Double(deadline - now) / 1_000_000 : 0
+        watchdog = loop.schedule(afterMs: waitMs) { [weak self, weak loop] in
+            guard let self, let loop, !self.finished else { return }
+            self.watchdog = nil
+            let limit = self.headDelivered ? self.request.idleTimeoutMs : self.request.firstByteTimeoutMs
+            if MonotonicClock.nanos() >= self.lastActivityNs &+ UInt64(limit) * 1_000_000 {
+                self.fail(.timeout(self.headDelivered
+                    ? "no data for \(limit) ms (timeouts.idle_ms)"
+                    : "no response within \(limit) ms (timeouts.first_byte_ms)"))
+            } else {
+                self.armWatchdog(loop)
+            }
+        }
+    }
+}
