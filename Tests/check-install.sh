@@ -46,10 +46,12 @@ modversion=$(pkg-config --modversion providermux 2>&1)
 [ "$modversion" = "$ver" ] && pass || fail "pkg-config --modversion: '$modversion', expected $ver"
 flags=$(pkg-config --cflags --libs providermux 2>&1) && pass || fail "pkg-config --cflags --libs: $flags"
 echo "pkg-config flags: $flags"
-case " $(pkg-config --variable=libdir providermux) " in
-  *"$libdir"*|*"${libdir#$prefix}"*) pass ;;
-  *) fail "pkg-config libdir $(pkg-config --variable=libdir providermux) is not $libdir" ;;
-esac
+pc_libdir=$(pkg-config --variable=libdir providermux)
+[ -n "$pc_libdir" ] && [ "$(readlink -f "$pc_libdir")" = "$(readlink -f "$libdir")" ] && pass \
+  || fail "pkg-config libdir '$pc_libdir' is not $libdir"
+pc_includedir=$(pkg-config --variable=includedir providermux)
+[ -n "$pc_includedir" ] && [ "$(readlink -f "$pc_includedir")" = "$(readlink -f "$prefix/include")" ] && pass \
+  || fail "pkg-config includedir '$pc_includedir' is not $prefix/include"
 if pkg-config --print-requires-private providermux | grep -q libcurl \
    && pkg-config --print-requires-private providermux | grep -q jansson; then
   pass
