@@ -59,10 +59,14 @@ public enum HTTPErrorMapping {
 }
 
 extension String {
+    /// Without leading/trailing spaces, tabs, CR and LF. Works on bytes: "\r\n" is a single
+    /// Swift Character, so Character comparisons would miss it.
     var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s.removeLast() }
-        return String(s)
+        let u = Array(utf8)
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        var lo = 0, hi = u.count
+        while lo < hi && isSpace(u[lo]) { lo += 1 }
+        while hi > lo && isSpace(u[hi - 1]) { hi -= 1 }
+        return String(decoding: u[lo..<hi], as: UTF8.self)
     }
 }

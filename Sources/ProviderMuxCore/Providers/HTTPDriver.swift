@@ -53,10 +53,12 @@ final class HTTPAttempt: AttemptHandle {
     }
 
     func start(_ request: HTTPRequest, on loop: EventLoop) {
+        // The transfer's handlers own the attempt until the transfer ends (teardown drops them),
+        // so a stream drained after [DONE] outlives the request that no longer needs it.
         let t = HTTPTransfer(request,
-            onHead: { [unowned self] head in self.head = head },
-            onBody: { [unowned self] chunk in self.body(chunk) },
-            onComplete: { [unowned self] failure in self.completed(failure) })
+            onHead: { head in self.head = head },
+            onBody: { chunk in self.body(chunk) },
+            onComplete: { failure in self.completed(failure) })
         transfer = t
         t.start(on: loop)
     }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what building and testing libprovidermux needs on Debian 12 with Swift on PATH.
+# Idempotent: installs only what is missing. Run as root or with sudo available.
+set -euo pipefail
+
+packages=(libcurl4-openssl-dev libjansson-dev cmake ninja-build pkg-config binutils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (install Swift 6.x first)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "setup: python3 is required" >&2; exit 1; }
+python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
