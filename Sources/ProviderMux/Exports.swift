@@ -135,8 +135,8 @@ public func pmx_router_stream_async(_ out: UnsafeMutablePointer<OpaquePointer?>?
         guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
         var request = try ChatRequest.parse(try parseInput(json, "request_json"))
         request.stream = true
-        let stream = AsyncStreamBox(onEvent: onEvent, userdata: OpaqueUserData(userdata))
-        stream.handle = try router.start(.chat(request, stream: true)) { event in stream.deliver(event) }
+        let stream = AsyncStreamBox(onEvent: onEvent, userdata: OpaqueUserData(userdata), handle: router.makeHandle())
+        try router.start(.chat(request, stream: true), handle: stream.handle) { event in stream.deliver(event) }
         if let out { out.pointee = OpaquePointer(Unmanaged.passRetained(stream).toOpaque()) }
     }
 }
@@ -144,14 +144,14 @@ public func pmx_router_stream_async(_ out: UnsafeMutablePointer<OpaquePointer?>?
 @_cdecl("pmx_stream_cancel")
 public func pmx_stream_cancel(_ s: OpaquePointer?) {
     guard let s else { return }
-    Unmanaged<AsyncStreamBox>.fromOpaque(UnsafeRawPointer(s)).takeUnretainedValue().handle?.cancel()
+    Unmanaged<AsyncStreamBox>.fromOpaque(UnsafeRawPointer(s)).takeUnretainedValue().handle.cancel()
 }
 
 @_cdecl("pmx_stream_free")
 public func pmx_stream_free(_ s: OpaquePointer?) {
     guard let s else { return }
     let box = Unmanaged<AsyncStreamBox>.fromOpaque(UnsafeRawPointer(s))
-    box.takeUnretainedValue().handle?.cancel()
+    box.takeUnretainedValue().handle.cancel()
     box.release()
 }
 

@@ -27,12 +27,13 @@ final class ProviderBox {
 final class AsyncStreamBox: @unchecked Sendable {
     let onEvent: PMXEventFn
     let userdata: OpaqueUserData
-    var handle: Router.Handle?
-    private var stopped = false
+    let handle: Router.Handle
+    private var stopped = false  // loop thread only
 
-    init(onEvent: PMXEventFn, userdata: OpaqueUserData) {
+    init(onEvent: PMXEventFn, userdata: OpaqueUserData, handle: Router.Handle) {
         self.onEvent = onEvent
         self.userdata = userdata
+        self.handle = handle
     }
 
     func deliver(_ event: ExecutionEvent) {
@@ -40,7 +41,7 @@ final class AsyncStreamBox: @unchecked Sendable {
         if stopped && !event.isTerminal { return }
         if deliverEvent(event, onEvent, userdata.pointer) != 0 && !event.isTerminal {
             stopped = true
-            handle?.cancel()
+            handle.cancel()
         }
     }
 }

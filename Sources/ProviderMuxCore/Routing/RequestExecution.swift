@@ -92,6 +92,7 @@ public final class RequestExecution {
         let modelName = c.model ?? c.provider.config.defaultModel ?? c.provider.config.models?.first
         attemptModel = modelName ?? ""
         emit(.start(provider: c.provider.name, model: modelName ?? "", attempt: attemptNumber))
+        Log.debug("attempt \(attemptNumber): provider \(c.provider.name), model \(modelName ?? "(provider default)")")
         var timeouts = c.provider.config.timeouts(over: timeoutBase)
         if let t = timeoutOverrideMs { timeouts.totalMs = t }
         let attemptID = attemptNumber
@@ -203,7 +204,9 @@ public final class RequestExecution {
             attemptsOnProvider = 0
             launch()
         case .failover, .stop:
-            finish(.error(finalError(error)))
+            let e = finalError(error)
+            if e.status != .cancelled { Log.warn("request failed: \(e.status.nameString): \(e.message)") }
+            finish(.error(e))
         }
     }
 

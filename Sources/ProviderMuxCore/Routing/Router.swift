@@ -61,18 +61,25 @@ public final class Router: @unchecked Sendable {
     // MARK: Requests
 
     /// A started request; `cancel` is safe from any thread and idempotent.
+    /// Created before the request starts, so that a callback running on the loop thread
+    /// before `start` returns can already cancel through it.
     public final class Handle: @unchecked Sendable {
-        private weak var execution: RequestExecution?
-        private let loop: EventLoop
-        init(_ e: RequestExecution, loop: EventLoop) { execution = e; self.loop = loop }
+        // Set once by `start` before the request is handed to the loop; read on the loop thread.
+        fileprivate weak var execution: RequestExecution?
+        fileprivate let loop: EventLoop
+        fileprivate init(loop: EventLoop) { self.loop = loop }
         public func cancel() {
-            loop.execute { [weak execution] in execution?.cancel() }
+            loop.execute { [weak self] in self?.execution?.cancel() }
         }
     }
 
+    public func makeHandle() -> Handle { Handle(loop: loop) }
+
     /// Validates and starts a request; events go to `sink` on the loop thread. Input errors
     /// are thrown here and the sink is never called.
-    public func start(_ operation: AttemptOperation, sink: @escaping (ExecutionEvent) -> Void) throws -> Handle {
+    @discardableResult
+    public func start(_ operation: AttemptOperation, handle: Handle? = nil,
+                      sink: @escaping (ExecutionEvent) -> Void) throws -> Handle {
         guard !closed.load(ordering: .acquiring) else { throw PMXError(.routerClosed, "the router is closed") }
         let model: String?, route: RouteOptions
         switch operation {
@@ -90,7 +97,8 @@ public final class Router: @unchecked Sendable {
                 if case .error = event { counters.withLock { $0.failures += 1 } }
                 sink(event)
             })
-        let handle = Handle(execution, loop: loop)
+        let handle = handle ?? makeHandle()
+        handle.execution = execution
         loop.execute { [self] in
             if closed.load(ordering: .acquiring) {
                 execution.cancel(.cancelled, "the router was freed")
