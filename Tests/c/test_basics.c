@@ -131,6 +131,7 @@ static void test_null_arguments(void)
     }
 
     EXPECT_INVALID_ARGUMENT(pmx_provider_new(NULL, "{\"name\":\"x\",\"type\":\"mock\"}", &err));
+    pmx_provider_free(prov);
     prov = (pmx_provider *)&err; /* must be reset to NULL on failure */
     EXPECT_INVALID_ARGUMENT(pmx_provider_new(&prov, NULL, &err));
     CHECK(prov == NULL);
