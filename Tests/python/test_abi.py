@@ -236,7 +236,8 @@ def test_model_nobody_serves():
         assert "gamma" in err.message
         assert err.attempts == 0
         expect_error(providermux.ERR_NO_PROVIDER, router.stream, user("hi", model="gamma"))
-        expect_error(providermux.ERR_PROVIDER_NOT_FOUND, router.complete,
+        # "org/model" with an org that is no provider is a bare model name (Hugging Face style).
+        expect_error(providermux.ERR_NO_PROVIDER, router.complete,
                      user("hi", model="nobody/alpha"))
         expect_error(providermux.ERR_PROVIDER_NOT_FOUND, router.complete,
                      user("hi", route={"providers": ["nobody"]}))

@@ -252,23 +252,27 @@ class Stream:
         self._lock = threading.Lock()
         self._state = _StreamState()
         self._handle = None
+        self._started = False
         self._exhausted = False
         self.terminal = None
         self.response = None
         self.error = None
+        router_handle = router._require()
+        request_json = _encode(request)
         key = object()
         callback = _make_async_callback(self._state, key)
         with _live_lock:
             _live_callbacks[key] = callback
         handle = c_void_p()
         err = PmxError()
-        rc = _lib.pmx_router_stream_async(byref(handle), router._require(), _encode(request),
+        rc = _lib.pmx_router_stream_async(byref(handle), router_handle, request_json,
                                           callback, None, byref(err))
         if rc != OK:
             with _live_lock:  # the callback is never called when the start fails
                 _live_callbacks.pop(key, None)
             raise ProviderMuxError._from_struct(rc, err)
         self._handle = handle
+        self._started = True
         router._streams.add(self)
 
     def __iter__(self):
@@ -316,6 +320,8 @@ class Stream:
     def close(self):
         """Cancels the stream if still running, waits for its terminal event, frees it.
         Events not yet read are dropped."""
+        if not self._started:
+            return  # the start failed: the callback is never called
         if not self.finished:
             self.cancel()
             if not _in_callback():  # inside a callback the terminal event cannot come yet
