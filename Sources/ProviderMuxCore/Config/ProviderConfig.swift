@@ -29,7 +29,8 @@ public struct ProviderConfig: Sendable {
 
 extension ProviderConfig {
     /// Parses one provider object (env already expanded). `path` is e.g. "providers[2]".
-    public static func parse(_ value: JSONValue, path: String) throws -> ProviderConfig {
+    public static func parse(_ value: JSONValue, path: String,
+                             lookup: EnvExpansion.Lookup = EnvExpansion.processEnvironment) throws -> ProviderConfig {
         var r = try FieldReader(value, path: path)
         let name = try r.requiredString("name")
         guard name.utf8.count <= 63,
@@ -57,9 +58,12 @@ extension ProviderConfig {
 
         var apiKey = try r.string("api_key", nonEmpty: false)
         if apiKey == nil, let envName = entry.apiKeyEnv {
-            apiKey = EnvExpansion.processEnvironment(envName)  // optional default: no key, no header
+            apiKey = lookup(envName)  // optional default: no key, no header
         }
         if apiKey?.isEmpty == true { apiKey = nil }
+        if let k = apiKey, k.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            throw r.fail("api_key", "contains control characters (value not shown)")
+        }
         if let apiKey { Secrets.register(apiKey) }
 
         let models = try r.stringArray("models")
@@ -72,8 +76,8 @@ extension ProviderConfig {
                 guard !key.isEmpty, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
                     throw h.fail(key, "is not a valid HTTP header name")
                 }
-                guard !v.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else {
-                    throw h.fail(key, "header values must not contain line breaks")
+                guard !v.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+                    throw h.fail(key, "header values must not contain line breaks or NUL")
                 }
                 headers.append((key, v))
             }

@@ -21,7 +21,7 @@ public struct RouterConfig: Sendable {
         guard let list = try r.array("providers") else { throw r.fail("providers", "is required (an array, may be empty)") }
         var providers: [ProviderConfig] = []
         for (i, p) in list.enumerated() {
-            let parsed = try ProviderConfig.parse(p, path: "providers[\(i)]")
+            let parsed = try ProviderConfig.parse(p, path: "providers[\(i)]", lookup: lookup)
             if providers.contains(where: { $0.name == parsed.name }) {
                 throw PMXError(.duplicateProvider, "providers[\(i)].name: provider \"\(parsed.name)\" is defined twice")
             }

@@ -7,7 +7,7 @@ public enum JSONParser {
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         var error = json_error_t()
         let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-        guard let root = json_loadb(base ?? UnsafePointer(bitPattern: 1), bytes.count, Int(JSON_DECODE_ANY), &error)
+        guard let root = json_loadb(base ?? UnsafePointer(bitPattern: 1), bytes.count, Int(JSON_DECODE_ANY | JSON_ALLOW_NUL), &error)
         else { throw describe(error) }
         defer { pmx_json_decref(root) }
         return convert(root)

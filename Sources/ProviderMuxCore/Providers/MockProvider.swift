@@ -148,7 +148,8 @@ final class MockAttempt: AttemptHandle {
                 guard index < tokens.count else { break }
                 cb.onEvent(.delta(content: tokens[index], toolCalls: nil))
                 index += 1
-                if options.tokenDelayMs > 0 { after(options.tokenDelayMs, next); return }
+                // Pause between tokens only: the answer ends right after the last one.
+                if options.tokenDelayMs > 0 && index < tokens.count { after(options.tokenDelayMs, next); return }
             }
             guard let cb = callbacks else { return }
             cb.onEvent(.finish(reason: "stop"))

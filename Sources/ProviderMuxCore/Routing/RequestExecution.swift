@@ -78,7 +78,7 @@ public final class RequestExecution {
         var e = PMXError(status, message, provider: attemptNumber > 0 ? current.provider.name : "")
         e.attempts = attempts
         e.attemptCount = attempts.count
-        if deltasEmitted > 0 { e.partialUsage = accumulator.usage }
+        if deltasEmitted > 0 { e.partialUsage = partialUsage }
         finish(.error(e))
     }
 
@@ -109,8 +109,11 @@ public final class RequestExecution {
                 guard let self, self.attemptNumber == attemptID, !self.finished else { return }
                 self.failed(error, retryAfterMs: retryAfter)
             })
-        handle = driverFor(c.provider).start(operation, model: modelName, provider: c.provider, timeouts: timeouts,
-                                             callbacks: callbacks)
+        let started = driverFor(c.provider).start(operation, model: modelName, provider: c.provider, timeouts: timeouts,
+                                                  callbacks: callbacks)
+        // A driver may fail synchronously inside start, and the failover may already have
+        // launched the next attempt: keep that one's handle, not this dead one.
+        if attemptNumber == attemptID && !finished { handle = started }
     }
 
     private func providerEvent(_ e: ProviderEvent) {
@@ -177,7 +180,7 @@ public final class RequestExecution {
                              httpStatus: error.httpStatus, provider: c.provider.name)
             e.attempts = attempts
             e.attemptCount = attempts.count
-            e.partialUsage = accumulator.usage
+            e.partialUsage = partialUsage
             finish(.error(e))
             return
         }
@@ -224,6 +227,12 @@ public final class RequestExecution {
         e.attempts = attempts
         e.attemptCount = attempts.count
         return e
+    }
+
+    /// Usage of output that reached the caller before a failure: the provider's own figures
+    /// when it sent them, else completion tokens estimated as one per delta.
+    private var partialUsage: Usage {
+        accumulator.usage ?? Usage(promptTokens: 0, completionTokens: deltasEmitted)
     }
 
     private func emit(_ e: ExecutionEvent) { sink?(e) }

@@ -26,7 +26,7 @@ public enum RetryPolicy {
         var base = Double(settings.initialBackoffMs)
         for _ in 1..<max(1, n) { base *= settings.multiplier; if base >= Double(settings.maxBackoffMs) { break } }
         base = min(base, Double(settings.maxBackoffMs))
-        let jittered = base * (1 + settings.jitter * (2 * random - 1))
+        let jittered = min(base * (1 + settings.jitter * (2 * random - 1)), Double(settings.maxBackoffMs))
         var delay = Int(max(0, jittered).rounded())
         if let ra = retryAfterMs { delay = max(delay, ra) }  // Retry-After is a minimum
         return delay

@@ -13,7 +13,8 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
 
     public init(_ status: Status, _ message: String, httpStatus: Int = 0, provider: String = "") {
         self.status = status
-        self.message = message
+        // Provider error bodies can echo a request back: never let a known key through.
+        self.message = Secrets.mask(message)
         self.httpStatus = httpStatus
         self.provider = provider
     }
@@ -28,7 +29,7 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
         o["status_name"] = .string(status.nameString)
         o["http_status"] = .int(Int64(httpStatus))
         o["provider"] = .string(provider)
-        o["message"] = .string(message)
+        o["message"] = .string(Secrets.mask(message))
         o["attempts"] = .array(attempts)
         if let partialUsage { o["usage"] = partialUsage.json() }
         return .object(o)

@@ -17,7 +17,7 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     private let threadID = Mutex<pthread_t?>(nil)
     // Loop-thread state.
     private var timers = TimerQueue()
-    private var activeTransfers = 0
+    private var attached: [ObjectIdentifier: HTTPTransfer] = [:]
     private var joined = false
 
     public init(name: String = "pmx-io") throws {
@@ -89,7 +89,7 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
             transfer.fail(.connection("curl_multi_add_handle failed: \(String(cString: curl_multi_strerror(rc)))"))
             return
         }
-        activeTransfers += 1
+        attached[ObjectIdentifier(transfer)] = transfer
         transfer.attached = true
         transfer.armWatchdog(self)
     }
@@ -99,7 +99,7 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
         guard transfer.attached, let easy = transfer.easy else { return }
         curl_multi_remove_handle(multi, easy)
         transfer.attached = false
-        activeTransfers -= 1
+        attached[ObjectIdentifier(transfer)] = nil
     }
 
     // MARK: The loop
@@ -140,5 +140,9 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
             }
             if waitMs > 0 { curl_multi_poll(multi, nil, 0, waitMs, nil) }
         }
+        // Transfers nobody waits for any more (bodies drained after [DONE], probes) end here,
+        // so no easy handle outlives the multi handle.
+        for t in Array(attached.values) { t.cancel() }
+        timers = TimerQueue()
     }
 }

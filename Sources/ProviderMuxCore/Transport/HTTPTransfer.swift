@@ -163,6 +163,7 @@ public final class HTTPTransfer {
             status = code
         }
         onHead?(HTTPResponseHead(status: status, headers: headers))
+        if let loop, !finished { armWatchdog(loop) }  // from first-byte to idle checks
     }
 
     // MARK: completion
@@ -217,9 +218,13 @@ public final class HTTPTransfer {
     // MARK: first-byte and idle timeouts
 
     /// One timer per transfer, re-armed lazily: activity only moves a timestamp, the timer
-    /// checks it when it fires (no timer churn per chunk).
+    /// checks it when it fires (no timer churn per chunk). The limit depends on the phase:
+    /// `first_byte_ms` until the response head, then `idle_ms`; 0 turns a phase's check off.
+    private var currentLimitMs: Int { headDelivered ? request.idleTimeoutMs : request.firstByteTimeoutMs }
+
     func armWatchdog(_ loop: EventLoop) {
-        let limitMs = headDelivered ? request.idleTimeoutMs : request.firstByteTimeoutMs
+        if let w = watchdog { loop.cancelTimer(w); watchdog = nil }
+        let limitMs = currentLimitMs
         guard limitMs > 0, !finished else { return }
         let deadline = lastActivityNs &+ UInt64(limitMs) * 1_000_000
         let now = MonotonicClock.nanos()
@@ -227,7 +232,8 @@ public final class HTTPTransfer {
         watchdog = loop.schedule(afterMs: waitMs) { [weak self, weak loop] in
             guard let self, let loop, !self.finished else { return }
             self.watchdog = nil
-            let limit = self.headDelivered ? self.request.idleTimeoutMs : self.request.firstByteTimeoutMs
+            let limit = self.currentLimitMs
+            guard limit > 0 else { return }
             if MonotonicClock.nanos() >= self.lastActivityNs &+ UInt64(limit) * 1_000_000 {
                 self.fail(.timeout(self.headDelivered
                     ? "no data for \(limit) ms (timeouts.idle_ms)"
