@@ -375,6 +375,32 @@ static void test_all_fail(void)
     pmx_router_free(r);
 }
 
+/* HTTP 400 is the caller's fault: PMX_ERR_UPSTREAM_BAD_REQUEST, not retried, no failover. */
+static void test_bad_request_no_failover(void)
+{
+    pmx_router *r = router_with(FAST_RETRY, provider_json("strict", "bad", ""),
+                                provider_json("lenient", "bad2", ""), NULL);
+    pmx_error err;
+    char *out = (char *)&err;
+    pmx_status st;
+    if (!r)
+        return;
+    CHECK_INT(tu_upstream_script(&up, "bad", "[{\"status\":400,\"times\":5,\"message\":\"bad field\"}]"), 200);
+    tu_err_poison(&err);
+    st = pmx_router_complete(&out, r, USER("malformed") ",\"model\":\"fake-small\"}", &err);
+    CHECK_STATUS(st, PMX_ERR_UPSTREAM_BAD_REQUEST, &err);
+    CHECK_INT(err.http_status, 400);
+    CHECK_INT(err.attempts, 1);
+    CHECK_STR(err.provider, "strict");
+    if (st == PMX_OK)
+        pmx_string_free(out);
+    else
+        CHECK(out == NULL);
+    CHECK_INT(upstream_count("bad"), 1);
+    CHECK_INT(upstream_count("bad2"), 0);
+    pmx_router_free(r);
+}
+
 typedef struct {
     pthread_mutex_t lock;
     collector c;
@@ -723,6 +749,7 @@ int main(void)
     RUN(test_retry_on_429);
     RUN(test_failover);
     RUN(test_all_fail);
+    RUN(test_bad_request_no_failover);
     RUN(test_runtime_providers);
     RUN(test_api_key);
     RUN(test_timeouts);
