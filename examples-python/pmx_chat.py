@@ -64,22 +64,35 @@ def finish(response):
 
 def run_stream(router, request):
     stream = router.stream(request)
+    printed = False    # some reply text went to stdout
+    cancelled = False  # Ctrl-C was pressed
     try:
-        for event in stream:
-            kind = event.get("type")
-            if kind == "delta":
-                content = event.get("content")
-                if content:
-                    sys.stdout.write(content)
-                    sys.stdout.flush()
-            elif kind == "done":
-                return finish(event.get("response") or {})
-            elif kind == "error":
-                err = stream.error
-                return fail(err.status_name, err.message)
-        return fail("PMX_ERR_INTERNAL", "stream ended without a terminal event")
+        while True:
+            try:
+                event = next(stream)
+                kind = event.get("type")
+                if kind == "delta":
+                    content = event.get("content")
+                    if content:
+                        sys.stdout.write(content)
+                        sys.stdout.flush()
+                        printed = True
+                elif kind == "done":
+                    return finish(event.get("response") or {})
+                elif kind == "error":
+                    if printed:
+                        sys.stdout.write("\n")  # end the partial reply line
+                    err = stream.error
+                    interrupted = cancelled or err.code == providermux.ERR_CANCELLED
+                    return fail(err.status_name, err.message, 130 if interrupted else 1)
+            except KeyboardInterrupt:
+                # Cancel, then wait for the terminal event (an error, PMX_ERR_CANCELLED, unless
+                # the stream had just finished); a second Ctrl-C ends the program at once.
+                cancelled = True
+                stream.cancel()
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
     finally:
-        stream.close()  # cancels the stream if still running (Ctrl-C)
+        stream.close()  # frees the stream (and cancels it if still running)
 
 
 def run_complete(router, request):
@@ -172,11 +185,6 @@ if __name__ == "__main__":
             pass
         status = 128 + signal.SIGPIPE
     except KeyboardInterrupt:
-        # The stream was cancelled and the router freed on the way out (finally / with).
-        try:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-        except Exception:
-            pass
+        # Outside a stream (which handles Ctrl-C itself): nothing is left running.
         status = 130
     sys.exit(status)

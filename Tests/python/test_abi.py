@@ -284,3 +284,17 @@ def test_library_path_is_reported():
     assert providermux.library_path
     if os.environ.get("PROVIDERMUX_LIB"):
         assert providermux.library_path == os.environ["PROVIDERMUX_LIB"]
+
+
+def test_every_header_function_is_declared():
+    with open(HEADER, encoding="utf-8") as f:
+        header = f.read()
+    names = set(re.findall(r"PMX_API\s+[^;(]*?\b(pmx_\w+)\s*\(", header))
+    assert len(names) >= 20, names
+    for name in sorted(names):
+        fn = getattr(_lib, name, None)
+        assert fn is not None, "%s is not declared in providermux/_lib.py" % name
+        assert fn.argtypes is not None, name
+        # Owned strings are never c_char_p (that would lose the pointer and leak).
+        if fn.restype is ctypes.c_char_p:
+            assert name in ("pmx_version_string", "pmx_status_name"), name

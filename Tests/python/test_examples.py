@@ -141,13 +141,15 @@ def test_python_example_config_errors(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_python_example_ctrl_c_cancels(tmp_path):
+def interrupt(command, tmp_path):
+    """Starts a slow streamed chat, presses Ctrl-C once output has started; returns
+    (exit status, stdout, stderr, seconds from SIGINT to exit)."""
     cfg = write_config(tmp_path, "slow.json", {"providers": [
         {"name": "slow", "type": "mock", "token_delay_ms": 100}]})
-    proc = subprocess.Popen([sys.executable, SCRIPT, "-c", cfg] + ["w%d" % i for i in range(80)],
+    proc = subprocess.Popen(command + ["-c", cfg] + ["w%d" % i for i in range(80)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env())
     try:
-        first = proc.stdout.read(1)  # output has started
+        first = os.read(proc.stdout.fileno(), 1)  # output has started (unbuffered read)
         assert first
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
@@ -157,10 +159,25 @@ def test_python_example_ctrl_c_cancels(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
-    assert time.monotonic() - started < 3
-    assert b"Traceback" not in err
-    assert b"[provider=" not in err
+    return proc.returncode, (first + out).decode(), err.decode(), time.monotonic() - started
+
+
+def test_python_example_ctrl_c_cancels(tmp_path):
+    status, out, err, seconds = interrupt([sys.executable, SCRIPT], tmp_path)
+    assert status == 130
+    assert seconds < 3, "80 tokens x 100 ms would take 8 s"
+    assert "Traceback" not in err
+    assert "[provider=" not in err
+    assert out.startswith("mock: w0") and out.endswith("\n")
+    assert err.startswith("pmx_chat.py: error: PMX_ERR_CANCELLED: "), err
+
+
+@pytest.mark.skipif(not os.environ.get("PMX_CHAT_BIN"), reason="PMX_CHAT_BIN not set")
+def test_c_and_python_examples_agree_on_ctrl_c(tmp_path):
+    py = interrupt([sys.executable, SCRIPT], tmp_path)
+    c = interrupt([os.environ["PMX_CHAT_BIN"]], tmp_path)
+    assert py[0] == c[0] == 130
+    assert py[2].split(": ")[1:3] == c[2].split(": ")[1:3] == ["error", "PMX_ERR_CANCELLED"]
 
 
 @pytest.mark.skipif(not os.environ.get("PMX_CHAT_BIN"), reason="PMX_CHAT_BIN not set")
