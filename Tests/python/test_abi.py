@@ -10,7 +10,7 @@ import pytest
 providermux = pytest.importorskip("providermux")
 from providermux import _lib  # noqa: E402
 
-from conftest import ROOT, SECRET, mock_config, user  # noqa: E402
+from pmx_testlib import ROOT, SECRET, mock_config, user  # noqa: E402
 
 HEADER = os.path.join(ROOT, "include", "providermux.h")
 

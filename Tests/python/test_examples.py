@@ -13,7 +13,7 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from conftest import ROOT, SECRET  # noqa: E402
+from pmx_testlib import ROOT, SECRET  # noqa: E402
 
 SCRIPT = os.path.join(ROOT, "examples-python", "pmx_chat.py")
 SUMMARY = re.compile(r"^\[provider=(\S+) model=(\S*) latency_ms=(\d+) ttft_ms=(\d+) "

@@ -8,7 +8,7 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from conftest import mock_config, reply_text, user  # noqa: E402
+from pmx_testlib import mock_config, reply_text, user  # noqa: E402
 
 LONG_PROMPT = " ".join("word%d" % i for i in range(60))
 

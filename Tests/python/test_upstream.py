@@ -8,7 +8,7 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from conftest import FAST_RETRY, SECRET, closed_port, reply_text, user  # noqa: E402
+from pmx_testlib import FAST_RETRY, SECRET, closed_port, reply_text, user  # noqa: E402
 
 
 def provider(up, scope, **extra):
