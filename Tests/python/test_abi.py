@@ -1,6 +1,7 @@
 """The C ABI seen from ctypes: versions, status names, the error struct, input validation."""
 
 import ctypes
+import json
 import os
 import re
 from ctypes import byref, c_void_p
@@ -298,3 +299,53 @@ def test_every_header_function_is_declared():
         # Owned strings are never c_char_p (that would lose the pointer and leak).
         if fn.restype is ctypes.c_char_p:
             assert name in ("pmx_version_string", "pmx_status_name"), name
+
+
+def test_raw_stream_calls_optional_out_and_required_callback():
+    import threading
+    router = providermux.Router(mock_config())
+    handle = router._handle
+    request = b'{"messages":[{"role":"user","content":"raw"}]}'
+    err = _lib.PmxError()
+    try:
+        # on_event is required by both stream calls.
+        null_fn = ctypes.cast(None, _lib.EVENT_FN)
+        assert _lib.pmx_router_stream(None, handle, request, null_fn, None, byref(err)) \
+            == providermux.ERR_INVALID_ARGUMENT
+        out = c_void_p(7)
+        assert _lib.pmx_router_stream_async(byref(out), handle, request, null_fn, None,
+                                            byref(err)) == providermux.ERR_INVALID_ARGUMENT
+        assert out.value is None
+
+        # pmx_router_stream with out = NULL; userdata comes back unchanged.
+        seen = []
+
+        def on_event(event_json, length, userdata):
+            seen.append((ctypes.string_at(event_json, length), userdata))
+            return 0
+        callback = _lib.EVENT_FN(on_event)
+        assert _lib.pmx_router_stream(None, handle, request, callback, c_void_p(0x1234),
+                                      byref(err)) == 0
+        assert err.code == 0
+        assert all(userdata == 0x1234 for _, userdata in seen)
+        assert all(len(raw) > 0 and b"\0" not in raw for raw, _ in seen)
+        assert b'"done"' in seen[-1][0]
+
+        # Fire-and-forget async stream (out = NULL): events still arrive, terminal last.
+        finished = threading.Event()
+        async_seen = []
+
+        def on_async(event_json, length, _userdata):
+            kind = json.loads(ctypes.string_at(event_json, length))["type"]
+            async_seen.append(kind)
+            if kind in ("done", "error"):
+                finished.set()
+            return 0
+        async_callback = _lib.EVENT_FN(on_async)
+        assert _lib.pmx_router_stream_async(None, handle, request, async_callback, None,
+                                            byref(err)) == 0
+        assert finished.wait(10), "no terminal event"
+    finally:
+        router.close()
+    assert async_seen[0] == "start" and async_seen[-1] == "done"
+    assert sum(1 for kind in async_seen if kind in ("done", "error")) == 1
