@@ -106,7 +106,7 @@ typedef int32_t pmx_status;
 #define PMX_ERR_UPSTREAM_PROTOCOL     -17
 /** The provider reported an error inside a stream that had already produced output. */
 #define PMX_ERR_STREAM_INTERRUPTED    -18
-/** The provider rejected the request as invalid (HTTP 400/413/422): not retried; the next provider is tried. */
+/** The provider rejected the request as invalid (HTTP 400/413/422): not retried, no failover. */
 #define PMX_ERR_UPSTREAM_BAD_REQUEST  -19
 /** The provider does not serve the model (HTTP 404). */
 #define PMX_ERR_MODEL_NOT_FOUND       -20

@@ -25,7 +25,7 @@ struct RetryPolicyTests {
         http(429), http(500), http(502), http(503), http(504), http(599), http(408), http(409),
     ]
     static let notRetryable: [PMXError] = [
-        http(401), http(403), http(404), http(400), http(413), http(422), http(418),
+        http(401), http(403), http(404), http(418),
         PMXError(.upstreamProtocol, "garbage"), PMXError(.responseTooLarge, "big"), PMXError(.internal, "x"),
     ]
 
@@ -42,6 +42,13 @@ struct RetryPolicyTests {
     func notRetried(error: PMXError) {
         #expect(RetryPolicy.decide(error, retryAfterMs: nil, attemptsOnProvider: 1, settings: settings(maxAttempts: 10), random: 0.5) == .failover)
         #expect(RetryPolicy.decide(error, retryAfterMs: 10, attemptsOnProvider: 1, settings: settings(maxAttempts: 10), random: 0.5) == .failover)
+    }
+
+    static let invalidRequest: [PMXError] = [http(400), http(413), http(422)]
+
+    @Test("the provider calling the request invalid stops routing: no retry, no failover", arguments: invalidRequest)
+    func invalidRequestStops(error: PMXError) {
+        #expect(RetryPolicy.decide(error, retryAfterMs: nil, attemptsOnProvider: 1, settings: settings(maxAttempts: 10), random: 0.5) == .stop)
     }
 
     @Test("HTTP statuses map to the documented classes")

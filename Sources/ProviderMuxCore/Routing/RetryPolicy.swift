@@ -15,6 +15,10 @@ public enum RetryPolicy {
     public static func decide(_ error: PMXError, retryAfterMs: Int?, attemptsOnProvider: Int,
                               settings: RetrySettings, random: Double) -> Decision {
         if error.status == .cancelled || error.status == .routerClosed { return .stop }
+        // The provider says the request itself is invalid: another provider would say the
+        // same, so fail now with its message (explicit fallbacks for e.g. context length are
+        // a routing feature, not a blanket retry).
+        if error.status == .upstreamBadRequest { return .stop }
         guard HTTPErrorMapping.isRetryable(error), attemptsOnProvider < settings.maxAttempts else { return .failover }
         // A server asking for a longer wait than we accept: better served elsewhere.
         if let ra = retryAfterMs, ra > settings.maxRetryAfterMs { return .failover }
