@@ -102,12 +102,8 @@ public func pmx_router_remove_provider(_ r: OpaquePointer?, _ name: UnsafePointe
 @_cdecl("pmx_router_complete")
 public func pmx_router_complete(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                                 _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
-    out?.pointee = nil
-    return call(err) {
-        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
-        let router = try routerArg(r)
-        let request = try ChatRequest.parse(try parseInput(json, "request_json"))
-        out.pointee = ownedCString(JSONWriter.bytes(.object(try router.complete(request))))
+    documentCall(out, r, err) { router in
+        .object(try router.complete(ChatRequest.parse(try parseInput(json, "request_json"))))
     }
 }
 
@@ -158,12 +154,8 @@ public func pmx_stream_free(_ s: OpaquePointer?) {
 @_cdecl("pmx_router_embed")
 public func pmx_router_embed(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                              _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
-    out?.pointee = nil
-    return call(err) {
-        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
-        let router = try routerArg(r)
-        let request = try EmbedRequest.parse(try parseInput(json, "request_json"))
-        out.pointee = ownedCString(JSONWriter.bytes(.object(try router.embed(request))))
+    documentCall(out, r, err) { router in
+        .object(try router.embed(EmbedRequest.parse(try parseInput(json, "request_json"))))
     }
 }
 

@@ -125,7 +125,8 @@ func documentCall(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ 
     out?.pointee = nil
     return call(err) {
         guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
-        out.pointee = ownedCString(JSONWriter.bytes(try body(try routerArg(r))))
+        let router = try routerArg(r)
+        out.pointee = ownedCString(JSONWriter.bytes(try body(router)))
     }
 }
 
