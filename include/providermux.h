@@ -100,7 +100,7 @@ typedef int32_t pmx_status;
 #define PMX_ERR_UPSTREAM_HTTP         -14
 /** The provider rate-limited the request (HTTP 429). */
 #define PMX_ERR_RATE_LIMITED          -15
-/** The provider rejected the credentials (HTTP 401/403). */
+/** The provider rejected the credentials (HTTP 401). */
 #define PMX_ERR_AUTH                  -16
 /** The provider's response could not be understood (malformed JSON or event, truncated body). */
 #define PMX_ERR_UPSTREAM_PROTOCOL     -17
@@ -118,6 +118,16 @@ typedef int32_t pmx_status;
 #define PMX_ERR_ROUTER_CLOSED         -23
 /** A response exceeded the configured size limit. */
 #define PMX_ERR_RESPONSE_TOO_LARGE    -24
+/** The account's quota or credit is used up (e.g. OpenAI insufficient_quota): not retried. */
+#define PMX_ERR_QUOTA_EXCEEDED        -25
+/** The credentials are valid but not allowed this model or operation (HTTP 403). */
+#define PMX_ERR_PERMISSION            -26
+/** The model exists but is not loaded yet (a local server still loading it): retried. */
+#define PMX_ERR_MODEL_NOT_LOADED      -27
+/** The prompt does not fit the model's context window: not retried, no failover. */
+#define PMX_ERR_CONTEXT_LENGTH_EXCEEDED -28
+/** The provider refused the content (safety filters): not retried, no failover. */
+#define PMX_ERR_CONTENT_FILTERED      -29
 /** An internal error; please report it. */
 #define PMX_ERR_INTERNAL              -99
 

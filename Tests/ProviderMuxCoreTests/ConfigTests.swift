@@ -176,15 +176,26 @@ struct RouterConfigTests {
                           "providers[0].type", "\"bogus-ai\"", "openai-compatible", "mock")
     }
 
-    @Test("a planned type (anthropic) gets a clear 'not available in this version'")
-    func plannedType() throws {
-        let e = try #require(configError(withProvider(#"{"name":"claude","type":"anthropic"}"#)))
-        #expect(e.status == .unknownProviderType)
-        #expect(e.message.contains("providers[0].type"))
-        #expect(e.message.contains("anthropic"))
-        #expect(e.message.contains("not available"))
-        let unknown = try #require(configError(withProvider(#"{"name":"x","type":"bogus-ai"}"#)))
-        #expect(!unknown.message.contains("not available"))
+    @Test("every provider type the design names is accepted, with its preset base URL where it has one")
+    func everyDesignType() throws {
+        for type in ["openai", "anthropic", "gemini", "ollama", "lmstudio", "llamacpp", "cohere", "openrouter", "groq",
+                     "together", "cerebras", "mistral", "deepseek", "xai", "fireworks", "huggingface"] {
+            let c = try RouterConfig.parse(JSONParser.parse(withProvider(#"{"name":"p","type":"\#(type)"}"#)), lookup: { _ in nil })
+            #expect(c.providers[0].type.rawValue == type)
+            #expect(c.providers[0].baseURL.hasPrefix("http"), "\(type) has a default base URL")
+        }
+        // Azure and openai-compatible have no default: the resource / server is the user's.
+        #expect(configError(withProvider(#"{"name":"p","type":"azure"}"#))?.message.contains("base_url") == true)
+    }
+
+    @Test("type-specific options are accepted only for their type")
+    func typeOptions() throws {
+        let c = try RouterConfig.parse(JSONParser.parse(withProvider(
+            #"{"name":"az","type":"azure","base_url":"https://r.openai.azure.com","api_version":"2024-10-21","deployment":"gpt4o"}"#)), lookup: { _ in nil })
+        #expect(c.providers[0].options["api_version"] == "2024-10-21")
+        #expect(c.providers[0].options["deployment"] == "gpt4o")
+        expectConfigError(withProvider(#"{"name":"x","type":"openai","api_version":"1"}"#), .config, "providers[0].api_version: unknown key")
+        expectConfigError(withProvider(#"{"name":"x","type":"anthropic","default_max_tokens":"many"}"#), .config, "providers[0].default_max_tokens")
     }
 
     @Test("provider names: 1 to 63 of [A-Za-z0-9._-]", arguments: [

@@ -313,7 +313,7 @@ struct OpenAIProtocolRequestTests {
 struct HTTPErrorMappingTests {
     @Test("HTTP statuses map to status classes", arguments: [
         (400, Status.upstreamBadRequest), (413, .upstreamBadRequest), (422, .upstreamBadRequest),
-        (401, .auth), (403, .auth), (404, .modelNotFound), (408, .timeout), (429, .rateLimited),
+        (401, .auth), (403, .permission), (404, .modelNotFound), (408, .timeout), (429, .rateLimited),
         (500, .upstreamServer), (502, .upstreamServer), (503, .upstreamServer), (529, .upstreamServer),
         (409, .upstreamHTTP), (418, .upstreamHTTP), (302, .upstreamHTTP), (451, .upstreamHTTP),
     ])

@@ -68,9 +68,14 @@ static void test_status_names(void)
         {PMX_ERR_UPSTREAM_SERVER, "PMX_ERR_UPSTREAM_SERVER"},
         {PMX_ERR_ROUTER_CLOSED, "PMX_ERR_ROUTER_CLOSED"},
         {PMX_ERR_RESPONSE_TOO_LARGE, "PMX_ERR_RESPONSE_TOO_LARGE"},
+        {PMX_ERR_QUOTA_EXCEEDED, "PMX_ERR_QUOTA_EXCEEDED"},
+        {PMX_ERR_PERMISSION, "PMX_ERR_PERMISSION"},
+        {PMX_ERR_MODEL_NOT_LOADED, "PMX_ERR_MODEL_NOT_LOADED"},
+        {PMX_ERR_CONTEXT_LENGTH_EXCEEDED, "PMX_ERR_CONTEXT_LENGTH_EXCEEDED"},
+        {PMX_ERR_CONTENT_FILTERED, "PMX_ERR_CONTENT_FILTERED"},
         {PMX_ERR_INTERNAL, "PMX_ERR_INTERNAL"},
     };
-    static const pmx_status unknown[] = {1, 2, 100, -25, -26, -50, -98, -100, -1000,
+    static const pmx_status unknown[] = {1, 2, 100, -30, -31, -50, -98, -100, -1000,
                                          INT32_MAX, INT32_MIN};
     size_t i;
     for (i = 0; i < sizeof table / sizeof table[0]; i++) {

@@ -658,7 +658,7 @@ static void test_api_key(void)
     st = pmx_router_stream(NULL, r,
                            USER("denied stream") ",\"model\":\"fake-small\",\"route\":{\"providers\":[\"keyed\"]}}",
                            collect, &c, &err);
-    CHECK_STATUS(st, PMX_ERR_AUTH, &err);
+    CHECK_STATUS(st, PMX_ERR_PERMISSION, &err);
     CHECK_NOT_CONTAINS(err.message, KEY);
     CHECK(c.error_event != NULL);
     if (c.error_event) {

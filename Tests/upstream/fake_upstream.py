@@ -387,9 +387,30 @@ def embed(text: str, dims: int = 8) -> list[float]:
             for i in range(dims)]
 
 
-# Add further protocols (Anthropic /v1/messages SSE, Ollama /api/chat NDJSON) here.
 PROTOCOLS: list[Protocol] = [OpenAIProtocol()]
 DEFAULT_PROTOCOL = PROTOCOLS[0]  # shape of 404s for unknown paths
+
+
+def load_protocol_plugins() -> None:
+    """Each ``protocols/<name>.py`` next to this file defines ``PROTOCOL``, an instance of a
+    ``Protocol`` subclass (it imports this module as ``fake_upstream`` for the helpers). They
+    are tried before OpenAI's routes, in file-name order. A protocol whose paths need patterns
+    (Gemini's ``/v1beta/models/{model}:generateContent``) overrides ``find``."""
+    import importlib.util
+    import os
+    import sys
+    sys.modules.setdefault("fake_upstream", sys.modules[__name__])
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocols")
+    if not os.path.isdir(folder):
+        return
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py") or name.startswith("_"):
+            continue
+        spec = importlib.util.spec_from_file_location("fake_upstream_protocol_" + name[:-3],
+                                                      os.path.join(folder, name))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        PROTOCOLS.insert(len(PROTOCOLS) - 1, module.PROTOCOL)
 
 
 def find_route(method: str, subpath: str):
@@ -742,6 +763,7 @@ def main(argv: list[str] | None = None) -> int:
     if not is_loopback(args.host):
         ap.error(f"refusing to bind non-loopback address {args.host!r}")
     host = "127.0.0.1" if args.host == "localhost" else args.host
+    load_protocol_plugins()
 
     server = FakeServer((host, args.port), verbose=args.verbose)
     stop = threading.Event()

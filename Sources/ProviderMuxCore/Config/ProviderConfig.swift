@@ -12,6 +12,8 @@ public struct ProviderConfig: Sendable {
     public var retryOverride: JSONValue?
     public var timeoutsOverride: JSONValue?
     public var mock: MockOptions?
+    /// Type-specific keys (the catalogue lists them per type), e.g. azure's `api_version`.
+    public var options = JSONObject()
 
     /// Does this provider serve `model`? A provider without a `models` list serves any model.
     public func serves(_ model: String) -> Bool { models?.contains(model) ?? true }
@@ -38,9 +40,6 @@ extension ProviderConfig {
         else { throw r.fail("name", "must be 1 to 63 characters of A-Z a-z 0-9 . _ - (got \"\(name)\")") }
         let typeName = try r.requiredString("type")
         guard let type = ProviderType(rawValue: typeName) else {
-            if ProviderType.plannedNames.contains(typeName) {
-                throw PMXError(.unknownProviderType, "\(r.fieldPath("type")): provider type \"\(typeName)\" is not available in this version (available: \(ProviderType.availableList))")
-            }
             throw PMXError(.unknownProviderType, "\(r.fieldPath("type")): unknown provider type \"\(typeName)\" (available: \(ProviderType.availableList))")
         }
         let entry = ProviderCatalogue.entry(for: type)
@@ -91,10 +90,20 @@ extension ProviderConfig {
 
         var mock: MockOptions? = nil
         if type == .mock { mock = try MockOptions.parse(&r) }
+        var options = JSONObject()
+        for (key, kind) in entry.options.sorted(by: { $0.key < $1.key }) {
+            switch kind {
+            case .string: if let v = try r.string(key) { options[key] = .string(v) }
+            case .int: if let v = try r.int(key, min: 0) { options[key] = .int(Int64(v)) }
+            case .bool: if let v = try r.bool(key) { options[key] = .bool(v) }
+            }
+        }
         try r.finish()
 
-        return ProviderConfig(name: name, type: type, baseURL: baseURL, apiKey: apiKey, models: models,
-                              defaultModel: defaultModel, headers: headers, retryOverride: retryOverride,
-                              timeoutsOverride: timeoutsOverride, mock: mock)
+        var config = ProviderConfig(name: name, type: type, baseURL: baseURL, apiKey: apiKey, models: models,
+                                    defaultModel: defaultModel, headers: entry.headers + headers, retryOverride: retryOverride,
+                                    timeoutsOverride: timeoutsOverride, mock: mock)
+        config.options = options
+        return config
     }
 }

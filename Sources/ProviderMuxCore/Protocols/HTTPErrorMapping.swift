@@ -3,7 +3,8 @@ public enum HTTPErrorMapping {
     public static func status(forHTTP code: Int) -> Status {
         switch code {
         case 400, 413, 422: .upstreamBadRequest
-        case 401, 403: .auth
+        case 401: .auth
+        case 403: .permission
         case 404: .modelNotFound
         case 408: .timeout
         case 429: .rateLimited
@@ -15,7 +16,7 @@ public enum HTTPErrorMapping {
     /// Whether a failure of this class is worth retrying on the same provider.
     public static func isRetryable(_ e: PMXError) -> Bool {
         switch e.status {
-        case .connection, .timeout, .rateLimited, .upstreamServer: true
+        case .connection, .timeout, .rateLimited, .upstreamServer, .modelNotLoaded: true
         case .upstreamHTTP: e.httpStatus == 408 || e.httpStatus == 409
         default: false
         }
@@ -24,16 +25,32 @@ public enum HTTPErrorMapping {
     /// An error for a non-2xx answer. The provider's own message is kept (shortened).
     public static func error(status code: Int, body: [UInt8], provider: String) -> PMXError {
         var detail = ""
+        var kind = ""  // the provider's own error type/code words, for refining the class
         if let json = try? JSONParser.parse(body) {
-            if let m = json["error"]?["message"]?.stringValue { detail = m }
-            else if let m = json["error"]?.stringValue { detail = m }
+            let err = json["error"]
+            if let m = err?["message"]?.stringValue { detail = m }
+            else if let m = err?.stringValue { detail = m }
             else if let m = json["message"]?.stringValue { detail = m }
+            kind = [err?["type"]?.stringValue, err?["code"]?.stringValue, err?["status"]?.stringValue, json["type"]?.stringValue]
+                .compactMap { $0 }.joined(separator: " ")
         } else if !body.isEmpty {
             detail = String(decoding: body.prefix(200), as: UTF8.self)
         }
         if detail.utf8.count > 300 { detail = String(detail.prefix(300)) + "…" }
         let message = "HTTP \(code)" + (detail.isEmpty ? "" : ": \(detail)")
-        return PMXError(status(forHTTP: code), message, httpStatus: code, provider: provider)
+        return PMXError(refine(status(forHTTP: code), kind: kind, message: detail), message, httpStatus: code, provider: provider)
+    }
+
+    /// Narrows a class from the provider's error type/code and message, where providers say
+    /// more than the HTTP status does (OpenAI answers 429 both for "slow down" and "no credit").
+    public static func refine(_ base: Status, kind: String, message: String) -> Status {
+        let k = kind.lowercased(), m = message.lowercased()
+        if k.contains("insufficient_quota") || k.contains("quota") || m.contains("exceeded your current quota") { return .quotaExceeded }
+        if k.contains("context_length_exceeded") || m.contains("maximum context length") || m.contains("context window")
+            || m.contains("prompt is too long") || m.contains("too many tokens") { return .contextLengthExceeded }
+        if k.contains("content_filter") || k.contains("content_policy") || k.contains("safety") { return .contentFiltered }
+        if k.contains("permission") && base != .auth { return .permission }
+        return base
     }
 
     public static func error(_ failure: TransportFailure, provider: String) -> PMXError {

@@ -6,6 +6,9 @@ public enum OpenAIProtocol {
         var h: [(String, String)] = [("Content-Type", "application/json"),
                                      ("Accept", streaming ? "text/event-stream" : "application/json")]
         if let key = provider.apiKey { h.append(("Authorization", "Bearer \(key)")) }
+        // OpenRouter's optional attribution headers.
+        if let v = provider.options["http_referer"]?.stringValue { h.append(("HTTP-Referer", v)) }
+        if let v = provider.options["x_title"]?.stringValue { h.append(("X-Title", v)) }
         h += provider.headers
         return h
     }
@@ -65,6 +68,14 @@ public enum OpenAIProtocol {
 
 /// Decodes an OpenAI SSE chat stream into provider events, at any byte split.
 public struct OpenAIStreamDecoder: Sendable {
+    /// The same decoder behind the `ChatStreamDecoding` interface.
+    final class Adapter: ChatStreamDecoding {
+        var decoder: OpenAIStreamDecoder
+        init(provider: String) { decoder = OpenAIStreamDecoder(provider: provider) }
+        func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws { try decoder.feed(bytes, emit) }
+        func finish(_ emit: (ProviderEvent) -> Void) throws { try decoder.finish(emit) }
+    }
+
     private var sse = SSEDecoder()
     private let provider: String
 

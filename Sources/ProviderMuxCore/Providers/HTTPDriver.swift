@@ -1,66 +1,82 @@
-/// Attempts over HTTP for providers speaking the OpenAI protocol.
-public struct OpenAIHTTPDriver: AttemptDriver {
+/// Attempts over HTTP for every network provider: the provider type's `WireCodec` builds the
+/// call and reads the answer; the transport moves the bytes.
+public struct CodecHTTPDriver: AttemptDriver {
     let loop: EventLoop
+    let codec: any WireCodec
     let maxResponseBytes: Int
 
     public func start(_ op: AttemptOperation, model: String?, provider: ProviderRuntime, timeouts: TimeoutSettings,
                       callbacks: AttemptCallbacks) -> AttemptHandle {
         let p = provider.config
-        let streaming: Bool
-        let path: String
-        let body: [UInt8]
-        switch op {
-        case .chat(let request, let stream):
-            streaming = stream
-            path = "/chat/completions"
-            body = OpenAIProtocol.chatBody(request, model: model, stream: stream)
-        case .embed(let request):
-            streaming = false
-            path = "/embeddings"
-            body = OpenAIProtocol.embeddingsBody(request, model: model)
+        let call: ProviderHTTPCall
+        let mode: HTTPAttempt.Mode
+        do {
+            switch op {
+            case .chat(let request, let stream):
+                call = try codec.chatCall(request, model: model, stream: stream, provider: p)
+                mode = stream ? .stream(codec.streamDecoder(model: model, provider: p)) : .chat
+            case .embed(let request):
+                call = try codec.embedCall(request, model: model, provider: p)
+                mode = .embed(request)
+            }
+        } catch {
+            let e = error as? PMXError ?? PMXError(.internal, "\(error)", provider: p.name)
+            let attempt = HTTPAttempt(provider: p, model: model, codec: codec, mode: .chat, callbacks: callbacks)
+            attempt.failLater(e, on: loop)
+            return attempt
         }
-        let http = HTTPRequest(method: "POST", url: p.baseURL + path,
-                               headers: OpenAIProtocol.headers(for: p, streaming: streaming), body: body,
+        let http = HTTPRequest(method: call.method, url: call.url, headers: call.headers, body: call.body,
                                connectTimeoutMs: timeouts.connectMs, totalTimeoutMs: timeouts.totalMs,
                                firstByteTimeoutMs: timeouts.firstByteMs, idleTimeoutMs: timeouts.idleMs,
                                maxResponseBytes: maxResponseBytes)
-        let attempt = HTTPAttempt(provider: p.name, streaming: streaming, isEmbed: { if case .embed = op { return true }; return false }(),
-                                  callbacks: callbacks)
+        let attempt = HTTPAttempt(provider: p, model: model, codec: codec, mode: mode, callbacks: callbacks)
         attempt.start(http, on: loop)
         return attempt
     }
 }
 
-/// One HTTP attempt: routes the response to the stream decoder or collects the body.
+/// One HTTP attempt: routes a 2xx stream to the codec's decoder, collects other bodies.
 final class HTTPAttempt: AttemptHandle {
-    private let provider: String
-    private let streaming: Bool
-    private let isEmbed: Bool
+    enum Mode {
+        case chat
+        case stream(ChatStreamDecoding)
+        case embed(EmbedRequest)
+    }
+
+    private let provider: ProviderConfig
+    private let model: String?
+    private let codec: any WireCodec
+    private let mode: Mode
     private var callbacks: AttemptCallbacks?
     private var transfer: HTTPTransfer?
     private var head: HTTPResponseHead?
     private var body: [UInt8] = []
-    private var decoder: OpenAIStreamDecoder
     private var sawEnd = false
     private var sawFinish = false
 
-    init(provider: String, streaming: Bool, isEmbed: Bool, callbacks: AttemptCallbacks) {
+    init(provider: ProviderConfig, model: String?, codec: any WireCodec, mode: Mode, callbacks: AttemptCallbacks) {
         self.provider = provider
-        self.streaming = streaming
-        self.isEmbed = isEmbed
+        self.model = model
+        self.codec = codec
+        self.mode = mode
         self.callbacks = callbacks
-        self.decoder = OpenAIStreamDecoder(provider: provider)
     }
 
     func start(_ request: HTTPRequest, on loop: EventLoop) {
         // The transfer's handlers own the attempt until the transfer ends (teardown drops them),
-        // so a stream drained after [DONE] outlives the request that no longer needs it.
+        // so a stream drained after its end marker outlives the request that no longer needs it.
         let t = HTTPTransfer(request,
             onHead: { head in self.head = head },
             onBody: { chunk in self.body(chunk) },
             onComplete: { failure in self.completed(failure) })
         transfer = t
         t.start(on: loop)
+    }
+
+    /// A failure found before any I/O (the codec refused the request): reported from the loop,
+    /// never from inside `start`, so the state machine sees every outcome the same way.
+    func failLater(_ e: PMXError, on loop: EventLoop) {
+        loop.schedule(afterMs: 0) { self.fail(e, retryAfterMs: nil) }
     }
 
     func cancel() {
@@ -71,18 +87,23 @@ final class HTTPAttempt: AttemptHandle {
 
     private var isSuccessStatus: Bool { (head?.status ?? 0) / 100 == 2 }
 
+    private var decoder: ChatStreamDecoding? {
+        if case .stream(let d) = mode { return d }
+        return nil
+    }
+
     /// Returns false to stop reading.
     private func body(_ chunk: UnsafeRawBufferPointer) -> Bool {
-        // After [DONE] the rest of the body is drained so the connection can be reused.
+        // After the end marker the rest of the body is drained so the connection can be reused.
         guard callbacks != nil else { return sawEnd }
-        guard streaming && isSuccessStatus else {
+        guard let decoder, isSuccessStatus else {
             body.append(contentsOf: chunk)
             return true
         }
         do {
             try decoder.feed(chunk) { event in self.handle(event) }
         } catch {
-            fail(Self.decodeError(error, provider: provider), retryAfterMs: nil)
+            fail(decodeError(error), retryAfterMs: nil)
             return false
         }
         return callbacks != nil || sawEnd
@@ -91,11 +112,11 @@ final class HTTPAttempt: AttemptHandle {
     private func handle(_ event: ProviderEvent) {
         guard let cb = callbacks else { return }
         switch event {
-        case .error(let e):
+        case .error(var e):
+            if e.provider.isEmpty { e.provider = provider.name }
             fail(e, retryAfterMs: nil)
         case .end:
             sawEnd = true
-            // Answer now; the transfer drains the rest of the body so the connection is reused.
             callbacks = nil
             cb.onSuccess(nil)
         case .finish:
@@ -110,41 +131,39 @@ final class HTTPAttempt: AttemptHandle {
         transfer = nil
         guard let cb = callbacks else { return }
         if let failure {
-            fail(HTTPErrorMapping.error(failure, provider: provider), retryAfterMs: nil)
+            fail(HTTPErrorMapping.error(failure, provider: provider.name), retryAfterMs: nil)
             return
         }
         guard let head else {
-            fail(PMXError(.upstreamProtocol, "no response", provider: provider), retryAfterMs: nil)
+            fail(PMXError(.upstreamProtocol, "no response", provider: provider.name), retryAfterMs: nil)
             return
         }
         guard isSuccessStatus else {
-            fail(HTTPErrorMapping.error(status: head.status, body: body, provider: provider),
-                 retryAfterMs: HTTPErrorMapping.retryAfterMs(head))
-            return
-        }
-        if streaming {
-            do { try decoder.finish { event in self.handle(event) } } catch {
-                fail(Self.decodeError(error, provider: provider), retryAfterMs: nil)
-                return
-            }
-            guard callbacks != nil else { return }
-            if sawFinish {
-                callbacks = nil  // some servers end with finish_reason but no [DONE]
-                cb.onSuccess(nil)
-            } else {
-                fail(PMXError(.upstreamProtocol, "stream ended without [DONE] or a finish reason", httpStatus: head.status, provider: provider), retryAfterMs: nil)
-            }
+            fail(codec.error(status: head.status, head: head, body: body, provider: provider), retryAfterMs: codec.retryAfterMs(head))
             return
         }
         do {
-            let response = isEmbed ? try OpenAIProtocol.decodeEmbeddings(body, provider: provider)
-                                   : try OpenAIProtocol.decodeChat(body, provider: provider)
-            callbacks = nil
-            cb.onSuccess(response)
-        } catch let e as PMXError {
-            fail(e, retryAfterMs: nil)
+            switch mode {
+            case .stream(let decoder):
+                try decoder.finish { event in self.handle(event) }
+                guard callbacks != nil else { return }
+                if sawFinish {
+                    callbacks = nil  // some servers end with a finish reason but no end marker
+                    cb.onSuccess(nil)
+                } else {
+                    fail(PMXError(.upstreamProtocol, "stream ended without an end marker or a finish reason", httpStatus: head.status, provider: provider.name), retryAfterMs: nil)
+                }
+            case .chat:
+                let response = try codec.decodeChat(body, model: model, provider: provider)
+                callbacks = nil
+                cb.onSuccess(response)
+            case .embed(let request):
+                let response = try codec.decodeEmbeddings(body, request: request, model: model, provider: provider)
+                callbacks = nil
+                cb.onSuccess(response)
+            }
         } catch {
-            fail(PMXError(.internal, "\(error)", provider: provider), retryAfterMs: nil)
+            fail(decodeError(error), retryAfterMs: nil)
         }
     }
 
@@ -155,11 +174,14 @@ final class HTTPAttempt: AttemptHandle {
         cb.onFailure(e, retryAfterMs)
     }
 
-    static func decodeError(_ error: Error, provider: String) -> PMXError {
-        if let e = error as? PMXError { return e }
-        if case StreamDecodeError.eventTooLarge(let limit) = error {
-            return PMXError(.responseTooLarge, "stream event larger than \(limit) bytes", provider: provider)
+    private func decodeError(_ error: Error) -> PMXError {
+        if var e = error as? PMXError {
+            if e.provider.isEmpty { e.provider = provider.name }
+            return e
         }
-        return PMXError(.upstreamProtocol, "\(error)", provider: provider)
+        if case StreamDecodeError.eventTooLarge(let limit) = error {
+            return PMXError(.responseTooLarge, "stream event larger than \(limit) bytes", provider: provider.name)
+        }
+        return PMXError(.upstreamProtocol, "\(error)", provider: provider.name)
     }
 }

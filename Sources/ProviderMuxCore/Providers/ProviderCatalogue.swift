@@ -1,40 +1,65 @@
-/// Provider types this version implements.
+/// Every provider type the design names. Presets over one protocol are catalogue entries,
+/// not copies of code.
 public enum ProviderType: String, Sendable, CaseIterable {
     case openai
     case openaiCompatible = "openai-compatible"
+    case anthropic, gemini, ollama, lmstudio, llamacpp, azure, cohere
+    case openrouter, groq, together, cerebras, mistral, deepseek, xai, fireworks, huggingface
     case mock
 
-    /// Types the design names that later versions add; a config naming one gets a clear error.
-    static let plannedNames: Set<String> = [
-        "anthropic", "gemini", "ollama", "lmstudio", "llamacpp", "azure", "cohere", "openrouter", "groq",
-        "together", "cerebras", "mistral", "deepseek", "xai", "fireworks", "huggingface",
-    ]
     static var availableList: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     public var usesNetwork: Bool { self != .mock }
 }
 
-/// The wire protocol a provider type speaks.
-public enum WireProtocol: Sendable {
-    case openAIChat
-    case inProcessMock
+/// The kind of value a type-specific provider option takes.
+public enum OptionKind: Sendable {
+    case string, int, bool
 }
 
-/// What each provider type brings: defaults and its protocol. Presets over one protocol are
-/// entries here, not copies of code.
+/// What each provider type brings: its codec, defaults and the extra config keys it accepts.
 public struct CatalogueEntry: Sendable {
-    public var wireProtocol: WireProtocol
+    /// nil for the in-process mock.
+    public var codec: (any WireCodec)?
     public var defaultBaseURL: String?
     /// Environment variable read for the key when the config gives none.
     public var apiKeyEnv: String?
+    /// Type-specific keys allowed in the provider object (e.g. azure's `api_version`).
+    public var options: [String: OptionKind] = [:]
+    /// Extra headers the preset always sends.
+    public var headers: [(String, String)] = []
 }
 
 public enum ProviderCatalogue {
     public static func entry(for type: ProviderType) -> CatalogueEntry {
+        let openai = OpenAICodec()
         switch type {
-        case .openai: CatalogueEntry(wireProtocol: .openAIChat, defaultBaseURL: "https://api.openai.com/v1", apiKeyEnv: "OPENAI_API_KEY")
-        case .openaiCompatible: CatalogueEntry(wireProtocol: .openAIChat, defaultBaseURL: nil, apiKeyEnv: nil)
-        case .mock: CatalogueEntry(wireProtocol: .inProcessMock, defaultBaseURL: nil, apiKeyEnv: nil)
+        case .openai: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.openai.com/v1", apiKeyEnv: "OPENAI_API_KEY")
+        case .openaiCompatible: return CatalogueEntry(codec: openai)
+        case .openrouter:
+            return CatalogueEntry(codec: openai, defaultBaseURL: "https://openrouter.ai/api/v1", apiKeyEnv: "OPENROUTER_API_KEY",
+                                  options: ["http_referer": .string, "x_title": .string])
+        case .groq: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.groq.com/openai/v1", apiKeyEnv: "GROQ_API_KEY")
+        case .together: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.together.xyz/v1", apiKeyEnv: "TOGETHER_API_KEY")
+        case .cerebras: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.cerebras.ai/v1", apiKeyEnv: "CEREBRAS_API_KEY")
+        case .mistral: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.mistral.ai/v1", apiKeyEnv: "MISTRAL_API_KEY")
+        case .deepseek: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.deepseek.com/v1", apiKeyEnv: "DEEPSEEK_API_KEY")
+        case .xai: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.x.ai/v1", apiKeyEnv: "XAI_API_KEY")
+        case .fireworks: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.fireworks.ai/inference/v1", apiKeyEnv: "FIREWORKS_API_KEY")
+        case .huggingface: return CatalogueEntry(codec: openai, defaultBaseURL: "https://router.huggingface.co/v1", apiKeyEnv: "HF_TOKEN")
+        case .lmstudio: return CatalogueEntry(codec: LMStudioCodec(), defaultBaseURL: "http://127.0.0.1:1234/v1")
+        case .llamacpp: return CatalogueEntry(codec: LlamaCppCodec(), defaultBaseURL: "http://127.0.0.1:8080/v1")
+        case .azure:
+            return CatalogueEntry(codec: AzureCodec(), defaultBaseURL: nil, apiKeyEnv: "AZURE_OPENAI_API_KEY",
+                                  options: ["api_version": .string, "deployment": .string])
+        case .anthropic:
+            return CatalogueEntry(codec: PlaceholderCodec("Anthropic"), defaultBaseURL: "https://api.anthropic.com", apiKeyEnv: "ANTHROPIC_API_KEY",
+                                  options: ["anthropic_version": .string, "default_max_tokens": .int])
+        case .gemini:
+            return CatalogueEntry(codec: PlaceholderCodec("Gemini"), defaultBaseURL: "https://generativelanguage.googleapis.com", apiKeyEnv: "GEMINI_API_KEY")
+        case .ollama: return CatalogueEntry(codec: PlaceholderCodec("Ollama"), defaultBaseURL: "http://127.0.0.1:11434")
+        case .cohere: return CatalogueEntry(codec: PlaceholderCodec("Cohere"), defaultBaseURL: "https://api.cohere.com", apiKeyEnv: "COHERE_API_KEY")
+        case .mock: return CatalogueEntry(codec: nil)
         }
     }
 }

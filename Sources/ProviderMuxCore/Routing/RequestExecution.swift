@@ -139,6 +139,7 @@ public final class RequestExecution {
         if let e = outcome {
             a["code"] = .int(Int64(e.status.rawValue))
             a["status_name"] = .string(e.status.nameString)
+            a["error_class"] = .string(e.status.errorClass)
             a["http_status"] = .int(Int64(e.httpStatus))
             a["message"] = .string(e.message)
         } else {

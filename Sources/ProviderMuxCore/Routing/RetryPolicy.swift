@@ -18,7 +18,10 @@ public enum RetryPolicy {
         // The provider says the request itself is invalid: another provider would say the
         // same, so fail now with its message (explicit fallbacks for e.g. context length are
         // a routing feature, not a blanket retry).
-        if error.status == .upstreamBadRequest { return .stop }
+        switch error.status {
+        case .upstreamBadRequest, .contextLengthExceeded, .contentFiltered: return .stop
+        default: break
+        }
         guard HTTPErrorMapping.isRetryable(error), attemptsOnProvider < settings.maxAttempts else { return .failover }
         // A server asking for a longer wait than we accept: better served elsewhere.
         if let ra = retryAfterMs, ra > settings.maxRetryAfterMs { return .failover }

@@ -8,19 +8,22 @@ extension Router {
         var latencyMs = 0.0
     }
 
-    /// GETs `{base_url}{path}` on every network provider at once; mock providers get no probe.
-    private func probeAll(_ providers: [ProviderRuntime], path: String, timeoutMs: Int) -> [String: ProbeResult] {
+    /// Makes each provider's call (from its codec) at once; providers without one get no probe.
+    private func probeAll(_ providers: [ProviderRuntime], timeoutMs: Int,
+                          call: (any WireCodec, ProviderConfig) -> ProviderHTTPCall?) -> [String: ProbeResult] {
         let lock = ConditionLock()
         var results: [String: ProbeResult] = [:]
-        let targets = providers.filter { $0.config.type.usesNetwork }
+        let targets: [(ProviderRuntime, ProviderHTTPCall)] = providers.compactMap { p in
+            guard let codec = ProviderCatalogue.entry(for: p.config.type).codec, let c = call(codec, p.config) else { return nil }
+            return (p, c)
+        }
         var remaining = targets.count
         guard remaining > 0 else { return [:] }
         loop.execute { [self] in
-            for p in targets {
+            for (p, c) in targets {
                 let started = MonotonicClock.nanos()
                 var result = ProbeResult()
-                let request = HTTPRequest(method: "GET", url: p.config.baseURL + path,
-                                          headers: OpenAIProtocol.headers(for: p.config, streaming: false),
+                let request = HTTPRequest(method: c.method, url: c.url, headers: c.headers, body: c.body,
                                           connectTimeoutMs: min(timeoutMs, p.config.timeouts(over: timeouts).connectMs),
                                           totalTimeoutMs: timeoutMs, maxResponseBytes: maxResponseBytes)
                 let transfer = HTTPTransfer(request,
@@ -48,31 +51,39 @@ extension Router {
     public func models() -> JSONValue {
         let all = providerSnapshot
         let asking = all.filter { $0.config.models == nil && $0.config.type.usesNetwork }
-        let answers = probeAll(asking, path: "/models", timeoutMs: timeouts.healthMs)
+        let answers = probeAll(asking, timeoutMs: timeouts.healthMs) { codec, p in codec.modelsCall(provider: p) }
         var data: [JSONValue] = []
         var errors: [JSONValue] = []
         for p in all {
-            var ids: [String]
+            var infos: [ModelInfo]
             if let listed = p.config.models {
-                ids = listed
-            } else if !p.config.type.usesNetwork {
-                ids = [p.config.defaultModel ?? "mock"]
-            } else {
-                let a = answers[p.name] ?? ProbeResult()
+                infos = listed.map { ModelInfo(id: $0) }
+            } else if let codec = ProviderCatalogue.entry(for: p.config.type).codec {
+                let a = answers[p.name] ?? ProbeResult(failure: PMXError(.unsupported, "the provider type has no model list", provider: p.name))
                 do {
                     if let f = a.failure { throw f }
                     guard a.status / 100 == 2 else { throw HTTPErrorMapping.error(status: a.status, body: a.body, provider: p.name) }
-                    ids = try OpenAIProtocol.decodeModels(a.body, provider: p.name)
+                    infos = try codec.decodeModels(a.body, provider: p.config)
                 } catch {
                     let e = error as? PMXError ?? PMXError(.internal, "\(error)")
                     errors.append(["provider": .string(p.name), "code": .int(Int64(e.status.rawValue)),
                                    "status_name": .string(e.status.nameString), "message": .string(e.message)])
                     continue
                 }
+            } else {
+                infos = [ModelInfo(id: p.config.defaultModel ?? "mock", capabilities: ["chat", "embeddings"])]
             }
-            for id in ids {
-                data.append(["id": .string("\(p.name)/\(id)"), "object": "model", "owned_by": .string(p.name),
-                             "provider": .string(p.name), "model": .string(id)])
+            for info in infos {
+                var m = JSONObject()
+                m["id"] = .string("\(p.name)/\(info.id)")
+                m["object"] = "model"
+                m["owned_by"] = .string(p.name)
+                m["provider"] = .string(p.name)
+                m["model"] = .string(info.id)
+                if let ctx = info.contextLength { m["context_length"] = .int(Int64(ctx)) }
+                if !info.capabilities.isEmpty { m["capabilities"] = .array(info.capabilities.map { .string($0) }) }
+                if !info.details.isEmpty { m["details"] = .object(info.details) }
+                data.append(.object(m))
             }
         }
         return ["object": "list", "data": .array(data), "errors": .array(errors)]
@@ -81,16 +92,23 @@ extension Router {
     /// Probes every provider now (`GET {base_url}/models`); in-process providers are healthy.
     public func health() -> JSONValue {
         let all = providerSnapshot
-        let answers = probeAll(all, path: "/models", timeoutMs: timeouts.healthMs)
+        let answers = probeAll(all, timeoutMs: timeouts.healthMs) { codec, p in codec.healthCall(provider: p) }
         var list: [JSONValue] = []
         for p in all {
             var o = JSONObject()
             o["name"] = .string(p.name)
             o["type"] = .string(p.config.type.rawValue)
-            guard p.config.type.usesNetwork, let a = answers[p.name] else {
+            guard p.config.type.usesNetwork else {  // in-process: always able to answer
                 o["healthy"] = true
                 o["latency_ms"] = 0
                 o["http_status"] = 0
+                list.append(.object(o))
+                continue
+            }
+            guard let a = answers[p.name] else {
+                o["healthy"] = false
+                o["http_status"] = 0
+                o["error"] = "this provider type has no health probe"
                 list.append(.object(o))
                 continue
             }
@@ -99,8 +117,11 @@ extension Router {
             o["latency_ms"] = .double((a.latencyMs * 1000).rounded() / 1000)
             o["http_status"] = .int(Int64(a.status))
             if !healthy {
-                let e = a.failure ?? HTTPErrorMapping.error(status: a.status, body: a.body, provider: p.name)
+                let codec = ProviderCatalogue.entry(for: p.config.type).codec
+                let e = a.failure ?? codec?.error(status: a.status, head: HTTPResponseHead(status: a.status, headers: []), body: a.body, provider: p.config)
+                    ?? HTTPErrorMapping.error(status: a.status, body: a.body, provider: p.name)
                 o["error"] = .string(e.message)
+                o["error_class"] = .string(e.status.errorClass)
             }
             list.append(.object(o))
         }

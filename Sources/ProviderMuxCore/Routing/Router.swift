@@ -52,10 +52,10 @@ public final class Router: @unchecked Sendable {
     }
 
     func driver(for p: ProviderRuntime) -> AttemptDriver {
-        switch ProviderCatalogue.entry(for: p.config.type).wireProtocol {
-        case .openAIChat: OpenAIHTTPDriver(loop: loop, maxResponseBytes: maxResponseBytes)
-        case .inProcessMock: MockDriver(scheduler: loop)
+        if let codec = ProviderCatalogue.entry(for: p.config.type).codec {
+            return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes)
         }
+        return MockDriver(scheduler: loop)
     }
 
     // MARK: Requests

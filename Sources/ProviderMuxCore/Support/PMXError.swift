@@ -27,6 +27,7 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
         o["type"] = "error"
         o["code"] = .int(Int64(status.rawValue))
         o["status_name"] = .string(status.nameString)
+        o["error_class"] = .string(status.errorClass)
         o["http_status"] = .int(Int64(httpStatus))
         o["provider"] = .string(provider)
         o["message"] = .string(Secrets.mask(message))

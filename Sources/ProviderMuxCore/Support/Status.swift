@@ -26,6 +26,11 @@ public enum Status: Int32, Sendable, CaseIterable {
     case upstreamServer = -22
     case routerClosed = -23
     case responseTooLarge = -24
+    case quotaExceeded = -25
+    case permission = -26
+    case modelNotLoaded = -27
+    case contextLengthExceeded = -28
+    case contentFiltered = -29
     case `internal` = -99
 
     /// The macro name, e.g. "PMX_ERR_TIMEOUT".
@@ -56,9 +61,40 @@ public enum Status: Int32, Sendable, CaseIterable {
         case .upstreamServer: "PMX_ERR_UPSTREAM_SERVER"
         case .routerClosed: "PMX_ERR_ROUTER_CLOSED"
         case .responseTooLarge: "PMX_ERR_RESPONSE_TOO_LARGE"
+        case .quotaExceeded: "PMX_ERR_QUOTA_EXCEEDED"
+        case .permission: "PMX_ERR_PERMISSION"
+        case .modelNotLoaded: "PMX_ERR_MODEL_NOT_LOADED"
+        case .contextLengthExceeded: "PMX_ERR_CONTEXT_LENGTH_EXCEEDED"
+        case .contentFiltered: "PMX_ERR_CONTENT_FILTERED"
         case .internal: "PMX_ERR_INTERNAL"
         }
     }
 
     public var nameString: String { name.description }
+
+    /// The provider-independent error class users branch on (the `error_class` of error events).
+    public var errorClass: String {
+        switch self {
+        case .ok: "ok"
+        case .rateLimited: "rate_limited"
+        case .quotaExceeded: "quota_exceeded"
+        case .auth: "auth"
+        case .permission: "permission"
+        case .modelNotFound: "model_not_found"
+        case .modelNotLoaded: "model_not_loaded"
+        case .contextLengthExceeded: "context_length_exceeded"
+        case .contentFiltered: "content_filtered"
+        case .upstreamBadRequest, .invalidRequest, .invalidJSON, .invalidUTF8, .invalidArgument: "invalid_request"
+        case .timeout: "timeout"
+        case .upstreamServer, .upstreamHTTP: "unavailable"
+        case .connection: "network"
+        case .upstreamProtocol, .responseTooLarge, .streamInterrupted: "protocol"
+        case .cancelled: "cancelled"
+        case .unsupported: "unsupported"
+        case .noProvider, .providerNotFound: "no_provider"
+        case .config, .envVarMissing, .unknownProviderType, .duplicateProvider: "config"
+        case .routerClosed: "router_closed"
+        case .internal: "internal"
+        }
+    }
 }
