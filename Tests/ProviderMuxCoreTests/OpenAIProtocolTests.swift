@@ -26,7 +26,7 @@ private let textExpected: [ProviderEvent] = [
     textMeta, .delta(content: "Hello", toolCalls: nil),
     textMeta, .delta(content: ", wörld 👋 — 世界", toolCalls: nil),
     textMeta, .finish(reason: "stop"),
-    textMeta, .usage(Usage(promptTokens: 12, completionTokens: 9, totalTokens: 21)),
+    textMeta, .usage(Usage(promptTokens: 12, completionTokens: 9, totalTokens: 21, cachedTokens: 0)),
     .end,
 ]
 
@@ -183,7 +183,7 @@ struct StreamAccumulatorTests {
         #expect(choice["index"] == 0)
         #expect(choice["message"] == ["role": "assistant", "content": "Hello, wörld 👋 — 世界"])
         #expect(choice["finish_reason"] == "stop")
-        #expect(r["usage"] == ["prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21])
+        #expect(r["usage"] == ["prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21, "prompt_tokens_details": ["cached_tokens": 0]])
     }
 
     @Test("tool calls: id and name never overwritten by empty strings, arguments concatenated, sorted by index")

@@ -3,11 +3,16 @@ public struct Usage: Sendable, Equatable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var totalTokens: Int
+    /// Prompt tokens served from the provider's prompt cache, where it reports them
+    /// (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`,
+    /// Gemini `cachedContentTokenCount`).
+    public var cachedTokens: Int?
 
-    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil) {
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.totalTokens = totalTokens ?? (promptTokens + completionTokens)
+        self.cachedTokens = cachedTokens
     }
 
     /// Reads an OpenAI `usage` object; nil when absent or null.
@@ -15,11 +20,16 @@ public struct Usage: Sendable, Equatable {
         guard let o = value?.objectValue else { return nil }
         let p = Int(o["prompt_tokens"]?.intValue ?? 0)
         let c = Int(o["completion_tokens"]?.intValue ?? 0)
-        self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"]?.intValue.map { Int($0) })
+        self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"]?.intValue.map { Int($0) },
+                  cachedTokens: o["prompt_tokens_details"]?["cached_tokens"]?.intValue.map { Int($0) })
     }
 
     public func json() -> JSONValue {
-        ["prompt_tokens": .int(Int64(promptTokens)), "completion_tokens": .int(Int64(completionTokens)),
-         "total_tokens": .int(Int64(totalTokens))]
+        var o = JSONObject()
+        o["prompt_tokens"] = .int(Int64(promptTokens))
+        o["completion_tokens"] = .int(Int64(completionTokens))
+        o["total_tokens"] = .int(Int64(totalTokens))
+        if let cachedTokens { o["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cachedTokens))] }
+        return .object(o)
     }
 }

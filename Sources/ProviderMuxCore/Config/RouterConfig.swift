@@ -4,6 +4,7 @@ public struct RouterConfig: Sendable {
     public var retry = RetrySettings()
     public var timeouts = TimeoutSettings()
     public var maxResponseBytes = 64 << 20
+    public var unsupportedParams = UnsupportedParameterPolicy.drop
 
     public init(providers: [ProviderConfig]) { self.providers = providers }
 
@@ -46,6 +47,7 @@ public struct RouterConfig: Sendable {
             }
             try routing.finish()
         }
+        if let p = try parsePolicy(&r, "unsupported_params") { config.unsupportedParams = p }
         if var retry = try r.object("retry") { config.retry = try RetrySettings().overlaid(with: &retry) }
         if var t = try r.object("timeouts") { config.timeouts = try TimeoutSettings().overlaid(with: &t) }
         if var limits = try r.object("limits") {

@@ -9,6 +9,11 @@ public struct ChatRequest: Sendable {
 
     /// Validates an OpenAI Chat Completions request. Errors name the field (`messages[2].role`).
     public static func parse(_ value: JSONValue) throws -> ChatRequest {
+        var value = value
+        if case .object(var o) = value {
+            try ParameterAliases.canonicalize(&o)
+            value = .object(o)
+        }
         var r = try FieldReader(value, path: "", status: .invalidRequest)
         let model = try r.string("model")
         guard let messages = try r.array("messages") else { throw r.fail("messages", "is required") }
@@ -31,6 +36,7 @@ public struct ChatRequest: Sendable {
         _ = try r.int("max_completion_tokens", min: 1)
         _ = try r.int("n", min: 1, max: 1)  // one choice: the router merges one answer
         _ = try r.int("seed")
+        _ = try r.int("num_ctx", min: 1)
         if let stop = r.raw("stop"), stop.stringValue == nil, stop.arrayValue == nil {
             throw r.fail("stop", "expected a string or an array of strings, got \(stop.typeName)")
         }
@@ -68,6 +74,7 @@ public struct RouteOptions: Sendable {
     public var providers: [String]?
     public var maxAttempts: Int?
     public var timeoutMs: Int?
+    public var unsupportedParams: UnsupportedParameterPolicy?
     public init() {}
 
     static func parse(_ r: inout FieldReader) throws -> RouteOptions {
@@ -76,9 +83,16 @@ public struct RouteOptions: Sendable {
         if o.providers?.isEmpty == true { throw r.fail("providers", "must not be empty") }
         o.maxAttempts = try r.int("max_attempts", min: 1, max: 100)
         o.timeoutMs = try r.int("timeout_ms", min: 1, max: 86_400_000)
+        o.unsupportedParams = try parsePolicy(&r, "unsupported_params")
         try r.finish()
         return o
     }
+}
+
+func parsePolicy(_ r: inout FieldReader, _ key: String) throws -> UnsupportedParameterPolicy? {
+    guard let s = try r.string(key) else { return nil }
+    guard let p = UnsupportedParameterPolicy(rawValue: s) else { throw r.fail(key, "expected \"drop\" or \"reject\", got \"\(s)\"") }
+    return p
 }
 
 /// A validated embeddings request.

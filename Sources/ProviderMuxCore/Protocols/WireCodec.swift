@@ -61,6 +61,10 @@ public protocol WireCodec: Sendable {
     /// A cheap liveness probe; defaults to the models call.
     func healthCall(provider: ProviderConfig) -> ProviderHTTPCall?
 
+    /// Which of the router's extension parameters (`ParameterAliases.extensions`) this
+    /// protocol takes; the rest are dropped or rejected per `unsupported_params`.
+    var supportedExtensions: Set<String> { get }
+
     /// A non-2xx answer → an error in the taxonomy, with the provider's own message.
     func error(status: Int, head: HTTPResponseHead, body: [UInt8], provider: ProviderConfig) -> PMXError
     /// The server's minimum wait before a retry, in milliseconds.
@@ -77,6 +81,8 @@ extension WireCodec {
     }
 
     public func healthCall(provider: ProviderConfig) -> ProviderHTTPCall? { modelsCall(provider: provider) }
+
+    public var supportedExtensions: Set<String> { [] }
 
     public func error(status: Int, head: HTTPResponseHead, body: [UInt8], provider: ProviderConfig) -> PMXError {
         HTTPErrorMapping.error(status: status, body: body, provider: provider.name)

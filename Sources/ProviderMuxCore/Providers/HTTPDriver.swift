@@ -4,6 +4,23 @@ public struct CodecHTTPDriver: AttemptDriver {
     let loop: EventLoop
     let codec: any WireCodec
     let maxResponseBytes: Int
+    let unsupportedParams: UnsupportedParameterPolicy
+
+    /// The request as this provider can take it: router extension parameters it does not
+    /// support are dropped, or the attempt is refused, per the policy.
+    func adapted(_ request: ChatRequest, for provider: ProviderConfig) throws -> ChatRequest {
+        var r = request
+        for key in ParameterAliases.extensions where r.body[key] != nil && !codec.supportedExtensions.contains(key) {
+            switch request.route.unsupportedParams ?? unsupportedParams {
+            case .drop:
+                Log.debug("\(provider.name): dropping parameter \(key), which \(provider.type.rawValue) cannot take")
+                r.body[key] = nil
+            case .reject:
+                throw PMXError(.unsupported, "provider \(provider.name) (\(provider.type.rawValue)) cannot take parameter \(key) (unsupported_params: reject)", provider: provider.name)
+            }
+        }
+        return r
+    }
 
     public func start(_ op: AttemptOperation, model: String?, provider: ProviderRuntime, timeouts: TimeoutSettings,
                       callbacks: AttemptCallbacks) -> AttemptHandle {
@@ -13,7 +30,7 @@ public struct CodecHTTPDriver: AttemptDriver {
         do {
             switch op {
             case .chat(let request, let stream):
-                call = try codec.chatCall(request, model: model, stream: stream, provider: p)
+                call = try codec.chatCall(try adapted(request, for: p), model: model, stream: stream, provider: p)
                 mode = stream ? .stream(codec.streamDecoder(model: model, provider: p)) : .chat
             case .embed(let request):
                 call = try codec.embedCall(request, model: model, provider: p)

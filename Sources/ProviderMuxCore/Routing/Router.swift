@@ -7,6 +7,7 @@ public final class Router: @unchecked Sendable {
     let retry: RetrySettings
     let timeouts: TimeoutSettings
     let maxResponseBytes: Int
+    let unsupportedParams: UnsupportedParameterPolicy
     private let providersLock = ConditionLock()
     private var providers: [ProviderRuntime]
     private let closed = Atomic<Bool>(false)
@@ -25,6 +26,7 @@ public final class Router: @unchecked Sendable {
         retry = config.retry
         timeouts = config.timeouts
         maxResponseBytes = config.maxResponseBytes
+        unsupportedParams = config.unsupportedParams
         providers = config.providers.map(ProviderRuntime.init)
         Log.debug("router created with \(providers.count) providers: \(providers.map(\.name).joined(separator: ", "))")
     }
@@ -53,7 +55,7 @@ public final class Router: @unchecked Sendable {
 
     func driver(for p: ProviderRuntime) -> AttemptDriver {
         if let codec = ProviderCatalogue.entry(for: p.config.type).codec {
-            return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes)
+            return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, unsupportedParams: unsupportedParams)
         }
         return MockDriver(scheduler: loop)
     }

@@ -1,0 +1,42 @@
+/// Parameter names as users write them, mapped to the one name the router speaks. Applied
+/// when a request is parsed, so every codec sees canonical names only.
+public enum ParameterAliases {
+    /// alias → canonical. `num_ctx` is the canonical context-window size (Ollama's name; the
+    /// one provider family that takes it per request).
+    public static let table: [(alias: String, canonical: String)] = [
+        ("temp", "temperature"),
+        ("max_length", "max_tokens"),
+        ("max_new_tokens", "max_tokens"),
+        ("ctx", "num_ctx"),
+        ("context_length", "num_ctx"),
+        ("ctx_size", "num_ctx"),
+        ("nucleus_sampling", "top_p"),
+    ]
+
+    /// Parameters that are not part of OpenAI's request: providers that cannot take them get
+    /// them dropped or rejected (`unsupported_params`).
+    public static let extensions: Set<String> = ["num_ctx"]
+
+    /// Renames aliases in place. Two spellings of one parameter with different values is an
+    /// error naming both.
+    public static func canonicalize(_ body: inout JSONObject) throws {
+        for (alias, canonical) in table {
+            guard let value = body[alias] else { continue }
+            if let existing = body[canonical], existing != value {
+                throw PMXError(.invalidRequest, "\(alias): is another name for \(canonical), which is also given with a different value")
+            }
+            body[alias] = nil
+            body[canonical] = value
+        }
+    }
+}
+
+/// What to do with a request parameter the chosen provider cannot take.
+public enum UnsupportedParameterPolicy: String, Sendable {
+    /// Leave it out of that provider's request (logged at debug level). The default: the same
+    /// request can then fail over between providers that differ in what they take.
+    case drop
+    /// Fail the attempt with `PMX_ERR_UNSUPPORTED` naming the parameter (the router then tries
+    /// the next provider).
+    case reject
+}
