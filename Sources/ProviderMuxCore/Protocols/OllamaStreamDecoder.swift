@@ -1,0 +1,205 @@
+/// Decoding Ollama's NDJSON answers: `/api/chat` lines into `ProviderEvent`s, and `/api/pull`
+/// progress lines into progress events.
+
+/// Turns Ollama `/api/chat` answer objects into events: each streamed line, or the one
+/// non-streamed body (the same shape with `done: true`). Shared so both paths agree.
+struct OllamaChatDecoding {
+    let provider: String
+    let inStream: Bool
+    /// The `done: true` line has been decoded.
+    private(set) var done = false
+    /// An `{"error": ...}` line ended the answer; the server sends nothing useful after it.
+    private(set) var failed = false
+    private var sawMeta = false
+    private var toolCalls = 0
+
+    init(provider: String, inStream: Bool) {
+        self.provider = provider
+        self.inStream = inStream
+    }
+
+    private func fail(_ what: String) -> PMXError {
+        PMXError(.upstreamProtocol, "ollama: \(what)", provider: provider)
+    }
+
+    mutating func decode(_ json: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
+        if failed { return }
+        guard let o = json.objectValue else { throw fail("expected a JSON object per line, got \(json.typeName)") }
+        if done { throw fail("a line after the final \"done\": true line") }
+        // Errors after the stream started arrive under HTTP 200 as {"error": "..."}.
+        if let err = o["error"], !err.isNull {
+            failed = true
+            let text = err.stringValue ?? err["message"]?.stringValue ?? JSONWriter.string(err)
+            emit(.error(OllamaCodec.inBandError(text, provider: provider, inStream: inStream)))
+            return
+        }
+        guard let doneValue = o["done"] else { throw fail("a line without \"done\"") }
+        guard let isDone = doneValue.boolValue else { throw fail("\"done\": expected a boolean, got \(doneValue.typeName)") }
+        if !sawMeta {
+            sawMeta = true
+            emit(.meta(id: nil, model: o["model"]?.stringValue))  // Ollama answers carry no id
+        }
+
+        if let m = o["message"], !m.isNull {
+            guard let message = m.objectValue else { throw fail("\"message\": expected an object, got \(m.typeName)") }
+            if let c = message["content"], !c.isNull {
+                guard let text = c.stringValue else { throw fail("\"message.content\": expected a string, got \(c.typeName)") }
+                if !text.isEmpty { emit(.delta(content: text, toolCalls: nil)) }
+            }
+            if let t = message["tool_calls"], !t.isNull {
+                guard let calls = t.arrayValue else { throw fail("\"message.tool_calls\": expected an array, got \(t.typeName)") }
+                for call in calls { try toolCall(call, emit) }
+            }
+        } else if !isDone {
+            throw fail("a line with neither \"message\" nor \"done\": true")
+        }
+
+        guard isDone else { return }
+        done = true
+        emit(.finish(reason: try finishReason(o["done_reason"])))
+        let prompt = try count(o, "prompt_eval_count")
+        let completion = try count(o, "eval_count")
+        if prompt != nil || completion != nil {
+            emit(.usage(Usage(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)))
+        }
+        emit(.end)
+    }
+
+    /// Ollama sends each call whole, its arguments an object: one OpenAI delta per call, with an
+    /// id (Ollama's own when it sends one, else `call_<n>`) and the arguments as JSON text.
+    private mutating func toolCall(_ call: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
+        let n = toolCalls
+        guard let f = call["function"], f.objectValue != nil else { throw fail("tool_calls entry without a \"function\" object") }
+        guard let name = f["name"]?.stringValue, !name.isEmpty else { throw fail("tool call without a function name") }
+        let arguments: String
+        switch f["arguments"] {
+        case nil, .null?: arguments = "{}"
+        case .object(let a)?: arguments = JSONWriter.string(.object(a))
+        case .string(let s)?: arguments = s  // already JSON text (some proxies re-encode)
+        case let other?: throw fail("tool call \"\(name)\" arguments: expected an object, got \(other.typeName)")
+        }
+        let id = call["id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "call_\(n)"
+        toolCalls += 1
+        emit(.delta(content: nil, toolCalls: [[
+            "index": .int(Int64(n)), "id": .string(id), "type": "function",
+            "function": ["name": .string(name), "arguments": .string(arguments)],
+        ]]))
+    }
+
+    /// Ollama says "stop" even when the answer is tool calls; OpenAI says "tool_calls".
+    private func finishReason(_ value: JSONValue?) throws -> String {
+        var reason = "stop"
+        switch value {
+        case nil, .null?: break
+        case .string(let s)?: reason = s
+        case let other?: throw fail("\"done_reason\": expected a string, got \(other.typeName)")
+        }
+        if reason == "length" { return "length" }
+        return toolCalls > 0 ? "tool_calls" : "stop"  // stop, load, unload, anything newer
+    }
+
+    private func count(_ o: JSONObject, _ key: String) throws -> Int? {
+        guard let v = o[key], !v.isNull else { return nil }
+        guard let n = v.intValue, n >= 0 else { throw fail("\"\(key)\": expected a non-negative integer, got \(v.typeName)") }
+        return Int(n)
+    }
+}
+
+/// An `/api/chat` NDJSON stream, at any byte split. `.end` comes from the `done: true` line;
+/// a stream that stops without it ends with no `.end` (the driver reports the interruption).
+public final class OllamaStreamDecoder: ChatStreamDecoding {
+    private var lines = NDJSONDecoder()
+    private var chat: OllamaChatDecoding
+
+    public init(provider: String, maxLineBytes: Int = 16 << 20) {
+        lines = NDJSONDecoder(maxLineBytes: maxLineBytes)
+        chat = OllamaChatDecoding(provider: provider, inStream: true)
+    }
+
+    public func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
+        do {
+            try lines.feed(bytes) { line in try self.line(line, emit) }
+        } catch StreamDecodeError.eventTooLarge(let limit) {
+            throw PMXError(.upstreamProtocol, "ollama: a stream line longer than \(limit) bytes", provider: chat.provider)
+        }
+    }
+
+    public func finish(_ emit: (ProviderEvent) -> Void) throws {
+        try lines.finish { line in try self.line(line, emit) }  // a last line without "\n"
+    }
+
+    private func line(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "ollama: malformed stream line: \(e.message)", provider: chat.provider)
+        }
+        try chat.decode(json, emit)
+    }
+}
+
+/// What an `/api/pull` stream says.
+public enum OllamaPullEvent: Sendable, Equatable {
+    /// `{"type":"progress","status":...,"digest"?,"total"?,"completed"?}`
+    case progress(JSONValue)
+    /// The server failed the pull (`{"error": "..."}` line).
+    case error(PMXError)
+    /// The `{"status":"success"}` line: the model is installed.
+    case done
+}
+
+/// Decodes `/api/pull` NDJSON progress, at any byte split. A stream that stops before the
+/// `success` line ends with neither `.done` nor `.error` (the caller reports the interruption).
+public final class OllamaPullDecoder {
+    private var lines = NDJSONDecoder()
+    private let provider: String
+    public private(set) var finished = false
+
+    public init(provider: String) { self.provider = provider }
+
+    public func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (OllamaPullEvent) -> Void) throws {
+        do {
+            try lines.feed(bytes) { line in try self.line(line, emit) }
+        } catch StreamDecodeError.eventTooLarge(let limit) {
+            throw PMXError(.upstreamProtocol, "ollama: a pull progress line longer than \(limit) bytes", provider: provider)
+        }
+    }
+
+    public func finish(_ emit: (OllamaPullEvent) -> Void) throws {
+        try lines.finish { line in try self.line(line, emit) }
+    }
+
+    private func line(_ bytes: UnsafeRawBufferPointer, _ emit: (OllamaPullEvent) -> Void) throws {
+        if finished { return }
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "ollama: malformed pull progress line: \(e.message)", provider: provider)
+        }
+        guard json.objectValue != nil else { throw PMXError(.upstreamProtocol, "ollama: pull progress line is not an object", provider: provider) }
+        if let err = json["error"], !err.isNull {
+            finished = true
+            var text = err.stringValue ?? JSONWriter.string(err)
+            if text.utf8.count > 300 { text = String(text.prefix(300)) + "…" }
+            let status: Status = OllamaCodec.isModelNotFound(text) ? .modelNotFound : .upstreamServer
+            emit(.error(PMXError(status, "ollama: pull failed: \(text)", httpStatus: 200, provider: provider)))
+            return
+        }
+        guard let status = json["status"]?.stringValue else {
+            throw PMXError(.upstreamProtocol, "ollama: pull progress line without a \"status\" string", provider: provider)
+        }
+        var event = JSONObject()
+        event["type"] = "progress"
+        event["status"] = .string(status)
+        if let d = json["digest"]?.stringValue { event["digest"] = .string(d) }
+        for key in ["total", "completed"] {
+            if let v = json[key], !v.isNull {
+                guard let n = v.intValue else { throw PMXError(.upstreamProtocol, "ollama: pull \"\(key)\" is not an integer", provider: provider) }
+                event[key] = .int(n)
+            }
+        }
+        emit(.progress(.object(event)))
+        if status == "success" {
+            finished = true
+            emit(.done)
+        }
+    }
+}
