@@ -1,0 +1,300 @@
+"""Anthropic Messages for the fake upstream: ``POST /v1/messages`` (plain and SSE) and
+``GET /v1/models``. A provider's base_url is ``http://127.0.0.1:PORT/<scope>`` (host root).
+
+Shapes as Anthropic's API reference shows them:
+
+* errors: ``{"type": "error", "error": {"type": <error type>, "message": ...},
+  "request_id": ...}`` with the types Anthropic gives each status (429 ``rate_limit_error``,
+  529 ``overloaded_error``, 500 ``api_error``, 401 ``authentication_error``, ...);
+* a message: ``{"id": "msg_...", "type": "message", "role": "assistant", "model",
+  "content": [text | tool_use blocks], "stop_reason", "stop_sequence", "usage":
+  {"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+  "output_tokens"}}``;
+* a stream: SSE frames ``event: <type>`` + ``data: {"type": <type>, ...}``: ``message_start``
+  (input tokens), ``content_block_start``, a ``ping``, one ``content_block_delta`` per word
+  (word + following whitespace), ``content_block_stop``, ``message_delta`` (stop reason and the
+  CUMULATIVE output token count), ``message_stop``. For a tool call the block is a
+  ``tool_use`` (id, name, ``input: {}``) followed by ``input_json_delta`` pieces: an empty one
+  first, as Anthropic sends, then three pieces of ``{"city": "Paris"}``;
+* the fault vocabulary's malformed frame is a broken ``content_block_delta``; its error event
+  is ``event: error`` with an ``overloaded_error``, the way Anthropic reports an overload after
+  HTTP 200.
+
+Like the real API it refuses what a codec must not send: unknown top-level keys ("Extra inputs
+are not permitted"), a missing ``max_tokens``, roles other than user/assistant (the system
+prompt is a top-level field), tool blocks without tool definitions, and a request without
+``x-api-key`` (401) or ``anthropic-version`` (400). ``max_tokens`` below the reply's word count
+cuts the reply (``stop_reason: "max_tokens"``); a stop sequence found in the reply ends it
+there (``"stop_sequence"``).
+
+``GET /v1/models`` is also OpenAI's path under an OpenAI-style base URL (``<scope>/v1`` +
+``/models``) and Cohere's. This handler is tried first (file-name order) and answers in
+Anthropic's shape only requests carrying the ``anthropic-version`` header, which every
+Anthropic client sends; every other ``/v1/models`` request, fault error bodies included, goes
+to the protocol after it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import fake_upstream as fu
+
+TOOL_ARGS = '{"city": "Paris"}'
+
+MESSAGE_KEYS = {"model", "messages", "max_tokens", "system", "stop_sequences", "temperature",
+                "top_p", "top_k", "tools", "tool_choice", "metadata", "stream", "thinking",
+                "service_tier", "container", "mcp_servers", "context_management"}
+ROLES = {"user", "assistant"}
+ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+               403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+               429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}
+
+# Which protocol owns the request now being handled on this thread (see the module docstring).
+_current = threading.local()
+
+
+def event(obj: dict) -> bytes:
+    """One SSE frame the way Anthropic writes it: the event name, then the same name as ``type``."""
+    return b"event: " + obj["type"].encode() + b"\n" + fu.sse(obj)
+
+
+def blocks_text(content) -> str:
+    """Text of a content: a string, or the text of its text blocks (and tool results' text)."""
+    if isinstance(content, str):
+        return content
+    out = []
+    if isinstance(content, list):
+        for b in content:
+            if not isinstance(b, dict):
+                continue
+            if b.get("type") == "text" and isinstance(b.get("text"), str):
+                out.append(b["text"])
+            elif b.get("type") == "tool_result":
+                out.append(blocks_text(b.get("content")))
+    return " ".join(t for t in out if t)
+
+
+def user_text(content) -> str | None:
+    """The user's own words in a user turn (not tool results); None when it has none."""
+    if isinstance(content, str):
+        return content
+    texts = [b["text"] for b in content or [] if isinstance(b, dict) and b.get("type") == "text"
+             and isinstance(b.get("text"), str)]
+    return " ".join(texts) if texts else None
+
+
+class AnthropicProtocol(fu.Protocol):
+    name = "anthropic"
+    routes = {
+        ("POST", "/v1/messages"): "messages",
+        ("GET", "/v1/models"): "models",
+    }
+
+    # --- which requests are ours ---
+    @staticmethod
+    def is_anthropic(req: fu.Request) -> bool:
+        return req.subpath != "/v1/models" or "anthropic-version" in req.headers
+
+    def next_protocol(self, req: fu.Request):
+        """The protocol after this one that serves the same route."""
+        protocols = fu.PROTOCOLS
+        after = protocols[protocols.index(self) + 1:] if self in protocols else protocols
+        for proto in after:
+            fn = proto.find(req.method, req.subpath)
+            if fn is not None:
+                return proto, fn
+        return None, None
+
+    def wants_stream(self, req: fu.Request) -> bool:
+        # Called for every routed request before any fault or handler: remember whose it is.
+        _current.anthropic = self.is_anthropic(req)
+        _current.other = None
+        if not _current.anthropic:
+            other, _ = self.next_protocol(req)
+            _current.other = other
+            return other.wants_stream(req) if other is not None else False
+        return (req.subpath == "/v1/messages" and isinstance(req.json, dict)
+                and req.json.get("stream") is True)
+
+    # --- errors ---
+    def error_type_for(self, status: int) -> str:
+        return ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+    def error_body(self, status, message, err_type=None, code=None):
+        other = getattr(_current, "other", None)
+        if not getattr(_current, "anthropic", True) and other is not None:
+            return other.error_body(status, message, err_type, code)
+        return {"type": "error",
+                "error": {"type": err_type or self.error_type_for(status), "message": message},
+                "request_id": f"req_fake_{status}"}
+
+    def error(self, status: int, message: str) -> fu.JsonResponse:
+        return fu.JsonResponse(status, self.error_body(status, message))
+
+    def check_headers(self, req: fu.Request) -> fu.JsonResponse | None:
+        if not req.headers.get("x-api-key"):
+            return self.error(401, "x-api-key header is required")
+        if not req.headers.get("anthropic-version"):
+            return self.error(400, "anthropic-version: header is required")
+        return None
+
+    # --- endpoints ---
+    def messages(self, req: fu.Request):
+        refused = self.check_headers(req)
+        if refused is not None:
+            return refused
+        if req.json_error is not None:
+            raise fu.BadRequest(f"There was an issue with your request: {req.json_error}")
+        body = req.json
+        if not isinstance(body, dict):
+            raise fu.BadRequest("The request body must be a JSON object.")
+        extra = sorted(set(body) - MESSAGE_KEYS)
+        if extra:
+            raise fu.BadRequest(f"{extra[0]}: Extra inputs are not permitted")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise fu.BadRequest("model: Field required")
+        max_tokens = body.get("max_tokens")
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            raise fu.BadRequest("max_tokens: Field required")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise fu.BadRequest("messages: at least one message is required")
+        system = body.get("system")
+        prompt_tokens = len(fu.words(blocks_text(system))) if system is not None else 0
+        last_user, has_tool_blocks = "", False
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or m.get("role") not in ROLES:
+                raise fu.BadRequest(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+            content = m.get("content")
+            if not isinstance(content, (str, list)):
+                raise fu.BadRequest(f"messages.{i}.content: Input should be a valid string or list")
+            if isinstance(content, list):
+                for j, b in enumerate(content):
+                    t = b.get("type") if isinstance(b, dict) else None
+                    if t in ("tool_use", "tool_result"):
+                        has_tool_blocks = True
+                    if t == "tool_result" and not isinstance(b.get("tool_use_id"), str):
+                        raise fu.BadRequest(f"messages.{i}.content.{j}.tool_result.tool_use_id: Field required")
+                    if t == "tool_use" and not isinstance(b.get("input"), dict):
+                        raise fu.BadRequest(f"messages.{i}.content.{j}.tool_use.input: Input should be a valid dictionary")
+            prompt_tokens += len(fu.words(blocks_text(content)))
+            if m["role"] == "user":
+                said = user_text(content)
+                if said is not None:
+                    last_user = said
+        tools = body.get("tools")
+        if tools is not None and not (isinstance(tools, list) and all(
+                isinstance(t, dict) and isinstance(t.get("name"), str)
+                and isinstance(t.get("input_schema"), dict) for t in tools)):
+            raise fu.BadRequest("tools: each tool needs a name and an input_schema object")
+        if has_tool_blocks and not tools:
+            raise fu.BadRequest("Requests which include `tool_use` or `tool_result` blocks must define tools.")
+        choice = body.get("tool_choice")
+        tool_name = None
+        if tools and re.search(r"\bweather\b", last_user, re.I) \
+                and not (isinstance(choice, dict) and choice.get("type") == "none"):
+            tool_name = tools[0]["name"]
+
+        reply = "echo: " + last_user
+        tokens = re.findall(r"\S+\s*", reply)  # each word with its following whitespace
+        stop_reason, stop_sequence = "end_turn", None
+        if tool_name:
+            stop_reason = "tool_use"
+            output_tokens = len(fu.words(TOOL_ARGS))
+        else:
+            for seq in body.get("stop_sequences") or []:
+                at = reply.find(seq) if isinstance(seq, str) and seq else -1
+                if at >= 0:
+                    reply, stop_reason, stop_sequence = reply[:at], "stop_sequence", seq
+                    tokens = re.findall(r"\S+\s*", reply)
+            if len(tokens) > max_tokens:
+                tokens, stop_reason, stop_sequence = tokens[:max_tokens], "max_tokens", None
+                reply = "".join(tokens)
+            output_tokens = len(tokens)
+        usage = {"input_tokens": prompt_tokens, "cache_creation_input_tokens": 0,
+                 "cache_read_input_tokens": 0, "output_tokens": output_tokens}
+        mid = f"msg_fake_{req.state.next_id()}"
+        tool_id = "toolu_fake_1"
+
+        if body.get("stream") is not True:
+            if tool_name:
+                content = [{"type": "tool_use", "id": tool_id, "name": tool_name,
+                            "input": {"city": "Paris"}}]
+            else:
+                content = [{"type": "text", "text": reply}]
+            return fu.JsonResponse(200, {
+                "id": mid, "type": "message", "role": "assistant", "model": model,
+                "content": content, "stop_reason": stop_reason, "stop_sequence": stop_sequence,
+                "usage": usage}, headers={"request-id": f"req_{mid}"})
+
+        start_usage = dict(usage, output_tokens=1)
+        events = [event({"type": "message_start", "message": {
+            "id": mid, "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
+        if tool_name:
+            events.append(event({"type": "content_block_start", "index": 0, "content_block": {
+                "type": "tool_use", "id": tool_id, "name": tool_name, "input": {}}}))
+            events.append(event({"type": "ping"}))
+            a = TOOL_ARGS
+            cuts = [0, len(a) // 3, 2 * len(a) // 3, len(a)]
+            for piece in [""] + [a[cuts[i]:cuts[i + 1]] for i in range(3)]:
+                events.append(event({"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "input_json_delta", "partial_json": piece}}))
+        else:
+            events.append(event({"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}))
+            events.append(event({"type": "ping"}))
+            for tok in tokens:
+                events.append(event({"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "text_delta", "text": tok}}))
+        events.append(event({"type": "content_block_stop", "index": 0}))
+        events.append(event({"type": "message_delta",
+                             "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
+                             "usage": {"output_tokens": output_tokens}}))
+        events.append(event({"type": "message_stop"}))
+        return fu.Stream(
+            content_type="text/event-stream; charset=utf-8",
+            events=events,
+            malformed=b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {not json\n\n',
+            error_event=event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
+                               "request_id": f"req_{mid}"}),
+            headers={"Cache-Control": "no-cache", "request-id": f"req_{mid}"},
+        )
+
+    def models(self, req: fu.Request):
+        if not self.is_anthropic(req):
+            proto, fn = self.next_protocol(req)
+            if fn is None:
+                return fu.JsonResponse(404, {"error": {"message": f"Unknown path {req.path}"}})
+            return fn(req)
+        refused = self.check_headers(req)
+        if refused is not None:
+            return refused
+        query = parse_qs(urlsplit(req.path).query)
+        try:
+            limit = int(query.get("limit", ["20"])[0])
+        except ValueError:
+            raise fu.BadRequest("limit: Input should be a valid integer")
+        if not 1 <= limit <= 1000:
+            raise fu.BadRequest("limit: Input should be between 1 and 1000")
+        with req.state.lock:
+            data = [dict(m) for m in req.state.scope(req.scope).models]
+        # The scope's list is OpenAI-shaped unless a test stored Anthropic-shaped entries.
+        models = []
+        for m in data:
+            if m.get("type") == "model":
+                models.append(m)
+            elif isinstance(m.get("id"), str):
+                models.append({"type": "model", "id": m["id"], "display_name": m["id"].replace("-", " ").title(),
+                               "created_at": "2025-01-01T00:00:00Z"})
+        page = models[:limit]
+        return fu.JsonResponse(200, {"data": page, "has_more": len(models) > limit,
+                                     "first_id": page[0]["id"] if page else None,
+                                     "last_id": page[-1]["id"] if page else None})
+
+
+PROTOCOL = AnthropicProtocol()
