@@ -374,6 +374,12 @@ struct CohereCodecTests {
         expectSplitInvariant(sse(errorEvents), expected: Decoded(events: errorExpected))
     }
 
+    @Test("a failed generation reported before message-start is still an error, not a protocol break")
+    func errorFirst() {
+        expectSplitInvariant(sse([errorEvents[3]]), expected: Decoded(events: [
+            .usage(Usage(promptTokens: 69, completionTokens: 1)), errorExpected[3]]))
+    }
+
     @Test("an error body sent as an event (no type) → error event; nothing after it is read")
     func errorBodyEvent() {
         let bytes = sse([start, #"{"id":"5d2e","message":"too many requests, please slow down"}"#, textEvents[2]])

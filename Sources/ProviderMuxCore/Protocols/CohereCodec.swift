@@ -21,8 +21,7 @@ public struct CohereCodec: WireCodec {
                                 headers: Self.headers(provider, streaming: stream), body: JSONWriter.bytes(.object(body)))
     }
 
-    /// Bearer key, JSON, then the user's extra headers (last, so they can override nothing silently
-    /// but add what a deployment needs, e.g. `X-Client-Name`).
+    /// JSON, the bearer key, then the user's extra headers (e.g. Cohere's optional `X-Client-Name`).
     static func headers(_ provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
         var h: [(String, String)] = [("Content-Type", "application/json"),
                                      ("Accept", streaming ? "text/event-stream" : "application/json")]

@@ -64,7 +64,9 @@ final class CohereStreamDecoder: ChatStreamDecoding {
         switch type {
         case "content-start", "content-delta", "content-end", "tool-plan-delta", "tool-call-start",
              "tool-call-delta", "tool-call-end", "citation-start", "citation-end", "message-end":
-            if !started { throw broken("\(type) before message-start") }
+            // A failed generation is reported as such even when nothing came before it.
+            let failed = type == "message-end" && json["delta"]?["finish_reason"]?.stringValue == "ERROR"
+            if !started && !failed { throw broken("\(type) before message-start") }
         default:
             return  // `debug` and future event kinds
         }
