@@ -1,0 +1,278 @@
+"""Google Gemini (Generative Language API, v1beta) for the fake upstream. A provider's
+base_url is ``http://127.0.0.1:PORT/<scope>`` (host root); the paths after the scope are
+
+* ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent`` (SSE with
+  ``?alt=sse``; without it the whole stream is one JSON array, as the real API answers);
+* ``POST /v1beta/models/{model}:embedContent`` and ``:batchEmbedContents``;
+* ``GET /v1beta/models`` (the scope's model list in Gemini's shape).
+
+``tunedModels/{model}`` works wherever ``models/{model}`` does. The model is in the path, so
+``find`` matches patterns; the query (``alt=sse``) is not part of the subpath ``find`` sees and
+is read from ``req.path``.
+
+Shapes as Google's API reference shows them:
+
+* errors: ``{"error": {"code": <http>, "message", "status": "RESOURCE_EXHAUSTED" | ...}}``. A
+  fault's ``error_type`` replaces ``status`` when it is a gRPC status name (capitals); its ``error_code`` adds an ``ErrorInfo`` detail
+  with that ``reason`` (e.g. ``API_KEY_INVALID``);
+* answers: ``candidates[0].content.parts`` (``text`` or ``functionCall {name, args}``, args an
+  object), ``finishReason: "STOP"``, ``usageMetadata {promptTokenCount, candidatesTokenCount,
+  totalTokenCount}``, ``modelVersion``, ``responseId``;
+* streams: every SSE event (CRLF-framed, like Google's) is a whole ``GenerateContentResponse``:
+  one per word (word + following whitespace), then an empty-text part with ``finishReason``
+  and the full usage, then a usage-only event with no ``candidates``. A tool call (tools given,
+  "weather" in the last user text, and the last turn is not already a function response)
+  arrives WHOLE in one event (``{"city": "Paris"}``), then the finish event, then usage. No
+  ``[DONE]``;
+* the fault vocabulary's malformed frame is a broken event; its error event is
+  ``{"error": {"code": 500, "message": "fake mid-stream error", "status": "INTERNAL"}}``.
+
+Like the real API, unknown request fields are refused with 400 (``Unknown name "x"``), and so
+are roles other than ``user``/``model`` and parts with no data: a codec that forwards OpenAI's
+keys fails loudly.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import fake_upstream as fu
+
+TOOL_ARGS = {"city": "Paris"}
+
+ROUTE = re.compile(r"^/v1beta/((?:models|tunedModels)/[A-Za-z0-9._-]+):"
+                   r"(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$")
+METHODS = {"generateContent": "generate", "streamGenerateContent": "generate",
+           "embedContent": "embed_one", "batchEmbedContents": "embed_batch"}
+
+GENERATE_KEYS = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig",
+                 "safetySettings", "cachedContent", "labels"}
+CONFIG_KEYS = {"stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema",
+               "responseModalities", "candidateCount", "maxOutputTokens", "temperature", "topP",
+               "topK", "seed", "presencePenalty", "frequencyPenalty", "responseLogprobs",
+               "logprobs", "enableEnhancedCivicAnswers", "speechConfig", "thinkingConfig",
+               "mediaResolution"}
+PART_DATA = {"text", "inlineData", "fileData", "functionCall", "functionResponse",
+             "executableCode", "codeExecutionResult"}
+PART_KEYS = PART_DATA | {"thought", "thoughtSignature", "videoMetadata"}
+EMBED_KEYS = {"model", "content", "taskType", "title", "outputDimensionality"}
+
+STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
+                500: "INTERNAL", 501: "NOT_IMPLEMENTED", 503: "UNAVAILABLE",
+                504: "DEADLINE_EXCEEDED"}
+
+
+def sse(obj) -> bytes:
+    return b"data: " + json.dumps(obj).encode() + b"\r\n\r\n"
+
+
+class GeminiProtocol(fu.Protocol):
+    name = "gemini"
+
+    # --- routing ---
+    def find(self, method: str, subpath: str):
+        if method == "GET" and subpath == "/v1beta/models":
+            return self.models
+        m = ROUTE.match(subpath)
+        if method == "POST" and m:
+            return getattr(self, METHODS[m.group(2)])
+        return None
+
+    @staticmethod
+    def alt_sse(req: fu.Request) -> bool:
+        return parse_qs(urlsplit(req.path).query).get("alt") == ["sse"]
+
+    def wants_stream(self, req: fu.Request) -> bool:
+        return req.subpath.endswith(":streamGenerateContent") and self.alt_sse(req)
+
+    # --- errors ---
+    def error_type_for(self, status: int) -> str:
+        return STATUS_NAMES.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+
+    def error_body(self, status, message, err_type=None, code=None):
+        # The core passes OpenAI's type names (``invalid_request_error``) for its own 400s: only
+        # a gRPC status name (capitals) replaces the one the HTTP status implies.
+        if not (isinstance(err_type, str) and re.fullmatch(r"[A-Z_]+", err_type)):
+            err_type = self.error_type_for(status)
+        err = {"code": status, "message": message, "status": err_type}
+        if code is not None:
+            err["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                               "reason": code, "domain": "googleapis.com",
+                               "metadata": {"service": "generativelanguage.googleapis.com"}}]
+        return {"error": err}
+
+    # --- request checks (the real API's, where a codec bug would show) ---
+    @staticmethod
+    def body_object(req: fu.Request, allowed: set[str]) -> dict:
+        if req.json_error is not None:
+            raise fu.BadRequest(f"Invalid JSON payload received. {req.json_error}")
+        if not isinstance(req.json, dict):
+            raise fu.BadRequest("Invalid JSON payload received. Expected an object.")
+        for key in req.json:
+            if key not in allowed:
+                raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.')
+        return req.json
+
+    @staticmethod
+    def parts_of(content, where: str) -> list[dict]:
+        if not isinstance(content, dict) or not isinstance(content.get("parts"), list) \
+                or not content["parts"]:
+            raise fu.BadRequest(f"* {where}.parts: contents.parts must not be empty.")
+        for i, part in enumerate(content["parts"]):
+            if not isinstance(part, dict):
+                raise fu.BadRequest(f"* {where}.parts[{i}]: must be an object")
+            unknown = set(part) - PART_KEYS
+            if unknown:
+                raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}" '
+                                    f"at '{where}.parts[{i}]': Cannot find field.")
+            if len(set(part) & PART_DATA) != 1:
+                raise fu.BadRequest(f"* {where}.parts[{i}].data: required oneof field 'data' must have one initialized field")
+            fc = part.get("functionCall")
+            if fc is not None and not (isinstance(fc, dict) and isinstance(fc.get("name"), str)
+                                       and isinstance(fc.get("args", {}), dict)):
+                raise fu.BadRequest(f"* {where}.parts[{i}].function_call: name and an args object are required")
+            fr = part.get("functionResponse")
+            if fr is not None and not (isinstance(fr, dict) and isinstance(fr.get("name"), str)
+                                       and isinstance(fr.get("response"), dict)):
+                raise fu.BadRequest(f"* {where}.parts[{i}].function_response: name and a response object are required")
+        return content["parts"]
+
+    @staticmethod
+    def text_of(parts: list[dict]) -> str:
+        return " ".join(p["text"] for p in parts if isinstance(p.get("text"), str))
+
+    # --- generateContent / streamGenerateContent ---
+    def generate(self, req: fu.Request):
+        body = self.body_object(req, GENERATE_KEYS)
+        model = ROUTE.match(req.subpath).group(1).split("/", 1)[1]
+        contents = body.get("contents")
+        if not isinstance(contents, list) or not contents:
+            raise fu.BadRequest("* GenerateContentRequest.contents: contents is not specified")
+        config = body.get("generationConfig", {})
+        if not isinstance(config, dict):
+            raise fu.BadRequest("generationConfig must be an object")
+        for key in config:
+            if key not in CONFIG_KEYS:
+                raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{key}" at '
+                                    f"'generation_config': Cannot find field.")
+
+        prompt_tokens = 0
+        if "systemInstruction" in body:
+            prompt_tokens += len(fu.words(self.text_of(self.parts_of(body["systemInstruction"], "system_instruction"))))
+        last_user, last_is_result = "", False
+        for i, c in enumerate(contents):
+            role = c.get("role", "user") if isinstance(c, dict) else None
+            if role not in ("user", "model"):
+                raise fu.BadRequest(f"Please use a valid role: user, model. (contents[{i}].role: {role!r})")
+            parts = self.parts_of(c, f"contents[{i}]")
+            text = self.text_of(parts)
+            prompt_tokens += len(fu.words(text))
+            if role == "user":
+                last_is_result = any("functionResponse" in p for p in parts)
+                if text:
+                    last_user = text
+
+        tool_name = None
+        tools = body.get("tools")
+        if isinstance(tools, list) and tools and not last_is_result \
+                and re.search(r"\bweather\b", last_user, re.I):
+            decls = tools[0].get("functionDeclarations") if isinstance(tools[0], dict) else None
+            if isinstance(decls, list) and decls and isinstance(decls[0], dict):
+                tool_name = decls[0].get("name") or "tool"
+
+        reply = "echo: " + last_user
+        completion_tokens = len(fu.words(json.dumps(TOOL_ARGS) if tool_name else reply))
+        usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": completion_tokens,
+                 "totalTokenCount": prompt_tokens + completion_tokens}
+        response_id = f"fake-gemini-{req.state.next_id()}"
+
+        def response(parts, finish=None, usage_metadata=None) -> dict:
+            cand = {"content": {"parts": parts, "role": "model"}, "index": 0}
+            if finish:
+                cand["finishReason"] = finish
+            out = {"candidates": [cand]}
+            if usage_metadata:
+                out["usageMetadata"] = usage_metadata
+            out.update({"modelVersion": model, "responseId": response_id})
+            return out
+
+        call_part = {"functionCall": {"name": tool_name, "args": TOOL_ARGS}}
+        if req.subpath.endswith(":generateContent"):
+            parts = [call_part] if tool_name else [{"text": reply}]
+            return fu.JsonResponse(200, response(parts, "STOP", usage))
+
+        prompt_only = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens}
+        chunks = []
+        if tool_name:
+            chunks.append(response([call_part], None, prompt_only))
+        else:
+            for tok in re.findall(r"\S+\s*", reply):
+                chunks.append(response([{"text": tok}], None, prompt_only))
+        chunks.append(response([{"text": ""}], "STOP", usage))
+        chunks.append({"usageMetadata": usage, "modelVersion": model, "responseId": response_id})
+        if not self.alt_sse(req):
+            return fu.JsonResponse(200, chunks)  # the JSON-array form of a stream
+        return fu.Stream(
+            content_type="text/event-stream",
+            events=[sse(c) for c in chunks],
+            malformed=b'data: {"candidates": [ {not json\r\n\r\n',
+            error_event=sse({"error": {"code": 500, "message": "fake mid-stream error",
+                                       "status": "INTERNAL"}}),
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
+
+    # --- embeddings ---
+    def embed_values(self, request: dict, where: str) -> list[float]:
+        for key in request:
+            if key not in EMBED_KEYS:
+                raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{key}" at '
+                                    f"'{where}': Cannot find field.")
+        text = self.text_of(self.parts_of(request.get("content"), f"{where}.content"))
+        dims = request.get("outputDimensionality", 8)
+        if not isinstance(dims, int) or dims < 1:
+            raise fu.BadRequest(f"* {where}.output_dimensionality: must be a positive integer")
+        return fu.embed(text, min(dims, 16))  # sha256 gives 16 values at most
+
+    def embed_one(self, req: fu.Request):
+        body = self.body_object(req, EMBED_KEYS)
+        return fu.JsonResponse(200, {"embedding": {"values": self.embed_values(body, "content")}})
+
+    def embed_batch(self, req: fu.Request):
+        body = self.body_object(req, {"requests"})
+        model = ROUTE.match(req.subpath).group(1)
+        requests = body.get("requests")
+        if not isinstance(requests, list) or not requests:
+            raise fu.BadRequest("* BatchEmbedContentsRequest.requests: requests is not specified")
+        out = []
+        for i, r in enumerate(requests):
+            if not isinstance(r, dict) or r.get("model") != model:
+                raise fu.BadRequest(f"* BatchEmbedContentsRequest.requests[{i}].model: the model of each "
+                                    f"request must be {model!r}")
+            out.append({"values": self.embed_values(r, f"requests[{i}]")})
+        return fu.JsonResponse(200, {"embeddings": out})
+
+    # --- models ---
+    def models(self, req: fu.Request):
+        with req.state.lock:
+            data = copy.deepcopy(req.state.scope(req.scope).models)
+        out = []
+        for m in data:
+            if isinstance(m, dict) and isinstance(m.get("name"), str):
+                out.append(m)  # already in Gemini's shape
+                continue
+            mid = m.get("id", "fake") if isinstance(m, dict) else str(m)
+            embed = "embed" in mid
+            out.append({"name": f"models/{mid}", "version": "001", "displayName": mid,
+                        "description": f"Fake model {mid}",
+                        "inputTokenLimit": 2048 if embed else 32768,
+                        "outputTokenLimit": 1 if embed else 8192,
+                        "supportedGenerationMethods": ["embedContent", "batchEmbedContents"] if embed
+                        else ["generateContent", "countTokens"]})
+        return fu.JsonResponse(200, {"models": out})
+
+
+PROTOCOL = GeminiProtocol()
