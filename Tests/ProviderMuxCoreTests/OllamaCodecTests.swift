@@ -371,10 +371,10 @@ struct OllamaCodecTests {
         #expect(decodeChat([]) == Decoded(events: []))
     }
 
-    @Test("a line above the decoder's limit is a protocol error")
+    @Test("a line above the decoder's limit: PMX_ERR_RESPONSE_TOO_LARGE, as the driver classes oversized events")
     func lineTooLong() throws {
         let d = decodeChat([lines(textLines)[...]], maxLineBytes: 64)
-        #expect(d.error?.status == .upstreamProtocol)
+        #expect(d.error?.status == .responseTooLarge)
         #expect(d.error?.message.contains("longer than 64 bytes") == true)
     }
 

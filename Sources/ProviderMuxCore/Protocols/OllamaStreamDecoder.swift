@@ -120,7 +120,8 @@ public final class OllamaStreamDecoder: ChatStreamDecoding {
         do {
             try lines.feed(bytes) { line in try self.line(line, emit) }
         } catch StreamDecodeError.eventTooLarge(let limit) {
-            throw PMXError(.upstreamProtocol, "ollama: a stream line longer than \(limit) bytes", provider: chat.provider)
+            // A size limit, not a broken promise: the same class the driver gives oversized events.
+            throw PMXError(.responseTooLarge, "ollama: a stream line longer than \(limit) bytes", provider: chat.provider)
         }
     }
 
@@ -160,7 +161,7 @@ public final class OllamaPullDecoder {
         do {
             try lines.feed(bytes) { line in try self.line(line, emit) }
         } catch StreamDecodeError.eventTooLarge(let limit) {
-            throw PMXError(.upstreamProtocol, "ollama: a pull progress line longer than \(limit) bytes", provider: provider)
+            throw PMXError(.responseTooLarge, "ollama: a pull progress line longer than \(limit) bytes", provider: provider)
         }
     }
 
