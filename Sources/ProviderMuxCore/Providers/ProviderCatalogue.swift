@@ -53,12 +53,12 @@ public enum ProviderCatalogue {
             return CatalogueEntry(codec: AzureCodec(), defaultBaseURL: nil, apiKeyEnv: "AZURE_OPENAI_API_KEY",
                                   options: ["api_version": .string, "deployment": .string])
         case .anthropic:
-            return CatalogueEntry(codec: PlaceholderCodec("Anthropic"), defaultBaseURL: "https://api.anthropic.com", apiKeyEnv: "ANTHROPIC_API_KEY",
+            return CatalogueEntry(codec: AnthropicCodec(), defaultBaseURL: "https://api.anthropic.com", apiKeyEnv: "ANTHROPIC_API_KEY",
                                   options: ["anthropic_version": .string, "default_max_tokens": .int])
         case .gemini:
-            return CatalogueEntry(codec: PlaceholderCodec("Gemini"), defaultBaseURL: "https://generativelanguage.googleapis.com", apiKeyEnv: "GEMINI_API_KEY")
-        case .ollama: return CatalogueEntry(codec: PlaceholderCodec("Ollama"), defaultBaseURL: "http://127.0.0.1:11434")
-        case .cohere: return CatalogueEntry(codec: PlaceholderCodec("Cohere"), defaultBaseURL: "https://api.cohere.com", apiKeyEnv: "COHERE_API_KEY")
+            return CatalogueEntry(codec: GeminiCodec(), defaultBaseURL: "https://generativelanguage.googleapis.com", apiKeyEnv: "GEMINI_API_KEY")
+        case .ollama: return CatalogueEntry(codec: OllamaCodec(), defaultBaseURL: "http://127.0.0.1:11434")
+        case .cohere: return CatalogueEntry(codec: CohereCodec(), defaultBaseURL: "https://api.cohere.com", apiKeyEnv: "COHERE_API_KEY")
         case .mock: return CatalogueEntry(codec: nil)
         }
     }
