@@ -522,6 +522,9 @@ struct AnthropicCodecTests {
         #expect(call.headers.contains { $0 == ("x-api-key", key) })
         #expect(call.headers.contains { $0 == ("anthropic-version", "2023-06-01") })
         #expect(call.body == nil)
+        let health = try #require(AnthropicCodec().healthCall(provider: try provider()))
+        #expect(health.url == "https://api.anthropic.com/v1/models?limit=1")
+        #expect(health.headers.contains { $0 == ("x-api-key", key) })
         let list = #"{"data":[{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"},{"type":"model","id":"local-gguf","display_name":"Local","created_at":"2025-01-01T00:00:00Z","max_input_tokens":32768}],"has_more":false,"first_id":"claude-sonnet-4-5-20250929","last_id":"local-gguf"}"#
         let models = try AnthropicCodec().decodeModels(Array(list.utf8), provider: try provider())
         #expect(models == [

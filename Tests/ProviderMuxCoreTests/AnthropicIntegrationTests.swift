@@ -266,6 +266,31 @@ final class AnthropicIntegrationTests {
         #expect(try server.requests(scope).count == 1)
     }
 
+    @Test("disconnect before the first delta is retried (nothing reached the caller)", arguments: [0, 3])
+    func disconnectBeforeOutput(chunks: Int) throws {
+        let router = try makeRouter()
+        defer { router.close() }
+        try server.script(scope, #"[{"disconnect_after_chunks":\#(chunks)}]"#)
+        let out = try #require(stream(router, try chat("retry me")))
+        #expect(out.error == nil)
+        #expect(out.text == "echo: retry me")  // exactly once
+        #expect(out.lines.contains("retry an #1 PMX_ERR_CONNECTION"), "\(out.lines)")
+        #expect(try server.requests(scope).count == 2)
+    }
+
+    @Test("health: GET /v1/models?limit=1 answers ok")
+    func health() throws {
+        let router = try makeRouter()
+        defer { router.close() }
+        let doc = try #require(onThread { router.health() })
+        let entry0 = try #require(doc["providers"]?.arrayValue?.first)
+        #expect(entry0["healthy"] == true)
+        #expect(entry0["http_status"] == 200)
+        let entry = try #require(try server.requests(scope).first)
+        #expect(entry["path"] == .string("/\(scope)/v1/models?limit=1"))
+        #expect(entry["headers"]?["anthropic-version"] == "2023-06-01")
+    }
+
     @Test("an in-stream overloaded_error after output: STREAM_INTERRUPTED with Anthropic's message")
     func errorEventMidStream() throws {
         let router = try makeRouter()

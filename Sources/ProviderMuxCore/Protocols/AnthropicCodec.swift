@@ -102,6 +102,12 @@ public struct AnthropicCodec: WireCodec {
                          headers: Self.headers(provider, accept: "application/json"))
     }
 
+    /// A liveness probe that asks for one model only.
+    public func healthCall(provider: ProviderConfig) -> ProviderHTTPCall? {
+        ProviderHTTPCall(method: "GET", url: CodecSupport.url(provider, "/v1/models?limit=1"),
+                         headers: Self.headers(provider, accept: "application/json"))
+    }
+
     public func decodeModels(_ body: [UInt8], provider: ProviderConfig) throws -> [ModelInfo] {
         let json = try CodecSupport.parseBody(body, provider: provider, what: "Anthropic /v1/models response")
         guard let data = json["data"]?.arrayValue else {
@@ -290,23 +296,16 @@ struct AnthropicRequestTranslation {
         return (system, messages, hasToolBlocks)
     }
 
-    /// Adds blocks to the conversation, merging into the previous turn of the same role.
-    /// Anthropic wants a user turn's tool results before any other content.
+    /// Adds blocks to the conversation, merging into the previous turn of the same role. Tool
+    /// results come first in their user turn, as Anthropic wants, because OpenAI puts tool
+    /// messages right after the assistant's calls.
     private func append(_ turns: inout [Turn], _ role: String, _ blocks: [JSONValue]) {
         guard !blocks.isEmpty else { return }
-        guard let last = turns.last, last.role == role else {
+        if let last = turns.last, last.role == role {
+            turns[turns.count - 1].blocks += blocks
+        } else {
             turns.append(Turn(role: role, blocks: blocks))
-            return
         }
-        var merged = last.blocks
-        for b in blocks {
-            if b["type"] == "tool_result" {
-                merged.insert(b, at: merged.firstIndex { $0["type"] != "tool_result" } ?? merged.count)
-            } else {
-                merged.append(b)
-            }
-        }
-        turns[turns.count - 1].blocks = merged
     }
 
     private func systemText(_ content: JSONValue?, path: String) throws -> [String] {
