@@ -15,8 +15,8 @@ private func sse(_ events: [String]) -> [UInt8] {
 private let textEvents = [
     #"{"candidates": [{"content": {"parts": [{"text": "Hello"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 8,"totalTokenCount": 8,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 8}]},"modelVersion": "gemini-2.5-flash","responseId": "mYkSaPzWC8SWnvgPxN2z4Ak"}"#,
     #"{"candidates": [{"content": {"parts": [{"text": ", wörld 👋 — 世界"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 8,"totalTokenCount": 8},"modelVersion": "gemini-2.5-flash","responseId": "mYkSaPzWC8SWnvgPxN2z4Ak"}"#,
-    #"{"candidates": [{"content": {"parts": [{"text": "","thoughtSignature": "AY89a18iOcFus5wr5bW5xN6zZ4aUiCyhgmg6HE2YjtYDV/dwZ5oZ"}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 8,"candidatesTokenCount": 7,"totalTokenCount": 39,"thoughtsTokenCount": 24},"modelVersion": "gemini-2.5-flash","responseId": "mYkSaPzWC8SWnvgPxN2z4Ak"}"#,
-    #"{"usageMetadata": {"promptTokenCount": 8,"candidatesTokenCount": 7,"totalTokenCount": 39,"thoughtsTokenCount": 24,"cachedContentTokenCount": 0},"modelVersion": "gemini-2.5-flash","responseId": "mYkSaPzWC8SWnvgPxN2z4Ak"}"#,
+    #"{"candidates": [{"content": {"parts": [{"text": "","thoughtSignature": "AY89a18iOcFus5wr5bW5xN6zZ4aUiCyhgmg6HE2YjtYDV/dwZ5oZ"}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 8,"candidatesTokenCount": 7,"totalTokenCount": 39,"thoughtsTokenCount": 24,"cachedContentTokenCount": 4},"modelVersion": "gemini-2.5-flash","responseId": "mYkSaPzWC8SWnvgPxN2z4Ak"}"#,
+    #"{"usageMetadata": {"promptTokenCount": 8,"candidatesTokenCount": 7,"totalTokenCount": 39,"thoughtsTokenCount": 24,"cachedContentTokenCount": 4},"modelVersion": "gemini-2.5-flash","responseId": "mYkSaPzWC8SWnvgPxN2z4Ak"}"#,
 ]
 
 private let textExpected: [ProviderEvent] = [
@@ -25,7 +25,7 @@ private let textExpected: [ProviderEvent] = [
     .usage(Usage(promptTokens: 8, completionTokens: 0, totalTokens: 8)),
     .delta(content: ", wörld 👋 — 世界", toolCalls: nil),
     .finish(reason: "stop"),
-    .usage(Usage(promptTokens: 8, completionTokens: 31, totalTokens: 39)),
+    .usage(Usage(promptTokens: 8, completionTokens: 31, totalTokens: 39, cachedTokens: 4)),
     .end,
 ]
 
@@ -154,7 +154,7 @@ struct GeminiCodecTests {
         let r = CodecSupport.completion(from: out.events, model: "gemini-2.5-flash")
         #expect(r["choices"]?.arrayValue?.first?["message"]?["content"] == "Hello, wörld 👋 — 世界")
         #expect(r["id"] == "mYkSaPzWC8SWnvgPxN2z4Ak")
-        #expect(r["usage"] == ["prompt_tokens": 8, "completion_tokens": 31, "total_tokens": 39])
+        #expect(r["usage"] == ["prompt_tokens": 8, "completion_tokens": 31, "total_tokens": 39, "prompt_tokens_details": ["cached_tokens": 4]])
     }
 
     @Test("streamed tool calls: one whole delta per call with id, name, arguments; STOP becomes tool_calls")

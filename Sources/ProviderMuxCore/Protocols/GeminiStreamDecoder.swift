@@ -166,8 +166,8 @@ struct GeminiResponseReader {
     }
 
     /// Totals so far. Gemini counts thinking apart from the answer; OpenAI's completion tokens
-    /// include reasoning, so they are added. `cachedContentTokenCount` is part of the prompt
-    /// count already (Usage has no field for it).
+    /// include reasoning, so they are added. `cachedContentTokenCount` is the cached part of
+    /// the prompt count (OpenAI's `cached_tokens`).
     private mutating func read(usage u: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
         guard u.objectValue != nil else { throw broken("usageMetadata is \(u.typeName), not an object") }
         func count(_ key: String) throws -> Int? {
@@ -178,9 +178,10 @@ struct GeminiResponseReader {
         let prompt = try count("promptTokenCount"), candidates = try count("candidatesTokenCount")
         let thoughts = try count("thoughtsTokenCount"), toolPrompt = try count("toolUsePromptTokenCount")
         let total = try count("totalTokenCount")
-        _ = try count("cachedContentTokenCount")
+        let cached = try count("cachedContentTokenCount")
         guard prompt != nil || candidates != nil || total != nil else { return }  // e.g. only {"trafficType": ...}
-        let usage = Usage(promptTokens: (prompt ?? 0) + (toolPrompt ?? 0), completionTokens: (candidates ?? 0) + (thoughts ?? 0), totalTokens: total)
+        let usage = Usage(promptTokens: (prompt ?? 0) + (toolPrompt ?? 0), completionTokens: (candidates ?? 0) + (thoughts ?? 0),
+                          totalTokens: total, cachedTokens: cached)
         if usage != lastUsage {
             lastUsage = usage
             emit(.usage(usage))
