@@ -344,6 +344,26 @@ PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *
  */
 PMX_API pmx_status pmx_router_stats(char **out, pmx_router *router, pmx_error *err);
 
+/**
+ * Manages models on a local server provider (type "ollama"; other types answer
+ * PMX_ERR_UNSUPPORTED). Blocks until the action finishes.
+ *
+ * request_json: {"action": "pull" | "delete" | "show" | "loaded", "provider": NAME,
+ *               "model": MODEL (not for "loaded")}.
+ * on_event:     may be NULL. For "pull", receives {"type":"progress","status":...,
+ *               "digest","total","completed"} events on the CALLING thread as the download
+ *               proceeds; a non-zero return cancels the pull (PMX_ERR_CANCELLED).
+ * out:          may be NULL; receives the result (free with pmx_string_free):
+ *               pull/delete → {"provider","model","status"}; show → one model
+ *               {"id","provider","model","context_length","capabilities","details"};
+ *               loaded → {"object":"list","data":[models as for show]}.
+ * Errors: PMX_ERR_INVALID_REQUEST (bad action/fields), PMX_ERR_PROVIDER_NOT_FOUND,
+ *         PMX_ERR_UNSUPPORTED, PMX_ERR_MODEL_NOT_FOUND, transport and upstream errors.
+ * Not retried. Any thread.
+ */
+PMX_API pmx_status pmx_router_model_manage(char **out, pmx_router *router, const char *request_json,
+                                           pmx_event_fn on_event, void *userdata, pmx_error *err);
+
 #ifdef __cplusplus
 }
 #endif

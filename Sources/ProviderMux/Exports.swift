@@ -176,3 +176,16 @@ public func pmx_router_stats(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CC
                              _ err: UnsafeMutableRawPointer?) -> Int32 {
     documentCall(out, r, err) { $0.stats() }
 }
+
+@_cdecl("pmx_router_model_manage")
+public func pmx_router_model_manage(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                                    _ json: UnsafePointer<CChar>?, _ onEvent: PMXEventFn?, _ userdata: UnsafeMutableRawPointer?,
+                                    _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        let router = try routerArg(r)
+        let request = try ModelManagementRequest.parse(try parseInput(json, "request_json"))
+        let result = try router.manageModel(request, onEvent: onEvent.map { fn in { event in deliverJSON(event, fn, userdata) } })
+        out?.pointee = ownedCString(JSONWriter.bytes(result))
+    }
+}

@@ -48,7 +48,11 @@ final class AsyncStreamBox: @unchecked Sendable {
 
 /// Serializes one event and hands it to a C callback as (NUL-terminated pointer, length).
 func deliverEvent(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
-    var bytes = JSONWriter.bytes(event.json())
+    deliverJSON(event.json(), fn, userdata)
+}
+
+func deliverJSON(_ value: JSONValue, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
+    var bytes = JSONWriter.bytes(value)
     let n = bytes.count
     bytes.append(0)
     return bytes.withUnsafeBufferPointer { buf in

@@ -493,6 +493,36 @@ class Router:
             raise ProviderMuxError._from_struct(rc, err)
         return _decode(data) if data is not None else None
 
+    # -- model management ----------------------------------------------------------------------
+
+    def manage_model(self, action, provider, model=None, on_progress=None):
+        """Model management on a local server provider (ollama): ``action`` is "pull",
+        "delete", "show" or "loaded". ``on_progress(event_dict)`` receives pull progress on this
+        thread; a truthy return cancels. Returns the result document."""
+        request = {"action": action, "provider": provider}
+        if model is not None:
+            request["model"] = model
+        raised = []
+
+        def trampoline(event_json, length, _userdata):
+            try:
+                return 1 if on_progress(_decode(ctypes.string_at(event_json, length))) else 0
+            except BaseException as exc:
+                raised.append(exc)
+                return 1
+
+        callback = _lib.EVENT_FN(trampoline) if on_progress else _lib.EVENT_FN()
+        out = c_void_p()
+        err = PmxError()
+        rc = _lib.pmx_router_model_manage(byref(out), self._require(), _encode(request), callback,
+                                          None, byref(err))
+        data = _lib.take_string(out)
+        if raised:
+            raise raised[0]
+        if rc != OK:
+            raise ProviderMuxError._from_struct(rc, err)
+        return _decode(data)
+
     # -- providers -----------------------------------------------------------------------------
 
     def add_provider(self, provider):
