@@ -62,12 +62,15 @@ extension Router {
                 let a = answers[p.name] ?? ProbeResult(failure: PMXError(.unsupported, "the provider type has no model list", provider: p.name))
                 do {
                     if let f = a.failure { throw f }
-                    guard a.status / 100 == 2 else { throw HTTPErrorMapping.error(status: a.status, body: a.body, provider: p.name) }
+                    guard a.status / 100 == 2 else {
+                        throw codec.error(status: a.status, head: HTTPResponseHead(status: a.status, headers: []), body: a.body, provider: p.config)
+                    }
                     infos = try codec.decodeModels(a.body, provider: p.config)
                 } catch {
                     let e = error as? PMXError ?? PMXError(.internal, "\(error)")
                     errors.append(["provider": .string(p.name), "code": .int(Int64(e.status.rawValue)),
-                                   "status_name": .string(e.status.nameString), "message": .string(e.message)])
+                                   "status_name": .string(e.status.nameString), "error_class": .string(e.status.errorClass),
+                                   "message": .string(e.message)])
                     continue
                 }
             } else {
