@@ -13,6 +13,13 @@ private func provider(_ extra: String = #","api_key":"\#(key)","headers":{"X-Tea
     try ProviderConfig.parse(JSONParser.parse(#"{"name":"p","type":"ollama","base_url":"http://127.0.0.1:11434/"\#(extra)}"#), path: "p")
 }
 
+/// Usage with Ollama's own generation speed (eval_count / eval_duration), as the decoder reports it.
+private func withSpeed(_ u: Usage, _ tokensPerSecond: Double) -> Usage {
+    var u = u
+    u.tokensPerSecond = tokensPerSecond
+    return u
+}
+
 private func lines(_ list: [String], newline: String = "\n") -> [UInt8] { Array(list.map { $0 + newline }.joined().utf8) }
 
 private let textLines = [
@@ -25,7 +32,7 @@ private let textExpected: [ProviderEvent] = [
     .delta(content: "Hello", toolCalls: nil),
     .delta(content: ", wörld 👋 — 世界", toolCalls: nil),
     .finish(reason: "stop"),
-    .usage(Usage(promptTokens: 26, completionTokens: 282)),
+    .usage(withSpeed(Usage(promptTokens: 26, completionTokens: 282), 62.17)),  // 282 tokens / 4.5356 s
     .end,
 ]
 
@@ -44,7 +51,7 @@ private let toolExpected: [ProviderEvent] = [
     call(0, "call_0", "get_current_weather", #"{"format":"celsius","location":"Toronto"}"#),
     call(1, "call_k3b9x1", "get_time", "{}"),
     .finish(reason: "tool_calls"),
-    .usage(Usage(promptTokens: 205, completionTokens: 38)),
+    .usage(withSpeed(Usage(promptTokens: 205, completionTokens: 38), 35.6)),  // 38 tokens / 1.0673 s
     .end,
 ]
 
@@ -391,7 +398,7 @@ struct OllamaCodecTests {
         let choice = try #require(r["choices"]?.arrayValue?.first)
         #expect(choice["message"] == ["role": "assistant", "content": "Hello! How are you today?"])
         #expect(choice["finish_reason"] == "stop")
-        #expect(r["usage"] == ["prompt_tokens": 26, "completion_tokens": 298, "total_tokens": 324])
+        #expect(r["usage"] == ["prompt_tokens": 26, "completion_tokens": 298, "total_tokens": 324, "tokens_per_second": 62.08])
     }
 
     @Test("non-streamed tool call → tool_calls with arguments as a JSON string, finish tool_calls")

@@ -7,6 +7,8 @@ public struct Usage: Sendable, Equatable {
     /// (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`,
     /// Gemini `cachedContentTokenCount`).
     public var cachedTokens: Int?
+    /// Generation speed as the provider measured it (Ollama's eval_count / eval_duration).
+    public var tokensPerSecond: Double?
 
     public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil) {
         self.promptTokens = promptTokens
@@ -22,6 +24,7 @@ public struct Usage: Sendable, Equatable {
         let c = Int(o["completion_tokens"]?.intValue ?? 0)
         self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"]?.intValue.map { Int($0) },
                   cachedTokens: o["prompt_tokens_details"]?["cached_tokens"]?.intValue.map { Int($0) })
+        tokensPerSecond = o["tokens_per_second"]?.doubleValue
     }
 
     public func json() -> JSONValue {
@@ -30,6 +33,7 @@ public struct Usage: Sendable, Equatable {
         o["completion_tokens"] = .int(Int64(completionTokens))
         o["total_tokens"] = .int(Int64(totalTokens))
         if let cachedTokens { o["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cachedTokens))] }
+        if let tokensPerSecond { o["tokens_per_second"] = .double(tokensPerSecond) }
         return .object(o)
     }
 }

@@ -60,7 +60,12 @@ struct OllamaChatDecoding {
         let prompt = try count(o, "prompt_eval_count")
         let completion = try count(o, "eval_count")
         if prompt != nil || completion != nil {
-            emit(.usage(Usage(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)))
+            var usage = Usage(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)
+            // Generation speed from Ollama's own clock (nanoseconds), not our wall time.
+            if let n = completion, let ns = try count(o, "eval_duration"), ns > 0 {
+                usage.tokensPerSecond = (Double(n) / (Double(ns) / 1e9) * 100).rounded() / 100
+            }
+            emit(.usage(usage))
         }
         emit(.end)
     }
