@@ -9,68 +9,12 @@ import Testing
 
 private let gemKey = "test-key-gemini-123"
 
-private final class GemHandoff<T>: @unchecked Sendable {
-    var value: T?
-    let done = DispatchSemaphore(value: 0)
-}
-
+// Thread handoff, stream collection and blocking wrappers: IntegrationSupport.swift.
+private typealias GemStream = ProtocolStream
 private func onThread<T>(_ seconds: Double = 15, sourceLocation: SourceLocation = #_sourceLocation,
-                         _ body: @escaping @Sendable () -> T) -> T? {
-    let h = GemHandoff<T>()
-    Thread {
-        h.value = body()
-        h.done.signal()
-    }.start()
-    guard h.done.wait(timeout: .now() + seconds) == .success else {
-        Issue.record("blocking call did not return within \(seconds) s", sourceLocation: sourceLocation)
-        return nil
-    }
-    return h.value
-}
-
-private struct GemStream {
-    var events: [ExecutionEvent]
-    var result: Result<JSONObject, PMXError>
-    var error: PMXError? { if case .failure(let e) = result { return e }; return nil }
-    var text: String { events.compactMap { if case .delta(let c, _) = $0 { return c }; return nil }.joined() }
-    var toolDeltas: [JSONValue] { events.flatMap { e -> [JSONValue] in if case .delta(_, let t) = e { return t ?? [] }; return [] } }
-    var terminals: Int { events.filter(\.isTerminal).count }
-    var lines: [String] {
-        events.map { e in
-            switch e {
-            case .start(let p, let m, let n): "start \(p) \(m) #\(n)"
-            case .delta: "delta"
-            case .retry(let p, let n, _, let err): "retry \(p) #\(n) \(err.status.nameString)"
-            case .fallback(let f, let t, let err): "fallback \(f)->\(t) \(err.status.nameString)"
-            case .usage(let u): "usage \(u.promptTokens)/\(u.completionTokens)/\(u.totalTokens)"
-            case .done(let r): "done \(r["provider"]?.stringValue ?? "?")"
-            case .error(let err): "error \(err.status.nameString)"
-            }
-        }
-    }
-}
-
-private func complete(_ router: Router, _ request: ChatRequest) -> Result<JSONObject, PMXError>? {
-    onThread {
-        do { return .success(try router.complete(request)) } catch let e as PMXError { return .failure(e) } catch {
-            return .failure(PMXError(.internal, "\(error)"))
-        }
-    }
-}
-
-private func stream(_ router: Router, _ request: ChatRequest) -> GemStream? {
-    onThread {
-        var events: [ExecutionEvent] = []
-        do {
-            let r = try router.stream(request) { e in events.append(e); return 0 }
-            return GemStream(events: events, result: .success(r))
-        } catch let e as PMXError {
-            return GemStream(events: events, result: .failure(e))
-        } catch {
-            return GemStream(events: events, result: .failure(PMXError(.internal, "\(error)")))
-        }
-    }
-}
+                         _ body: @escaping @Sendable () -> T) -> T? { runOnThread(seconds, sourceLocation: sourceLocation, body) }
+private func complete(_ router: Router, _ request: ChatRequest) -> Result<JSONObject, PMXError>? { completeOnThread(router, request) }
+private func stream(_ router: Router, _ request: ChatRequest) -> ProtocolStream? { streamOnThread(router, request) }
 
 private func chat(_ prompt: String, extra: String = "") throws -> ChatRequest {
     try ChatRequest.parse(JSONParser.parse(#"{"model":"gemini-2.0-flash","messages":[{"role":"user","content":"\#(prompt)"}]\#(extra)}"#))

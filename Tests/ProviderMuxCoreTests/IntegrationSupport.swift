@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import ProviderMuxCore
+
+// Shared by the per-protocol integration suites: every blocking router call runs on its own
+// thread with a bounded wait, so a hang fails the test instead of stalling the run.
+
+final class ThreadHandoff<T>: @unchecked Sendable {
+    var value: T?
+    let done = DispatchSemaphore(value: 0)
+}
+
+func runOnThread<T>(_ seconds: Double = 15, sourceLocation: SourceLocation = #_sourceLocation,
+                    _ body: @escaping @Sendable () -> T) -> T? {
+    let h = ThreadHandoff<T>()
+    Thread {
+        h.value = body()
+        h.done.signal()
+    }.start()
+    guard h.done.wait(timeout: .now() + seconds) == .success else {
+        Issue.record("blocking call did not return within \(seconds) s", sourceLocation: sourceLocation)
+        return nil
+    }
+    return h.value
+}
+
+/// Everything one blocking stream produced.
+struct ProtocolStream {
+    var events: [ExecutionEvent]
+    var result: Result<JSONObject, PMXError>
+    var error: PMXError? { if case .failure(let e) = result { return e }; return nil }
+    var text: String { events.compactMap { if case .delta(let c, _) = $0 { return c }; return nil }.joined() }
+    var toolDeltas: [JSONValue] { events.flatMap { e -> [JSONValue] in if case .delta(_, let t) = e { return t ?? [] }; return [] } }
+    var terminals: Int { events.filter(\.isTerminal).count }
+    var lines: [String] {
+        events.map { e in
+            switch e {
+            case .start(let p, let m, let n): "start \(p) \(m) #\(n)"
+            case .delta: "delta"
+            case .retry(let p, let n, _, let err): "retry \(p) #\(n) \(err.status.nameString)"
+            case .fallback(let f, let t, let err): "fallback \(f)->\(t) \(err.status.nameString)"
+            case .usage(let u): "usage \(u.promptTokens)/\(u.completionTokens)/\(u.totalTokens)"
+            case .done(let r): "done \(r["provider"]?.stringValue ?? "?")"
+            case .error(let err): "error \(err.status.nameString)"
+            }
+        }
+    }
+}
+
+func completeOnThread(_ router: Router, _ request: ChatRequest) -> Result<JSONObject, PMXError>? {
+    runOnThread {
+        do { return .success(try router.complete(request)) } catch let e as PMXError { return .failure(e) } catch {
+            return .failure(PMXError(.internal, "\(error)"))
+        }
+    }
+}
+
+func embedOnThread(_ router: Router, _ request: EmbedRequest) -> Result<JSONObject, PMXError>? {
+    runOnThread {
+        do { return .success(try router.embed(request)) } catch let e as PMXError { return .failure(e) } catch {
+            return .failure(PMXError(.internal, "\(error)"))
+        }
+    }
+}
+
+func streamOnThread(_ router: Router, _ request: ChatRequest) -> ProtocolStream? {
+    runOnThread {
+        var events: [ExecutionEvent] = []
+        do {
+            let r = try router.stream(request) { e in events.append(e); return 0 }
+            return ProtocolStream(events: events, result: .success(r))
+        } catch let e as PMXError {
+            return ProtocolStream(events: events, result: .failure(e))
+        } catch {
+            return ProtocolStream(events: events, result: .failure(PMXError(.internal, "\(error)")))
+        }
+    }
+}
