@@ -139,26 +139,9 @@ final class FakeUpstreamServer: @unchecked Sendable {
 private let apiKey = "sk-test-SECRET123"
 private let fastRetry = #"{"initial_backoff_ms":10,"max_backoff_ms":50,"jitter":0}"#
 
-/// A value handed from another thread.
-private final class Handoff<T>: @unchecked Sendable {
-    var value: T?
-    let done = DispatchSemaphore(value: 0)
-}
-
-/// Runs a blocking call on its own thread and waits for it at most `seconds`.
+/// Runs a blocking call on its own thread and waits for it at most `seconds` (IntegrationSupport.swift).
 private func onThread<T>(_ seconds: Double = 15, sourceLocation: SourceLocation = #_sourceLocation,
-                         _ body: @escaping @Sendable () -> T) -> T? {
-    let h = Handoff<T>()
-    Thread {
-        h.value = body()
-        h.done.signal()
-    }.start()
-    guard h.done.wait(timeout: .now() + seconds) == .success else {
-        Issue.record("blocking call did not return within \(seconds) s", sourceLocation: sourceLocation)
-        return nil
-    }
-    return h.value
-}
+                         _ body: @escaping @Sendable () -> T) -> T? { runOnThread(seconds, sourceLocation: sourceLocation, body) }
 
 /// Collects the events of an async request (delivered on the router's loop thread).
 private final class EventCollector: @unchecked Sendable {
