@@ -204,6 +204,10 @@ class Protocol:
     def wants_stream(self, req: Request) -> bool:
         return False
 
+    def claims(self, req: Request) -> bool:
+        """Whether this protocol serves a request on a route it shares with others."""
+        return True
+
     def error_type_for(self, status: int) -> str:
         raise NotImplementedError
 
@@ -413,10 +417,12 @@ def load_protocol_plugins() -> None:
         PROTOCOLS.insert(len(PROTOCOLS) - 1, module.PROTOCOL)
 
 
-def find_route(method: str, subpath: str):
+def find_route(req: "Request"):
+    """The first protocol that has the route and claims the request (several answer
+    ``GET /v1/models``: each tells its own by headers or query, see ``Protocol.claims``)."""
     for proto in PROTOCOLS:
-        fn = proto.find(method, subpath)
-        if fn is not None:
+        fn = proto.find(req.method, req.subpath)
+        if fn is not None and proto.claims(req):
             return proto, fn
     return None, None
 
@@ -563,7 +569,6 @@ class Handler(BaseHTTPRequestHandler):
                 404, f"Unknown path {path}", "invalid_request_error"))
             return
         scope, subpath = parts[1], "/" + parts[2]
-        proto, fn = find_route(self.command, subpath)
         parsed, jerr = None, None
         if raw.strip():
             try:
@@ -573,6 +578,7 @@ class Handler(BaseHTTPRequestHandler):
         req = Request(scope=scope, method=self.command, path=self.path, subpath=subpath,
                       headers=self.header_dict(), raw=raw, json=parsed, json_error=jerr,
                       state=self.server.state)
+        proto, fn = find_route(req)
         entry = {"scope": scope, "method": self.command, "path": self.path,
                  "headers": req.headers, "json": parsed,
                  "body": raw.decode("utf-8", "replace"), "time": time.time(), "fault": None}

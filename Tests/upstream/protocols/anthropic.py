@@ -28,16 +28,14 @@ cuts the reply (``stop_reason: "max_tokens"``); a stop sequence found in the rep
 there (``"stop_sequence"``).
 
 ``GET /v1/models`` is also OpenAI's path under an OpenAI-style base URL (``<scope>/v1`` +
-``/models``) and Cohere's. This handler is tried first (file-name order) and answers in
-Anthropic's shape only requests carrying the ``anthropic-version`` header, which every
-Anthropic client sends; every other ``/v1/models`` request, fault error bodies included, goes
-to the protocol after it.
+``/models``) and Cohere's. This protocol ``claims`` only the requests carrying the
+``anthropic-version`` header, which every Anthropic client sends; the route lookup hands every
+other ``/v1/models`` request (fault error bodies included) to the next protocol.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import fake_upstream as fu
@@ -52,8 +50,6 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "
                403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}
 
-# Which protocol owns the request now being handled on this thread (see the module docstring).
-_current = threading.local()
 
 
 def event(obj: dict) -> bytes:
@@ -98,24 +94,10 @@ class AnthropicProtocol(fu.Protocol):
     def is_anthropic(req: fu.Request) -> bool:
         return req.subpath != "/v1/models" or "anthropic-version" in req.headers
 
-    def next_protocol(self, req: fu.Request):
-        """The protocol after this one that serves the same route."""
-        protocols = fu.PROTOCOLS
-        after = protocols[protocols.index(self) + 1:] if self in protocols else protocols
-        for proto in after:
-            fn = proto.find(req.method, req.subpath)
-            if fn is not None:
-                return proto, fn
-        return None, None
+    def claims(self, req: fu.Request) -> bool:
+        return self.is_anthropic(req)
 
     def wants_stream(self, req: fu.Request) -> bool:
-        # Called for every routed request before any fault or handler: remember whose it is.
-        _current.anthropic = self.is_anthropic(req)
-        _current.other = None
-        if not _current.anthropic:
-            other, _ = self.next_protocol(req)
-            _current.other = other
-            return other.wants_stream(req) if other is not None else False
         return (req.subpath == "/v1/messages" and isinstance(req.json, dict)
                 and req.json.get("stream") is True)
 
@@ -124,9 +106,6 @@ class AnthropicProtocol(fu.Protocol):
         return ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
     def error_body(self, status, message, err_type=None, code=None):
-        other = getattr(_current, "other", None)
-        if not getattr(_current, "anthropic", True) and other is not None:
-            return other.error_body(status, message, err_type, code)
         return {"type": "error",
                 "error": {"type": err_type or self.error_type_for(status), "message": message},
                 "request_id": f"req_fake_{status}"}
@@ -266,11 +245,6 @@ class AnthropicProtocol(fu.Protocol):
         )
 
     def models(self, req: fu.Request):
-        if not self.is_anthropic(req):
-            proto, fn = self.next_protocol(req)
-            if fn is None:
-                return fu.JsonResponse(404, {"error": {"message": f"Unknown path {req.path}"}})
-            return fn(req)
         refused = self.check_headers(req)
         if refused is not None:
             return refused

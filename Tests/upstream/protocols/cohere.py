@@ -20,16 +20,14 @@ Like the real API, unknown request keys are refused with 400, so a codec that fo
 OpenAI-only key (``top_p``, ``stop``, ``stream_options``...) fails loudly.
 
 ``GET /v1/models`` is also OpenAI's path under an OpenAI-style base URL (``<scope>/v1`` +
-``/models``). The core's route lookup does not see the query, so this handler serves Cohere's
-shape only to requests that carry Cohere's ``page_size`` query parameter (the codec always
-asks for ``page_size=1000``) and hands every other ``/v1/models`` request to the protocol
-after it; fault error bodies follow the same choice.
+``/models``). This protocol ``claims`` only the requests that carry Cohere's ``page_size``
+query parameter (the codec always asks for ``page_size=1000``); the route lookup hands every
+other ``/v1/models`` request (fault error bodies included) to the next protocol.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import fake_upstream as fu
@@ -44,8 +42,6 @@ EMBED_KEYS = {"model", "texts", "images", "inputs", "input_type", "embedding_typ
               "output_dimension", "max_tokens", "truncate", "priority"}
 ROLES = {"system", "user", "assistant", "tool"}
 
-# Which protocol owns the request now being handled on this thread (see the module docstring).
-_current = threading.local()
 
 
 def sse_event(obj: dict) -> bytes:
@@ -82,24 +78,10 @@ class CohereProtocol(fu.Protocol):
             return True
         return "page_size" in parse_qs(urlsplit(req.path).query)
 
-    def next_protocol(self, req: fu.Request):
-        """The protocol after this one that serves the same route (OpenAI's ``/v1/models``)."""
-        protocols = fu.PROTOCOLS
-        after = protocols[protocols.index(self) + 1:] if self in protocols else protocols
-        for proto in after:
-            fn = proto.find(req.method, req.subpath)
-            if fn is not None:
-                return proto, fn
-        return None, None
+    def claims(self, req: fu.Request) -> bool:
+        return self.is_cohere(req)
 
     def wants_stream(self, req: fu.Request) -> bool:
-        # Called for every routed request before any fault or handler: remember whose it is.
-        _current.cohere = self.is_cohere(req)
-        _current.other = None
-        if not _current.cohere:
-            other, _ = self.next_protocol(req)
-            _current.other = other
-            return other.wants_stream(req) if other is not None else False
         return (req.subpath == "/v2/chat" and isinstance(req.json, dict)
                 and req.json.get("stream") is True)
 
@@ -108,9 +90,6 @@ class CohereProtocol(fu.Protocol):
         return "rate_limit" if status == 429 else "server_error" if status >= 500 else "invalid_request"
 
     def error_body(self, status, message, err_type=None, code=None):
-        other = getattr(_current, "other", None)
-        if not getattr(_current, "cohere", True) and other is not None:
-            return other.error_body(status, message, err_type, code)
         return {"id": f"fake-error-{status}", "message": message}
 
     @staticmethod
@@ -222,11 +201,6 @@ class CohereProtocol(fu.Protocol):
             "response_type": "embeddings_by_type"})
 
     def models(self, req: fu.Request):
-        if not self.is_cohere(req):
-            proto, fn = self.next_protocol(req)
-            if fn is None:
-                return fu.JsonResponse(404, {"id": "fake-404", "message": f"Unknown path {req.path}"})
-            return fn(req)
         with req.state.lock:
             data = [dict(m) for m in req.state.scope(req.scope).models]
         # The scope's list is OpenAI-shaped unless a test stored Cohere-shaped entries (`name`).
