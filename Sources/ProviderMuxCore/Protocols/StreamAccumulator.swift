@@ -16,6 +16,9 @@ public struct StreamAccumulator: Sendable {
         var type = "function"
         var name = ""
         var arguments = ""
+        /// Provider-specific keys beside the OpenAI ones (e.g. Gemini's `extra_content` with its
+        /// thought signature, which must be sent back with the call): kept, last value wins.
+        var extra = JSONObject()
     }
 
     public init() {}
@@ -37,6 +40,9 @@ public struct StreamAccumulator: Sendable {
                     if let name = f["name"]?.stringValue, !name.isEmpty { tc.name = name }
                     if let args = f["arguments"]?.stringValue { tc.arguments += args }
                 }
+                for m in call.objectValue?.members ?? [] where !Self.openAIToolCallKeys.contains(m.key) {
+                    tc.extra[m.key] = m.value
+                }
                 toolCalls[index] = tc
             }
         case .finish(let reason):
@@ -50,6 +56,15 @@ public struct StreamAccumulator: Sendable {
 
     public var hasToolCalls: Bool { !toolCalls.isEmpty }
 
+    /// `chatcmpl-pmx-<16 hex>` for providers that give no response id (Ollama).
+    static func generatedID() -> String {
+        let n = UInt64.random(in: 0...UInt64.max)
+        let hex = String(n, radix: 16)
+        return "chatcmpl-pmx-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static let openAIToolCallKeys: Set<String> = ["index", "id", "type", "function"]
+
     /// The OpenAI `chat.completion` object (without the router's own fields).
     public func response(fallbackModel: String) -> JSONObject {
         var message: JSONObject = JSONObject()
@@ -58,8 +73,12 @@ public struct StreamAccumulator: Sendable {
         if !toolCalls.isEmpty {
             message["tool_calls"] = .array(toolCalls.keys.sorted().map { i in
                 let tc = toolCalls[i]!
-                return ["id": .string(tc.id), "type": .string(tc.type),
-                        "function": ["name": .string(tc.name), "arguments": .string(tc.arguments)]]
+                var o = JSONObject()
+                o["id"] = .string(tc.id)
+                o["type"] = .string(tc.type)
+                o["function"] = ["name": .string(tc.name), "arguments": .string(tc.arguments)]
+                for m in tc.extra.members { o[m.key] = m.value }
+                return .object(o)
             })
         }
         var choice = JSONObject()
@@ -67,7 +86,7 @@ public struct StreamAccumulator: Sendable {
         choice["message"] = .object(message)
         choice["finish_reason"] = .string(finishReason ?? (toolCalls.isEmpty ? "stop" : "tool_calls"))
         var o = JSONObject()
-        o["id"] = .string(id ?? "chatcmpl-pmx")
+        o["id"] = .string(id ?? Self.generatedID())
         o["object"] = "chat.completion"
         o["created"] = .int(unixTimeSeconds())
         o["model"] = .string(model ?? fallbackModel)
