@@ -1,0 +1,165 @@
+import Synchronization
+
+/// A provider's own rate limits, so the router stays under them instead of collecting 429s.
+public struct RateLimitSettings: Sendable, Equatable {
+    /// Requests per minute.
+    public var rpm: Int?
+    /// Tokens (prompt + completion) per minute.
+    public var tpm: Int?
+    public init() {}
+
+    /// Keys: rpm (≥1), tpm (≥1). Unknown keys are rejected.
+    public static func parse(_ r: inout FieldReader) throws -> RateLimitSettings {
+        var s = RateLimitSettings()
+        s.rpm = try r.int("rpm", min: 1)
+        s.tpm = try r.int("tpm", min: 1)
+        try r.finish()
+        return s
+    }
+}
+
+/// Per-provider requests-per-minute and tokens-per-minute token buckets, plus a cooldown the
+/// server asked for (Retry-After, x-ratelimit-reset-*).
+///
+/// Buckets start full (capacity = rpm / tpm) and refill continuously at capacity per 60 s.
+/// The token bucket is charged with an estimate before the request and corrected with the
+/// real usage afterwards, so it may go into debt (a negative level) when the estimate was low.
+///
+/// Pure and thread-safe: state behind one `Mutex`, time passed in as `nowNs`.
+public final class RateLimiter: Sendable {
+    private struct Core {
+        var requests: Double
+        var tokens: Double
+        var lastNs: UInt64?
+        var cooldownUntilNs: UInt64 = 0
+    }
+
+    /// Slack for floating-point refill arithmetic: a bucket refilled to 0.9999999999 holds 1.
+    private static let epsilon = 1e-6
+    private static let minuteNs = 60_000_000_000.0
+
+    public let settings: RateLimitSettings
+    private let core: Mutex<Core>
+
+    public init(settings: RateLimitSettings) {
+        self.settings = settings
+        core = Mutex(Core(requests: Double(settings.rpm ?? 0), tokens: Double(settings.tpm ?? 0)))
+    }
+
+    /// Takes one request and `estimatedTokens` from the buckets if both have room. A request
+    /// estimated above the whole tpm capacity passes when the bucket is full (else it could never
+    /// pass). Returns false and takes nothing when either bucket is short, or during a cooldown.
+    public func tryAcquire(estimatedTokens: Int, nowNs: UInt64) -> Bool {
+        let estimate = Double(max(0, estimatedTokens))
+        return core.withLock { c in
+            refill(&c, nowNs)
+            guard nowNs >= c.cooldownUntilNs else { return false }
+            if settings.rpm != nil && c.requests + Self.epsilon < 1 { return false }
+            if let tpm = settings.tpm, c.tokens + Self.epsilon < min(estimate, Double(tpm)) { return false }
+            if settings.rpm != nil { c.requests -= 1 }
+            if settings.tpm != nil { c.tokens -= estimate }
+            return true
+        }
+    }
+
+    /// After the answer: charges (actual - estimated) tokens to the tpm bucket. An underestimate
+    /// may leave the bucket in debt; an overestimate gives tokens back (up to capacity).
+    public func settle(estimatedTokens: Int, actualTokens: Int, nowNs: UInt64) {
+        guard let tpm = settings.tpm else { return }
+        core.withLock { c in
+            refill(&c, nowNs)
+            c.tokens = min(Double(tpm), c.tokens - Double(actualTokens - estimatedTokens))
+        }
+    }
+
+    /// The server said wait: no request passes before nowNs + ms. Keeps the later of two cooldowns.
+    public func coolDown(forMs ms: Int, nowNs: UInt64) {
+        let (ns, overflow) = UInt64(max(0, ms)).multipliedReportingOverflow(by: 1_000_000)
+        let (until, overflow2) = nowNs.addingReportingOverflow(overflow ? .max : ns)
+        let target = overflow || overflow2 ? UInt64.max : until
+        core.withLock { c in c.cooldownUntilNs = max(c.cooldownUntilNs, target) }
+    }
+
+    /// Milliseconds until `tryAcquire(estimatedTokens:)` could pass (0 if it would pass now).
+    public func waitMs(estimatedTokens: Int, nowNs: UInt64) -> Int {
+        let estimate = Double(max(0, estimatedTokens))
+        return core.withLock { c in
+            refill(&c, nowNs)
+            var waitNs = c.cooldownUntilNs > nowNs ? Double(c.cooldownUntilNs - nowNs) : 0
+            if let rpm = settings.rpm, c.requests + Self.epsilon < 1 {
+                waitNs = max(waitNs, (1 - c.requests) * Self.minuteNs / Double(rpm))
+            }
+            if let tpm = settings.tpm {
+                let need = min(estimate, Double(tpm))
+                if c.tokens + Self.epsilon < need {
+                    waitNs = max(waitNs, (need - c.tokens) * Self.minuteNs / Double(tpm))
+                }
+            }
+            // Whole nanoseconds first, so that float noise (1_000_000.0001 ns) does not add a millisecond.
+            let ms = (waitNs.rounded() / 1_000_000).rounded(.up)
+            return ms >= Double(Int.max) ? Int.max : Int(ms)
+        }
+    }
+
+    /// {"rpm": n?, "tpm": n?, "requests_available": x?, "tokens_available": x?, "cooldown_ms": n}
+    public func json(nowNs: UInt64) -> JSONValue {
+        core.withLock { c in
+            refill(&c, nowNs)
+            var o = JSONObject()
+            if let rpm = settings.rpm {
+                o["rpm"] = .int(Int64(rpm))
+            }
+            if let tpm = settings.tpm {
+                o["tpm"] = .int(Int64(tpm))
+            }
+            if settings.rpm != nil { o["requests_available"] = .double(roundedForDisplay(c.requests)) }
+            if settings.tpm != nil { o["tokens_available"] = .double(roundedForDisplay(c.tokens)) }
+            let leftNs = c.cooldownUntilNs > nowNs ? c.cooldownUntilNs - nowNs : 0
+            o["cooldown_ms"] = .int(Int64(min(UInt64(Int64.max), (leftNs + 999_999) / 1_000_000)))
+            return .object(o)
+        }
+    }
+
+    /// Adds what flowed in since the last call (capped at capacity). The clock never runs
+    /// backwards here: an earlier `nowNs` than already seen adds nothing.
+    private func refill(_ c: inout Core, _ nowNs: UInt64) {
+        guard let last = c.lastNs else { c.lastNs = nowNs; return }
+        guard nowNs > last else { return }
+        let elapsed = Double(nowNs - last)
+        if let rpm = settings.rpm {
+            c.requests = min(Double(rpm), c.requests + elapsed * Double(rpm) / Self.minuteNs)
+        }
+        if let tpm = settings.tpm {
+            c.tokens = min(Double(tpm), c.tokens + elapsed * Double(tpm) / Self.minuteNs)
+        }
+        c.lastNs = nowNs
+    }
+}
+
+private func roundedForDisplay(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+/// Rough token estimate for budgeting before a request is sent (no tokenizer in the library):
+/// total UTF-8 bytes of every message's text / 4, rounded up, + 4 per message, plus the
+/// expected output (`max_completion_tokens` / `max_tokens` if given, else 256).
+public enum TokenEstimate {
+    /// Output budgeted when the request sets no limit.
+    public static let defaultOutput = 256
+
+    public static func prompt(_ request: ChatRequest) -> Int {
+        guard let messages = request.body["messages"]?.arrayValue else { return 0 }
+        var bytes = 0
+        for m in messages { bytes += ChatRequest.text(of: m["content"]).utf8.count }
+        return (bytes + 3) / 4 + 4 * messages.count
+    }
+
+    /// Prompt + expected output.
+    public static func total(_ request: ChatRequest) -> Int {
+        prompt(request) + expectedOutput(request)
+    }
+
+    public static func expectedOutput(_ request: ChatRequest) -> Int {
+        if let v = request.body["max_completion_tokens"]?.intValue, v > 0 { return Int(clamping: v) }
+        if let v = request.body["max_tokens"]?.intValue, v > 0 { return Int(clamping: v) }
+        return defaultOutput
+    }
+}
