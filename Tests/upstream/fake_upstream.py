@@ -5,6 +5,7 @@ Python 3.11 standard library only. See README.md in this directory for the
 control API and the fault vocabulary.
 
     python3 fake_upstream.py [--host 127.0.0.1] [--port 0] [--exit-on-stdin-eof] [--verbose]
+                             [--personality ollama|lmstudio|llamacpp|openai|other]
 
 Prints exactly one line ``PORT <n>`` on stdout once listening.
 
@@ -159,6 +160,15 @@ class JsonResponse:
 
 
 @dataclass
+class TextResponse(JsonResponse):
+    """A body that is not JSON (``obj`` is the text), e.g. Ollama's ``Ollama is running``."""
+    content_type: str = "text/plain; charset=utf-8"
+
+    def body(self) -> bytes:
+        return str(self.obj).encode()
+
+
+@dataclass
 class Stream:
     """A streamed body: ``events`` are fully framed data frames (counted by the faults),
     ``prelude`` frames go first and are not counted (e.g. an SSE comment)."""
@@ -196,6 +206,9 @@ class Protocol:
     """One wire format. Subclasses fill ``routes`` with (METHOD, subpath) -> method name."""
     name = "base"
     routes: dict[tuple[str, str], str] = {}
+    # The routes served at the server root (no scope) under ``--personality <name>``: only a
+    # server's identity and model routes, so that discovery tests see exactly one kind.
+    personality_routes: dict[tuple[str, str], str] = {}
 
     def find(self, method: str, subpath: str) -> Callable[[Request], Any] | None:
         name = self.routes.get((method, subpath))
@@ -231,6 +244,7 @@ class OpenAIProtocol(Protocol):
         ("POST", "/v1/embeddings"): "embeddings",
         ("GET", "/v1/models"): "models",
     }
+    personality_routes = {("GET", "/v1/models"): "models"}
     TOOL_ARGS = '{"city": "Paris"}'
 
     # --- errors ---
@@ -417,6 +431,18 @@ def load_protocol_plugins() -> None:
         PROTOCOLS.insert(len(PROTOCOLS) - 1, module.PROTOCOL)
 
 
+PERSONALITIES = ("ollama", "lmstudio", "llamacpp", "openai", "other")
+PERSONALITY_SCOPE = "default"  # the scope whose script, log and models a personality uses
+OTHER_PAGE = b"<html>hello</html>"
+
+
+def personality_route(personality: str, method: str, path: str):
+    """(protocol, handler) for a root path under ``--personality``, or (protocol, None)."""
+    proto = next(p for p in PROTOCOLS if p.name == personality)
+    name = proto.personality_routes.get((method, path))
+    return proto, (getattr(proto, name) if name else None)
+
+
 def find_route(req: "Request"):
     """The first protocol that has the route and claims the request (several answer
     ``GET /v1/models``: each tells its own by headers or query, see ``Protocol.claims``)."""
@@ -562,32 +588,63 @@ class Handler(BaseHTTPRequestHandler):
         self.drop()
 
     # --- API requests ---
-    def handle_api(self, path: str, raw: bytes) -> None:
-        parts = path.split("/", 2)  # ['', scope, rest]
-        if len(parts) < 3 or not parts[1]:
-            self.send_json(404, DEFAULT_PROTOCOL.error_body(
-                404, f"Unknown path {path}", "invalid_request_error"))
-            return
-        scope, subpath = parts[1], "/" + parts[2]
+    def make_request(self, scope: str, subpath: str, raw: bytes) -> Request:
         parsed, jerr = None, None
         if raw.strip():
             try:
                 parsed = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as e:
                 jerr = str(e)
-        req = Request(scope=scope, method=self.command, path=self.path, subpath=subpath,
-                      headers=self.header_dict(), raw=raw, json=parsed, json_error=jerr,
-                      state=self.server.state)
+        return Request(scope=scope, method=self.command, path=self.path, subpath=subpath,
+                       headers=self.header_dict(), raw=raw, json=parsed, json_error=jerr,
+                       state=self.server.state)
+
+    def log_entry(self, req: Request) -> dict:
+        return {"scope": req.scope, "method": self.command, "path": self.path,
+                "headers": req.headers, "json": req.json,
+                "body": req.raw.decode("utf-8", "replace"), "time": time.time(), "fault": None}
+
+    def handle_api(self, path: str, raw: bytes) -> None:
+        if self.server.personality is not None:
+            self.handle_personality(path, raw)
+            return
+        parts = path.split("/", 2)  # ['', scope, rest]
+        if len(parts) < 3 or not parts[1]:
+            self.send_json(404, DEFAULT_PROTOCOL.error_body(
+                404, f"Unknown path {path}", "invalid_request_error"))
+            return
+        scope, subpath = parts[1], "/" + parts[2]
+        req = self.make_request(scope, subpath, raw)
         proto, fn = find_route(req)
-        entry = {"scope": scope, "method": self.command, "path": self.path,
-                 "headers": req.headers, "json": parsed,
-                 "body": raw.decode("utf-8", "replace"), "time": time.time(), "fault": None}
-        fault = self.server.state.log_and_take_fault(scope, entry, consumes_fault=fn is not None)
+        fault = self.server.state.log_and_take_fault(scope, self.log_entry(req),
+                                                     consumes_fault=fn is not None)
         if fn is None:
             self.send_json(404, DEFAULT_PROTOCOL.error_body(
                 404, f"Unknown path {self.command} {path}", "invalid_request_error"))
             return
-        fault = fault or {}
+        self.answer(req, proto, fn, fault or {})
+
+    def handle_personality(self, path: str, raw: bytes) -> None:
+        """``--personality``: only that server kind's root routes (scope ``default`` for the
+        script, log and models); ``other`` answers every path with an HTML page."""
+        personality = self.server.personality
+        req = self.make_request(PERSONALITY_SCOPE, path, raw)
+        if personality == "other":
+            self.server.state.log_and_take_fault(PERSONALITY_SCOPE, self.log_entry(req), False)
+            self.send_bytes(200, OTHER_PAGE, "text/html; charset=utf-8", {}, None)
+            return
+        proto, fn = personality_route(personality, self.command, path)
+        fault = self.server.state.log_and_take_fault(PERSONALITY_SCOPE, self.log_entry(req),
+                                                     consumes_fault=fn is not None)
+        if fn is None:
+            self.send_json(404, proto.error_body(404, f"Unknown path {self.command} {path}",
+                                                 proto.error_type_for(404)))
+            return
+        self.answer(req, proto, fn, fault or {})
+
+    def answer(self, req: Request, proto: Protocol, fn: Callable[[Request], Any],
+               fault: dict) -> None:
+        """A routed API request: the fault entry, then the handler's answer."""
         streaming = proto.wants_stream(req)
 
         self.sleep_ms(fault.get("delay_headers_ms"))
@@ -613,8 +670,8 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(result, Stream):
             self.send_stream(result, fault)
         else:
-            self.send_bytes(result.status, result.body(), "application/json", result.headers,
-                            fault)
+            ctype = result.content_type if isinstance(result, TextResponse) else "application/json"
+            self.send_bytes(result.status, result.body(), ctype, result.headers, fault)
 
     def send_stream(self, st: Stream, fault: dict) -> None:
         self.send_response(200)
@@ -734,11 +791,12 @@ class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr, verbose: bool = False):
+    def __init__(self, addr, verbose: bool = False, personality: str | None = None):
         host = addr[0]
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.verbose = verbose
+        self.personality = personality
         self.state = State()
         self.stopping = threading.Event()
         self.request_ids = itertools.count(1)
@@ -765,13 +823,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exit-on-stdin-eof", action="store_true",
                     help="exit when stdin reaches EOF (the parent went away)")
     ap.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    ap.add_argument("--personality", choices=PERSONALITIES, default=None,
+                    help="answer only this server kind's identity/model routes at the root "
+                         "(no scope); 'other' answers every path with an HTML page")
     args = ap.parse_args(argv)
     if not is_loopback(args.host):
         ap.error(f"refusing to bind non-loopback address {args.host!r}")
     host = "127.0.0.1" if args.host == "localhost" else args.host
     load_protocol_plugins()
 
-    server = FakeServer((host, args.port), verbose=args.verbose)
+    server = FakeServer((host, args.port), verbose=args.verbose, personality=args.personality)
     stop = threading.Event()
 
     def on_signal(signum, frame):

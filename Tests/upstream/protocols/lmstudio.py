@@ -8,6 +8,10 @@ reach the native endpoints below at ``http://127.0.0.1:PORT/<scope>/...``.
 | ``GET /api/v0/models`` | ``{"object":"list","data":[...]}``: each model with ``type`` (``llm``/``vlm``/``embeddings``), ``publisher``, ``arch``, ``compatibility_type``, ``quantization``, ``state`` (``loaded``/``not-loaded``), ``max_context_length``. By default ``qwen2.5-7b-instruct`` (llm, loaded, 32768) and ``text-embedding-nomic-embed-text-v1.5`` (embeddings, not-loaded, 2048). A scope model list set through the control API is used instead: entries that carry ``type`` are sent as given, bare ``{"id"}`` entries get llm defaults. |
 | ``GET /api/v0/models/<id>`` | that one model, or 404 ``{"error":"Model <id> not found"}`` |
 
+With ``--personality lmstudio`` the server answers at its root only ``GET /api/v0/models`` and
+``GET /v1/models`` (the same models in OpenAI's list shape, ``owned_by`` = publisher); every
+other path is a 404.
+
 Errors have the OpenAI shape, except the 404 above.
 """
 
@@ -40,6 +44,7 @@ def lm_entry(m: dict) -> dict | None:
 class LMStudioProtocol(fu.OpenAIProtocol):
     name = "lmstudio"
     routes = {("GET", "/api/v0/models"): "v0_models"}
+    personality_routes = {("GET", "/api/v0/models"): "v0_models", ("GET", "/v1/models"): "v1_models"}
     PREFIX = "/api/v0/models/"
 
     def find(self, method: str, subpath: str):
@@ -61,6 +66,11 @@ class LMStudioProtocol(fu.OpenAIProtocol):
 
     def v0_models(self, req: fu.Request):
         return fu.JsonResponse(200, {"object": "list", "data": self.model_list(req)})
+
+    def v1_models(self, req: fu.Request):
+        return fu.JsonResponse(200, {"object": "list", "data": [
+            {"id": m["id"], "object": "model", "owned_by": m.get("publisher", "organization_owner")}
+            for m in self.model_list(req)]})
 
     def v0_model(self, req: fu.Request):
         wanted = req.subpath[len(self.PREFIX):]

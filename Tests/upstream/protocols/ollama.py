@@ -13,6 +13,10 @@
 | ``DELETE /api/delete`` | 200 with an empty body, the model leaves the list; 404 ``{"error": "model 'x' not found"}`` |
 | ``GET /api/version`` | ``{"version": "0.12.6"}`` |
 
+With ``--personality ollama`` the server answers at its root, as a real Ollama does, only
+``GET /`` (``Ollama is running``, text/plain), ``GET /api/version``, ``GET /api/tags`` and
+``POST /api/chat``; every other path is a 404.
+
 Like Ollama it refuses what a codec must not send: no ``model`` (400 ``model is required``),
 a ``content`` that is not a string, ``images`` that are not base64, tool-call ``arguments``
 that are not an object (Go's ``cannot unmarshal`` errors), a ``format`` that is neither
@@ -84,6 +88,12 @@ class OllamaProtocol(fu.Protocol):
         ("POST", "/api/pull"): "pull",
         ("DELETE", "/api/delete"): "delete",
         ("GET", "/api/version"): "version",
+    }
+    personality_routes = {
+        ("GET", "/"): "root",
+        ("GET", "/api/version"): "version",
+        ("GET", "/api/tags"): "tags",
+        ("POST", "/api/chat"): "chat",
     }
 
     # --- errors: Ollama's are one string ---
@@ -320,6 +330,9 @@ class OllamaProtocol(fu.Protocol):
 
     def version(self, req: fu.Request):
         return fu.JsonResponse(200, {"version": VERSION})
+
+    def root(self, req: fu.Request):
+        return fu.TextResponse(200, "Ollama is running")
 
 
 class EmptyResponse(fu.JsonResponse):
