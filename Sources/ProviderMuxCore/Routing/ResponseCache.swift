@@ -47,13 +47,14 @@ public final class ResponseCache: Sendable {
 
     /// The normalized request key: the body without the ignored keys, object keys sorted
     /// recursively, serialized compactly, with integral numbers written one way (1 and 1.0 are
-    /// the same key). The `model` string is kept as written. nil for requests that must not be
-    /// cached: `n` > 1 (several sampled choices are not one answer to replay).
+    /// the same key; `"n": 1` is the same as no `n`). The `model` string is kept as written. nil for
+    /// requests that must not be cached: `n` > 1 (several sampled choices are not one answer to replay).
     public static func key(for request: ChatRequest) -> String? {
-        if let n = request.body["n"], let i = n.intValue, i > 1 { return nil }
-        if let n = request.body["n"]?.doubleValue, n > 1 { return nil }
+        let n = request.body["n"]?.doubleValue
+        if let n, n > 1 { return nil }
         var body = JSONObject()
         for m in sortedMembers(request.body) where !ignoredKeys.contains(m.key) {
+            if m.key == "n" && n == 1 { continue }  // the default: "n":1 and no n ask the same
             body.appendUnchecked(m.key, normalized(m.value))
         }
         return JSONWriter.string(.object(body))
