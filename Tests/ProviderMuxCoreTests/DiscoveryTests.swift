@@ -128,6 +128,17 @@ struct ServerIdentificationTests {
         #expect(!ServerIdentification.identify(.llamacpp, answers: ["/props": status(503, Recorded.llamaProps)]))
     }
 
+    @Test("the list paths are probed only when the identity answer already fits")
+    func identityFirst() {
+        #expect(ServerIdentification.identityHolds(.ollama, answers: ["/api/version": ok(Recorded.ollamaVersion)]))
+        #expect(!ServerIdentification.identityHolds(.ollama, answers: ["/api/version": ok(Recorded.html)]))
+        #expect(!ServerIdentification.identityHolds(.ollama, answers: ["/api/version": ok(Recorded.lmstudioUnknown)]))
+        #expect(ServerIdentification.identityHolds(.llamacpp, answers: ["/props": ok(Recorded.llamaProps)]))
+        #expect(!ServerIdentification.identityHolds(.llamacpp, answers: ["/props": ok(Recorded.html)]))
+        #expect(ServerIdentification.identityHolds(.lmstudio, answers: ["/api/v0/models": ok(Recorded.lmstudioV0)]))
+        #expect(!ServerIdentification.identityHolds(.lmstudio, answers: ["/api/v0/models": ok(Recorded.openaiModels)]))
+    }
+
     @Test("an HTML page answering 200 everywhere, garbage and empty bodies identify as nothing")
     func htmlAndGarbage() {
         let answers = [everywhere(ok(Recorded.html)), everywhere((200, [0xFF, 0xFE, 0x7B, 0x22])), everywhere(ok("")),

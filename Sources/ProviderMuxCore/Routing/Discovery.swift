@@ -179,7 +179,7 @@ public final class DiscoveryService: @unchecked Sendable {
         let target = settings.targets[i]
         let kind = target.kind
         fetch(target.baseURL, ServerIdentification.identityPaths(for: kind), stopAtFailure: true) { [self] identity, ok in
-            guard ok else {
+            guard ok, ServerIdentification.identityHolds(kind, answers: identity) else {
                 listCache[i] = nil
                 done(nil)
                 return

@@ -41,10 +41,7 @@ public enum ServerIdentification {
     public static func identify(_ kind: LocalServerKind, answers: Answers) -> Bool {
         switch kind {
         case .ollama:
-            guard let v = object(answers["/api/version"]), v["version"]?.stringValue != nil,
-                  let tags = object(answers["/api/tags"]), tags["models"]?.arrayValue != nil
-            else { return false }
-            return true
+            return identityHolds(.ollama, answers: answers) && object(answers["/api/tags"])?["models"]?.arrayValue != nil
         case .lmstudio:
             guard let o = object(answers["/api/v0/models"]), let data = o["data"]?.arrayValue else { return false }
             if data.isEmpty { return o["object"]?.stringValue == "list" }
@@ -54,6 +51,15 @@ public enum ServerIdentification {
             }
         case .llamacpp:
             return object(answers["/props"])?["default_generation_settings"]?.objectValue != nil
+        }
+    }
+
+    /// Do the identity paths' answers alone say "maybe `kind`"? Only then are its list paths
+    /// probed, so a server of another kind gets one request per kind, not the whole sequence.
+    static func identityHolds(_ kind: LocalServerKind, answers: Answers) -> Bool {
+        switch kind {
+        case .ollama: object(answers["/api/version"])?["version"]?.stringValue != nil
+        case .lmstudio, .llamacpp: identify(kind, answers: answers)
         }
     }
 
