@@ -128,6 +128,12 @@ typedef int32_t pmx_status;
 #define PMX_ERR_CONTEXT_LENGTH_EXCEEDED -28
 /** The provider refused the content (safety filters): not retried, no failover. */
 #define PMX_ERR_CONTENT_FILTERED      -29
+/** The router's or the lane's spending budget for the current window is used up and the
+ *  budget says `"on_exceeded": "fail"` (or no zero-cost provider could serve the request). */
+#define PMX_ERR_BUDGET_EXCEEDED       -30
+/** Every candidate's circuit breaker is open (too many recent failures); the error message
+ *  says when the first one half-opens. error_class "unavailable". */
+#define PMX_ERR_CIRCUIT_OPEN          -31
 /** An internal error; please report it. */
 #define PMX_ERR_INTERNAL              -99
 
@@ -331,18 +337,52 @@ PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *
 
 /**
  * Probes every provider now and reports {"providers":[{"name","type","healthy","latency_ms",
- * "http_status","error"}]} (error omitted when healthy). Blocks up to the health timeout.
+ * "http_status","error","error_class","circuits":{MODEL:{"state":"closed"|"open"|"half_open",
+ * ...}},"rate_limit":{...},"monitor":{...},"discovered":true}]} (error omitted when healthy;
+ * "monitor" is the periodic health check's last verdict when "health_checks" is enabled;
+ * "discovered" marks providers found by local discovery). Blocks up to the health timeout.
  * Any thread.
  */
 PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *err);
 
 /**
- * Usage statistics since router creation: {"requests","successes","failures","retries",
- * "fallbacks","providers":[{"name","requests","successes","failures","retries","fallbacks",
- * "prompt_tokens","completion_tokens","latency_ms_avg",...}]}. Never contains secrets.
- * Any thread.
+ * Usage statistics since router creation (or the last reset) as JSON:
+ * {"requests","successes","failures","retries","fallbacks","cost_usd","cache":{...},
+ *  "budget":{...}|null,"lanes":{LANE:{"budget":{...}}},
+ *  "providers":[{"name","type","requests","successes","failures","retries","fallbacks",
+ *   "prompt_tokens","completion_tokens","cost_usd","in_flight","failures_by_status",
+ *   "failures_by_class","rate_limit","models":[{"model","requests",...,"latency_ms":{"p50",
+ *   "p95","p99","mean"},"ttft_ms":{"p50","p95"},"tokens_per_second","circuit"}]}]}.
+ * "requests" counts routed requests; a provider's "requests" counts attempts. Never contains
+ * secrets. Same as pmx_router_stats_ex with options NULL. Any thread.
  */
 PMX_API pmx_status pmx_router_stats(char **out, pmx_router *router, pmx_error *err);
+
+/**
+ * Statistics with options: options_json may be NULL (= JSON, no reset) or
+ * {"format": "json" | "prometheus", "reset": true | false}.
+ * "prometheus" gives the text exposition format 0.0.4 (metric names prefixed pmx_, labels
+ * provider and model), ready to serve on a /metrics endpoint. "reset" zeroes every counter
+ * and latency sample right after taking this snapshot (in-flight counts, cache entries and
+ * budget spend are kept), so a scraper that resets never loses a count.
+ * out:  receives the text; free with pmx_string_free. Any thread.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out or router, or a bad option, named),
+ *         PMX_ERR_INVALID_JSON, PMX_ERR_INVALID_UTF8.
+ */
+PMX_API pmx_status pmx_router_stats_ex(char **out, pmx_router *router, const char *options_json, pmx_error *err);
+
+/**
+ * Replaces the router's "routing" section (strategy, lanes, model_groups, fallbacks,
+ * default_lane, order, exploration, seed) while requests are in flight: each running request
+ * keeps the plan it started with; requests started after the call use the new one. Lane
+ * budgets whose settings are unchanged keep their spend. Validated like router config: on
+ * any error nothing changes.
+ * routing_json: the object that goes under "routing" in router config.
+ * Errors: PMX_ERR_INVALID_ARGUMENT, PMX_ERR_INVALID_JSON, PMX_ERR_CONFIG (naming the field,
+ *         e.g. "routing.lanes.code.providers[1]: no provider named ...").
+ * Any thread.
+ */
+PMX_API pmx_status pmx_router_update_routing(pmx_router *router, const char *routing_json, pmx_error *err);
 
 /**
  * Manages models on a local server provider (type "ollama"; other types answer

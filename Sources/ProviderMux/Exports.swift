@@ -189,3 +189,23 @@ public func pmx_router_model_manage(_ out: UnsafeMutablePointer<UnsafeMutablePoi
         out?.pointee = ownedCString(JSONWriter.bytes(result))
     }
 }
+
+@_cdecl("pmx_router_stats_ex")
+public func pmx_router_stats_ex(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                                _ options: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        let router = try routerArg(r)
+        let parsed = try options.map { try Router.StatsOptions.parse(try parseInput($0, "options_json")) } ?? Router.StatsOptions()
+        out.pointee = ownedCString(Array(router.stats(parsed).utf8))
+    }
+}
+
+@_cdecl("pmx_router_update_routing")
+public func pmx_router_update_routing(_ r: OpaquePointer?, _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    call(err) {
+        let router = try routerArg(r)
+        try router.updateRouting(try parseInput(json, "routing_json"))
+    }
+}

@@ -147,7 +147,7 @@ struct RouterConfigTests {
         expectConfigError(#"{"providers":[],"bogus":1}"#, .config, "bogus: unknown key")
         expectConfigError(#"{"providers":[],"schema_version":2}"#, .config, "schema_version", "2")
         expectConfigError(#"[]"#, .config, "expected an object, got array")
-        expectConfigError(#"{"providers":[],"routing":{"order":[],"strategy":"x"}}"#, .config, "routing.strategy: unknown key")
+        expectConfigError(#"{"providers":[],"routing":{"order":[],"colour":"x"}}"#, .config, "routing.colour: unknown key")
         expectConfigError(#"{"providers":[],"limits":{"max_response_bytes":10}}"#, .config, "limits.max_response_bytes", "got 10")
         expectConfigError(#"{"providers":[],"limits":{"max_bytes":10}}"#, .config, "limits.max_bytes: unknown key")
     }

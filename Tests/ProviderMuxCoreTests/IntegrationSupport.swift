@@ -76,3 +76,10 @@ func streamOnThread(_ router: Router, _ request: ChatRequest) -> ProtocolStream?
         }
     }
 }
+
+/// A usage object without its `cost_usd` (which depends on the built-in price list).
+func withoutCost(_ usage: JSONValue?) -> JSONValue? {
+    guard var o = usage?.objectValue else { return usage }
+    o["cost_usd"] = nil
+    return .object(o)
+}

@@ -667,6 +667,34 @@ final class IntegrationTests {
         #expect(log.first?["headers"]?["authorization"] == .string("Bearer \(apiKey)"))
     }
 
+    @Test("a provider removed while it streams: the stream finishes there; new requests go elsewhere")
+    func removeProviderDuringStream() throws {
+        let router = try makeRouter([providerJSON("a"), providerJSON("b")])
+        defer { router.close() }
+        try server.script(scope("a"), #"[{"chunk_delay_ms":40}]"#)
+        final class Seen: @unchecked Sendable { var deltas = 0; var removed = false }
+        let seen = Seen()
+        let outcome = try #require(onThread {
+            do {
+                let r = try router.stream(try chatRequest("one two three four five six")) { e in
+                    if case .delta = e {
+                        seen.deltas += 1
+                        if seen.deltas == 1 { try? router.removeProvider(named: "a"); seen.removed = true }
+                    }
+                    return 0
+                }
+                return Result<JSONObject, PMXError>.success(r)
+            } catch let e as PMXError { return .failure(e) } catch { return .failure(PMXError(.internal, "\(error)")) }
+        })
+        let r = try outcome.get()
+        #expect(seen.removed)
+        #expect(r["provider"] == "a")
+        #expect(r["choices"]?.arrayValue?.first?["message"]?["content"] == "echo: one two three four five six")
+        #expect(router.providerSnapshot.map(\.name) == ["b"])
+        let next = try #require(runComplete(router, try chatRequest("after"))).get()
+        #expect(next["provider"] == "b")
+    }
+
     @Test("health(): healthy for the live scope, unhealthy for a closed port")
     func health() throws {
         let router = try makeRouter([

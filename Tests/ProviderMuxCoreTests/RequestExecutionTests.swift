@@ -224,6 +224,12 @@ final class ExecutionHarness {
     let recorder: ExecutionRecorder
     let providers: [ProviderRuntime]
     let execution: RequestExecution
+    let metrics = MetricsRegistry()
+
+    /// The counters of one provider (all its models summed: tests use one model).
+    func series(_ provider: String) -> SeriesSnapshot {
+        metrics.snapshot().first { $0.key.provider == provider } ?? SeriesSnapshot(key: SeriesKey(provider: provider, model: ""))
+    }
 
     init(providers: [String], scripts: [String: [[AttemptStep]]], stream: Bool = false,
          request: String = #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#,
@@ -239,7 +245,7 @@ final class ExecutionHarness {
             candidates: self.providers.map { .init(provider: $0, model: model) },
             scheduler: clock, driverFor: { _ in d }, retry: retry, timeouts: timeouts,
             maxAttemptsOverride: maxAttemptsOverride, timeoutOverrideMs: timeoutOverrideMs,
-            random: { random }, sink: { rec.record($0) })
+            context: ExecutionContext(metrics: metrics), random: { random }, sink: { rec.record($0) })
     }
 
     var trace: [String] { recorder.trace }
@@ -301,7 +307,7 @@ struct RequestExecutionTests {
         #expect(attempts[0]["message"]?.stringValue?.contains("fake 429") == true)
         #expect(attempts[0]["provider"] == "a" && attempts[0]["model"] == "m")
         #expect(attempts[2]["code"] == nil && attempts[2]["message"] == nil)
-        let s = h.providers[0].stats.snapshot
+        let s = h.series("a")
         #expect(s.requests == 3 && s.retries == 2 && s.failures == 2 && s.successes == 1)
         #expect(s.failuresByStatus == ["PMX_ERR_RATE_LIMITED": 2])
     }
@@ -349,7 +355,7 @@ struct RequestExecutionTests {
         let r = try #require(h.recorder.done)
         #expect(r["provider"] == "b")
         #expect(r["attempts"]?.arrayValue?.map { $0["provider"]?.stringValue } == ["a", "b"])
-        #expect(h.providers[0].stats.snapshot.fallbacks == 1)
+        #expect(h.series("a").fallbacks == 1)
         // The fallback event's JSON.
         guard case .fallback(let from, let to, let err) = h.recorder.events[1].event else {
             Issue.record("no fallback event"); return
@@ -573,7 +579,7 @@ struct RequestExecutionTests {
         let choice = try #require(r["choices"]?.arrayValue?.first)
         #expect(choice["message"]?["content"] == "Hello world")
         #expect(choice["finish_reason"] == "stop")
-        let s = h.providers[0].stats.snapshot
+        let s = h.series("a")
         #expect(s.successes == 1 && s.promptTokens == 4 && s.completionTokens == 2)
     }
 

@@ -9,6 +9,8 @@ public struct Usage: Sendable, Equatable {
     public var cachedTokens: Int?
     /// Generation speed as the provider measured it (Ollama's eval_count / eval_duration).
     public var tokensPerSecond: Double?
+    /// What this usage cost in USD by the router's pricing table; nil when the model has no price.
+    public var costUSD: Double?
 
     public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil) {
         self.promptTokens = promptTokens
@@ -25,6 +27,7 @@ public struct Usage: Sendable, Equatable {
         self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"]?.intValue.map { Int($0) },
                   cachedTokens: o["prompt_tokens_details"]?["cached_tokens"]?.intValue.map { Int($0) })
         tokensPerSecond = o["tokens_per_second"]?.doubleValue
+        costUSD = o["cost_usd"]?.doubleValue
     }
 
     public func json() -> JSONValue {
@@ -34,6 +37,7 @@ public struct Usage: Sendable, Equatable {
         o["total_tokens"] = .int(Int64(totalTokens))
         if let cachedTokens { o["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cachedTokens))] }
         if let tokensPerSecond { o["tokens_per_second"] = .double(tokensPerSecond) }
+        if let costUSD { o["cost_usd"] = .double((costUSD * 1e8).rounded() / 1e8) }
         return .object(o)
     }
 }

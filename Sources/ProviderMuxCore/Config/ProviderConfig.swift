@@ -14,6 +14,26 @@ public struct ProviderConfig: Sendable {
     public var mock: MockOptions?
     /// Type-specific keys (the catalogue lists them per type), e.g. azure's `api_version`.
     public var options = JSONObject()
+    /// Share of traffic under the `weighted` strategy (0 = only when the others failed).
+    public var weight = 1.0
+    /// What the provider can do; nil = not declared (capability filters let it through).
+    public var capabilities: Set<Capability>?
+    /// The context window in tokens, when declared; requests estimated larger skip the provider.
+    public var contextLength: Int?
+    /// Requests / tokens per minute this provider may be sent.
+    public var rateLimits = RateLimitSettings()
+    /// The provider's own `circuit_breaker` section, over the router's.
+    public var breakerOverride: JSONValue?
+    /// Found by local discovery rather than configured.
+    public var discovered = false
+
+    /// Runs on this machine (no per-token price): the `local` lane and budget fallbacks use these.
+    public var isLocal: Bool {
+        switch type {
+        case .ollama, .lmstudio, .llamacpp, .mock: return true
+        default: return discovered
+        }
+    }
 
     /// Does this provider serve `model`? A provider without a `models` list serves any model.
     public func serves(_ model: String) -> Bool { models?.contains(model) ?? true }
@@ -88,6 +108,22 @@ extension ProviderConfig {
         let timeoutsOverride = r.raw("timeouts")
         if let o = timeoutsOverride { var tr = try FieldReader(o, path: r.fieldPath("timeouts")); _ = try TimeoutSettings().overlaid(with: &tr) }
 
+        let weight = try r.double("weight", min: 0, max: 1_000_000) ?? 1
+        var capabilities: Set<Capability>? = nil
+        if let caps = try r.stringArray("capabilities") {
+            capabilities = try Set(caps.enumerated().map { i, c in
+                guard let cap = Capability(rawValue: c) else {
+                    throw PMXError(.config, "\(r.fieldPath("capabilities"))[\(i)]: unknown capability \"\(c)\" (available: \(Capability.list))")
+                }
+                return cap
+            })
+        }
+        let contextLength = try r.int("context_length", min: 1)
+        var rateLimits = RateLimitSettings()
+        if var l = try r.object("limits") { rateLimits = try RateLimitSettings.parse(&l) }
+        let breakerOverride = r.raw("circuit_breaker")
+        if let o = breakerOverride { var br = try FieldReader(o, path: r.fieldPath("circuit_breaker")); _ = try BreakerSettings().overlaid(with: &br) }
+
         var mock: MockOptions? = nil
         if type == .mock { mock = try MockOptions.parse(&r) }
         var options = JSONObject()
@@ -104,6 +140,11 @@ extension ProviderConfig {
                                     defaultModel: defaultModel, headers: entry.headers + headers, retryOverride: retryOverride,
                                     timeoutsOverride: timeoutsOverride, mock: mock)
         config.options = options
+        config.weight = weight
+        config.capabilities = capabilities
+        config.contextLength = contextLength
+        config.rateLimits = rateLimits
+        config.breakerOverride = breakerOverride
         return config
     }
 }

@@ -5,6 +5,14 @@ public struct RouterConfig: Sendable {
     public var timeouts = TimeoutSettings()
     public var maxResponseBytes = 64 << 20
     public var unsupportedParams = UnsupportedParameterPolicy.drop
+    public var routing = RoutingConfig()
+    public var pricing = PricingTable()
+    /// Router-wide spending limit.
+    public var budget: BudgetSettings?
+    public var breaker = BreakerSettings()
+    public var cache = CacheSettings()
+    public var health = HealthSettings()
+    public var discovery = DiscoverySettings()
 
     public init(providers: [ProviderConfig]) { self.providers = providers }
 
@@ -32,21 +40,18 @@ public struct RouterConfig: Sendable {
 
         if var routing = try r.object("routing") {
             if let order = try routing.stringArray("order") {
-                var ordered: [ProviderConfig] = []
-                for (i, name) in order.enumerated() {
-                    guard let p = providers.first(where: { $0.name == name }) else {
-                        throw PMXError(.config, "routing.order[\(i)]: no provider named \"\(name)\"")
-                    }
-                    guard !ordered.contains(where: { $0.name == name }) else {
-                        throw PMXError(.config, "routing.order[\(i)]: \"\(name)\" is listed twice")
-                    }
-                    ordered.append(p)
-                }
-                ordered += providers.filter { p in !order.contains(p.name) }
-                config.providers = ordered
+                let names = try applyOrder(order, to: providers.map(\.name))
+                config.providers = names.map { n in providers.first { $0.name == n }! }
             }
+            config.routing = try RoutingConfig.parse(&routing, providerConfigs: providers)
             try routing.finish()
         }
+        if var p = try r.object("pricing") { config.pricing = try PricingTable.parse(&p) }
+        if var b = try r.object("budget") { config.budget = try BudgetSettings.parse(&b) }
+        if var b = try r.object("circuit_breaker") { config.breaker = try BreakerSettings().overlaid(with: &b) }
+        if var c = try r.object("cache") { config.cache = try CacheSettings.parse(&c) }
+        if var h = try r.object("health_checks") { config.health = try HealthSettings.parse(&h) }
+        if var d = try r.object("discovery") { config.discovery = try DiscoverySettings.parse(&d) }
         if let p = try parsePolicy(&r, "unsupported_params") { config.unsupportedParams = p }
         if var retry = try r.object("retry") { config.retry = try RetrySettings().overlaid(with: &retry) }
         if var t = try r.object("timeouts") { config.timeouts = try TimeoutSettings().overlaid(with: &t) }
@@ -56,5 +61,16 @@ public struct RouterConfig: Sendable {
         }
         try r.finish()
         return config
+    }
+
+    /// `routing.order`: the named providers first, in that order, then the rest as configured.
+    static func applyOrder(_ order: [String], to names: [String]) throws -> [String] {
+        var ordered: [String] = []
+        for (i, name) in order.enumerated() {
+            guard names.contains(name) else { throw PMXError(.config, "routing.order[\(i)]: no provider named \"\(name)\"") }
+            guard !ordered.contains(name) else { throw PMXError(.config, "routing.order[\(i)]: \"\(name)\" is listed twice") }
+            ordered.append(name)
+        }
+        return ordered + names.filter { !order.contains($0) }
     }
 }

@@ -75,6 +75,11 @@ public struct JSONObject: Sendable, Equatable {
 
     public init() {}
 
+    /// From ordered pairs (keys assumed distinct).
+    public init(_ pairs: [(String, JSONValue)]) {
+        members = pairs.map { Member(key: $0.0, value: $0.1) }
+    }
+
     public var keys: [String] { members.map(\.key) }
     public var isEmpty: Bool { members.isEmpty }
     public var count: Int { members.count }

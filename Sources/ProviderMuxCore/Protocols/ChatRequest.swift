@@ -75,6 +75,16 @@ public struct RouteOptions: Sendable {
     public var maxAttempts: Int?
     public var timeoutMs: Int?
     public var unsupportedParams: UnsupportedParameterPolicy?
+    public var strategy: StrategyKind?
+    public var lane: String?
+    public var tags: [String] = []
+    /// `retry` / `timeouts` sections over the provider's (validated here, applied per attempt).
+    public var retry: JSONValue?
+    public var timeouts: JSONValue?
+    /// true / false: use / bypass the response cache for this request; nil = the router's setting.
+    public var cache: Bool?
+    /// Smallest context window (tokens) a provider must declare to be used.
+    public var minContext: Int?
     public init() {}
 
     static func parse(_ r: inout FieldReader) throws -> RouteOptions {
@@ -84,6 +94,15 @@ public struct RouteOptions: Sendable {
         o.maxAttempts = try r.int("max_attempts", min: 1, max: 100)
         o.timeoutMs = try r.int("timeout_ms", min: 1, max: 86_400_000)
         o.unsupportedParams = try parsePolicy(&r, "unsupported_params")
+        o.strategy = try StrategyKind.parse(&r, "strategy")
+        o.lane = try r.string("lane")
+        o.tags = try r.stringArray("tags") ?? []
+        o.retry = r.raw("retry")
+        if let v = o.retry { var rr = try FieldReader(v, path: r.fieldPath("retry"), status: .invalidRequest); _ = try RetrySettings().overlaid(with: &rr) }
+        o.timeouts = r.raw("timeouts")
+        if let v = o.timeouts { var tr = try FieldReader(v, path: r.fieldPath("timeouts"), status: .invalidRequest); _ = try TimeoutSettings().overlaid(with: &tr) }
+        o.cache = try r.bool("cache")
+        o.minContext = try r.int("min_context", min: 1)
         try r.finish()
         return o
     }

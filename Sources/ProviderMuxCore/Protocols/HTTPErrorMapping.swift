@@ -48,7 +48,8 @@ public enum HTTPErrorMapping {
         if k.contains("insufficient_quota") || k.contains("quota") || m.contains("exceeded your current quota") { return .quotaExceeded }
         if k.contains("context_length_exceeded") || m.contains("maximum context length") || m.contains("context window")
             || m.contains("prompt is too long") || m.contains("too many tokens") { return .contextLengthExceeded }
-        if k.contains("content_filter") || k.contains("content_policy") || k.contains("safety") { return .contentFiltered }
+        if k.contains("content_filter") || k.contains("content_policy") || k.contains("safety")
+            || m.contains("safety system") || m.contains("content management policy") || m.contains("content_filter") { return .contentFiltered }
         if k.contains("permission") && base != .auth { return .permission }
         return base
     }

@@ -87,7 +87,10 @@ final class MockAttempt: AttemptHandle {
         after(options.latencyMs) { [self] in
             switch fault {
             case .status(let code, let retryAfterMs, let message):
-                var e = HTTPErrorMapping.error(status: code, body: [], provider: provider.name)
+                // The message goes through the same error mapping as a real body, so a scripted
+                // "maximum context length" 400 is context_length_exceeded, as from a provider.
+                let body: [UInt8] = message.map { JSONWriter.bytes(["error": ["message": .string($0)]]) } ?? []
+                var e = HTTPErrorMapping.error(status: code, body: body, provider: provider.name)
                 e.message = "HTTP \(code): \(message ?? "mock scripted failure")"
                 finishFailure(e, retryAfterMs: retryAfterMs)
             case .timeout:

@@ -1,31 +1,59 @@
-/// Which providers a request may use, in order, and the model name each one receives.
+/// Which deployments a request's `model` may use, in pool order, and the model name each receives.
 public enum CandidateResolver {
-    /// - `"provider/model"` where `provider` names a provider: only that one, with `model`.
-    /// - a bare model: the providers whose `models` list it; if none does, those without a list.
-    /// - no model: every provider (each uses its `default_model`).
-    /// `route.providers` restricts and orders the set first.
+    /// A provider a route may use, with the model its lane or group fixes (nil = any model).
+    public typealias PoolEntry = (provider: ProviderRuntime, model: String?)
+
+    /// Over every provider (no lane, no groups): the rules of `resolve(model:pool:all:groups:)`.
     public static func resolve(model: String?, route: RouteOptions, providers all: [ProviderRuntime]) throws
         -> [RequestExecution.Candidate]
     {
-        var providers = all
-        if let names = route.providers {
-            providers = try names.enumerated().map { i, name in
-                guard let p = all.first(where: { $0.name == name }) else {
-                    throw PMXError(.providerNotFound, "route.providers[\(i)]: no provider named \"\(name)\"")
-                }
-                return p
+        let pool = try restrict(all.map { ($0, nil) }, to: route.providers, all: all, lane: nil)
+        return try resolve(model: model, pool: pool, all: all, groups: [:])
+    }
+
+    /// `route.providers` restricts the pool and orders it.
+    public static func restrict(_ pool: [PoolEntry], to names: [String]?, all: [ProviderRuntime], lane: String?) throws -> [PoolEntry] {
+        guard let names else { return pool }
+        return try names.enumerated().flatMap { i, name -> [PoolEntry] in
+            guard all.contains(where: { $0.name == name }) else {
+                throw PMXError(.providerNotFound, "route.providers[\(i)]: no provider named \"\(name)\"")
             }
+            let entries = pool.filter { $0.provider.name == name }
+            if entries.isEmpty, let lane {
+                throw PMXError(.noProvider, "route.providers[\(i)]: provider \"\(name)\" is not in lane \"\(lane)\"")
+            }
+            return entries
         }
+    }
+
+    /// - no model: every pool entry (each with its fixed model, else the provider's default).
+    /// - a model group's name: the group's deployments (those in the pool, when the pool is restricted).
+    /// - `"provider/model"` where `provider` names a provider: only that one, with `model`.
+    /// - a bare model: the entries fixed to it or whose provider lists it; if none, the entries
+    ///   with no fixed model whose provider has no list.
+    public static func resolve(model: String?, pool: [PoolEntry], all: [ProviderRuntime], groups: [String: [Deployment]],
+                               poolIsRestricted: Bool = false) throws -> [RequestExecution.Candidate] {
         guard let model else {
-            if providers.isEmpty { throw PMXError(.noProvider, "the router has no providers") }
-            return providers.map { .init(provider: $0, model: nil) }
+            if pool.isEmpty { throw PMXError(.noProvider, all.isEmpty ? "the router has no providers" : "no provider on this route") }
+            return pool.map { .init(provider: $0.provider, model: $0.model) }
+        }
+        if let group = groups[model] {
+            let chosen: [RequestExecution.Candidate] = group.compactMap { d in
+                guard let p = all.first(where: { $0.name == d.provider }) else { return nil }  // removed since
+                if poolIsRestricted && !pool.contains(where: { $0.provider === p }) { return nil }
+                return .init(provider: p, model: d.model)
+            }
+            guard !chosen.isEmpty else {
+                throw PMXError(.noProvider, "model group \"\(model)\" has no deployment on this route")
+            }
+            return chosen
         }
         if let slash = model.firstIndex(of: "/") {
             let prefix = String(model[..<slash])
             let rest = String(model[model.index(after: slash)...])
             if let p = all.first(where: { $0.name == prefix }) {
-                guard providers.contains(where: { $0 === p }) else {
-                    throw PMXError(.noProvider, "model \"\(model)\" names provider \"\(prefix)\", which route.providers excludes")
+                guard pool.contains(where: { $0.provider === p }) else {
+                    throw PMXError(.noProvider, "model \"\(model)\" names provider \"\(prefix)\", which this route excludes")
                 }
                 guard !rest.isEmpty else { throw PMXError(.invalidRequest, "model: \"\(model)\" names no model after the provider") }
                 guard p.config.serves(rest) else {
@@ -34,12 +62,12 @@ public enum CandidateResolver {
                 return [.init(provider: p, model: rest)]
             }
         }
-        let listing = providers.filter { $0.config.models?.contains(model) == true }
-        let chosen = listing.isEmpty ? providers.filter { $0.config.models == nil } : listing
+        let listing = pool.filter { $0.model == model || ($0.model == nil && $0.provider.config.models?.contains(model) == true) }
+        let chosen = listing.isEmpty ? pool.filter { $0.model == nil && $0.provider.config.models == nil } : listing
         guard !chosen.isEmpty else {
-            let known = providers.map { p in "\(p.name) [\(p.config.models?.joined(separator: ", ") ?? "any")]" }
+            let known = pool.map { e in "\(e.provider.name) [\(e.model ?? e.provider.config.models?.joined(separator: ", ") ?? "any")]" }
             throw PMXError(.noProvider, "no provider serves model \"\(model)\"" + (known.isEmpty ? " (the router has no providers)" : " (providers: \(known.joined(separator: "; ")))"))
         }
-        return chosen.map { .init(provider: $0, model: model) }
+        return chosen.map { .init(provider: $0.provider, model: model) }
     }
 }

@@ -1,14 +1,17 @@
-/// A provider inside a router: its config, its counters, and the state its driver keeps
+/// A provider inside a router: its config, its rate limiter, and the state its driver keeps
 /// between requests (the mock's script cursor). Shared by in-flight requests; outlives its
-/// removal from the router until they finish.
+/// removal from the router until they finish. (Counters live in the router's MetricsRegistry.)
 public final class ProviderRuntime {
     public let config: ProviderConfig
-    public let stats = ProviderStats()
+    public let limiter: RateLimiter
     /// Mock script progress; touched on the loop thread only.
     var mockScriptIndex = 0
     var mockScriptUsed = 0
 
-    public init(_ config: ProviderConfig) { self.config = config }
+    public init(_ config: ProviderConfig) {
+        self.config = config
+        limiter = RateLimiter(settings: config.rateLimits)
+    }
     public var name: String { config.name }
 
     /// The next scripted behaviour of a mock provider (loop thread only).

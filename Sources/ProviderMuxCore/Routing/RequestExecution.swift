@@ -5,18 +5,32 @@
 public final class RequestExecution {
     public struct Candidate {
         public var provider: ProviderRuntime
+        /// The model asked for here; nil = the provider's default.
         public var model: String?
         public init(provider: ProviderRuntime, model: String?) { self.provider = provider; self.model = model }
+
+        /// The model name sent (explicit, else the provider's default, else its first listed model).
+        public var effectiveModel: String? { model ?? provider.config.defaultModel ?? provider.config.models?.first }
+        /// Stats and breakers are kept per provider+model; "default" when the provider picks the model.
+        public var seriesKey: SeriesKey { SeriesKey(provider: provider.name, model: effectiveModel ?? "default") }
     }
 
     public let operation: AttemptOperation
-    public let candidates: [Candidate]
+    /// Grows when a fallback model's candidates are appended.
+    public private(set) var candidates: [Candidate]
+    /// Counters and the router's policies around each attempt.
+    public let context: ExecutionContext
     let scheduler: Scheduler
     let driverFor: (ProviderRuntime) -> AttemptDriver
     let retryBase: RetrySettings
     let timeoutBase: TimeoutSettings
     let maxAttemptsOverride: Int?
     let timeoutOverrideMs: Int?
+    /// The request's own `route.retry` / `route.timeouts` sections (validated), over the provider's.
+    var retryOverride: JSONValue?
+    var timeoutsOverride: JSONValue?
+    /// Model or group names whose candidates were tried (for fallbacks): the request's first.
+    private var labels: [String]
     let random: () -> Double
     /// Receives every event; the terminal one last. Loop thread.
     private var sink: ((ExecutionEvent) -> Void)?
@@ -32,17 +46,25 @@ public final class RequestExecution {
     private var startNs: UInt64 = 0
     private var attemptStartNs: UInt64 = 0
     private var firstDeltaNs: UInt64?
+    private var firstAttemptDeltaNs: UInt64?
     private var deltasEmitted = 0
     private var attemptModel = ""
+    /// An admitted attempt has not reported its outcome to the context yet.
+    private var attemptOpen = false
+    /// Candidates passed over (breaker open, at a rate limit) and why.
+    private var skipped: [PMXError] = []
     public private(set) var finished = false
 
     public init(operation: AttemptOperation, candidates: [Candidate], scheduler: Scheduler,
                 driverFor: @escaping (ProviderRuntime) -> AttemptDriver, retry: RetrySettings, timeouts: TimeoutSettings,
                 maxAttemptsOverride: Int? = nil, timeoutOverrideMs: Int? = nil,
+                context: ExecutionContext = ExecutionContext(), label: String? = nil,
                 random: @escaping () -> Double = { Double.random(in: 0..<1) },
                 sink: @escaping (ExecutionEvent) -> Void) {
         self.operation = operation
         self.candidates = candidates
+        self.context = context
+        self.labels = label.map { [$0] } ?? []
         self.scheduler = scheduler
         self.driverFor = driverFor
         self.retryBase = retry
@@ -74,6 +96,10 @@ public final class RequestExecution {
         guard !finished else { return }
         handle?.cancel()
         handle = nil
+        if attemptOpen {
+            attemptOpen = false
+            context.attemptEnded(current, .abandoned)
+        }
         if let t = retryTimer { scheduler.cancelTimer(t); retryTimer = nil }
         var e = PMXError(status, message, provider: attemptNumber > 0 ? current.provider.name : "")
         e.attempts = attempts
@@ -84,16 +110,23 @@ public final class RequestExecution {
 
     private func launch() {
         let c = current
+        if let refusal = context.admit(c) {
+            passOver(refusal)
+            return
+        }
         attemptNumber += 1
         attemptsOnProvider += 1
         attemptStartNs = scheduler.nowNs
+        firstAttemptDeltaNs = nil
         accumulator = StreamAccumulator()
-        c.provider.stats.attemptStarted()
-        let modelName = c.model ?? c.provider.config.defaultModel ?? c.provider.config.models?.first
+        attemptOpen = true
+        context.metrics.attemptStarted(c.seriesKey)
+        let modelName = c.effectiveModel
         attemptModel = modelName ?? ""
         emit(.start(provider: c.provider.name, model: modelName ?? "", attempt: attemptNumber))
         Log.debug("attempt \(attemptNumber): provider \(c.provider.name), model \(modelName ?? "(provider default)")")
         var timeouts = c.provider.config.timeouts(over: timeoutBase)
+        if let o = timeoutsOverride, var r = try? FieldReader(o, path: ""), let t = try? timeouts.overlaid(with: &r) { timeouts = t }
         if let t = timeoutOverrideMs { timeouts.totalMs = t }
         let attemptID = attemptNumber
         let callbacks = AttemptCallbacks(
@@ -120,6 +153,7 @@ public final class RequestExecution {
         accumulator.apply(e)
         if case .delta(let content, let toolCalls) = e {
             if firstDeltaNs == nil { firstDeltaNs = scheduler.nowNs }
+            if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
             deltasEmitted += 1
             emit(.delta(content: content, toolCalls: toolCalls))
         }
@@ -155,7 +189,13 @@ public final class RequestExecution {
         let c = current
         var r: JSONObject
         if let response { r = response } else { r = accumulator.response(fallbackModel: attemptModel) }
-        let usage = Usage(openAI: r["usage"])
+        var usage = Usage(openAI: r["usage"])
+        if let u = usage, let cost = context.cost(c, u), var fields = r["usage"]?.objectValue {
+            // Added to the provider's usage object as it is (embeddings keep their shape).
+            usage?.costUSD = cost
+            fields["cost_usd"] = usage!.json()["cost_usd"]
+            r["usage"] = .object(fields)
+        }
         r["provider"] = .string(c.provider.name)
         r["attempts"] = .array(attempts)
         r["latency_ms"] = .double((msSince(startNs) * 1000).rounded() / 1000)
@@ -163,7 +203,11 @@ public final class RequestExecution {
             if let f = firstDeltaNs { r["ttft_ms"] = .double((Double(f - startNs) / 1_000_000 * 1000).rounded() / 1000) }
             if let usage { emit(.usage(usage)) }
         }
-        c.provider.stats.succeeded(latencyMs: msSince(attemptStartNs), usage: usage)
+        let ttft = firstAttemptDeltaNs.map { Double($0 - attemptStartNs) / 1_000_000 }
+        context.metrics.attemptSucceeded(c.seriesKey, latencyMs: msSince(attemptStartNs), ttftMs: streaming ? ttft : nil,
+                                         usage: usage, costUSD: usage?.costUSD)
+        attemptOpen = false
+        context.attemptEnded(c, .success(usage))
         finish(.done(r))
     }
 
@@ -173,7 +217,11 @@ public final class RequestExecution {
         if error.provider.isEmpty { error.provider = current.provider.name }
         record(error)
         let c = current
-        c.provider.stats.failed(error.status, usage: deltasEmitted > 0 ? accumulator.usage : nil)
+        var partial = deltasEmitted > 0 ? accumulator.usage : nil
+        if let u = partial, let cost = context.cost(c, u) { partial?.costUSD = cost }
+        context.metrics.attemptFailed(c.seriesKey, status: error.status, usage: partial, costUSD: partial?.costUSD)
+        attemptOpen = false
+        context.attemptEnded(c, .failure(error, retryAfterMs: retryAfterMs, partialUsage: partial))
 
         // Output already reached the caller: retrying would duplicate it. Fail clearly.
         if deltasEmitted > 0 {
@@ -187,37 +235,99 @@ public final class RequestExecution {
         }
 
         var settings = c.provider.config.retry(over: retryBase)
+        if let o = retryOverride, var r = try? FieldReader(o, path: ""), let s = try? settings.overlaid(with: &r) { settings = s }
         if let m = maxAttemptsOverride { settings.maxAttempts = m }
-        switch RetryPolicy.decide(error, retryAfterMs: retryAfterMs, attemptsOnProvider: attemptsOnProvider,
-                                  settings: settings, random: random()) {
+        let decision = RetryPolicy.decide(error, retryAfterMs: retryAfterMs, attemptsOnProvider: attemptsOnProvider,
+                                          settings: settings, random: random())
+        switch decision {
         case .retry(let delay):
-            c.provider.stats.retried()
+            context.metrics.retried(c.seriesKey)
             emit(.retry(provider: c.provider.name, attempt: attemptNumber, delayMs: delay, error: error))
             Log.info("\(c.provider.name): attempt \(attemptNumber) failed (\(error.status.nameString): \(error.message)); retrying in \(delay) ms")
             retryTimer = scheduler.schedule(afterMs: Double(delay)) { [weak self] in
                 guard let self, !self.finished else { return }
                 self.retryTimer = nil
-                self.launch()
+                self.retryOnSameCandidate()
             }
-        case .failover where index + 1 < candidates.count:
+        case .failover, .stop:
+            if decision == .stop, !(error.status == .contextLengthExceeded || error.status == .contentFiltered) {
+                finish(.error(finalError(error)))
+                return
+            }
+            let kind: FallbackKind = switch error.status {
+            case .contextLengthExceeded: .contextWindow
+            case .contentFiltered: .contentPolicy
+            default: .general
+            }
+            moveOn(after: error, kind: kind, from: c)
+        }
+    }
+
+    /// The breaker or the rate limiter refused `current`: try the next candidate without an attempt.
+    private func passOver(_ refusal: PMXError) {
+        var e = refusal
+        if e.provider.isEmpty { e.provider = current.provider.name }
+        Log.debug("\(e.provider): passed over: \(e.message)")
+        skipped.append(e)
+        var a = JSONObject()
+        a["provider"] = .string(current.provider.name)
+        a["model"] = .string(current.effectiveModel ?? "")
+        a["outcome"] = "skipped"
+        a["code"] = .int(Int64(e.status.rawValue))
+        a["status_name"] = .string(e.status.nameString)
+        a["error_class"] = .string(e.status.errorClass)
+        a["http_status"] = 0
+        a["message"] = .string(e.message)
+        a["latency_ms"] = 0
+        attempts.append(.object(a))
+        moveOn(after: e, kind: .general, from: current, skippedOnly: true)
+    }
+
+    private func retryOnSameCandidate() { launch() }
+
+    /// Next candidate, else the next fallback model's candidates, else the end.
+    /// A context-length or content-filter error only continues through its own fallbacks.
+    private func moveOn(after error: PMXError, kind: FallbackKind, from c: Candidate, skippedOnly: Bool = false) {
+        if kind == .general, index + 1 < candidates.count {
             let next = candidates[index + 1].provider.name
-            c.provider.stats.failedOver()
-            emit(.fallback(from: c.provider.name, to: next, error: error))
-            Log.info("\(c.provider.name): \(error.status.nameString): \(error.message); failing over to \(next)")
+            if !skippedOnly {
+                context.metrics.failedOver(c.seriesKey)
+                emit(.fallback(from: c.provider.name, to: next, error: error))
+                Log.info("\(c.provider.name): \(error.status.nameString): \(error.message); failing over to \(next)")
+            }
             index += 1
             attemptsOnProvider = 0
             launch()
-        case .failover, .stop:
-            let e = finalError(error)
-            if e.status != .cancelled { Log.warn("request failed: \(e.status.nameString): \(e.message)") }
-            finish(.error(e))
+            return
         }
+        if let source = context.fallback, let (label, more) = source(kind, labels, c), !more.isEmpty {
+            labels.append(label)
+            let next = more[0].provider.name
+            if !skippedOnly {
+                context.metrics.failedOver(c.seriesKey)
+                emit(.fallback(from: c.provider.name, to: next, error: error))
+            }
+            Log.info("\(c.provider.name): \(error.status.nameString); falling back to \"\(label)\" on \(next)")
+            candidates += more
+            index += 1
+            attemptsOnProvider = 0
+            launch()
+            return
+        }
+        let e = finalError(error)
+        if e.status != .cancelled { Log.warn("request failed: \(e.status.nameString): \(e.message)") }
+        finish(.error(e))
     }
 
     /// The error that ends a request: the last failure's class, with every attempt listed.
     private func finalError(_ last: PMXError) -> PMXError {
         var e = last
-        if attempts.count > 1 {
+        if attemptNumber == 0, !skipped.isEmpty {
+            // Nothing was sent: every candidate was refused locally.
+            let status: Status = skipped.allSatisfy { $0.status == .circuitOpen } ? .circuitOpen
+                : skipped.contains { $0.status == .budgetExceeded } ? .budgetExceeded : .rateLimited
+            e = PMXError(status, "no candidate could be tried: " + skipped.map { "\($0.provider): \($0.message)" }.joined(separator: "; "))
+        } else if attempts.count > 1 {
             let lines = attempts.map { a -> String in
                 let provider = a["provider"]?.stringValue ?? "?"
                 return "\(provider): \(a["message"]?.stringValue ?? "ok")"

@@ -22,7 +22,9 @@ public enum RetryPolicy {
         case .upstreamBadRequest, .contextLengthExceeded, .contentFiltered: return .stop
         default: break
         }
-        guard HTTPErrorMapping.isRetryable(error), attemptsOnProvider < settings.maxAttempts else { return .failover }
+        let settings = settings.resolved(for: error.status.errorClass)
+        let retryable = settings.retryOn.map { $0.contains(error.status.errorClass) } ?? HTTPErrorMapping.isRetryable(error)
+        guard retryable, attemptsOnProvider < settings.maxAttempts else { return .failover }
         // A server asking for a longer wait than we accept: better served elsewhere.
         if let ra = retryAfterMs, ra > settings.maxRetryAfterMs { return .failover }
         return .retry(afterMs: backoffMs(retry: attemptsOnProvider, retryAfterMs: retryAfterMs, settings: settings, random: random))

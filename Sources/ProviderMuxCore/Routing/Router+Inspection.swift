@@ -9,42 +9,68 @@ extension Router {
     }
 
     /// Makes each provider's call (from its codec) at once; providers without one get no probe.
+    /// Blocks the caller (never the loop thread) until every answer is in.
     private func probeAll(_ providers: [ProviderRuntime], timeoutMs: Int,
-                          call: (any WireCodec, ProviderConfig) -> ProviderHTTPCall?) -> [String: ProbeResult] {
+                          call: @escaping (any WireCodec, ProviderConfig) -> ProviderHTTPCall?) -> [String: ProbeResult] {
         let lock = ConditionLock()
         var results: [String: ProbeResult] = [:]
-        let targets: [(ProviderRuntime, ProviderHTTPCall)] = providers.compactMap { p in
-            guard let codec = ProviderCatalogue.entry(for: p.config.type).codec, let c = call(codec, p.config) else { return nil }
-            return (p, c)
-        }
-        var remaining = targets.count
+        var remaining = providers.count
         guard remaining > 0 else { return [:] }
         loop.execute { [self] in
-            for (p, c) in targets {
-                let started = MonotonicClock.nanos()
-                var result = ProbeResult()
-                let request = HTTPRequest(method: c.method, url: c.url, headers: c.headers, body: c.body,
-                                          connectTimeoutMs: min(timeoutMs, p.config.timeouts(over: timeouts).connectMs),
-                                          totalTimeoutMs: timeoutMs, maxResponseBytes: maxResponseBytes)
-                let transfer = HTTPTransfer(request,
-                    onHead: { head in result.status = head.status },
-                    onBody: { chunk in result.body.append(contentsOf: chunk); return true },
-                    onComplete: { failure in
-                        if let failure { result.failure = HTTPErrorMapping.error(failure, provider: p.name) }
-                        result.latencyMs = Double(MonotonicClock.nanos() - started) / 1_000_000
-                        lock.withLock {
-                            results[p.name] = result
-                            remaining -= 1
-                            lock.signal()
-                        }
-                    })
-                transfer.start(on: loop)
+            for p in providers {
+                startProbe(p, timeoutMs: timeoutMs, call: call) { result in
+                    lock.withLock {
+                        if let result { results[p.name] = result }
+                        remaining -= 1
+                        lock.signal()
+                    }
+                }
             }
         }
         lock.lock()
         while remaining > 0 { lock.wait() }
         lock.unlock()
         return results
+    }
+
+    /// One GET on the loop thread; `done` gets nil when the provider type has no such call.
+    func startProbe(_ p: ProviderRuntime, timeoutMs: Int, call: (any WireCodec, ProviderConfig) -> ProviderHTTPCall?,
+                    done: @escaping (ProbeResult?) -> Void) {
+        guard let codec = ProviderCatalogue.entry(for: p.config.type).codec, let c = call(codec, p.config) else {
+            done(nil)
+            return
+        }
+        let started = MonotonicClock.nanos()
+        var result = ProbeResult()
+        let request = HTTPRequest(method: c.method, url: c.url, headers: c.headers, body: c.body,
+                                  connectTimeoutMs: min(timeoutMs, p.config.timeouts(over: timeouts).connectMs),
+                                  totalTimeoutMs: timeoutMs, maxResponseBytes: maxResponseBytes)
+        let transfer = HTTPTransfer(request,
+            onHead: { head in result.status = head.status },
+            onBody: { chunk in result.body.append(contentsOf: chunk); return true },
+            onComplete: { failure in
+                if let failure { result.failure = HTTPErrorMapping.error(failure, provider: p.name) }
+                result.latencyMs = Double(MonotonicClock.nanos() - started) / 1_000_000
+                done(result)
+            })
+        transfer.start(on: loop)
+    }
+
+    /// The health monitor's probe (loop thread): the provider's health call, healthy on a 2xx.
+    func probeHealth(_ p: ProviderRuntime, done: @escaping (Bool, Double, String?) -> Void) {
+        startProbe(p, timeoutMs: timeouts.healthMs, call: { codec, c in codec.healthCall(provider: c) }) { [self] result in
+            guard let a = result else { done(true, 0, nil); return }  // nothing to probe: assume able
+            let verdict = self.verdict(p, a)
+            done(verdict.healthy, a.latencyMs, verdict.error?.message)
+        }
+    }
+
+    private func verdict(_ p: ProviderRuntime, _ a: ProbeResult) -> (healthy: Bool, error: PMXError?) {
+        if a.failure == nil && a.status / 100 == 2 { return (true, nil) }
+        let codec = ProviderCatalogue.entry(for: p.config.type).codec
+        let e = a.failure ?? codec?.error(status: a.status, head: HTTPResponseHead(status: a.status, headers: []), body: a.body, provider: p.config)
+            ?? HTTPErrorMapping.error(status: a.status, body: a.body, provider: p.name)
+        return (false, e)
     }
 
     /// Every provider's models as an OpenAI list with `provider/model` ids.
@@ -105,6 +131,7 @@ extension Router {
                 o["healthy"] = true
                 o["latency_ms"] = 0
                 o["http_status"] = 0
+                addPolicyState(p, to: &o)
                 list.append(.object(o))
                 continue
             }
@@ -112,22 +139,42 @@ extension Router {
                 o["healthy"] = false
                 o["http_status"] = 0
                 o["error"] = "this provider type has no health probe"
+                addPolicyState(p, to: &o)
                 list.append(.object(o))
                 continue
             }
-            let healthy = a.failure == nil && a.status / 100 == 2
+            let (healthy, error) = verdict(p, a)
             o["healthy"] = .bool(healthy)
             o["latency_ms"] = .double((a.latencyMs * 1000).rounded() / 1000)
             o["http_status"] = .int(Int64(a.status))
-            if !healthy {
-                let codec = ProviderCatalogue.entry(for: p.config.type).codec
-                let e = a.failure ?? codec?.error(status: a.status, head: HTTPResponseHead(status: a.status, headers: []), body: a.body, provider: p.config)
-                    ?? HTTPErrorMapping.error(status: a.status, body: a.body, provider: p.name)
+            if let e = error {
                 o["error"] = .string(e.message)
                 o["error_class"] = .string(e.status.errorClass)
             }
+            addPolicyState(p, to: &o)
             list.append(.object(o))
         }
         return ["providers": .array(list)]
+    }
+
+    /// Circuit breakers (per model), rate limits, the periodic monitor's last verdict, discovery.
+    func addPolicyState(_ p: ProviderRuntime, to o: inout JSONObject) {
+        let now = MonotonicClock.nanos()
+        var circuits = JSONObject()
+        for (key, b) in breakerStates().sorted(by: { $0.key.model < $1.key.model }) where key.provider == p.name {
+            circuits[key.model] = b.json(nowNs: now)
+        }
+        o["circuits"] = .object(circuits)
+        o["rate_limit"] = p.limiter.json(nowNs: now)
+        if let r = healthMonitor?.record(for: p.name) {
+            var m = JSONObject()
+            m["healthy"] = .bool(r.healthy)
+            m["consecutive_failures"] = .int(Int64(r.consecutiveFailures))
+            m["latency_ms"] = .double((r.latencyMs * 1000).rounded() / 1000)
+            if let e = r.error { m["error"] = .string(e) }
+            m["next_probe_in_ms"] = .double(r.nextProbeInMs.rounded())
+            o["monitor"] = .object(m)
+        }
+        if p.config.discovered { o["discovered"] = true }
     }
 }

@@ -8,12 +8,31 @@ public final class Router: @unchecked Sendable {
     let timeouts: TimeoutSettings
     let maxResponseBytes: Int
     let unsupportedParams: UnsupportedParameterPolicy
-    private let providersLock = ConditionLock()
-    private var providers: [ProviderRuntime]
+    let pricing: PricingTable
+    let breakerSettings: BreakerSettings
+    let cacheSettings: CacheSettings
+    public let metrics = MetricsRegistry()
+    public let cache: ResponseCache
+    let routerBudget: BudgetTracker?
+    /// Guards `providers`, `routing` and `laneBudgets`: what requests are planned from.
+    let providersLock = ConditionLock()
+    var providers: [ProviderRuntime]
+    var routing: RoutingConfig
+    var laneBudgets: [String: BudgetTracker] = [:]
+    /// Round-robin turns, the random generator and the circuit breakers.
+    let policy: Mutex<PolicyState>
     private let closed = Atomic<Bool>(false)
     // Loop thread only.
     private var live: [ObjectIdentifier: RequestExecution] = [:]
-    private let counters = RouterCountersBox()
+    let counters = RouterCountersBox()
+    var healthMonitor: HealthMonitor?
+    var discovery: DiscoveryService?
+
+    struct PolicyState {
+        var turns: [String: Int] = [:]
+        var rng: SplitMix64
+        var breakers: [SeriesKey: CircuitBreaker] = [:]
+    }
 
     struct RouterCounters { var requests = 0, successes = 0, failures = 0 }
     final class RouterCountersBox: Sendable {
@@ -27,8 +46,21 @@ public final class Router: @unchecked Sendable {
         timeouts = config.timeouts
         maxResponseBytes = config.maxResponseBytes
         unsupportedParams = config.unsupportedParams
+        pricing = config.pricing
+        breakerSettings = config.breaker
+        cacheSettings = config.cache
+        // The store always works: `cache.enabled` is only the default for requests, and a
+        // request may opt in with `route.cache: true` when the router's default is off.
+        var store = config.cache
+        store.enabled = true
+        cache = ResponseCache(settings: store)
+        routerBudget = config.budget.map(BudgetTracker.init)
         providers = config.providers.map(ProviderRuntime.init)
+        routing = config.routing
+        policy = Mutex(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
+        laneBudgets = Self.budgets(for: config.routing, keeping: [:])
         Log.debug("router created with \(providers.count) providers: \(providers.map(\.name).joined(separator: ", "))")
+        startBackgroundServices(config)
     }
 
     deinit { close() }
@@ -42,8 +74,11 @@ public final class Router: @unchecked Sendable {
             }
             providers.append(ProviderRuntime(config))
         }
+        Log.info("provider \(config.name) added")
     }
 
+    /// Requests already running on the provider finish there; new ones no longer see it (lanes
+    /// that list it skip it).
     public func removeProvider(named name: String) throws {
         try providersLock.withLock {
             guard let i = providers.firstIndex(where: { $0.name == name }) else {
@@ -51,6 +86,52 @@ public final class Router: @unchecked Sendable {
             }
             providers.remove(at: i)
         }
+        Log.info("provider \(name) removed")
+    }
+
+    /// Replaces discovered providers by `found`, leaving configured ones alone.
+    func replaceDiscovered(_ found: [ProviderConfig]) {
+        providersLock.withLock {
+            let keep = providers.filter { p in !p.config.discovered || found.contains { $0.name == p.name && $0.baseURL == p.config.baseURL } }
+            var next = keep
+            for c in found where !next.contains(where: { $0.name == c.name || $0.config.baseURL == c.baseURL }) {
+                next.append(ProviderRuntime(c))
+                Log.info("discovered \(c.type.rawValue) at \(c.baseURL) as provider \(c.name) (\(c.models?.count ?? 0) models)")
+            }
+            for p in providers where !next.contains(where: { $0 === p }) {
+                Log.info("discovered provider \(p.name) no longer answers; removed")
+            }
+            providers = next
+        }
+    }
+
+    /// Replaces the `routing` section (strategies, lanes, groups, fallbacks, order) while
+    /// requests are in flight: each keeps the plan it started with. Lane budgets with unchanged
+    /// settings keep their spend.
+    public func updateRouting(_ document: JSONValue) throws {
+        var r = try FieldReader(document, path: "routing")
+        try providersLock.withLock {
+            let configs = providers.map(\.config)
+            let order = try r.stringArray("order")
+            let parsed = try RoutingConfig.parse(&r, providerConfigs: configs)
+            try r.finish()
+            if let order {
+                let names = try RouterConfig.applyOrder(order, to: providers.map(\.name))
+                providers = names.map { n in providers.first { $0.name == n }! }
+            }
+            laneBudgets = Self.budgets(for: parsed, keeping: laneBudgets)
+            routing = parsed
+        }
+        Log.info("routing updated")
+    }
+
+    static func budgets(for routing: RoutingConfig, keeping old: [String: BudgetTracker]) -> [String: BudgetTracker] {
+        var out: [String: BudgetTracker] = [:]
+        for lane in routing.lanes {
+            guard let b = lane.budget else { continue }
+            if let existing = old[lane.name], existing.settings == b { out[lane.name] = existing } else { out[lane.name] = BudgetTracker(settings: b) }
+        }
+        return out
     }
 
     func driver(for p: ProviderRuntime) -> AttemptDriver {
@@ -78,28 +159,52 @@ public final class Router: @unchecked Sendable {
     public func makeHandle() -> Handle { Handle(loop: loop) }
 
     /// Validates and starts a request; events go to `sink` on the loop thread. Input errors
-    /// are thrown here and the sink is never called.
+    /// (and routing refusals: unknown lane, no capable provider, spent budget) are thrown here
+    /// and the sink is never called.
     @discardableResult
     public func start(_ operation: AttemptOperation, handle: Handle? = nil,
                       sink: @escaping (ExecutionEvent) -> Void) throws -> Handle {
         guard !closed.load(ordering: .acquiring) else { throw PMXError(.routerClosed, "the router is closed") }
-        let model: String?, route: RouteOptions
+        let model: String?, route: RouteOptions, streaming: Bool
+        var tags: [String] = []
         switch operation {
-        case .chat(let r, _): model = r.model; route = r.route
-        case .embed(let r): model = r.model; route = r.route
+        case .chat(let r, let stream):
+            model = r.model; route = r.route; streaming = stream
+            tags = route.tags + Self.metadataTags(r.body["metadata"])
+        case .embed(let r): model = r.model; route = r.route; streaming = false
         }
-        let candidates = try CandidateResolver.resolve(model: model, route: route, providers: providerSnapshot)
+        let handle = handle ?? makeHandle()
+        let needs = RequestNeeds(operation)
+
+        var cacheKey: String?
+        if case .chat(let r, _) = operation, route.cache ?? cacheSettings.enabled, let key = ResponseCache.key(for: r) {
+            if let hit = cache.get(key, nowNs: MonotonicClock.nanos()) {
+                replayCached(hit, sink: sink)
+                return handle
+            }
+            cacheKey = key
+        }
+
+        let planner = makePlanner()
+        let plan = try planner.plan(model: model, route: route, tags: tags, needs: needs, streaming: streaming)
         counters.withLock { $0.requests += 1 }
+        let context = makeContext(plan: plan, planner: planner, needs: needs, streaming: streaming)
+        let cacheRef = cache
         let execution = RequestExecution(
-            operation: operation, candidates: candidates, scheduler: loop,
+            operation: operation, candidates: plan.candidates, scheduler: loop,
             driverFor: { [unowned self] p in self.driver(for: p) }, retry: retry, timeouts: timeouts,
             maxAttemptsOverride: route.maxAttempts, timeoutOverrideMs: route.timeoutMs,
+            context: context, label: plan.label,
             sink: { [counters] event in
-                if case .done = event { counters.withLock { $0.successes += 1 } }
+                if case .done(let response) = event {
+                    counters.withLock { $0.successes += 1 }
+                    if let cacheKey { cacheRef.put(cacheKey, response: Self.cacheable(response), nowNs: MonotonicClock.nanos()) }
+                }
                 if case .error = event { counters.withLock { $0.failures += 1 } }
                 sink(event)
             })
-        let handle = handle ?? makeHandle()
+        execution.retryOverride = route.retry
+        execution.timeoutsOverride = route.timeouts
         handle.execution = execution
         loop.execute { [self] in
             if closed.load(ordering: .acquiring) {
@@ -112,6 +217,38 @@ public final class Router: @unchecked Sendable {
             execution.start()
         }
         return handle
+    }
+
+    /// `metadata.tags`: an array of strings, or one comma-separated string (OpenAI metadata values are strings).
+    static func metadataTags(_ metadata: JSONValue?) -> [String] {
+        switch metadata?["tags"] {
+        case .string(let s): return s.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        case .array(let a): return a.compactMap(\.stringValue)
+        default: return []
+        }
+    }
+
+    /// A cache hit: the stored answer, replayed on the loop thread like a real one.
+    private func replayCached(_ stored: JSONObject, sink: @escaping (ExecutionEvent) -> Void) {
+        counters.withLock { $0.requests += 1; $0.successes += 1 }
+        var response = stored
+        response["cached"] = true
+        response["attempts"] = []
+        response["latency_ms"] = 0
+        Log.debug("cache hit: \(response["provider"]?.stringValue ?? "?")")
+        loop.execute {
+            for e in CacheReplay.events(for: response) { sink(e) }
+            sink(.done(response))
+        }
+    }
+
+    /// What is stored: the answer without this request's attempts and timings.
+    static func cacheable(_ response: JSONObject) -> JSONObject {
+        var r = response
+        r["attempts"] = nil
+        r["latency_ms"] = nil
+        r["ttft_ms"] = nil
+        return r
     }
 
     /// Blocking: runs a request and returns its response (or throws its terminal error).
@@ -169,47 +306,14 @@ public final class Router: @unchecked Sendable {
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         loop.execute { [self] in
+            healthMonitor?.stop()
+            discovery?.stop()
             for e in Array(live.values) { e.cancel(.cancelled, "the router was freed") }
             live.removeAll()
         }
         loop.shutdown()
     }
 
-    // MARK: Stats
-
-    public func stats() -> JSONValue {
-        let c = counters.withLock { $0 }
-        var o = JSONObject()
-        o["requests"] = .int(Int64(c.requests))
-        o["successes"] = .int(Int64(c.successes))
-        o["failures"] = .int(Int64(c.failures))
-        var retries = 0, fallbacks = 0
-        var list: [JSONValue] = []
-        for p in providerSnapshot {
-            let s = p.stats.snapshot
-            retries += s.retries
-            fallbacks += s.fallbacks
-            var po = JSONObject()
-            po["name"] = .string(p.name)
-            po["type"] = .string(p.config.type.rawValue)
-            po["requests"] = .int(Int64(s.requests))
-            po["successes"] = .int(Int64(s.successes))
-            po["failures"] = .int(Int64(s.failures))
-            po["retries"] = .int(Int64(s.retries))
-            po["fallbacks"] = .int(Int64(s.fallbacks))
-            po["prompt_tokens"] = .int(Int64(s.promptTokens))
-            po["completion_tokens"] = .int(Int64(s.completionTokens))
-            po["latency_ms_avg"] = .double(s.successes > 0 ? (s.latencyMsTotal / Double(s.successes) * 1000).rounded() / 1000 : 0)
-            var byStatus = JSONObject()
-            for (k, v) in s.failuresByStatus.sorted(by: { $0.key < $1.key }) { byStatus[k] = .int(Int64(v)) }
-            po["failures_by_status"] = .object(byStatus)
-            list.append(.object(po))
-        }
-        o["retries"] = .int(Int64(retries))
-        o["fallbacks"] = .int(Int64(fallbacks))
-        o["providers"] = .array(list)
-        return .object(o)
-    }
 }
 
 /// A one-shot result handed from the loop thread to a waiting caller.

@@ -31,6 +31,8 @@ public enum Status: Int32, Sendable, CaseIterable {
     case modelNotLoaded = -27
     case contextLengthExceeded = -28
     case contentFiltered = -29
+    case budgetExceeded = -30
+    case circuitOpen = -31
     case `internal` = -99
 
     /// The macro name, e.g. "PMX_ERR_TIMEOUT".
@@ -66,6 +68,8 @@ public enum Status: Int32, Sendable, CaseIterable {
         case .modelNotLoaded: "PMX_ERR_MODEL_NOT_LOADED"
         case .contextLengthExceeded: "PMX_ERR_CONTEXT_LENGTH_EXCEEDED"
         case .contentFiltered: "PMX_ERR_CONTENT_FILTERED"
+        case .budgetExceeded: "PMX_ERR_BUDGET_EXCEEDED"
+        case .circuitOpen: "PMX_ERR_CIRCUIT_OPEN"
         case .internal: "PMX_ERR_INTERNAL"
         }
     }
@@ -84,6 +88,8 @@ public enum Status: Int32, Sendable, CaseIterable {
         case .modelNotLoaded: "model_not_loaded"
         case .contextLengthExceeded: "context_length_exceeded"
         case .contentFiltered: "content_filtered"
+        case .budgetExceeded: "budget_exceeded"
+        case .circuitOpen: "unavailable"
         case .upstreamBadRequest, .invalidRequest, .invalidJSON, .invalidUTF8, .invalidArgument: "invalid_request"
         case .timeout: "timeout"
         case .upstreamServer, .upstreamHTTP: "unavailable"

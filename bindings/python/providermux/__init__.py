@@ -67,6 +67,8 @@ ERR_PERMISSION = -26
 ERR_MODEL_NOT_LOADED = -27
 ERR_CONTEXT_LENGTH_EXCEEDED = -28
 ERR_CONTENT_FILTERED = -29
+ERR_BUDGET_EXCEEDED = -30
+ERR_CIRCUIT_OPEN = -31
 ERR_INTERNAL = -99
 
 LOG_TRACE = 0
@@ -449,9 +451,32 @@ class Router:
         """Probes every provider now."""
         return self._call_json(_lib.pmx_router_health)
 
-    def stats(self):
-        """Usage statistics since the router was created."""
-        return self._call_json(_lib.pmx_router_stats)
+    def stats(self, reset=False):
+        """Usage statistics since the router was created (or last reset), as a dict.
+        ``reset=True`` zeroes the counters right after this snapshot."""
+        if not reset:
+            return self._call_json(_lib.pmx_router_stats)
+        return _decode(self._stats_text({"format": "json", "reset": True}).encode("utf-8"))
+
+    def metrics(self, reset=False):
+        """The statistics as Prometheus text exposition (str), for a /metrics endpoint."""
+        return self._stats_text({"format": "prometheus", "reset": bool(reset)})
+
+    def _stats_text(self, options):
+        out = c_void_p()
+        err = PmxError()
+        rc = _lib.pmx_router_stats_ex(byref(out), self._require(), _encode(options), byref(err))
+        data = _lib.take_string(out)
+        if rc != OK:
+            raise ProviderMuxError._from_struct(rc, err)
+        return data.decode("utf-8")
+
+    def update_routing(self, routing):
+        """Replaces the config's "routing" section (a dict or JSON text) while requests run."""
+        err = PmxError()
+        rc = _lib.pmx_router_update_routing(self._require(), _encode(routing), byref(err))
+        if rc != OK:
+            raise ProviderMuxError._from_struct(rc, err)
 
     # -- streams -------------------------------------------------------------------------------
 

@@ -128,6 +128,11 @@ pmx_router_stream_async = _declare("pmx_router_stream_async", c_int32,
 #                                    pmx_event_fn on_event, void *userdata, pmx_error *err);
 pmx_router_model_manage = _declare("pmx_router_model_manage", c_int32,
                                    [_out_str, c_void_p, c_char_p, EVENT_FN, c_void_p, _err_p])
+# pmx_status pmx_router_stats_ex(char **out, pmx_router *router, const char *options_json,
+#                                pmx_error *err);
+pmx_router_stats_ex = _declare("pmx_router_stats_ex", c_int32, [_out_str, c_void_p, c_char_p, _err_p])
+# pmx_status pmx_router_update_routing(pmx_router *router, const char *routing_json, pmx_error *err);
+pmx_router_update_routing = _declare("pmx_router_update_routing", c_int32, [c_void_p, c_char_p, _err_p])
 # void pmx_stream_cancel(pmx_stream *stream);
 pmx_stream_cancel = _declare("pmx_stream_cancel", None, [c_void_p])
 # void pmx_stream_free(pmx_stream *stream);

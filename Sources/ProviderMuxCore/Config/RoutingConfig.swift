@@ -1,0 +1,226 @@
+/// How a route orders its candidates. Set per router or lane in config and per request in `route.strategy`.
+public enum StrategyKind: String, Sendable, CaseIterable {
+    /// The configured order: a failover chain.
+    case priority
+    /// Rotates the starting provider request by request.
+    case roundRobin = "round_robin"
+    /// Random order drawn by provider `weight`.
+    case weighted
+    /// Fastest first by EWMA of latency (time to first token for streams), with some exploration.
+    case leastLatency = "least_latency"
+    /// Cheapest first by the pricing table and the request's estimated tokens.
+    case lowestCost = "lowest_cost"
+    /// Fewest in-flight attempts first.
+    case leastBusy = "least_busy"
+
+    static var list: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    static func parse(_ r: inout FieldReader, _ key: String) throws -> StrategyKind? {
+        guard let s = try r.string(key) else { return nil }
+        guard let k = StrategyKind(rawValue: s) else { throw r.fail(key, "unknown strategy \"\(s)\" (available: \(list))") }
+        return k
+    }
+}
+
+/// One place a request can go: a provider, optionally with the model it must be asked for.
+/// Written `"provider"` or `"provider/model"` in config.
+public struct Deployment: Sendable, Equatable {
+    public var provider: String
+    public var model: String?
+
+    public init(provider: String, model: String?) { self.provider = provider; self.model = model }
+
+    /// Parses `"name"` / `"name/model"`; the provider must exist.
+    static func parse(_ text: String, field: String, providers: [String]) throws -> Deployment {
+        let d: Deployment
+        if let slash = text.firstIndex(of: "/") {
+            let model = String(text[text.index(after: slash)...])
+            d = Deployment(provider: String(text[..<slash]), model: model.isEmpty ? nil : model)
+        } else {
+            d = Deployment(provider: text, model: nil)
+        }
+        guard providers.contains(d.provider) else {
+            throw PMXError(.config, "\(field): no provider named \"\(d.provider)\" (providers: \(providers.joined(separator: ", ")))")
+        }
+        return d
+    }
+}
+
+/// What a request needs from a provider; providers that declare capabilities and lack one are dropped.
+public enum Capability: String, Sendable, CaseIterable {
+    case tools, vision, jsonMode = "json_mode", embeddings
+    static var list: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// A named route: its own providers (or every provider), strategy and budget.
+public struct LaneConfig: Sendable {
+    public var name: String
+    /// nil: every provider of the router (for `local`: every local-type and discovered provider).
+    public var deployments: [Deployment]?
+    public var strategy: StrategyKind?
+    /// A request whose `route.tags` / `metadata.tags` holds one of these goes to this lane.
+    public var tags: [String] = []
+    /// A request whose `model` is one of these goes to this lane (each deployment uses its own model).
+    public var aliases: [String] = []
+    public var budget: BudgetSettings?
+}
+
+/// The `routing` section: strategies, lanes, model groups and fallbacks. Replaceable at run time
+/// (`Router.updateRouting`) while requests are in flight: each request keeps the routing it started with.
+public struct RoutingConfig: Sendable {
+    public var strategy = StrategyKind.priority
+    /// least_latency: probability of trying a random other candidate first, so a recovered or
+    /// new provider gets measured.
+    public var exploration = 0.05
+    /// Seeds the router's random choices (weighted, exploration) for reproducible runs.
+    public var seed: UInt64?
+    public var defaultLane: String?
+    public var lanes: [LaneConfig] = []
+    /// Public name → deployments (a group of one is an alias).
+    public var modelGroups: [String: [Deployment]] = [:]
+    /// Model or group → models or groups tried after every candidate failed.
+    public var fallbacks: [String: [String]] = [:]
+    /// … after context_length_exceeded (a larger-context model).
+    public var contextWindowFallbacks: [String: [String]] = [:]
+    /// … after content_filtered.
+    public var contentPolicyFallbacks: [String: [String]] = [:]
+
+    public init() {}
+
+    public func lane(named name: String) -> LaneConfig? { lanes.first { $0.name == name } }
+
+    /// The lane `local` always exists: configured, or implicitly every local-type provider.
+    public static let localLane = "local"
+
+    /// Parses `routing` (without the `order` key, which the router config applies to the provider list).
+    /// Deployments must name one of `providerConfigs`.
+    public static func parse(_ r: inout FieldReader, providerConfigs: [ProviderConfig]) throws -> RoutingConfig {
+        let providers = providerConfigs.map(\.name)
+        var c = RoutingConfig()
+        if let s = try StrategyKind.parse(&r, "strategy") { c.strategy = s }
+        if let e = try r.double("exploration", min: 0, max: 1) { c.exploration = e }
+        if let s = try r.int("seed", min: 0) { c.seed = UInt64(s) }
+
+        if let groups = try r.object("model_groups") {
+            for key in groups.object.keys {
+                let field = groups.fieldPath(key)
+                guard let list = groups.object[key]?.arrayValue, !list.isEmpty else {
+                    throw PMXError(.config, "\(field): expected a non-empty array of \"provider\" or \"provider/model\"")
+                }
+                c.modelGroups[key] = try list.enumerated().map { i, v in
+                    guard let s = v.stringValue, !s.isEmpty else { throw PMXError(.config, "\(field)[\(i)]: expected \"provider/model\"") }
+                    return try Deployment.parse(s, field: "\(field)[\(i)]", providers: providers)
+                }
+            }
+        }
+
+        if let lanes = try r.object("lanes") {
+            for name in lanes.object.keys {
+                var l = try FieldReader(lanes.object[name]!, path: lanes.fieldPath(name))
+                var lane = LaneConfig(name: name)
+                if let list = try l.stringArray("providers") {
+                    guard !list.isEmpty else { throw l.fail("providers", "must not be empty (omit it for every provider)") }
+                    lane.deployments = try list.enumerated().map { i, s in
+                        try Deployment.parse(s, field: "\(l.fieldPath("providers"))[\(i)]", providers: providers)
+                    }
+                }
+                lane.strategy = try StrategyKind.parse(&l, "strategy")
+                lane.tags = try l.stringArray("tags") ?? []
+                lane.aliases = try l.stringArray("aliases") ?? []
+                if var b = try l.object("budget") { lane.budget = try BudgetSettings.parse(&b) }
+                try l.finish()
+                c.lanes.append(lane)
+            }
+        }
+        // An alias must mean one thing.
+        var aliasOwner: [String: String] = [:]
+        for lane in c.lanes {
+            for a in lane.aliases {
+                if let other = aliasOwner[a] {
+                    throw PMXError(.config, "routing.lanes.\(lane.name).aliases: \"\(a)\" is already an alias of lane \"\(other)\"")
+                }
+                if c.modelGroups[a] != nil {
+                    throw PMXError(.config, "routing.lanes.\(lane.name).aliases: \"\(a)\" is also a model group")
+                }
+                aliasOwner[a] = lane.name
+            }
+        }
+
+        if let d = try r.string("default_lane") {
+            guard d == localLane || c.lane(named: d) != nil else {
+                throw r.fail("default_lane", "unknown lane \"\(d)\" (lanes: \(c.laneNames.joined(separator: ", ")))")
+            }
+            c.defaultLane = d
+        }
+
+        c.fallbacks = try parseFallbacks(&r, "fallbacks")
+        c.contextWindowFallbacks = try parseFallbacks(&r, "context_window_fallbacks")
+        c.contentPolicyFallbacks = try parseFallbacks(&r, "content_policy_fallbacks")
+        try c.validateFallbackTargets(providers: providerConfigs)
+        return c
+    }
+
+    /// Every lane name a request may pick, `local` included.
+    public var laneNames: [String] {
+        var names = lanes.map(\.name)
+        if !names.contains(Self.localLane) { names.append(Self.localLane) }
+        return names
+    }
+
+    /// `{"model-or-group": ["model-or-group", …]}`; a cycle (a → b → a) is an error naming it.
+    private static func parseFallbacks(_ r: inout FieldReader, _ key: String) throws -> [String: [String]] {
+        guard let o = try r.object(key) else { return [:] }
+        var map: [String: [String]] = [:]
+        for from in o.object.keys {
+            let field = o.fieldPath(from)
+            guard let list = o.object[from]?.arrayValue else { throw PMXError(.config, "\(field): expected an array of model or group names") }
+            map[from] = try list.enumerated().map { i, v in
+                guard let s = v.stringValue, !s.isEmpty else { throw PMXError(.config, "\(field)[\(i)]: expected a model or group name") }
+                guard s != from else { throw PMXError(.config, "\(field)[\(i)]: \"\(s)\" falls back to itself") }
+                return s
+            }
+        }
+        if let cycle = findCycle(map) {
+            throw PMXError(.config, "routing.\(key): fallback cycle \(cycle.joined(separator: " → "))")
+        }
+        return map
+    }
+
+    /// A path that returns to its start, or nil. Depth-first over the fallback graph.
+    static func findCycle(_ graph: [String: [String]]) -> [String]? {
+        var state: [String: Int] = [:]  // 1 = on the current path, 2 = done
+        var path: [String] = []
+        func visit(_ n: String) -> [String]? {
+            if state[n] == 2 { return nil }
+            if state[n] == 1, let i = path.firstIndex(of: n) { return Array(path[i...]) + [n] }
+            state[n] = 1
+            path.append(n)
+            for next in graph[n] ?? [] { if let c = visit(next) { return c } }
+            path.removeLast()
+            state[n] = 2
+            return nil
+        }
+        for n in graph.keys.sorted() { if let c = visit(n) { return c } }
+        return nil
+    }
+
+    /// A fallback must lead somewhere: a model group, `provider/model` of a configured provider, or a
+    /// model that some provider lists or could serve (one without a `models` list).
+    private func validateFallbackTargets(providers: [ProviderConfig]) throws {
+        for (key, map) in [("fallbacks", fallbacks), ("context_window_fallbacks", contextWindowFallbacks),
+                           ("content_policy_fallbacks", contentPolicyFallbacks)] {
+            for from in map.keys.sorted() {
+                for (i, t) in map[from]!.enumerated() where modelGroups[t] == nil {
+                    if let slash = t.firstIndex(of: "/"), let p = providers.first(where: { $0.name == t[..<slash] }) {
+                        let model = String(t[t.index(after: slash)...])
+                        if p.serves(model) { continue }
+                        throw PMXError(.config, "routing.\(key).\(from)[\(i)]: provider \"\(p.name)\" does not serve model \"\(model)\"")
+                    }
+                    guard providers.contains(where: { $0.serves(t) }) else {
+                        throw PMXError(.config, "routing.\(key).\(from)[\(i)]: no provider serves \"\(t)\" and no model group has that name")
+                    }
+                }
+            }
+        }
+    }
+}

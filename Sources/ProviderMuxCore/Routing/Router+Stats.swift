@@ -1,0 +1,140 @@
+/// `pmx_router_stats`: counters per router, per provider and per provider+model, as JSON or
+/// Prometheus text; reset on demand.
+extension Router {
+    public enum StatsFormat: String, Sendable { case json, prometheus }
+
+    public struct StatsOptions: Sendable {
+        public var format = StatsFormat.json
+        /// Zero the counters after taking this snapshot (in-flight counts and budgets stay).
+        public var reset = false
+        public init() {}
+
+        public static func parse(_ value: JSONValue) throws -> StatsOptions {
+            var r = try FieldReader(value, path: "", status: .invalidArgument)
+            var o = StatsOptions()
+            if let f = try r.string("format") {
+                guard let k = StatsFormat(rawValue: f) else { throw r.fail("format", "expected \"json\" or \"prometheus\", got \"\(f)\"") }
+                o.format = k
+            }
+            o.reset = try r.bool("reset") ?? false
+            try r.finish()
+            return o
+        }
+    }
+
+    public func stats() -> JSONValue { statsDocument() }
+
+    /// The snapshot in the asked format, then the reset if asked (one call, so a scraper never
+    /// loses counts between reading and zeroing).
+    public func stats(_ options: StatsOptions) -> String {
+        let text: String
+        switch options.format {
+        case .json: text = JSONWriter.string(statsDocument())
+        case .prometheus: text = prometheusText()
+        }
+        if options.reset { resetStats() }
+        return text
+    }
+
+    public func resetStats() {
+        metrics.reset()
+        counters.withLock { $0 = RouterCounters() }
+        cache.resetCounters()
+        Log.info("stats reset")
+    }
+
+    private func totals(_ series: [SeriesSnapshot]) -> RouterTotals {
+        let c = counters.withLock { $0 }
+        let cs = cache.stats
+        var t = RouterTotals()
+        t.requests = c.requests
+        t.successes = c.successes
+        t.failures = c.failures
+        t.cacheHits = cs.hits
+        t.cacheMisses = cs.misses
+        t.cacheEntries = cs.entries
+        t.cacheBytes = cs.bytes
+        t.costUSD = series.reduce(0) { $0 + $1.costUSD }
+        if let b = routerBudget {
+            t.budgetSpentUSD = b.spent(nowNs: MonotonicClock.nanos())
+            t.budgetLimitUSD = b.settings.usd
+        }
+        return t
+    }
+
+    func statsDocument() -> JSONValue {
+        let series = metrics.snapshot()
+        let t = totals(series)
+        let now = MonotonicClock.nanos()
+        let breakers = breakerStates()
+        var o = JSONObject()
+        o["requests"] = .int(Int64(t.requests))
+        o["successes"] = .int(Int64(t.successes))
+        o["failures"] = .int(Int64(t.failures))
+        o["retries"] = .int(Int64(series.reduce(0) { $0 + $1.retries }))
+        o["fallbacks"] = .int(Int64(series.reduce(0) { $0 + $1.fallbacks }))
+        o["cost_usd"] = .double(rounded(t.costUSD, 8))
+        let cs = cache.stats
+        o["cache"] = ["enabled": .bool(cacheSettings.enabled), "hits": .int(Int64(cs.hits)), "misses": .int(Int64(cs.misses)),
+                      "entries": .int(Int64(cs.entries)), "bytes": .int(Int64(cs.bytes)), "evictions": .int(Int64(cs.evictions)),
+                      "expirations": .int(Int64(cs.expirations))]
+        o["budget"] = routerBudget?.json(nowNs: now) ?? .null
+        var lanes = JSONObject()
+        for (name, b) in providersLock.withLock({ laneBudgets }).sorted(by: { $0.key < $1.key }) {
+            lanes[name] = ["budget": b.json(nowNs: now)]
+        }
+        o["lanes"] = .object(lanes)
+
+        var list: [JSONValue] = []
+        for p in providerSnapshot {
+            let mine = series.filter { $0.key.provider == p.name }
+            var po = JSONObject()
+            po["name"] = .string(p.name)
+            po["type"] = .string(p.config.type.rawValue)
+            if p.config.discovered { po["discovered"] = true }
+            func sum(_ f: (SeriesSnapshot) -> Int) -> JSONValue { .int(Int64(mine.reduce(0) { $0 + f($1) })) }
+            po["requests"] = sum(\.requests)
+            po["successes"] = sum(\.successes)
+            po["failures"] = sum(\.failures)
+            po["retries"] = sum(\.retries)
+            po["fallbacks"] = sum(\.fallbacks)
+            po["prompt_tokens"] = sum(\.promptTokens)
+            po["completion_tokens"] = sum(\.completionTokens)
+            po["in_flight"] = .int(Int64(metrics.inFlight(provider: p.name)))
+            po["cost_usd"] = .double(rounded(mine.reduce(0) { $0 + $1.costUSD }, 8))
+            var byStatus: [String: Int] = [:], byClass: [String: Int] = [:]
+            for s in mine {
+                for (k, v) in s.failuresByStatus { byStatus[k, default: 0] += v }
+                for (k, v) in s.failuresByClass { byClass[k, default: 0] += v }
+            }
+            po["failures_by_status"] = .object(JSONObject(byStatus.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }))
+            po["failures_by_class"] = .object(JSONObject(byClass.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }))
+            if let healthy = healthMonitor?.isHealthy(p.name) { po["healthy"] = .bool(healthy) }
+            po["rate_limit"] = p.limiter.json(nowNs: now)
+            po["models"] = .array(mine.map { s in
+                var m = StatsRendering.seriesJSON(s)
+                if let b = breakers[s.key] { m["circuit"] = .string(b.state(nowNs: now).rawValue) }
+                return .object(m)
+            })
+            list.append(.object(po))
+        }
+        o["providers"] = .array(list)
+        return .object(o)
+    }
+
+    func prometheusText() -> String {
+        let series = metrics.snapshot()
+        let now = MonotonicClock.nanos()
+        let facts = providerSnapshot.map { p in
+            ProviderFacts(name: p.name, type: p.config.type.rawValue, healthy: healthMonitor?.isHealthy(p.name))
+        }
+        let states = breakerStates().mapValues { $0.state(nowNs: now).rawValue }
+        return StatsRendering.prometheus(totals: totals(series), series: series, providers: facts, breakerStates: states)
+    }
+
+    private func rounded(_ x: Double, _ digits: Int) -> Double {
+        var p = 1.0
+        for _ in 0..<digits { p *= 10 }
+        return (x * p).rounded() / p
+    }
+}
