@@ -179,7 +179,7 @@ struct CircuitBreakerTests {
 
     @Test("only provider-side failures count")
     func classification() {
-        let counted: [Status] = [.timeout, .connection, .upstreamHTTP, .upstreamServer, .rateLimited,
+        let counted: [Status] = [.timeout, .connection, .upstreamHTTP, .upstreamServer,
                                  .upstreamProtocol, .responseTooLarge, .streamInterrupted, .modelNotLoaded]
         for s in Status.allCases {
             #expect(CircuitBreaker.counts(s) == counted.contains(s), "\(s)")
@@ -187,6 +187,7 @@ struct CircuitBreakerTests {
         #expect(!CircuitBreaker.counts(.cancelled))
         #expect(!CircuitBreaker.counts(.auth))
         #expect(!CircuitBreaker.counts(.upstreamBadRequest))
+        #expect(!CircuitBreaker.counts(.rateLimited))  // Retry-After cools it down instead
         #expect(!CircuitBreaker.counts(.contextLengthExceeded))
     }
 

@@ -91,7 +91,9 @@ public final class CircuitBreaker: Sendable {
     /// key or a cancel says nothing about the provider's health.
     public static func counts(_ status: Status) -> Bool {
         switch status {
-        case .timeout, .connection, .upstreamHTTP, .upstreamServer, .rateLimited,
+        // 429 is not here: a rate-limited provider is healthy and says when to come back;
+        // its Retry-After cools it down instead (the rate limiter's cooldown).
+        case .timeout, .connection, .upstreamHTTP, .upstreamServer,
              .upstreamProtocol, .responseTooLarge, .streamInterrupted, .modelNotLoaded:
             return true
         default:
