@@ -244,7 +244,7 @@ class OpenAIProtocol(Protocol):
         ("POST", "/v1/embeddings"): "embeddings",
         ("GET", "/v1/models"): "models",
     }
-    personality_routes = {("GET", "/v1/models"): "models"}
+    personality_routes = {("GET", "/v1/models"): "models", ("POST", "/v1/chat/completions"): "chat_completions"}
     TOOL_ARGS = '{"city": "Paris"}'
 
     # --- errors ---
