@@ -345,6 +345,27 @@ struct HTTPErrorMappingTests {
         #expect(head([("retry-after", "1")]).header("Retry-After") == "1")
     }
 
+    @Test("a 429 without Retry-After: rate-limit reset headers, else Google's RetryInfo in the body")
+    func rateLimitResets() {
+        #expect(HTTPErrorMapping.retryAfterMs(head([("x-ratelimit-reset-requests", "1s"), ("x-ratelimit-reset-tokens", "6m0s")]), body: []) == 360_000)
+        #expect(HTTPErrorMapping.retryAfterMs(head([("x-ratelimit-reset-tokens", "20ms")]), body: []) == 20)
+        // Retry-After still wins.
+        #expect(HTTPErrorMapping.retryAfterMs(head([("retry-after", "2"), ("x-ratelimit-reset-tokens", "9s")]), body: []) == 2000)
+        let google = Array(#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"27.5s"}]}}"#.utf8)
+        #expect(HTTPErrorMapping.retryAfterMs(head([]), body: google) == 27_500)
+        #expect(GeminiCodec().retryAfterMs(head([]), body: google) == 27_500)
+        // Not a 429: reset headers are bookkeeping, not a wait.
+        #expect(HTTPErrorMapping.retryAfterMs(HTTPResponseHead(status: 503, headers: [("x-ratelimit-reset-requests", "1s")]), body: []) == nil)
+        #expect(HTTPErrorMapping.retryAfterMs(head([]), body: Array("not json".utf8)) == nil)
+        // Go durations.
+        #expect(HTTPErrorMapping.durationMs("1h2m3.5s") == 3_723_500)
+        #expect(HTTPErrorMapping.durationMs("250ms") == 250)
+        #expect(HTTPErrorMapping.durationMs("1.5us") == 1)
+        #expect(HTTPErrorMapping.durationMs("") == nil)
+        #expect(HTTPErrorMapping.durationMs("5 parsecs") == nil)
+        #expect(HTTPErrorMapping.durationMs("s") == nil)
+    }
+
     @Test("the provider's message is extracted from the OpenAI error body")
     func openAIErrorBody() {
         let body = #"{"error":{"message":"Incorrect API key provided: sk-abc***xyz. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#

@@ -74,6 +74,49 @@ public enum HTTPErrorMapping {
         }
         return nil
     }
+
+    /// As `retryAfterMs(head)`, and when a 429 carries no Retry-After: the rate-limit reset
+    /// headers (`x-ratelimit-reset-requests` / `-tokens`, OpenAI and Groq, durations such as
+    /// "1s", "6m0s", "20ms"; the longer wins), else Google's `RetryInfo.retryDelay` in the
+    /// error body ("30s"). The router treats it as a minimum cooldown of the provider.
+    public static func retryAfterMs(_ head: HTTPResponseHead, body: [UInt8]) -> Int? {
+        if let ms = retryAfterMs(head) { return ms }
+        guard head.status == 429 else { return nil }
+        let resets = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"].compactMap { head.header($0).flatMap(durationMs) }
+        if let longest = resets.max() { return longest }
+        if let json = try? JSONParser.parse(body), let details = json["error"]?["details"]?.arrayValue {
+            for d in details where d["@type"]?.stringValue?.hasSuffix("google.rpc.RetryInfo") == true {
+                if let delay = d["retryDelay"]?.stringValue, let ms = durationMs(delay) { return ms }
+            }
+        }
+        return nil
+    }
+
+    /// A Go-style duration ("1h2m3.5s", "250ms", "6m0s", "30s") in milliseconds, rounded up.
+    static func durationMs(_ text: String) -> Int? {
+        let u = Array(text.trimmingSpaces.utf8)
+        guard !u.isEmpty else { return nil }
+        var i = 0, totalMs = 0.0
+        while i < u.count {
+            var j = i
+            while j < u.count, (u[j] >= 0x30 && u[j] <= 0x39) || u[j] == 0x2E { j += 1 }
+            guard j > i, let n = Double(String(decoding: u[i..<j], as: UTF8.self)) else { return nil }
+            var k = j
+            while k < u.count, !((u[k] >= 0x30 && u[k] <= 0x39) || u[k] == 0x2E) { k += 1 }
+            let unit = String(decoding: u[j..<k], as: UTF8.self)
+            switch unit {
+            case "h": totalMs += n * 3_600_000
+            case "m": totalMs += n * 60_000
+            case "s": totalMs += n * 1000
+            case "ms": totalMs += n
+            case "us", "µs": totalMs += n / 1000
+            case "ns": totalMs += n / 1_000_000
+            default: return nil
+            }
+            i = k
+        }
+        return Int(totalMs.rounded(.up))
+    }
 }
 
 extension String {

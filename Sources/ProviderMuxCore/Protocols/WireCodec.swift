@@ -69,6 +69,8 @@ public protocol WireCodec: Sendable {
     func error(status: Int, head: HTTPResponseHead, body: [UInt8], provider: ProviderConfig) -> PMXError
     /// The server's minimum wait before a retry, in milliseconds.
     func retryAfterMs(_ head: HTTPResponseHead) -> Int?
+    /// The same, also reading rate-limit reset headers and the error body (429s).
+    func retryAfterMs(_ head: HTTPResponseHead, body: [UInt8]) -> Int?
 }
 
 extension WireCodec {
@@ -89,6 +91,10 @@ extension WireCodec {
     }
 
     public func retryAfterMs(_ head: HTTPResponseHead) -> Int? { HTTPErrorMapping.retryAfterMs(head) }
+
+    public func retryAfterMs(_ head: HTTPResponseHead, body: [UInt8]) -> Int? {
+        retryAfterMs(head) ?? HTTPErrorMapping.retryAfterMs(head, body: body)
+    }
 }
 
 /// Shared helpers for codecs.

@@ -156,7 +156,7 @@ final class HTTPAttempt: AttemptHandle {
             return
         }
         guard isSuccessStatus else {
-            fail(codec.error(status: head.status, head: head, body: body, provider: provider), retryAfterMs: codec.retryAfterMs(head))
+            fail(codec.error(status: head.status, head: head, body: body, provider: provider), retryAfterMs: codec.retryAfterMs(head, body: body))
             return
         }
         do {
