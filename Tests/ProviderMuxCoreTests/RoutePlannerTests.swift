@@ -153,6 +153,10 @@ struct RoutePlannerTests {
         let d = try plan(p, #"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}]}"#)
         #expect(d.lane == "chat")
         #expect(d.picks == ["oa:gpt-4o"])
+        // An explicit "provider/model" or a model group is not narrowed by the default lane.
+        let pinned = try plan(p, #"{"model":"an/claude","messages":[{"role":"user","content":"x"}]}"#)
+        #expect(pinned.lane == nil && pinned.picks == ["an:claude"])
+        #expect(try plan(p, #"{"model":"smart","messages":[{"role":"user","content":"x"}]}"#).picks == ["oa:gpt-4o", "an:claude"])
     }
 
     @Test("the local lane holds every local-type provider even when not configured")

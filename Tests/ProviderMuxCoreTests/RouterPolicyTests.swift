@@ -314,6 +314,21 @@ struct RouterPolicyTests {
         #expect(r.stats()["providers"]?.arrayValue?.first?["requests"] == 0)
     }
 
+    @Test("a cancelled attempt leaves nothing in flight, and frees a half-open probe slot")
+    func cancelReleases() throws {
+        let r = try router(#"{"providers":[{"name":"a","type":"mock","token_delay_ms":50}],"routing":{"strategy":"least_busy"}}"#)
+        defer { r.close() }
+        let done = DispatchSemaphore(value: 0)
+        let handle = try r.start(.chat(try chat("one two three four five"), stream: true)) { e in
+            if e.isTerminal { done.signal() }
+        }
+        Thread.sleep(forTimeInterval: 0.06)
+        #expect(r.stats()["providers"]?.arrayValue?.first?["in_flight"] == 1)
+        handle.cancel()
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(r.stats()["providers"]?.arrayValue?.first?["in_flight"] == 0)
+    }
+
     @Test("routing can be replaced while the router runs; bad routing changes nothing")
     func updateRouting() throws {
         let r = try router(#"{"providers":[{"name":"a","type":"mock"},{"name":"b","type":"mock"}]}"#)

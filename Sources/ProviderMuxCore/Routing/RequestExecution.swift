@@ -98,6 +98,7 @@ public final class RequestExecution {
         handle = nil
         if attemptOpen {
             attemptOpen = false
+            context.metrics.attemptAbandoned(current.seriesKey)
             context.attemptEnded(current, .abandoned)
         }
         if let t = retryTimer { scheduler.cancelTimer(t); retryTimer = nil }

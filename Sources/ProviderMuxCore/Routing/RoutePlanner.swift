@@ -155,6 +155,12 @@ public struct RoutePlanner {
         if !tags.isEmpty, let lane = routing.lanes.first(where: { l in l.tags.contains(where: tags.contains) }) {
             return lane.name
         }
+        // A model that names its own deployments (a group, or "provider/model" of a known
+        // provider) is explicit enough: the default lane does not narrow it.
+        if let m = model {
+            if routing.modelGroups[m] != nil { return nil }
+            if let slash = m.firstIndex(of: "/"), providers.contains(where: { $0.name == m[..<slash] }) { return nil }
+        }
         return routing.defaultLane
     }
 
