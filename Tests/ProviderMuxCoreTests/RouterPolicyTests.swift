@@ -345,6 +345,30 @@ struct RouterPolicyTests {
         #expect(try provider(of: r, chat()) == "a")
     }
 
+    @Test("routing replaced and a provider removed while a stream runs: the stream finishes untouched")
+    func liveChangesDuringStream() throws {
+        let r = try router(#"{"providers":[{"name":"a","type":"mock","token_delay_ms":20},{"name":"b","type":"mock"}]}"#)
+        defer { r.close() }
+        final class Box: @unchecked Sendable { var text = ""; var response: JSONObject?; var changed = false }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        try r.start(.chat(try chat("alpha beta gamma delta epsilon"), stream: true)) { e in
+            switch e {
+            case .delta(let c, _): box.text += c ?? ""
+            case .done(let resp): box.response = resp
+            default: break
+            }
+            if e.isTerminal { done.signal() }
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+        try r.updateRouting(JSONParser.parse(#"{"lanes":{"only-b":{"providers":["b"]}},"default_lane":"only-b"}"#))
+        try r.removeProvider(named: "a")
+        #expect(try provider(of: r, chat()) == "b")
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(box.response?["provider"] == "a")
+        #expect(box.text == "mock: alpha beta gamma delta epsilon")
+    }
+
     @Test("log lines report breaker transitions and never carry a key")
     func logs() throws {
         final class Lines: @unchecked Sendable { let lock = NSLock(); var all: [String] = [] }
