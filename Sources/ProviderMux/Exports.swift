@@ -116,7 +116,8 @@ public func pmx_router_stream(_ out: UnsafeMutablePointer<UnsafeMutablePointer<C
         let router = try routerArg(r)
         guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
         let request = try ChatRequest.parse(try parseInput(json, "request_json"))
-        let response = try router.stream(request) { event in deliver(event, onEvent, userdata) }
+        let serializer = EventSerializer()
+        let response = try router.stream(request) { event in serializer.deliver(event, onEvent, userdata) }
         out?.pointee = ownedCString(JSONWriter.bytes(.object(response)))
     }
 }

@@ -29,6 +29,7 @@ final class AsyncStreamBox: @unchecked Sendable {
     let userdata: OpaqueUserData
     let handle: Router.Handle
     private var stopped = false  // loop thread only
+    private let serializer = EventSerializer()  // loop thread only
 
     init(onEvent: PMXEventFn, userdata: OpaqueUserData, handle: Router.Handle) {
         self.onEvent = onEvent
@@ -39,16 +40,27 @@ final class AsyncStreamBox: @unchecked Sendable {
     func deliver(_ event: ExecutionEvent) {
         // After the callback asked to stop, only the terminal event is delivered.
         if stopped && !event.isTerminal { return }
-        if deliverEvent(event, onEvent, userdata.pointer) != 0 && !event.isTerminal {
+        if serializer.deliver(event, onEvent, userdata.pointer) != 0 && !event.isTerminal {
             stopped = true
             handle.cancel()
         }
     }
 }
 
-/// Serializes one event and hands it to a C callback as (NUL-terminated pointer, length).
-func deliverEvent(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
-    deliverJSON(event.json(), fn, userdata)
+/// Serializes events of one stream into one reused buffer and hands each to a C callback as
+/// (NUL-terminated pointer, length): no allocation per event once the buffer is warm.
+final class EventSerializer {
+    private var buffer: [UInt8] = []
+
+    func deliver(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
+        buffer.removeAll(keepingCapacity: true)
+        event.writeJSON(into: &buffer)
+        let n = buffer.count
+        buffer.append(0)
+        return buffer.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { fn($0.baseAddress, n, userdata) }
+        }
+    }
 }
 
 func deliverJSON(_ value: JSONValue, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
@@ -60,9 +72,6 @@ func deliverJSON(_ value: JSONValue, _ fn: PMXEventFn, _ userdata: UnsafeMutable
     }
 }
 
-func deliver(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
-    deliverEvent(event, fn, userdata)
-}
 
 func withCString(_ buf: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<CChar>, Int) -> Void) {
     let p = UnsafeMutablePointer<CChar>.allocate(capacity: buf.count + 1)

@@ -21,12 +21,13 @@ private let textChunks = [
 ]
 
 private let textMeta = ProviderEvent.meta(id: "chatcmpl-AbC1", model: "gpt-4o-mini-2024-07-18")
+// `meta` comes once: id and model are the same on every chunk.
 private let textExpected: [ProviderEvent] = [
     textMeta,
-    textMeta, .delta(content: "Hello", toolCalls: nil),
-    textMeta, .delta(content: ", wörld 👋 — 世界", toolCalls: nil),
-    textMeta, .finish(reason: "stop"),
-    textMeta, .usage(Usage(promptTokens: 12, completionTokens: 9, totalTokens: 21, cachedTokens: 0)),
+    .delta(content: "Hello", toolCalls: nil),
+    .delta(content: ", wörld 👋 — 世界", toolCalls: nil),
+    .finish(reason: "stop"),
+    .usage(Usage(promptTokens: 12, completionTokens: 9, totalTokens: 21, cachedTokens: 0)),
     .end,
 ]
 
@@ -47,11 +48,11 @@ private func toolCalls(_ chunk: String) -> [JSONValue] {
 private let toolMeta = ProviderEvent.meta(id: "chatcmpl-T1", model: "gpt-4o")
 private let toolExpected: [ProviderEvent] = [
     toolMeta, .delta(content: nil, toolCalls: toolCalls(toolChunks[0])),
-    toolMeta, .delta(content: nil, toolCalls: toolCalls(toolChunks[1])),
-    toolMeta, .delta(content: nil, toolCalls: toolCalls(toolChunks[2])),
-    toolMeta, .delta(content: nil, toolCalls: toolCalls(toolChunks[3])),
-    toolMeta, .delta(content: nil, toolCalls: toolCalls(toolChunks[4])),
-    toolMeta, .finish(reason: "tool_calls"),
+    .delta(content: nil, toolCalls: toolCalls(toolChunks[1])),
+    .delta(content: nil, toolCalls: toolCalls(toolChunks[2])),
+    .delta(content: nil, toolCalls: toolCalls(toolChunks[3])),
+    .delta(content: nil, toolCalls: toolCalls(toolChunks[4])),
+    .finish(reason: "tool_calls"),
     .end,
 ]
 
@@ -142,7 +143,7 @@ struct OpenAIStreamDecoderTests {
         #expect(e.status == .upstreamProtocol)
         #expect(e.message.contains("malformed stream event"))
         #expect(e.provider == "p")
-        #expect(whole.events == [textMeta, textMeta, .delta(content: "Hello", toolCalls: nil)])
+        #expect(whole.events == [textMeta, .delta(content: "Hello", toolCalls: nil)])
         expectSplitInvariant(bytes, expected: whole)
     }
 
@@ -150,7 +151,7 @@ struct OpenAIStreamDecoderTests {
     func quietChunks() {
         let d = decode([sse([#"{"id":"a","model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":null}],"usage":null}"#,
                              #"{"id":"a","model":"m","choices":[{"index":0,"delta":{"tool_calls":[]}}]}"#])[...]])
-        #expect(d.events == [.meta(id: "a", model: "m"), .meta(id: "a", model: "m")])
+        #expect(d.events == [.meta(id: "a", model: "m")])
     }
 
     @Test("a stream cut without [DONE] just ends (the driver decides what that means)")

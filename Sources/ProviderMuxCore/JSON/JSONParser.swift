@@ -5,12 +5,18 @@ public enum JSONParser {
     /// Parses UTF-8 bytes. Errors name the line, column and byte offset, and distinguish
     /// invalid UTF-8 from invalid JSON.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+        let root = try load(bytes)
+        defer { pmx_json_decref(root) }
+        return convert(root)
+    }
+
+    /// jansson's tree for the bytes; the caller owns the reference.
+    static func load(_ bytes: UnsafeRawBufferPointer) throws -> UnsafeMutablePointer<json_t> {
         var error = json_error_t()
         let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
         guard let root = json_loadb(base ?? UnsafePointer(bitPattern: 1), bytes.count, Int(JSON_DECODE_ANY | JSON_ALLOW_NUL), &error)
         else { throw describe(error) }
-        defer { pmx_json_decref(root) }
-        return convert(root)
+        return root
     }
 
     public static func parse(_ text: String) throws -> JSONValue {
@@ -38,7 +44,7 @@ public enum JSONParser {
         return PMXError(.invalidJSON, "invalid JSON at \(where_): \(text)")
     }
 
-    private static func convert(_ j: UnsafeMutablePointer<json_t>) -> JSONValue {
+    static func convert(_ j: UnsafeMutablePointer<json_t>) -> JSONValue {
         switch json_type(rawValue: UInt32(pmx_json_type(j))) {
         case JSON_OBJECT:
             var o = JSONObject()

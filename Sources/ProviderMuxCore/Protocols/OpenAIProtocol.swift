@@ -78,44 +78,64 @@ public struct OpenAIStreamDecoder: Sendable {
 
     private var sse = SSEDecoder()
     private let provider: String
+    /// `id` and `model` are the same on every chunk: reported once.
+    private var metaSent = false
 
     public init(provider: String) { self.provider = provider }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
         let provider = self.provider
-        try sse.feed(bytes) { event in try Self.decode(event, provider: provider, emit) }
+        var metaSent = self.metaSent
+        defer { self.metaSent = metaSent }
+        try sse.feed(bytes) { event in try Self.decode(event, provider: provider, metaSent: &metaSent, emit) }
     }
 
     public mutating func finish(_ emit: (ProviderEvent) -> Void) throws {
         let provider = self.provider
-        try sse.finish { event in try Self.decode(event, provider: provider, emit) }
+        var metaSent = self.metaSent
+        defer { self.metaSent = metaSent }
+        try sse.finish { event in try Self.decode(event, provider: provider, metaSent: &metaSent, emit) }
     }
 
     static func decode(_ event: SSEEvent, provider: String, _ emit: (ProviderEvent) -> Void) throws {
+        var metaSent = false
+        try decode(event, provider: provider, metaSent: &metaSent, emit)
+    }
+
+    /// One chunk, read in place from jansson's tree: only the fields an event needs become
+    /// Swift values (this runs once per streamed token).
+    static func decode(_ event: SSEEvent, provider: String, metaSent: inout Bool, _ emit: (ProviderEvent) -> Void) throws {
         if event.data.count == 6 && event.data.elementsEqual("[DONE]".utf8) { emit(.end); return }
-        let json: JSONValue
-        do { json = try JSONParser.parse(event.data) } catch let e as PMXError {
+        let doc: JSONDocument
+        do { doc = try JSONDocument(event.data) } catch let e as PMXError {
             throw PMXError(.upstreamProtocol, "malformed stream event: \(e.message)", provider: provider)
         }
+        let json = doc.ref
         // Errors under HTTP 200 (OpenRouter and others) arrive as an `error` object.
         if let err = json["error"], !err.isNull {
-            let message = err["message"]?.stringValue ?? err.stringValue ?? JSONWriter.string(err)
+            let message = err["message"]?.stringValue ?? err.stringValue ?? JSONWriter.string(err.value)
             let code = err["code"]?.intValue.map { Int($0) } ?? 0
             let status: Status = code >= 400 && code < 600 ? HTTPErrorMapping.status(forHTTP: code) : .upstreamServer
             emit(.error(PMXError(status, "error event in stream: \(message)", httpStatus: code >= 400 && code < 600 ? code : 0, provider: provider)))
             return
         }
-        emit(.meta(id: json["id"]?.stringValue, model: json["model"]?.stringValue))
-        if let choice = json["choices"]?.arrayValue?.first {
+        if !metaSent {
+            let id = json["id"]?.stringValue, model = json["model"]?.stringValue
+            if id != nil || model != nil {
+                emit(.meta(id: id, model: model))
+                // Azure's first chunk (prompt_filter_results) has empty ones: keep looking.
+                metaSent = id?.isEmpty == false && model?.isEmpty == false
+            }
+        }
+        if let choice = json["choices"]?[0] {
             if let delta = choice["delta"] {
-                let content = delta["content"]?.stringValue
-                let calls = delta["tool_calls"]?.arrayValue
-                if (content != nil && !content!.isEmpty) || (calls != nil && !calls!.isEmpty) {
-                    emit(.delta(content: content.flatMap { $0.isEmpty ? nil : $0 }, toolCalls: calls))
-                }
+                let content = delta["content"].flatMap { $0.isEmptyString ? nil : $0.stringValue }
+                var calls: [JSONValue]?
+                if let c = delta["tool_calls"], c.isArray, c.count > 0, case .array(let list) = c.value { calls = list }
+                if content != nil || calls != nil { emit(.delta(content: content, toolCalls: calls)) }
             }
             if let reason = choice["finish_reason"]?.stringValue { emit(.finish(reason: reason)) }
         }
-        if let usage = Usage(openAI: json["usage"]) { emit(.usage(usage)) }
+        if let u = json["usage"], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
     }
 }

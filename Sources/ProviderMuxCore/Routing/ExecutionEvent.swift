@@ -16,6 +16,25 @@ public enum ExecutionEvent {
         }
     }
 
+    /// Appends this event's JSON text (the same as `json()`) to `out`. Deltas, one per token,
+    /// are written directly without building a `JSONValue` first.
+    public func writeJSON(into out: inout [UInt8]) {
+        guard case .delta(let content, let toolCalls) = self else {
+            JSONWriter.write(json(), into: &out)
+            return
+        }
+        out.append(contentsOf: #"{"type":"delta""#.utf8)
+        if let content {
+            out.append(contentsOf: #","content":"#.utf8)
+            JSONWriter.writeString(content, into: &out)
+        }
+        if let toolCalls {
+            out.append(contentsOf: #","tool_calls":"#.utf8)
+            JSONWriter.write(.array(toolCalls), into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
     public func json() -> JSONValue {
         var o = JSONObject()
         switch self {

@@ -339,7 +339,11 @@ final class EventQueue: @unchecked Sendable {
     private var events: [ExecutionEvent] = []
 
     func push(_ e: ExecutionEvent) {
-        lock.withLock { events.append(e); lock.signal() }
+        lock.withLock {
+            // Only the first event of a batch wakes the consumer; it takes the whole batch.
+            if events.isEmpty { lock.signal() }
+            events.append(e)
+        }
     }
 
     /// Waits for at least one event, then takes all queued.
