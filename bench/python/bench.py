@@ -47,6 +47,13 @@ Ratios: for each section S in (chat, stream256, stream256_chunk, stream256_ttft,
 stream256_cpu): ``S_providermux_vs_openai`` and ``S_providermux_vs_http.client`` (median over
 median). Targets: providermux per-request latency lower than the openai SDK (chat, stream256,
 stream256_ttft ratios < 1). The bench never fails on a missed target.
+
+Binding hot spot seen with this bench (2-core VM, nginx, 256-chunk stream): Router.stream's
+iterator (events from the router's I/O thread) costs ~4x the on_event path on the calling thread
+(~21 ms vs ~6 ms per stream). ctypes builds and destroys a PyThreadState for every callback on a
+thread Python did not create (~28 us per event: a no-op async callback went 11.5 -> 4.3 ms per
+stream when the thread state was kept alive with one extra PyGILState_Ensure); queue.Queue and the
+per-event GIL handoff to the consumer make up most of the rest.
 """
 
 import argparse
