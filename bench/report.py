@@ -56,6 +56,10 @@ def c_rows(t, c):
     t.add(s, "pmx_router_complete + pmx_string_free, median", ns["pmx_us"], "µs")
     t.add(s, "added by pmx", ns["added_us"], "µs", "≤ 25 µs", ns["added_us"] <= 25)
     t.add(s, "ratio pmx / raw", ns["ratio"], "×", digits=2)
+    if "pmx_cpu_us" in ns:
+        t.add(s, "process CPU per request (all threads): raw / pmx", None)
+        t.rows[-1] = (s, "process CPU per request (all threads): raw / pmx, median",
+                      "%s / %s" % (fmt(ns["raw_cpu_us"]), fmt(ns["pmx_cpu_us"])), "µs", "", None)
 
     for n in sorted(c["stream"], key=int):
         st = c["stream"][n]
@@ -65,11 +69,21 @@ def c_rows(t, c):
         t.add(s, "added per chunk", st["added_us_per_chunk"], "µs", "≤ 2 µs", st["added_us_per_chunk"] <= 2,
               digits=2)
         t.add(s, "ratio pmx / raw", st["ratio"], "×", digits=2)
+        if "pmx_cpu_ms" in st:
+            t.rows.append((s, "process CPU per stream (all threads): raw / pmx, median",
+                           "%s / %s" % (fmt(st["raw_cpu_ms"], 3), fmt(st["pmx_cpu_ms"], 3)), "ms", "", None))
+            t.add(s, "added CPU per chunk", st["added_cpu_us_per_chunk"], "µs", digits=2)
         t.add(s, "events/s through the pmx callback", st["pmx_events_per_s"], "events/s")
         t.add(s, "events/s parsed by the raw client", st["raw_events_per_s"], "events/s")
         t.add(s, "time to first delta: raw, median", st["raw_ttft_us"], "µs")
         t.add(s, "time to first delta: pmx, median", st["pmx_ttft_us"], "µs")
         t.add(s, "time to first delta: added by pmx", st["pmx_ttft_us"] - st["raw_ttft_us"], "µs")
+
+    if "256" in c["stream"] and "4096" in c["stream"]:
+        a, b = c["stream"]["256"], c["stream"]["4096"]
+        slope = ((b["pmx_ms"] - a["pmx_ms"]) - (b["raw_ms"] - a["raw_ms"])) * 1000.0 / (b["chunks"] - a["chunks"])
+        t.add("C: OpenAI SSE, marginal", "added per extra chunk, 256 → 4096 (fixed per-request cost removed)", slope,
+              "µs", digits=2)
 
     for name, label in (("anthropic", "C: Anthropic SSE, 256 chunks (anthropic type)"),
                         ("ollama", "C: Ollama NDJSON, 256 chunks (ollama type)")):

@@ -16,6 +16,8 @@
 
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
+/* CPU time of the whole process (all threads) in nanoseconds. */
+uint64_t cpu_ns(void);
 
 /* Sample statistics over doubles (the array is sorted in place). */
 typedef struct {

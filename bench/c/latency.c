@@ -80,6 +80,7 @@ static json_t *bench_plain(raw_client *raw, int port, int iters)
     char url[128], base[128];
     pmx_router *r;
     double *a = calloc((size_t)iters, sizeof *a), *b = calloc((size_t)iters, sizeof *b);
+    double *ca = calloc((size_t)iters, sizeof *ca), *cb = calloc((size_t)iters, sizeof *cb);
     pmx_error err;
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", port);
@@ -94,27 +95,33 @@ static json_t *bench_plain(raw_client *raw, int port, int iters)
     for (int i = 0; i < iters; i++) {
         for (int k = 0; k < 2; k++) {
             int pmx_first = (i & 1) == 0; /* ABBA */
-            uint64_t t0 = now_ns();
+            uint64_t c0 = cpu_ns(), t0 = now_ns();
             if ((k == 0) == pmx_first) {
                 char *out = NULL;
                 pmx_status st = pmx_router_complete(&out, r, REQ_PLAIN, &err);
                 pmx_string_free(out);
                 b[i] = (double)(now_ns() - t0);
+                cb[i] = (double)(cpu_ns() - c0);
                 pmx_check(st, &err, "pmx_router_complete");
             } else {
                 raw_complete(raw, url, REQ_PLAIN);
                 a[i] = (double)(now_ns() - t0);
+                ca[i] = (double)(cpu_ns() - c0);
             }
         }
     }
     pmx_router_free(r);
     stats sa = stats_of(a, (size_t)iters), sb = stats_of(b, (size_t)iters);
-    json_t *o = json_pack("{s:i,s:f,s:f,s:f,s:f,s:o,s:o}", "iterations", iters,
+    stats sca = stats_of(ca, (size_t)iters), scb = stats_of(cb, (size_t)iters);
+    json_t *o = json_pack("{s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:o,s:o}", "iterations", iters,
                           "raw_us", ns_to_us(sa.median), "pmx_us", ns_to_us(sb.median),
                           "added_us", ns_to_us(sb.median - sa.median), "ratio", sb.median / sa.median,
+                          "raw_cpu_us", ns_to_us(sca.median), "pmx_cpu_us", ns_to_us(scb.median),
                           "raw_ns", stats_json(&sa), "pmx_ns", stats_json(&sb));
     free(a);
     free(b);
+    free(ca);
+    free(cb);
     fprintf(stderr, "  non-streaming: raw %.1f us, pmx %.1f us, added %.1f us\n", ns_to_us(sa.median),
             ns_to_us(sb.median), ns_to_us(sb.median - sa.median));
     return o;
@@ -127,6 +134,7 @@ static json_t *bench_stream(raw_client *raw, const char *label, const char *url,
     pmx_router *r = router_one("nginx", type, base);
     double *a = calloc((size_t)iters, sizeof *a), *b = calloc((size_t)iters, sizeof *b);
     double *fa = calloc((size_t)iters, sizeof *fa), *fb = calloc((size_t)iters, sizeof *fb);
+    double *ca = calloc((size_t)iters, sizeof *ca), *cb = calloc((size_t)iters, sizeof *cb);
     long pmx_events = 0, pmx_deltas = 0, raw_content = 0;
     count_state s;
     int warm = iters < 20 ? 3 : 10;
@@ -138,10 +146,11 @@ static json_t *bench_stream(raw_client *raw, const char *label, const char *url,
     for (int i = 0; i < iters; i++) {
         for (int k = 0; k < 2; k++) {
             int pmx_first = (i & 1) == 0;
-            uint64_t t0 = now_ns();
+            uint64_t c0 = cpu_ns(), t0 = now_ns();
             if ((k == 0) == pmx_first) {
                 pmx_stream_once(r, req, &s);
                 b[i] = (double)(now_ns() - t0);
+                cb[i] = (double)(cpu_ns() - c0);
                 fb[i] = (double)s.first_delta_ns;
                 pmx_events = s.events;
                 pmx_deltas = s.deltas;
@@ -152,6 +161,7 @@ static json_t *bench_stream(raw_client *raw, const char *label, const char *url,
             } else {
                 raw_content = raw_stream(raw, url, req, fr);
                 a[i] = (double)(now_ns() - t0);
+                ca[i] = (double)(cpu_ns() - c0);
                 fa[i] = (double)raw->first_content_ns;
                 if (raw_content != chunks) {
                     fprintf(stderr, "%s: raw parsed %ld content events, expected %d\n", label, raw_content, chunks);
@@ -163,6 +173,7 @@ static json_t *bench_stream(raw_client *raw, const char *label, const char *url,
     pmx_router_free(r);
     stats sa = stats_of(a, (size_t)iters), sb = stats_of(b, (size_t)iters);
     stats sfa = stats_of(fa, (size_t)iters), sfb = stats_of(fb, (size_t)iters);
+    stats sca = stats_of(ca, (size_t)iters), scb = stats_of(cb, (size_t)iters);
     double per_chunk_us = ns_to_us((sb.median - sa.median) / chunks);
     json_t *o = json_pack(
         "{s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:f,s:o,s:o,s:o,s:o}", "chunks", chunks,
@@ -177,8 +188,13 @@ static json_t *bench_stream(raw_client *raw, const char *label, const char *url,
             sa.median / 1e6, sb.median / 1e6, per_chunk_us, ns_to_us(sfa.median), ns_to_us(sfb.median));
     free(a);
     free(b);
+    json_object_set_new(o, "raw_cpu_ms", json_real(sca.median / 1e6));
+    json_object_set_new(o, "pmx_cpu_ms", json_real(scb.median / 1e6));
+    json_object_set_new(o, "added_cpu_us_per_chunk", json_real(ns_to_us((scb.median - sca.median) / chunks)));
     free(fa);
     free(fb);
+    free(ca);
+    free(cb);
     return o;
 }
 
