@@ -74,6 +74,11 @@ def c_rows(t, c):
                            "%s / %s" % (fmt(st["raw_cpu_ms"], 3), fmt(st["pmx_cpu_ms"], 3)), "ms", "", None))
             t.add(s, "added CPU per chunk", st["added_cpu_us_per_chunk"], "µs", digits=2)
         t.add(s, "events/s through the pmx callback", st["pmx_events_per_s"], "events/s")
+        if "pmx_async_ms" in st:
+            t.add(s, "pmx_router_stream_async (events on the I/O thread), median total", st["pmx_async_ms"], "ms",
+                  digits=3)
+            t.add(s, "async: added per chunk (informative: no hand-off to the caller)",
+                  st["pmx_async_added_us_per_chunk"], "µs", digits=2)
         t.add(s, "events/s parsed by the raw client", st["raw_events_per_s"], "events/s")
         t.add(s, "time to first delta: raw, median", st["raw_ttft_us"], "µs")
         t.add(s, "time to first delta: pmx, median", st["pmx_ttft_us"], "µs")
@@ -94,6 +99,11 @@ def c_rows(t, c):
         t.add(label, "pmx per chunk", st["pmx_us_per_chunk"], "µs", digits=2)
         t.add(label, "raw (same minimal splitter + jansson), median total", st["raw_ms"], "ms", digits=3)
         t.add(label, "added per chunk (informative)", st["added_us_per_chunk"], "µs", digits=2)
+        if "pmx_async_ms" in st:
+            t.add(label, "pmx_router_stream_async: median total / added per chunk", None)
+            t.rows[-1] = (label, "pmx_router_stream_async: median total (ms) / added per chunk (µs)",
+                          "%s / %s" % (fmt(st["pmx_async_ms"], 3), fmt(st["pmx_async_added_us_per_chunk"], 2)), "", "",
+                          None)
         t.add(label, "events/s through the pmx callback", st["pmx_events_per_s"], "events/s")
         t.add(label, "time to first delta: raw / pmx", None, "µs")
         t.rows[-1] = (label, "time to first delta: raw / pmx, median",
@@ -151,9 +161,14 @@ def python_rows(t, p):
     for row in p.get("rows", []):
         t.add(s, "%s, %s: median (p95 %s µs, n %s)" % (row["name"], row["client"], fmt(row.get("p95_us")),
                                                         fmt(row.get("n"))), row["median_us"], "µs")
+    targets = {tg["name"]: tg for tg in p.get("targets", [])}
     for k, v in p.get("ratios", {}).items():
-        t.add(s, "ratio " + k, v, "×", digits=3)
-    for tg in p.get("targets", []):
+        tg = targets.pop(k, None)
+        if tg:
+            t.add(s, "ratio " + k, v, "×", tg.get("target", ""), bool(tg.get("met")), digits=3)
+        else:
+            t.add(s, "ratio " + k, v, "×", digits=3)
+    for tg in targets.values():
         t.targets.append({"section": s, "name": tg["name"], "value": tg.get("ratio"), "unit": "×",
                           "target": tg.get("target", ""), "met": bool(tg.get("met"))})
 
