@@ -19,6 +19,10 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     private var timers = TimerQueue()
     private var attached: [ObjectIdentifier: HTTPTransfer] = [:]
     private var joined = false
+    /// Finished easy handles, reset and kept for the next transfer: curl_easy_init and cleanup
+    /// cost more than curl_easy_reset. Any thread (a transfer may be freed off the loop).
+    private let easyPool = Mutex<[UInt]>([])
+    private static let easyPoolLimit = 64
 
     public init(name: String = "pmx-io") throws {
         guard CurlGlobal.initialized, let m = curl_multi_init() else {
@@ -39,7 +43,31 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     }
 
     deinit {
+        drainEasyPool()
         curl_multi_cleanup(multi)
+    }
+
+    /// An easy handle for a new transfer: a recycled one when available.
+    func takeEasy() -> UnsafeMutableRawPointer? {
+        if let p = easyPool.withLock({ $0.popLast() }), let easy = UnsafeMutableRawPointer(bitPattern: p) { return easy }
+        return curl_easy_init()
+    }
+
+    /// Takes back a finished transfer's handle (already removed from the multi handle).
+    func recycle(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_reset(easy)
+        let kept = easyPool.withLock { pool -> Bool in
+            guard !stopRequested.load(ordering: .relaxed), pool.count < Self.easyPoolLimit else { return false }
+            pool.append(UInt(bitPattern: easy))
+            return true
+        }
+        if !kept { curl_easy_cleanup(easy) }
+    }
+
+    private func drainEasyPool() {
+        for p in easyPool.withLock({ pool -> [UInt] in defer { pool.removeAll() }; return pool }) {
+            if let easy = UnsafeMutableRawPointer(bitPattern: p) { curl_easy_cleanup(easy) }
+        }
     }
 
     public var isOnLoopThread: Bool {
@@ -49,8 +77,15 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
 
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping () -> Void) {
-        inboxLock.withLock { inbox.append(task) }
-        curl_multi_wakeup(multi)
+        let wasEmpty = inboxLock.withLock { () -> Bool in
+            let empty = inbox.isEmpty
+            inbox.append(task)
+            return empty
+        }
+        // The loop looks at its inbox before every poll, so a task queued from the loop thread
+        // itself needs no wake-up, and neither does one queued behind a task whose wake-up is
+        // still pending (curl's wake-ups are sticky until the next poll).
+        if wasEmpty && !isOnLoopThread { curl_multi_wakeup(multi) }
     }
 
     /// Stops the loop after the tasks queued so far, and waits for the thread to end.
@@ -144,5 +179,6 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
         // so no easy handle outlives the multi handle.
         for t in Array(attached.values) { t.cancel() }
         timers = TimerQueue()
+        drainEasyPool()
     }
 }

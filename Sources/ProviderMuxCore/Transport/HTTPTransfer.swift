@@ -40,14 +40,16 @@ public final class HTTPTransfer {
     }
 
     deinit {
-        if let easy { curl_easy_cleanup(easy) }
+        if let easy {
+            if let loop, !attached { loop.recycle(easy) } else { curl_easy_cleanup(easy) }
+        }
         if let headerList { curl_slist_free_all(headerList) }
     }
 
     /// Configures curl and adds the transfer to the loop. Loop thread only.
     public func start(on loop: EventLoop) {
         self.loop = loop
-        guard let easy = curl_easy_init() else { fail(.connection("curl_easy_init failed")); return }
+        guard let easy = loop.takeEasy() else { fail(.connection("curl_easy_init failed")); return }
         self.easy = easy
         // The multi handle keeps a pointer to us until completion or cancel: hold ourselves.
         selfRetain = Unmanaged.passRetained(self)
@@ -128,9 +130,20 @@ public final class HTTPTransfer {
             return !finished
         }
         if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-            let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces
-            headers.append((name, value))
+            // ASCII lower-casing and trimming on the bytes: no Unicode case mapping, no
+            // intermediate strings (a few headers per response, every response).
+            let name = String(unsafeUninitializedCapacity: colon) { out in
+                for i in 0..<colon {
+                    let b = line[i]
+                    out[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+                }
+                return colon
+            }
+            var lo = colon + 1, hi = line.count
+            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+            while lo < hi && isSpace(line[lo]) { lo += 1 }
+            while hi > lo && isSpace(line[hi - 1]) { hi -= 1 }
+            headers.append((name, String(decoding: UnsafeRawBufferPointer(rebasing: line[lo..<hi]), as: UTF8.self)))
         }
         return !finished
     }

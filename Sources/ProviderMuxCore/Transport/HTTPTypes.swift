@@ -34,9 +34,11 @@ public struct HTTPResponseHead: Sendable {
         self.status = status
         self.headers = headers
     }
+    /// Names are stored lower-case; callers usually ask in lower case already.
     public func header(_ name: String) -> String? {
+        if let hit = headers.first(where: { $0.0 == name }) { return hit.1 }
         let lower = name.lowercased()
-        return headers.first { $0.0 == lower }?.1
+        return lower == name ? nil : headers.first { $0.0 == lower }?.1
     }
 }
 
