@@ -109,6 +109,15 @@ def c_rows(t, c):
         t.rows[-1] = (label, "time to first delta: raw / pmx, median",
                       "%s / %s" % (fmt(st["raw_ttft_us"]), fmt(st["pmx_ttft_us"])), "µs", "", None)
 
+    ov = c.get("overhead")
+    if ov:
+        s = "C: fixed cost of one blocking request (what holds the non-streaming figure back)"
+        t.add(s, "bare round trip between two threads (mutex + condvar, no library), median", ov["handoff_us"], "µs")
+        t.add(s, "pmx_router_complete, in-process mock provider (no HTTP), median", ov["mock_complete_us"], "µs")
+        t.add(s, "pmx_router_complete over HTTP, median", ov["http_complete_us"], "µs")
+        t.add(s, "raw libcurl + jansson, median", ov["raw_complete_us"], "µs")
+        t.add(s, "added over raw (this program's interleaving)", ov["http_complete_us"] - ov["raw_complete_us"], "µs")
+
     cc = c["concurrency"]
     rounds = cc["rounds"]
     first = rounds[0]

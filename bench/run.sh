@@ -84,6 +84,8 @@ say "RSS after $rss_warm and $rss_total sequential requests"
 "$bin/rss" "$port" $rss_warm $rss_total "$out/c-rss.json"
 say "router creation from a 20-provider config ($creates times)"
 "$bin/create" "$port" $creates "$out/c-create.json"
+say "fixed cost of one blocking request: bare thread hand-off, mock provider, HTTP"
+"$bin/overhead" "$port" $((it_plain / 2)) "$out/c-overhead.json"
 
 say "library size"
 real_lib=$(readlink -f "$lib")
@@ -119,7 +121,7 @@ doc = {"c": {
              "jansson": cmd("pkg-config", "--modversion", "jansson"), "cc": cmd("cc", "--version").splitlines()[0],
              "lib": lib},
     "nonstream": lat["nonstream"], "stream": lat["stream"], "protocols": lat["protocols"],
-    "concurrency": load("concurrency"), "rss": load("rss"), "create": load("create"),
+    "concurrency": load("concurrency"), "rss": load("rss"), "create": load("create"), "overhead": load("overhead"),
     "size": {"unstripped_bytes": int(su), "stripped_bytes": int(ss)},
 }}
 with open(os.path.join(out, "c.json"), "w") as f:

@@ -4,7 +4,8 @@
 public struct FieldReader {
     public let path: String
     public let object: JSONObject
-    private var seen: Set<String> = []
+    /// Which members were read, by position (no hashing: requests are parsed on every call).
+    private var seen: [Bool]
     private let errorStatus: Status
 
     public init(_ value: JSONValue, path: String, status: Status = .config) throws {
@@ -14,6 +15,7 @@ public struct FieldReader {
         self.object = o
         self.path = path
         self.errorStatus = status
+        self.seen = Array(repeating: false, count: o.count)
     }
 
     public func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -23,8 +25,10 @@ public struct FieldReader {
     }
 
     public mutating func raw(_ key: String) -> JSONValue? {
-        seen.insert(key)
-        guard let v = object[key], !v.isNull else { return nil }
+        guard let i = object.members.firstIndex(where: { $0.key == key }) else { return nil }
+        seen[i] = true
+        let v = object.members[i].value
+        if v.isNull { return Optional<JSONValue>.none }  // not `nil` in a ternary: JSONValue takes nil literals
         return v
     }
 
@@ -86,8 +90,8 @@ public struct FieldReader {
 
     /// Fails on the first key that was never read.
     public func finish() throws {
-        for key in object.keys where !seen.contains(key) {
-            throw PMXError(errorStatus, "\(fieldPath(key)): unknown key")
+        for (i, m) in object.members.enumerated() where !seen[i] {
+            throw PMXError(errorStatus, "\(fieldPath(m.key)): unknown key")
         }
     }
 }

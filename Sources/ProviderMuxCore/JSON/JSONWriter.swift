@@ -3,14 +3,14 @@
 public enum JSONWriter {
     public static func string(_ value: JSONValue) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(1024)
         write(value, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
     public static func bytes(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(1024)
         write(value, into: &out)
         return out
     }

@@ -322,7 +322,9 @@ final class BlockingResult: @unchecked Sendable {
     private var result: Result<JSONObject, PMXError>?
 
     func set(_ r: Result<JSONObject, PMXError>) {
-        lock.withLock { result = r; lock.signal() }
+        lock.withLock { result = r }
+        // After unlocking: a waiter woken while the lock is still held would block on it again.
+        lock.signal()
     }
 
     func wait() -> Result<JSONObject, PMXError> {
@@ -339,11 +341,14 @@ final class EventQueue: @unchecked Sendable {
     private var events: [ExecutionEvent] = []
 
     func push(_ e: ExecutionEvent) {
-        lock.withLock {
-            // Only the first event of a batch wakes the consumer; it takes the whole batch.
-            if events.isEmpty { lock.signal() }
+        let wasEmpty = lock.withLock { () -> Bool in
+            let empty = events.isEmpty
             events.append(e)
+            return empty
         }
+        // Only the first event of a batch wakes the consumer (it takes the whole batch), and
+        // after unlocking, so that it does not wake only to wait for the lock.
+        if wasEmpty { lock.signal() }
     }
 
     /// Waits for at least one event, then takes all queued.
