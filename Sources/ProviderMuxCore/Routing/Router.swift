@@ -282,8 +282,9 @@ public final class Router: @unchecked Sendable {
         let queue = EventQueue()
         let handle = try start(.chat(r, stream: true)) { event in queue.push(event) }
         var cancelled = false
+        var batch: [ExecutionEvent] = []
         while true {
-            let batch = queue.popAll()
+            queue.popAll(into: &batch)
             for event in batch {
                 if !event.isTerminal {
                     if cancelled { continue }  // the caller asked to stop: no more deltas
@@ -339,11 +340,17 @@ final class BlockingResult: @unchecked Sendable {
 final class EventQueue: @unchecked Sendable {
     private let lock = ConditionLock()
     private var events: [ExecutionEvent] = []
+    /// Events queued, readable without the lock (the consumer's brief spin looks at it).
+    private let count = Atomic<Int>(0)
+    /// How long the consumer spins before sleeping: tokens of a fast stream arrive within a few
+    /// microseconds of each other, and a consumer that stays awake needs no futex wake-up.
+    private static let spinNs: UInt64 = 20_000
 
     func push(_ e: ExecutionEvent) {
         let wasEmpty = lock.withLock { () -> Bool in
             let empty = events.isEmpty
             events.append(e)
+            count.store(events.count, ordering: .releasing)
             return empty
         }
         // Only the first event of a batch wakes the consumer (it takes the whole batch), and
@@ -351,13 +358,22 @@ final class EventQueue: @unchecked Sendable {
         if wasEmpty { lock.signal() }
     }
 
-    /// Waits for at least one event, then takes all queued.
-    func popAll() -> [ExecutionEvent] {
+    /// Waits for at least one event, then swaps all queued into `batch` (whose old contents are
+    /// dropped; its storage is reused, so a steady stream allocates nothing here).
+    func popAll(into batch: inout [ExecutionEvent]) {
+        batch.removeAll(keepingCapacity: true)
+        if count.load(ordering: .acquiring) == 0 {
+            let deadline = MonotonicClock.nanos() &+ Self.spinNs
+            var spins = 0
+            while count.load(ordering: .acquiring) == 0 {
+                spins &+= 1
+                if spins & 63 == 0 && MonotonicClock.nanos() >= deadline { break }
+            }
+        }
         lock.lock()
         defer { lock.unlock() }
         while events.isEmpty { lock.wait() }
-        let out = events
-        events.removeAll(keepingCapacity: true)
-        return out
+        swap(&batch, &events)
+        count.store(0, ordering: .releasing)
     }
 }
