@@ -1,0 +1,3 @@
+module github.com/providermux/providermux-go
+
+go 1.19
