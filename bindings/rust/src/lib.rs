@@ -1,0 +1,428 @@
+//! Rust bindings for libprovidermux: one in-process router for LLM providers, over its C ABI
+//! (include/providermux.h is the reference).
+//!
+//! No dependencies: every JSON document (config, request, response, event) crosses this API
+//! as text. Build requests with your JSON library of choice (or [`json::quote`] for simple
+//! cases); parse responses the same way. [`Event`] pre-extracts an event's `type` and delta
+//! `content` with the crate's small scanner ([`json`]).
+//!
+//! ```no_run
+//! let router = providermux::Router::new(r#"{"providers":[{"name":"m","type":"mock"}]}"#)?;
+//! let request = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
+//! println!("{}", router.complete(request)?);                 // response JSON
+//! for event in router.stream(request)? {                       // async stream, iterator
+//!     if let Some(text) = &event.content { print!("{text}"); }
+//! }
+//! router.stream_with(request, |event| {                        // blocking stream, closure
+//!     if let Some(text) = &event.content { print!("{text}"); }
+//!     true                                                     // false = cancel
+//! })?;
+//! # Ok::<(), providermux::Error>(())
+//! ```
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_void};
+use std::panic::resume_unwind;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
+
+pub mod error;
+pub mod event;
+pub mod json;
+pub mod stream;
+pub mod sys;
+
+pub use error::{Error, ErrorKind};
+pub use event::{Event, EventKind};
+pub use stream::StreamIter;
+
+/// Runtime version of the loaded library, e.g. "0.1.0".
+pub fn version() -> String {
+    // SAFETY: a static NUL-terminated string, never NULL.
+    unsafe { CStr::from_ptr(sys::pmx_version_string()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runtime version as MAJOR * 10000 + MINOR * 100 + PATCH.
+pub fn version_number() -> i32 {
+    // SAFETY: no arguments, thread-safe.
+    unsafe { sys::pmx_version_number() }
+}
+
+/// Name of a status code, e.g. "PMX_ERR_TIMEOUT" ("PMX_UNKNOWN_STATUS" when unknown).
+pub fn status_name(code: i32) -> String {
+    // SAFETY: a static NUL-terminated string, never NULL.
+    unsafe { CStr::from_ptr(sys::pmx_status_name(code)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging
+// ---------------------------------------------------------------------------------------------
+
+/// Log levels for [`set_log_callback`].
+pub mod log_level {
+    pub const TRACE: i32 = crate::sys::PMX_LOG_TRACE;
+    pub const DEBUG: i32 = crate::sys::PMX_LOG_DEBUG;
+    pub const INFO: i32 = crate::sys::PMX_LOG_INFO;
+    pub const WARN: i32 = crate::sys::PMX_LOG_WARN;
+    pub const ERROR: i32 = crate::sys::PMX_LOG_ERROR;
+}
+
+type LogFn = Box<dyn Fn(i32, &str) + Send + Sync + 'static>;
+
+/// The installed log callback. Boxed twice so the pointer handed to C stays put.
+static LOG_CALLBACK: Mutex<Option<Box<LogFn>>> = Mutex::new(None);
+
+unsafe extern "C" fn log_trampoline(
+    level: i32,
+    message: *const c_char,
+    len: usize,
+    userdata: *mut c_void,
+) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: userdata is the &LogFn installed below; it is kept alive until a later
+        // pmx_set_log_callback has returned, after which the library never calls it again.
+        let f = &*(userdata as *const LogFn);
+        let bytes = if message.is_null() {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(message as *const u8, len)
+        };
+        f(level, &String::from_utf8_lossy(bytes));
+    }));
+}
+
+/// Installs the process-wide log callback `f(level, line)` for lines at `min_level` and above
+/// (see [`log_level`]). It may be called from any thread (routers' I/O threads included), never
+/// concurrently with itself; a panic inside it is swallowed. Replaces any previous callback.
+pub fn set_log_callback<F>(min_level: i32, f: F)
+where
+    F: Fn(i32, &str) + Send + Sync + 'static,
+{
+    let boxed: Box<LogFn> = Box::new(Box::new(f));
+    let userdata = &*boxed as *const LogFn as *mut c_void;
+    let mut slot = LOG_CALLBACK.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: the trampoline and its userdata stay valid until replaced (below, after the call).
+    unsafe { sys::pmx_set_log_callback(Some(log_trampoline), min_level, userdata) };
+    // The previous callback is never called again once the call above returned.
+    *slot = Some(boxed);
+}
+
+/// Stops logging (the library logs nothing by default).
+pub fn clear_log_callback() {
+    let mut slot = LOG_CALLBACK.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: NULL uninstalls.
+    unsafe { sys::pmx_set_log_callback(None, sys::PMX_LOG_ERROR, std::ptr::null_mut()) };
+    *slot = None;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routers
+// ---------------------------------------------------------------------------------------------
+
+/// The owned `pmx_router*`; freed when the last reference goes (the [`Router`] and any
+/// [`StreamIter`] still alive).
+pub(crate) struct RouterHandle(NonNull<sys::pmx_router>);
+
+// SAFETY: the header says "a router is safe to share between threads": every pmx_router_*
+// function may be called on the same router from any thread concurrently (each router owns
+// one I/O thread that carries all requests). The only thread-restricted call is
+// pmx_router_free, which must not run while blocking calls are in progress on other threads
+// and not inside one of the router's event callbacks; RouterHandle frees only in Drop, i.e.
+// when no `&Router` (so no blocking call) and no StreamIter exist any more, and the crate's
+// async callbacks never own a RouterHandle, so the drop never happens on the I/O thread.
+unsafe impl Send for RouterHandle {}
+unsafe impl Sync for RouterHandle {}
+
+impl RouterHandle {
+    pub(crate) fn as_ptr(&self) -> *mut sys::pmx_router {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for RouterHandle {
+    fn drop(&mut self) {
+        // SAFETY: owned pointer, freed exactly once, no other user left (see above).
+        unsafe { sys::pmx_router_free(self.0.as_ptr()) }
+    }
+}
+
+/// A router: providers, routing policy and one I/O thread.
+///
+/// `Router` is `Send + Sync`: the C library documents a router as safe to share between
+/// threads, so share it with `Arc<Router>` (or scoped threads) and call any method from any
+/// thread concurrently. Dropping it frees the router (`pmx_router_free`) once no
+/// [`StreamIter`] of it is alive any more: Rust's borrows guarantee that no blocking call is
+/// still running on another thread at that point, as the header requires.
+///
+/// Every method takes and returns JSON text (docs/VOCABULARY.md describes the documents).
+pub struct Router {
+    inner: Arc<RouterHandle>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("ptr", &self.inner.0)
+            .finish()
+    }
+}
+
+fn cstring(text: &str, what: &str) -> Result<CString, Error> {
+    CString::new(text).map_err(|e| {
+        Error::new(
+            sys::PMX_ERR_INVALID_ARGUMENT,
+            format!("{what}: contains a NUL byte at offset {}", e.nul_position()),
+        )
+    })
+}
+
+/// Copies a library-owned string and frees it with pmx_string_free.
+unsafe fn take_string(s: *mut c_char) -> Option<String> {
+    if s.is_null() {
+        return None;
+    }
+    let text = CStr::from_ptr(s).to_string_lossy().into_owned();
+    sys::pmx_string_free(s);
+    Some(text)
+}
+
+fn check(rc: i32, err: &sys::pmx_error) -> Result<(), Error> {
+    if rc == sys::PMX_OK {
+        Ok(())
+    } else {
+        Err(Error::from_raw(rc, err))
+    }
+}
+
+impl Router {
+    /// Creates a router from a router config JSON document and starts its I/O thread.
+    /// Errors name the offending field (e.g. `providers[0].bogus: unknown key`, ErrorKind::Config).
+    pub fn new(config: &str) -> Result<Router, Error> {
+        let config = cstring(config, "config")?;
+        let mut out: *mut sys::pmx_router = std::ptr::null_mut();
+        let mut err = sys::pmx_error::default();
+        // SAFETY: valid out pointer and NUL-terminated input.
+        let rc = unsafe { sys::pmx_router_new(&mut out, config.as_ptr(), &mut err) };
+        check(rc, &err)?;
+        let ptr = NonNull::new(out)
+            .ok_or_else(|| Error::new(sys::PMX_ERR_INTERNAL, "pmx_router_new returned NULL"))?;
+        Ok(Router {
+            inner: Arc::new(RouterHandle(ptr)),
+        })
+    }
+
+    /// The raw `pmx_router*`, for calls through [`sys`]. Valid while `self` lives.
+    pub fn as_raw(&self) -> *mut sys::pmx_router {
+        self.inner.as_ptr()
+    }
+
+    /// Runs a call with an `out` string, returning the string.
+    fn call_out(
+        &self,
+        f: impl FnOnce(*mut *mut c_char, *mut sys::pmx_router, *mut sys::pmx_error) -> i32,
+    ) -> Result<String, Error> {
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let mut err = sys::pmx_error::default();
+        let rc = f(&mut out, self.as_raw(), &mut err);
+        // SAFETY: whatever the library put in `out` is ours to free.
+        let text = unsafe { take_string(out) };
+        check(rc, &err)?;
+        Ok(text.unwrap_or_default())
+    }
+
+    /// Runs one chat completion and waits for it (retries and failover included). Returns the
+    /// response JSON: an OpenAI chat.completion plus "provider", "attempts", "latency_ms".
+    pub fn complete(&self, request: &str) -> Result<String, Error> {
+        let request = cstring(request, "request")?;
+        // SAFETY: valid pointers for the duration of the call.
+        self.call_out(|out, r, err| unsafe {
+            sys::pmx_router_complete(out, r, request.as_ptr(), err)
+        })
+    }
+
+    /// Computes embeddings: `{"model": ..., "input": "text" | ["text", ...]}`.
+    pub fn embed(&self, request: &str) -> Result<String, Error> {
+        let request = cstring(request, "request")?;
+        // SAFETY: as above.
+        self.call_out(|out, r, err| unsafe { sys::pmx_router_embed(out, r, request.as_ptr(), err) })
+    }
+
+    /// Lists the models of every provider (failing providers are listed under "errors").
+    pub fn models(&self) -> Result<String, Error> {
+        // SAFETY: as above.
+        self.call_out(|out, r, err| unsafe { sys::pmx_router_models(out, r, err) })
+    }
+
+    /// Probes every provider now.
+    pub fn health(&self) -> Result<String, Error> {
+        // SAFETY: as above.
+        self.call_out(|out, r, err| unsafe { sys::pmx_router_health(out, r, err) })
+    }
+
+    /// Usage statistics since router creation (or the last reset), as JSON.
+    pub fn stats(&self) -> Result<String, Error> {
+        // SAFETY: as above.
+        self.call_out(|out, r, err| unsafe { sys::pmx_router_stats(out, r, err) })
+    }
+
+    /// Statistics with options: `format` is "json" or "prometheus" (text exposition format
+    /// 0.0.4, metric names prefixed `pmx_`); `reset` zeroes the counters right after this
+    /// snapshot.
+    pub fn stats_ex(&self, format: &str, reset: bool) -> Result<String, Error> {
+        let options = format!(r#"{{"format":{},"reset":{}}}"#, json::quote(format), reset);
+        let options = cstring(&options, "format")?;
+        // SAFETY: as above.
+        self.call_out(|out, r, err| unsafe {
+            sys::pmx_router_stats_ex(out, r, options.as_ptr(), err)
+        })
+    }
+
+    /// Adds a provider (one entry of the config's "providers" array, as JSON). It serves new
+    /// requests from now on, after the providers already there.
+    pub fn add_provider(&self, provider: &str) -> Result<(), Error> {
+        let provider = cstring(provider, "provider")?;
+        let mut handle: *mut sys::pmx_provider = std::ptr::null_mut();
+        let mut err = sys::pmx_error::default();
+        // SAFETY: valid pointers; the provider is freed below (the router keeps its own reference).
+        unsafe {
+            let rc = sys::pmx_provider_new(&mut handle, provider.as_ptr(), &mut err);
+            check(rc, &err)?;
+            let rc = sys::pmx_router_add_provider(self.as_raw(), handle, &mut err);
+            sys::pmx_provider_free(handle);
+            check(rc, &err)
+        }
+    }
+
+    /// Removes the provider called `name`; requests already running on it finish normally.
+    pub fn remove_provider(&self, name: &str) -> Result<(), Error> {
+        let name = cstring(name, "name")?;
+        let mut err = sys::pmx_error::default();
+        // SAFETY: valid pointers.
+        let rc = unsafe { sys::pmx_router_remove_provider(self.as_raw(), name.as_ptr(), &mut err) };
+        check(rc, &err)
+    }
+
+    /// Replaces the config's "routing" section (the object, as JSON) while requests run.
+    /// Validated like config: on any error nothing changes.
+    pub fn update_routing(&self, routing: &str) -> Result<(), Error> {
+        let routing = cstring(routing, "routing")?;
+        let mut err = sys::pmx_error::default();
+        // SAFETY: valid pointers.
+        let rc =
+            unsafe { sys::pmx_router_update_routing(self.as_raw(), routing.as_ptr(), &mut err) };
+        check(rc, &err)
+    }
+
+    /// Runs a streamed completion on the calling thread (`pmx_router_stream`), calling
+    /// `on_event` for each event, in order, on this thread; returns the full response JSON
+    /// (the one the `done` event carries).
+    ///
+    /// `on_event` returns `true` to continue and `false` to cancel (for good: later `true`s do
+    /// not undo it). It still receives the events that follow, up to the terminal one: an
+    /// `error` with PMX_ERR_CANCELLED, which the call then returns, or `done` if the request had
+    /// already finished when the cancel arrived.
+    /// If `on_event` panics, the request is cancelled, the closure is not called again, and
+    /// the panic is resumed on this thread once the library call has returned.
+    pub fn stream_with<F>(&self, request: &str, mut on_event: F) -> Result<String, Error>
+    where
+        F: FnMut(Event) -> bool,
+    {
+        let request = cstring(request, "request")?;
+        let mut ctx = stream::BlockingCtx {
+            f: &mut on_event,
+            panic: None,
+            stopped: false,
+        };
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let mut err = sys::pmx_error::default();
+        // SAFETY: ctx outlives the blocking call, which is the only user of the userdata.
+        let rc = unsafe {
+            sys::pmx_router_stream(
+                &mut out,
+                self.as_raw(),
+                request.as_ptr(),
+                Some(stream::blocking_trampoline::<F>),
+                &mut ctx as *mut stream::BlockingCtx<'_, F> as *mut c_void,
+                &mut err,
+            )
+        };
+        // SAFETY: ours to free.
+        let text = unsafe { take_string(out) };
+        if let Some(payload) = ctx.panic.take() {
+            resume_unwind(payload);
+        }
+        check(rc, &err)?;
+        Ok(text.unwrap_or_default())
+    }
+
+    /// Starts a streamed completion (`pmx_router_stream_async`) and returns an iterator of its
+    /// events, ending after the terminal one. Input errors are returned here, at once.
+    /// Dropping the iterator early cancels the request. See [`StreamIter`].
+    pub fn stream(&self, request: &str) -> Result<StreamIter, Error> {
+        let request = cstring(request, "request")?;
+        StreamIter::start(&self.inner, &request)
+    }
+
+    /// Model management on a local server provider (type "ollama"):
+    /// `{"action": "pull"|"delete"|"show"|"loaded", "provider": NAME, "model": MODEL}`.
+    /// Returns the result JSON.
+    pub fn model_manage(&self, request: &str) -> Result<String, Error> {
+        let request = cstring(request, "request")?;
+        // SAFETY: valid pointers; no callback.
+        self.call_out(|out, r, err| unsafe {
+            sys::pmx_router_model_manage(out, r, request.as_ptr(), None, std::ptr::null_mut(), err)
+        })
+    }
+
+    /// As [`Router::model_manage`], with pull progress events (`{"type":"progress",...}`)
+    /// delivered to `on_progress` on this thread; `false` cancels. Panics are handled as in
+    /// [`Router::stream_with`].
+    pub fn model_manage_with<F>(&self, request: &str, mut on_progress: F) -> Result<String, Error>
+    where
+        F: FnMut(Event) -> bool,
+    {
+        let request = cstring(request, "request")?;
+        let mut ctx = stream::BlockingCtx {
+            f: &mut on_progress,
+            panic: None,
+            stopped: false,
+        };
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let mut err = sys::pmx_error::default();
+        // SAFETY: as in stream_with.
+        let rc = unsafe {
+            sys::pmx_router_model_manage(
+                &mut out,
+                self.as_raw(),
+                request.as_ptr(),
+                Some(stream::blocking_trampoline::<F>),
+                &mut ctx as *mut stream::BlockingCtx<'_, F> as *mut c_void,
+                &mut err,
+            )
+        };
+        // SAFETY: ours to free.
+        let text = unsafe { take_string(out) };
+        if let Some(payload) = ctx.panic.take() {
+            resume_unwind(payload);
+        }
+        check(rc, &err)?;
+        Ok(text.unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn auto_traits() {
+        assert_send_sync::<super::Router>();
+        assert_send_sync::<super::Error>();
+        assert_send::<super::StreamIter>();
+    }
+}

@@ -1,0 +1,222 @@
+//! Raw declarations of include/providermux.h (the header is the reference for ownership,
+//! threading and callbacks). Everything here is `unsafe` to call; the safe API is in the
+//! crate root.
+#![allow(non_camel_case_types)]
+
+use std::os::raw::{c_char, c_void};
+
+/// `typedef int32_t pmx_status;`
+pub type pmx_status = i32;
+
+pub const PMX_VERSION_MAJOR: i32 = 0;
+pub const PMX_VERSION_MINOR: i32 = 1;
+pub const PMX_VERSION_PATCH: i32 = 0;
+/// Version of the header these declarations follow (MAJOR * 10000 + MINOR * 100 + PATCH).
+pub const PMX_VERSION_NUMBER: i32 =
+    PMX_VERSION_MAJOR * 10000 + PMX_VERSION_MINOR * 100 + PMX_VERSION_PATCH;
+pub const PMX_VERSION_STRING: &str = "0.1.0";
+pub const PMX_ABI_VERSION: i32 = 0;
+
+pub const PMX_OK: pmx_status = 0;
+pub const PMX_ERR_INVALID_ARGUMENT: pmx_status = -1;
+pub const PMX_ERR_INVALID_JSON: pmx_status = -2;
+pub const PMX_ERR_INVALID_UTF8: pmx_status = -3;
+pub const PMX_ERR_CONFIG: pmx_status = -4;
+pub const PMX_ERR_ENV_VAR_MISSING: pmx_status = -5;
+pub const PMX_ERR_UNKNOWN_PROVIDER_TYPE: pmx_status = -6;
+pub const PMX_ERR_INVALID_REQUEST: pmx_status = -7;
+pub const PMX_ERR_NO_PROVIDER: pmx_status = -8;
+pub const PMX_ERR_PROVIDER_NOT_FOUND: pmx_status = -9;
+pub const PMX_ERR_DUPLICATE_PROVIDER: pmx_status = -10;
+pub const PMX_ERR_CANCELLED: pmx_status = -11;
+pub const PMX_ERR_TIMEOUT: pmx_status = -12;
+pub const PMX_ERR_CONNECTION: pmx_status = -13;
+pub const PMX_ERR_UPSTREAM_HTTP: pmx_status = -14;
+pub const PMX_ERR_RATE_LIMITED: pmx_status = -15;
+pub const PMX_ERR_AUTH: pmx_status = -16;
+pub const PMX_ERR_UPSTREAM_PROTOCOL: pmx_status = -17;
+pub const PMX_ERR_STREAM_INTERRUPTED: pmx_status = -18;
+pub const PMX_ERR_UPSTREAM_BAD_REQUEST: pmx_status = -19;
+pub const PMX_ERR_MODEL_NOT_FOUND: pmx_status = -20;
+pub const PMX_ERR_UNSUPPORTED: pmx_status = -21;
+pub const PMX_ERR_UPSTREAM_SERVER: pmx_status = -22;
+pub const PMX_ERR_ROUTER_CLOSED: pmx_status = -23;
+pub const PMX_ERR_RESPONSE_TOO_LARGE: pmx_status = -24;
+pub const PMX_ERR_QUOTA_EXCEEDED: pmx_status = -25;
+pub const PMX_ERR_PERMISSION: pmx_status = -26;
+pub const PMX_ERR_MODEL_NOT_LOADED: pmx_status = -27;
+pub const PMX_ERR_CONTEXT_LENGTH_EXCEEDED: pmx_status = -28;
+pub const PMX_ERR_CONTENT_FILTERED: pmx_status = -29;
+pub const PMX_ERR_BUDGET_EXCEEDED: pmx_status = -30;
+pub const PMX_ERR_CIRCUIT_OPEN: pmx_status = -31;
+pub const PMX_ERR_INTERNAL: pmx_status = -99;
+
+pub const PMX_LOG_TRACE: i32 = 0;
+pub const PMX_LOG_DEBUG: i32 = 1;
+pub const PMX_LOG_INFO: i32 = 2;
+pub const PMX_LOG_WARN: i32 = 3;
+pub const PMX_LOG_ERROR: i32 = 4;
+
+/// `typedef struct pmx_error { pmx_status code; int32_t http_status; int32_t attempts;
+/// char provider[64]; char message[512]; } pmx_error;` (588 bytes, alignment 4).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct pmx_error {
+    /// The status the call returned.
+    pub code: pmx_status,
+    /// HTTP status of the provider's last answer, 0 when there was none.
+    pub http_status: i32,
+    /// Number of provider attempts made.
+    pub attempts: i32,
+    /// Name of the provider of the last attempt, "" when none. NUL-terminated.
+    pub provider: [c_char; 64],
+    /// Human-readable message. NUL-terminated.
+    pub message: [c_char; 512],
+}
+
+impl Default for pmx_error {
+    fn default() -> Self {
+        pmx_error {
+            code: PMX_OK,
+            http_status: 0,
+            attempts: 0,
+            provider: [0; 64],
+            message: [0; 512],
+        }
+    }
+}
+
+// Compile-time layout checks against the header.
+const _: () = assert!(std::mem::size_of::<pmx_error>() == 4 + 4 + 4 + 64 + 512);
+const _: () = assert!(std::mem::align_of::<pmx_error>() == 4);
+
+/// Opaque `pmx_provider`.
+#[repr(C)]
+pub struct pmx_provider {
+    _private: [u8; 0],
+    _not_send_sync: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+}
+
+/// Opaque `pmx_router`.
+#[repr(C)]
+pub struct pmx_router {
+    _private: [u8; 0],
+    _not_send_sync: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+}
+
+/// Opaque `pmx_stream`.
+#[repr(C)]
+pub struct pmx_stream {
+    _private: [u8; 0],
+    _not_send_sync: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+}
+
+/// `typedef void (*pmx_log_fn)(int32_t level, const char *message, size_t len, void *userdata);`
+pub type pmx_log_fn = Option<
+    unsafe extern "C" fn(level: i32, message: *const c_char, len: usize, userdata: *mut c_void),
+>;
+
+/// `typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userdata);`
+pub type pmx_event_fn = Option<
+    unsafe extern "C" fn(event_json: *const c_char, len: usize, userdata: *mut c_void) -> i32,
+>;
+
+extern "C" {
+    pub fn pmx_version_number() -> i32;
+    pub fn pmx_version_string() -> *const c_char;
+    pub fn pmx_status_name(code: pmx_status) -> *const c_char;
+
+    pub fn pmx_string_free(s: *mut c_char);
+
+    pub fn pmx_set_log_callback(f: pmx_log_fn, min_level: i32, userdata: *mut c_void);
+
+    pub fn pmx_provider_new(
+        out: *mut *mut pmx_provider,
+        provider_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_provider_free(provider: *mut pmx_provider);
+
+    pub fn pmx_router_new(
+        out: *mut *mut pmx_router,
+        router_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_free(router: *mut pmx_router);
+    pub fn pmx_router_add_provider(
+        router: *mut pmx_router,
+        provider: *const pmx_provider,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_remove_provider(
+        router: *mut pmx_router,
+        name: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+
+    pub fn pmx_router_complete(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        request_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_stream(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        request_json: *const c_char,
+        on_event: pmx_event_fn,
+        userdata: *mut c_void,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_stream_async(
+        out: *mut *mut pmx_stream,
+        router: *mut pmx_router,
+        request_json: *const c_char,
+        on_event: pmx_event_fn,
+        userdata: *mut c_void,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_stream_cancel(stream: *mut pmx_stream);
+    pub fn pmx_stream_free(stream: *mut pmx_stream);
+
+    pub fn pmx_router_embed(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        request_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_models(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_health(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_stats(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_stats_ex(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        options_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_update_routing(
+        router: *mut pmx_router,
+        routing_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_model_manage(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        request_json: *const c_char,
+        on_event: pmx_event_fn,
+        userdata: *mut c_void,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+}
