@@ -1,0 +1,983 @@
+// providermux.hpp — header-only C++17 RAII wrapper over the C ABI in providermux.h.
+//
+// Everything here is a thin layer over include/providermux.h, which stays the reference for
+// semantics (routing, retries, events, threading). This header adds:
+//
+//  - ownership: Router and Stream own their handle (move-only, freed by the destructor); every
+//    string the library returns is released with pmx_string_free before the call returns and
+//    handed back as a std::string;
+//  - errors: every failure throws providermux::Error (a std::runtime_error) carrying the status,
+//    its name, the HTTP status, the provider and the number of attempts;
+//  - callbacks: any callable taking std::string_view and returning bool (true = continue,
+//    false = cancel) or void. Exceptions thrown by a callable never cross the C boundary: they
+//    are caught in the C trampoline, the stream is cancelled, and the exception is rethrown to
+//    the caller (Router::stream) or from Stream::result() (async streams).
+//
+// JSON goes in and out as std::string (UTF-8). The header depends on no JSON library: the
+// small scanner in providermux::json reads top-level members of the library's own output
+// (events, error events), enough for the wrapper and for simple consumers; use a real JSON
+// library for anything more.
+//
+// Example:
+//
+//     providermux::Router router(R"({"providers":[{"name":"m","type":"mock"}]})");
+//     std::string response = router.complete(R"({"messages":[{"role":"user","content":"hi"}]})");
+//     router.stream(R"({"messages":[{"role":"user","content":"hi"}]})",
+//                   [](std::string_view event) {
+//                       if (providermux::json::string_member(event, "type") == "delta")
+//                           std::cout << providermux::json::string_member(event, "content")
+//                                            .value_or("");
+//                   });
+//
+// Link with the library (CMake: find_package(providermux) and providermux::providermux;
+// pkg-config: providermux). Requires C++17.
+#ifndef PROVIDERMUX_HPP
+#define PROVIDERMUX_HPP
+
+#include "providermux.h"
+
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace providermux {
+
+// -----------------------------------------------------------------------------------------
+// Versions and status names
+// -----------------------------------------------------------------------------------------
+
+/// Runtime version of the loaded library, e.g. "0.1.0" (PMX_VERSION_STRING is the header's).
+/// Thread-safe; never throws except std::bad_alloc.
+inline std::string version() { return pmx_version_string(); }
+
+/// Runtime version as MAJOR * 10000 + MINOR * 100 + PATCH. Thread-safe.
+inline int version_number() noexcept { return static_cast<int>(pmx_version_number()); }
+
+/// Name of a status code, e.g. "PMX_ERR_TIMEOUT"; "PMX_UNKNOWN_STATUS" for unknown values.
+/// Thread-safe.
+inline std::string status_name(int status) { return pmx_status_name(static_cast<pmx_status>(status)); }
+
+// -----------------------------------------------------------------------------------------
+// A minimal JSON scanner (for the library's own, well-formed output)
+// -----------------------------------------------------------------------------------------
+
+/// Reads top-level members of a JSON object without a JSON library. Meant for the library's
+/// output (events, responses): it follows strings with escapes and nested objects/arrays
+/// correctly but does not validate; malformed input gives std::nullopt, never undefined
+/// behaviour. All functions are pure and thread-safe.
+namespace json {
+
+namespace detail {
+
+inline std::size_t skip_ws(std::string_view s, std::size_t i) noexcept
+{
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        ++i;
+    return i;
+}
+
+/// Index just past the string literal whose opening quote is at s[i]; npos if unterminated.
+inline std::size_t skip_string(std::string_view s, std::size_t i) noexcept
+{
+    for (++i; i < s.size(); ++i) {
+        if (s[i] == '\\')
+            ++i;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return std::string_view::npos;
+}
+
+/// Index just past the JSON value starting at s[i] (no leading whitespace); npos if malformed.
+inline std::size_t skip_value(std::string_view s, std::size_t i) noexcept
+{
+    if (i >= s.size())
+        return std::string_view::npos;
+    if (s[i] == '"')
+        return skip_string(s, i);
+    if (s[i] == '{' || s[i] == '[') {
+        int depth = 0;
+        while (i < s.size()) {
+            const char c = s[i];
+            if (c == '"') {
+                i = skip_string(s, i);
+                if (i == std::string_view::npos)
+                    return i;
+                continue;
+            }
+            if (c == '{' || c == '[') {
+                ++depth;
+            } else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    return i + 1;
+            }
+            ++i;
+        }
+        return std::string_view::npos;
+    }
+    const std::size_t start = i;
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
+           s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+        ++i;
+    return i == start ? std::string_view::npos : i;
+}
+
+inline int hex_digit(char c) noexcept
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+inline bool read_hex4(std::string_view s, std::size_t i, unsigned &out) noexcept
+{
+    if (i + 4 > s.size())
+        return false;
+    out = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+        const int d = hex_digit(s[i + k]);
+        if (d < 0)
+            return false;
+        out = out * 16 + static_cast<unsigned>(d);
+    }
+    return true;
+}
+
+inline void append_utf8(std::string &out, unsigned cp)
+{
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+} // namespace detail
+
+/// Decodes a JSON string literal (with its quotes, e.g. the raw value from member()) into
+/// UTF-8: every escape including \uXXXX and surrogate pairs (a lone surrogate becomes U+FFFD).
+/// std::nullopt if `literal` is not exactly one string literal.
+inline std::optional<std::string> unquote(std::string_view literal)
+{
+    if (literal.size() < 2 || literal.front() != '"' ||
+        detail::skip_string(literal, 0) != literal.size())
+        return std::nullopt;
+    std::string out;
+    out.reserve(literal.size() - 2);
+    const std::size_t end = literal.size() - 1;
+    for (std::size_t i = 1; i < end; ++i) {
+        const char c = literal[i];
+        if (c != '\\') {
+            out += c;
+            continue;
+        }
+        if (++i >= end)
+            return std::nullopt;
+        switch (literal[i]) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+            unsigned cp = 0;
+            if (!detail::read_hex4(literal.substr(0, end), i + 1, cp))
+                return std::nullopt;
+            i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                unsigned low = 0;
+                if (i + 2 < end && literal[i + 1] == '\\' && literal[i + 2] == 'u' &&
+                    detail::read_hex4(literal.substr(0, end), i + 3, low) && low >= 0xDC00 &&
+                    low <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    i += 6;
+                } else {
+                    cp = 0xFFFD;
+                }
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                cp = 0xFFFD;
+            }
+            detail::append_utf8(out, cp);
+            break;
+        }
+        default:
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+/// `text` as a quoted JSON string literal: ", \ and control characters escaped, other bytes
+/// (UTF-8) unchanged. Use it to build request JSON from user input.
+inline std::string quote(std::string_view text)
+{
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size() + 2);
+    out += '"';
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20 || c == 0x7F) {
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xF];
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+    return out;
+}
+
+/// The raw JSON text of the top-level member `key` of the object `object_json` (e.g. `"delta"`
+/// with its quotes, `42`, `{...}`), as a view into `object_json`. Nested objects are skipped,
+/// so a key of the same name deeper down is never matched. std::nullopt when absent or when
+/// `object_json` is not an object.
+inline std::optional<std::string_view> member(std::string_view object_json, std::string_view key)
+{
+    const std::string_view s = object_json;
+    std::size_t i = detail::skip_ws(s, 0);
+    if (i >= s.size() || s[i] != '{')
+        return std::nullopt;
+    i = detail::skip_ws(s, i + 1);
+    if (i < s.size() && s[i] == '}')
+        return std::nullopt;
+    while (i < s.size()) {
+        if (s[i] != '"')
+            return std::nullopt;
+        const std::size_t key_end = detail::skip_string(s, i);
+        if (key_end == std::string_view::npos)
+            return std::nullopt;
+        const std::string_view raw_key = s.substr(i + 1, key_end - i - 2);
+        bool match;
+        if (raw_key.find('\\') == std::string_view::npos)
+            match = raw_key == key;
+        else
+            match = unquote(s.substr(i, key_end - i)) == std::optional<std::string>(std::string(key));
+        i = detail::skip_ws(s, key_end);
+        if (i >= s.size() || s[i] != ':')
+            return std::nullopt;
+        i = detail::skip_ws(s, i + 1);
+        const std::size_t value_end = detail::skip_value(s, i);
+        if (value_end == std::string_view::npos)
+            return std::nullopt;
+        if (match)
+            return s.substr(i, value_end - i);
+        i = detail::skip_ws(s, value_end);
+        if (i >= s.size() || s[i] != ',')
+            return std::nullopt;
+        i = detail::skip_ws(s, i + 1);
+    }
+    return std::nullopt;
+}
+
+/// The top-level string member `key`, decoded; std::nullopt when absent or not a string.
+inline std::optional<std::string> string_member(std::string_view object_json, std::string_view key)
+{
+    const auto raw = member(object_json, key);
+    if (!raw || raw->empty() || raw->front() != '"')
+        return std::nullopt;
+    return unquote(*raw);
+}
+
+/// The top-level number member `key` as an integer (a fraction is truncated); std::nullopt
+/// when absent or not a number.
+inline std::optional<long long> int_member(std::string_view object_json, std::string_view key)
+{
+    const auto raw = member(object_json, key);
+    if (!raw || raw->empty())
+        return std::nullopt;
+    long long value = 0;
+    const char *first = raw->data();
+    const char *last = raw->data() + raw->size();
+    const auto result = std::from_chars(first, last, value);
+    if (result.ec != std::errc() || result.ptr == first)
+        return std::nullopt;
+    return value;
+}
+
+/// Number of elements of a JSON array given as raw text (e.g. from member()); std::nullopt
+/// if `array_json` is not an array.
+inline std::optional<std::size_t> array_size(std::string_view array_json)
+{
+    const std::string_view s = array_json;
+    std::size_t i = detail::skip_ws(s, 0);
+    if (i >= s.size() || s[i] != '[')
+        return std::nullopt;
+    i = detail::skip_ws(s, i + 1);
+    if (i < s.size() && s[i] == ']')
+        return std::size_t{0};
+    std::size_t count = 0;
+    while (i < s.size()) {
+        const std::size_t end = detail::skip_value(s, i);
+        if (end == std::string_view::npos)
+            return std::nullopt;
+        ++count;
+        i = detail::skip_ws(s, end);
+        if (i < s.size() && s[i] == ']')
+            return count;
+        if (i >= s.size() || s[i] != ',')
+            return std::nullopt;
+        i = detail::skip_ws(s, i + 1);
+    }
+    return std::nullopt;
+}
+
+} // namespace json
+
+// -----------------------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// Length of a NUL-terminated string inside a fixed-size buffer, at most `max`.
+inline std::size_t bounded_length(const char *s, std::size_t max) noexcept
+{
+    const void *nul = std::memchr(s, '\0', max);
+    return nul ? static_cast<std::size_t>(static_cast<const char *>(nul) - s) : max;
+}
+
+} // namespace detail
+
+/// Every failure of this wrapper: a failed library call, or a stream that ended with an
+/// `error` event. what() is "STATUS_NAME: message".
+class Error : public std::runtime_error {
+public:
+    /// status: a negative pmx_status (PMX_ERR_*). The other fields are optional details.
+    Error(int status, const std::string &message, int http_status = 0, std::string provider = {},
+          int attempts = 0, std::string event_json = {})
+        : std::runtime_error(message.empty() ? providermux::status_name(status)
+                                             : providermux::status_name(status) + ": " + message),
+          status_(status), http_status_(http_status), attempts_(attempts), message_(message),
+          provider_(std::move(provider)), event_json_(std::move(event_json))
+    {
+    }
+
+    /// From the status a C call returned and the pmx_error it filled in.
+    static Error from_c(pmx_status status, const pmx_error &err)
+    {
+        const int code = status != PMX_OK ? static_cast<int>(status) : static_cast<int>(err.code);
+        return Error(code, std::string(err.message, detail::bounded_length(err.message, sizeof err.message)),
+                     static_cast<int>(err.http_status),
+                     std::string(err.provider, detail::bounded_length(err.provider, sizeof err.provider)),
+                     static_cast<int>(err.attempts));
+    }
+
+    /// From a stream's `error` event: reads "code", "message", "http_status", "provider" and
+    /// "attempts" (a count, or the array of attempt objects, which is counted). `fallback_status`
+    /// is used when the event carries no code. event_json() keeps the whole event.
+    static Error from_event(std::string_view event_json, int fallback_status = PMX_ERR_INTERNAL)
+    {
+        int attempts = 0;
+        if (const auto raw = json::member(event_json, "attempts")) {
+            if (const auto n = json::array_size(*raw))
+                attempts = static_cast<int>(*n);
+            else if (const auto v = json::int_member(event_json, "attempts"))
+                attempts = static_cast<int>(*v);
+        }
+        return Error(static_cast<int>(json::int_member(event_json, "code").value_or(fallback_status)),
+                     json::string_member(event_json, "message").value_or(std::string()),
+                     static_cast<int>(json::int_member(event_json, "http_status").value_or(0)),
+                     json::string_member(event_json, "provider").value_or(std::string()), attempts,
+                     std::string(event_json));
+    }
+
+    /// The status code, a negative PMX_ERR_* value.
+    int status() const noexcept { return status_; }
+    /// The status code's name, e.g. "PMX_ERR_CONFIG".
+    std::string status_name() const { return providermux::status_name(status_); }
+    /// HTTP status of the provider's last answer, 0 when there was none.
+    int http_status() const noexcept { return http_status_; }
+    /// Provider of the last attempt, "" when none.
+    const std::string &provider() const noexcept { return provider_; }
+    /// Number of provider attempts made (0 when the call failed before routing).
+    int attempts() const noexcept { return attempts_; }
+    /// The library's message alone (what() prefixes it with the status name).
+    const std::string &message() const noexcept { return message_; }
+    /// For stream errors, the whole `error` event JSON; "" otherwise.
+    const std::string &event_json() const noexcept { return event_json_; }
+
+private:
+    int status_;
+    int http_status_;
+    int attempts_;
+    std::string message_;
+    std::string provider_;
+    std::string event_json_;
+};
+
+// -----------------------------------------------------------------------------------------
+// Internals: owned strings and callback trampolines
+// -----------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// unique_ptr deleter for strings the library returns.
+struct StringDeleter {
+    void operator()(char *s) const noexcept { pmx_string_free(s); }
+};
+using OwnedString = std::unique_ptr<char, StringDeleter>;
+
+inline std::string to_string(const OwnedString &s) { return s ? std::string(s.get()) : std::string(); }
+
+/// Runs `on_event`; returns true to continue, false to cancel.
+template <class Fn>
+bool invoke_event(Fn &fn, std::string_view event)
+{
+    using Result = std::invoke_result_t<Fn &, std::string_view>;
+    static_assert(std::is_void_v<Result> || std::is_same_v<Result, bool>,
+                  "providermux: an event callback must return bool (true = continue, false = "
+                  "cancel) or void");
+    if constexpr (std::is_void_v<Result>) {
+        std::invoke(fn, event);
+        return true;
+    } else {
+        return std::invoke(fn, event);
+    }
+}
+
+inline bool is_terminal_type(const std::optional<std::string> &type) noexcept
+{
+    return type && (*type == "done" || *type == "error");
+}
+
+/// State of one blocking call with a callback (Router::stream, Router::model_manage). Lives on
+/// the caller's stack; events arrive on the calling thread.
+template <class Fn>
+struct BlockingCall {
+    Fn *fn;
+    std::exception_ptr exception;
+    std::string error_event;
+
+    static std::int32_t trampoline(const char *event_json, std::size_t len, void *userdata) noexcept
+    {
+        auto *self = static_cast<BlockingCall *>(userdata);
+        const std::string_view event(event_json, len);
+        std::int32_t cancel = 0;
+        try {
+            if (json::string_member(event, "type") == std::optional<std::string>("error"))
+                self->error_event.assign(event);
+        } catch (...) { // std::bad_alloc: the status and pmx_error are still reported
+        }
+        if (self->exception)
+            return 1; // the callable already failed: keep cancelling, never call it again
+        try {
+            if (!invoke_event(*self->fn, event))
+                cancel = 1;
+        } catch (...) {
+            self->exception = std::current_exception();
+            cancel = 1;
+        }
+        return cancel;
+    }
+};
+
+/// What an async stream's Stream handle and its callback share.
+struct AsyncShared {
+    std::mutex mutex;
+    std::condition_variable finished_cv;
+    bool finished = false;
+    std::string terminal_event;     // the `done` or `error` event
+    std::exception_ptr exception;   // thrown by the callable
+};
+
+/// Heap state of one async stream; deleted by the trampoline on the terminal event (the last
+/// use of userdata, per providermux.h), so the callable lives exactly as long as needed.
+template <class Fn>
+struct AsyncCall {
+    Fn fn;
+    std::shared_ptr<AsyncShared> shared;
+    std::exception_ptr exception;
+
+    static std::int32_t trampoline(const char *event_json, std::size_t len, void *userdata) noexcept
+    {
+        auto *self = static_cast<AsyncCall *>(userdata);
+        const std::string_view event(event_json, len);
+        std::int32_t cancel = 0;
+        if (self->exception) {
+            cancel = 1;
+        } else {
+            try {
+                if (!invoke_event(self->fn, event))
+                    cancel = 1;
+            } catch (...) {
+                self->exception = std::current_exception();
+                cancel = 1;
+            }
+        }
+        bool terminal = false;
+        try {
+            terminal = is_terminal_type(json::string_member(event, "type"));
+        } catch (...) {
+            // std::bad_alloc: cannot tell; a cheap check that needs no allocation
+            terminal = event.find("\"type\":\"done\"") != std::string_view::npos ||
+                       event.find("\"type\":\"error\"") != std::string_view::npos;
+        }
+        if (terminal) {
+            std::shared_ptr<AsyncShared> shared = std::move(self->shared);
+            {
+                std::lock_guard<std::mutex> lock(shared->mutex);
+                try {
+                    shared->terminal_event.assign(event);
+                } catch (...) {
+                    shared->terminal_event.clear();
+                }
+                shared->exception = self->exception;
+                shared->finished = true;
+            }
+            shared->finished_cv.notify_all();
+            delete self; // destroys the callable, here on the I/O thread
+        }
+        return cancel;
+    }
+};
+
+} // namespace detail
+
+// -----------------------------------------------------------------------------------------
+// Stream: an asynchronous streamed completion
+// -----------------------------------------------------------------------------------------
+
+class Router;
+
+/// A running asynchronous stream, created by Router::stream_async(). Move-only; owns its
+/// pmx_stream handle.
+///
+/// Threading: the callable given to stream_async() runs on the router's I/O thread (possibly
+/// before stream_async() returns), never concurrently with itself; it must not block for long
+/// (it delays every request of the router), must not wait on its own stream (wait(), result())
+/// and must not destroy the Router. It is destroyed on the I/O thread right after the terminal
+/// event (`done` or `error`), which is its last call. An exception it throws cancels the stream
+/// and is rethrown by result().
+///
+/// The other members may be called from any thread. The destructor cancels a stream still
+/// running and returns at once (pmx_stream_free); the terminal event still reaches the
+/// callable afterwards, on the I/O thread. A Stream may outlive its Router: the router
+/// delivers every terminal event before pmx_router_free returns.
+class Stream {
+public:
+    /// An empty stream (no handle): operator bool is false, cancel() is a no-op.
+    Stream() noexcept = default;
+    Stream(const Stream &) = delete;
+    Stream &operator=(const Stream &) = delete;
+    /// Moves the handle; `other` becomes empty.
+    Stream(Stream &&other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), shared_(std::move(other.shared_))
+    {
+    }
+    /// Releases the current handle (cancelling it if running) and takes `other`'s.
+    Stream &operator=(Stream &&other) noexcept
+    {
+        if (this != &other) {
+            reset();
+            handle_ = std::exchange(other.handle_, nullptr);
+            shared_ = std::move(other.shared_);
+        }
+        return *this;
+    }
+    /// pmx_stream_free: cancels the stream if still running; does not wait.
+    ~Stream() { reset(); }
+
+    /// True when this object holds a stream handle.
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+    /// The C handle, still owned by this object (nullptr when empty).
+    pmx_stream *handle() const noexcept { return handle_; }
+
+    /// Requests cancellation: any thread, also from inside the callable; idempotent; a no-op
+    /// once finished. The terminal event (an `error` with PMX_ERR_CANCELLED unless the stream
+    /// had already finished) follows on the I/O thread.
+    void cancel() noexcept { pmx_stream_cancel(handle_); }
+
+    /// True once the terminal event has been delivered (false for an empty stream).
+    bool finished() const
+    {
+        if (!shared_)
+            return false;
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        return shared_->finished;
+    }
+
+    /// Blocks until the terminal event has been delivered. Not from inside the callable.
+    /// Throws Error(PMX_ERR_INVALID_ARGUMENT) on an empty stream.
+    void wait() const
+    {
+        std::unique_lock<std::mutex> lock(require().mutex);
+        shared_->finished_cv.wait(lock, [this] { return shared_->finished; });
+    }
+
+    /// Waits at most `timeout` for the terminal event; returns finished().
+    template <class Rep, class Period>
+    bool wait_for(const std::chrono::duration<Rep, Period> &timeout) const
+    {
+        std::unique_lock<std::mutex> lock(require().mutex);
+        return shared_->finished_cv.wait_for(lock, timeout, [this] { return shared_->finished; });
+    }
+
+    /// Waits for the end, then: rethrows the callable's exception if it threw; returns the full
+    /// response JSON (the `done` event's "response") on success; throws Error built from the
+    /// `error` event otherwise (PMX_ERR_CANCELLED after cancel()).
+    std::string result() const
+    {
+        wait();
+        std::string terminal;
+        std::exception_ptr exception;
+        {
+            std::lock_guard<std::mutex> lock(shared_->mutex);
+            terminal = shared_->terminal_event;
+            exception = shared_->exception;
+        }
+        if (exception)
+            std::rethrow_exception(exception);
+        if (json::string_member(terminal, "type") == std::optional<std::string>("done"))
+            return std::string(json::member(terminal, "response").value_or(std::string_view()));
+        throw Error::from_event(terminal);
+    }
+
+    /// The terminal event JSON once finished ("" before, or for an empty stream).
+    std::string terminal_event() const
+    {
+        if (!shared_)
+            return std::string();
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        return shared_->finished ? shared_->terminal_event : std::string();
+    }
+
+    /// Frees the handle now (cancelling the stream if running) and makes this object empty.
+    void reset() noexcept
+    {
+        pmx_stream_free(std::exchange(handle_, nullptr));
+        shared_.reset();
+    }
+
+private:
+    friend class Router;
+    Stream(pmx_stream *handle, std::shared_ptr<detail::AsyncShared> shared) noexcept
+        : handle_(handle), shared_(std::move(shared))
+    {
+    }
+
+    detail::AsyncShared &require() const
+    {
+        if (!shared_)
+            throw Error(PMX_ERR_INVALID_ARGUMENT, "empty providermux::Stream");
+        return *shared_;
+    }
+
+    pmx_stream *handle_ = nullptr;
+    std::shared_ptr<detail::AsyncShared> shared_;
+};
+
+// -----------------------------------------------------------------------------------------
+// Router
+// -----------------------------------------------------------------------------------------
+
+/// A router: providers, routing policy and one I/O thread (pmx_router). Move-only, unique
+/// owner of its handle; the destructor frees it (pmx_router_free), cancelling async streams
+/// still running and waiting for their terminal events.
+///
+/// Threading: a Router may be shared between threads (by reference) and all its member
+/// functions may run concurrently, except that the destructor / move-assignment must not run
+/// while other threads still use it, nor from inside one of its own event callbacks.
+///
+/// Errors: every member function throws Error on failure (std::bad_alloc aside). On an empty
+/// (default-constructed or moved-from) Router they throw Error(PMX_ERR_ROUTER_CLOSED).
+class Router {
+public:
+    /// An empty router (no handle).
+    Router() noexcept = default;
+
+    /// Creates a router from a router config JSON document and starts its I/O thread
+    /// (pmx_router_new). Throws Error: PMX_ERR_INVALID_JSON, PMX_ERR_INVALID_UTF8,
+    /// PMX_ERR_CONFIG (the message names the field), PMX_ERR_ENV_VAR_MISSING,
+    /// PMX_ERR_UNKNOWN_PROVIDER_TYPE, PMX_ERR_DUPLICATE_PROVIDER.
+    explicit Router(const std::string &config_json)
+    {
+        pmx_error err{};
+        const pmx_status rc = pmx_router_new(&handle_, config_json.c_str(), &err);
+        if (rc != PMX_OK) {
+            handle_ = nullptr;
+            throw Error::from_c(rc, err);
+        }
+    }
+
+    /// Takes ownership of a handle from pmx_router_new (may be nullptr).
+    explicit Router(pmx_router *handle) noexcept : handle_(handle) {}
+
+    Router(const Router &) = delete;
+    Router &operator=(const Router &) = delete;
+    /// Moves the handle; `other` becomes empty (its destructor then does nothing).
+    Router(Router &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    /// Frees the current router, then takes `other`'s handle.
+    Router &operator=(Router &&other) noexcept
+    {
+        if (this != &other)
+            pmx_router_free(std::exchange(handle_, std::exchange(other.handle_, nullptr)));
+        return *this;
+    }
+    /// pmx_router_free. Blocking calls on other threads must have returned first.
+    ~Router() { pmx_router_free(handle_); }
+
+    /// True when this object holds a router.
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+    /// The C handle, still owned by this object (nullptr when empty).
+    pmx_router *handle() const noexcept { return handle_; }
+    /// Gives up ownership: returns the handle (free it with pmx_router_free), leaves this empty.
+    pmx_router *release() noexcept { return std::exchange(handle_, nullptr); }
+
+    /// Runs one chat completion and waits for it, retries and failover included
+    /// (pmx_router_complete). Returns the response JSON (an OpenAI chat.completion plus
+    /// "provider", "attempts", "latency_ms", "usage"). Blocks the calling thread.
+    /// Throws Error: input errors, or the last attempt's failure (message lists every attempt).
+    std::string complete(const std::string &request_json) const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_complete(&out, require(), request_json.c_str(), &err);
+        return take(rc, out, err);
+    }
+
+    /// Runs one streamed chat completion on the CALLING thread (pmx_router_stream): calls
+    /// `on_event(std::string_view event_json)` for every event (`start`, `delta`, `retry`,
+    /// `fallback`, `usage`, then `done` or `error`); the view is valid during the call only.
+    /// `on_event` returns void, or bool: false cancels the stream. Returns the full response
+    /// JSON (as carried by `done`).
+    ///
+    /// If `on_event` throws, the exception is caught before it reaches C, the stream is
+    /// cancelled, `on_event` is not called again, and the exception is rethrown here once
+    /// pmx_router_stream has returned. Otherwise a stream that ends with `error` throws Error
+    /// built from that event (PMX_ERR_CANCELLED when `on_event` returned false).
+    template <class F>
+    std::string stream(const std::string &request_json, F &&on_event) const
+    {
+        using Fn = std::remove_reference_t<F>;
+        static_assert(std::is_invocable_v<Fn &, std::string_view>,
+                      "providermux: on_event must be callable with std::string_view");
+        detail::BlockingCall<Fn> call{&on_event, nullptr, std::string()};
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_stream(&out, require(), request_json.c_str(),
+                                                &detail::BlockingCall<Fn>::trampoline, &call, &err);
+        detail::OwnedString owned(out);
+        if (call.exception)
+            std::rethrow_exception(call.exception);
+        if (rc != PMX_OK) {
+            if (!call.error_event.empty())
+                throw Error::from_event(call.error_event, rc);
+            throw Error::from_c(rc, err);
+        }
+        return detail::to_string(owned);
+    }
+
+    /// Starts a streamed chat completion and returns at once (pmx_router_stream_async).
+    /// `on_event` (copied or moved into the stream) is called on the router's I/O THREAD, see
+    /// Stream for the rules; it returns void, or bool: false cancels. Throws Error for input
+    /// errors only, and then `on_event` is never called.
+    template <class F>
+    Stream stream_async(const std::string &request_json, F &&on_event) const
+    {
+        using Fn = std::decay_t<F>;
+        static_assert(std::is_invocable_v<Fn &, std::string_view>,
+                      "providermux: on_event must be callable with std::string_view");
+        auto shared = std::make_shared<detail::AsyncShared>();
+        auto call = std::unique_ptr<detail::AsyncCall<Fn>>(
+            new detail::AsyncCall<Fn>{Fn(std::forward<F>(on_event)), shared, nullptr});
+        pmx_stream *handle = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_stream_async(&handle, require(), request_json.c_str(),
+                                                      &detail::AsyncCall<Fn>::trampoline,
+                                                      call.get(), &err);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err); // the callback is never called: `call` is freed here
+        call.release();                   // owned by the trampoline now, deleted at the end
+        return Stream(handle, std::move(shared));
+    }
+
+    /// Computes embeddings (pmx_router_embed): {"model": ..., "input": "text" | [...]}.
+    /// Returns an OpenAI embeddings list plus "provider" and "attempts". Blocks.
+    /// Throws Error: as complete(), plus PMX_ERR_UNSUPPORTED.
+    std::string embed(const std::string &request_json) const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_embed(&out, require(), request_json.c_str(), &err);
+        return take(rc, out, err);
+    }
+
+    /// Lists the models of every provider (pmx_router_models); failing providers are listed
+    /// under "errors", not thrown. Blocks.
+    std::string models() const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_models(&out, require(), &err);
+        return take(rc, out, err);
+    }
+
+    /// Probes every provider now (pmx_router_health). Blocks up to the health timeout.
+    std::string health() const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_health(&out, require(), &err);
+        return take(rc, out, err);
+    }
+
+    /// Usage statistics JSON since creation or the last reset (pmx_router_stats).
+    std::string stats() const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_stats(&out, require(), &err);
+        return take(rc, out, err);
+    }
+
+    /// Statistics with options (pmx_router_stats_ex): `format` "json" or "prometheus" (text
+    /// exposition format 0.0.4); `reset` zeroes the counters right after this snapshot.
+    /// Throws Error(PMX_ERR_INVALID_ARGUMENT) for an unknown format.
+    std::string stats_ex(const std::string &format = "json", bool reset = false) const
+    {
+        const std::string options =
+            "{\"format\":" + json::quote(format) + ",\"reset\":" + (reset ? "true" : "false") + "}";
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_stats_ex(&out, require(), options.c_str(), &err);
+        return take(rc, out, err);
+    }
+
+    /// Adds a provider (one entry of the config's "providers", as JSON); it serves new requests
+    /// from now on. Any thread, also while requests run. Throws Error: as Router(config), plus
+    /// PMX_ERR_DUPLICATE_PROVIDER.
+    void add_provider(const std::string &provider_json)
+    {
+        pmx_router *router = require();
+        pmx_provider *provider = nullptr;
+        pmx_error err{};
+        pmx_status rc = pmx_provider_new(&provider, provider_json.c_str(), &err);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+        rc = pmx_router_add_provider(router, provider, &err);
+        pmx_provider_free(provider); // the router keeps its own reference
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+    }
+
+    /// Removes the provider called `name`; requests already running on it finish.
+    /// Throws Error(PMX_ERR_PROVIDER_NOT_FOUND).
+    void remove_provider(const std::string &name)
+    {
+        pmx_error err{};
+        const pmx_status rc = pmx_router_remove_provider(require(), name.c_str(), &err);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+    }
+
+    /// Replaces the config's "routing" section (the object, as JSON) while requests run; on any
+    /// error nothing changes. Throws Error: PMX_ERR_INVALID_JSON, PMX_ERR_CONFIG (naming the
+    /// field).
+    void update_routing(const std::string &routing_json)
+    {
+        pmx_error err{};
+        const pmx_status rc = pmx_router_update_routing(require(), routing_json.c_str(), &err);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+    }
+
+    /// Model management on a local server provider (pmx_router_model_manage):
+    /// {"action": "pull"|"delete"|"show"|"loaded", "provider": NAME, "model": MODEL}. Returns
+    /// the result JSON. Blocks. Throws Error.
+    std::string model_manage(const std::string &request_json) const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc =
+            pmx_router_model_manage(&out, require(), request_json.c_str(), nullptr, nullptr, &err);
+        return take(rc, out, err);
+    }
+
+    /// As model_manage(), with `on_progress(std::string_view event_json)` receiving "pull"
+    /// progress events on the CALLING thread; returning false cancels. Exceptions it throws
+    /// cancel the action and are rethrown here, as in stream().
+    template <class F>
+    std::string model_manage(const std::string &request_json, F &&on_progress) const
+    {
+        using Fn = std::remove_reference_t<F>;
+        static_assert(std::is_invocable_v<Fn &, std::string_view>,
+                      "providermux: on_progress must be callable with std::string_view");
+        detail::BlockingCall<Fn> call{&on_progress, nullptr, std::string()};
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_model_manage(&out, require(), request_json.c_str(),
+                                                      &detail::BlockingCall<Fn>::trampoline,
+                                                      &call, &err);
+        detail::OwnedString owned(out);
+        if (call.exception)
+            std::rethrow_exception(call.exception);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+        return detail::to_string(owned);
+    }
+
+private:
+    pmx_router *require() const
+    {
+        if (!handle_)
+            throw Error(PMX_ERR_ROUTER_CLOSED, "empty providermux::Router (moved from or default)");
+        return handle_;
+    }
+
+    static std::string take(pmx_status rc, char *out, const pmx_error &err)
+    {
+        detail::OwnedString owned(out);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+        return detail::to_string(owned);
+    }
+
+    pmx_router *handle_ = nullptr;
+};
+
+} // namespace providermux
+
+#endif // PROVIDERMUX_HPP
