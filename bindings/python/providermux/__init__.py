@@ -1,24 +1,35 @@
 """Python bindings for libprovidermux, over ctypes (standard library only).
 
 The library is found, in order: the ``PROVIDERMUX_LIB`` environment variable (a full path,
-final when set), ``libprovidermux.so.0`` next to this package, ``build/lib/libprovidermux.so.0``
-relative to the repository root, ``ctypes.util.find_library("providermux")``, then the dynamic
-loader's own search path.
+final when set), the copy shipped in the installed package (``providermux/_native/``),
+``libprovidermux.so.0`` next to this package, ``build/lib/libprovidermux.so.0`` relative to the
+repository root, ``ctypes.util.find_library("providermux")``, then the dynamic loader's own
+search path. :data:`library_path` tells which one was loaded.
 
 Example::
 
     import providermux
     with providermux.Router({"providers": [{"name": "mock", "type": "mock"}]}) as router:
-        print(router.complete({"messages": [{"role": "user", "content": "hi"}]}))
+        print(router.complete({"messages": [{"role": "user", "content": "hi"}]}).content)
         for event in router.stream({"messages": [{"role": "user", "content": "hi"}]}):
-            if event["type"] == "delta":
-                print(event.get("content", ""), end="", flush=True)
+            if event.type == "delta":          # or event["type"]: events are dicts
+                print(event.content or "", end="", flush=True)
+
+    async def main():
+        with providermux.Router(config) as router:
+            response = await router.acomplete(request)
+            async for event in router.astream(request):
+                ...
 
 JSON documents (config, requests) may be given as ``dict``/``list`` (serialised here), ``str``
-(encoded to UTF-8) or ``bytes`` (passed unchanged). Every failure raises
-:class:`ProviderMuxError`.
+(encoded to UTF-8) or ``bytes`` (passed unchanged). Every failure raises a subclass of
+:class:`ProviderMuxError` chosen by the status code (:class:`ConfigError`,
+:class:`RateLimitedError`, :class:`BudgetExceededError`, ...; see :data:`ERROR_CLASSES`).
 """
 
+from __future__ import annotations
+
+import asyncio
 import atexit
 import collections
 import ctypes
@@ -27,49 +38,41 @@ import queue
 import threading
 import weakref
 from ctypes import byref, c_void_p
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union, overload
 
 from . import _lib
+from . import _errors
+from ._errors import (  # status codes and exception classes
+    OK, status_name, ERROR_CLASSES, ERR_INVALID_ARGUMENT, ERR_INVALID_JSON, ERR_INVALID_UTF8,
+    ERR_CONFIG, ERR_ENV_VAR_MISSING, ERR_UNKNOWN_PROVIDER_TYPE, ERR_INVALID_REQUEST,
+    ERR_NO_PROVIDER, ERR_PROVIDER_NOT_FOUND, ERR_DUPLICATE_PROVIDER, ERR_CANCELLED, ERR_TIMEOUT,
+    ERR_CONNECTION, ERR_UPSTREAM_HTTP, ERR_RATE_LIMITED, ERR_AUTH, ERR_UPSTREAM_PROTOCOL,
+    ERR_STREAM_INTERRUPTED, ERR_UPSTREAM_BAD_REQUEST, ERR_MODEL_NOT_FOUND, ERR_UNSUPPORTED,
+    ERR_UPSTREAM_SERVER, ERR_ROUTER_CLOSED, ERR_RESPONSE_TOO_LARGE, ERR_QUOTA_EXCEEDED,
+    ERR_PERMISSION, ERR_MODEL_NOT_LOADED, ERR_CONTEXT_LENGTH_EXCEEDED, ERR_CONTENT_FILTERED,
+    ERR_BUDGET_EXCEEDED, ERR_CIRCUIT_OPEN, ERR_INTERNAL, ProviderMuxError, InvalidArgumentError,
+    InvalidJSONError, InvalidUTF8Error, ConfigError, EnvVarMissingError, UnknownProviderTypeError,
+    DuplicateProviderError, InvalidRequestError, NoProviderError, ProviderNotFoundError,
+    StreamCancelledError, UnsupportedError, RouterClosedError, BudgetExceededError,
+    CircuitOpenError, InternalError, UpstreamError, ProviderTimeoutError, ProviderConnectionError,
+    UpstreamHTTPError, RateLimitedError, AuthError, PermissionDeniedError, QuotaExceededError,
+    UpstreamProtocolError, StreamInterruptedError, UpstreamBadRequestError, ModelNotFoundError,
+    ModelNotLoadedError, UpstreamServerError, ResponseTooLargeError, ContextLengthExceededError,
+    ContentFilteredError,
+)
 from ._lib import PmxError, library_path
+from ._types import (TERMINAL_TYPES, DeltaEvent, DoneEvent, ErrorEvent, Event, FallbackEvent,
+                     JSONDocument, Response, RetryEvent, StartEvent, UsageEvent, make_event,
+                     make_response)
+from ._version import __version__
 
 __all__ = [
-    "version", "version_number", "status_name", "library_path", "set_log_callback",
-    "ProviderMuxError", "Router", "Stream",
-]
-
-# Status codes (include/providermux.h); append-only.
-OK = 0
-ERR_INVALID_ARGUMENT = -1
-ERR_INVALID_JSON = -2
-ERR_INVALID_UTF8 = -3
-ERR_CONFIG = -4
-ERR_ENV_VAR_MISSING = -5
-ERR_UNKNOWN_PROVIDER_TYPE = -6
-ERR_INVALID_REQUEST = -7
-ERR_NO_PROVIDER = -8
-ERR_PROVIDER_NOT_FOUND = -9
-ERR_DUPLICATE_PROVIDER = -10
-ERR_CANCELLED = -11
-ERR_TIMEOUT = -12
-ERR_CONNECTION = -13
-ERR_UPSTREAM_HTTP = -14
-ERR_RATE_LIMITED = -15
-ERR_AUTH = -16
-ERR_UPSTREAM_PROTOCOL = -17
-ERR_STREAM_INTERRUPTED = -18
-ERR_UPSTREAM_BAD_REQUEST = -19
-ERR_MODEL_NOT_FOUND = -20
-ERR_UNSUPPORTED = -21
-ERR_UPSTREAM_SERVER = -22
-ERR_ROUTER_CLOSED = -23
-ERR_RESPONSE_TOO_LARGE = -24
-ERR_QUOTA_EXCEEDED = -25
-ERR_PERMISSION = -26
-ERR_MODEL_NOT_LOADED = -27
-ERR_CONTEXT_LENGTH_EXCEEDED = -28
-ERR_CONTENT_FILTERED = -29
-ERR_BUDGET_EXCEEDED = -30
-ERR_CIRCUIT_OPEN = -31
-ERR_INTERNAL = -99
+    "__version__", "version", "version_number", "library_path", "set_log_callback",
+    "Router", "Stream", "AsyncStream",
+    "Event", "StartEvent", "DeltaEvent", "RetryEvent", "FallbackEvent", "UsageEvent",
+    "DoneEvent", "ErrorEvent", "Response", "JSONDocument",
+    "LOG_TRACE", "LOG_DEBUG", "LOG_INFO", "LOG_WARN", "LOG_ERROR",
+] + list(_errors.__all__)
 
 LOG_TRACE = 0
 LOG_DEBUG = 1
@@ -77,65 +80,22 @@ LOG_INFO = 2
 LOG_WARN = 3
 LOG_ERROR = 4
 
-_TERMINAL_TYPES = ("done", "error")
+_TERMINAL_TYPES = TERMINAL_TYPES
+
+EventCallback = Callable[[Event], Any]
 
 
-def version():
+def version() -> str:
     """Runtime version of the loaded library, e.g. ``"0.1.0"``."""
     return _lib.pmx_version_string().decode("utf-8")
 
 
-def version_number():
+def version_number() -> int:
     """Runtime version as MAJOR * 10000 + MINOR * 100 + PATCH."""
     return int(_lib.pmx_version_number())
 
 
-def status_name(code):
-    """Name of a status code, e.g. ``"PMX_ERR_TIMEOUT"`` (``"PMX_UNKNOWN_STATUS"`` if unknown)."""
-    return _lib.pmx_status_name(int(code)).decode("utf-8")
-
-
-class ProviderMuxError(Exception):
-    """A failed library call or a stream that ended with an ``error`` event.
-
-    Attributes: ``code`` (negative status), ``status_name``, ``http_status`` (0 when none),
-    ``provider`` ("" when none), ``attempts`` (number of provider attempts), ``message``, and
-    ``details`` (the error event dict for stream errors, else None).
-    """
-
-    def __init__(self, code, message="", http_status=0, provider="", attempts=0, details=None):
-        self.code = int(code)
-        self.status_name = status_name(self.code)
-        self.message = message or ""
-        self.http_status = int(http_status or 0)
-        self.provider = provider or ""
-        self.attempts = int(attempts or 0)
-        self.details = details
-        super().__init__(
-            "%s: %s" % (self.status_name, self.message) if self.message else self.status_name)
-
-    @classmethod
-    def _from_struct(cls, code, err):
-        return cls(code or err.code,
-                   message=err.message.decode("utf-8", "replace"),
-                   http_status=err.http_status,
-                   provider=err.provider.decode("utf-8", "replace"),
-                   attempts=err.attempts)
-
-    @classmethod
-    def _from_event(cls, event):
-        attempts = event.get("attempts", 0)
-        if isinstance(attempts, list):  # the vocabulary may give the attempt objects
-            attempts = len(attempts)
-        return cls(event.get("code", ERR_INTERNAL),
-                   message=event.get("message", ""),
-                   http_status=event.get("http_status", 0),
-                   provider=event.get("provider", ""),
-                   attempts=attempts if isinstance(attempts, int) else 0,
-                   details=event)
-
-
-def _encode(document):
+def _encode(document: JSONDocument) -> bytes:
     """A JSON document as the NUL-terminated UTF-8 bytes the C API wants."""
     if isinstance(document, (bytes, bytearray)):
         return bytes(document)
@@ -144,8 +104,12 @@ def _encode(document):
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
-def _decode(data):
+def _decode(data: bytes) -> Any:
     return json.loads(data.decode("utf-8"))
+
+
+def _decode_event(pointer: Any, length: int) -> Event:
+    return make_event(_decode(ctypes.string_at(pointer, length)))
 
 
 # Which threads are currently inside one of our callbacks (a router's I/O thread or a thread
@@ -153,18 +117,18 @@ def _decode(data):
 _callback_state = threading.local()
 
 
-def _in_callback():
+def _in_callback() -> bool:
     return getattr(_callback_state, "depth", 0) > 0
 
 
 # Callback objects C may still call. Async stream callbacks stay in `_live_callbacks` until their
 # terminal event, then move to a short queue so the object outlives its own last invocation.
 _live_lock = threading.Lock()
-_live_callbacks = {}
-_retired_callbacks = collections.deque(maxlen=256)
+_live_callbacks: Dict[object, Any] = {}
+_retired_callbacks: "collections.deque[Any]" = collections.deque(maxlen=256)
 
 
-def _retire_callback(key):
+def _retire_callback(key: object) -> None:
     with _live_lock:
         cb = _live_callbacks.pop(key, None)
         if cb is not None:
@@ -179,7 +143,7 @@ _log_lock = threading.Lock()
 _log_callback = None  # the CFUNCTYPE object currently installed
 
 
-def set_log_callback(fn, min_level=LOG_INFO):
+def set_log_callback(fn: Optional[Callable[[int, str], Any]], min_level: int = LOG_INFO) -> None:
     """Installs ``fn(level: int, message: str)`` as the process-wide log callback.
 
     ``fn`` may be called from any thread (routers' I/O threads included); exceptions it raises
@@ -187,7 +151,7 @@ def set_log_callback(fn, min_level=LOG_INFO):
     """
     global _log_callback
     if fn is None:
-        c_fn = ctypes.cast(None, _lib.LOG_FN)
+        c_fn = _lib.LOG_FN()  # NULL
     else:
         def trampoline(level, message, length, _userdata):
             _callback_state.depth = getattr(_callback_state, "depth", 0) + 1
@@ -212,12 +176,15 @@ class _StreamState:
     """What the C callback touches. It must not reference the Stream object itself, or an
     abandoned stream could never be collected (and so never cancelled)."""
 
-    __slots__ = ("queue", "cancel_requested", "terminal", "finished")
+    __slots__ = ("queue", "cancel_requested", "terminal", "finished", "loop")
 
-    def __init__(self):
-        self.queue = queue.SimpleQueue()  # C-implemented: cheaper per event than queue.Queue
+    def __init__(self, event_queue: Any = None, loop: Any = None) -> None:
+        # C-implemented SimpleQueue: cheaper per event than queue.Queue. Async streams give an
+        # asyncio.Queue fed on their loop instead.
+        self.queue = queue.SimpleQueue() if event_queue is None else event_queue
+        self.loop = loop
         self.cancel_requested = False
-        self.terminal = None
+        self.terminal: Optional[Event] = None
         self.finished = threading.Event()
 
 
@@ -226,7 +193,7 @@ _PyGILState_Ensure.restype = ctypes.c_int
 _PyGILState_Ensure.argtypes = []
 
 
-def _pin_thread_state():
+def _pin_thread_state() -> None:
     """Async events arrive on the library's I/O thread, which Python did not create: ctypes
     would build and tear down a Python thread state around every single callback (~25 µs an
     event). One extra PyGILState_Ensure keeps that thread's state alive for the thread's
@@ -236,20 +203,34 @@ def _pin_thread_state():
         _callback_state.pinned = True
 
 
-def _make_async_callback(state, key):
+def _make_async_callback(state: _StreamState, key: object) -> Any:
+    """The C callback of an async stream: runs on the router's I/O thread and hands each event
+    over to the consumer (a SimpleQueue, or an asyncio loop with call_soon_threadsafe)."""
+    loop = state.loop
+    put = state.queue.put_nowait if loop is not None else state.queue.put
+
     def on_event(event_json, length, _userdata):
         _pin_thread_state()
         _callback_state.depth = getattr(_callback_state, "depth", 0) + 1
         try:
             try:
-                event = _decode(ctypes.string_at(event_json, length))
+                event = _decode_event(event_json, length)
             except Exception as exc:  # should not happen: keep the stream going
-                event = {"type": "_invalid", "message": str(exc)}
-            state.queue.put(event)
+                event = Event({"type": "_invalid", "message": str(exc)})
             if event.get("type") in _TERMINAL_TYPES:
+                # The terminal event is the last call. Retired first, so that a reader woken
+                # by it sees _live_callbacks without this one (the retired queue keeps the
+                # object alive until this call has returned).
+                _retire_callback(key)
                 state.terminal = event
                 state.finished.set()
-                _retire_callback(key)  # the terminal event is the last call
+            if loop is None:
+                put(event)
+            else:
+                try:
+                    loop.call_soon_threadsafe(put, event)
+                except RuntimeError:  # the loop is closed: nobody is left to read it
+                    pass
             return 1 if state.cancel_requested else 0
         except BaseException:
             return 1
@@ -258,65 +239,60 @@ def _make_async_callback(state, key):
     return _lib.EVENT_FN(on_event)
 
 
-class Stream:
-    """An asynchronous streamed completion: an iterator of event dicts.
+def _start_async_stream(router: "Router", request: JSONDocument, state: _StreamState) -> Any:
+    """pmx_router_stream_async with the callback kept alive until its terminal event."""
+    router_handle = router._require()
+    request_json = _encode(request)
+    key = object()
+    callback = _make_async_callback(state, key)
+    with _live_lock:
+        _live_callbacks[key] = callback
+    handle = c_void_p()
+    err = PmxError()
+    rc = _lib.pmx_router_stream_async(byref(handle), router_handle, request_json,
+                                      callback, None, byref(err))
+    if rc != OK:
+        with _live_lock:  # the callback is never called when the start fails
+            _live_callbacks.pop(key, None)
+        raise ProviderMuxError._from_struct(rc, err)
+    return handle
 
-    Iteration ends after the terminal event (``done`` or ``error``, which is yielded too).
-    ``close()`` (also on ``with`` exit, on garbage collection, or when a ``for`` loop over a
-    temporary ``router.stream(...)`` is left early) cancels a stream still running and waits
-    for its terminal event. After the end: ``response`` is the full response (``done``),
-    ``error`` a :class:`ProviderMuxError` (``error``), ``terminal`` the terminal event.
-    """
+
+class _StreamBase:
+    """What Stream and AsyncStream share: the handle, the terminal event and its outcome."""
 
     _close_timeout = 30.0
 
-    def __init__(self, router, request):
+    terminal: Optional[Event]
+    response: Optional[Response]
+    error: Optional[ProviderMuxError]
+
+    def _setup(self, router: "Router", request: JSONDocument, state: _StreamState) -> None:
         self._router = router  # keeps the router alive while this handle exists
         self._lock = threading.Lock()
-        self._state = _StreamState()
-        self._handle = None
+        self._state = state
+        self._handle: Any = None
         self._started = False
         self._exhausted = False
         self.terminal = None
         self.response = None
         self.error = None
-        router_handle = router._require()
-        request_json = _encode(request)
-        key = object()
-        callback = _make_async_callback(self._state, key)
-        with _live_lock:
-            _live_callbacks[key] = callback
-        handle = c_void_p()
-        err = PmxError()
-        rc = _lib.pmx_router_stream_async(byref(handle), router_handle, request_json,
-                                          callback, None, byref(err))
-        if rc != OK:
-            with _live_lock:  # the callback is never called when the start fails
-                _live_callbacks.pop(key, None)
-            raise ProviderMuxError._from_struct(rc, err)
-        self._handle = handle
+        self._handle = _start_async_stream(router, request, state)
         self._started = True
         router._streams.add(self)
 
-    def __iter__(self):
-        return self
+    @property
+    def finished(self) -> bool:
+        """True once the terminal event has arrived (consumed or not)."""
+        return self._state.finished.is_set()
 
-    def __next__(self):
-        if self._exhausted:
-            raise StopIteration
-        event = self._state.queue.get()
+    def _take(self, event: Event) -> None:
         if event.get("type") in _TERMINAL_TYPES:
             self._exhausted = True
             self._record(event)
             self._release_handle()
-        return event
 
-    @property
-    def finished(self):
-        """True once the terminal event has arrived (consumed or not)."""
-        return self._state.finished.is_set()
-
-    def _record(self, event):
+    def _record(self, event: Event) -> None:
         if self.terminal is not None:
             return
         self.terminal = event
@@ -325,25 +301,72 @@ class Stream:
         else:
             self.error = ProviderMuxError._from_event(event)
 
-    def _release_handle(self):
+    def _release_handle(self) -> None:
         """pmx_stream_free: also cancels a stream still running (its terminal still arrives)."""
         with self._lock:
             handle, self._handle = self._handle, None
             if handle:
                 _lib.pmx_stream_free(handle)
 
-    def cancel(self):
-        """Requests cancellation (any thread, idempotent); iteration then ends with an
-        ``error`` event whose code is ``ERR_CANCELLED`` unless the stream had finished."""
+    def cancel(self) -> None:
+        """Requests cancellation (any thread, idempotent); the stream then ends with an
+        ``error`` event whose code is ``ERR_CANCELLED`` unless it had finished."""
         self._state.cancel_requested = True
         with self._lock:
             if self._handle:
                 _lib.pmx_stream_cancel(self._handle)
 
-    def close(self):
+    def _outcome(self) -> Response:
+        if self.error is not None:
+            raise self.error
+        if self.terminal is None:
+            raise ProviderMuxError.from_code(ERR_CANCELLED, "stream closed before its end")
+        return self.response  # type: ignore[return-value]
+
+    def __del__(self) -> None:
+        try:
+            self._abandon()
+        except Exception:
+            pass
+
+    def _abandon(self) -> None:
+        raise NotImplementedError
+
+
+class Stream(_StreamBase):
+    """An asynchronous streamed completion: an iterator of :class:`Event` (dicts).
+
+    Iteration ends after the terminal event (``done`` or ``error``, which is yielded too).
+    ``close()`` (also on ``with`` exit, on garbage collection, or when a ``for`` loop over a
+    temporary ``router.stream(...)`` is left early) cancels a stream still running and waits
+    for its terminal event. After the end: ``response`` is the full response (``done``),
+    ``error`` a :class:`ProviderMuxError` (``error``), ``terminal`` the terminal event.
+    """
+
+    def __init__(self, router: "Router", request: JSONDocument) -> None:
+        self._setup(router, request, _StreamState())
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        if self._exhausted:
+            raise StopIteration
+        event = self._state.queue.get()
+        self._take(event)
+        return event
+
+    def result(self) -> Response:
+        """Reads the stream to its end (blocking) and returns the response, or raises the
+        stream's error (:class:`StreamCancelledError` after a cancel)."""
+        for _ in self:
+            pass
+        return self._outcome()
+
+    def close(self) -> None:
         """Cancels the stream if still running, waits for its terminal event, frees it.
         Events not yet read are dropped."""
-        if not self._started:
+        if not getattr(self, "_started", False):
             return  # the start failed: the callback is never called
         if not self.finished:
             self.cancel()
@@ -354,37 +377,115 @@ class Stream:
             self._record(self._state.terminal)
         self._release_handle()
 
-    def __enter__(self):
+    _abandon = close
+
+    def __enter__(self) -> "Stream":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __del__(self):
+
+class AsyncStream(_StreamBase):
+    """A streamed completion for asyncio: ``async for event in router.astream(request)``.
+
+    Events come from the router's I/O thread through ``loop.call_soon_threadsafe`` into an
+    :class:`asyncio.Queue`: nothing blocks the event loop. Iteration ends after the terminal
+    event, which is yielded too (as with :class:`Stream`); ``await stream.result()`` returns
+    the response or raises the error instead.
+
+    Cancelling the task that iterates (``task.cancel()``, ``asyncio.wait_for`` timing out)
+    cancels the stream, waits (asynchronously) for its terminal event, then lets
+    :class:`asyncio.CancelledError` through. ``aclose()`` (and ``async with`` exit) cancels and
+    waits the same way. A stream dropped unread (e.g. an exception left the ``async for``) is
+    cancelled when collected. Create it on the loop that will read it.
+    """
+
+    def __init__(self, router: "Router", request: JSONDocument) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._setup(router, request, _StreamState(asyncio.Queue(), loop))
+
+    def __aiter__(self) -> "AsyncStream":
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._exhausted:
+            raise StopAsyncIteration
         try:
-            self.close()
-        except Exception:
+            event = await self._state.queue.get()
+        except asyncio.CancelledError:
+            await self._cancel_and_drain()
+            raise
+        self._take(event)
+        return event
+
+    async def _cancel_and_drain(self) -> None:
+        """Cancels the stream and awaits its terminal event (dropping the events before it)."""
+        if self._exhausted or not getattr(self, "_started", False):
+            return
+        self.cancel()
+        deadline = self._loop.time() + self._close_timeout
+        try:
+            while not self._exhausted:
+                remaining = deadline - self._loop.time()
+                if remaining <= 0:
+                    raise asyncio.TimeoutError
+                self._take(await asyncio.wait_for(self._state.queue.get(), remaining))
+        except asyncio.TimeoutError:
+            self._exhausted = True
+            self._release_handle()
+
+    async def result(self) -> Response:
+        """Reads the stream to its end and returns the response, or raises the stream's error
+        (:class:`StreamCancelledError` after a cancel)."""
+        async for _ in self:
             pass
+        return self._outcome()
+
+    async def aclose(self) -> None:
+        """Cancels the stream if still running and awaits its terminal event; frees it."""
+        await self._cancel_and_drain()
+        self._release_handle()
+
+    def close(self) -> None:
+        """Cancels and frees without waiting (for synchronous code and Router.close)."""
+        if not getattr(self, "_started", False):
+            return
+        if not self.finished:
+            self.cancel()
+        self._exhausted = True
+        if self._state.terminal is not None:
+            self._record(self._state.terminal)
+        self._release_handle()
+
+    _abandon = close
+
+    async def __aenter__(self) -> "AsyncStream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
 
 
 # ---------------------------------------------------------------------------------------------
 # Routers
 # ---------------------------------------------------------------------------------------------
 
-_routers = weakref.WeakSet()
+_routers: "weakref.WeakSet[Router]" = weakref.WeakSet()
 
 
 class Router:
     """A router built from a config (dict, JSON str or bytes). Safe to share between threads.
 
-    Close it with ``close()`` or a ``with`` block, after blocking calls on other threads have
-    returned; async streams still running are cancelled.
+    Close it with ``close()``, a ``with`` or an ``async with`` block, after blocking calls on
+    other threads have returned; streams still running are cancelled.
     """
 
-    def __init__(self, config):
-        self._handle = None
+    def __init__(self, config: JSONDocument) -> None:
+        self._handle: Any = None
         self._close_lock = threading.Lock()
-        self._streams = weakref.WeakSet()
+        self._streams: "weakref.WeakSet[_StreamBase]" = weakref.WeakSet()
         handle = c_void_p()
         err = PmxError()
         rc = _lib.pmx_router_new(byref(handle), _encode(config), byref(err))
@@ -393,17 +494,17 @@ class Router:
         self._handle = handle
         _routers.add(self)
 
-    def _require(self):
+    def _require(self) -> Any:
         handle = self._handle
         if not handle:
-            raise ProviderMuxError(ERR_ROUTER_CLOSED, "router is closed")
+            raise ProviderMuxError.from_code(ERR_ROUTER_CLOSED, "router is closed")
         return handle
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return not self._handle
 
-    def close(self):
+    def close(self) -> None:
         """Frees the router (idempotent). Must not be called from one of its own callbacks."""
         with self._close_lock:
             handle, self._handle = self._handle, None
@@ -418,17 +519,24 @@ class Router:
         _lib.pmx_router_free(handle)  # every async stream gets its terminal event before this returns
         for stream in streams:
             try:
-                stream.close()
+                stream.close()  # type: ignore[attr-defined]
             except Exception:
                 pass
 
-    def __enter__(self):
+    def __enter__(self) -> "Router":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __del__(self):
+    async def __aenter__(self) -> "Router":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        # Cancels running streams and waits for their terminal events: immediate, not I/O.
+        self.close()
+
+    def __del__(self) -> None:
         try:
             if not self._handle:
                 return
@@ -442,7 +550,7 @@ class Router:
 
     # -- calls returning a JSON document -------------------------------------------------------
 
-    def _call_json(self, fn, *args):
+    def _call_json(self, fn: Any, *args: Any) -> Any:
         out = c_void_p()
         err = PmxError()
         rc = fn(byref(out), self._require(), *args, byref(err))
@@ -451,34 +559,35 @@ class Router:
             raise ProviderMuxError._from_struct(rc, err)
         return _decode(data) if data is not None else None
 
-    def complete(self, request):
-        """Runs one chat completion (retries and failover included); returns the response."""
-        return self._call_json(_lib.pmx_router_complete, _encode(request))
+    def complete(self, request: JSONDocument) -> Response:
+        """Runs one chat completion (retries and failover included); returns the response.
+        Blocks the calling thread (use :meth:`acomplete` in asyncio code)."""
+        return make_response(self._call_json(_lib.pmx_router_complete, _encode(request)))
 
-    def embed(self, request):
+    def embed(self, request: JSONDocument) -> Dict[str, Any]:
         """Computes embeddings: ``{"model": ..., "input": "text" | [...]}``."""
         return self._call_json(_lib.pmx_router_embed, _encode(request))
 
-    def models(self):
+    def models(self) -> Dict[str, Any]:
         """Lists the models of every provider."""
         return self._call_json(_lib.pmx_router_models)
 
-    def health(self):
+    def health(self) -> Dict[str, Any]:
         """Probes every provider now."""
         return self._call_json(_lib.pmx_router_health)
 
-    def stats(self, reset=False):
+    def stats(self, reset: bool = False) -> Dict[str, Any]:
         """Usage statistics since the router was created (or last reset), as a dict.
         ``reset=True`` zeroes the counters right after this snapshot."""
         if not reset:
             return self._call_json(_lib.pmx_router_stats)
         return _decode(self._stats_text({"format": "json", "reset": True}).encode("utf-8"))
 
-    def metrics(self, reset=False):
+    def metrics(self, reset: bool = False) -> str:
         """The statistics as Prometheus text exposition (str), for a /metrics endpoint."""
         return self._stats_text({"format": "prometheus", "reset": bool(reset)})
 
-    def _stats_text(self, options):
+    def _stats_text(self, options: JSONDocument) -> str:
         out = c_void_p()
         err = PmxError()
         rc = _lib.pmx_router_stats_ex(byref(out), self._require(), _encode(options), byref(err))
@@ -487,7 +596,7 @@ class Router:
             raise ProviderMuxError._from_struct(rc, err)
         return data.decode("utf-8")
 
-    def update_routing(self, routing):
+    def update_routing(self, routing: JSONDocument) -> None:
         """Replaces the config's "routing" section (a dict or JSON text) while requests run."""
         err = PmxError()
         rc = _lib.pmx_router_update_routing(self._require(), _encode(routing), byref(err))
@@ -496,33 +605,41 @@ class Router:
 
     # -- streams -------------------------------------------------------------------------------
 
-    def stream(self, request, on_event=None):
+    @overload
+    def stream(self, request: JSONDocument, on_event: None = None) -> Stream: ...
+
+    @overload
+    def stream(self, request: JSONDocument, on_event: EventCallback) -> Optional[Response]: ...
+
+    def stream(self, request: JSONDocument,
+               on_event: Optional[EventCallback] = None) -> Union[Stream, Optional[Response]]:
         """Streams a chat completion.
 
-        Without ``on_event``: returns a :class:`Stream`, an iterator of event dicts (input
-        errors raise here, at once). With ``on_event``: the same as :meth:`stream_blocking`.
+        Without ``on_event``: returns a :class:`Stream`, an iterator of events (input errors
+        raise here, at once). With ``on_event``: the same as :meth:`stream_blocking`.
         """
         if on_event is not None:
             return self.stream_blocking(request, on_event)
         return Stream(self, request)
 
-    def stream_blocking(self, request, on_event):
-        """Runs a streamed completion on this thread, calling ``on_event(event_dict)`` for each
+    def stream_blocking(self, request: JSONDocument,
+                        on_event: EventCallback) -> Optional[Response]:
+        """Runs a streamed completion on this thread, calling ``on_event(event)`` for each
         event; returns the full response. A truthy return value from ``on_event`` cancels the
         stream. An exception raised by ``on_event`` cancels it and is re-raised here."""
-        raised = []
+        raised: List[BaseException] = []
 
         def trampoline(event_json, length, _userdata):
             _callback_state.depth = getattr(_callback_state, "depth", 0) + 1
             try:
-                return 1 if on_event(_decode(ctypes.string_at(event_json, length))) else 0
+                return 1 if on_event(_decode_event(event_json, length)) else 0
             except BaseException as exc:  # KeyboardInterrupt included: cancel, re-raise below
                 raised.append(exc)
                 return 1
             finally:
                 _callback_state.depth -= 1
 
-        callback = _lib.EVENT_FN(trampoline)
+        callback = _lib.EVENT_FN(trampoline)  # alive until pmx_router_stream returns
         out = c_void_p()
         err = PmxError()
         rc = _lib.pmx_router_stream(byref(out), self._require(), _encode(request), callback,
@@ -532,22 +649,51 @@ class Router:
             raise raised[0]
         if rc != OK:
             raise ProviderMuxError._from_struct(rc, err)
-        return _decode(data) if data is not None else None
+        return make_response(_decode(data)) if data is not None else None
+
+    # -- asyncio -------------------------------------------------------------------------------
+
+    def astream(self, request: JSONDocument) -> AsyncStream:
+        """Starts a streamed completion for ``async for`` (call it on the running loop; input
+        errors raise here, at once). See :class:`AsyncStream`."""
+        return AsyncStream(self, request)
+
+    async def acomplete(self, request: JSONDocument,
+                        on_event: Optional[EventCallback] = None) -> Response:
+        """Runs one chat completion without blocking the event loop and returns the response
+        (the ``done`` event's, so it has ``ttft_ms`` too). It runs as a stream on the router's
+        I/O thread: cancelling the awaiting task cancels the request. ``on_event(event)``, if
+        given, sees every event on the loop; a truthy return cancels the request, an exception
+        it raises cancels the request and propagates here. Errors raise their
+        :class:`ProviderMuxError` subclass."""
+        stream = AsyncStream(self, request)
+        try:
+            async for event in stream:
+                if on_event is not None and on_event(event):
+                    stream.cancel()
+        except GeneratorExit:  # the coroutine was closed: no more awaiting
+            stream.close()
+            raise
+        except BaseException:
+            await stream.aclose()  # immediate when the stream has already ended
+            raise
+        return stream._outcome()
 
     # -- model management ----------------------------------------------------------------------
 
-    def manage_model(self, action, provider, model=None, on_progress=None):
+    def manage_model(self, action: str, provider: str, model: Optional[str] = None,
+                     on_progress: Optional[EventCallback] = None) -> Dict[str, Any]:
         """Model management on a local server provider (ollama): ``action`` is "pull",
-        "delete", "show" or "loaded". ``on_progress(event_dict)`` receives pull progress on this
+        "delete", "show" or "loaded". ``on_progress(event)`` receives pull progress on this
         thread; a truthy return cancels. Returns the result document."""
-        request = {"action": action, "provider": provider}
+        request: Dict[str, Any] = {"action": action, "provider": provider}
         if model is not None:
             request["model"] = model
-        raised = []
+        raised: List[BaseException] = []
 
         def trampoline(event_json, length, _userdata):
             try:
-                return 1 if on_progress(_decode(ctypes.string_at(event_json, length))) else 0
+                return 1 if on_progress(_decode_event(event_json, length)) else 0
             except BaseException as exc:
                 raised.append(exc)
                 return 1
@@ -566,7 +712,7 @@ class Router:
 
     # -- providers -----------------------------------------------------------------------------
 
-    def add_provider(self, provider):
+    def add_provider(self, provider: JSONDocument) -> None:
         """Adds a provider (a dict, JSON str or bytes, one entry of the config's "providers")."""
         handle = c_void_p()
         err = PmxError()
@@ -580,7 +726,7 @@ class Router:
         finally:
             _lib.pmx_provider_free(handle)  # the router keeps its own reference
 
-    def remove_provider(self, name):
+    def remove_provider(self, name: str) -> None:
         """Removes the provider called ``name``; requests already running on it finish."""
         err = PmxError()
         rc = _lib.pmx_router_remove_provider(self._require(), name.encode("utf-8"), byref(err))
@@ -589,7 +735,7 @@ class Router:
 
 
 @atexit.register
-def _shutdown():
+def _shutdown() -> None:
     # Before interpreter finalization: I/O threads still need the GIL to deliver terminal events.
     for router in list(_routers):
         try:

@@ -23,7 +23,8 @@ def _candidates():
         # An explicit choice is final: a wrong path must fail loudly, not fall back silently.
         return [env], True
     here = os.path.dirname(os.path.abspath(__file__))
-    paths = [os.path.join(here, _SONAME)]
+    # The copy an installed wheel carries (bindings/python/pyproject.toml puts it there).
+    paths = [os.path.join(here, "_native", _SONAME), os.path.join(here, _SONAME)]
     # bindings/python/providermux -> repository root
     root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     paths.append(os.path.join(root, "build", "lib", _SONAME))

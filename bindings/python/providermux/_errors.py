@@ -1,0 +1,344 @@
+"""Status codes (include/providermux.h) and the exception classes, one per status class.
+
+Every failure raises a subclass of :class:`ProviderMuxError`, chosen by its status code through
+:data:`ERROR_CLASSES`; ``except providermux.ProviderMuxError`` still catches them all. Codes this
+version does not know (the header is append-only) raise :class:`ProviderMuxError` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional, Type
+
+from . import _lib
+
+# Status codes (include/providermux.h); append-only.
+OK = 0
+ERR_INVALID_ARGUMENT = -1
+ERR_INVALID_JSON = -2
+ERR_INVALID_UTF8 = -3
+ERR_CONFIG = -4
+ERR_ENV_VAR_MISSING = -5
+ERR_UNKNOWN_PROVIDER_TYPE = -6
+ERR_INVALID_REQUEST = -7
+ERR_NO_PROVIDER = -8
+ERR_PROVIDER_NOT_FOUND = -9
+ERR_DUPLICATE_PROVIDER = -10
+ERR_CANCELLED = -11
+ERR_TIMEOUT = -12
+ERR_CONNECTION = -13
+ERR_UPSTREAM_HTTP = -14
+ERR_RATE_LIMITED = -15
+ERR_AUTH = -16
+ERR_UPSTREAM_PROTOCOL = -17
+ERR_STREAM_INTERRUPTED = -18
+ERR_UPSTREAM_BAD_REQUEST = -19
+ERR_MODEL_NOT_FOUND = -20
+ERR_UNSUPPORTED = -21
+ERR_UPSTREAM_SERVER = -22
+ERR_ROUTER_CLOSED = -23
+ERR_RESPONSE_TOO_LARGE = -24
+ERR_QUOTA_EXCEEDED = -25
+ERR_PERMISSION = -26
+ERR_MODEL_NOT_LOADED = -27
+ERR_CONTEXT_LENGTH_EXCEEDED = -28
+ERR_CONTENT_FILTERED = -29
+ERR_BUDGET_EXCEEDED = -30
+ERR_CIRCUIT_OPEN = -31
+ERR_INTERNAL = -99
+
+
+def status_name(code: int) -> str:
+    """Name of a status code, e.g. ``"PMX_ERR_TIMEOUT"`` (``"PMX_UNKNOWN_STATUS"`` if unknown)."""
+    return _lib.pmx_status_name(int(code)).decode("utf-8")
+
+
+class ProviderMuxError(Exception):
+    """A failed library call or a stream that ended with an ``error`` event.
+
+    Attributes: ``code`` (negative status), ``status_name``, ``http_status`` (0 when none),
+    ``provider`` ("" when none), ``attempts`` (number of provider attempts), ``message``, and
+    ``details`` (the error event dict for stream errors, else None).
+
+    Raised as the subclass for its code (see :data:`ERROR_CLASSES`). A subclass may be built
+    without a code (``RateLimitedError(message="slow down")``): it takes its own.
+    """
+
+    #: The status a subclass stands for (ERR_INTERNAL for the base class).
+    default_code: int = ERR_INTERNAL
+
+    code: int
+    status_name: str
+    message: str
+    http_status: int
+    provider: str
+    attempts: int
+    details: Optional[Dict[str, Any]]
+
+    def __init__(self, code: Optional[int] = None, message: str = "", http_status: int = 0,
+                 provider: str = "", attempts: int = 0,
+                 details: Optional[Dict[str, Any]] = None) -> None:
+        self.code = int(self.default_code if code is None else code)
+        self.status_name = status_name(self.code)
+        self.message = message or ""
+        self.http_status = int(http_status or 0)
+        self.provider = provider or ""
+        self.attempts = int(attempts or 0)
+        self.details = details
+        super().__init__(
+            "%s: %s" % (self.status_name, self.message) if self.message else self.status_name)
+
+    def __reduce__(self):  # picklable (multiprocessing, concurrent.futures)
+        return (type(self), (self.code, self.message, self.http_status, self.provider,
+                             self.attempts, self.details))
+
+    @staticmethod
+    def class_for(code: int) -> Type["ProviderMuxError"]:
+        """The exception class raised for a status code."""
+        return ERROR_CLASSES.get(int(code), ProviderMuxError)
+
+    @classmethod
+    def from_code(cls, code: int, message: str = "", **fields: Any) -> "ProviderMuxError":
+        """An exception of the class mapped to ``code`` (whatever class this is called on)."""
+        return ProviderMuxError.class_for(code)(code, message, **fields)
+
+    @classmethod
+    def _from_struct(cls, code: int, err: Any) -> "ProviderMuxError":
+        code = code or err.code
+        return ProviderMuxError.class_for(code)(
+            code,
+            message=err.message.decode("utf-8", "replace"),
+            http_status=err.http_status,
+            provider=err.provider.decode("utf-8", "replace"),
+            attempts=err.attempts)
+
+    @classmethod
+    def _from_event(cls, event: Mapping[str, Any]) -> "ProviderMuxError":
+        attempts = event.get("attempts", 0)
+        if isinstance(attempts, list):  # the vocabulary may give the attempt objects
+            attempts = len(attempts)
+        code = event.get("code", ERR_INTERNAL)
+        return ProviderMuxError.class_for(code)(
+            code,
+            message=event.get("message", ""),
+            http_status=event.get("http_status", 0),
+            provider=event.get("provider", ""),
+            attempts=attempts if isinstance(attempts, int) else 0,
+            details=dict(event))
+
+
+# -- input and configuration ---------------------------------------------------------------
+
+class InvalidArgumentError(ProviderMuxError):
+    """PMX_ERR_INVALID_ARGUMENT: a missing or out-of-range argument (e.g. a bad stats option)."""
+    default_code = ERR_INVALID_ARGUMENT
+
+
+class InvalidJSONError(ProviderMuxError):
+    """PMX_ERR_INVALID_JSON: an input document is not JSON (the message gives line and column)."""
+    default_code = ERR_INVALID_JSON
+
+
+class InvalidUTF8Error(ProviderMuxError):
+    """PMX_ERR_INVALID_UTF8: an input document is not valid UTF-8."""
+    default_code = ERR_INVALID_UTF8
+
+
+class ConfigError(ProviderMuxError):
+    """PMX_ERR_CONFIG: the router or provider config is invalid; the message starts with the
+    field, e.g. ``"budget.window: ..."``. Base of the other config failures."""
+    default_code = ERR_CONFIG
+
+
+class EnvVarMissingError(ConfigError):
+    """PMX_ERR_ENV_VAR_MISSING: a ``"${VAR}"`` in the config names an unset variable."""
+    default_code = ERR_ENV_VAR_MISSING
+
+
+class UnknownProviderTypeError(ConfigError):
+    """PMX_ERR_UNKNOWN_PROVIDER_TYPE: a provider ``"type"`` this library does not know."""
+    default_code = ERR_UNKNOWN_PROVIDER_TYPE
+
+
+class DuplicateProviderError(ConfigError):
+    """PMX_ERR_DUPLICATE_PROVIDER: two providers with one name (config or add_provider)."""
+    default_code = ERR_DUPLICATE_PROVIDER
+
+
+class InvalidRequestError(ProviderMuxError):
+    """PMX_ERR_INVALID_REQUEST: the request is well-formed JSON but invalid."""
+    default_code = ERR_INVALID_REQUEST
+
+
+# -- routing -------------------------------------------------------------------------------
+
+class NoProviderError(ProviderMuxError):
+    """PMX_ERR_NO_PROVIDER: no configured provider serves the requested model."""
+    default_code = ERR_NO_PROVIDER
+
+
+class ProviderNotFoundError(ProviderMuxError):
+    """PMX_ERR_PROVIDER_NOT_FOUND: a provider named in a call or in ``"route"`` does not exist."""
+    default_code = ERR_PROVIDER_NOT_FOUND
+
+
+class StreamCancelledError(ProviderMuxError):
+    """PMX_ERR_CANCELLED: the request was cancelled (cancel(), a truthy callback return, the
+    router closed, an asyncio task cancelled). Not :class:`asyncio.CancelledError`."""
+    default_code = ERR_CANCELLED
+
+
+class UnsupportedError(ProviderMuxError):
+    """PMX_ERR_UNSUPPORTED: the provider cannot do this (e.g. embeddings on a chat provider)."""
+    default_code = ERR_UNSUPPORTED
+
+
+class RouterClosedError(ProviderMuxError):
+    """PMX_ERR_ROUTER_CLOSED: the router is closed or shutting down."""
+    default_code = ERR_ROUTER_CLOSED
+
+
+class BudgetExceededError(ProviderMuxError):
+    """PMX_ERR_BUDGET_EXCEEDED: the router's or lane's spending budget is used up."""
+    default_code = ERR_BUDGET_EXCEEDED
+
+
+class CircuitOpenError(ProviderMuxError):
+    """PMX_ERR_CIRCUIT_OPEN: every candidate's circuit breaker is open."""
+    default_code = ERR_CIRCUIT_OPEN
+
+
+class InternalError(ProviderMuxError):
+    """PMX_ERR_INTERNAL: a bug in the library; please report it."""
+    default_code = ERR_INTERNAL
+
+
+# -- failures of a provider attempt (transport and upstream answers) -----------------------
+
+class UpstreamError(ProviderMuxError):
+    """Base of the failures of the provider side: transport (timeout, connection), HTTP errors
+    and answers that could not be understood."""
+    default_code = ERR_UPSTREAM_HTTP
+
+
+class ProviderTimeoutError(UpstreamError):
+    """PMX_ERR_TIMEOUT: a timeout expired (connect, first byte, idle or total). Not the
+    builtin :class:`TimeoutError`."""
+    default_code = ERR_TIMEOUT
+
+
+class ProviderConnectionError(UpstreamError):
+    """PMX_ERR_CONNECTION: connecting to the provider failed (refused, reset, DNS, TLS). Not
+    the builtin :class:`ConnectionError`."""
+    default_code = ERR_CONNECTION
+
+
+class UpstreamHTTPError(UpstreamError):
+    """PMX_ERR_UPSTREAM_HTTP: an HTTP error without a more specific class."""
+    default_code = ERR_UPSTREAM_HTTP
+
+
+class RateLimitedError(UpstreamError):
+    """PMX_ERR_RATE_LIMITED: the provider rate-limited the request (HTTP 429)."""
+    default_code = ERR_RATE_LIMITED
+
+
+class AuthError(UpstreamError):
+    """PMX_ERR_AUTH: the provider rejected the credentials (HTTP 401)."""
+    default_code = ERR_AUTH
+
+
+class PermissionDeniedError(UpstreamError):
+    """PMX_ERR_PERMISSION: valid credentials not allowed this model or operation (HTTP 403).
+    Not the builtin :class:`PermissionError`."""
+    default_code = ERR_PERMISSION
+
+
+class QuotaExceededError(UpstreamError):
+    """PMX_ERR_QUOTA_EXCEEDED: the account's quota or credit is used up."""
+    default_code = ERR_QUOTA_EXCEEDED
+
+
+class UpstreamProtocolError(UpstreamError):
+    """PMX_ERR_UPSTREAM_PROTOCOL: the provider's answer could not be understood."""
+    default_code = ERR_UPSTREAM_PROTOCOL
+
+
+class StreamInterruptedError(UpstreamError):
+    """PMX_ERR_STREAM_INTERRUPTED: the provider failed inside a stream that had produced output."""
+    default_code = ERR_STREAM_INTERRUPTED
+
+
+class UpstreamBadRequestError(UpstreamError):
+    """PMX_ERR_UPSTREAM_BAD_REQUEST: the provider rejected the request (HTTP 400/413/422)."""
+    default_code = ERR_UPSTREAM_BAD_REQUEST
+
+
+class ModelNotFoundError(UpstreamError):
+    """PMX_ERR_MODEL_NOT_FOUND: the provider does not serve the model (HTTP 404)."""
+    default_code = ERR_MODEL_NOT_FOUND
+
+
+class ModelNotLoadedError(UpstreamError):
+    """PMX_ERR_MODEL_NOT_LOADED: the model exists but a local server is still loading it."""
+    default_code = ERR_MODEL_NOT_LOADED
+
+
+class UpstreamServerError(UpstreamError):
+    """PMX_ERR_UPSTREAM_SERVER: the provider's server failed (HTTP 5xx)."""
+    default_code = ERR_UPSTREAM_SERVER
+
+
+class ResponseTooLargeError(UpstreamError):
+    """PMX_ERR_RESPONSE_TOO_LARGE: a response exceeded the configured size limit."""
+    default_code = ERR_RESPONSE_TOO_LARGE
+
+
+class ContextLengthExceededError(UpstreamError):
+    """PMX_ERR_CONTEXT_LENGTH_EXCEEDED: the prompt does not fit the model's context window."""
+    default_code = ERR_CONTEXT_LENGTH_EXCEEDED
+
+
+class ContentFilteredError(UpstreamError):
+    """PMX_ERR_CONTENT_FILTERED: the provider refused the content (safety filters)."""
+    default_code = ERR_CONTENT_FILTERED
+
+
+#: Status code -> exception class, covering every PMX_ERR_* code of include/providermux.h.
+ERROR_CLASSES: Mapping[int, Type[ProviderMuxError]] = {
+    cls.default_code: cls for cls in (
+        InvalidArgumentError, InvalidJSONError, InvalidUTF8Error, ConfigError,
+        EnvVarMissingError, UnknownProviderTypeError, InvalidRequestError, NoProviderError,
+        ProviderNotFoundError, DuplicateProviderError, StreamCancelledError,
+        ProviderTimeoutError, ProviderConnectionError, UpstreamHTTPError, RateLimitedError,
+        AuthError, UpstreamProtocolError, StreamInterruptedError, UpstreamBadRequestError,
+        ModelNotFoundError, UnsupportedError, UpstreamServerError, RouterClosedError,
+        ResponseTooLargeError, QuotaExceededError, PermissionDeniedError, ModelNotLoadedError,
+        ContextLengthExceededError, ContentFilteredError, BudgetExceededError,
+        CircuitOpenError, InternalError,
+    )
+}
+
+for _cls in set(ERROR_CLASSES.values()) | {ProviderMuxError, UpstreamError}:
+    _cls.__module__ = "providermux"  # as users import them (tracebacks, pickling)
+del _cls
+
+__all__ = [
+    "OK", "status_name", "ERROR_CLASSES", "ERR_INVALID_ARGUMENT", "ERR_INVALID_JSON",
+    "ERR_INVALID_UTF8", "ERR_CONFIG", "ERR_ENV_VAR_MISSING", "ERR_UNKNOWN_PROVIDER_TYPE",
+    "ERR_INVALID_REQUEST", "ERR_NO_PROVIDER", "ERR_PROVIDER_NOT_FOUND", "ERR_DUPLICATE_PROVIDER",
+    "ERR_CANCELLED", "ERR_TIMEOUT", "ERR_CONNECTION", "ERR_UPSTREAM_HTTP", "ERR_RATE_LIMITED",
+    "ERR_AUTH", "ERR_UPSTREAM_PROTOCOL", "ERR_STREAM_INTERRUPTED", "ERR_UPSTREAM_BAD_REQUEST",
+    "ERR_MODEL_NOT_FOUND", "ERR_UNSUPPORTED", "ERR_UPSTREAM_SERVER", "ERR_ROUTER_CLOSED",
+    "ERR_RESPONSE_TOO_LARGE", "ERR_QUOTA_EXCEEDED", "ERR_PERMISSION", "ERR_MODEL_NOT_LOADED",
+    "ERR_CONTEXT_LENGTH_EXCEEDED", "ERR_CONTENT_FILTERED", "ERR_BUDGET_EXCEEDED",
+    "ERR_CIRCUIT_OPEN", "ERR_INTERNAL", "ProviderMuxError", "InvalidArgumentError",
+    "InvalidJSONError", "InvalidUTF8Error", "ConfigError", "EnvVarMissingError",
+    "UnknownProviderTypeError", "DuplicateProviderError", "InvalidRequestError",
+    "NoProviderError", "ProviderNotFoundError", "StreamCancelledError", "UnsupportedError",
+    "RouterClosedError", "BudgetExceededError", "CircuitOpenError", "InternalError",
+    "UpstreamError", "ProviderTimeoutError", "ProviderConnectionError", "UpstreamHTTPError",
+    "RateLimitedError", "AuthError", "PermissionDeniedError", "QuotaExceededError",
+    "UpstreamProtocolError", "StreamInterruptedError", "UpstreamBadRequestError",
+    "ModelNotFoundError", "ModelNotLoadedError", "UpstreamServerError", "ResponseTooLargeError",
+    "ContextLengthExceededError", "ContentFilteredError",
+]
