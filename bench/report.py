@@ -251,15 +251,15 @@ the "fixed cost of one blocking request" rows and `valgrind --tool=callgrind`:
    curl easy-handle setup and header matching, JSON writing, Swift reference counting — with no
    single hot spot left above ~3 %.
 
-**Streaming, added per chunk ≈ 3–4 µs with `pmx_router_stream` (target ≤ 2 µs).** With
-`pmx_router_stream_async` (events on the I/O thread, no hand-off) the added cost per chunk is
-≈ 0.7–2 µs, within the target: the decoding path itself (SSE framing, one jansson parse read
-in place, accumulation, event JSON written straight into a reused buffer) is as cheap as the
-raw client's. The rest of the blocking figure is handing events to the calling thread: they are
-queued and the caller is woken once per batch, but a caller that keeps up is woken for nearly
-every chunk. The 16-chunk row is dominated by the fixed per-request cost above, spread over 16
-chunks. Events/s through the callback stay below 500,000 mainly because every chunk costs one
-jansson parse (~30k instructions, paid by the raw client too), not because of the router.
+**Streaming, added per chunk.** At 256 and 4096 chunks the added cost per chunk is within the
+2 µs target for both `pmx_router_stream` and `pmx_router_stream_async`: the decoding path (SSE
+framing, one jansson parse read in place, accumulation, event JSON written straight into a
+reused buffer) costs about what the raw client's does, and the blocking call's reader takes
+events in batches and spins up to 20 µs before sleeping, so a fast stream does not pay a
+futex wake-up per chunk. The 16-chunk row misses only because the fixed per-request cost above
+is spread over 16 chunks. Events/s through the callback stay below 500,000 mainly because every
+chunk costs one jansson parse (~30k instructions, paid by the raw client too), not because of
+the router.
 
 **Met:** 1,000 concurrent streams on one I/O thread at ~40 KiB RSS each (≤ 64 KiB); no RSS
 growth over 10,000 requests; router creation < 1 ms; stripped .so ≤ 10 MB; from Python,
