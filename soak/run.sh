@@ -6,7 +6,7 @@
 # exists; otherwise /work/prebuilt (development fallback).
 # Upstream: the bench nginx (bench/nginx/start.sh, own prefix soak/.out/nginx) when nginx is
 # installed, else Tests/upstream/fake_upstream.py (with a longer prompt).
-# Env: SOAK_SWAP_SECONDS (router freed + recreated with streams in flight, default 10),
+# Env: SOAK_UPSTREAM=fake forces the fake upstream; SOAK_SWAP_SECONDS (router freed + recreated with streams in flight, default 10),
 #      SOAK_ASAN=0 to skip the ASan/UBSan pass, SOAK_ASAN_SECONDS (default 30).
 # Exit status non-zero on any violation, crash or hang.
 set -euo pipefail
@@ -58,7 +58,7 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-if [ -x "$nginx_bin" ] && [ -x "$repo/bench/nginx/start.sh" ]; then
+if [ "${SOAK_UPSTREAM:-auto}" != fake ] && [ -x "$nginx_bin" ] && [ -x "$repo/bench/nginx/start.sh" ]; then
   port=$(BENCH_NGINX_PREFIX="$out/nginx" "$repo/bench/nginx/start.sh" | awk '/^PORT/{print $2}')
   nginx_started=1
   base="http://127.0.0.1:$port/sse256/v1"
@@ -67,8 +67,12 @@ if [ -x "$nginx_bin" ] && [ -x "$repo/bench/nginx/start.sh" ]; then
   echo "upstream: bench nginx on port $port"
 else
   exec 3< <(python3 "$repo/Tests/upstream/fake_upstream.py" --port 0 & echo "PID $!"; wait)
-  read -r _ upstream_pid <&3
-  read -r _ port <&3
+  port=""
+  while read -r key val <&3; do
+    case $key in PID) upstream_pid=$val ;; PORT) port=$val ;; esac
+    [ -n "$upstream_pid" ] && [ -n "$port" ] && break
+  done
+  [ -n "$port" ] || { echo "run.sh: fake upstream did not start" >&2; exit 2; }
   base="http://127.0.0.1:$port/soak/v1"
   long_base="http://127.0.0.1:$port/soaklong/v1"
   repeat=40
