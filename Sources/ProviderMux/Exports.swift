@@ -117,7 +117,15 @@ public func pmx_router_stream(_ out: UnsafeMutablePointer<UnsafeMutablePointer<C
         guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
         let request = try ChatRequest.parse(try parseInput(json, "request_json"))
         let serializer = EventSerializer()
-        let response = try router.stream(request) { event in serializer.deliver(event, onEvent, userdata) }
+        // A non-zero return ends the stream with PMX_ERR_CANCELLED, even when the request had
+        // already finished (its `done` was queued) by the time the callback asked to stop.
+        var stopped = false
+        let response = try router.stream(request) { event in
+            let rc = serializer.deliver(stopped ? event.cancelledByCallback : event, onEvent, userdata)
+            if rc != 0 && !event.isTerminal { stopped = true }
+            return rc
+        }
+        if stopped { throw ExecutionEvent.callbackCancelled }
         out?.pointee = ownedCString(JSONWriter.bytes(.object(response)))
     }
 }

@@ -38,12 +38,27 @@ final class AsyncStreamBox: @unchecked Sendable {
     }
 
     func deliver(_ event: ExecutionEvent) {
-        // After the callback asked to stop, only the terminal event is delivered.
+        // After the callback asked to stop, only the terminal event is delivered, and it is
+        // always the cancellation (header: a non-zero return makes the terminal event an error
+        // PMX_ERR_CANCELLED), also when the request finished before the cancel reached it.
         if stopped && !event.isTerminal { return }
-        if serializer.deliver(event, onEvent, userdata.pointer) != 0 && !event.isTerminal {
+        let delivered = stopped ? event.cancelledByCallback : event
+        if serializer.deliver(delivered, onEvent, userdata.pointer) != 0 && !event.isTerminal {
             stopped = true
             handle.cancel()
         }
+    }
+}
+
+extension ExecutionEvent {
+    /// The error a non-zero callback return ends a stream with.
+    static var callbackCancelled: PMXError { PMXError(.cancelled, "request cancelled by the event callback") }
+
+    /// This terminal event as seen by a caller whose callback asked to stop: a `done` that
+    /// raced the cancellation becomes the cancellation error; errors stay as they are.
+    var cancelledByCallback: ExecutionEvent {
+        if case .done = self { return .error(ExecutionEvent.callbackCancelled) }
+        return self
     }
 }
 
