@@ -26,6 +26,9 @@ public struct ProviderConfig: Sendable {
     public var breakerOverride: JSONValue?
     /// Found by local discovery rather than configured.
     public var discovered = false
+    /// The provider's `tls` section; the router's `tls` section fills the keys it leaves unset
+    /// when the router takes the provider (`Router.resolvedTLS`).
+    public var tls = TLSSettings()
 
     /// Runs on this machine (no per-token price): the `local` lane and budget fallbacks use these.
     public var isLocal: Bool {
@@ -124,6 +127,9 @@ extension ProviderConfig {
         let breakerOverride = r.raw("circuit_breaker")
         if let o = breakerOverride { var br = try FieldReader(o, path: r.fieldPath("circuit_breaker")); _ = try BreakerSettings().overlaid(with: &br) }
 
+        var tls = TLSSettings()
+        if var t = try r.object("tls") { tls = try TLSSettings.parse(&t) }
+
         var mock: MockOptions? = nil
         if type == .mock { mock = try MockOptions.parse(&r) }
         var options = JSONObject()
@@ -145,6 +151,7 @@ extension ProviderConfig {
         config.contextLength = contextLength
         config.rateLimits = rateLimits
         config.breakerOverride = breakerOverride
+        config.tls = tls
         return config
     }
 }

@@ -4,6 +4,10 @@ public struct RouterConfig: Sendable {
     public var retry = RetrySettings()
     public var timeouts = TimeoutSettings()
     public var maxResponseBytes = 64 << 20
+    /// Largest request body sent to a provider (`limits.max_request_bytes`).
+    public var maxRequestBytes = 32 << 20
+    /// Default TLS options of every provider (each provider's own keys win).
+    public var tls = TLSSettings()
     public var unsupportedParams = UnsupportedParameterPolicy.drop
     public var routing = RoutingConfig()
     public var pricing = PricingTable()
@@ -54,9 +58,11 @@ public struct RouterConfig: Sendable {
         if var d = try r.object("discovery") { config.discovery = try DiscoverySettings.parse(&d) }
         if let p = try parsePolicy(&r, "unsupported_params") { config.unsupportedParams = p }
         if var retry = try r.object("retry") { config.retry = try RetrySettings().overlaid(with: &retry) }
+        if var t = try r.object("tls") { config.tls = try TLSSettings.parse(&t) }
         if var t = try r.object("timeouts") { config.timeouts = try TimeoutSettings().overlaid(with: &t) }
         if var limits = try r.object("limits") {
             if let v = try limits.int("max_response_bytes", min: 1024, max: Int64(Int32.max)) { config.maxResponseBytes = v }
+            if let v = try limits.int("max_request_bytes", min: 1024, max: Int64(Int32.max)) { config.maxRequestBytes = v }
             try limits.finish()
         }
         try r.finish()

@@ -4,6 +4,8 @@ public struct CodecHTTPDriver: AttemptDriver {
     let loop: EventLoop
     let codec: any WireCodec
     let maxResponseBytes: Int
+    /// Bodies larger than this are refused before anything is sent (`limits.max_request_bytes`).
+    var maxRequestBytes = 32 << 20
     let unsupportedParams: UnsupportedParameterPolicy
 
     /// The request as this provider can take it: router extension parameters it does not
@@ -22,6 +24,15 @@ public struct CodecHTTPDriver: AttemptDriver {
         return r
     }
 
+    public init(loop: EventLoop, codec: any WireCodec, maxResponseBytes: Int, maxRequestBytes: Int = 32 << 20,
+                unsupportedParams: UnsupportedParameterPolicy) {
+        self.loop = loop
+        self.codec = codec
+        self.maxResponseBytes = maxResponseBytes
+        self.maxRequestBytes = maxRequestBytes
+        self.unsupportedParams = unsupportedParams
+    }
+
     public func start(_ op: AttemptOperation, model: String?, provider: ProviderRuntime, timeouts: TimeoutSettings,
                       callbacks: AttemptCallbacks) -> AttemptHandle {
         let p = provider.config
@@ -36,6 +47,9 @@ public struct CodecHTTPDriver: AttemptDriver {
                 call = try codec.embedCall(request, model: model, provider: p)
                 mode = .embed(request)
             }
+            if let size = call.body?.count, size > maxRequestBytes {
+                throw PMXError(.invalidRequest, "request body of \(size) bytes is larger than the limit of \(maxRequestBytes) bytes (limits.max_request_bytes); not sent", provider: p.name)
+            }
         } catch {
             let e = error as? PMXError ?? PMXError(.internal, "\(error)", provider: p.name)
             let attempt = HTTPAttempt(provider: p, model: model, codec: codec, mode: .chat, callbacks: callbacks)
@@ -45,7 +59,7 @@ public struct CodecHTTPDriver: AttemptDriver {
         let http = HTTPRequest(method: call.method, url: call.url, headers: call.headers, body: call.body,
                                connectTimeoutMs: timeouts.connectMs, totalTimeoutMs: timeouts.totalMs,
                                firstByteTimeoutMs: timeouts.firstByteMs, idleTimeoutMs: timeouts.idleMs,
-                               maxResponseBytes: maxResponseBytes)
+                               maxResponseBytes: maxResponseBytes, tls: p.tls)
         let attempt = HTTPAttempt(provider: p, model: model, codec: codec, mode: mode, callbacks: callbacks)
         attempt.start(http, on: loop)
         return attempt
@@ -153,6 +167,14 @@ final class HTTPAttempt: AttemptHandle {
         }
         guard let head else {
             fail(PMXError(.upstreamProtocol, "no response", provider: provider.name), retryAfterMs: nil)
+            return
+        }
+        if head.status / 100 == 3 {
+            // Redirects are never followed (credentials must not travel to another host): a
+            // 3xx is an upstream error, and the request moves on to the next provider.
+            let target = head.header("location").map { " to \($0)" } ?? ""
+            fail(PMXError(.upstreamHTTP, "HTTP \(head.status): redirect\(target) NOT followed (redirects are never followed; point base_url at the final address)",
+                          httpStatus: head.status, provider: provider.name), retryAfterMs: nil)
             return
         }
         guard isSuccessStatus else {

@@ -44,7 +44,7 @@ extension Router {
         var result = ProbeResult()
         let request = HTTPRequest(method: c.method, url: c.url, headers: c.headers, body: c.body,
                                   connectTimeoutMs: min(timeoutMs, p.config.timeouts(over: timeouts).connectMs),
-                                  totalTimeoutMs: timeoutMs, maxResponseBytes: maxResponseBytes)
+                                  totalTimeoutMs: timeoutMs, maxResponseBytes: maxResponseBytes, tls: p.config.tls)
         let transfer = HTTPTransfer(request,
             onHead: { head in result.status = head.status },
             onBody: { chunk in result.body.append(contentsOf: chunk); return true },

@@ -68,7 +68,7 @@ extension Router {
         let box = BlockingBody()
         let request = HTTPRequest(method: call.method, url: call.url, headers: call.headers, body: call.body,
                                   connectTimeoutMs: t.connectMs, totalTimeoutMs: t.totalMs,
-                                  firstByteTimeoutMs: t.firstByteMs, idleTimeoutMs: t.idleMs, maxResponseBytes: maxResponseBytes)
+                                  firstByteTimeoutMs: t.firstByteMs, idleTimeoutMs: t.idleMs, maxResponseBytes: maxResponseBytes, tls: provider.tls)
         loop.execute { [loop] in
             var head: HTTPResponseHead?
             var body: [UInt8] = []
@@ -93,7 +93,7 @@ extension Router {
         // Downloads take as long as they take: only silence (idle_ms) ends them.
         let request = HTTPRequest(method: call.method, url: call.url, headers: call.headers, body: call.body,
                                   connectTimeoutMs: t.connectMs, totalTimeoutMs: 86_400_000,
-                                  firstByteTimeoutMs: t.firstByteMs, idleTimeoutMs: t.idleMs, maxResponseBytes: Int(Int32.max))
+                                  firstByteTimeoutMs: t.firstByteMs, idleTimeoutMs: t.idleMs, maxResponseBytes: Int(Int32.max), tls: provider.tls)
         var transfer: HTTPTransfer?
         loop.execute { [loop] in
             var head: HTTPResponseHead?

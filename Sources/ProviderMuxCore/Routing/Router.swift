@@ -7,6 +7,9 @@ public final class Router: @unchecked Sendable {
     let retry: RetrySettings
     let timeouts: TimeoutSettings
     let maxResponseBytes: Int
+    let maxRequestBytes: Int
+    /// The router's `tls` section: the default of every provider, added later ones included.
+    let tlsDefaults: TLSSettings
     let unsupportedParams: UnsupportedParameterPolicy
     let pricing: PricingTable
     let breakerSettings: BreakerSettings
@@ -45,6 +48,8 @@ public final class Router: @unchecked Sendable {
         retry = config.retry
         timeouts = config.timeouts
         maxResponseBytes = config.maxResponseBytes
+        maxRequestBytes = config.maxRequestBytes
+        tlsDefaults = config.tls
         unsupportedParams = config.unsupportedParams
         pricing = config.pricing
         breakerSettings = config.breaker
@@ -55,7 +60,7 @@ public final class Router: @unchecked Sendable {
         store.enabled = true
         cache = ResponseCache(settings: store)
         routerBudget = config.budget.map(BudgetTracker.init)
-        providers = config.providers.map(ProviderRuntime.init)
+        providers = config.providers.map { [tls = config.tls] in ProviderRuntime(Self.resolvedTLS($0, defaults: tls)) }
         routing = config.routing
         policy = Mutex(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
         laneBudgets = Self.budgets(for: config.routing, keeping: [:])
@@ -67,7 +72,19 @@ public final class Router: @unchecked Sendable {
 
     public var providerSnapshot: [ProviderRuntime] { providersLock.withLock { providers } }
 
+    /// The provider with the router's TLS defaults under its own keys; warns (once, here, when
+    /// the provider is created) when verification is off.
+    static func resolvedTLS(_ config: ProviderConfig, defaults: TLSSettings) -> ProviderConfig {
+        var c = config
+        c.tls = config.tls.overlaid(on: defaults)
+        if !c.tls.verifies && c.type.usesNetwork {
+            Log.warn("TLS verification disabled for provider \(c.name) (tls.verify: false): its certificate and host name are not checked")
+        }
+        return c
+    }
+
     public func addProvider(_ config: ProviderConfig) throws {
+        let config = Self.resolvedTLS(config, defaults: tlsDefaults)
         try providersLock.withLock {
             guard !providers.contains(where: { $0.name == config.name }) else {
                 throw PMXError(.duplicateProvider, "a provider named \"\(config.name)\" already exists")
@@ -95,7 +112,7 @@ public final class Router: @unchecked Sendable {
             let keep = providers.filter { p in !p.config.discovered || found.contains { $0.name == p.name && $0.baseURL == p.config.baseURL } }
             var next = keep
             for c in found where !next.contains(where: { $0.name == c.name || $0.config.baseURL == c.baseURL }) {
-                next.append(ProviderRuntime(c))
+                next.append(ProviderRuntime(Self.resolvedTLS(c, defaults: tlsDefaults)))
                 Log.info("discovered \(c.type.rawValue) at \(c.baseURL) as provider \(c.name) (\(c.models?.count ?? 0) models)")
             }
             for p in providers where !next.contains(where: { $0 === p }) {
@@ -136,7 +153,8 @@ public final class Router: @unchecked Sendable {
 
     func driver(for p: ProviderRuntime) -> AttemptDriver {
         if let codec = ProviderCatalogue.entry(for: p.config.type).codec {
-            return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, unsupportedParams: unsupportedParams)
+            return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, maxRequestBytes: maxRequestBytes,
+                                   unsupportedParams: unsupportedParams)
         }
         return MockDriver(scheduler: loop)
     }

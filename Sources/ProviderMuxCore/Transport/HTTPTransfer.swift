@@ -61,6 +61,17 @@ public final class HTTPTransfer {
         _ = pmx_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
         _ = pmx_curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMs)
         _ = pmx_curl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        // TLS: verification stated explicitly (libcurl's default), off only by `tls.verify: false`.
+        // Pooled handles are reset between uses, so every option is set on every transfer.
+        let tls = request.tls
+        _ = pmx_curl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, tls.verifies ? 1 : 0)
+        _ = pmx_curl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, tls.verifies ? 2 : 0)
+        if let ca = tls.caBundle { _ = pmx_curl_setopt_str(easy, CURLOPT_CAINFO, ca) }
+        switch tls.minVersion {
+        case .v1_2: _ = pmx_curl_setopt_long(easy, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
+        case .v1_3: _ = pmx_curl_setopt_long(easy, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_3))
+        case nil: break
+        }
         _ = pmx_curl_setopt_ptr(easy, CURLOPT_PRIVATE, me)
         errorBuffer.withUnsafeMutableBufferPointer { _ = pmx_curl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, $0.baseAddress) }
 
@@ -224,6 +235,8 @@ public final class HTTPTransfer {
     static func classify(_ code: CURLcode, detail: String) -> TransportFailure {
         switch code {
         case CURLE_OPERATION_TIMEDOUT: .timeout(detail)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
+            .connection("TLS certificate verification failed: \(detail) (trust a private CA with tls.ca_bundle)")
         default: .connection(detail)
         }
     }

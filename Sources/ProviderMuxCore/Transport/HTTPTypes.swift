@@ -10,10 +10,12 @@ public struct HTTPRequest: Sendable {
     public var firstByteTimeoutMs: Int
     public var idleTimeoutMs: Int
     public var maxResponseBytes: Int
+    /// Certificate checks for https:// URLs (verification on unless `verify` is false).
+    public var tls: TLSSettings
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 600_000, firstByteTimeoutMs: Int = 0,
-                idleTimeoutMs: Int = 0, maxResponseBytes: Int = 64 << 20) {
+                idleTimeoutMs: Int = 0, maxResponseBytes: Int = 64 << 20, tls: TLSSettings = TLSSettings()) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -23,6 +25,33 @@ public struct HTTPRequest: Sendable {
         self.firstByteTimeoutMs = firstByteTimeoutMs
         self.idleTimeoutMs = idleTimeoutMs
         self.maxResponseBytes = maxResponseBytes
+        self.tls = tls
+    }
+}
+
+/// TLS options for one provider: the `tls` section (router-level default, provider keys over
+/// it one by one). Unset keys mean libcurl's defaults: peer and host verified against the
+/// system CA store, any TLS version curl accepts.
+public struct TLSSettings: Sendable, Equatable {
+    public enum Version: String, Sendable, Equatable { case v1_2 = "1.2", v1_3 = "1.3" }
+    /// PEM file of the CAs to trust instead of the system store (CURLOPT_CAINFO).
+    public var caBundle: String?
+    /// false turns certificate and host name checks off (only by this explicit key).
+    public var verify: Bool?
+    public var minVersion: Version?
+
+    public init(caBundle: String? = nil, verify: Bool? = nil, minVersion: Version? = nil) {
+        self.caBundle = caBundle
+        self.verify = verify
+        self.minVersion = minVersion
+    }
+
+    /// Verification is on unless explicitly turned off.
+    public var verifies: Bool { verify ?? true }
+
+    /// These settings' keys over `base`'s, key by key.
+    public func overlaid(on base: TLSSettings) -> TLSSettings {
+        TLSSettings(caBundle: caBundle ?? base.caBundle, verify: verify ?? base.verify, minVersion: minVersion ?? base.minVersion)
     }
 }
 
