@@ -1,0 +1,9 @@
+// RouterConfig.parse on the input as text: JSON parsing, env expansion, every section's validation.
+import FuzzSupport
+import ProviderMuxCore
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    blackHole(try? RouterConfig.parse(text(data, size)))
+    return 0
+}

@@ -1,0 +1,12 @@
+// The gemini codec's stream decoder over the chunked input (first byte picks the cuts).
+import FuzzSupport
+import ProviderMuxCore
+
+let provider = providerConfig(.gemini)!
+let codec = ProviderCatalogue.entry(for: .gemini).codec!
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    runStreamDecoder(codec.streamDecoder(model: "fz-model", provider: provider), data, size)
+    return 0
+}
