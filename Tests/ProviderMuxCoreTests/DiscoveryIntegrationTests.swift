@@ -13,46 +13,14 @@ import Glibc
 final class PersonalityUpstream: @unchecked Sendable {
     let personality: String
     let port: Int
-    private let process: Process
-    private let stdin: Pipe  // held open for the server's lifetime: EOF makes it exit
+    private let child: ChildServer
 
     init(_ personality: String) throws {
         self.personality = personality
         let script = FakeUpstreamServer.repoRoot.appendingPathComponent("Tests/upstream/fake_upstream.py").path
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--port", "0", "--exit-on-stdin-eof", "--personality", personality]
-        stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-
-        // Read the "PORT n" line, bounded.
-        final class Line: @unchecked Sendable { var text = ""; let done = DispatchSemaphore(value: 0) }
-        let line = Line()
-        let reader = stdout.fileHandleForReading
-        Thread {
-            var buffer = Data()
-            while !buffer.contains(UInt8(ascii: "\n")) {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-            }
-            line.text = String(decoding: buffer, as: UTF8.self)
-            line.done.signal()
-        }.start()
-        guard line.done.wait(timeout: .now() + 15) == .success else {
-            process.terminate()
-            throw PMXError(.internal, "fake upstream (\(personality)) did not print its port within 15 s")
-        }
-        let parts = line.text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard parts.count >= 2, parts[0] == "PORT", let p = Int(parts[1]) else {
-            process.terminate()
-            throw PMXError(.internal, "fake upstream (\(personality)) printed \"\(line.text)\"")
-        }
-        port = p
+        child = try ChildServer(["python3", script, "--port", "0", "--exit-on-stdin-eof", "--personality", personality],
+                                label: "fake upstream (\(personality))")
+        port = child.port
     }
 
     deinit { terminate() }
@@ -60,12 +28,7 @@ final class PersonalityUpstream: @unchecked Sendable {
     var root: String { "http://127.0.0.1:\(port)" }
 
     /// Stops the server and waits until it has exited (its port then refuses).
-    func terminate() {
-        guard process.isRunning else { return }
-        try? stdin.fileHandleForWriting.close()
-        process.terminate()
-        process.waitUntilExit()
-    }
+    func terminate() { child.terminate() }
 }
 
 /// A blocking request through the library's own transport (for the control API).

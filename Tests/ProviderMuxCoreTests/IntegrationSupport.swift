@@ -83,3 +83,58 @@ func withoutCost(_ usage: JSONValue?) -> JSONValue? {
     o["cost_usd"] = nil
     return .object(o)
 }
+
+/// A test server run as a child process (`/usr/bin/env <arguments>`) that prints `PORT n` on
+/// its first stdout line. Its stdin stays open for its lifetime: the servers exit on EOF, so
+/// none outlives the test process. Shared by the fake upstream, the personality servers and
+/// the TLS server.
+final class ChildServer: @unchecked Sendable {
+    let port: Int
+    private let process: Process
+    private let stdin: Pipe
+
+    init(_ arguments: [String], label: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+
+        // Read the "PORT n" line, bounded.
+        final class Line: @unchecked Sendable { var text = ""; let done = DispatchSemaphore(value: 0) }
+        let line = Line()
+        let reader = stdout.fileHandleForReading
+        Thread {
+            var buffer = Data()
+            while !buffer.contains(UInt8(ascii: "\n")) {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+            }
+            line.text = String(decoding: buffer, as: UTF8.self)
+            line.done.signal()
+        }.start()
+        guard line.done.wait(timeout: .now() + 15) == .success else {
+            process.terminate()
+            throw PMXError(.internal, "\(label) did not print its port within 15 s")
+        }
+        let parts = line.text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count >= 2, parts[0] == "PORT", let p = Int(parts[1]) else {
+            process.terminate()
+            throw PMXError(.internal, "\(label) printed \"\(line.text)\"")
+        }
+        port = p
+    }
+
+    /// Stops the server and waits until it has exited (its port then refuses).
+    func terminate() {
+        guard process.isRunning else { return }
+        try? stdin.fileHandleForWriting.close()
+        process.terminate()
+        process.waitUntilExit()
+    }
+}

@@ -13,8 +13,7 @@ import Glibc
 
 final class FakeUpstreamServer: @unchecked Sendable {
     let port: Int
-    private let process: Process
-    private let stdin: Pipe  // held open for the server's lifetime: EOF makes it exit
+    private let child: ChildServer
 
     static let shared: Result<FakeUpstreamServer, PMXError> = {
         do { return .success(try FakeUpstreamServer()) } catch let e as PMXError { return .failure(e) } catch {
@@ -28,40 +27,8 @@ final class FakeUpstreamServer: @unchecked Sendable {
 
     private init() throws {
         let script = Self.repoRoot.appendingPathComponent("Tests/upstream/fake_upstream.py").path
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--port", "0", "--exit-on-stdin-eof"]
-        stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-
-        // Read the "PORT n" line, bounded.
-        final class Line: @unchecked Sendable { var text = ""; let done = DispatchSemaphore(value: 0) }
-        let line = Line()
-        let reader = stdout.fileHandleForReading
-        Thread {
-            var buffer = Data()
-            while !buffer.contains(UInt8(ascii: "\n")) {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-            }
-            line.text = String(decoding: buffer, as: UTF8.self)
-            line.done.signal()
-        }.start()
-        guard line.done.wait(timeout: .now() + 15) == .success else {
-            process.terminate()
-            throw PMXError(.internal, "fake upstream did not print its port within 15 s")
-        }
-        let parts = line.text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard parts.count >= 2, parts[0] == "PORT", let p = Int(parts[1]) else {
-            process.terminate()
-            throw PMXError(.internal, "fake upstream printed \"\(line.text)\"")
-        }
-        port = p
+        child = try ChildServer(["python3", script, "--port", "0", "--exit-on-stdin-eof"], label: "fake upstream")
+        port = child.port
     }
 
     func base(_ scope: String) -> String { "http://127.0.0.1:\(port)/\(scope)/v1" }

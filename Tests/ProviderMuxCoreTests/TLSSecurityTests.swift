@@ -12,8 +12,7 @@ final class LocalTLSServer: @unchecked Sendable {
     let port: Int
     let dir: URL
     var certPath: String { dir.appendingPathComponent("cert.pem").path }
-    private let process: Process
-    private let stdin: Pipe  // held open for the server's lifetime: EOF makes it exit
+    private let child: ChildServer
 
     static let shared: Result<LocalTLSServer, PMXError> = {
         do { return .success(try LocalTLSServer()) } catch let e as PMXError { return .failure(e) } catch {
@@ -69,39 +68,8 @@ sys.stdin.read()
         let scriptPath = dir.appendingPathComponent("tls_server.py")
         try Self.script.write(to: scriptPath, atomically: true, encoding: .utf8)
 
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptPath.path, cert, key]
-        stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-
-        final class Line: @unchecked Sendable { var text = ""; let done = DispatchSemaphore(value: 0) }
-        let line = Line()
-        let reader = stdout.fileHandleForReading
-        Thread {
-            var buffer = Data()
-            while !buffer.contains(UInt8(ascii: "\n")) {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-            }
-            line.text = String(decoding: buffer, as: UTF8.self)
-            line.done.signal()
-        }.start()
-        guard line.done.wait(timeout: .now() + 15) == .success else {
-            process.terminate()
-            throw PMXError(.internal, "TLS server did not print its port within 15 s")
-        }
-        let parts = line.text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard parts.count >= 2, parts[0] == "PORT", let p = Int(parts[1]) else {
-            process.terminate()
-            throw PMXError(.internal, "TLS server printed \"\(line.text)\"")
-        }
-        port = p
+        child = try ChildServer(["python3", scriptPath.path, cert, key], label: "TLS server")
+        port = child.port
     }
 
     var baseURL: String { "https://127.0.0.1:\(port)/v1" }
