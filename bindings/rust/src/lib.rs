@@ -331,32 +331,7 @@ impl Router {
     where
         F: FnMut(Event) -> bool,
     {
-        let request = cstring(request, "request")?;
-        let mut ctx = stream::BlockingCtx {
-            f: &mut on_event,
-            panic: None,
-            stopped: false,
-        };
-        let mut out: *mut c_char = std::ptr::null_mut();
-        let mut err = sys::pmx_error::default();
-        // SAFETY: ctx outlives the blocking call, which is the only user of the userdata.
-        let rc = unsafe {
-            sys::pmx_router_stream(
-                &mut out,
-                self.as_raw(),
-                request.as_ptr(),
-                Some(stream::blocking_trampoline::<F>),
-                &mut ctx as *mut stream::BlockingCtx<'_, F> as *mut c_void,
-                &mut err,
-            )
-        };
-        // SAFETY: ours to free.
-        let text = unsafe { take_string(out) };
-        if let Some(payload) = ctx.panic.take() {
-            resume_unwind(payload);
-        }
-        check(rc, &err)?;
-        Ok(text.unwrap_or_default())
+        self.call_with_events(request, &mut on_event, sys::pmx_router_stream)
     }
 
     /// Starts a streamed completion (`pmx_router_stream_async`) and returns an iterator of its
@@ -385,17 +360,27 @@ impl Router {
     where
         F: FnMut(Event) -> bool,
     {
+        self.call_with_events(request, &mut on_progress, sys::pmx_router_model_manage)
+    }
+
+    /// A blocking call that delivers events to `on_event` on this thread (`pmx_router_stream`,
+    /// `pmx_router_model_manage`: the same signature). A panic in `on_event` cancels the call
+    /// and is resumed here once the library call has returned.
+    fn call_with_events<F>(&self, request: &str, on_event: &mut F, call: BlockingEventCall) -> Result<String, Error>
+    where
+        F: FnMut(Event) -> bool,
+    {
         let request = cstring(request, "request")?;
         let mut ctx = stream::BlockingCtx {
-            f: &mut on_progress,
+            f: on_event,
             panic: None,
             stopped: false,
         };
         let mut out: *mut c_char = std::ptr::null_mut();
         let mut err = sys::pmx_error::default();
-        // SAFETY: as in stream_with.
+        // SAFETY: ctx outlives the blocking call, which is the only user of the userdata.
         let rc = unsafe {
-            sys::pmx_router_model_manage(
+            call(
                 &mut out,
                 self.as_raw(),
                 request.as_ptr(),
@@ -413,6 +398,16 @@ impl Router {
         Ok(text.unwrap_or_default())
     }
 }
+
+/// The C signature shared by the blocking calls that deliver events on the caller's thread.
+type BlockingEventCall = unsafe extern "C" fn(
+    *mut *mut c_char,
+    *mut sys::pmx_router,
+    *const c_char,
+    sys::pmx_event_fn,
+    *mut c_void,
+    *mut sys::pmx_error,
+) -> sys::pmx_status;
 
 #[cfg(test)]
 mod tests {
