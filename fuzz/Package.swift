@@ -1,15 +1,13 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for libprovidermux (see fuzz/README.md). A separate package so the root
-// Package.swift stays untouched: it depends on the root by path and reaches ProviderMuxCore
-// through the root's `providermux` product (whose target depends on ProviderMuxCore).
-// Build one: swift build --package-path fuzz --product fuzz-config \
+// Package.swift stays untouched. It compiles the library's core ITSELF, through symlinks
+// (Sources/ProviderMuxCore, Sources/CCurl, Sources/CJansson → ../../Sources/…), rather than
+// depending on the root package: the root's only product is the release .so, which exports
+// nothing but pmx_*, and sanitizer-coverage flags must reach the core's own objects for
+// libFuzzer to see its branches.
+// Build one: swift build --package-path fuzz -c release --product fuzz-config \
 //              --sanitize=fuzzer --sanitize=address --scratch-path fuzz/.build-fuzz
 import PackageDescription
-
-// SwiftPM names a path dependency after its directory (lowercased), which differs per
-// checkout/worktree: derive it instead of hard-coding it.
-let rootDirectory = String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "providermux")
-let rootIdentity = rootDirectory.lowercased()
 
 let fuzzers = [
     "fuzz-config", "fuzz-request", "fuzz-sse", "fuzz-ndjson",
@@ -20,20 +18,12 @@ let fuzzers = [
 let package = Package(
     name: "providermux-fuzz",
     products: fuzzers.map { .executable(name: $0, targets: [$0]) },
-    dependencies: [
-        .package(path: ".."),
-    ],
     targets: [
-        .target(
-            name: "FuzzSupport",
-            dependencies: [.product(name: "providermux", package: rootIdentity)],
-            path: "Sources/FuzzSupport"
-        ),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl"),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson"),
+        .target(name: "ProviderMuxCore", dependencies: ["CCurl", "CJansson"]),
+        .target(name: "FuzzSupport", dependencies: ["ProviderMuxCore"]),
     ] + fuzzers.map {
-        .executableTarget(
-            name: $0,
-            dependencies: ["FuzzSupport", .product(name: "providermux", package: rootIdentity)],
-            path: "Sources/\($0)"
-        )
+        .executableTarget(name: $0, dependencies: ["FuzzSupport", "ProviderMuxCore"], path: "Sources/\($0)")
     }
 )

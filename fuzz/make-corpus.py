@@ -132,7 +132,14 @@ def main():
     def add(target, data):
         if isinstance(data, str): data = data.encode()
         if not data or len(data) > MAX: return
-        variants = [b"\x00" + data, b"\x83" + data, b"\x41" + data] if target in STREAM_TARGETS else [data]
+        if target in STREAM_TARGETS:
+            variants = [b"\x00" + data, b"\x83" + data, b"\x41" + data]
+        elif target == "responses":
+            # The first byte picks the codec (fuzz-responses): one per seed, spread by its hash;
+            # libFuzzer's mutations of that byte try the others.
+            variants = [bytes([hashlib.sha1(data).digest()[0] % 8]) + data]
+        else:
+            variants = [data]
         for v in variants:
             seeds.setdefault(target, {})[hashlib.sha1(v).hexdigest()[:16]] = v
     for f in sorted((ROOT / "examples").glob("*.json")) + sorted((ROOT / "Tests" / "cxx").glob("*.json")):

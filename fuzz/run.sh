@@ -1,50 +1,72 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (ASan + libFuzzer, debug) and runs each for SECONDS on a copy of
-# its seed corpus. New inputs: fuzz/.out/<target>/corpus; crashes: fuzz/.out/<target>/crash-*.
-# Usage: fuzz/run.sh [SECONDS_PER_TARGET=60] [TARGET...]   (targets: fuzz-config or config ...)
+# Builds the libFuzzer targets (release, AddressSanitizer + libFuzzer coverage) and runs each on a
+# copy of its seed corpus, either for SECONDS or for N executions.
+#   fuzz/run.sh [SECONDS_PER_TARGET=60] [TARGET...]     e.g. fuzz/run.sh 6 (the CI smoke run)
+#   fuzz/run.sh --runs N [TARGET...]                     e.g. fuzz/run.sh --runs 10000000 sse
+# Targets: fuzz-config or config, ... (all ten by default). New inputs go to
+# fuzz/.out/<target>/corpus, findings to fuzz/.out/<target>/{crash,timeout,oom,leak}-*, the
+# libFuzzer log to fuzz/.out/<target>/fuzz.log; a summary line per target is printed and
+# appended to fuzz/.out/summary.txt.
 # Exit status: 0 when no target found anything, 1 on any finding, 2 on a build failure.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
-seconds="${1:-60}"; shift || true
+limit=(-max_total_time=60); what="60 s"
+if [[ "${1:-}" == "--runs" ]]; then
+    limit=(-runs="$2"); what="$2 runs"; shift 2
+elif [[ -n "${1:-}" && "${1:-}" =~ ^[0-9]+$ ]]; then
+    limit=(-max_total_time="$1"); what="$1 s"; shift
+fi
 all=(fuzz-config fuzz-request fuzz-sse fuzz-ndjson fuzz-openai-stream fuzz-anthropic-stream
      fuzz-gemini-stream fuzz-ollama-stream fuzz-cohere-stream fuzz-responses)
 targets=()
 for t in "${@:-${all[@]}}"; do [[ "$t" == fuzz-* ]] && targets+=("$t") || targets+=("fuzz-$t"); done
 export SWIFT_BACKTRACE=enable=no
+# Leaks are not findings here (the Swift runtime's caches look like leaks to LSan); memory
+# growth is caught by -rss_limit_mb instead.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
 
 scratch="$here/.build-fuzz"
-echo "== building ${#targets[@]} fuzzer(s)"
+echo "== building ${#targets[@]} fuzzer(s) (release, -sanitize=fuzzer,address)"
+# The fuzz package compiles the core itself (see Package.swift), so the coverage hooks that
+# -sanitize=fuzzer adds reach the library's code, not only the harness.
+build_args=(--package-path "$here" -c release --sanitize=fuzzer --sanitize=address --scratch-path "$scratch")
+# The coverage hooks are asked for explicitly: with --sanitize=fuzzer alone, Swift 6.3's SwiftPM
+# left the core's objects without them on some builds (a clean scratch directory, or a build
+# without --product), and blind fuzzing looks healthy (high exec/s) but finds nothing. A binary
+# without the __sancov_cntrs section is refused.
+build_args+=(-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table)
 for t in "${targets[@]}"; do
-    # -sanitize=fuzzer alone links libFuzzer but (Swift 6.3) adds no coverage instrumentation
-    # to the compiled objects: without -sanitize-coverage libFuzzer fuzzes blind.
-    swift build --package-path "$here" --product "$t" --sanitize=fuzzer --sanitize=address \
-        -Xswiftc -sanitize-coverage=edge,trace-cmp --scratch-path "$scratch" 2>&1 | grep -v "Cannot export local symbol" | grep -E "error|warning: unre|Compiling|complete" | tail -3
-    [[ -x "$scratch/debug/$t" ]] || { echo "build of $t failed"; exit 2; }
+    swift build "${build_args[@]}" --product "$t" 2>&1 | grep -v "Cannot export local symbol" | grep -E "error|complete" | tail -3
+    [[ -x "$scratch/release/$t" ]] || { echo "build of $t failed"; exit 2; }
+    [[ "$(readelf -S "$scratch/release/$t")" == *__sancov_cntrs* ]] || { echo "$t has no coverage instrumentation"; exit 2; }
 done
 
 status=0
-printf '\n%-22s %10s %8s %8s  %s\n' target execs exec/s corpus findings
+mkdir -p "$here/.out"
+printf '\n%-22s %12s %8s %8s %6s  %s\n' target execs exec/s corpus cov findings
 for t in "${targets[@]}"; do
     name="${t#fuzz-}"
     out="$here/.out/$t"
     mkdir -p "$out/corpus"
     [[ -d "$here/corpus/$name" ]] && cp -n "$here/corpus/$name"/* "$out/corpus/" 2>/dev/null
     log="$out/fuzz.log"
-    "$scratch/debug/$t" "$out/corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    "$scratch/release/$t" "$out/corpus" "${limit[@]}" -rss_limit_mb=2048 -timeout=10 \
         -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/" >"$log" 2>&1
     rc=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    cov=$(grep -oE '(DONE|pulse|NEW|REDUCE) +cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || echo "?")
     size=$(ls "$out/corpus" | wc -l)
-    findings=$(ls "$out" | grep -E '^(crash|timeout|oom|leak)-' || true)
+    findings=$(ls "$out" | grep -E '^(crash|timeout|oom|leak|slow-unit)-' || true)
     if [[ $rc -ne 0 || -n "$findings" ]]; then
         status=1
-        printf '%-22s %10s %8s %8s  FOUND (exit %d): %s  (log: %s)\n' "$t" "$execs" "$rate" "$size" "$rc" "$(echo $findings)" "$log"
+        line=$(printf '%-22s %12s %8s %8s %6s  FOUND (exit %d): %s' "$t" "$execs" "$rate" "$size" "$cov" "$rc" "$(echo $findings)")
+        echo "$line  (log: $log)"
         grep -m3 -E 'ERROR: |Fatal error|SUMMARY' "$log" | sed 's/^/    /'
     else
-        printf '%-22s %10s %8s %8s  none\n' "$t" "$execs" "$rate" "$size"
+        line=$(printf '%-22s %12s %8s %8s %6s  none' "$t" "$execs" "$rate" "$size" "$cov")
+        echo "$line"
     fi
+    echo "$(date -u +%FT%TZ) [$what] $line" >> "$here/.out/summary.txt"
 done
 exit $status

@@ -1,5 +1,7 @@
-// Every codec's decodeChat (a non-streamed 2xx answer → an OpenAI chat.completion) on the
-// input, plus decodeModels, for one provider type of each codec.
+// A codec's decodeChat (a non-streamed 2xx answer → an OpenAI chat.completion) and
+// decodeModels on the input. The first byte picks the codec (one provider type of each), the
+// rest is the body: one decode pair per execution keeps the rate up and lets libFuzzer's
+// coverage feedback tell the codecs apart.
 import FuzzSupport
 import ProviderMuxCore
 
@@ -12,10 +14,10 @@ let targets: [(ProviderConfig, any WireCodec)] = [
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let body = bytes(data, size)
-    for (provider, codec) in targets {
-        blackHole(try? codec.decodeChat(body, model: "fz-model", provider: provider))
-        blackHole(try? codec.decodeModels(body, provider: provider))
-    }
+    guard size > 0 else { return 0 }
+    let (provider, codec) = targets[Int(data[0]) % targets.count]
+    let body = bytes(data + 1, size - 1)
+    blackHole(try? codec.decodeChat(body, model: "fz-model", provider: provider))
+    blackHole(try? codec.decodeModels(body, provider: provider))
     return 0
 }
