@@ -6,7 +6,10 @@
 # Targets: fuzz-config or config, ... (all ten by default). New inputs go to
 # fuzz/.out/<target>/corpus, findings to fuzz/.out/<target>/{crash,timeout,oom,leak}-*, the
 # libFuzzer log to fuzz/.out/<target>/fuzz.log; a summary line per target is printed and
-# appended to fuzz/.out/summary.txt.
+# appended to fuzz/.out/summary.txt. FUZZ_OUT and FUZZ_SCRATCH move the output and build
+# directories (ctest's fuzz_smoke uses its build dir, so it never disturbs a long run);
+# FUZZ_MAX_LEN (default 1024) bounds input sizes: every decoder state is reachable in a
+# kilobyte, and the one-byte-per-chunk mode makes longer inputs cost several times more.
 # Exit status: 0 when no target found anything, 1 on any finding, 2 on a build failure.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,7 +28,8 @@ export SWIFT_BACKTRACE=enable=no
 # growth is caught by -rss_limit_mb instead.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
 
-scratch="$here/.build-fuzz"
+scratch="${FUZZ_SCRATCH:-$here/.build-fuzz}"
+outroot="${FUZZ_OUT:-$here/.out}"
 echo "== building ${#targets[@]} fuzzer(s) (release, -sanitize=fuzzer,address)"
 # The fuzz package compiles the core itself (see Package.swift), so the coverage hooks that
 # -sanitize=fuzzer adds reach the library's code, not only the harness.
@@ -42,16 +46,16 @@ for t in "${targets[@]}"; do
 done
 
 status=0
-mkdir -p "$here/.out"
+mkdir -p "$outroot"
 printf '\n%-22s %12s %8s %8s %6s  %s\n' target execs exec/s corpus cov findings
 for t in "${targets[@]}"; do
     name="${t#fuzz-}"
-    out="$here/.out/$t"
+    out="$outroot/$t"
     mkdir -p "$out/corpus"
     [[ -d "$here/corpus/$name" ]] && cp -n "$here/corpus/$name"/* "$out/corpus/" 2>/dev/null
     log="$out/fuzz.log"
     "$scratch/release/$t" "$out/corpus" "${limit[@]}" -rss_limit_mb=2048 -timeout=10 \
-        -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/" >"$log" 2>&1
+        -max_len="${FUZZ_MAX_LEN:-1024}" -print_final_stats=1 -artifact_prefix="$out/" >"$log" 2>&1
     rc=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
@@ -67,6 +71,6 @@ for t in "${targets[@]}"; do
         line=$(printf '%-22s %12s %8s %8s %6s  none' "$t" "$execs" "$rate" "$size" "$cov")
         echo "$line"
     fi
-    echo "$(date -u +%FT%TZ) [$what] $line" >> "$here/.out/summary.txt"
+    echo "$(date -u +%FT%TZ) [$what] $line" >> "$outroot/summary.txt"
 done
 exit $status

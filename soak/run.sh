@@ -58,6 +58,15 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+# The upstream of record is nginx (a Python upstream cannot keep 1,000 streams fed): install it
+# when missing (idempotent; SOAK_UPSTREAM=fake skips it).
+if [ "${SOAK_UPSTREAM:-auto}" != fake ] && [ ! -x "$nginx_bin" ] && command -v apt-get >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null 2>&1 ||
+    { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 &&
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null 2>&1; } || true
+  nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+fi
 if [ "${SOAK_UPSTREAM:-auto}" != fake ] && [ -x "$nginx_bin" ] && [ -x "$repo/bench/nginx/start.sh" ]; then
   port=$(BENCH_NGINX_PREFIX="$out/nginx" "$repo/bench/nginx/start.sh" | awk '/^PORT/{print $2}')
   nginx_started=1
