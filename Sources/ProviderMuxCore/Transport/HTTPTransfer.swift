@@ -28,6 +28,8 @@ public final class HTTPTransfer {
     private var watchdog: UInt64?
     private var stopReason: TransportFailure?
     private var finished = false
+    /// Completed, failed or cancelled: nothing more will happen (the loop skips a deferred add).
+    var isFinished: Bool { finished }
     private var selfRetain: Unmanaged<HTTPTransfer>?
     private var inCallback = false
 
