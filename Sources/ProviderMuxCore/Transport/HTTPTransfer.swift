@@ -238,7 +238,7 @@ public final class HTTPTransfer {
         switch code {
         case CURLE_OPERATION_TIMEDOUT: .timeout(detail)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
-            .connection("TLS certificate verification failed: \(detail) (trust a private CA with tls.ca_bundle)")
+            .certificate("TLS certificate verification failed: \(detail) (trust a private CA with tls.ca_bundle)")
         default: .connection(detail)
         }
     }
