@@ -41,8 +41,11 @@ private let textStream: [(String, String)] = [
 ]
 
 private let textMeta = ProviderEvent.meta(id: "msg_01GhXU5oKUQh2ZiyRCDTmVGd", model: "claude-sonnet-4-5-20250929")
+/// message_start's usage (input known, output so far) comes right after the meta.
+private let textStartUsage = ProviderEvent.usage(Usage(promptTokens: 25, completionTokens: 1, cachedTokens: 0))
 private let textExpected: [ProviderEvent] = [
     textMeta,
+    textStartUsage,
     .delta(content: "Hello", toolCalls: nil),
     .delta(content: ", wörld 👋 — 世界", toolCalls: nil),
     .finish(reason: "stop"),
@@ -75,6 +78,7 @@ private let toolStream: [(String, String)] = [
 
 private let toolExpected: [ProviderEvent] = [
     .meta(id: "msg_014p7gG3wDgGV9EUtLvnow3U", model: "claude-opus-4-1-20250805"),
+    .usage(Usage(promptTokens: 572, completionTokens: 2, cachedTokens: 100)),
     .delta(content: "Let me check.", toolCalls: nil),
     .delta(content: nil, toolCalls: [["index": 0, "id": "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "type": "function",
                                       "function": ["name": "get_weather", "arguments": ""]]]),
@@ -92,7 +96,7 @@ private let errorStream: [(String, String)] = [
     ("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}"#),
 ]
 private let errorExpected: [ProviderEvent] = [
-    textMeta, .delta(content: "Hello", toolCalls: nil),
+    textMeta, textStartUsage, .delta(content: "Hello", toolCalls: nil),
     .error(PMXError(.upstreamServer, "error event in stream: overloaded_error: Overloaded", httpStatus: 529, provider: "claude")),
 ]
 
@@ -381,7 +385,7 @@ struct AnthropicCodecTests {
 
     // MARK: Streams
 
-    @Test("a streamed answer: meta, text deltas, finish, usage (input from message_start), end — at every split")
+    @Test("a streamed answer: meta, usage so far, text deltas, finish, usage (input from message_start), end — at every split")
     func streamedText() throws {
         let d = try decodeEverySplit(sse(textStream))
         #expect(d.error == nil)
@@ -420,7 +424,7 @@ struct AnthropicCodecTests {
         events.append(textStream[7])
         let d = try decodeEverySplit(sse(events))
         #expect(d.events.filter { if case .usage = $0 { true } else { false } } == [
-            .usage(Usage(promptTokens: 25, completionTokens: 7, cachedTokens: 0)), .usage(Usage(promptTokens: 25, completionTokens: 15, cachedTokens: 0)),
+            textStartUsage, .usage(Usage(promptTokens: 25, completionTokens: 7, cachedTokens: 0)), .usage(Usage(promptTokens: 25, completionTokens: 15, cachedTokens: 0)),
         ])
         #expect(CodecSupport.completion(from: d.events, model: nil)["usage"]?["completion_tokens"] == 15)
     }
@@ -446,11 +450,11 @@ struct AnthropicCodecTests {
         #expect(d.events == textExpected)
     }
 
-    @Test("a stream cut before message_stop ends without .end")
+    @Test("a stream cut before message_stop ends without .end (the usage so far has the input tokens)")
     func truncated() throws {
         let d = try decodeEverySplit(sse(Array(textStream.prefix(5))))
         #expect(d.error == nil)
-        #expect(d.events == Array(textExpected.prefix(3)))
+        #expect(d.events == Array(textExpected.prefix(4)))
     }
 
     @Test("broken promises are protocol errors naming the problem")

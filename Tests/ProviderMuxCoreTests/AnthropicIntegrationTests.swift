@@ -205,6 +205,9 @@ final class AnthropicIntegrationTests {
         #expect(e.status == .streamInterrupted)
         #expect(e.provider == "an")
         #expect(out.text == "echo: one ")  // message_start, content_block_start, ping, 2 text deltas
+        // message_start's input tokens survive the cut; one completion token per delta.
+        #expect(e.partialUsage?.promptTokens == 4)
+        #expect(e.partialUsage?.completionTokens == 2)
         #expect(out.terminals == 1)
         #expect(!out.lines.contains { $0.hasPrefix("retry") })
         #expect(try server.requests(scope).count == 1)

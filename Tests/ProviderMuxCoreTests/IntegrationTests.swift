@@ -374,6 +374,24 @@ final class IntegrationTests {
         #expect(r["provider"] == "b")
         #expect(out.lines.prefix(3) == ["start a fake-small #1", "fallback a->b PMX_ERR_UPSTREAM_PROTOCOL", "start b fake-small #2"])
         #expect(out.text == "echo: bad bytes")
+        // The failover starts b's transfer from inside a's curl write callback: the loop defers
+        // the add until curl returns, so b's first attempt is sent (no spurious CONNECTION
+        // "API function called from within callback" attempt, no retry).
+        #expect(!out.lines.contains { $0.hasPrefix("retry") }, "\(out.lines)")
+        #expect(r["attempts"]?.arrayValue?.count == 2)
+        #expect(try server.requests(scope("b")).count == 1)
+    }
+
+    @Test("an error event before output with one attempt per provider: b's only attempt is sent and succeeds")
+    func errorEventFailsOverFromCallback() throws {
+        let router = try makeRouter([providerJSON("a"), providerJSON("b")], retry: #"{"max_attempts":1}"#)
+        defer { router.close() }
+        try server.script(scope("a"), #"[{"error_event_after_chunks":1}]"#)
+        let out = try #require(runStream(router, try chatRequest("alpha")))
+        let r = try out.result.get()
+        #expect(r["provider"] == "b")
+        #expect(out.text == "echo: alpha")
+        #expect(r["attempts"]?.arrayValue?.map { $0["outcome"]?.stringValue ?? "" } == ["error", "ok"])
     }
 
     @Test("an error event after output started: STREAM_INTERRUPTED with the provider's message")

@@ -470,6 +470,26 @@ struct RequestExecutionTests {
         #expect(h.clock.pendingTimers == 0)
     }
 
+    @Test("partial usage: the provider's prompt tokens kept, completion tokens at least one per delta delivered")
+    func partialUsageMerged() throws {
+        // Prompt tokens reported before the output (Anthropic's message_start, Gemini's
+        // usageMetadata), no completion count yet: 3 deltas reached the caller.
+        let early = Usage(promptTokens: 7, completionTokens: 1, cachedTokens: 2)
+        let h = try ExecutionHarness(providers: [a], scripts: [
+            "a": [[.event(.usage(early)), .delta("a"), .delta("b"), .delta("c"), .fail(PMXError(.connection, "reset"))]],
+        ], stream: true)
+        h.start()
+        h.advance(1_000)
+        let e = try #require(h.recorder.error)
+        #expect(e.status == .streamInterrupted)
+        #expect(e.partialUsage == Usage(promptTokens: 7, completionTokens: 3, cachedTokens: 2))
+        // Nothing reported: completion tokens estimated, prompt unknown (0).
+        let none = try ExecutionHarness(providers: [a], scripts: ["a": [[.delta("a"), .delta("b"), .fail(PMXError(.connection, "reset"))]]], stream: true)
+        none.start()
+        none.advance(1_000)
+        #expect(try #require(none.recorder.error).partialUsage == Usage(promptTokens: 0, completionTokens: 2))
+    }
+
     @Test("cancel during back-off: error CANCELLED, the retry timer never starts an attempt")
     func cancelDuringBackoff() throws {
         let h = try ExecutionHarness(providers: [a, b], scripts: ["a": [[.http(429)], [.ok]], "b": [[.ok]]])

@@ -44,6 +44,19 @@ struct RetryPolicyTests {
         #expect(RetryPolicy.decide(error, retryAfterMs: 10, attemptsOnProvider: 1, settings: settings(maxAttempts: 10), random: 0.5) == .failover)
     }
 
+    @Test("a connection error marked not retryable (a TLS certificate that failed verification) fails over at once")
+    func certificateFailsOver() {
+        let cert = HTTPErrorMapping.error(.certificate("TLS certificate verification failed: self-signed certificate"), provider: "p")
+        #expect(cert.status == .connection)
+        #expect(cert.retryable == false)
+        #expect(RetryPolicy.decide(cert, retryAfterMs: nil, attemptsOnProvider: 1, settings: settings(maxAttempts: 10), random: 0.5) == .failover)
+        // Even when the class is listed in retry_on.
+        var s = settings(maxAttempts: 10)
+        s.retryOn = ["network"]
+        #expect(RetryPolicy.decide(cert, retryAfterMs: nil, attemptsOnProvider: 1, settings: s, random: 0.5) == .failover)
+        #expect(RetryPolicy.decide(PMXError(.connection, "refused"), retryAfterMs: nil, attemptsOnProvider: 1, settings: s, random: 0.5) == .retry(afterMs: 100))
+    }
+
     static let invalidRequest: [PMXError] = [http(400), http(413), http(422)]
 
     @Test("the provider calling the request invalid stops routing: no retry, no failover", arguments: invalidRequest)

@@ -109,6 +109,20 @@ struct TLSSecurityTests {
         #expect(router.providerSnapshot[0].config.tls.verifies)
     }
 
+    @Test("a certificate that fails verification is not retried: straight on to the next provider")
+    func certificateFailureFailsOverAtOnce() throws {
+        let secure = #"{"name":"secure","type":"openai-compatible","base_url":"\#(tls.baseURL)","api_key":"sk-tls-test-KEY"}"#
+        let backup = #"{"name":"backup","type":"mock"}"#
+        let router = try Router(config: RouterConfig.parse(#"{"providers":[\#(secure),\#(backup)],"retry":{"max_attempts":3,"initial_backoff_ms":10}}"#))
+        defer { router.close() }
+        let out = try #require(completeOnThread(router, try chat())).get()
+        #expect(out["provider"] == "backup")
+        let attempts = try #require(out["attempts"]?.arrayValue)
+        #expect(attempts.map { $0["provider"]?.stringValue ?? "" } == ["secure", "backup"])
+        #expect(attempts.first?["status_name"] == "PMX_ERR_CONNECTION")
+        #expect(attempts.first?["message"]?.stringValue?.contains("certificate") == true)
+    }
+
     @Test("tls.ca_bundle trusts the test CA (also with min_version 1.3, and from the router-level default)")
     func caBundleSucceeds() throws {
         for (provider, router) in [(#","tls":{"ca_bundle":"\#(tls.certPath)"}"#, ""),

@@ -4,58 +4,25 @@ mock, and the same calls through every one of them: plain and streamed completio
 calls plain and streamed, embeddings, model listing, a scripted 429 then success, a
 disconnect after output, and API-key hygiene.
 
-Azure is included only when its fake-upstream plugin (Tests/upstream/protocols/azure.py)
-exists.
+The protocols and what the tests know of each are in protocol_table.py (shared with
+test_fault_matrix.py).
 """
 
 import json
-import os
 
 import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from pmx_testlib import FAST_RETRY, ROOT, user  # noqa: E402
+from pmx_testlib import FAST_RETRY, user  # noqa: E402
+from protocol_table import MODEL, NETWORK, PROVIDERS, key_of, provider_entry  # noqa: E402
 
-HAVE_AZURE = os.path.exists(os.path.join(ROOT, "Tests", "upstream", "protocols", "azure.py"))
-
-MODEL = "fake-small"
-
-# name (= type = scope), how the base_url is formed, whether it takes an api key, whether
-# embeddings are supported, and how many stream data chunks carry at least one text delta
-# when the fake upstream is told to disconnect after them (see each protocol plugin).
-#   "v1":   http://127.0.0.1:PORT/<scope>/v1   (OpenAI-style servers)
-#   "root": http://127.0.0.1:PORT/<scope>      (host-root protocols)
-PROVIDERS = [
-    # name,               base,   key,   embed, disconnect_after_chunks
-    ("openai-compatible", "v1",   True,  True,  3),  # role chunk + 2 word chunks
-    ("openai",            "v1",   True,  True,  3),
-    ("anthropic",         "root", True,  False, 5),  # message_start, block_start, ping, 2 deltas
-    ("gemini",            "root", True,  True,  2),  # one GenerateContentResponse per word
-    ("ollama",            "root", False, True,  2),  # one NDJSON line per word
-    ("cohere",            "root", True,  True,  4),  # message-start, content-start, 2 deltas
-    ("lmstudio",          "v1",   True,  True,  3),
-    ("llamacpp",          "v1",   True,  True,  3),
-    ("openrouter",        "v1",   True,  True,  3),
-    ("groq",              "v1",   True,  True,  3),
-    ("mistral",           "v1",   True,  True,  3),
-]
-if HAVE_AZURE:
-    # Azure streams open with a prompt_filter_results chunk (choices: []), then OpenAI's.
-    PROVIDERS.insert(6, ("azure", "root", True, True, 4))
-
-NETWORK = [p[0] for p in PROVIDERS]
 ALL = NETWORK + ["mock"]
-EMBEDS = {p[0]: p[3] for p in PROVIDERS}
+EMBEDS = {p.name: p.embed for p in PROVIDERS}
 EMBEDS["mock"] = True
-DISCONNECT_AFTER = {p[0]: p[4] for p in PROVIDERS}
+DISCONNECT_AFTER = {p.name: p.text_after for p in PROVIDERS}
 
-
-def key_of(name):
-    return "test-key-" + name
-
-
-KEYS = [key_of(p[0]) for p in PROVIDERS if p[2]]
+KEYS = [key_of(p.name) for p in PROVIDERS if p.key]
 
 WEATHER_TOOL = {
     "type": "function",
@@ -68,18 +35,8 @@ WEATHER_TOOL = {
 }
 
 
-def provider_entry(server, name, base, with_key):
-    url = server.url + "/" + name + ("/v1" if base == "v1" else "")
-    entry = {"name": name, "type": name, "base_url": url}
-    if with_key:
-        entry["api_key"] = key_of(name)
-    if name == "azure":
-        entry.update({"api_version": "2024-10-21", "deployment": "d1"})
-    return entry
-
-
 def router_config(server):
-    providers = [provider_entry(server, n, b, k) for n, b, k, _, _ in PROVIDERS]
+    providers = [provider_entry(server.url, p) for p in PROVIDERS]
     providers.append({"name": "mock", "type": "mock"})
     return {"providers": providers, "retry": dict(FAST_RETRY, max_attempts=3)}
 

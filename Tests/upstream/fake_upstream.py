@@ -6,6 +6,7 @@ control API and the fault vocabulary.
 
     python3 fake_upstream.py [--host 127.0.0.1] [--port 0] [--exit-on-stdin-eof] [--verbose]
                              [--personality ollama|lmstudio|llamacpp|openai|other]
+                             [--tls-cert cert.pem --tls-key key.pem]
 
 Prints exactly one line ``PORT <n>`` on stdout once listening.
 
@@ -30,6 +31,7 @@ import re
 import select
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -56,9 +58,10 @@ FAULT_KEYS = {
     "delay_headers_ms", "chunk_delay_ms",
     "disconnect_after_chunks", "malformed_chunk_at", "truncate_body",
     "error_event_after_chunks", "close_connection", "hang",
+    "stall_after_chunks", "stall_ms",
 }
 INT_KEYS = {"times", "status", "delay_headers_ms", "chunk_delay_ms", "disconnect_after_chunks",
-            "malformed_chunk_at", "error_event_after_chunks"}
+            "malformed_chunk_at", "error_event_after_chunks", "stall_after_chunks", "stall_ms"}
 BOOL_KEYS = {"truncate_body", "close_connection", "hang"}
 
 
@@ -127,6 +130,8 @@ def validate_entries(entries: Any) -> list[dict]:
         for k in BOOL_KEYS & set(e):
             if not isinstance(e[k], bool):
                 raise ValueError(f"entries[{i}].{k} must be a boolean")
+        if "stall_ms" in e and "stall_after_chunks" not in e:
+            raise ValueError(f"entries[{i}].stall_ms needs stall_after_chunks")
         if "times" in e and e["times"] < 1:
             raise ValueError(f"entries[{i}].times must be >= 1")
         if "body" in e and not isinstance(e["body"], str):
@@ -469,6 +474,15 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: "FakeServer"
 
+    def setup(self) -> None:
+        # TLS (--tls-cert/--tls-key): the handshake runs here, on the handler's thread, so a
+        # client that refuses the certificate only ends its own connection.
+        if self.server.tls_context is not None:
+            self.request.settimeout(10)
+            self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
+            self.request.settimeout(None)
+        super().setup()
+
     # --- quiet logging ---
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -580,6 +594,16 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 r, _, _ = select.select([sock], [], [], 0.1)
                 if r:
+                    if isinstance(sock, ssl.SSLSocket):
+                        # No MSG_PEEK through TLS: read (the request was read already);
+                        # b"" = close_notify or EOF.
+                        sock.settimeout(0.1)
+                        try:
+                            if not sock.recv(4096):
+                                break
+                        except (socket.timeout, ssl.SSLWantReadError):
+                            pass
+                        continue
                     if not sock.recv(1, socket.MSG_PEEK):
                         break  # client closed
                     self.server.stopping.wait(0.1)
@@ -690,6 +714,7 @@ class Handler(BaseHTTPRequestHandler):
         if truncate and cut_after is None:
             cut_after = max(1, len(events) // 2)
         delay = fault.get("chunk_delay_ms")
+        stall_after = fault.get("stall_after_chunks")
 
         if err_after == 0:
             self.write_chunk(st.error_event)
@@ -705,13 +730,27 @@ class Handler(BaseHTTPRequestHandler):
                 if truncate:
                     self.write_chunk(frame[: max(1, len(frame) // 2)])
                 self.drop()
+            if stall_after is not None and i == stall_after:
+                self.stall(fault)
             if i > 0:
                 self.sleep_ms(delay)
             self.write_chunk(frame)
         else:
             if cut_after is not None and cut_after >= len(events):
                 self.drop()
+            if stall_after is not None and stall_after >= len(events):
+                self.stall(fault)
         self.wfile.write(b"0\r\n\r\n")
+
+    def stall(self, fault: dict) -> None:
+        """``stall_after_chunks``: what was sent so far is flushed, then nothing more for
+        ``stall_ms`` (the stream then goes on), or without ``stall_ms`` until the client goes
+        away (the socket is then dropped)."""
+        self.wfile.flush()
+        if "stall_ms" in fault:
+            self.sleep_ms(fault["stall_ms"])
+        else:
+            self.hang()
 
     def header_dict(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -791,8 +830,10 @@ class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr, verbose: bool = False, personality: str | None = None):
+    def __init__(self, addr, verbose: bool = False, personality: str | None = None,
+                 tls_context: ssl.SSLContext | None = None):
         host = addr[0]
+        self.tls_context = tls_context
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.verbose = verbose
@@ -823,6 +864,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exit-on-stdin-eof", action="store_true",
                     help="exit when stdin reaches EOF (the parent went away)")
     ap.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    ap.add_argument("--tls-cert", metavar="PEM", default=None,
+                    help="serve HTTPS with this certificate (chain) file; needs --tls-key")
+    ap.add_argument("--tls-key", metavar="PEM", default=None, help="the certificate's private key")
     ap.add_argument("--personality", choices=PERSONALITIES, default=None,
                     help="answer only this server kind's identity/model routes at the root "
                          "(no scope); 'other' answers every path with an HTML page")
@@ -830,9 +874,16 @@ def main(argv: list[str] | None = None) -> int:
     if not is_loopback(args.host):
         ap.error(f"refusing to bind non-loopback address {args.host!r}")
     host = "127.0.0.1" if args.host == "localhost" else args.host
+    if (args.tls_cert is None) != (args.tls_key is None):
+        ap.error("--tls-cert and --tls-key go together")
+    tls_context = None
+    if args.tls_cert:
+        tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls_context.load_cert_chain(args.tls_cert, args.tls_key)
     load_protocol_plugins()
 
-    server = FakeServer((host, args.port), verbose=args.verbose, personality=args.personality)
+    server = FakeServer((host, args.port), verbose=args.verbose, personality=args.personality,
+                        tls_context=tls_context)
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -560,3 +560,165 @@ def test_refuses_non_loopback():
     r = subprocess.run([sys.executable, SERVER, "--host", "0.0.0.0"], capture_output=True,
                        timeout=10)
     assert r.returncode != 0 and r.stdout == b""
+
+
+# ----------------------------------------------------------------------------------------------
+# stall_after_chunks / stall_ms, for every protocol
+
+
+# One streamed chat request per wire protocol: (path after the scope, extra headers, body,
+# whether frames are NDJSON lines rather than SSE `data:` events).
+STREAM_REQUESTS = {
+    "openai": ("/v1/chat/completions", {"Authorization": "Bearer k"},
+               {"model": "m", "messages": [{"role": "user", "content": "one two three"}], "stream": True}, False),
+    "anthropic": ("/v1/messages", {"x-api-key": "k", "anthropic-version": "2023-06-01"},
+                  {"model": "m", "max_tokens": 100, "stream": True,
+                   "messages": [{"role": "user", "content": "one two three"}]}, False),
+    "gemini": ("/v1beta/models/m:streamGenerateContent?alt=sse", {"x-goog-api-key": "k"},
+               {"contents": [{"role": "user", "parts": [{"text": "one two three"}]}]}, False),
+    "ollama": ("/api/chat", {}, {"model": "m", "messages": [{"role": "user", "content": "one two three"}]}, True),
+    "cohere": ("/v2/chat", {"Authorization": "Bearer k"},
+               {"model": "m", "messages": [{"role": "user", "content": "one two three"}], "stream": True}, False),
+    "azure": ("/openai/deployments/d1/chat/completions?api-version=2024-10-21", {"api-key": "k"},
+              {"messages": [{"role": "user", "content": "one two three"}], "stream": True}, False),
+}
+
+
+def frame_count(payload, ndjson):
+    if ndjson:
+        return payload.count(b"\n")
+    return len([l for l in payload.split(b"\n") if l.startswith(b"data:")])
+
+
+def timed_stream(port, scope, proto, read_timeout=3.0):
+    """Sends PROTO's stream request on a raw socket; returns [(seconds since send, bytes)] until
+    the body ends, the server drops the socket, or nothing arrives for `read_timeout`
+    (then the last item is (t, None) and the socket is left open: the caller closes it)."""
+    path, headers, body, _ = STREAM_REQUESTS[proto]
+    data = json.dumps(body).encode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+    s.sendall(b"POST /%s%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s"
+              b"Content-Length: %d\r\n\r\n%s" % (scope.encode(), path.encode(), head, len(data), data))
+    t0 = time.monotonic()
+    out = []
+    while True:
+        try:
+            got = s.recv(65536)
+        except socket.timeout:
+            out.append((time.monotonic() - t0, None))
+            return s, out
+        except ConnectionResetError:
+            break
+        if not got:
+            break
+        out.append((time.monotonic() - t0, got))
+        if b"\r\n0\r\n\r\n" in b"".join(g for _, g in out if g):
+            break
+    s.close()
+    return None, out
+
+
+def payload_of(items):
+    raw = b"".join(g for _, g in items if g)
+    return dechunk(raw.partition(b"\r\n\r\n")[2])
+
+
+@pytest.mark.parametrize("proto", sorted(STREAM_REQUESTS))
+def test_stall_after_chunks_with_stall_ms_resumes(up, proto):
+    up.script("s", [{"stall_after_chunks": 2, "stall_ms": 400}])
+    sock, items = timed_stream(up.port, "s", proto)
+    assert sock is None
+    payload, terminated = payload_of(items)
+    assert terminated  # the stream went on to its normal end
+    ndjson = STREAM_REQUESTS[proto][3]
+    # Two frames arrived before the pause, the rest after it.
+    before = b"".join(g for t, g in items if t < 0.3)
+    assert frame_count(dechunk(before.partition(b"\r\n\r\n")[2])[0], ndjson) == 2
+    assert items[-1][0] >= 0.35
+    assert frame_count(payload, ndjson) > 2
+    assert up.requests("s")[0]["fault"] == {"stall_after_chunks": 2, "stall_ms": 400}
+
+
+@pytest.mark.parametrize("proto", sorted(STREAM_REQUESTS))
+def test_stall_after_chunks_hangs_until_the_client_leaves(up, proto):
+    up.script("s", [{"stall_after_chunks": 1}])
+    sock, items = timed_stream(up.port, "s", proto, read_timeout=0.3)
+    assert sock is not None and items[-1][1] is None  # nothing more came
+    payload, terminated = payload_of(items[:-1])
+    assert not terminated
+    assert frame_count(payload, STREAM_REQUESTS[proto][3]) == 1
+    sock.close()  # the handler notices and drops the connection
+    sock, items = timed_stream(up.port, "s", proto)  # the next request is served normally
+    assert sock is None and payload_of(items)[1]
+
+
+def test_stall_keys_validated(up):
+    with pytest.raises(RuntimeError, match="stall_ms needs stall_after_chunks"):
+        up.script("s", [{"stall_ms": 100}])
+    with pytest.raises(RuntimeError, match="non-negative integer"):
+        up.script("s", [{"stall_after_chunks": -1}])
+
+
+def test_stall_after_chunks_is_ignored_without_a_stream(up):
+    up.script("a", [{"stall_after_chunks": 0}])
+    r, body = post(up, "a", "chat/completions", chat("not streamed"))
+    assert r.status == 200 and json.loads(body)["choices"][0]["message"]["content"] == "echo: not streamed"
+
+
+# ----------------------------------------------------------------------------------------------
+# --tls-cert / --tls-key
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    from upstream import self_signed_certificate
+    cert, key = self_signed_certificate(str(tmp_path_factory.mktemp("tls")))
+    with FakeUpstream(tls=(cert, key)) as up:
+        yield up, cert
+
+
+@pytest.mark.parametrize("proto", sorted(STREAM_REQUESTS))
+def test_tls_mode_serves_every_protocol(tls_server, proto):
+    import ssl
+    up, cert = tls_server
+    assert up.url.startswith("https://127.0.0.1:")
+    up.reset()
+    up.script("t", [{"disconnect_after_chunks": 2}])
+    path, headers, body, ndjson = STREAM_REQUESTS[proto]
+    ctx = ssl.create_default_context(cafile=cert)
+    conn = http.client.HTTPSConnection("127.0.0.1", up.port, timeout=5, context=ctx)
+    try:
+        conn.request("POST", "/t" + path, body=json.dumps(body),
+                     headers=dict(headers, **{"Content-Type": "application/json"}))
+        with pytest.raises((http.client.IncompleteRead, ConnectionError, ssl.SSLError)):
+            conn.getresponse().read()  # the fault vocabulary works over TLS too
+    finally:
+        conn.close()
+    conn = http.client.HTTPSConnection("127.0.0.1", up.port, timeout=5, context=ctx)
+    try:
+        conn.request("POST", "/t" + path, body=json.dumps(body),
+                     headers=dict(headers, **{"Content-Type": "application/json"}))
+        resp = conn.getresponse()
+        assert resp.status == 200 and frame_count(resp.read(), ndjson) > 2
+    finally:
+        conn.close()
+    assert len(up.requests("t")) == 2
+
+
+def test_tls_mode_refused_by_a_verifying_client(tls_server):
+    import ssl
+    up, _ = tls_server
+    up.reset()
+    conn = http.client.HTTPSConnection("127.0.0.1", up.port, timeout=5,
+                                       context=ssl.create_default_context())
+    with pytest.raises(ssl.SSLCertVerificationError):
+        conn.request("GET", "/t/v1/models")
+    conn.close()
+    assert up.requests("t") == []  # no request got through the failed handshake
+    assert up.health()  # and the server goes on
+
+
+def test_tls_options_go_together():
+    r = subprocess.run([sys.executable, SERVER, "--tls-cert", "x.pem"], capture_output=True, timeout=10)
+    assert r.returncode != 0 and b"go together" in r.stderr

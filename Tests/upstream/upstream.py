@@ -8,6 +8,10 @@
         base_a = up.base("a")            # http://127.0.0.1:PORT/a/v1
         ...
         assert len(up.requests("a")) == 3
+
+    cert, key = self_signed_certificate(tmpdir)  # openssl CLI, CN/SAN 127.0.0.1
+    with FakeUpstream(tls=(cert, key)) as tls_up:  # the same server over HTTPS
+        tls_up.url                       # https://127.0.0.1:PORT
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import ssl
 import subprocess
 import sys
 import time
@@ -28,8 +33,12 @@ SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_upstream
 class FakeUpstream:
     host = "127.0.0.1"
 
-    def __init__(self, verbose: bool = False, startup_timeout: float = 10.0) -> None:
+    def __init__(self, verbose: bool = False, startup_timeout: float = 10.0,
+                 tls: tuple[str, str] | None = None) -> None:
+        """``tls``: (certificate PEM, key PEM) to serve HTTPS (``--tls-cert``/``--tls-key``);
+        the control calls then trust that certificate."""
         self.verbose = verbose
+        self.tls = tls
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
@@ -41,6 +50,8 @@ class FakeUpstream:
         cmd = [sys.executable, SERVER, "--port", "0", "--exit-on-stdin-eof"]
         if self.verbose:
             cmd.append("--verbose")
+        if self.tls:
+            cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             self.port = self._read_port()
@@ -107,8 +118,8 @@ class FakeUpstream:
     # --- URLs ---
     @property
     def url(self) -> str:
-        """http://127.0.0.1:PORT (no trailing slash)."""
-        return f"http://{self.host}:{self.port}"
+        """http://127.0.0.1:PORT (https:// with ``tls``; no trailing slash)."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def base(self, scope: str = "default") -> str:
         """OpenAI-style base_url for a provider using this scope."""
@@ -120,7 +131,8 @@ class FakeUpstream:
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            context = ssl.create_default_context(cafile=self.tls[0]) if self.tls else None
+            with urllib.request.urlopen(req, timeout=10, context=context) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as e:
             with e:
@@ -152,3 +164,15 @@ class FakeUpstream:
 
     def health(self) -> bool:
         return bool(self._call("GET", "/_control/health").get("ok"))
+
+
+def self_signed_certificate(directory: str, name: str = "fake-upstream") -> tuple[str, str]:
+    """A fresh self-signed certificate for 127.0.0.1 (CN and subjectAltName IP), made with the
+    ``openssl`` CLI in ``directory``: returns (certificate path, key path)."""
+    cert = os.path.join(directory, name + "-cert.pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-days", "1", "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return cert, key

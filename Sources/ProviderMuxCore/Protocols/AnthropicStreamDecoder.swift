@@ -68,10 +68,16 @@ final class AnthropicStreamDecoder: ChatStreamDecoding {
             guard !started else { throw fail("a second message_start") }
             guard let message = json["message"], message.objectValue != nil else { throw fail("message_start without a message object") }
             started = true
-            if let input = try AnthropicCodec.inputTokens(message["usage"] ?? .null, provider: provider) {
-                (inputTokens, cachedTokens) = input
-            }
+            let startUsage = message["usage"] ?? .null
+            let input = try AnthropicCodec.inputTokens(startUsage, provider: provider)
+            if let input { (inputTokens, cachedTokens) = input }
             emit(.meta(id: message["id"]?.stringValue, model: message["model"]?.stringValue))
+            if input != nil {
+                // The input side is known (and billed) from here on: a stream interrupted
+                // before message_delta still reports its prompt tokens in its partial usage.
+                let output = try AnthropicCodec.count(startUsage["output_tokens"], "message_start usage.output_tokens", provider: provider) ?? 0
+                emit(.usage(Usage(promptTokens: inputTokens, completionTokens: output, cachedTokens: cachedTokens)))
+            }
         case "content_block_start":
             let index = try blockIndex(json, type)
             guard blocks[index] == nil else { throw fail("content block \(index) started twice") }

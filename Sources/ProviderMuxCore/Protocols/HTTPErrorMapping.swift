@@ -57,6 +57,7 @@ public enum HTTPErrorMapping {
     public static func error(_ failure: TransportFailure, provider: String) -> PMXError {
         switch failure {
         case .connection(let m): PMXError(.connection, m, provider: provider)
+        case .certificate(let m): PMXError(.connection, m, provider: provider, retryable: false)
         case .timeout(let m): PMXError(.timeout, m, provider: provider)
         case .tooLarge(let limit): PMXError(.responseTooLarge, "response larger than \(limit) bytes (limits.max_response_bytes)", provider: provider)
         case .aborted: PMXError(.cancelled, "cancelled", provider: provider)

@@ -218,7 +218,7 @@ public final class RequestExecution {
         if error.provider.isEmpty { error.provider = current.provider.name }
         record(error)
         let c = current
-        var partial = deltasEmitted > 0 ? accumulator.usage : nil
+        var partial = deltasEmitted > 0 ? partialUsage : nil
         if let u = partial, let cost = context.cost(c, u) { partial?.costUSD = cost }
         context.metrics.attemptFailed(c.seriesKey, status: error.status, usage: partial, costUSD: partial?.costUSD)
         attemptOpen = false
@@ -342,9 +342,17 @@ public final class RequestExecution {
     }
 
     /// Usage of output that reached the caller before a failure: the provider's own figures
-    /// when it sent them, else completion tokens estimated as one per delta.
+    /// so far (prompt tokens often come before the output: Anthropic's message_start,
+    /// Gemini's usageMetadata), with completion tokens never fewer than one per delta that
+    /// reached the caller (the estimate when the provider has not counted them yet).
     private var partialUsage: Usage {
-        accumulator.usage ?? Usage(promptTokens: 0, completionTokens: deltasEmitted)
+        guard var u = accumulator.usage else { return Usage(promptTokens: 0, completionTokens: deltasEmitted) }
+        if u.completionTokens < deltasEmitted {
+            var merged = Usage(promptTokens: u.promptTokens, completionTokens: deltasEmitted, cachedTokens: u.cachedTokens)
+            merged.tokensPerSecond = u.tokensPerSecond
+            u = merged
+        }
+        return u
     }
 
     private func emit(_ e: ExecutionEvent) { sink?(e) }

@@ -22,6 +22,8 @@ public enum RetryPolicy {
         case .upstreamBadRequest, .contextLengthExceeded, .contentFiltered: return .stop
         default: break
         }
+        // Known to fail the same way again (a certificate that failed verification).
+        if error.retryable == false { return .failover }
         let settings = settings.resolved(for: error.status.errorClass)
         let retryable = settings.retryOn.map { $0.contains(error.status.errorClass) } ?? HTTPErrorMapping.isRetryable(error)
         guard retryable, attemptsOnProvider < settings.maxAttempts else { return .failover }

@@ -10,8 +10,13 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
     public var attempts: [JSONValue] = []
     /// Usage produced before the failure (a stream interrupted after output started).
     public var partialUsage: Usage? = nil
+    /// nil: whether the same provider is tried again follows the error class (`retry_on`);
+    /// false: never, the next provider is tried at once (a TLS certificate that failed
+    /// verification fails the same way every time).
+    public var retryable: Bool? = nil
 
-    public init(_ status: Status, _ message: String, httpStatus: Int = 0, provider: String = "") {
+    public init(_ status: Status, _ message: String, httpStatus: Int = 0, provider: String = "", retryable: Bool? = nil) {
+        self.retryable = retryable
         self.status = status
         // Provider error bodies can echo a request back: never let a known key through.
         self.message = Secrets.mask(message)

@@ -18,6 +18,14 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     // Loop-thread state.
     private var timers = TimerQueue()
     private var attached: [ObjectIdentifier: HTTPTransfer] = [:]
+    /// True while `curl_multi_perform` runs, i.e. inside curl's callbacks. curl refuses to add
+    /// or remove a handle then (CURLM_RECURSIVE_API_CALL), yet a callback can start the next
+    /// attempt (a stream that fails on a malformed event fails over from inside its write
+    /// callback) or cancel another transfer: those wait in the lists below until it returns.
+    private var performing = false
+    private var deferredAdds: [HTTPTransfer] = []
+    /// Kept alive here (with their easy handles) until curl lets go of them.
+    private var deferredRemovals: [HTTPTransfer] = []
     private var joined = false
     /// Finished easy handles, reset and kept for the next transfer: curl_easy_init and cleanup
     /// cost more than curl_easy_reset. Any thread (a transfer may be freed off the loop).
@@ -118,7 +126,16 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     // MARK: Transfers (loop thread only)
 
     func add(_ transfer: HTTPTransfer) {
-        guard let easy = transfer.easy else { return }
+        guard transfer.easy != nil else { return }
+        if performing {
+            deferredAdds.append(transfer)
+            return
+        }
+        attach(transfer)
+    }
+
+    private func attach(_ transfer: HTTPTransfer) {
+        guard let easy = transfer.easy, !transfer.isFinished else { return }
         let rc = curl_multi_add_handle(multi, easy)
         if rc != CURLM_OK {
             transfer.fail(.connection("curl_multi_add_handle failed: \(String(cString: curl_multi_strerror(rc)))"))
@@ -132,9 +149,26 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     /// Detaches a transfer from the multi handle (no callbacks).
     func remove(_ transfer: HTTPTransfer) {
         guard transfer.attached, let easy = transfer.easy else { return }
+        if performing {
+            // Its callbacks refuse further data meanwhile (the transfer is finished).
+            if !deferredRemovals.contains(where: { $0 === transfer }) { deferredRemovals.append(transfer) }
+            return
+        }
         curl_multi_remove_handle(multi, easy)
         transfer.attached = false
         attached[ObjectIdentifier(transfer)] = nil
+    }
+
+    /// The adds and removals asked for inside curl's callbacks, now that curl allows them.
+    private func applyDeferred() {
+        while !deferredRemovals.isEmpty || !deferredAdds.isEmpty {
+            let removals = deferredRemovals
+            deferredRemovals.removeAll()
+            for t in removals { remove(t) }
+            let adds = deferredAdds
+            deferredAdds.removeAll()
+            for t in adds { attach(t) }  // skips a transfer cancelled while it waited
+        }
     }
 
     // MARK: The loop
@@ -151,7 +185,10 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
             for t in tasks { t() }
             if stopRequested.load(ordering: .sequentiallyConsistent) && inboxLock.withLock({ inbox.isEmpty }) { break }
 
+            performing = true
             curl_multi_perform(multi, &stillRunning)
+            performing = false
+            applyDeferred()
             var pending: Int32 = 0
             while let msg = curl_multi_info_read(multi, &pending) {
                 guard pmx_curlmsg_is_done(msg) != 0, let easy = pmx_curlmsg_handle(msg) else { continue }

@@ -28,6 +28,8 @@ public final class HTTPTransfer {
     private var watchdog: UInt64?
     private var stopReason: TransportFailure?
     private var finished = false
+    /// Completed, failed or cancelled: nothing more will happen (the loop skips a deferred add).
+    var isFinished: Bool { finished }
     private var selfRetain: Unmanaged<HTTPTransfer>?
     private var inCallback = false
 
@@ -236,7 +238,7 @@ public final class HTTPTransfer {
         switch code {
         case CURLE_OPERATION_TIMEDOUT: .timeout(detail)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
-            .connection("TLS certificate verification failed: \(detail) (trust a private CA with tls.ca_bundle)")
+            .certificate("TLS certificate verification failed: \(detail) (trust a private CA with tls.ca_bundle)")
         default: .connection(detail)
         }
     }

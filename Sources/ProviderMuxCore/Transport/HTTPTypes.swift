@@ -74,6 +74,9 @@ public struct HTTPResponseHead: Sendable {
 /// Why a transfer failed below HTTP.
 public enum TransportFailure: Sendable, Equatable {
     case connection(String)
+    /// The server's TLS certificate failed verification (or the CA bundle could not be read):
+    /// a connection error that the same request cannot fix by trying again.
+    case certificate(String)
     case timeout(String)
     case tooLarge(Int)
     case aborted
