@@ -57,16 +57,17 @@ for t in "${targets[@]}"; do
     "$scratch/release/$t" "$out/corpus" "${limit[@]}" -rss_limit_mb=2048 -timeout=10 \
         -max_len="${FUZZ_MAX_LEN:-1024}" -print_final_stats=1 -artifact_prefix="$out/" >"$log" 2>&1
     rc=$?
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    cov=$(grep -oE '(DONE|pulse|NEW|REDUCE) +cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || echo "?")
-    size=$(ls "$out/corpus" | wc -l)
+    execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -ao '[0-9]*$' || echo "?")
+    rate=$(grep -ao 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -ao '[0-9]*$' || echo "?")
+    cov=$(grep -aoE '(DONE|pulse|NEW|REDUCE) +cov: [0-9]+' "$log" | tail -1 | grep -aoE '[0-9]+$' || echo "?")
+    # libFuzzer's log holds raw input bytes (dictionary entries): grep -a, or grep says "binary".
+    size=$(grep -aoE 'DONE .* corp: [0-9]+' "$log" | grep -aoE '[0-9]+$' || ls "$out/corpus" | wc -l)
     findings=$(ls "$out" | grep -E '^(crash|timeout|oom|leak|slow-unit)-' || true)
     if [[ $rc -ne 0 || -n "$findings" ]]; then
         status=1
         line=$(printf '%-22s %12s %8s %8s %6s  FOUND (exit %d): %s' "$t" "$execs" "$rate" "$size" "$cov" "$rc" "$(echo $findings)")
         echo "$line  (log: $log)"
-        grep -m3 -E 'ERROR: |Fatal error|SUMMARY' "$log" | sed 's/^/    /'
+        grep -a -m3 -E 'ERROR: |Fatal error|SUMMARY' "$log" | sed 's/^/    /'
     else
         line=$(printf '%-22s %12s %8s %8s %6s  none' "$t" "$execs" "$rate" "$size" "$cov")
         echo "$line"
