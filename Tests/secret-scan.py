@@ -38,23 +38,28 @@ import urllib.parse
 # ---------------------------------------------------------------------------------------------
 EXPECTED: dict[str, dict[str, int]] = {
     "c_basics": {"log": 5, "error": 25, "response": 1, "event": 1, "stats": 1, "models": 1, "health": 1},
-    "c_mock": {"log": 5, "error": 3, "response": 5, "event": 20},
-    "c_async": {"log": 5, "event": 50},
-    "c_upstream": {"log": 20, "error": 5, "response": 5, "event": 20, "stats": 1},
-    "c_protocols": {"log": 5, "response": 3, "event": 20},
-    "c_routing": {"log": 5, "error": 3, "response": 5, "stats": 2},
-    "c_abuse": {"error": 100, "event": 20},
-    "cxx_wrapper": {"log": 1, "error": 2, "response": 2, "event": 5},
-    "cxx_chat_example": {"log": 1, "event": 3},
-    "swift_tests": {"log": 200, "error": 30, "response": 50, "event": 200, "stats": 2, "models": 2, "health": 2},
-    "python_tests": {"log": 100, "error": 30, "response": 50, "event": 100, "stats": 5, "models": 2, "health": 2},
-    "go_binding": {"log": 5, "error": 5, "response": 5, "event": 10, "stats": 1},
-    "rust_binding": {"log": 5, "error": 3, "response": 3, "event": 10},
+    "c_mock": {"log": 8, "error": 8, "response": 2, "event": 15, "stats": 1, "models": 1, "health": 1},
+    "c_async": {"log": 15, "event": 100},
+    "c_upstream": {"log": 25, "error": 4, "response": 4, "event": 15, "stats": 1, "models": 1, "health": 1},
+    "c_protocols": {"log": 4, "response": 4, "event": 20, "stats": 1},
+    "c_routing": {"log": 5, "error": 4, "response": 3, "stats": 1},
+    "c_abuse": {"log": 15, "error": 100, "response": 2, "event": 50},
+    "header_cxx": {"response": 1, "event": 1},
+    "cxx_wrapper": {"log": 10, "error": 5, "response": 4, "event": 15, "stats": 2, "models": 1, "health": 1},
+    "cxx_chat_example": {"log": 1, "response": 1, "event": 3},
+    "install_pkgconfig": {"log": 1, "response": 1, "event": 2},
+    "swift_tests": {"log": 250, "error": 12, "response": 100, "event": 200, "stats": 1, "models": 2, "health": 2},
+    "python_tests": {"log": 200, "error": 40, "response": 60, "event": 400, "stats": 4, "models": 1, "health": 1,
+                     "manage": 1},
+    "go_binding": {"log": 35, "error": 5, "response": 1, "event": 150, "stats": 1, "models": 1, "health": 1},
+    "rust_binding": {"log": 80, "error": 6, "response": 70, "event": 25, "stats": 2, "models": 1, "health": 1},
 }
 # Tests that never load the library (no transcript expected).
 NO_LIBRARY = {"transcripts_clean", "secret_scan", "library_shape", "stage_install"}
 # A full run (every EXPECTED test ran): totals over all transcripts, and processes (files).
-FULL_RUN_MINIMUM = {"log": 2000, "error": 500, "response": 500, "event": 2000, "stats": 20,
+# A full run had log 2111, error 778, response 805, event 3378, stats 43, models 16, health 16
+# lines from 40 processes.
+FULL_RUN_MINIMUM = {"log": 700, "error": 250, "response": 250, "event": 1000, "stats": 12,
                     "models": 5, "health": 5}
 FULL_RUN_MIN_PROCESSES = 20
 

@@ -171,7 +171,7 @@ struct TranscriptWriterTests {
     func unopenable() {
         #expect(throws: TranscriptWriter.OpenError.self) { try TranscriptWriter(directory: "/proc/no-such-dir/x") }
         do { _ = try TranscriptWriter(directory: "/proc/no-such-dir/x") } catch {
-            #expect("\(error)".contains("/proc/no-such-dir/x"))
+            #expect("\(error)".contains("/proc/no-such-dir"))
         }
     }
 }
