@@ -72,6 +72,8 @@ REQUIRED = [
     ("Tests/c/test_upstream.c", r'^#define KEY "([^"]+)"'),
     ("Tests/c/test_basics.c", r'^#define SECRET_VALUE "([^"]+)"'),
     ("Tests/ProviderMuxCoreTests/IntegrationTests.swift", r'^private let apiKey = "([^"]+)"'),
+    ("Tests/python/test_transcript.py", r'^AZURE_KEY = "([^"]+)"'),
+    ("bindings/go/providermux_test.go", r'^const goDeadKey = "([^"]+)"'),
 ]
 
 # Where test keys live, relative to the source root.
@@ -106,6 +108,9 @@ PATTERNS = [
     ("key in a dictionary", re.compile(r'["\']' + KEYISH_NAME + r'["\']\s*:\s*["\']' + VALUE)),
     # json_object_set_new(p, "api_key", json_string("v")): C building a config.
     ("api_key in C", re.compile(r'"api_key"\s*,\s*(?:json_string\()?"' + VALUE)),
+    # Any string literal shaped like a provider's key (OpenAI/Anthropic sk-, Gemini AIza, Groq
+    # gsk_, xAI xai-, Hugging Face hf_), wherever it is: a dictionary of keys by provider.
+    ("key-shaped literal", re.compile(r'["\'`]((?:sk-|AIza|gsk_|xai-|hf_)[A-Za-z0-9_-]{6,})["\'`]')),
     # {"authorization": "Bearer v"}, {"api-key": "v"}
     ("credential header", re.compile(
         r'["\']' + CREDENTIAL_HEADERS + r'["\']\s*:\s*["\'](?:Bearer )?' + VALUE, re.I)),

@@ -24,7 +24,8 @@ FAKE_SOURCES = {
                          'monkeypatch.setenv("OPENAI_API_KEY", "sk-pyenv-PLANTED-7777")\n'
                          'client = Client(api_key="sk-pykw-PLANTED-8888")\n'
                          'HEADERS = {"x-api-key": "xk-pyhdr-PLANTED-9999"}\n'
-                         'parse(env={"LOCAL_KEY": "sk-pydict-PLANTED-aaaa"})\n',
+                         'parse(env={"LOCAL_KEY": "sk-pydict-PLANTED-aaaa"})\n'
+                         'BY_PROVIDER = {\n    "openai": "sk-pyshape-PLANTED-eeee",\n}\n',
     "bindings/go/a_test.go": 'const goKey = "sk-go-PLANTED-bbbb"\n',
     "bindings/rust/tests/a.rs": 'const TEST_API_KEY: &str = "sk-rust-PLANTED-cccc";\n'
                                 'let c = r#"{"api_key":"sk-rustjson-PLANTED-dddd"}"#;\n',
@@ -36,7 +37,7 @@ PLANTED = ["sk-swift-PLANTED-1111", "sk-swiftjson-PLANTED-2222", "sk-c-PLANTED-3
            "sk-cenv-PLANTED-4444", "sk-cxx-PLANTED-5555", "sk-py-PLANTED-6666",
            "sk-pyenv-PLANTED-7777", "sk-pykw-PLANTED-8888", "xk-pyhdr-PLANTED-9999",
            "sk-pydict-PLANTED-aaaa", "sk-go-PLANTED-bbbb", "sk-rust-PLANTED-cccc",
-           "sk-rustjson-PLANTED-dddd"]
+           "sk-rustjson-PLANTED-dddd", "sk-pyshape-PLANTED-eeee"]
 
 CLEAN = [
     "start 2025-01-01T00:00:00.000Z pid 1 program /bin/test",

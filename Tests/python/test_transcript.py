@@ -19,13 +19,13 @@ providermux = pytest.importorskip("providermux")
 
 from pmx_testlib import BINDINGS, UPSTREAM_DIR  # noqa: E402
 
-# Keys of this file only (the suite-wide scan collects them too).
-KEYS = {
-    "openai-compatible": "sk-transcript-OPENAI-6d1f0e",
-    "anthropic": "sk-ant-transcript-ANTHROPIC-2b7c",
-    "gemini": "AIza-transcript-GEMINI-93e4a1",
-    "azure": "az-transcript-AZURE-5a0c77",
-}
+# Keys of this file only (constants, so that the suite-wide scan collects them too).
+OPENAI_KEY = "sk-transcript-OPENAI-6d1f0e"
+ANTHROPIC_KEY = "sk-ant-transcript-ANTHROPIC-2b7c"
+GEMINI_KEY = "AIza-transcript-GEMINI-93e4a1"
+AZURE_KEY = "az-transcript-AZURE-5a0c77"
+KEYS = {"openai-compatible": OPENAI_KEY, "anthropic": ANTHROPIC_KEY, "gemini": GEMINI_KEY,
+        "azure": AZURE_KEY}
 ROOT_BASE = {"anthropic", "gemini", "azure"}  # host-root protocols: no /v1 in base_url
 
 CHILD = textwrap.dedent("""
@@ -160,7 +160,7 @@ def test_unopenable_directory_is_logged_once_and_the_transcript_stays_off(up, tm
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     out = run_child(spec_for(up, log_level=providermux.LOG_WARN), blocker / "sub")
-    warnings = [m for level, m in out["log"] if "transcript" in m]
+    warnings = [m for level, m in out["log"] if m.startswith("transcript:")]
     assert len(warnings) == 1, warnings
     assert str(blocker / "sub") in warnings[0] and "turned off" in warnings[0]
     assert out["response"]["provider"] == "fallback"
