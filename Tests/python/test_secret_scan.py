@@ -110,13 +110,16 @@ def test_missing_or_empty_transcripts_fail(tmp_path):
     assert rc == 1 and "no transcript files at all" in out, out
 
 
-def test_a_test_that_ran_without_transcript_fails(tmp_path):
-    src = fake_tree(tmp_path)
-    tdir = transcripts(tmp_path, CLEAN)
+def scan_with_ctest_log(tmp_path, log_text):
+    """Scans clean transcripts of a test c_fake, with ctest's log (during the run) `log_text`."""
     ctest = tmp_path / "Temporary"
     ctest.mkdir()
-    (ctest / "LastTest.log.tmp").write_text("Start testing\n1/3 Testing: transcripts_clean\n2/3 Testing: c_basics\n")
-    rc, out = scan(src, tdir, "--ctest-dir", str(ctest))
+    (ctest / "LastTest.log.tmp").write_text(log_text)
+    return scan(fake_tree(tmp_path), transcripts(tmp_path, CLEAN), "--ctest-dir", str(ctest))
+
+
+def test_a_test_that_ran_without_transcript_fails(tmp_path):
+    rc, out = scan_with_ctest_log(tmp_path, "Start testing\n1/3 Testing: transcripts_clean\n2/3 Testing: c_basics\n")
     assert rc == 1 and "c_basics ran but left no transcript" in out, out
 
 
@@ -128,12 +131,7 @@ def test_too_few_lines_of_a_kind_fails(tmp_path):
 
 
 def test_a_key_in_the_tests_output_fails(tmp_path):
-    src = fake_tree(tmp_path)
-    tdir = transcripts(tmp_path, CLEAN)
-    ctest = tmp_path / "Temporary"
-    ctest.mkdir()
-    (ctest / "LastTest.log.tmp").write_text("1/2 Testing: c_fake\nOutput:\nconfig uses sk-go-PLANTED-bbbb\n")
-    rc, out = scan(src, tdir, "--ctest-dir", str(ctest))
+    rc, out = scan_with_ctest_log(tmp_path, "1/2 Testing: c_fake\nOutput:\nconfig uses sk-go-PLANTED-bbbb\n")
     assert rc == 1 and "LastTest.log.tmp:3: test output contains test key ****bbbb" in out, out
     assert "sk-go-PLANTED-bbbb" not in out
 
