@@ -192,6 +192,29 @@ typedef void (*pmx_log_fn)(int32_t level, const char *message, size_t len, void 
  */
 PMX_API void pmx_set_log_callback(pmx_log_fn fn, int32_t min_level, void *userdata);
 
+/*
+ * Transcript (debugging aid, no function of its own). When the environment variable
+ * PMX_TRANSCRIPT_DIR is set, the library appends to $PMX_TRANSCRIPT_DIR/pmx-<pid>.log one
+ * line per string it hands to the caller: every log line at EVERY level (TRACE included,
+ * whether or not a log callback is installed and whatever its min_level), every error
+ * (filled pmx_error or `error` event: status name, HTTP status, provider, message, attempts),
+ * every response document, every stream and model-management event, every stats document
+ * (JSON and Prometheus text), model list and health document. Each line is
+ * "<kind> <UTC time> <payload>", kind one of start, log, error, response, event, stats,
+ * models, health, manage; line breaks inside a payload are written as \n.
+ *
+ * The variable is read once per process, when the first router is created, the log callback
+ * is first installed or the first error is returned, whichever comes first. Missing
+ * directories are created (mode 0700), the file with mode 0600; writes are serialized, one
+ * write(2) per line on an O_APPEND descriptor. If the file cannot be opened (or a write
+ * fails) that is logged once at PMX_LOG_WARN and the transcript turns itself off; the library
+ * never fails or crashes because of it. Unset, it costs one branch per call site.
+ *
+ * The transcript holds exactly what the caller received: API keys are masked as everywhere
+ * ("****" + last 4 characters) and never appear, but prompts, replies and provider error
+ * messages do. Treat the file like the conversations themselves.
+ */
+
 /* ---------------------------------------------------------------------------------------- */
 /* Providers                                                                                */
 /* ---------------------------------------------------------------------------------------- */

@@ -102,7 +102,7 @@ public func pmx_router_remove_provider(_ r: OpaquePointer?, _ name: UnsafePointe
 @_cdecl("pmx_router_complete")
 public func pmx_router_complete(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                                 _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
-    documentCall(out, r, err) { router in
+    documentCall(out, r, err, .response) { router in
         .object(try router.complete(ChatRequest.parse(try parseInput(json, "request_json"))))
     }
 }
@@ -126,7 +126,7 @@ public func pmx_router_stream(_ out: UnsafeMutablePointer<UnsafeMutablePointer<C
             return rc
         }
         if stopped { throw ExecutionEvent.callbackCancelled }
-        out?.pointee = ownedCString(JSONWriter.bytes(.object(response)))
+        out?.pointee = ownedCString(JSONWriter.bytes(.object(response)), .response)
     }
 }
 
@@ -163,7 +163,7 @@ public func pmx_stream_free(_ s: OpaquePointer?) {
 @_cdecl("pmx_router_embed")
 public func pmx_router_embed(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                              _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
-    documentCall(out, r, err) { router in
+    documentCall(out, r, err, .response) { router in
         .object(try router.embed(EmbedRequest.parse(try parseInput(json, "request_json"))))
     }
 }
@@ -171,19 +171,19 @@ public func pmx_router_embed(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CC
 @_cdecl("pmx_router_models")
 public func pmx_router_models(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                               _ err: UnsafeMutableRawPointer?) -> Int32 {
-    documentCall(out, r, err) { $0.models() }
+    documentCall(out, r, err, .models) { $0.models() }
 }
 
 @_cdecl("pmx_router_health")
 public func pmx_router_health(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                               _ err: UnsafeMutableRawPointer?) -> Int32 {
-    documentCall(out, r, err) { $0.health() }
+    documentCall(out, r, err, .health) { $0.health() }
 }
 
 @_cdecl("pmx_router_stats")
 public func pmx_router_stats(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                              _ err: UnsafeMutableRawPointer?) -> Int32 {
-    documentCall(out, r, err) { $0.stats() }
+    documentCall(out, r, err, .stats) { $0.stats() }
 }
 
 @_cdecl("pmx_router_model_manage")
@@ -195,7 +195,7 @@ public func pmx_router_model_manage(_ out: UnsafeMutablePointer<UnsafeMutablePoi
         let router = try routerArg(r)
         let request = try ModelManagementRequest.parse(try parseInput(json, "request_json"))
         let result = try router.manageModel(request, onEvent: onEvent.map { fn in { event in deliverJSON(event, fn, userdata) } })
-        out?.pointee = ownedCString(JSONWriter.bytes(result))
+        out?.pointee = ownedCString(JSONWriter.bytes(result), .manage)
     }
 }
 
@@ -207,7 +207,7 @@ public func pmx_router_stats_ex(_ out: UnsafeMutablePointer<UnsafeMutablePointer
         guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
         let router = try routerArg(r)
         let parsed = try options.map { try Router.StatsOptions.parse(try parseInput($0, "options_json")) } ?? Router.StatsOptions()
-        out.pointee = ownedCString(Array(router.stats(parsed).utf8))
+        out.pointee = ownedCString(Array(router.stats(parsed).utf8), .stats)
     }
 }
 

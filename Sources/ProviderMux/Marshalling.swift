@@ -1,4 +1,6 @@
-// C <-> Swift conversions for the exports. No behaviour lives here.
+// C <-> Swift conversions for the exports. No behaviour lives here. Every string handed to
+// the caller passes through one of these helpers, which also hands it to the transcript
+// (Transcript.swift: a no-op unless PMX_TRANSCRIPT_DIR is set).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,13 +75,15 @@ final class EventSerializer {
         let n = buffer.count
         buffer.append(0)
         return buffer.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { fn($0.baseAddress, n, userdata) }
+            Transcript.record(.event, UnsafeBufferPointer(rebasing: buf[..<n]))
+            return buf.withMemoryRebound(to: CChar.self) { fn($0.baseAddress, n, userdata) }
         }
     }
 }
 
 func deliverJSON(_ value: JSONValue, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
     var bytes = JSONWriter.bytes(value)
+    Transcript.record(.event, bytes)
     let n = bytes.count
     bytes.append(0)
     return bytes.withUnsafeBufferPointer { buf in
@@ -98,8 +102,9 @@ func withCString(_ buf: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<CChar
     body(p, buf.count)
 }
 
-/// A malloc'd NUL-terminated copy, freed by pmx_string_free.
-func ownedCString(_ bytes: [UInt8]) -> UnsafeMutablePointer<CChar> {
+/// A malloc'd NUL-terminated copy, freed by pmx_string_free; `kind` tags it in the transcript.
+func ownedCString(_ bytes: [UInt8], _ kind: Transcript.Kind) -> UnsafeMutablePointer<CChar> {
+    Transcript.record(kind, bytes)
     let p = malloc(bytes.count + 1)!.assumingMemoryBound(to: CChar.self)
     bytes.withUnsafeBufferPointer { src in
         src.withMemoryRebound(to: CChar.self) { if let b = $0.baseAddress { p.update(from: b, count: bytes.count) } }
@@ -149,12 +154,12 @@ func call(_ err: UnsafeMutableRawPointer?, _ body: () throws -> Void) -> Int32 {
 }
 
 func documentCall(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
-                  _ err: UnsafeMutableRawPointer?, _ body: (Router) throws -> JSONValue) -> Int32 {
+                  _ err: UnsafeMutableRawPointer?, _ kind: Transcript.Kind, _ body: (Router) throws -> JSONValue) -> Int32 {
     out?.pointee = nil
     return call(err) {
         guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
         let router = try routerArg(r)
-        out.pointee = ownedCString(JSONWriter.bytes(try body(router)))
+        out.pointee = ownedCString(JSONWriter.bytes(try body(router)), kind)
     }
 }
 
@@ -164,6 +169,8 @@ func documentCall(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ 
 private let providerOffset = 12, providerSize = 64, messageOffset = 76, messageSize = 512
 
 func fillError(_ err: UnsafeMutableRawPointer?, _ e: PMXError?) {
+    // Recorded also when the caller passed no `err`: the status still reached it.
+    if let e { Transcript.record(e) }
     guard let err else { return }
     err.storeBytes(of: e?.status.rawValue ?? 0, toByteOffset: 0, as: Int32.self)
     err.storeBytes(of: Int32(clamping: e?.httpStatus ?? 0), toByteOffset: 4, as: Int32.self)

@@ -48,33 +48,54 @@ struct ProtocolStream {
 }
 
 func completeOnThread(_ router: Router, _ request: ChatRequest) -> Result<JSONObject, PMXError>? {
-    runOnThread {
-        do { return .success(try router.complete(request)) } catch let e as PMXError { return .failure(e) } catch {
-            return .failure(PMXError(.internal, "\(error)"))
-        }
-    }
+    runOnThread { transcribed(callResult { try router.complete(request) }) }
 }
 
 func embedOnThread(_ router: Router, _ request: EmbedRequest) -> Result<JSONObject, PMXError>? {
-    runOnThread {
-        do { return .success(try router.embed(request)) } catch let e as PMXError { return .failure(e) } catch {
-            return .failure(PMXError(.internal, "\(error)"))
-        }
-    }
+    runOnThread { transcribed(callResult { try router.embed(request) }) }
 }
 
 func streamOnThread(_ router: Router, _ request: ChatRequest) -> ProtocolStream? {
     runOnThread {
         var events: [ExecutionEvent] = []
-        do {
-            let r = try router.stream(request) { e in events.append(e); return 0 }
-            return ProtocolStream(events: events, result: .success(r))
-        } catch let e as PMXError {
-            return ProtocolStream(events: events, result: .failure(e))
-        } catch {
-            return ProtocolStream(events: events, result: .failure(PMXError(.internal, "\(error)")))
-        }
+        let result = transcribed(callResult { try router.stream(request) { e in transcribe(e); events.append(e); return 0 } })
+        return ProtocolStream(events: events, result: result)
     }
+}
+
+/// A blocking router call's outcome; any other error is an internal one.
+func callResult(_ body: () throws -> JSONObject) -> Result<JSONObject, PMXError> {
+    do { return .success(try body()) } catch let e as PMXError { return .failure(e) } catch {
+        return .failure(PMXError(.internal, "\(error)"))
+    }
+}
+
+// What the core hands these tests goes to the transcript (PMX_TRANSCRIPT_DIR) like what the
+// C ABI hands its callers, so the suite-wide secret scan covers the Swift tests too.
+
+/// Records a router call's outcome (a response or an error) and returns it.
+@discardableResult
+func transcribed(_ result: Result<JSONObject, PMXError>) -> Result<JSONObject, PMXError> {
+    switch result {
+    case .success(let r): Transcript.record(.response, JSONWriter.bytes(.object(r)))
+    case .failure(let e): Transcript.record(e)
+    }
+    return result
+}
+
+/// Records one stream event as its JSON.
+func transcribe(_ event: ExecutionEvent) {
+    guard Transcript.isOn else { return }
+    var bytes: [UInt8] = []
+    event.writeJSON(into: &bytes)
+    Transcript.record(.event, bytes)
+}
+
+/// Records a document (stats, models, health) and returns it.
+@discardableResult
+func transcribed(_ kind: Transcript.Kind, _ document: JSONValue) -> JSONValue {
+    Transcript.record(kind, JSONWriter.bytes(document))
+    return document
 }
 
 /// A usage object without its `cost_usd` (which depends on the built-in price list).

@@ -118,6 +118,7 @@ private final class EventCollector: @unchecked Sendable {
     private let started = DispatchSemaphore(value: 0)
 
     func push(_ e: ExecutionEvent) {
+        transcribe(e)
         lock.withLock { list.append(e) }
         if case .start = e { started.signal() }
         if e.isTerminal { terminal.signal() }
@@ -148,24 +149,14 @@ private func chatRequest(_ prompt: String, model: String = "fake-small", extra: 
 private func runComplete(_ router: Router, _ request: ChatRequest, sourceLocation: SourceLocation = #_sourceLocation)
     -> Result<JSONObject, PMXError>?
 {
-    onThread(sourceLocation: sourceLocation) {
-        do { return .success(try router.complete(request)) } catch let e as PMXError { return .failure(e) } catch {
-            return .failure(PMXError(.internal, "\(error)"))
-        }
-    }
+    onThread(sourceLocation: sourceLocation) { transcribed(callResult { try router.complete(request) }) }
 }
 
 private func runStream(_ router: Router, _ request: ChatRequest, sourceLocation: SourceLocation = #_sourceLocation) -> StreamOutcome? {
     onThread(sourceLocation: sourceLocation) {
         var events: [ExecutionEvent] = []
-        do {
-            let r = try router.stream(request) { e in events.append(e); return 0 }
-            return StreamOutcome(events: events, result: .success(r))
-        } catch let e as PMXError {
-            return StreamOutcome(events: events, result: .failure(e))
-        } catch {
-            return StreamOutcome(events: events, result: .failure(PMXError(.internal, "\(error)")))
-        }
+        let result = transcribed(callResult { try router.stream(request) { e in transcribe(e); events.append(e); return 0 } })
+        return StreamOutcome(events: events, result: result)
     }
 }
 
@@ -597,7 +588,7 @@ final class IntegrationTests {
             #expect(r["attempts"]?.arrayValue?.count == 1)
             #expect(c.terminals.count == 1)
         }
-        let stats = router.stats()
+        let stats = transcribed(.stats, router.stats())
         #expect(stats["requests"] == 50)
         #expect(stats["successes"] == 50)
         #expect(try server.requests(scope("a")).count == 50)
@@ -637,7 +628,7 @@ final class IntegrationTests {
             #"{"name":"dead","type":"openai-compatible","base_url":"http://127.0.0.1:1/v1","timeouts":{"connect_ms":1000}}"#,
         ], extra: #","timeouts":{"health_ms":2000}"#)
         defer { router.close() }
-        let doc = try #require(onThread { router.models() })
+        let doc = try #require(onThread { transcribed(.models, router.models()) })
         let ids = doc["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
         #expect(ids == ["a/custom-1", "a/custom-2", "b/only-this"])
         #expect(doc["data"]?.arrayValue?.first?["provider"] == "a")
@@ -688,7 +679,7 @@ final class IntegrationTests {
             #"{"name":"m","type":"mock"}"#,
         ], extra: #","timeouts":{"health_ms":2000}"#)
         defer { router.close() }
-        let doc = try #require(onThread { router.health() })
+        let doc = try #require(onThread { transcribed(.health, router.health()) })
         let list = try #require(doc["providers"]?.arrayValue)
         #expect(list.map { $0["name"]?.stringValue } == ["a", "dead", "m"])
         #expect(list[0]["healthy"] == true)
@@ -706,7 +697,7 @@ final class IntegrationTests {
         defer { router.close() }
         try server.script(scope("a"), #"[{"status":500,"times":1000}]"#)
         _ = try #require(runComplete(router, try chatRequest("count me"))).get()
-        let stats = router.stats()
+        let stats = transcribed(.stats, router.stats())
         let text = JSONWriter.string(stats)
         #expect(!text.contains(apiKey))
         #expect(!text.contains("SECRET123"))
@@ -721,7 +712,8 @@ final class IntegrationTests {
 
     @Test("Secrets.mask masks a configured api key")
     func secretsMask() throws {
-        _ = try ProviderConfig.parse(JSONParser.parse(providerJSON("a")), path: "p")  // registers the key
+        let config = try ProviderConfig.parse(JSONParser.parse(providerJSON("a")), path: "p")  // registers the key
+        defer { withExtendedLifetime(config) {} }
         #expect(Secrets.mask("Authorization: Bearer \(apiKey)") == "Authorization: Bearer ****T123")
         #expect(Secrets.masked("sk-abcdef123456") == "****3456")
         #expect(!Secrets.mask("x \(apiKey) y \(apiKey)").contains(apiKey))

@@ -30,7 +30,7 @@ struct RouterDiscoveryHealthTests {
         #expect(r["provider"] == .string(name))
         #expect(r["choices"]?.arrayValue?.first?["message"]?["content"] == "echo: hi local")
         #expect(r["usage"]?["cost_usd"] == 0.0)
-        let health = router.health()
+        let health = transcribed(.health, router.health())
         #expect(health["providers"]?.arrayValue?.last?["discovered"] == true)
     }
 
@@ -48,7 +48,7 @@ struct RouterDiscoveryHealthTests {
         defer { router.close() }
         var healthy: [String: Bool] = [:]
         for _ in 0..<50 {
-            let stats = router.stats()
+            let stats = transcribed(.stats, router.stats())
             for p in stats["providers"]?.arrayValue ?? [] {
                 if let n = p["name"]?.stringValue, let h = p["healthy"]?.boolValue { healthy[n] = h }
             }

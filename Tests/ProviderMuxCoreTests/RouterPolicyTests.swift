@@ -18,11 +18,11 @@ private func chat(_ text: String = "hi", model: String? = nil, route: String? = 
 }
 
 private func provider(of r: Router, _ req: ChatRequest) throws -> String {
-    try r.complete(req)["provider"]?.stringValue ?? "?"
+    try transcribed(callResult { try r.complete(req) }).get()["provider"]?.stringValue ?? "?"
 }
 
 private func failure(_ body: () throws -> Any) -> PMXError? {
-    do { _ = try body(); return nil } catch let e as PMXError { return e } catch { return PMXError(.internal, "\(error)") }
+    do { _ = try body(); return nil } catch let e as PMXError { Transcript.record(e); return e } catch { return PMXError(.internal, "\(error)") }
 }
 
 @Suite("Router policies (mock providers)")
@@ -100,7 +100,7 @@ struct RouterPolicyTests {
         // Open: "bad" goes last in the order and is never reached while "good" answers.
         let next = try r.complete(try chat())
         #expect(next["attempts"]?.arrayValue?.map { $0["provider"]?.stringValue } == ["good"])
-        let health = r.health()
+        let health = transcribed(.health, r.health())
         let bad = try #require(health["providers"]?.arrayValue?.first { $0["name"] == "bad" })
         #expect(bad["circuits"]?["default"]?["state"] == "open")
         #expect(r.stats()["providers"]?.arrayValue?.first?["models"]?.arrayValue?.first?["circuit"] == "open")

@@ -59,7 +59,7 @@ static bool contains(std::string_view haystack, std::string_view needle)
 }
 
 static const char *const kConfig =
-    R"({"providers":[{"name":"m","type":"mock","token_delay_ms":5}]})";
+    R"({"providers":[{"name":"m","type":"mock","token_delay_ms":5,"api_key":"sk-cxx-test-SECRET-3b8f1"}]})";
 static const char *const kSlowConfig =
     R"({"providers":[{"name":"slow","type":"mock","token_delay_ms":200}]})";
 

@@ -57,12 +57,26 @@ FAULT_KEYS = {
     "message", "error_type", "error_code",
     "delay_headers_ms", "chunk_delay_ms",
     "disconnect_after_chunks", "malformed_chunk_at", "truncate_body",
-    "error_event_after_chunks", "close_connection", "hang",
+    "error_event_after_chunks", "close_connection", "hang", "echo_credentials",
     "stall_after_chunks", "stall_ms",
 }
 INT_KEYS = {"times", "status", "delay_headers_ms", "chunk_delay_ms", "disconnect_after_chunks",
             "malformed_chunk_at", "error_event_after_chunks", "stall_after_chunks", "stall_ms"}
-BOOL_KEYS = {"truncate_body", "close_connection", "hang"}
+BOOL_KEYS = {"truncate_body", "close_connection", "hang", "echo_credentials"}
+
+# Where providers carry a key: headers (lower case) and the query parameter Gemini uses.
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+CREDENTIAL_QUERY = "key"
+
+
+def credentials_of(req: "Request") -> str:
+    """Every credential the request carried, verbatim: what a careless provider might echo
+    back in an error message (``echo_credentials``)."""
+    from urllib.parse import parse_qs
+    found = [f"{h}: {req.headers[h]}" for h in CREDENTIAL_HEADERS if h in req.headers]
+    query = urlsplit(req.path).query
+    found += [f"{CREDENTIAL_QUERY}={v}" for v in parse_qs(query).get(CREDENTIAL_QUERY, [])]
+    return "; ".join(found) if found else "none"
 
 
 class ScopeState:
@@ -682,6 +696,8 @@ class Handler(BaseHTTPRequestHandler):
                 body = fault["body"].encode()
             else:
                 msg = fault.get("message", f"fake fault {status}")
+                if fault.get("echo_credentials"):
+                    msg += f" (credentials received: {credentials_of(req)})"
                 body = json.dumps(proto.error_body(status, msg, fault.get("error_type"),
                                                    fault.get("error_code"))).encode()
             self.send_bytes(status, body, "application/json", {}, fault)

@@ -352,6 +352,26 @@ def test_script_replace_append_and_status_types(up):
     assert r.status == 500 and json.loads(b)["error"]["type"] == "server_error"
 
 
+def test_echo_credentials(up):
+    """A careless provider: the error message repeats the credentials it was sent."""
+    up.script("a", [{"status": 401, "echo_credentials": True, "times": 3}])
+    conn = http.client.HTTPConnection("127.0.0.1", up.port, timeout=5)
+    conn.request("POST", "/a/v1/chat/completions?key=q-KEY-1", body=json.dumps(chat()).encode(),
+                 headers={"Content-Type": "application/json", "Authorization": "Bearer sk-ECHO-1",
+                          "x-api-key": "xk-ECHO-2"})
+    resp = conn.getresponse()
+    message = json.loads(resp.read())["error"]["message"]
+    conn.close()
+    assert resp.status == 401
+    assert message == ("fake fault 401 (credentials received: authorization: Bearer sk-ECHO-1; "
+                       "x-api-key: xk-ECHO-2; key=q-KEY-1)")
+    r, b = post(up, "a", "chat/completions", chat())
+    assert json.loads(b)["error"]["message"] == "fake fault 401 (credentials received: none)"
+    up.script("a", [{"status": 403, "message": "denied", "echo_credentials": True}])
+    r, b = post(up, "a", "chat/completions", chat())
+    assert json.loads(b)["error"]["message"] == "denied (credentials received: none)"
+
+
 def test_bad_script_rejected(up):
     req = urllib.request.Request(f"{up.url}/_control/a/script", method="POST",
                                  data=json.dumps({"entries": [{"stauts": 429}]}).encode())

@@ -405,7 +405,8 @@ func TestCompleteCancel(t *testing.T) {
 }
 
 func TestUpstreamStream(t *testing.T) {
-	r := newRouter(t, `{"providers":[{"name":"up","type":"openai-compatible","base_url":"`+upstreamBase("gostream")+`"}]}`)
+	r := newRouter(t, `{"providers":[{"name":"up","type":"openai-compatible","base_url":"`+upstreamBase("gostream")+`",
+	  "api_key":"sk-go-test-SECRET-5e1d7a"}]}`)
 	s, err := r.Stream(context.Background(), `{"model":"fake-small","messages":[{"role":"user","content":"hello fake world"}]}`)
 	if err != nil {
 		t.Fatal(err)
@@ -725,7 +726,7 @@ func TestLogCallback(t *testing.T) {
 		mu.Unlock()
 	}, LogTrace)
 	r, err := NewRouter(`{"providers":[{"name":"dead","type":"openai-compatible","base_url":"http://127.0.0.1:9/v1",
-	  "retry":{"max_attempts":1},"timeouts":{"connect_ms":300}},{"name":"m","type":"mock"}]}`)
+	  "api_key":"`+goDeadKey+`","retry":{"max_attempts":1},"timeouts":{"connect_ms":300}},{"name":"m","type":"mock"}]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -740,6 +741,11 @@ func TestLogCallback(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no log line for a failover")
 	}
+	for _, l := range lines {
+		if strings.Contains(l, goDeadKey) {
+			t.Fatalf("a log line shows the API key: %q", strings.ReplaceAll(l, goDeadKey, "****"))
+		}
+	}
 	// After SetLogCallback(nil) returns, the callback is never called again.
 	r2 := newRouter(t, mockConfig)
 	r2.Complete(context.Background(), userRequest("quiet"))
@@ -749,6 +755,9 @@ func TestLogCallback(t *testing.T) {
 		t.Fatalf("log lines after uninstall: %d → %d", n, len(lines))
 	}
 }
+
+// The key of the dead provider in TestLogCallback: never in a log line.
+const goDeadKey = "sk-go-dead-SECRET-77f03b"
 
 func TestStreamCloseWhileReading(t *testing.T) {
 	r := newRouter(t, `{"providers":[{"name":"slow","type":"mock","token_delay_ms":50}]}`)

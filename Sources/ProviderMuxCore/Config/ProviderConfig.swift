@@ -4,7 +4,12 @@ public struct ProviderConfig: Sendable {
     public var type: ProviderType
     /// Base URL without a trailing slash; "" for in-process providers.
     public var baseURL: String
-    public var apiKey: String?
+    public var apiKey: String? {
+        didSet { keyRegistration = Secrets.register(apiKey) }
+    }
+    /// Keeps `apiKey` masked in every message while this definition (or a copy: a router's
+    /// provider, a `pmx_provider` handle) lives; see `Secrets`.
+    var keyRegistration: Secrets.Registration?
     public var models: [String]?
     public var defaultModel: String?
     public var headers: [(String, String)]
@@ -86,7 +91,9 @@ extension ProviderConfig {
         if let k = apiKey, k.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             throw r.fail("api_key", "contains control characters (value not shown)")
         }
-        if let apiKey { Secrets.register(apiKey) }
+        // Masked from here on (a later field's error cannot show it), for as long as the
+        // returned config or a copy of it lives.
+        let keyRegistration = Secrets.register(apiKey)
 
         let models = try r.stringArray("models")
         let defaultModel = try r.string("default_model")
@@ -152,6 +159,7 @@ extension ProviderConfig {
         config.rateLimits = rateLimits
         config.breakerOverride = breakerOverride
         config.tls = tls
+        config.keyRegistration = keyRegistration
         return config
     }
 }

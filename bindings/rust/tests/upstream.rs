@@ -8,7 +8,8 @@ use providermux::{json, ErrorKind, EventKind, Router};
 
 fn config(up: &FakeUpstream) -> String {
     format!(
-        r#"{{"providers":[{{"name":"up","type":"openai-compatible","base_url":{},"default_model":"fake-small"}}],
+        r#"{{"providers":[{{"name":"up","type":"openai-compatible","base_url":{},"default_model":"fake-small",
+                            "api_key":"sk-rust-test-SECRET-91c2d"}}],
             "timeouts":{{"connect_ms":2000,"total_ms":20000}}}}"#,
         json::quote(&up.base("a"))
     )
@@ -60,7 +61,7 @@ fn fallback_from_a_dead_provider() {
     let config = format!(
         r#"{{"providers":[
               {{"name":"dead","type":"openai-compatible","base_url":"http://127.0.0.1:1/v1",
-                "retry":{{"max_attempts":1}},"timeouts":{{"connect_ms":500}}}},
+                "api_key":"sk-rust-dead-SECRET-04aa7","retry":{{"max_attempts":1}},"timeouts":{{"connect_ms":500}}}},
               {{"name":"up","type":"openai-compatible","base_url":{}}}]}}"#,
         json::quote(&up.base("b"))
     );
