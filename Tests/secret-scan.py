@@ -55,7 +55,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "rust_binding": {"log": 80, "error": 6, "response": 70, "event": 25, "stats": 2, "models": 1, "health": 1},
 }
 # Tests that never load the library (no transcript expected).
-NO_LIBRARY = {"transcripts_clean", "secret_scan", "library_shape", "stage_install"}
+NO_LIBRARY = {"transcripts_clean", "secret_scan", "library_shape", "stage_install", "fuzz_smoke"}
 # A full run (every EXPECTED test ran): totals over all transcripts, and processes (files).
 # A full run had log 2111, error 778, response 805, event 3378, stats 43, models 16, health 16
 # lines from 40 processes.
