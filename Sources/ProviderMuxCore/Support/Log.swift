@@ -1,5 +1,3 @@
-import Synchronization
-
 public enum LogLevel: Int32, Sendable, Comparable {
     case trace = 0, debug, info, warn, error
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
@@ -10,10 +8,10 @@ public enum LogLevel: Int32, Sendable, Comparable {
 public enum Log {
     public typealias Sink = @Sendable (LogLevel, String) -> Void
     private struct State { var sink: Sink?; var minLevel: LogLevel = .error }
-    private static let state = Mutex(State())
+    private static let state = Locked(State())
     // Serializes calls into the host callback; separate from `state` so that checking the
     // level stays cheap while a slow callback runs.
-    private static let emitLock = Mutex(())
+    private static let emitLock = Locked(())
 
     public static func setSink(_ sink: Sink?, minLevel: LogLevel) {
         emitLock.withLock { _ in
@@ -44,7 +42,7 @@ public enum Log {
 /// Known secret values (API keys from configs), masked wherever text leaves the library:
 /// a defence in depth behind never putting them in messages in the first place.
 public enum Secrets {
-    private static let known = Mutex<Set<String>>([])
+    private static let known = Locked<Set<String>>([])
 
     public static func register(_ secret: String) {
         guard secret.utf8.count >= 4 else { return }
