@@ -76,7 +76,7 @@ swift_sanitized() {
   rc=$?
   run_s=$(secs_since "$t0")
   n_tests=$(tests_run "$dir/test.log"); n_tests=${n_tests:-0}
-  grep -E '^✘ |failed after|error: ' "$dir/test.log" | head -20
+  grep -E '^✘|: error: ' "$dir/test.log" | head -20
   return 0
 }
 
