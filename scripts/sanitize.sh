@@ -15,7 +15,8 @@
 #             origin tracking, and tsan; asan and ubsan are skipped
 #
 # Env: PMX_BUILD_DIR          CMake build dir for valgrind (default build/)
-#      PMX_SANITIZE_NO_BUILD=1 use that dir as it is (ctest sets it: the build just ran)
+#      PMX_SANITIZE_NO_BUILD=1 skip scripts/setup.sh and the CMake build of that dir (ctest
+#                              sets it: both just ran); the sanitized Swift builds still run
 #      PMX_SANITIZE_FILTER     passed to `swift test --filter` (asan, tsan, ubsan)
 # Each mode prints one line "sanitize MODE: ..." (tests run, findings, suppressions, time);
 # the exit status is non-zero if any mode had a finding. Logs: .build-sanitize/<mode>/.
