@@ -103,7 +103,7 @@ lint_locks() {
   # Synchronization.Mutex hands over inside the kernel when contended: TSan reports races that
   # are not there and would bury real ones. The library's lock is Locked (Support/Locks.swift).
   local hits
-  hits=$(grep -rnE '(^|[^A-Za-z_.])Mutex[[:space:]]*[<(]' "$here/Sources" || true)
+  hits=$(grep -rnE '(^|[^A-Za-z_])Mutex[[:space:]]*[<(]' "$here/Sources" || true)
   if [ -n "$hits" ]; then
     echo "$hits"
     echo "sanitize tsan: Sources/ uses Synchronization.Mutex: use Locked (Support/Locks.swift), see docs/SANITIZERS.md" >&2
