@@ -556,6 +556,11 @@ struct AsyncCall {
         }
         if (terminal) {
             std::shared_ptr<AsyncShared> shared = std::move(self->shared);
+            std::exception_ptr exception = std::move(self->exception);
+            // Destroy the callable (here, on the I/O thread) before the stream is seen as
+            // finished: once wait() returns, nothing of it runs any more, so whatever its
+            // destructor touches may go away with the waiter.
+            delete self;
             {
                 std::lock_guard<std::mutex> lock(shared->mutex);
                 try {
@@ -563,11 +568,10 @@ struct AsyncCall {
                 } catch (...) {
                     shared->terminal_event.clear();
                 }
-                shared->exception = self->exception;
+                shared->exception = std::move(exception);
                 shared->finished = true;
             }
             shared->finished_cv.notify_all();
-            delete self; // destroys the callable, here on the I/O thread
         }
         return cancel;
     }
@@ -588,8 +592,9 @@ class Router;
 /// before stream_async() returns), never concurrently with itself; it must not block for long
 /// (it delays every request of the router), must not wait on its own stream (wait(), result())
 /// and must not destroy the Router. It is destroyed on the I/O thread right after the terminal
-/// event (`done` or `error`), which is its last call. An exception it throws cancels the stream
-/// and is rethrown by result().
+/// event (`done` or `error`), which is its last call, and before the stream counts as finished:
+/// when wait() or wait_for() returns true, it is gone. An exception it throws cancels the
+/// stream and is rethrown by result().
 ///
 /// The other members may be called from any thread. The destructor cancels a stream still
 /// running and returns at once (pmx_stream_free); the terminal event still reaches the

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 @testable import ProviderMuxCore
 
@@ -21,7 +20,7 @@ private func breaker(consecutive: Int = 3, rate: Double = 0, window: Int = 10_00
 
 /// Records transitions reported through onTransition.
 private final class TransitionLog: Sendable {
-    let entries = Mutex<[String]>([])
+    let entries = Locked<[String]>([])
     func attach(to b: CircuitBreaker) {
         b.onTransition = { [self] old, new in entries.withLock { $0.append("\(old.rawValue)>\(new.rawValue)") } }
     }

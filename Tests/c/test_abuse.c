@@ -348,8 +348,9 @@ static pmx_status call_with_json(pmx_router *router, enum json_param p, const ch
         st = pmx_router_model_manage(&out, router, json, count_events, &ec, err);
         CHECK_MSG(st == PMX_OK || ec.events == 0, "model_manage: events on failure");
         break;
-    default:
-        break;
+    default: /* not a parameter: say so, without reading param_names out of bounds */
+        CHECK_MSG(0, "call_with_json: unknown parameter %d", (int)p);
+        return st;
     }
     CHECK_MSG(st == PMX_OK || out == NULL, "%s: *out not reset on failure", param_names[p]);
     if (st == PMX_OK)

@@ -310,6 +310,27 @@ static void test_async_stream()
         // The callable was destroyed after the terminal event: only our copy is left.
         CHECK_EQ(collector.use_count(), 1L);
     }
+    // The callable is destroyed before the stream counts as finished: a destructor that takes
+    // 300 ms has run to its end when wait_for() returns (it used to run after the wake-up,
+    // racing with the waiter; valgrind's scheduling showed it in the use_count check above).
+    {
+        struct SlowToDestroy {
+            std::shared_ptr<std::atomic<bool>> done;
+            ~SlowToDestroy()
+            {
+                std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                if (done)
+                    done->store(true);
+            }
+        };
+        auto destroyed = std::make_shared<std::atomic<bool>>(false);
+        auto slow = std::make_shared<SlowToDestroy>();
+        slow->done = destroyed;
+        pmx::Stream stream = router.stream_async(request("slow to destroy"),
+                                                 [slow = std::move(slow)](std::string_view) {});
+        CHECK(stream.wait_for(std::chrono::seconds(20)));
+        CHECK(destroyed->load());
+    }
     // Cancelled from the caller.
     {
         pmx::Router slow(kSlowConfig);

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A spending cap over a sliding time window (e.g. "at most $5 per hour" for a lane).
 public struct BudgetSettings: Sendable, Equatable {
     /// What happens once the budget is spent.
@@ -75,7 +73,7 @@ public struct BudgetSettings: Sendable, Equatable {
 /// Tracks spend against one budget over a sliding window: a ring of 60 buckets, each
 /// window/60 long, so memory is constant and old spend slides out in steps of window/60.
 ///
-/// Pure and thread-safe: state behind one `Mutex`, time passed in as `nowNs`.
+/// Pure and thread-safe: state behind one `Locked`, time passed in as `nowNs`.
 public final class BudgetTracker: Sendable {
     static let bucketCount = 60
 
@@ -87,7 +85,7 @@ public final class BudgetTracker: Sendable {
     }
 
     public let settings: BudgetSettings
-    private let core = Mutex(Core())
+    private let core = Locked(Core())
     private let bucketNs: UInt64
 
     public init(settings: BudgetSettings) {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// One metrics series: a provider and the model an attempt asked it for.
 public struct SeriesKey: Hashable, Sendable {
     public var provider: String
@@ -102,7 +100,7 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

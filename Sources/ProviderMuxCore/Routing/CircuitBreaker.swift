@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Circuit breaker knobs. Router-wide in `circuit_breaker`, overridable per provider.
 ///
 /// Two triggers open the breaker: a run of consecutive failures (a provider that is plainly
@@ -42,7 +40,7 @@ public struct BreakerSettings: Sendable, Equatable {
 ///                      ▲                              │
 ///                      └────────(probe fails)─────────┘
 ///
-/// Pure and thread-safe: all state sits behind one `Mutex`, time comes in as `nowNs`
+/// Pure and thread-safe: all state sits behind one `Locked`, time comes in as `nowNs`
 /// (monotonic nanoseconds), so any thread may call it and tests drive it with a fake clock.
 public final class CircuitBreaker: Sendable {
     public enum State: String, Sendable {
@@ -68,8 +66,8 @@ public final class CircuitBreaker: Sendable {
     }
 
     public let settings: BreakerSettings
-    private let core = Mutex(Core())
-    private let transitionHandler = Mutex<(@Sendable (State, State) -> Void)?>(nil)
+    private let core = Locked(Core())
+    private let transitionHandler = Locked<(@Sendable (State, State) -> Void)?>(nil)
     private let bucketNs: UInt64
     private let cooldownNs: UInt64
 

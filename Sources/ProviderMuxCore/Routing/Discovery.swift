@@ -43,7 +43,7 @@ public final class DiscoveryService: @unchecked Sendable {
     /// Per target (same index), fixed at init so a server keeps its name whatever else is up.
     private let names: [String]
     private let stopped = Atomic<Bool>(false)
-    private let latest = Mutex<[DiscoveredServer]>([])
+    private let latest = Locked<[DiscoveredServer]>([])
 
     // Loop-thread state.
     private struct ListCache {

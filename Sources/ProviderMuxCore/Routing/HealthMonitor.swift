@@ -77,7 +77,7 @@ public final class HealthMonitor: @unchecked Sendable {
     private let scheduler: Scheduler
     private let targets: () -> [String]
     private let probe: Probe
-    private let records = Mutex<[String: HealthRecord]>([:])
+    private let records = Locked<[String: HealthRecord]>([:])
     private let stopped = Atomic<Bool>(false)
 
     // Scheduler-thread state.

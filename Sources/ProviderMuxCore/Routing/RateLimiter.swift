@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A provider's own rate limits, so the router stays under them instead of collecting 429s.
 public struct RateLimitSettings: Sendable, Equatable {
     /// Requests per minute.
@@ -25,7 +23,7 @@ public struct RateLimitSettings: Sendable, Equatable {
 /// The token bucket is charged with an estimate before the request and corrected with the
 /// real usage afterwards, so it may go into debt (a negative level) when the estimate was low.
 ///
-/// Pure and thread-safe: state behind one `Mutex`, time passed in as `nowNs`.
+/// Pure and thread-safe: state behind one `Locked`, time passed in as `nowNs`.
 public final class RateLimiter: Sendable {
     private struct Core {
         var requests: Double
@@ -39,11 +37,11 @@ public final class RateLimiter: Sendable {
     private static let minuteNs = 60_000_000_000.0
 
     public let settings: RateLimitSettings
-    private let core: Mutex<Core>
+    private let core: Locked<Core>
 
     public init(settings: RateLimitSettings) {
         self.settings = settings
-        core = Mutex(Core(requests: Double(settings.rpm ?? 0), tokens: Double(settings.tpm ?? 0)))
+        core = Locked(Core(requests: Double(settings.rpm ?? 0), tokens: Double(settings.tpm ?? 0)))
     }
 
     /// Takes one request and `estimatedTokens` from the buckets if both have room. A request

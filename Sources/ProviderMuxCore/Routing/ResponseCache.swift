@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The router's `cache` section. Caching is opt-in: identical requests may legitimately expect
 /// different answers (sampling), so only a user who asks for it gets replayed responses.
 public struct CacheSettings: Sendable, Equatable {
@@ -25,7 +23,7 @@ public struct CacheSettings: Sendable, Equatable {
 /// (see `key(for:)`) is identical, while it is younger than the TTL. Bounded by entry count and
 /// by bytes; the least recently used entries go first. get and put are O(1): entries live in an
 /// index-linked list (array slots with prev/next indices and a free list) found by a dictionary.
-/// Thread-safe: one Mutex around the whole state. When `settings.enabled` is false, get finds
+/// Thread-safe: one `Locked` around the whole state. When `settings.enabled` is false, get finds
 /// nothing and put stores nothing (and neither counts anything).
 public final class ResponseCache: Sendable {
     public struct Stats: Sendable, Equatable {
@@ -34,11 +32,11 @@ public final class ResponseCache: Sendable {
     }
 
     public let settings: CacheSettings
-    private let state: Mutex<LRUState>
+    private let state: Locked<LRUState>
 
     public init(settings: CacheSettings) {
         self.settings = settings
-        self.state = Mutex(LRUState())
+        self.state = Locked(LRUState())
     }
 
     /// Request body keys that do not change the answer: transport (`stream`, `stream_options`),

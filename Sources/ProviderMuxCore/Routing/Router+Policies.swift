@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The router's policies around each request: planning (lanes, strategies, budgets),
 /// admission (circuit breakers, rate limits), and what an attempt's outcome changes.
 extension Router {

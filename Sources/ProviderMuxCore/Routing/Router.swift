@@ -23,7 +23,7 @@ public final class Router: @unchecked Sendable {
     var routing: RoutingConfig
     var laneBudgets: [String: BudgetTracker] = [:]
     /// Round-robin turns, the random generator and the circuit breakers.
-    let policy: Mutex<PolicyState>
+    let policy: Locked<PolicyState>
     private let closed = Atomic<Bool>(false)
     // Loop thread only.
     private var live: [ObjectIdentifier: RequestExecution] = [:]
@@ -39,7 +39,7 @@ public final class Router: @unchecked Sendable {
 
     struct RouterCounters { var requests = 0, successes = 0, failures = 0 }
     final class RouterCountersBox: Sendable {
-        let state = Mutex(RouterCounters())
+        let state = Locked(RouterCounters())
         func withLock<T>(_ body: (inout RouterCounters) -> T) -> T { state.withLock { body(&$0) } }
     }
 
@@ -62,7 +62,7 @@ public final class Router: @unchecked Sendable {
         routerBudget = config.budget.map(BudgetTracker.init)
         providers = config.providers.map { [tls = config.tls] in ProviderRuntime(Self.resolvedTLS($0, defaults: tls)) }
         routing = config.routing
-        policy = Mutex(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
+        policy = Locked(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
         laneBudgets = Self.budgets(for: config.routing, keeping: [:])
         Log.debug("router created with \(providers.count) providers: \(providers.map(\.name).joined(separator: ", "))")
         startBackgroundServices(config)

@@ -37,6 +37,40 @@ public final class ConditionLock: @unchecked Sendable {
     }
 }
 
+/// A value guarded by a pthread mutex: the library's lock for shared state (use it, not
+/// `Synchronization.Mutex`; `scripts/sanitize.sh` fails on a `Mutex` in Sources/).
+///
+/// Why not `Synchronization.Mutex`: on Linux it is a priority-inheritance futex. When it is
+/// contended, the hand-over happens in the kernel (FUTEX_LOCK_PI / FUTEX_UNLOCK_PI, called from
+/// libswiftSynchronization, which is not instrumented), so ThreadSanitizer sees no
+/// happens-before edge between two holders and reports the critical sections as a race. Every
+/// contended lock becomes a false positive that would hide a real race. TSan intercepts
+/// pthread_mutex_lock/unlock, so with this lock a reported race is a real one. The cost is the
+/// same uncontended (one atomic each way), and glibc's plain mutex is cheaper than a PI futex
+/// under contention. See docs/SANITIZERS.md.
+final class Locked<Value>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with the lock held and the value to read or change. Do not call back into
+    /// the same lock from `body` (not recursive).
+    func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
+
 /// Monotonic time, immune to wall-clock changes.
 public enum MonotonicClock {
     public static func nanos() -> UInt64 {

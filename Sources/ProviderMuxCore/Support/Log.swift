@@ -1,5 +1,3 @@
-import Synchronization
-
 public enum LogLevel: Int32, Sendable, Comparable {
     case trace = 0, debug, info, warn, error
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
@@ -11,10 +9,10 @@ public enum LogLevel: Int32, Sendable, Comparable {
 public enum Log {
     public typealias Sink = @Sendable (LogLevel, String) -> Void
     private struct State { var sink: Sink?; var minLevel: LogLevel = .error }
-    private static let state = Mutex(State())
+    private static let state = Locked(State())
     // Serializes calls into the host callback; separate from `state` so that checking the
     // level stays cheap while a slow callback runs.
-    private static let emitLock = Mutex(())
+    private static let emitLock = Locked(())
 
     public static func setSink(_ sink: Sink?, minLevel: LogLevel) {
         emitLock.withLock { _ in
@@ -56,7 +54,7 @@ public enum Log {
 /// it. Freeing the router releases it: parsing configs in a loop, or creating and freeing
 /// routers, does not grow the set, and `mask` only scans live keys.
 public enum Secrets {
-    private static let live = Mutex<[String: Int]>([:])
+    private static let live = Locked<[String: Int]>([:])
 
     /// Keeps one key registered until it is released (when the last reference goes away).
     public final class Registration: Sendable {

@@ -41,7 +41,7 @@ public enum Transcript {
 
     private static let unknown: UInt8 = 0, off: UInt8 = 1, on: UInt8 = 2
     private static let state = Atomic<UInt8>(0)
-    private static let writer = Mutex<TranscriptWriter?>(nil)
+    private static let writer = Locked<TranscriptWriter?>(nil)
 
     /// Whether lines are being recorded (reads the environment the first time).
     @inline(__always)

@@ -10,11 +10,11 @@ import Synchronization
 public final class EventLoop: Scheduler, @unchecked Sendable {
     let multi: UnsafeMutableRawPointer
     private var thread = pthread_t()
-    // Tasks from other threads; guarded by inboxLock (closures are not Sendable, so no Mutex).
+    // Tasks from other threads; guarded by inboxLock (closures are not Sendable, so no `Locked`).
     private let inboxLock = ConditionLock()
     private var inbox: [() -> Void] = []
     private let stopRequested = Atomic<Bool>(false)
-    private let threadID = Mutex<pthread_t?>(nil)
+    private let threadID = Locked<pthread_t?>(nil)
     // Loop-thread state.
     private var timers = TimerQueue()
     private var attached: [ObjectIdentifier: HTTPTransfer] = [:]
@@ -29,7 +29,7 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     private var joined = false
     /// Finished easy handles, reset and kept for the next transfer: curl_easy_init and cleanup
     /// cost more than curl_easy_reset. Any thread (a transfer may be freed off the loop).
-    private let easyPool = Mutex<[UInt]>([])
+    private let easyPool = Locked<[UInt]>([])
     private static let easyPoolLimit = 64
 
     public init(name: String = "pmx-io") throws {
