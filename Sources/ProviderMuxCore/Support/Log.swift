@@ -11,11 +11,13 @@ public enum Log {
     private struct State { var sink: Sink?; var minLevel: LogLevel = .error }
     private static let state = Locked(State())
     // Serializes calls into the host callback; separate from `state` so that checking the
-    // level stays cheap while a slow callback runs.
-    private static let emitLock = Locked(())
+    // level stays cheap while a slow callback runs. A plain lock, not `Locked(())`: ThreadSanitizer
+    // reported the inout access to a zero-sized `Locked` value as a race (the "variable" has no
+    // storage of its own, so its address is the object's).
+    private static let emitLock = ConditionLock()
 
     public static func setSink(_ sink: Sink?, minLevel: LogLevel) {
-        emitLock.withLock { _ in
+        emitLock.withLock {
             state.withLock { $0 = State(sink: sink, minLevel: minLevel) }
         }
         _ = Transcript.isOn  // the transcript's variable is read at the latest here
@@ -31,7 +33,7 @@ public enum Log {
         guard enabled(level) else { return }
         let text = Secrets.mask(message())
         Transcript.record(log: level, text)
-        emitLock.withLock { _ in
+        emitLock.withLock {
             let sink = state.withLock { s in (s.sink != nil && level >= s.minLevel) ? s.sink : nil }
             sink?(level, text)
         }
