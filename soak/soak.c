@@ -84,37 +84,26 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static long read_rss_kb(void)
+/* The number after "<field>:" in /proc/self/status (VmRSS in kB, Threads), or -1. */
+static long proc_status_field(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
-    long kb = -1;
+    size_t len = strlen(field);
+    long value = -1;
     if (!f)
         return -1;
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
+        if (strncmp(line, field, len) == 0 && line[len] == ':') {
+            value = strtol(line + len + 1, NULL, 10);
             break;
         }
     fclose(f);
-    return kb;
+    return value;
 }
 
-static int count_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "Threads:", 8) == 0) {
-            n = (int)strtol(line + 8, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return n;
-}
+static long read_rss_kb(void) { return proc_status_field("VmRSS"); }
+static int count_threads(void) { return (int)proc_status_field("Threads"); }
 
 /* xorshift64*: main thread only. */
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
