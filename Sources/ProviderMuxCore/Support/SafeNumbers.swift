@@ -1,0 +1,58 @@
+/// Arithmetic and conversions that cannot trap, for numbers that came from outside (a request,
+/// a config, a response header or body). Swift traps on `Int(x)` of a non-finite or
+/// out-of-range `Double` and on overflowing `+`, `-`, `*`: inside a host process that is a
+/// crash of the host. Every value that crossed the boundary goes through these.
+public enum SafeNumbers {
+    /// `d` as an integer in `lo...hi`: NaN gives `lo`, ±infinity and out-of-range values the
+    /// nearer bound, everything else `d` rounded toward zero (then clamped).
+    @inlinable
+    public static func int(_ d: Double, lo: Int = Int.min, hi: Int = Int.max) -> Int {
+        guard !d.isNaN else { return lo }
+        // Double(Int.max) rounds up to 2^63, so compare before converting.
+        if d <= Double(lo) { return lo }
+        if d >= Double(hi) { return hi }
+        return Swift.min(Swift.max(Int(d), lo), hi)
+    }
+
+    /// As `int(_:lo:hi:)` for `Int64`.
+    @inlinable
+    public static func int64(_ d: Double, lo: Int64 = Int64.min, hi: Int64 = Int64.max) -> Int64 {
+        Int64(int(d, lo: Int(lo), hi: Int(hi)))
+    }
+
+    /// `v` clamped to `lo...hi`.
+    @inlinable
+    public static func clamp<T: Comparable>(_ v: T, _ lo: T, _ hi: T) -> T { Swift.min(Swift.max(v, lo), hi) }
+
+    /// A finite `d` clamped to `lo...hi`; NaN gives `lo`.
+    @inlinable
+    public static func clampFinite(_ d: Double, _ lo: Double, _ hi: Double) -> Double {
+        d.isNaN ? lo : Swift.min(Swift.max(d, lo), hi)
+    }
+}
+
+extension FixedWidthInteger {
+    /// `self + other`, stuck at the type's bounds instead of trapping.
+    @inlinable
+    public func addingSaturated(_ other: Self) -> Self {
+        let (r, overflow) = addingReportingOverflow(other)
+        guard overflow else { return r }
+        return other > 0 ? .max : .min
+    }
+
+    /// `self - other`, stuck at the type's bounds instead of trapping.
+    @inlinable
+    public func subtractingSaturated(_ other: Self) -> Self {
+        let (r, overflow) = subtractingReportingOverflow(other)
+        guard overflow else { return r }
+        return other > 0 ? .min : .max
+    }
+
+    /// `self * other`, stuck at the type's bounds instead of trapping.
+    @inlinable
+    public func multipliedSaturated(by other: Self) -> Self {
+        let (r, overflow) = multipliedReportingOverflow(by: other)
+        guard overflow else { return r }
+        return (self < 0) == (other < 0) ? .max : .min
+    }
+}
