@@ -64,15 +64,20 @@ public enum HTTPErrorMapping {
         }
     }
 
+    /// The longest wait read from a response: one day. A server's Retry-After family,
+    /// rate-limit reset headers and Google's RetryInfo are clamped to it (`Retry-After: 1e20`
+    /// is "one day", not a trap or a century); the router's own `max_retry_after_ms` caps the
+    /// resulting cooldown further.
+    public static let maxRetryAfterMs = 86_400_000
+
     /// The server's minimum wait before a retry, from `retry-after-ms`, `x-ms-retry-after-ms`
-    /// or `retry-after` (seconds). HTTP-date forms are ignored.
+    /// or `retry-after` (seconds), in 0...`maxRetryAfterMs`. HTTP-date forms, negative numbers,
+    /// inf/nan/hex spellings and garbage are ignored (nil).
     public static func retryAfterMs(_ head: HTTPResponseHead) -> Int? {
         for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-            if let v = head.header(name), let ms = Double(v.trimmingSpaces), ms >= 0 { return Int(ms.rounded(.up)) }
+            if let v = head.header(name), let ms = decimal(v) { return boundedMs(ms) }
         }
-        if let v = head.header("retry-after"), let s = Double(v.trimmingSpaces), s >= 0 {
-            return Int((s * 1000).rounded(.up))
-        }
+        if let v = head.header("retry-after"), let s = decimal(v) { return boundedMs(s * 1000) }
         return nil
     }
 
@@ -80,6 +85,7 @@ public enum HTTPErrorMapping {
     /// headers (`x-ratelimit-reset-requests` / `-tokens`, OpenAI and Groq, durations such as
     /// "1s", "6m0s", "20ms"; the longer wins), else Google's `RetryInfo.retryDelay` in the
     /// error body ("30s"). The router treats it as a minimum cooldown of the provider.
+    /// Always in 0...`maxRetryAfterMs`.
     public static func retryAfterMs(_ head: HTTPResponseHead, body: [UInt8]) -> Int? {
         if let ms = retryAfterMs(head) { return ms }
         guard head.status == 429 else { return nil }
@@ -93,7 +99,8 @@ public enum HTTPErrorMapping {
         return nil
     }
 
-    /// A Go-style duration ("1h2m3.5s", "250ms", "6m0s", "30s") in milliseconds, rounded up.
+    /// A Go-style duration ("1h2m3.5s", "250ms", "6m0s", "30s") in milliseconds, rounded up and
+    /// clamped to `maxRetryAfterMs` ("99999999999999999999h" is one day).
     static func durationMs(_ text: String) -> Int? {
         let u = Array(text.trimmingSpaces.utf8)
         guard !u.isEmpty else { return nil }
@@ -116,7 +123,37 @@ public enum HTTPErrorMapping {
             }
             i = k
         }
-        return Int(totalMs.rounded(.up))
+        return boundedMs(totalMs)  // a 400-digit count is +infinity here: one day
+    }
+
+    /// A wait in ms as an Int in 0...`maxRetryAfterMs`, rounded up; nil for NaN or negative.
+    static func boundedMs(_ ms: Double) -> Int? {
+        guard !ms.isNaN, ms >= 0 else { return nil }
+        return SafeNumbers.int(Swift.min(ms, Double(maxRetryAfterMs)).rounded(.up), lo: 0, hi: maxRetryAfterMs)
+    }
+
+    /// A non-negative decimal as servers write waits: digits, an optional fraction and an
+    /// optional exponent ("2", "0.25", "75.2", "1e3"), spaces around allowed. No sign, and none
+    /// of the other spellings `Double(String)` takes ("inf", "nan", "0x1p3"): those are garbage.
+    static func decimal(_ text: String) -> Double? {
+        let u = Array(text.trimmingSpaces.utf8)
+        func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+        var i = 0, digits = 0
+        while i < u.count, isDigit(u[i]) { i += 1; digits += 1 }
+        if i < u.count, u[i] == 0x2E {
+            i += 1
+            while i < u.count, isDigit(u[i]) { i += 1; digits += 1 }
+        }
+        guard digits > 0 else { return nil }
+        if i < u.count, u[i] == 0x65 || u[i] == 0x45 {  // e / E
+            i += 1
+            if i < u.count, u[i] == 0x2B || u[i] == 0x2D { i += 1 }
+            let expStart = i
+            while i < u.count, isDigit(u[i]) { i += 1 }
+            guard i > expStart else { return nil }
+        }
+        guard i == u.count, let d = Double(String(decoding: u, as: UTF8.self)), !d.isNaN else { return nil }
+        return d  // may be +infinity ("1e999", 400 digits): boundedMs clamps it
     }
 }
 
