@@ -134,6 +134,13 @@ typedef int32_t pmx_status;
 /** Every candidate's circuit breaker is open (too many recent failures); the error message
  *  says when the first one half-opens. error_class "unavailable". */
 #define PMX_ERR_CIRCUIT_OPEN          -31
+/** A blocking call (pmx_router_complete, _stream, _embed, _models, _health, _model_manage)
+ *  was made on one of this library's I/O threads, i.e. from inside a callback the library runs
+ *  there (an async stream's event callback, or the log callback when the line came from an
+ *  I/O thread). It would wait for an I/O thread that is busy running the caller: it returns at
+ *  once instead, nothing is started. Call it from another thread, or use
+ *  pmx_router_stream_async. error_class "invalid_request". */
+#define PMX_ERR_WOULD_DEADLOCK        -32
 /** An internal error; please report it. */
 #define PMX_ERR_INTERNAL              -99
 

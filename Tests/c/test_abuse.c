@@ -56,7 +56,7 @@ static void expect_fail(int line, const char *what, pmx_status st, const pmx_err
 
 static void test_status_names_and_frees(void)
 {
-    static const pmx_status unknown[] = {1, 3, 42, -32, -33, -64, -98, -100, -101, -12345,
+    static const pmx_status unknown[] = {1, 3, 42, -33, -34, -64, -98, -100, -101, -12345,
                                          INT32_MAX, INT32_MIN, INT32_MIN + 1, INT32_MAX - 1};
     size_t i;
     int32_t c;

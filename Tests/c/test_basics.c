@@ -75,9 +75,10 @@ static void test_status_names(void)
         {PMX_ERR_CONTENT_FILTERED, "PMX_ERR_CONTENT_FILTERED"},
         {PMX_ERR_BUDGET_EXCEEDED, "PMX_ERR_BUDGET_EXCEEDED"},
         {PMX_ERR_CIRCUIT_OPEN, "PMX_ERR_CIRCUIT_OPEN"},
+        {PMX_ERR_WOULD_DEADLOCK, "PMX_ERR_WOULD_DEADLOCK"},
         {PMX_ERR_INTERNAL, "PMX_ERR_INTERNAL"},
     };
-    static const pmx_status unknown[] = {1, 2, 100, -32, -50, -98, -100, -1000,
+    static const pmx_status unknown[] = {1, 2, 100, -33, -50, -98, -100, -1000,
                                          INT32_MAX, INT32_MIN};
     size_t i;
     for (i = 0; i < sizeof table / sizeof table[0]; i++) {

@@ -61,7 +61,7 @@ def test_every_status_code_has_its_name():
 
 
 def test_unknown_status_name():
-    for code in (1, -32, -98, -1000, 2**31 - 1, -2**31):
+    for code in (1, -33, -98, -1000, 2**31 - 1, -2**31):
         assert providermux.status_name(code) == "PMX_UNKNOWN_STATUS"
 
 

@@ -36,6 +36,7 @@ const (
 	CodeContentFiltered       int32 = -29 // PMX_ERR_CONTENT_FILTERED
 	CodeBudgetExceeded        int32 = -30 // PMX_ERR_BUDGET_EXCEEDED
 	CodeCircuitOpen           int32 = -31 // PMX_ERR_CIRCUIT_OPEN
+	CodeWouldDeadlock         int32 = -32 // PMX_ERR_WOULD_DEADLOCK (blocking call from a callback on an I/O thread)
 	CodeInternal              int32 = -99 // PMX_ERR_INTERNAL
 )
 
@@ -73,6 +74,7 @@ var (
 	ErrContentFiltered       = sentinel(CodeContentFiltered)
 	ErrBudgetExceeded        = sentinel(CodeBudgetExceeded)
 	ErrCircuitOpen           = sentinel(CodeCircuitOpen)
+	ErrWouldDeadlock         = sentinel(CodeWouldDeadlock)
 	ErrInternal              = sentinel(CodeInternal)
 )
 
@@ -109,5 +111,6 @@ var allSentinels = []*Error{
 	ErrContentFiltered,
 	ErrBudgetExceeded,
 	ErrCircuitOpen,
+	ErrWouldDeadlock,
 	ErrInternal,
 }

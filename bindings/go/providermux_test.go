@@ -183,8 +183,8 @@ func TestVersionAndStatusNames(t *testing.T) {
 			t.Fatalf("errors.Is(code %d, %s) false", s.Code, s.StatusName)
 		}
 	}
-	if len(allSentinels) != 32 {
-		t.Fatalf("%d sentinels, want 32 (PMX_ERR_* in the header)", len(allSentinels))
+	if len(allSentinels) != 33 {
+		t.Fatalf("%d sentinels, want 33 (PMX_ERR_* in the header)", len(allSentinels))
 	}
 	if errors.Is(&Error{Code: CodeTimeout}, ErrRateLimited) {
 		t.Fatal("timeout matched ErrRateLimited")

@@ -33,6 +33,7 @@ public enum Status: Int32, Sendable, CaseIterable {
     case contentFiltered = -29
     case budgetExceeded = -30
     case circuitOpen = -31
+    case wouldDeadlock = -32
     case `internal` = -99
 
     /// The macro name, e.g. "PMX_ERR_TIMEOUT".
@@ -70,6 +71,7 @@ public enum Status: Int32, Sendable, CaseIterable {
         case .contentFiltered: "PMX_ERR_CONTENT_FILTERED"
         case .budgetExceeded: "PMX_ERR_BUDGET_EXCEEDED"
         case .circuitOpen: "PMX_ERR_CIRCUIT_OPEN"
+        case .wouldDeadlock: "PMX_ERR_WOULD_DEADLOCK"
         case .internal: "PMX_ERR_INTERNAL"
         }
     }
@@ -90,7 +92,8 @@ public enum Status: Int32, Sendable, CaseIterable {
         case .contentFiltered: "content_filtered"
         case .budgetExceeded: "budget_exceeded"
         case .circuitOpen: "unavailable"
-        case .upstreamBadRequest, .invalidRequest, .invalidJSON, .invalidUTF8, .invalidArgument: "invalid_request"
+        // A blocking call on an I/O thread is a usage error of the caller, like a bad argument.
+        case .upstreamBadRequest, .invalidRequest, .invalidJSON, .invalidUTF8, .invalidArgument, .wouldDeadlock: "invalid_request"
         case .timeout: "timeout"
         case .upstreamServer, .upstreamHTTP: "unavailable"
         case .connection: "network"

@@ -44,6 +44,7 @@ ERR_CONTEXT_LENGTH_EXCEEDED = -28
 ERR_CONTENT_FILTERED = -29
 ERR_BUDGET_EXCEEDED = -30
 ERR_CIRCUIT_OPEN = -31
+ERR_WOULD_DEADLOCK = -32
 ERR_INTERNAL = -99
 
 
@@ -207,6 +208,13 @@ class CircuitOpenError(ProviderMuxError):
     default_code = ERR_CIRCUIT_OPEN
 
 
+class WouldDeadlockError(ProviderMuxError):
+    """PMX_ERR_WOULD_DEADLOCK: a blocking call was made from inside a callback the library runs
+    on one of its I/O threads (an async stream's event callback, a log callback): it would wait
+    for itself, so it returned at once. Call it from another thread instead."""
+    default_code = ERR_WOULD_DEADLOCK
+
+
 class InternalError(ProviderMuxError):
     """PMX_ERR_INTERNAL: a bug in the library; please report it."""
     default_code = ERR_INTERNAL
@@ -314,7 +322,7 @@ ERROR_CLASSES: Mapping[int, Type[ProviderMuxError]] = {
         ModelNotFoundError, UnsupportedError, UpstreamServerError, RouterClosedError,
         ResponseTooLargeError, QuotaExceededError, PermissionDeniedError, ModelNotLoadedError,
         ContextLengthExceededError, ContentFilteredError, BudgetExceededError,
-        CircuitOpenError, InternalError,
+        CircuitOpenError, WouldDeadlockError, InternalError,
     )
 }
 
@@ -331,11 +339,11 @@ __all__ = [
     "ERR_MODEL_NOT_FOUND", "ERR_UNSUPPORTED", "ERR_UPSTREAM_SERVER", "ERR_ROUTER_CLOSED",
     "ERR_RESPONSE_TOO_LARGE", "ERR_QUOTA_EXCEEDED", "ERR_PERMISSION", "ERR_MODEL_NOT_LOADED",
     "ERR_CONTEXT_LENGTH_EXCEEDED", "ERR_CONTENT_FILTERED", "ERR_BUDGET_EXCEEDED",
-    "ERR_CIRCUIT_OPEN", "ERR_INTERNAL", "ProviderMuxError", "InvalidArgumentError",
+    "ERR_CIRCUIT_OPEN", "ERR_WOULD_DEADLOCK", "ERR_INTERNAL", "ProviderMuxError", "InvalidArgumentError",
     "InvalidJSONError", "InvalidUTF8Error", "ConfigError", "EnvVarMissingError",
     "UnknownProviderTypeError", "DuplicateProviderError", "InvalidRequestError",
     "NoProviderError", "ProviderNotFoundError", "StreamCancelledError", "UnsupportedError",
-    "RouterClosedError", "BudgetExceededError", "CircuitOpenError", "InternalError",
+    "RouterClosedError", "BudgetExceededError", "CircuitOpenError", "WouldDeadlockError", "InternalError",
     "UpstreamError", "ProviderTimeoutError", "ProviderConnectionError", "UpstreamHTTPError",
     "RateLimitedError", "AuthError", "PermissionDeniedError", "QuotaExceededError",
     "UpstreamProtocolError", "StreamInterruptedError", "UpstreamBadRequestError",

@@ -74,6 +74,10 @@ pub enum ErrorKind {
     BudgetExceeded,
     /// PMX_ERR_CIRCUIT_OPEN.
     CircuitOpen,
+    /// PMX_ERR_WOULD_DEADLOCK: a blocking call made from a callback the library runs on one of
+    /// its I/O threads (an async stream's callback); it returned at once instead of waiting
+    /// for itself. Make the call from another thread.
+    WouldDeadlock,
     /// PMX_ERR_INTERNAL: please report it.
     Internal,
     /// A status this crate does not know (a newer library).
@@ -116,6 +120,7 @@ impl ErrorKind {
             sys::PMX_ERR_CONTENT_FILTERED => ContentFiltered,
             sys::PMX_ERR_BUDGET_EXCEEDED => BudgetExceeded,
             sys::PMX_ERR_CIRCUIT_OPEN => CircuitOpen,
+            sys::PMX_ERR_WOULD_DEADLOCK => WouldDeadlock,
             sys::PMX_ERR_INTERNAL => Internal,
             other => Unknown(other),
         }
@@ -156,6 +161,7 @@ impl ErrorKind {
             ContentFiltered => sys::PMX_ERR_CONTENT_FILTERED,
             BudgetExceeded => sys::PMX_ERR_BUDGET_EXCEEDED,
             CircuitOpen => sys::PMX_ERR_CIRCUIT_OPEN,
+            WouldDeadlock => sys::PMX_ERR_WOULD_DEADLOCK,
             Internal => sys::PMX_ERR_INTERNAL,
             Unknown(code) => code,
         }

@@ -49,6 +49,7 @@ pub const PMX_ERR_CONTEXT_LENGTH_EXCEEDED: pmx_status = -28;
 pub const PMX_ERR_CONTENT_FILTERED: pmx_status = -29;
 pub const PMX_ERR_BUDGET_EXCEEDED: pmx_status = -30;
 pub const PMX_ERR_CIRCUIT_OPEN: pmx_status = -31;
+pub const PMX_ERR_WOULD_DEADLOCK: pmx_status = -32;
 pub const PMX_ERR_INTERNAL: pmx_status = -99;
 
 pub const PMX_LOG_TRACE: i32 = 0;
