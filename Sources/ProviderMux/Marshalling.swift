@@ -175,15 +175,15 @@ func fillError(_ err: UnsafeMutableRawPointer?, _ e: PMXError?) {
     err.storeBytes(of: e?.status.rawValue ?? 0, toByteOffset: 0, as: Int32.self)
     err.storeBytes(of: Int32(clamping: e?.httpStatus ?? 0), toByteOffset: 4, as: Int32.self)
     err.storeBytes(of: Int32(clamping: e?.attemptCount ?? 0), toByteOffset: 8, as: Int32.self)
-    copyTruncated(e?.provider ?? "", to: err + providerOffset, capacity: providerSize)
+    // Masked BEFORE the copy cuts them: a key cut in half would no longer match.
+    copyTruncated(Secrets.mask(e?.provider ?? ""), to: err + providerOffset, capacity: providerSize)
     copyTruncated(Secrets.mask(e?.message ?? ""), to: err + messageOffset, capacity: messageSize)
 }
 
 /// Copies at most capacity-1 bytes without splitting a UTF-8 sequence, then a NUL.
 private func copyTruncated(_ s: String, to dst: UnsafeMutableRawPointer, capacity: Int) {
     let bytes = Array(s.utf8)
-    var n = min(bytes.count, capacity - 1)
-    while n > 0 && n < bytes.count && (bytes[n] & 0xC0) == 0x80 { n -= 1 }
+    let n = Secrets.utf8Boundary(bytes, atMost: capacity - 1)
     if n > 0 { bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: n) } }
     dst.storeBytes(of: 0, toByteOffset: n, as: UInt8.self)
 }

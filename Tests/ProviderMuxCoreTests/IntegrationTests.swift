@@ -715,7 +715,8 @@ final class IntegrationTests {
         let config = try ProviderConfig.parse(JSONParser.parse(providerJSON("a")), path: "p")  // registers the key
         defer { withExtendedLifetime(config) {} }
         #expect(Secrets.mask("Authorization: Bearer \(apiKey)") == "Authorization: Bearer ****T123")
-        #expect(Secrets.masked("sk-abcdef123456") == "****3456")
+        #expect(Secrets.masked("sk-abcdef123456") == "****", "under 16 bytes: masked in full")
+        #expect(Secrets.masked("sk-abcdef1234567") == "****4567")
         #expect(!Secrets.mask("x \(apiKey) y \(apiKey)").contains(apiKey))
         #expect(Secrets.mask("nothing secret") == "nothing secret")
     }

@@ -171,7 +171,7 @@ public struct AnthropicCodec: WireCodec {
         return PMXError(status, "\(context): \(shorten(detail))", httpStatus: http ?? 0, provider: provider.name)
     }
 
-    static func shorten(_ s: String) -> String { s.count > 300 ? String(s.prefix(300)) + "…" : s }
+    static func shorten(_ s: String) -> String { Secrets.shorten(s, maxBytes: 300) }
 
     // MARK: Shared decoding helpers
 

@@ -131,7 +131,7 @@ public struct CohereCodec: WireCodec {
     }
 
     static func shorten(_ s: String) -> String {
-        s.utf8.count > 300 ? String(s.prefix(300)) + "…" : s
+        Secrets.shorten(s, maxBytes: 300)
     }
 
     // MARK: Embeddings

@@ -177,7 +177,7 @@ enum GeminiErrors {
         let http = httpStatus >= 400 ? httpStatus : (code >= 400 && code < 600 ? code : httpStatus)
         let grpc = err["status"]?.stringValue ?? ""
         var detail = err["message"]?.stringValue ?? err.stringValue ?? ""
-        if detail.utf8.count > 300 { detail = String(detail.prefix(300)) + "…" }
+        detail = Secrets.shorten(detail, maxBytes: 300)
         let prefix = httpStatus >= 400 ? "HTTP \(httpStatus)" : "gemini error"
         let message = prefix + (detail.isEmpty ? "" : ": \(detail)") + (grpc.isEmpty ? "" : " (\(grpc))")
         return PMXError(status(http: http, grpc: grpc, message: detail, details: err["details"]?.arrayValue ?? []),

@@ -34,9 +34,9 @@ public enum HTTPErrorMapping {
             kind = [err?["type"]?.stringValue, err?["code"]?.stringValue, err?["status"]?.stringValue, json["type"]?.stringValue]
                 .compactMap { $0 }.joined(separator: " ")
         } else if !body.isEmpty {
-            detail = String(decoding: body.prefix(200), as: UTF8.self)
+            detail = Secrets.shorten(bytes: body, maxBytes: 200)  // masked, then cut
         }
-        if detail.utf8.count > 300 { detail = String(detail.prefix(300)) + "…" }
+        detail = Secrets.shorten(detail, maxBytes: 300)
         let message = "HTTP \(code)" + (detail.isEmpty ? "" : ": \(detail)")
         return PMXError(refine(status(forHTTP: code), kind: kind, message: detail), message, httpStatus: code, provider: provider)
     }

@@ -156,7 +156,7 @@ public struct OllamaCodec: WireCodec {
     /// An `{"error": ...}` object delivered with a 2xx status (in a stream or a whole body).
     static func inBandError(_ text: String, provider: String, inStream: Bool) -> PMXError {
         var text = text
-        if text.utf8.count > 300 { text = String(text.prefix(300)) + "…" }
+        text = Secrets.shorten(text, maxBytes: 300)
         let status: Status = isModelNotFound(text) ? .modelNotFound : isContextLength(text) ? .contextLengthExceeded : .upstreamServer
         return PMXError(status, (inStream ? "ollama: error line in stream: " : "ollama: error in response body: ") + text,
                         httpStatus: 200, provider: provider)

@@ -184,7 +184,7 @@ public final class OllamaPullDecoder {
         if let err = json["error"], !err.isNull {
             finished = true
             var text = err.stringValue ?? JSONWriter.string(err)
-            if text.utf8.count > 300 { text = String(text.prefix(300)) + "…" }
+            text = Secrets.shorten(text, maxBytes: 300)
             let status: Status = OllamaCodec.isModelNotFound(text) ? .modelNotFound : .upstreamServer
             emit(.error(PMXError(status, "ollama: pull failed: \(text)", httpStatus: 200, provider: provider)))
             return
