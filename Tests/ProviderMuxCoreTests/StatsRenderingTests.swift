@@ -93,6 +93,9 @@ struct StatsRenderingTests {
             # HELP pmx_cost_usd_total Estimated cost of all attempts in US dollars.
             # TYPE pmx_cost_usd_total counter
             pmx_cost_usd_total 0.0125
+            # HELP pmx_metric_series_folded_total Attempts counted in a provider's model="__other__" series because the series cap was reached.
+            # TYPE pmx_metric_series_folded_total counter
+            pmx_metric_series_folded_total 0
             # HELP pmx_attempts_total Attempts started.
             # TYPE pmx_attempts_total counter
             pmx_attempts_total{\(l)} 3

@@ -32,7 +32,8 @@ public struct SampleWindow: Sendable, Equatable {
 
     public init(capacity: Int = 1024) {
         self.capacity = max(1, capacity)
-        samples.reserveCapacity(min(self.capacity, 1024))
+        // No reserveCapacity: a window grows with its samples, so a series seen once (a model
+        // name used in one request) costs a few hundred bytes, not 8 KB per window.
     }
 
     public mutating func add(_ x: Double) {

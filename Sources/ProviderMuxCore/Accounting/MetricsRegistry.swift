@@ -6,6 +6,36 @@ public struct SeriesKey: Hashable, Sendable {
         self.provider = provider
         self.model = model
     }
+
+    /// The model label of a provider's overflow series: where attempts for models beyond a
+    /// router's series cap are counted (model names come from requests, so their number is
+    /// not ours to choose). Not a name any provider uses.
+    public static let overflowModel = "__other__"
+
+    /// This provider's overflow series.
+    public var overflow: SeriesKey { SeriesKey(provider: provider, model: Self.overflowModel) }
+}
+
+/// A map keyed by provider+model (or any key derived from request-supplied strings) that never
+/// holds more than `cap` ordinary keys: once full, a new key is folded into its overflow key
+/// (`fold`), which is always admitted — so the map holds at most `cap` plus one overflow entry
+/// per provider, and a flood of distinct model names in requests costs no memory.
+public struct KeyCap: Sendable {
+    public let cap: Int
+    /// Folds counted (when the caller asks to count them). Distinct folded keys cannot be
+    /// told apart later (remembering them would grow without bound again), so this counts
+    /// events — for metrics, attempts recorded in an overflow series.
+    public var folded = 0
+
+    public init(cap: Int) { self.cap = max(1, cap) }
+
+    /// The key to use for `key` in a map holding `count` ordinary keys; `present`: `key` is
+    /// already there (kept, whatever the count).
+    public mutating func admit<K>(_ key: K, count: Int, present: Bool, overflow: @autoclosure () -> K, counting: Bool = true) -> K {
+        if present || count < cap { return key }
+        if counting { folded &+= 1 }
+        return overflow()
+    }
 }
 
 /// Summary statistics of a latency-like sample window (milliseconds). Fields are nil while
@@ -82,13 +112,32 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
+    /// Series per router before new provider+model pairs fold into their provider's
+    /// `__other__` series (documented in README "Behaviour choices").
+    public static let defaultMaxSeries = 1000
+
     struct State: Sendable {
         var series: [SeriesKey: Series] = [:]
         /// In-flight attempts per provider, kept alongside the per-series counts so that
         /// `inFlight(provider:)` is one lookup.
         var inFlightByProvider: [String: Int] = [:]
+        var cap: KeyCap
 
-        mutating func update(_ key: SeriesKey, _ body: (inout Series) -> Void) {
+        /// Ordinary series (the overflow series do not count against the cap).
+        var ordinary = 0
+
+        /// The series `key` is counted in: itself while there is room (or it exists), else its
+        /// provider's overflow series.
+        mutating func resolve(_ key: SeriesKey, counting: Bool) -> SeriesKey {
+            if series[key] != nil || key.model == SeriesKey.overflowModel { return key }
+            let k = cap.admit(key, count: ordinary, present: false, overflow: key.overflow, counting: counting)
+            if k == key { ordinary += 1 }
+            return k
+        }
+
+        /// `counting`: a fold here is counted in `foldedAttempts` (once per attempt: its start).
+        mutating func update(_ key: SeriesKey, counting: Bool = false, _ body: (inout Series) -> Void) {
+            let key = resolve(key, counting: counting)
             body(&series[key, default: Series(key)])
         }
 
@@ -100,14 +149,26 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
-    private let state = Locked(State())
+    private let state: Locked<State>
 
-    public init() {}
+    /// `maxSeries`: ordinary provider+model series kept before folding (at least 1).
+    public init(maxSeries: Int = MetricsRegistry.defaultMaxSeries) {
+        state = Locked(State(cap: KeyCap(cap: maxSeries)))
+    }
+
+    /// Ordinary series kept before folding.
+    public var maxSeries: Int { state.withLock { $0.cap.cap } }
+
+    /// Number of series held (ordinary and overflow).
+    public var seriesCount: Int { state.withLock { $0.series.count } }
+
+    /// Attempts recorded into an overflow series because the cap was reached (since the last reset).
+    public var foldedAttempts: Int { state.withLock { $0.cap.folded } }
 
     /// An attempt went out: requests += 1, inFlight += 1.
     public func attemptStarted(_ key: SeriesKey) {
         state.withLock { st in
-            st.update(key) { s in
+            st.update(key, counting: true) { s in
                 s.counters.requests += 1
                 s.counters.inFlight += 1
             }
@@ -177,12 +238,12 @@ public final class MetricsRegistry: Sendable {
 
     /// EWMA of successful attempts' latency (for least-latency routing); nil before the first success.
     public func ewmaLatencyMs(_ key: SeriesKey) -> Double? {
-        state.withLock { $0.series[key]?.ewmaLatency.value }
+        state.withLock { $0.series[key]?.ewmaLatency.value ?? $0.series[key.overflow]?.ewmaLatency.value }
     }
 
     /// EWMA of streamed successes' time to first token; nil before the first one.
     public func ewmaTTFTMs(_ key: SeriesKey) -> Double? {
-        state.withLock { $0.series[key]?.ewmaTTFT.value }
+        state.withLock { $0.series[key]?.ewmaTTFT.value ?? $0.series[key.overflow]?.ewmaTTFT.value }
     }
 
     /// Every series, sorted by provider then model. The sample windows are copied under the
@@ -198,6 +259,7 @@ public final class MetricsRegistry: Sendable {
     /// running and will report their outcome later.
     public func reset() {
         state.withLock { st in
+            st.cap.folded = 0
             for (key, old) in st.series {
                 var fresh = Series(key)
                 fresh.counters.inFlight = old.counters.inFlight

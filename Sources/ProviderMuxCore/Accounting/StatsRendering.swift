@@ -3,6 +3,8 @@ public struct RouterTotals: Sendable, Equatable {
     public var requests = 0, successes = 0, failures = 0
     public var cacheHits = 0, cacheMisses = 0, cacheEntries = 0, cacheBytes = 0
     public var costUSD = 0.0
+    /// Attempts counted in a provider's "__other__" series because the series cap was reached.
+    public var foldedAttempts = 0
     public var budgetSpentUSD: Double?, budgetLimitUSD: Double?
     public init() {}
 }
@@ -57,7 +59,7 @@ public enum StatsRendering {
     /// Prometheus text exposition format 0.0.4. Each family is written once, HELP and TYPE
     /// first, then all its samples (the format requires a family's lines to be contiguous);
     /// families without samples are left out. Series are ordered by provider then model, label
-    /// values escaped (backslash, double quote, newline).
+    /// values escaped (backslash, double quote, newline; other control characters → U+FFFD).
     public static func prometheus(totals: RouterTotals, series: [SeriesSnapshot], providers: [ProviderFacts],
                                   breakerStates: [SeriesKey: String]) -> String
     {
@@ -74,6 +76,9 @@ public enum StatsRendering {
         out.family("pmx_cache_entries", .gauge, "Entries in the response cache.", [([], Double(totals.cacheEntries))])
         out.family("pmx_cache_bytes", .gauge, "Bytes held by the response cache.", [([], Double(totals.cacheBytes))])
         out.family("pmx_cost_usd_total", .counter, "Estimated cost of all attempts in US dollars.", [([], totals.costUSD)])
+        out.family("pmx_metric_series_folded_total", .counter,
+                   "Attempts counted in a provider's model=\"__other__\" series because the series cap was reached.",
+                   [([], Double(totals.foldedAttempts))])
         if let v = totals.budgetSpentUSD {
             out.family("pmx_budget_spent_usd", .gauge, "Spend counted against the budget in US dollars.", [([], v)])
         }
@@ -184,28 +189,35 @@ struct PrometheusWriter {
         text += " " + Self.format(value) + "\n"
     }
 
-    /// Label values: backslash, double quote and line feed escaped.
+    /// Label values: backslash, double quote and line feed escaped (the format's only three
+    /// escapes). Every other control character — NUL, CR, the rest of C0, DEL and C1 — has no
+    /// escape in the format and would truncate or corrupt the exposition in some parsers, so
+    /// it becomes U+FFFD (the replacement character). Strings are valid UTF-8 by construction
+    /// (bytes that were not are already U+FFFD).
     static func escapeLabel(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
+        escape(s, quote: true)
     }
 
-    /// HELP text: backslash and line feed escaped.
+    /// HELP text: backslash and line feed escaped, other control characters as in label values.
     static func escapeHelp(_ s: String) -> String {
+        escape(s, quote: false)
+    }
+
+    private static func escape(_ s: String, quote: Bool) -> String {
+        // Fast path: nothing to change (the usual provider and model names).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") || (quote && $0 == UInt8(ascii: "\""))
+            || $0 == 0xC2 }) {
+            return s
+        }
         var out = ""
+        out.reserveCapacity(s.utf8.count + 8)
         for c in s.unicodeScalars {
             switch c {
             case "\\": out += "\\\\"
+            case "\"" where quote: out += "\\\""
             case "\n": out += "\\n"
+            case _ where c.value < 0x20 || (0x7F...0x9F).contains(c.value):
+                out.unicodeScalars.append("\u{FFFD}")
             default: out.unicodeScalars.append(c)
             }
         }

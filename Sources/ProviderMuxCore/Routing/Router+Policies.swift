@@ -17,8 +17,11 @@ extension Router {
         planner.isZeroCost = { [pricing] p in p.config.isLocal || pricing.isZeroCost(provider: p.name, type: p.config.type) }
         planner.turn = { [unowned self] key in
             policy.withLock { s in
-                let t = s.turns[key, default: 0]
-                s.turns[key] = t &+ 1
+                // Keys hold request-supplied model names: beyond the cap they share one turn.
+                let k = s.turnCap.admit(key, count: s.turns.count, present: s.turns[key] != nil,
+                                        overflow: PolicyState.overflowTurnKey, counting: false)
+                let t = s.turns[k, default: 0]
+                s.turns[k] = t &+ 1
                 return t
             }
         }
@@ -51,6 +54,17 @@ extension Router {
         let provider = providerSnapshot.first { $0.name == key.provider }  // not under `policy`: one lock at a time
         return policy.withLock { s in
             if let b = s.breakers[key] { return b }
+            // Model names come from requests: beyond the cap, new ones share their provider's
+            // `__other__` breaker instead of each holding one for the router's lifetime.
+            var key = key
+            if key.model != SeriesKey.overflowModel {
+                key = s.breakerCap.admit(key, count: s.ordinaryBreakers, present: false, overflow: key.overflow)
+                if key.model == SeriesKey.overflowModel {
+                    if let b = s.breakers[key] { return b }
+                } else {
+                    s.ordinaryBreakers += 1
+                }
+            }
             var settings = breakerSettings
             if let o = provider?.config.breakerOverride, var r = try? FieldReader(o, path: ""), let b = try? settings.overlaid(with: &r) {
                 settings = b
@@ -66,6 +80,12 @@ extension Router {
     }
 
     func breakerStates() -> [SeriesKey: CircuitBreaker] { policy.withLock { $0.breakers } }
+
+    /// The breaker a series' state is read from: its own, or its provider's overflow breaker
+    /// when its model was folded (nil when neither exists yet).
+    func existingBreaker(_ key: SeriesKey, in all: [SeriesKey: CircuitBreaker]) -> CircuitBreaker? {
+        all[key] ?? all[key.overflow]
+    }
 
     func makeContext(plan: RoutePlan, planner: RoutePlanner, needs: RequestNeeds, streaming: Bool) -> ExecutionContext {
         let context = ExecutionContext(metrics: metrics)

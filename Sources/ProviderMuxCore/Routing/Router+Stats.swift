@@ -55,6 +55,7 @@ extension Router {
         t.cacheEntries = cs.entries
         t.cacheBytes = cs.bytes
         t.costUSD = series.reduce(0) { $0 + $1.costUSD }
+        t.foldedAttempts = metrics.foldedAttempts
         if let b = routerBudget {
             t.budgetSpentUSD = b.spent(nowNs: MonotonicClock.nanos())
             t.budgetLimitUSD = b.settings.usd
@@ -84,6 +85,10 @@ extension Router {
             lanes[name] = ["budget": b.json(nowNs: now)]
         }
         o["lanes"] = .object(lanes)
+        // Series are capped (model names come from requests): how many exist and how many
+        // attempts were counted in a provider's "__other__" series instead of their own.
+        o["metric_series"] = ["count": .int(Int64(series.count)), "max": .int(Int64(metrics.maxSeries)),
+                              "folded_attempts": .int(Int64(t.foldedAttempts))]
 
         var list: [JSONValue] = []
         for p in providerSnapshot {
@@ -113,7 +118,7 @@ extension Router {
             po["rate_limit"] = p.limiter.json(nowNs: now)
             po["models"] = .array(mine.map { s in
                 var m = StatsRendering.seriesJSON(s)
-                if let b = breakers[s.key] { m["circuit"] = .string(b.state(nowNs: now).rawValue) }
+                if let b = existingBreaker(s.key, in: breakers) { m["circuit"] = .string(b.state(nowNs: now).rawValue) }
                 return .object(m)
             })
             list.append(.object(po))

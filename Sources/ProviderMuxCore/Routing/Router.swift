@@ -35,6 +35,12 @@ public final class Router: @unchecked Sendable {
         var turns: [String: Int] = [:]
         var rng: SplitMix64
         var breakers: [SeriesKey: CircuitBreaker] = [:]
+        /// Caps on the maps keyed by request-supplied model names (same cap as metric series).
+        var turnCap = KeyCap(cap: MetricsRegistry.defaultMaxSeries)
+        var breakerCap = KeyCap(cap: MetricsRegistry.defaultMaxSeries)
+        var ordinaryBreakers = 0
+        /// The round-robin key shared by route keys beyond `turnCap` (a route key equal to it only shares its turn).
+        static let overflowTurnKey = "\u{0}overflow"
     }
 
     struct RouterCounters { var requests = 0, successes = 0, failures = 0 }
