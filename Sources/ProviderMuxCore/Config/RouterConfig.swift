@@ -6,6 +6,16 @@ public struct RouterConfig: Sendable {
     public var maxResponseBytes = 64 << 20
     /// Largest request body sent to a provider (`limits.max_request_bytes`).
     public var maxRequestBytes = 32 << 20
+    /// Attempts one request may send in all: retries + failovers + fallbacks
+    /// (`limits.max_total_attempts`, 1…1000; a request's `route.max_total_attempts` overrides it).
+    public var maxTotalAttempts = RouterConfig.defaultMaxTotalAttempts
+    public static let defaultMaxTotalAttempts = 32
+    public static let maxTotalAttemptsRange: ClosedRange<Int64> = 1...1000
+    /// Longest cooldown an upstream may impose on a provider with a 429's Retry-After or
+    /// x-ratelimit-reset-* (`limits.max_cooldown_ms`, 0…86_400_000): a server asking for more is
+    /// taken at this word, so one answer cannot take a provider out for years.
+    public var maxCooldownMs = RouterConfig.defaultMaxCooldownMs
+    public static let defaultMaxCooldownMs = 300_000
     /// Default TLS options of every provider (each provider's own keys win).
     public var tls = TLSSettings()
     public var unsupportedParams = UnsupportedParameterPolicy.drop
@@ -63,6 +73,10 @@ public struct RouterConfig: Sendable {
         if var limits = try r.object("limits") {
             if let v = try limits.int("max_response_bytes", min: 1024, max: Int64(Int32.max)) { config.maxResponseBytes = v }
             if let v = try limits.int("max_request_bytes", min: 1024, max: Int64(Int32.max)) { config.maxRequestBytes = v }
+            if let v = try limits.int("max_total_attempts", min: maxTotalAttemptsRange.lowerBound, max: maxTotalAttemptsRange.upperBound) {
+                config.maxTotalAttempts = v
+            }
+            if let v = try limits.int("max_cooldown_ms", min: 0, max: 86_400_000) { config.maxCooldownMs = v }
             try limits.finish()
         }
         try r.finish()

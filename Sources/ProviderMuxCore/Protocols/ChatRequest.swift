@@ -73,6 +73,8 @@ public struct ChatRequest: Sendable {
 public struct RouteOptions: Sendable {
     public var providers: [String]?
     public var maxAttempts: Int?
+    /// `route.max_total_attempts`: this request's cap on attempts sent in all (over `limits.max_total_attempts`).
+    public var maxTotalAttempts: Int?
     public var timeoutMs: Int?
     public var unsupportedParams: UnsupportedParameterPolicy?
     public var strategy: StrategyKind?
@@ -92,6 +94,8 @@ public struct RouteOptions: Sendable {
         o.providers = try r.stringArray("providers")
         if o.providers?.isEmpty == true { throw r.fail("providers", "must not be empty") }
         o.maxAttempts = try r.int("max_attempts", min: 1, max: 100)
+        o.maxTotalAttempts = try r.int("max_total_attempts", min: RouterConfig.maxTotalAttemptsRange.lowerBound,
+                                       max: RouterConfig.maxTotalAttemptsRange.upperBound)
         o.timeoutMs = try r.int("timeout_ms", min: 1, max: 86_400_000)
         o.unsupportedParams = try parsePolicy(&r, "unsupported_params")
         o.strategy = try StrategyKind.parse(&r, "strategy")

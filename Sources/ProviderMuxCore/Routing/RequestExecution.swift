@@ -25,6 +25,10 @@ public final class RequestExecution {
     let retryBase: RetrySettings
     let timeoutBase: TimeoutSettings
     let maxAttemptsOverride: Int?
+    /// Attempts this request may send in all (retries + failovers + fallbacks), and the field
+    /// that set the cap (named in the error when it is reached).
+    let maxTotalAttempts: Int
+    let maxTotalAttemptsField: String
     let timeoutOverrideMs: Int?
     /// The request's own `route.retry` / `route.timeouts` sections (validated), over the provider's.
     var retryOverride: JSONValue?
@@ -40,6 +44,10 @@ public final class RequestExecution {
     private var attemptsOnProvider = 0
     private var attemptNumber = 0
     private var attempts: [JSONValue] = []
+    /// Attempt records left out of `attempts` (it keeps the first ones and the latest).
+    private var attemptsOmitted = 0
+    /// The failure of the last attempt sent: what the request ends with when the cap stops it.
+    private var lastFailure: PMXError?
     private var handle: AttemptHandle?
     private var retryTimer: UInt64?
     private var accumulator = StreamAccumulator()
@@ -53,16 +61,21 @@ public final class RequestExecution {
     private var attemptOpen = false
     /// Candidates passed over (breaker open, at a rate limit) and why.
     private var skipped: [PMXError] = []
+    private var skippedCount = 0
     public private(set) var finished = false
 
     public init(operation: AttemptOperation, candidates: [Candidate], scheduler: Scheduler,
                 driverFor: @escaping (ProviderRuntime) -> AttemptDriver, retry: RetrySettings, timeouts: TimeoutSettings,
                 maxAttemptsOverride: Int? = nil, timeoutOverrideMs: Int? = nil,
+                maxTotalAttempts: Int = RouterConfig.defaultMaxTotalAttempts,
+                maxTotalAttemptsField: String = "limits.max_total_attempts",
                 context: ExecutionContext = ExecutionContext(), label: String? = nil,
                 random: @escaping () -> Double = { Double.random(in: 0..<1) },
                 sink: @escaping (ExecutionEvent) -> Void) {
         self.operation = operation
-        self.candidates = candidates
+        // A plan of thousands (a huge model group, every provider of a big router) is tried
+        // in order until the caps stop it: only the first `maxCandidates` are kept.
+        self.candidates = Array(candidates.prefix(Self.maxCandidates))
         self.context = context
         self.labels = label.map { [$0] } ?? []
         self.scheduler = scheduler
@@ -70,10 +83,20 @@ public final class RequestExecution {
         self.retryBase = retry
         self.timeoutBase = timeouts
         self.maxAttemptsOverride = maxAttemptsOverride
+        self.maxTotalAttempts = max(1, maxTotalAttempts)
+        self.maxTotalAttemptsField = maxTotalAttemptsField
         self.timeoutOverrideMs = timeoutOverrideMs
         self.random = random
         self.sink = sink
     }
+
+    /// Candidates one request considers in all (planned + appended by fallbacks), sent or passed over.
+    public static let maxCandidates = 1000
+    /// Entries kept in a response's or error's `attempts` array: the first ones and always the
+    /// latest; `attempts_omitted` counts the rest.
+    public static let maxRecordedAttempts = 100
+    /// Failures spelled out in a final error's message; the `attempts` array has them all.
+    static let maxMessageLines = 10
 
     private var streaming: Bool {
         if case .chat(_, let stream) = operation { return stream }
@@ -103,13 +126,14 @@ public final class RequestExecution {
         }
         if let t = retryTimer { scheduler.cancelTimer(t); retryTimer = nil }
         var e = PMXError(status, message, provider: attemptNumber > 0 ? current.provider.name : "")
-        e.attempts = attempts
-        e.attemptCount = attempts.count
+        attach(to: &e)
         if deltasEmitted > 0 { e.partialUsage = partialUsage }
         finish(.error(e))
     }
 
     private func launch() {
+        // Before admission: a refused launch must not hold a rate-limit slot or a probe.
+        if capReached() { return }
         let c = current
         if let refusal = context.admit(c) {
             passOver(refusal)
@@ -181,7 +205,35 @@ public final class RequestExecution {
             a["http_status"] = 200
         }
         a["latency_ms"] = .double((msSince(attemptStartNs) * 1000).rounded() / 1000)
-        attempts.append(.object(a))
+        append(.object(a))
+    }
+
+    /// Keeps the first `maxRecordedAttempts - 1` records and the latest one.
+    private func append(_ record: JSONValue) {
+        if attempts.count < Self.maxRecordedAttempts {
+            attempts.append(record)
+        } else {
+            attempts[attempts.count - 1] = record
+            attemptsOmitted += 1
+        }
+    }
+
+    private func attach(to e: inout PMXError) {
+        e.attempts = attempts
+        e.attemptCount = attempts.count + attemptsOmitted
+        e.attemptsOmitted = attemptsOmitted
+    }
+
+    /// True (and the request ended) when no further attempt may be sent: the request ends with
+    /// the last attempt's error, saying that the cap stopped it.
+    private func capReached() -> Bool {
+        guard attemptNumber >= maxTotalAttempts, let last = lastFailure else { return false }
+        var e = finalError(last)
+        e.message = "stopped after \(attemptNumber) attempt\(attemptNumber == 1 ? "" : "s"): the cap on attempts per request was reached "
+            + "(\(maxTotalAttemptsField) = \(maxTotalAttempts)); last error: \(last.message)"
+        Log.warn("request stopped: \(maxTotalAttemptsField) = \(maxTotalAttempts) reached; last error \(last.status.nameString)")
+        finish(.error(e))
+        return true
     }
 
     private func succeeded(_ response: JSONObject?) {
@@ -199,6 +251,7 @@ public final class RequestExecution {
         }
         r["provider"] = .string(c.provider.name)
         r["attempts"] = .array(attempts)
+        if attemptsOmitted > 0 { r["attempts_omitted"] = .int(Int64(attemptsOmitted)) }
         r["latency_ms"] = .double((msSince(startNs) * 1000).rounded() / 1000)
         if streaming {
             if let f = firstDeltaNs { r["ttft_ms"] = .double((Double(f - startNs) / 1_000_000 * 1000).rounded() / 1000) }
@@ -217,6 +270,7 @@ public final class RequestExecution {
         var error = error
         if error.provider.isEmpty { error.provider = current.provider.name }
         record(error)
+        lastFailure = error
         let c = current
         var partial = deltasEmitted > 0 ? partialUsage : nil
         if let u = partial, let cost = context.cost(c, u) { partial?.costUSD = cost }
@@ -228,8 +282,7 @@ public final class RequestExecution {
         if deltasEmitted > 0 {
             var e = PMXError(.streamInterrupted, "stream from \(c.provider.name) failed after \(deltasEmitted) deltas: \(error.message)",
                              httpStatus: error.httpStatus, provider: c.provider.name)
-            e.attempts = attempts
-            e.attemptCount = attempts.count
+            attach(to: &e)
             e.partialUsage = partialUsage
             finish(.error(e))
             return
@@ -242,6 +295,7 @@ public final class RequestExecution {
                                           settings: settings, random: random())
         switch decision {
         case .retry(let delay):
+            if capReached() { return }  // no retry may be sent: do not wait for one
             context.metrics.retried(c.seriesKey)
             emit(.retry(provider: c.provider.name, attempt: attemptNumber, delayMs: delay, error: error))
             Log.info("\(c.provider.name): attempt \(attemptNumber) failed (\(error.status.nameString): \(error.message)); retrying in \(delay) ms")
@@ -269,7 +323,8 @@ public final class RequestExecution {
         var e = refusal
         if e.provider.isEmpty { e.provider = current.provider.name }
         Log.debug("\(e.provider): passed over: \(e.message)")
-        skipped.append(e)
+        skippedCount += 1
+        if skipped.count < Self.maxMessageLines { skipped.append(e) }
         var a = JSONObject()
         a["provider"] = .string(current.provider.name)
         a["model"] = .string(current.effectiveModel ?? "")
@@ -280,7 +335,7 @@ public final class RequestExecution {
         a["http_status"] = 0
         a["message"] = .string(e.message)
         a["latency_ms"] = 0
-        attempts.append(.object(a))
+        append(.object(a))
         moveOn(after: e, kind: .general, from: current, skippedOnly: true)
     }
 
@@ -289,6 +344,7 @@ public final class RequestExecution {
     /// Next candidate, else the next fallback model's candidates, else the end.
     /// A context-length or content-filter error only continues through its own fallbacks.
     private func moveOn(after error: PMXError, kind: FallbackKind, from c: Candidate, skippedOnly: Bool = false) {
+        if capReached() { return }
         if kind == .general, index + 1 < candidates.count {
             let next = candidates[index + 1].provider.name
             if !skippedOnly {
@@ -301,7 +357,9 @@ public final class RequestExecution {
             launch()
             return
         }
-        if let source = context.fallback, let (label, more) = source(kind, labels, c), !more.isEmpty {
+        let room = Self.maxCandidates - candidates.count
+        if room > 0, let source = context.fallback, let (label, found) = source(kind, labels, c), !found.isEmpty {
+            let more = found.prefix(room)
             labels.append(label)
             let next = more[0].provider.name
             if !skippedOnly {
@@ -327,17 +385,22 @@ public final class RequestExecution {
             // Nothing was sent: every candidate was refused locally.
             let status: Status = skipped.allSatisfy { $0.status == .circuitOpen } ? .circuitOpen
                 : skipped.contains { $0.status == .budgetExceeded } ? .budgetExceeded : .rateLimited
-            e = PMXError(status, "no candidate could be tried: " + skipped.map { "\($0.provider): \($0.message)" }.joined(separator: "; "))
+            let more = skippedCount - skipped.count
+            e = PMXError(status, "no candidate could be tried: " + skipped.map { "\($0.provider): \($0.message)" }.joined(separator: "; ")
+                + (more > 0 ? "; and \(more) more" : ""))
         } else if attempts.count > 1 {
-            let lines = attempts.map { a -> String in
+            let total = attempts.count + attemptsOmitted
+            let lines = attempts.prefix(Self.maxMessageLines).map { a -> String in
                 let provider = a["provider"]?.stringValue ?? "?"
                 return "\(provider): \(a["message"]?.stringValue ?? "ok")"
             }
+            let more = total - lines.count
             let providers = Set(attempts.compactMap { $0["provider"]?.stringValue }).count
-            e.message = "all \(attempts.count) attempts on \(providers) provider\(providers == 1 ? "" : "s") failed: " + lines.joined(separator: "; ")
+            let counted = attemptsOmitted > 0 ? "at least \(providers)" : "\(providers)"
+            e.message = "all \(total) attempts on \(counted) provider\(providers == 1 ? "" : "s") failed: " + lines.joined(separator: "; ")
+                + (more > 0 ? "; and \(more) more" : "")
         }
-        e.attempts = attempts
-        e.attemptCount = attempts.count
+        attach(to: &e)
         return e
     }
 

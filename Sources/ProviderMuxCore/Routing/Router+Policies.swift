@@ -132,8 +132,11 @@ extension Router {
             spent = usage
         case .failure(let e, let retryAfterMs, let partial):
             if CircuitBreaker.counts(e.status) { b.recordFailure(nowNs: now) } else { b.release(nowNs: now) }
-            // A server's Retry-After is a cooldown for every request, not only this one's retry.
-            if e.status == .rateLimited, let ms = retryAfterMs, ms > 0 { c.provider.limiter.coolDown(forMs: ms, nowNs: now) }
+            // A server's Retry-After is a cooldown for every request, not only this one's retry,
+            // within `limits.max_cooldown_ms`: an upstream informs the policy, it does not set it.
+            if e.status == .rateLimited, let ms = retryAfterMs, ms > 0 {
+                c.provider.limiter.coolDown(forMs: min(ms, maxCooldownMs), nowNs: now)
+            }
             spent = partial
         case .abandoned:
             b.release(nowNs: now)

@@ -8,6 +8,9 @@ public final class Router: @unchecked Sendable {
     let timeouts: TimeoutSettings
     let maxResponseBytes: Int
     let maxRequestBytes: Int
+    /// `limits.max_total_attempts` and `limits.max_cooldown_ms`.
+    let maxTotalAttempts: Int
+    let maxCooldownMs: Int
     /// The router's `tls` section: the default of every provider, added later ones included.
     let tlsDefaults: TLSSettings
     let unsupportedParams: UnsupportedParameterPolicy
@@ -55,6 +58,8 @@ public final class Router: @unchecked Sendable {
         timeouts = config.timeouts
         maxResponseBytes = config.maxResponseBytes
         maxRequestBytes = config.maxRequestBytes
+        maxTotalAttempts = config.maxTotalAttempts
+        maxCooldownMs = config.maxCooldownMs
         tlsDefaults = config.tls
         unsupportedParams = config.unsupportedParams
         pricing = config.pricing
@@ -218,6 +223,8 @@ public final class Router: @unchecked Sendable {
             operation: operation, candidates: plan.candidates, scheduler: loop,
             driverFor: { [unowned self] p in self.driver(for: p) }, retry: retry, timeouts: timeouts,
             maxAttemptsOverride: route.maxAttempts, timeoutOverrideMs: route.timeoutMs,
+            maxTotalAttempts: route.maxTotalAttempts ?? maxTotalAttempts,
+            maxTotalAttemptsField: route.maxTotalAttempts != nil ? "route.max_total_attempts" : "limits.max_total_attempts",
             context: context, label: plan.label,
             sink: { [counters] event in
                 if case .done(let response) = event {

@@ -8,6 +8,8 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
     public var attemptCount: Int = 0
     /// Attempt records (JSON objects) when the error ends a routed request.
     public var attempts: [JSONValue] = []
+    /// Attempt records left out of `attempts` (a request keeps the first ones and the latest).
+    public var attemptsOmitted: Int = 0
     /// Usage produced before the failure (a stream interrupted after output started).
     public var partialUsage: Usage? = nil
     /// nil: whether the same provider is tried again follows the error class (`retry_on`);
@@ -37,6 +39,7 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
         o["provider"] = .string(provider)
         o["message"] = .string(Secrets.mask(message))
         o["attempts"] = .array(attempts)
+        if attemptsOmitted > 0 { o["attempts_omitted"] = .int(Int64(attemptsOmitted)) }
         if let partialUsage { o["usage"] = partialUsage.json() }
         return .object(o)
     }
