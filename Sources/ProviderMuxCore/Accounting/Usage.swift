@@ -1,33 +1,51 @@
 /// Token usage of one response, in OpenAI's terms.
+///
+/// Every figure is bounded where it is built, whatever the upstream wrote: counts in
+/// 0...`maxTokens` (negative → 0, fractions truncated), `tokensPerSecond` finite in
+/// 0...`maxTokensPerSecond`, `costUSD` finite in 0...`maxCostUSD` (non-finite or negative rates
+/// and costs are dropped). So sums over responses never overflow before saturating adds stop
+/// them, and cost arithmetic stays finite.
 public struct Usage: Sendable, Equatable {
+    /// The largest token count kept: 10^12 (a trillion tokens, far above any real answer, and
+    /// exact in every JSON reader's doubles). 9.2 million such counts fit in an Int64 sum.
+    public static let maxTokens = 1_000_000_000_000
+    /// The largest generation speed kept, in tokens per second.
+    public static let maxTokensPerSecond = 1e12
+    /// The largest cost of one response kept, in USD (an upstream-reported `cost_usd` of 1e300
+    /// is reported as this; budgets trust upstream figures only where the config says so).
+    public static let maxCostUSD = 1_000_000.0
+
     public var promptTokens: Int
     public var completionTokens: Int
+    /// `prompt + completion` unless the provider gave its own; in 0...maxTokens like every count
+    /// (so a usage read back from its own JSON is the same usage).
     public var totalTokens: Int
     /// Prompt tokens served from the provider's prompt cache, where it reports them
     /// (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`,
     /// Gemini `cachedContentTokenCount`).
     public var cachedTokens: Int?
     /// Generation speed as the provider measured it (Ollama's eval_count / eval_duration).
-    public var tokensPerSecond: Double?
+    public var tokensPerSecond: Double? { didSet { tokensPerSecond = Self.rate(tokensPerSecond) } }
     /// What this usage cost in USD by the router's pricing table; nil when the model has no price.
-    public var costUSD: Double?
+    public var costUSD: Double? { didSet { costUSD = Self.cost(costUSD) } }
 
     public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-        self.totalTokens = totalTokens ?? (promptTokens + completionTokens)
-        self.cachedTokens = cachedTokens
+        self.promptTokens = Self.count(promptTokens)
+        self.completionTokens = Self.count(completionTokens)
+        self.totalTokens = Self.count(totalTokens ?? self.promptTokens + self.completionTokens)
+        self.cachedTokens = cachedTokens.map(Self.count)
     }
 
-    /// Reads an OpenAI `usage` object; nil when absent or null.
+    /// Reads an OpenAI `usage` object; nil when absent or null. Numbers are clamped (see the
+    /// type); a field that is not a number counts as absent.
     public init?(openAI value: JSONValue?) {
         guard let o = value?.objectValue else { return nil }
-        let p = Int(o["prompt_tokens"]?.intValue ?? 0)
-        let c = Int(o["completion_tokens"]?.intValue ?? 0)
-        self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"]?.intValue.map { Int($0) },
-                  cachedTokens: o["prompt_tokens_details"]?["cached_tokens"]?.intValue.map { Int($0) })
-        tokensPerSecond = o["tokens_per_second"]?.doubleValue
-        costUSD = o["cost_usd"]?.doubleValue
+        let p = o["prompt_tokens"].flatMap(Self.count) ?? 0
+        let c = o["completion_tokens"].flatMap(Self.count) ?? 0
+        self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"].flatMap(Self.count),
+                  cachedTokens: o["prompt_tokens_details"]?["cached_tokens"].flatMap(Self.count))
+        tokensPerSecond = Self.rate(o["tokens_per_second"]?.doubleValue)
+        costUSD = Self.cost(o["cost_usd"]?.doubleValue)
     }
 
     public func json() -> JSONValue {
@@ -39,5 +57,66 @@ public struct Usage: Sendable, Equatable {
         if let tokensPerSecond { o["tokens_per_second"] = .double(tokensPerSecond) }
         if let costUSD { o["cost_usd"] = .double((costUSD * 1e8).rounded() / 1e8) }
         return .object(o)
+    }
+}
+
+// MARK: - Bounding upstream figures
+
+extension Usage {
+    /// A token count in 0...maxTokens.
+    public static func count(_ n: Int) -> Int { SafeNumbers.clamp(n, 0, maxTokens) }
+
+    /// A token count from a JSON number: negative → 0, above maxTokens → maxTokens, a fraction
+    /// truncated; nil when the value is not a number (the caller decides whether that breaks
+    /// the protocol). Numbers jansson cannot hold (a 40-digit integer, 1e999) never get here:
+    /// it refuses the whole document, a protocol error of that attempt.
+    public static func count(_ v: JSONValue) -> Int? {
+        switch v {
+        case .int(let i): return Int(SafeNumbers.clamp(i, 0, Int64(maxTokens)))
+        case .double(let d): return SafeNumbers.int(d, lo: 0, hi: maxTokens)
+        default: return nil
+        }
+    }
+
+    /// A speed in tokens per second: finite and ≥ 0 (else nil), at most maxTokensPerSecond.
+    public static func rate(_ d: Double?) -> Double? {
+        guard let d, d.isFinite, d >= 0 else { return nil }
+        return Swift.min(d, maxTokensPerSecond)
+    }
+
+    /// A cost in USD: finite and ≥ 0 (else nil), at most maxCostUSD.
+    public static func cost(_ d: Double?) -> Double? {
+        guard let d, d.isFinite, d >= 0 else { return nil }
+        return Swift.min(d, maxCostUSD)
+    }
+
+    /// An upstream's OpenAI-shaped `usage` object with every number in it (and in its
+    /// `*_details` objects) bounded as above: `cost*` keys as costs (dropped when negative),
+    /// `tokens_per_second` as a speed, every other number as a token count. Other members are
+    /// kept as they are. Applied where a protocol passes the upstream's object through.
+    public static func sanitized(_ value: JSONValue) -> JSONValue {
+        guard let o = value.objectValue else { return value }
+        return .object(sanitized(o, depth: 0))
+    }
+
+    private static func sanitized(_ o: JSONObject, depth: Int) -> JSONObject {
+        var out = JSONObject()
+        for m in o.members {
+            switch m.value {
+            case .int, .double:
+                if m.key.hasPrefix("cost") {
+                    if let c = cost(m.value.doubleValue) { out.appendUnchecked(m.key, .double(c)) }
+                } else if m.key == "tokens_per_second" {
+                    if let r = rate(m.value.doubleValue) { out.appendUnchecked(m.key, .double(r)) }
+                } else {
+                    out.appendUnchecked(m.key, .int(Int64(count(m.value) ?? 0)))
+                }
+            case .object(let inner) where depth < 2:
+                out.appendUnchecked(m.key, .object(sanitized(inner, depth: depth + 1)))
+            default:
+                out.appendUnchecked(m.key, m.value)
+            }
+        }
+        return out
     }
 }

@@ -185,13 +185,14 @@ public struct AnthropicCodec: WireCodec {
         }
     }
 
-    /// A token count: absent or null is nil; anything but a non-negative integer breaks the protocol.
+    /// A token count: absent or null is nil; a number is clamped into 0...Usage.maxTokens
+    /// (negative → 0); anything else breaks the protocol.
     static func count(_ v: JSONValue?, _ what: String, provider: ProviderConfig) throws -> Int? {
         guard let v, !v.isNull else { return nil }
-        guard let n = v.intValue, n >= 0 else {
+        guard let n = Usage.count(v) else {
             throw CodecSupport.protocolError(provider, "Anthropic \(what) is not a token count (got \(v.typeName))")
         }
-        return Int(n)
+        return n
     }
 
     /// The input side of an Anthropic `usage` object, or nil when it has no `input_tokens`.

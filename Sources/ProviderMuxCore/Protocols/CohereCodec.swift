@@ -108,15 +108,15 @@ public struct CohereCodec: WireCodec {
 
     /// `usage.tokens` (what the model processed); `usage.billed_units` when tokens are absent;
     /// `usage.cached_tokens` (prompt tokens served from Cohere's cache) where given. Cohere
-    /// writes these as numbers that may carry a `.0`.
+    /// writes these as numbers that may carry a `.0`; each is clamped into 0...Usage.maxTokens.
     static func usage(_ value: JSONValue?) -> Usage? {
         guard let u = value?.objectValue else { return nil }
-        let cached = u["cached_tokens"]?.doubleValue.map { Int($0) }
+        let cached = u["cached_tokens"].flatMap(Usage.count)
         for key in ["tokens", "billed_units"] {
             guard let t = u[key]?.objectValue else { continue }
-            let input = t["input_tokens"]?.doubleValue, output = t["output_tokens"]?.doubleValue
+            let input = t["input_tokens"].flatMap(Usage.count), output = t["output_tokens"].flatMap(Usage.count)
             if input == nil && output == nil { continue }
-            return Usage(promptTokens: Int(input ?? 0), completionTokens: Int(output ?? 0), cachedTokens: cached)
+            return Usage(promptTokens: input ?? 0, completionTokens: output ?? 0, cachedTokens: cached)
         }
         return nil
     }
@@ -170,7 +170,7 @@ public struct CohereCodec: WireCodec {
             }
             data.append(["object": "embedding", "index": .int(Int64(i)), "embedding": .array(numbers)])
         }
-        let tokens = Int64(json["meta"]?["billed_units"]?["input_tokens"]?.doubleValue ?? 0)
+        let tokens = Int64(json["meta"]?["billed_units"]?["input_tokens"].flatMap(Usage.count) ?? 0)
         var o = JSONObject()
         o["object"] = "list"
         o["data"] = .array(data)

@@ -172,8 +172,8 @@ struct GeminiResponseReader {
         guard u.objectValue != nil else { throw broken("usageMetadata is \(u.typeName), not an object") }
         func count(_ key: String) throws -> Int? {
             guard let v = u[key], !v.isNull else { return nil }
-            guard let n = v.intValue, n >= 0 else { throw broken("usageMetadata.\(key) is not a count") }
-            return Int(n)
+            guard let n = Usage.count(v) else { throw broken("usageMetadata.\(key) is not a count") }
+            return n  // clamped into 0...Usage.maxTokens: the sums below cannot overflow
         }
         let prompt = try count("promptTokenCount"), candidates = try count("candidatesTokenCount")
         let thoughts = try count("thoughtsTokenCount"), toolPrompt = try count("toolUsePromptTokenCount")

@@ -65,7 +65,7 @@ public struct OllamaCodec: WireCodec {
             }
             data.append(["object": "embedding", "index": .int(Int64(i)), "embedding": .array(numbers)])
         }
-        let prompt = json["prompt_eval_count"]?.intValue ?? 0
+        let prompt = Int64(json["prompt_eval_count"].flatMap(Usage.count) ?? 0)
         var o = JSONObject()
         o["object"] = "list"
         o["data"] = .array(data)

@@ -62,8 +62,10 @@ struct OllamaChatDecoding {
         if prompt != nil || completion != nil {
             var usage = Usage(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)
             // Generation speed from Ollama's own clock (nanoseconds), not our wall time.
-            if let n = completion, let ns = try count(o, "eval_duration"), ns > 0 {
-                usage.tokensPerSecond = (Double(n) / (Double(ns) / 1e9) * 100).rounded() / 100
+            // A duration is not a token count: any finite positive number of ns (a negative or
+            // zero one gives no speed; Usage bounds the result).
+            if let n = completion, let ns = try duration(o, "eval_duration"), ns > 0 {
+                usage.tokensPerSecond = Usage.rate((Double(n) / (ns / 1e9) * 100).rounded() / 100)
             }
             emit(.usage(usage))
         }
@@ -105,8 +107,14 @@ struct OllamaChatDecoding {
 
     private func count(_ o: JSONObject, _ key: String) throws -> Int? {
         guard let v = o[key], !v.isNull else { return nil }
-        guard let n = v.intValue, n >= 0 else { throw fail("\"\(key)\": expected a non-negative integer, got \(v.typeName)") }
-        return Int(n)
+        guard let n = Usage.count(v) else { throw fail("\"\(key)\": expected a non-negative integer, got \(v.typeName)") }
+        return n  // clamped into 0...Usage.maxTokens
+    }
+
+    private func duration(_ o: JSONObject, _ key: String) throws -> Double? {
+        guard let v = o[key], !v.isNull else { return nil }
+        guard let d = v.doubleValue else { throw fail("\"\(key)\": expected a number of nanoseconds, got \(v.typeName)") }
+        return d.isFinite ? d : nil
     }
 }
 
@@ -199,7 +207,7 @@ public final class OllamaPullDecoder {
         for key in ["total", "completed"] {
             if let v = json[key], !v.isNull {
                 guard let n = v.intValue else { throw PMXError(.upstreamProtocol, "ollama: pull \"\(key)\" is not an integer", provider: provider) }
-                event[key] = .int(n)
+                event[key] = .int(Swift.max(0, n))  // byte counts: never negative
             }
         }
         emit(.progress(.object(event)))

@@ -38,9 +38,11 @@ public enum OpenAIProtocol {
         if let err = json["error"], !err.isNull {
             throw PMXError(.upstreamServer, "error in response body: \(err["message"]?.stringValue ?? JSONWriter.string(err))", httpStatus: 200, provider: provider)
         }
-        guard let o = json.objectValue, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
+        guard var o = json.objectValue, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
             throw PMXError(.upstreamProtocol, "response has no choices", provider: provider)
         }
+        // The upstream's usage object goes to the caller as it is, but with its numbers bounded.
+        if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
         return o
     }
 
@@ -51,9 +53,10 @@ public enum OpenAIProtocol {
     }
 
     public static func decodeEmbeddings(_ bytes: [UInt8], provider: String) throws -> JSONObject {
-        guard let json = try? JSONParser.parse(bytes), let o = json.objectValue, o["data"]?.arrayValue != nil else {
+        guard let json = try? JSONParser.parse(bytes), var o = json.objectValue, o["data"]?.arrayValue != nil else {
             throw PMXError(.upstreamProtocol, "malformed embeddings response", provider: provider)
         }
+        if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
         return o
     }
 
