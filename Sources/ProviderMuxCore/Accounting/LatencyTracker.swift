@@ -13,7 +13,10 @@ public struct EWMA: Sendable, Equatable {
     public mutating func add(_ x: Double) {
         guard x.isFinite else { return }
         if let v = value {
-            value = v + alpha * (x - v)
+            // x - v overflows to ±infinity for samples of opposite sign near ±1.8e308: then
+            // the newest sample stands alone rather than poisoning the average.
+            let next = v + alpha * (x - v)
+            value = next.isFinite ? next : x
         } else {
             value = x
         }
@@ -62,7 +65,9 @@ public struct SampleWindow: Sendable, Equatable {
 
     public var mean: Double? {
         guard !samples.isEmpty else { return nil }
-        return samples.reduce(0, +) / Double(samples.count)
+        // Each sample divided first: a plain sum of 1024 finite samples can overflow to infinity.
+        let n = Double(samples.count)
+        return samples.reduce(0) { $0 + $1 / n }
     }
 
     static func nearestRank(_ q: Double, _ sorted: [Double]) -> Double {

@@ -190,14 +190,14 @@ public final class MetricsRegistry: Sendable {
                 if latencyMs.isFinite {
                     s.latency.add(latencyMs)
                     s.ewmaLatency.add(latencyMs)
-                    s.counters.latencyCount += 1
-                    s.counters.latencySumMs += latencyMs
+                    s.counters.latencyCount = s.counters.latencyCount.addingSaturated(1)
+                    s.counters.latencySumMs = SafeNumbers.clampFinite(s.counters.latencySumMs + latencyMs, -.greatestFiniteMagnitude, .greatestFiniteMagnitude)
                 }
                 if let ttftMs, ttftMs.isFinite {
                     s.ttft.add(ttftMs)
                     s.ewmaTTFT.add(ttftMs)
-                    s.counters.ttftCount += 1
-                    s.counters.ttftSumMs += ttftMs
+                    s.counters.ttftCount = s.counters.ttftCount.addingSaturated(1)
+                    s.counters.ttftSumMs = SafeNumbers.clampFinite(s.counters.ttftSumMs + ttftMs, -.greatestFiniteMagnitude, .greatestFiniteMagnitude)
                 }
                 if let speed { s.speed.add(speed) }
             }
@@ -268,20 +268,22 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
+    /// Saturating: counts and costs come from upstreams (bounded per response by `Usage`), and a
+    /// long-lived router adds them up without end.
     static func addUsage(_ c: inout SeriesSnapshot, _ usage: Usage?, _ costUSD: Double?) {
         if let usage {
-            c.promptTokens += usage.promptTokens
-            c.completionTokens += usage.completionTokens
-            c.cachedTokens += usage.cachedTokens ?? 0
+            c.promptTokens = c.promptTokens.addingSaturated(Usage.count(usage.promptTokens))
+            c.completionTokens = c.completionTokens.addingSaturated(Usage.count(usage.completionTokens))
+            c.cachedTokens = c.cachedTokens.addingSaturated(Usage.count(usage.cachedTokens ?? 0))
         }
-        if let costUSD, costUSD.isFinite { c.costUSD += costUSD }
+        if let cost = Usage.cost(costUSD) { c.costUSD = SafeNumbers.clampFinite(c.costUSD + cost, 0, .greatestFiniteMagnitude) }
     }
 
     static func tokensPerSecond(latencyMs: Double, ttftMs: Double?, usage: Usage?) -> Double? {
         guard let usage else { return nil }
-        if let tps = usage.tokensPerSecond, tps.isFinite, tps > 0 { return tps }
+        if let tps = Usage.rate(usage.tokensPerSecond), tps > 0 { return tps }
         let generationMs = latencyMs - (ttftMs ?? 0)
         guard generationMs > 0, generationMs.isFinite, usage.completionTokens > 0 else { return nil }
-        return Double(usage.completionTokens) / (generationMs / 1000)
+        return Usage.rate(Double(usage.completionTokens) / (generationMs / 1000))
     }
 }

@@ -17,14 +17,17 @@ public struct ModelPrice: Sendable, Equatable {
 
     /// USD for one response. Cached tokens (`usage.cachedTokens`, a subset of the prompt
     /// tokens) are charged at the cached rate, the rest of the prompt at the input rate.
+    /// Always finite, in 0...`Usage.maxCostUSD` (a NaN price gives 0), whatever the counts and
+    /// prices: a cost feeds sums (stats, budgets) that must stay finite.
     public func cost(_ usage: Usage) -> Double {
         let prompt = max(0, usage.promptTokens)
         let cached = min(prompt, max(0, usage.cachedTokens ?? 0))
         let uncached = prompt - cached
         let completion = max(0, usage.completionTokens)
-        return (Double(uncached) * inputPerMTok
+        let usd = (Double(uncached) * inputPerMTok
             + Double(cached) * (cachedInputPerMTok ?? inputPerMTok)
             + Double(completion) * outputPerMTok) / 1_000_000
+        return SafeNumbers.clampFinite(usd, 0, Usage.maxCostUSD)
     }
 
     /// {"input_per_mtok": x, "output_per_mtok": y, "cached_input_per_mtok": z?}

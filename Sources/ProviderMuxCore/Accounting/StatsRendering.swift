@@ -139,7 +139,9 @@ public enum StatsRendering {
         guard let d, d.isFinite else { return .null }
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
-        let r = (d * scale).rounded() / scale
+        let scaled = d * scale
+        guard scaled.isFinite else { return .double(d) }  // above ~1e300: nothing left to round
+        let r = scaled.rounded() / scale
         return .double(r == 0 ? 0 : r)  // no "-0.0"
     }
 

@@ -54,7 +54,7 @@ extension Router {
         t.cacheMisses = cs.misses
         t.cacheEntries = cs.entries
         t.cacheBytes = cs.bytes
-        t.costUSD = series.reduce(0) { $0 + $1.costUSD }
+        t.costUSD = Self.finiteSum(series.map(\.costUSD))
         t.foldedAttempts = metrics.foldedAttempts
         if let b = routerBudget {
             t.budgetSpentUSD = b.spent(nowNs: MonotonicClock.nanos())
@@ -72,8 +72,8 @@ extension Router {
         o["requests"] = .int(Int64(t.requests))
         o["successes"] = .int(Int64(t.successes))
         o["failures"] = .int(Int64(t.failures))
-        o["retries"] = .int(Int64(series.reduce(0) { $0 + $1.retries }))
-        o["fallbacks"] = .int(Int64(series.reduce(0) { $0 + $1.fallbacks }))
+        o["retries"] = .int(Int64(series.reduce(0) { $0.addingSaturated($1.retries) }))
+        o["fallbacks"] = .int(Int64(series.reduce(0) { $0.addingSaturated($1.fallbacks) }))
         o["cost_usd"] = .double(rounded(t.costUSD, 8))
         let cs = cache.stats
         o["cache"] = ["enabled": .bool(cacheSettings.enabled), "hits": .int(Int64(cs.hits)), "misses": .int(Int64(cs.misses)),
@@ -97,7 +97,8 @@ extension Router {
             po["name"] = .string(p.name)
             po["type"] = .string(p.config.type.rawValue)
             if p.config.discovered { po["discovered"] = true }
-            func sum(_ f: (SeriesSnapshot) -> Int) -> JSONValue { .int(Int64(mine.reduce(0) { $0 + f($1) })) }
+            // Saturating: token sums are upstream figures, each series already stuck at Int.max at worst.
+            func sum(_ f: (SeriesSnapshot) -> Int) -> JSONValue { .int(Int64(mine.reduce(0) { $0.addingSaturated(f($1)) })) }
             po["requests"] = sum(\.requests)
             po["successes"] = sum(\.successes)
             po["failures"] = sum(\.failures)
@@ -106,11 +107,11 @@ extension Router {
             po["prompt_tokens"] = sum(\.promptTokens)
             po["completion_tokens"] = sum(\.completionTokens)
             po["in_flight"] = .int(Int64(metrics.inFlight(provider: p.name)))
-            po["cost_usd"] = .double(rounded(mine.reduce(0) { $0 + $1.costUSD }, 8))
+            po["cost_usd"] = .double(rounded(Self.finiteSum(mine.map(\.costUSD)), 8))
             var byStatus: [String: Int] = [:], byClass: [String: Int] = [:]
             for s in mine {
-                for (k, v) in s.failuresByStatus { byStatus[k, default: 0] += v }
-                for (k, v) in s.failuresByClass { byClass[k, default: 0] += v }
+                for (k, v) in s.failuresByStatus { byStatus[k] = byStatus[k, default: 0].addingSaturated(v) }
+                for (k, v) in s.failuresByClass { byClass[k] = byClass[k, default: 0].addingSaturated(v) }
             }
             po["failures_by_status"] = .object(JSONObject(byStatus.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }))
             po["failures_by_class"] = .object(JSONObject(byClass.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }))
@@ -140,6 +141,12 @@ extension Router {
     private func rounded(_ x: Double, _ digits: Int) -> Double {
         var p = 1.0
         for _ in 0..<digits { p *= 10 }
-        return (x * p).rounded() / p
+        let scaled = x * p
+        return scaled.isFinite ? scaled.rounded() / p : x  // above ~1e300 there is no fraction left to round
+    }
+
+    /// A sum of costs that stays finite (each is finite already; their sum need not be).
+    static func finiteSum(_ xs: [Double]) -> Double {
+        xs.reduce(0) { SafeNumbers.clampFinite($0 + $1, -.greatestFiniteMagnitude, .greatestFiniteMagnitude) }
     }
 }
