@@ -235,7 +235,7 @@ struct RouterConfigTests {
 
     @Test("wrong types name the field", arguments: [
         (#""retry":{"max_attempts":"3"}"#, "retry.max_attempts: expected an integer, got string"),
-        (#""retry":{"max_attempts":2.5}"#, "retry.max_attempts: expected an integer, got number"),
+        (#""retry":{"max_attempts":2.5}"#, "retry.max_attempts: expected an integer, got 2.5"),
         (#""retry":{"jitter":"0.1"}"#, "retry.jitter: expected a number, got string"),
         (#""retry":[]"#, "retry: expected an object, got array"),
         (#""timeouts":{"idle_ms":true}"#, "timeouts.idle_ms: expected an integer, got boolean"),

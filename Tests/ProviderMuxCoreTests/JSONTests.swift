@@ -198,8 +198,8 @@ struct FieldReaderTests {
     func typeErrors() throws {
         var r = try reader(#"{"s":5,"i":"x","d":true,"b":"yes","a":{},"o":[]}"#)
         #expect(pmxError { _ = try r.string("s") }?.message == "cfg.s: expected a string, got number")
-        #expect(pmxError { _ = try r.int("i") }?.message == "cfg.i: expected an integer, got string")
-        #expect(pmxError { _ = try r.double("d") }?.message == "cfg.d: expected a number, got boolean")
+        #expect(pmxError { _ = try r.int("i", min: 0, max: 10) }?.message == "cfg.i: expected an integer, got string")
+        #expect(pmxError { _ = try r.double("d", min: 0, max: 1) }?.message == "cfg.d: expected a number, got boolean")
         #expect(pmxError { _ = try r.bool("b") }?.message == "cfg.b: expected true or false, got string")
         #expect(pmxError { _ = try r.array("a") }?.message == "cfg.a: expected an array, got object")
         #expect(pmxError { _ = try r.object("o") }?.message == "cfg.o: expected an object, got array")
@@ -209,9 +209,9 @@ struct FieldReaderTests {
     func ranges() throws {
         var r = try reader(#"{"n":0,"m":7,"f":1.5,"e":"","x":2.0}"#)
         #expect(pmxError { _ = try r.int("n", min: 1, max: 10) }?.message == "cfg.n: must be between 1 and 10, got 0")
-        #expect(pmxError { _ = try r.int("m", min: 10) }?.message == "cfg.m: must be at least 10, got 7")
-        #expect(pmxError { _ = try r.int("f") }?.message == "cfg.f: expected an integer, got number")
-        #expect(try r.int("x") == 2)
+        #expect(pmxError { _ = try r.int("m", min: 10, max: Int64.max) }?.message == "cfg.m: must be at least 10, got 7")
+        #expect(pmxError { _ = try r.int("f", min: 0, max: 10) }?.message == "cfg.f: expected an integer, got 1.5")
+        #expect(try r.int("x", min: 0, max: 10) == 2)
         #expect(pmxError { _ = try r.double("f", min: 0, max: 1) }?.message.hasPrefix("cfg.f: must be between 0") == true)
         #expect(pmxError { _ = try r.string("e") }?.message == "cfg.e: must not be empty")
         #expect(try r.string("e", nonEmpty: false) == "")
@@ -221,7 +221,7 @@ struct FieldReaderTests {
     func absent() throws {
         var r = try reader(#"{"n":null}"#)
         #expect(try r.string("n") == nil)
-        #expect(try r.int("missing") == nil)
+        #expect(try r.int("missing", min: 0, max: 10) == nil)
         #expect(pmxError { _ = try r.requiredString("name") }?.message == "cfg.name: is required")
     }
 
@@ -230,7 +230,7 @@ struct FieldReaderTests {
         var r = try reader(#"{"retry":{"max_attempts":"3"},"models":["a",7]}"#, path: "providers[1]")
         var retry = try #require(try r.object("retry"))
         #expect(retry.path == "providers[1].retry")
-        #expect(pmxError { _ = try retry.int("max_attempts") }?.message == "providers[1].retry.max_attempts: expected an integer, got string")
+        #expect(pmxError { _ = try retry.int("max_attempts", min: 1, max: 100) }?.message == "providers[1].retry.max_attempts: expected an integer, got string")
         #expect(pmxError { _ = try r.stringArray("models") }?.message == "providers[1].models[1]: expected a non-empty string, got number")
         let top = try reader(#"{}"#, path: "")
         #expect(top.fieldPath("k") == "k")
@@ -239,10 +239,10 @@ struct FieldReaderTests {
     @Test("finish() reports the first unknown key with its path")
     func unknownKeys() throws {
         var r = try reader(#"{"known":1,"bogus":2}"#, path: "providers[0]")
-        _ = try r.int("known")
+        _ = try r.int("known", min: 0, max: 10)
         #expect(pmxError { try r.finish() }?.message == "providers[0].bogus: unknown key")
         var ok = try reader(#"{"known":1}"#)
-        _ = try ok.int("known")
+        _ = try ok.int("known", min: 0, max: 10)
         try ok.finish()
     }
 
@@ -250,7 +250,7 @@ struct FieldReaderTests {
     func statusPropagates() throws {
         var r = try reader(#"{"inner":{"x":"s"}}"#, path: "", status: .invalidRequest)
         var inner = try #require(try r.object("inner"))
-        #expect(pmxError { _ = try inner.int("x") }?.status == .invalidRequest)
+        #expect(pmxError { _ = try inner.int("x", min: 0, max: 10) }?.status == .invalidRequest)
         #expect(pmxError { try r.finish(); _ = try FieldReader(.null, path: "q", status: .invalidRequest) }?.status == .invalidRequest)
     }
 }

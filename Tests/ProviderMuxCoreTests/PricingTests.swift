@@ -31,9 +31,9 @@ struct PricingTests {
     ]
 
     static let errorCases: [(JSONValue, String)] = [
-        (["gpt-4o": ["input_per_mtok": -1, "output_per_mtok": 1]], "pricing.gpt-4o.input_per_mtok: must be ≥ 0"),
-        (["gpt-4o": ["input_per_mtok": 1, "output_per_mtok": -0.5]], "pricing.gpt-4o.output_per_mtok: must be ≥ 0"),
-        (["m": ["input_per_mtok": 1, "output_per_mtok": 1, "cached_input_per_mtok": -1]], "pricing.m.cached_input_per_mtok: must be ≥ 0"),
+        (["gpt-4o": ["input_per_mtok": -1, "output_per_mtok": 1]], "pricing.gpt-4o.input_per_mtok: must be between 0 and 1000000000000, got -1"),
+        (["gpt-4o": ["input_per_mtok": 1, "output_per_mtok": -0.5]], "pricing.gpt-4o.output_per_mtok: must be between 0 and 1000000000000, got -0.5"),
+        (["m": ["input_per_mtok": 1, "output_per_mtok": 1, "cached_input_per_mtok": -1]], "pricing.m.cached_input_per_mtok: must be between 0 and 1000000000000, got -1"),
         (["m": ["output_per_mtok": 1]], "pricing.m.input_per_mtok: is required"),
         (["m": ["input_per_mtok": 1]], "pricing.m.output_per_mtok: is required"),
         (["m": ["input_per_mtok": "1", "output_per_mtok": 1]], "pricing.m.input_per_mtok: expected a number, got string"),

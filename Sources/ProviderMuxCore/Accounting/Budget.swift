@@ -18,13 +18,13 @@ public struct BudgetSettings: Sendable, Equatable {
         self.onExceeded = onExceeded
     }
 
-    /// Keys: usd (> 0, required); window_ms (≥ 1000) or window (a duration string such as
+    /// Keys: usd (> 0 and ≤ 1e12, required); window_ms (1000…1 year) or window (≤ 1 year) (a duration string such as
     /// "30s", "15m", "1h", "1d", "7d") — exactly one of the two, required: a cap without a
     /// window has no meaning; on_exceeded ("local" | "fail", default "fail"). Unknown keys rejected.
     public static func parse(_ r: inout FieldReader) throws -> BudgetSettings {
-        guard let usd = try r.double("usd") else { throw r.fail("usd", "is required") }
+        guard let usd = try r.double("usd", min: 0, max: NumericBounds.usd) else { throw r.fail("usd", "is required") }
         guard usd > 0 else { throw r.fail("usd", "must be greater than 0, got \(usd)") }
-        let windowMs = try r.int("window_ms", min: 1000)
+        let windowMs = try r.int("window_ms", min: 1000, max: NumericBounds.yearMs)
         let window = try r.string("window")
         let ms: Int
         switch (windowMs, window) {
@@ -39,6 +39,7 @@ public struct BudgetSettings: Sendable, Equatable {
                 throw r.fail("window", "expected a duration such as \"30s\", \"15m\", \"1h\", \"1d\" or \"7d\", got \"\(text)\"")
             }
             guard v >= 1000 else { throw r.fail("window", "must be at least 1s, got \"\(text)\"") }
+            guard v <= NumericBounds.yearMs else { throw r.fail("window", "must be at most 1 year (365d), got \"\(text)\"") }
             ms = v
         }
         var onExceeded = OnExceeded.fail

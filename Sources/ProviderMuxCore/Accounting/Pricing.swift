@@ -178,7 +178,7 @@ public struct PricingTable: Sendable {
             }
             guard var pr = try r.object(key) else { throw r.fail(key, "expected an object, got null") }
             func nonNegative(_ field: String, required: Bool) throws -> Double? {
-                guard let v = try pr.double(field) else {
+                guard let v = try pr.double(field, min: 0, max: NumericBounds.usd) else {
                     if required { throw pr.fail(field, "is required") }
                     return nil
                 }

@@ -44,20 +44,41 @@ public struct FieldReader {
         return s
     }
 
-    public mutating func int(_ key: String, min: Int64 = Int64.min, max: Int64 = Int64.max) throws -> Int? {
+    /// An integer in `min...max`. Both bounds are required: every number that comes from outside
+    /// gets a range chosen so that no later arithmetic on it can overflow (docs/VOCABULARY.md lists
+    /// them). A JSON number with a fraction, or an integral number outside the range (1e300, or a
+    /// double beyond Int64), fails naming the field and the range.
+    public mutating func int(_ key: String, min: Int64, max: Int64) throws -> Int? {
         guard let v = raw(key) else { return nil }
-        guard let i = v.intValue else { throw fail(key, "expected an integer, got \(v.typeName)") }
-        guard i >= min && i <= max else {
-            throw fail(key, max == Int64.max ? "must be at least \(min), got \(i)" : "must be between \(min) and \(max), got \(i)")
+        guard let i = v.intValue else {
+            if let d = v.doubleValue, d.isFinite, d.rounded() == d {
+                throw fail(key, Self.rangeReason(min, max, got: Self.text(d)))
+            }
+            if let d = v.doubleValue { throw fail(key, "expected an integer, got \(Self.text(d))") }
+            throw fail(key, "expected an integer, got \(v.typeName)")
         }
+        guard i >= min && i <= max else { throw fail(key, Self.rangeReason(min, max, got: "\(i)")) }
         return Int(i)
     }
 
-    public mutating func double(_ key: String, min: Double = -.infinity, max: Double = .infinity) throws -> Double? {
+    /// A finite number in `min...max` (both bounds required and finite, see `int`).
+    public mutating func double(_ key: String, min: Double, max: Double) throws -> Double? {
         guard let v = raw(key) else { return nil }
         guard let d = v.doubleValue else { throw fail(key, "expected a number, got \(v.typeName)") }
-        guard d >= min && d <= max else { throw fail(key, "must be between \(min) and \(max), got \(d)") }
+        guard d.isFinite, d >= min && d <= max else {
+            throw fail(key, "must be between \(Self.text(min)) and \(Self.text(max)), got \(Self.text(d))")
+        }
         return d
+    }
+
+    /// A number as a user wrote it: 2 rather than 2.0, 1e+300 as Swift prints it.
+    static func text(_ d: Double) -> String {
+        guard d.isFinite, d.rounded() == d, abs(d) < 1e15 else { return "\(d)" }
+        return "\(Int64(d))"  // |d| < 1e15: exact and in range
+    }
+
+    static func rangeReason(_ min: Int64, _ max: Int64, got: String) -> String {
+        max == Int64.max ? "must be at least \(min), got \(got)" : "must be between \(min) and \(max), got \(got)"
     }
 
     public mutating func bool(_ key: String) throws -> Bool? {

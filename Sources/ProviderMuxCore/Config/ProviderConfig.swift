@@ -128,7 +128,7 @@ extension ProviderConfig {
                 return cap
             })
         }
-        let contextLength = try r.int("context_length", min: 1)
+        let contextLength = try r.int("context_length", min: 1, max: NumericBounds.tokens)
         var rateLimits = RateLimitSettings()
         if var l = try r.object("limits") { rateLimits = try RateLimitSettings.parse(&l) }
         let breakerOverride = r.raw("circuit_breaker")
@@ -143,7 +143,7 @@ extension ProviderConfig {
         for (key, kind) in entry.options.sorted(by: { $0.key < $1.key }) {
             switch kind {
             case .string: if let v = try r.string(key) { options[key] = .string(v) }
-            case .int: if let v = try r.int(key, min: 0) { options[key] = .int(Int64(v)) }
+            case .int: if let v = try r.int(key, min: 0, max: NumericBounds.tokens) { options[key] = .int(Int64(v)) }
             case .bool: if let v = try r.bool(key) { options[key] = .bool(v) }
             }
         }

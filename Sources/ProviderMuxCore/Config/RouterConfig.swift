@@ -38,7 +38,7 @@ public struct RouterConfig: Sendable {
     public static func parse(_ document: JSONValue, lookup: EnvExpansion.Lookup = EnvExpansion.processEnvironment) throws -> RouterConfig {
         let expanded = try EnvExpansion.expand(document, path: "", lookup: lookup)
         var r = try FieldReader(expanded, path: "")
-        if let v = try r.int("schema_version"), v != 1 {
+        if let v = try r.int("schema_version", min: 0, max: 1_000_000), v != 1 {
             throw r.fail("schema_version", "this library reads schema_version 1, got \(v)")
         }
         guard let list = try r.array("providers") else { throw r.fail("providers", "is required (an array, may be empty)") }

@@ -99,7 +99,7 @@ public struct RoutingConfig: Sendable {
         var c = RoutingConfig()
         if let s = try StrategyKind.parse(&r, "strategy") { c.strategy = s }
         if let e = try r.double("exploration", min: 0, max: 1) { c.exploration = e }
-        if let s = try r.int("seed", min: 0) { c.seed = UInt64(s) }
+        if let s = try r.int("seed", min: 0, max: Int64.max) { c.seed = UInt64(s) }
 
         if let groups = try r.object("model_groups") {
             for key in groups.object.keys {

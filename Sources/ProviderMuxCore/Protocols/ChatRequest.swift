@@ -10,10 +10,25 @@ public struct ChatRequest: Sendable {
     /// Validates an OpenAI Chat Completions request. Errors name the field (`messages[2].role`).
     public static func parse(_ value: JSONValue) throws -> ChatRequest {
         var value = value
+        var renamed: [String: String] = [:]
         if case .object(var o) = value {
-            try ParameterAliases.canonicalize(&o)
+            renamed = try ParameterAliases.canonicalize(&o)
             value = .object(o)
         }
+        do {
+            return try parseCanonical(value)
+        } catch let e as PMXError {
+            // An error about a renamed parameter names it as the caller wrote it.
+            for (canonical, alias) in renamed where e.message.hasPrefix("\(canonical):") {
+                var named = e
+                named.message = "\(alias) (\(canonical))" + e.message.dropFirst(canonical.count)
+                throw named
+            }
+            throw e
+        }
+    }
+
+    private static func parseCanonical(_ value: JSONValue) throws -> ChatRequest {
         var r = try FieldReader(value, path: "", status: .invalidRequest)
         let model = try r.string("model")
         guard let messages = try r.array("messages") else { throw r.fail("messages", "is required") }
@@ -32,11 +47,14 @@ public struct ChatRequest: Sendable {
         }
         _ = try r.double("temperature", min: 0, max: 2)
         _ = try r.double("top_p", min: 0, max: 1)
-        _ = try r.int("max_tokens", min: 1)
-        _ = try r.int("max_completion_tokens", min: 1)
+        _ = try r.int("max_tokens", min: 1, max: NumericBounds.tokens)
+        _ = try r.int("max_completion_tokens", min: 1, max: NumericBounds.tokens)
         _ = try r.int("n", min: 1, max: 1)  // one choice: the router merges one answer
-        _ = try r.int("seed")
-        _ = try r.int("num_ctx", min: 1)
+        _ = try r.int("seed", min: Int64.min, max: Int64.max)  // passed through, never computed with
+        _ = try r.int("num_ctx", min: 1, max: NumericBounds.tokens)
+        _ = try r.double("frequency_penalty", min: -2, max: 2)
+        _ = try r.double("presence_penalty", min: -2, max: 2)
+        _ = try r.int("top_k", min: 0, max: NumericBounds.tokens)
         if let stop = r.raw("stop"), stop.stringValue == nil, stop.arrayValue == nil {
             throw r.fail("stop", "expected a string or an array of strings, got \(stop.typeName)")
         }
@@ -106,7 +124,7 @@ public struct RouteOptions: Sendable {
         o.timeouts = r.raw("timeouts")
         if let v = o.timeouts { var tr = try FieldReader(v, path: r.fieldPath("timeouts"), status: .invalidRequest); _ = try TimeoutSettings().overlaid(with: &tr) }
         o.cache = try r.bool("cache")
-        o.minContext = try r.int("min_context", min: 1)
+        o.minContext = try r.int("min_context", min: 1, max: NumericBounds.tokens)
         try r.finish()
         return o
     }
@@ -140,6 +158,7 @@ public struct EmbedRequest: Sendable {
             if inputs.isEmpty { throw r.fail("input", "must not be empty") }
         default: throw r.fail("input", "expected a string or an array of strings, got \(input.typeName)")
         }
+        _ = try r.int("dimensions", min: 1, max: 65_536)
         var route = RouteOptions()
         if var rr = try r.object("route") { route = try RouteOptions.parse(&rr) }
         var body = r.object

@@ -18,8 +18,11 @@ public enum ParameterAliases {
     public static let extensions: Set<String> = ["num_ctx"]
 
     /// Renames aliases in place. Two spellings of one parameter with different values is an
-    /// error naming both.
-    public static func canonicalize(_ body: inout JSONObject) throws {
+    /// error naming both. Returns canonical → alias for each renamed parameter (so that errors
+    /// can name the parameter as written).
+    @discardableResult
+    public static func canonicalize(_ body: inout JSONObject) throws -> [String: String] {
+        var renamed: [String: String] = [:]
         for (alias, canonical) in table {
             guard let value = body[alias] else { continue }
             if let existing = body[canonical], existing != value {
@@ -27,7 +30,9 @@ public enum ParameterAliases {
             }
             body[alias] = nil
             body[canonical] = value
+            renamed[canonical] = alias
         }
+        return renamed
     }
 }
 

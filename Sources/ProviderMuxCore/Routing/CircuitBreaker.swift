@@ -18,16 +18,16 @@ public struct BreakerSettings: Sendable, Equatable {
     public init() {}
 
     /// Reads the keys present in `r` over `self` (so a provider's section overrides the router's).
-    /// Keys: enabled, consecutive_failures (0…1000), failure_rate (0…1), window_ms (≥1),
-    /// min_requests (≥1), cooldown_ms (≥0). Unknown keys are rejected.
+    /// Keys: enabled, consecutive_failures (0…1000), failure_rate (0…1), window_ms (1…1 year),
+    /// min_requests (1…1e9), cooldown_ms (0…1 year). Unknown keys are rejected.
     public func overlaid(with r: inout FieldReader) throws -> BreakerSettings {
         var s = self
         if let v = try r.bool("enabled") { s.enabled = v }
         if let v = try r.int("consecutive_failures", min: 0, max: 1000) { s.consecutiveFailures = v }
         if let v = try r.double("failure_rate", min: 0, max: 1) { s.failureRate = v }
-        if let v = try r.int("window_ms", min: 1) { s.windowMs = v }
-        if let v = try r.int("min_requests", min: 1) { s.minRequests = v }
-        if let v = try r.int("cooldown_ms", min: 0) { s.cooldownMs = v }
+        if let v = try r.int("window_ms", min: 1, max: NumericBounds.yearMs) { s.windowMs = v }
+        if let v = try r.int("min_requests", min: 1, max: NumericBounds.count) { s.minRequests = v }
+        if let v = try r.int("cooldown_ms", min: 0, max: NumericBounds.yearMs) { s.cooldownMs = v }
         try r.finish()
         return s
     }
@@ -233,7 +233,7 @@ public final class CircuitBreaker: Sendable {
             if c.state == .open {
                 let until = breakerAdd(c.openedAtNs, cooldownNs)
                 let leftNs = until > nowNs ? until - nowNs : 0
-                o["retry_in_ms"] = .int(Int64((leftNs + 999_999) / 1_000_000))
+                o["retry_in_ms"] = .int(Int64(SafeNumbers.ceilMs(ns: leftNs)))  // ≤ 1.9e13: fits
             }
             return (o, changes)
         }

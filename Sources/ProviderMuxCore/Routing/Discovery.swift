@@ -196,7 +196,7 @@ public final class DiscoveryService: @unchecked Sendable {
                 done(DiscoveredServer(kind: kind, baseURL: target.baseURL, models: ServerIdentification.models(kind, answers: answers),
                                       version: ServerIdentification.version(kind, answers: answers), providerName: names[i]))
             }
-            if let cached = listCache[i], now &- cached.fetchedNs < UInt64(settings.modelsTTLMs) &* 1_000_000 {
+            if let cached = listCache[i], now &- cached.fetchedNs < SafeNumbers.nanos(ms: settings.modelsTTLMs) {
                 finish(cached.answers)
                 return
             }

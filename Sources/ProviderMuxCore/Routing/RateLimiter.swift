@@ -6,11 +6,11 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var tpm: Int?
     public init() {}
 
-    /// Keys: rpm (≥1), tpm (≥1). Unknown keys are rejected.
+    /// Keys: rpm (1…1e9), tpm (1…1e9). Unknown keys are rejected.
     public static func parse(_ r: inout FieldReader) throws -> RateLimitSettings {
         var s = RateLimitSettings()
-        s.rpm = try r.int("rpm", min: 1)
-        s.tpm = try r.int("tpm", min: 1)
+        s.rpm = try r.int("rpm", min: 1, max: NumericBounds.count)
+        s.tpm = try r.int("tpm", min: 1, max: NumericBounds.count)
         try r.finish()
         return s
     }
@@ -66,15 +66,14 @@ public final class RateLimiter: Sendable {
         guard let tpm = settings.tpm else { return }
         core.withLock { c in
             refill(&c, nowNs)
-            c.tokens = min(Double(tpm), c.tokens - Double(actualTokens - estimatedTokens))
+            // Subtracted as doubles: an upstream's usage near Int.max must not trap here.
+            c.tokens = min(Double(tpm), c.tokens - (Double(actualTokens) - Double(estimatedTokens)))
         }
     }
 
     /// The server said wait: no request passes before nowNs + ms. Keeps the later of two cooldowns.
     public func coolDown(forMs ms: Int, nowNs: UInt64) {
-        let (ns, overflow) = UInt64(max(0, ms)).multipliedReportingOverflow(by: 1_000_000)
-        let (until, overflow2) = nowNs.addingReportingOverflow(overflow ? .max : ns)
-        let target = overflow || overflow2 ? UInt64.max : until
+        let target = nowNs.addingSaturated(SafeNumbers.nanos(ms: ms))
         core.withLock { c in c.cooldownUntilNs = max(c.cooldownUntilNs, target) }
     }
 
@@ -113,7 +112,7 @@ public final class RateLimiter: Sendable {
             if settings.rpm != nil { o["requests_available"] = .double(roundedForDisplay(c.requests)) }
             if settings.tpm != nil { o["tokens_available"] = .double(roundedForDisplay(c.tokens)) }
             let leftNs = c.cooldownUntilNs > nowNs ? c.cooldownUntilNs - nowNs : 0
-            o["cooldown_ms"] = .int(Int64(min(UInt64(Int64.max), (leftNs + 999_999) / 1_000_000)))
+            o["cooldown_ms"] = .int(Int64(SafeNumbers.ceilMs(ns: leftNs)))  // ≤ 1.9e13: fits
             return .object(o)
         }
     }
@@ -152,12 +151,14 @@ public enum TokenEstimate {
 
     /// Prompt + expected output.
     public static func total(_ request: ChatRequest) -> Int {
-        prompt(request) + expectedOutput(request)
+        prompt(request).addingSaturated(expectedOutput(request))
     }
 
     public static func expectedOutput(_ request: ChatRequest) -> Int {
-        if let v = request.body["max_completion_tokens"]?.intValue, v > 0 { return Int(clamping: v) }
-        if let v = request.body["max_tokens"]?.intValue, v > 0 { return Int(clamping: v) }
+        // Parsing bounded both to NumericBounds.tokens; clamped again for requests built in code.
+        for key in ["max_completion_tokens", "max_tokens"] {
+            if let v = request.body[key]?.intValue, v > 0 { return Int(SafeNumbers.clamp(v, 1, NumericBounds.tokens)) }
+        }
         return defaultOutput
     }
 }

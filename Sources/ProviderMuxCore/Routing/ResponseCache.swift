@@ -7,13 +7,13 @@ public struct CacheSettings: Sendable, Equatable {
     public var maxBytes = 16 << 20
     public init() {}
 
-    /// Keys: enabled (bool), ttl_ms (≥ 1), max_entries (≥ 1), max_bytes (≥ 1024). Unknown keys are rejected.
+    /// Keys: enabled (bool), ttl_ms (1…1 year), max_entries (1…1e9), max_bytes (1024…1 TiB). Unknown keys are rejected.
     public static func parse(_ r: inout FieldReader) throws -> CacheSettings {
         var s = CacheSettings()
         if let v = try r.bool("enabled") { s.enabled = v }
-        if let v = try r.int("ttl_ms", min: 1) { s.ttlMs = v }
-        if let v = try r.int("max_entries", min: 1) { s.maxEntries = v }
-        if let v = try r.int("max_bytes", min: 1024) { s.maxBytes = v }
+        if let v = try r.int("ttl_ms", min: 1, max: NumericBounds.yearMs) { s.ttlMs = v }
+        if let v = try r.int("max_entries", min: 1, max: NumericBounds.count) { s.maxEntries = v }
+        if let v = try r.int("max_bytes", min: 1024, max: NumericBounds.bytes) { s.maxBytes = v }
         try r.finish()
         return s
     }
@@ -83,7 +83,7 @@ public final class ResponseCache: Sendable {
     /// most recently used; an expired entry is dropped (and counted) when seen.
     public func get(_ key: String, nowNs: UInt64) -> JSONObject? {
         guard settings.enabled else { return nil }
-        let ttlNs = UInt64(settings.ttlMs) * 1_000_000
+        let ttlNs = SafeNumbers.nanos(ms: settings.ttlMs)  // saturating: settings built in code are not range-checked
         return state.withLock { st in
             guard let i = st.index[key] else {
                 st.stats.misses += 1

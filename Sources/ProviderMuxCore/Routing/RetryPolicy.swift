@@ -34,11 +34,17 @@ public enum RetryPolicy {
 
     /// Exponential back-off with ± jitter for the n-th retry (n ≥ 1), never below Retry-After.
     public static func backoffMs(retry n: Int, retryAfterMs: Int?, settings: RetrySettings, random: Double) -> Int {
-        var base = Double(settings.initialBackoffMs)
-        for _ in 1..<max(1, n) { base *= settings.multiplier; if base >= Double(settings.maxBackoffMs) { break } }
-        base = min(base, Double(settings.maxBackoffMs))
-        let jittered = min(base * (1 + settings.jitter * (2 * random - 1)), Double(settings.maxBackoffMs))
-        var delay = Int(max(0, jittered).rounded())
+        let cap = Double(max(0, settings.maxBackoffMs))
+        var base = Double(max(0, settings.initialBackoffMs))
+        // Stops once at the cap, so n = 10^6 costs no more than the few steps to get there; the
+        // step count is bounded too (multiplier 1, or NaN in settings built in code); config
+        // allows at most 100 attempts, far inside it.
+        var step = 1
+        while step < n && base < cap && step < 10_000 { base *= settings.multiplier; step += 1 }
+        base = SafeNumbers.clampFinite(base, 0, cap)
+        let jitter = SafeNumbers.clampFinite(settings.jitter, 0, 1)
+        let jittered = SafeNumbers.clampFinite(base * (1 + jitter * (2 * SafeNumbers.clampFinite(random, 0, 1) - 1)), 0, cap)
+        var delay = SafeNumbers.int(jittered.rounded(), lo: 0, hi: Int.max)
         if let ra = retryAfterMs { delay = max(delay, ra) }  // Retry-After is a minimum
         return delay
     }

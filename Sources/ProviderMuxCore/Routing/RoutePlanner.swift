@@ -23,10 +23,10 @@ public struct RequestNeeds: Sendable, Equatable {
             minContext = r.route.minContext
         case .embed(let e):
             capabilities.insert(.embeddings)
-            promptTokens = e.inputs.reduce(0) { $0 + ($1.utf8.count + 3) / 4 }
+            promptTokens = e.inputs.reduce(0) { $0.addingSaturated(($1.utf8.count + 3) / 4) }
             minContext = e.route.minContext
         }
-        estimatedTokens = promptTokens + outputTokens
+        estimatedTokens = promptTokens.addingSaturated(outputTokens)
     }
 
     /// Any message part that carries an image (OpenAI `image_url`, Anthropic-style `image`, `input_image`).

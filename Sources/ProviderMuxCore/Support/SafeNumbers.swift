@@ -24,6 +24,27 @@ public enum SafeNumbers {
     @inlinable
     public static func clamp<T: Comparable>(_ v: T, _ lo: T, _ hi: T) -> T { Swift.min(Swift.max(v, lo), hi) }
 
+    /// `ms` milliseconds as nanoseconds: negative gives 0, too large sticks at UInt64.max.
+    @inlinable
+    public static func nanos(ms: Int) -> UInt64 {
+        ms <= 0 ? 0 : UInt64(ms).multipliedSaturated(by: 1_000_000)
+    }
+
+    /// As `nanos(ms:)` for a fractional millisecond count; NaN gives 0, +infinity UInt64.max.
+    @inlinable
+    public static func nanos(ms: Double) -> UInt64 {
+        guard ms > 0 else { return 0 }  // NaN too
+        let ns = ms * 1_000_000
+        // 2^64 exactly; UInt64(ns) traps at or above it.
+        return ns >= 18_446_744_073_709_551_616.0 ? .max : UInt64(ns)
+    }
+
+    /// `ns` in whole milliseconds, rounded up, without the `ns + 999_999` that overflows near UInt64.max.
+    @inlinable
+    public static func ceilMs(ns: UInt64) -> UInt64 {
+        ns / 1_000_000 + (ns % 1_000_000 == 0 ? 0 : 1)
+    }
+
     /// A finite `d` clamped to `lo...hi`; NaN gives `lo`.
     @inlinable
     public static func clampFinite(_ d: Double, _ lo: Double, _ hi: Double) -> Double {

@@ -117,8 +117,8 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
 
     @discardableResult
     public func schedule(afterMs ms: Double, _ action: @escaping () -> Void) -> UInt64 {
-        let delay = UInt64(max(0, ms) * 1_000_000)
-        return timers.schedule(at: MonotonicClock.nanos() &+ delay, action)
+        // Saturating: a delay of 1e300 ms (or NaN) must not trap or wrap round to "now".
+        return timers.schedule(at: MonotonicClock.nanos().addingSaturated(SafeNumbers.nanos(ms: ms)), action)
     }
 
     public func cancelTimer(_ id: UInt64) { timers.cancel(id) }
@@ -208,7 +208,7 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
             var waitMs: Int32 = 1000
             if let next = timers.nextDeadline() {
                 let now2 = MonotonicClock.nanos()
-                waitMs = next <= now2 ? 0 : Int32(min(1000, (next - now2 + 999_999) / 1_000_000))
+                waitMs = next <= now2 ? 0 : Int32(min(1000, SafeNumbers.ceilMs(ns: next - now2)))
             }
             if waitMs > 0 { curl_multi_poll(multi, nil, 0, waitMs, nil) }
         }

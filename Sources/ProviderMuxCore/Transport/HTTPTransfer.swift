@@ -254,7 +254,7 @@ public final class HTTPTransfer {
         if let w = watchdog { loop.cancelTimer(w); watchdog = nil }
         let limitMs = currentLimitMs
         guard limitMs > 0, !finished else { return }
-        let deadline = lastActivityNs &+ UInt64(limitMs) * 1_000_000
+        let deadline = lastActivityNs.addingSaturated(SafeNumbers.nanos(ms: limitMs))
         let now = MonotonicClock.nanos()
         let waitMs = deadline > now ? Double(deadline - now) / 1_000_000 : 0
         watchdog = loop.schedule(afterMs: waitMs) { [weak self, weak loop] in
@@ -262,7 +262,7 @@ public final class HTTPTransfer {
             self.watchdog = nil
             let limit = self.currentLimitMs
             guard limit > 0 else { return }
-            if MonotonicClock.nanos() >= self.lastActivityNs &+ UInt64(limit) * 1_000_000 {
+            if MonotonicClock.nanos() >= self.lastActivityNs.addingSaturated(SafeNumbers.nanos(ms: limit)) {
                 self.fail(.timeout(self.headDelivered
                     ? "no data for \(limit) ms (timeouts.idle_ms)"
                     : "no response within \(limit) ms (timeouts.first_byte_ms)"))
