@@ -17,6 +17,13 @@
  *    unparsable JSON gives PMX_ERR_INVALID_JSON with the line and column.
  *  - Threading: a router is safe to share between threads. Each router owns one I/O thread
  *    (libcurl multi event loop) that carries all of its requests; no thread per request.
+ *  - Re-entrancy: the blocking functions (pmx_router_complete, _stream, _embed, _models,
+ *    _health, _model_manage) wait for an I/O thread, so on ANY router's I/O thread (inside an
+ *    async stream's callback, or a log line delivered there) they return
+ *    PMX_ERR_WOULD_DEADLOCK at once instead of waiting for themselves. Any router's, not only
+ *    their own: a blocking call on router B from A's I/O thread while a callback of B calls
+ *    into A would deadlock the two. The others (stats, add/remove_provider, update_routing,
+ *    stream_async, stream_cancel/free, status names, frees) work from every callback.
  *  - Using a handle after it was freed is undefined behaviour.
  *
  * JSON vocabulary (see README.md for the full reference):
@@ -291,7 +298,8 @@ PMX_API pmx_status pmx_router_remove_provider(pmx_router *router, const char *na
  * request_json:  an OpenAI Chat Completions request; "stream" is ignored (always false here).
  * Errors: input errors (PMX_ERR_INVALID_*, PMX_ERR_NO_PROVIDER, PMX_ERR_PROVIDER_NOT_FOUND), or
  *         the class of the last attempt's failure when every provider failed; err->message
- *         then lists every attempt. Blocks the calling thread; any thread.
+ *         then lists every attempt. PMX_ERR_WOULD_DEADLOCK on a library I/O thread (from
+ *         inside an async stream callback). Blocks the calling thread; any other thread.
  */
 PMX_API pmx_status pmx_router_complete(char **out, pmx_router *router, const char *request_json, pmx_error *err);
 
@@ -303,7 +311,8 @@ PMX_API pmx_status pmx_router_complete(char **out, pmx_router *router, const cha
  * `error` with code PMX_ERR_CANCELLED. Events of one request never run concurrently. Exactly
  * one terminal event (`done` or `error`) ends every started stream; it is the last use of
  * `userdata`. If the call that starts a stream fails, the callback is never called.
- * The callback must not call pmx_router_free on its own router.
+ * The callback must not call pmx_router_free on its own router. Other library calls are fine;
+ * blocking ones made from an async stream's callback return PMX_ERR_WOULD_DEADLOCK.
  */
 typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userdata);
 
@@ -315,7 +324,9 @@ typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userda
  *            JSON that the `done` event carries (free with pmx_string_free).
  * on_event:  required.
  * Returns PMX_OK when the stream ended with `done`; otherwise the terminal error's code (also
- * in err). Input errors are returned before any event. Blocks; any thread.
+ * in err). Input errors are returned before any event. Blocks; any thread but a library I/O
+ * thread (there: PMX_ERR_WOULD_DEADLOCK, no event). Its callback runs on the calling thread,
+ * so blocking calls from it work.
  */
 PMX_API pmx_status pmx_router_stream(char **out, pmx_router *router, const char *request_json,
                                      pmx_event_fn on_event, void *userdata, pmx_error *err);
@@ -326,6 +337,11 @@ typedef struct pmx_stream pmx_stream;
 /**
  * Starts a streamed chat completion and returns at once. Events are delivered on the router's
  * I/O thread: the callback must not block for long, since it delays every request of the router.
+ * For the same reason a blocking call made from the callback (pmx_router_complete, _stream,
+ * _embed, _models, _health, _model_manage, on this router or any other) returns
+ * PMX_ERR_WOULD_DEADLOCK at once; start another async stream, or hand the work to another
+ * thread. Non-blocking calls (stats, add/remove_provider, update_routing, stream_async,
+ * stream_cancel/free) work from the callback.
  *
  * out:       may be NULL for fire-and-forget; otherwise receives a handle to cancel the stream,
  *            freed with pmx_stream_free (which also cancels it if still running).
@@ -352,8 +368,8 @@ PMX_API void pmx_stream_free(pmx_stream *stream);
 /**
  * Computes embeddings: request {"model": ..., "input": "text" | ["text", ...]} in OpenAI's
  * shape; out receives an OpenAI embeddings list plus "provider" and "attempts". Routed, retried
- * and failed over like completions. Blocks; any thread.
- * Errors: as pmx_router_complete, plus PMX_ERR_UNSUPPORTED.
+ * and failed over like completions. Blocks; any thread but a library I/O thread.
+ * Errors: as pmx_router_complete (PMX_ERR_WOULD_DEADLOCK included), plus PMX_ERR_UNSUPPORTED.
  */
 PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *request_json, pmx_error *err);
 
@@ -361,7 +377,8 @@ PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *
  * Lists models: {"object":"list","data":[{"id":"provider/model","object":"model",
  * "provider":..., "model":...}], "errors":[{"provider":..., "message":...}]}. Providers with a
  * configured "models" list answer from it; others are asked (GET {base_url}/models). A failing
- * provider is listed under "errors", not fatal. Blocks; any thread.
+ * provider is listed under "errors", not fatal. Blocks; any thread but a library I/O thread
+ * (there: PMX_ERR_WOULD_DEADLOCK).
  */
 PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *err);
 
@@ -371,7 +388,7 @@ PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *
  * ...}},"rate_limit":{...},"monitor":{...},"discovered":true}]} (error omitted when healthy;
  * "monitor" is the periodic health check's last verdict when "health_checks" is enabled;
  * "discovered" marks providers found by local discovery). Blocks up to the health timeout.
- * Any thread.
+ * Any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
  */
 PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *err);
 
@@ -428,8 +445,9 @@ PMX_API pmx_status pmx_router_update_routing(pmx_router *router, const char *rou
  *               {"id","provider","model","context_length","capabilities","details"};
  *               loaded → {"object":"list","data":[models as for show]}.
  * Errors: PMX_ERR_INVALID_REQUEST (bad action/fields), PMX_ERR_PROVIDER_NOT_FOUND,
- *         PMX_ERR_UNSUPPORTED, PMX_ERR_MODEL_NOT_FOUND, transport and upstream errors.
- * Not retried. Any thread.
+ *         PMX_ERR_UNSUPPORTED, PMX_ERR_MODEL_NOT_FOUND, transport and upstream errors;
+ *         PMX_ERR_WOULD_DEADLOCK on a library I/O thread.
+ * Not retried. Any thread but a library I/O thread.
  */
 PMX_API pmx_status pmx_router_model_manage(char **out, pmx_router *router, const char *request_json,
                                            pmx_event_fn on_event, void *userdata, pmx_error *err);

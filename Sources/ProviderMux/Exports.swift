@@ -171,13 +171,13 @@ public func pmx_router_embed(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CC
 @_cdecl("pmx_router_models")
 public func pmx_router_models(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                               _ err: UnsafeMutableRawPointer?) -> Int32 {
-    documentCall(out, r, err, .models) { $0.models() }
+    documentCall(out, r, err, .models) { try $0.models() }
 }
 
 @_cdecl("pmx_router_health")
 public func pmx_router_health(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                               _ err: UnsafeMutableRawPointer?) -> Int32 {
-    documentCall(out, r, err, .health) { $0.health() }
+    documentCall(out, r, err, .health) { try $0.health() }
 }
 
 @_cdecl("pmx_router_stats")

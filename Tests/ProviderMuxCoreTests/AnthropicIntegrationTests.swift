@@ -157,7 +157,7 @@ final class AnthropicIntegrationTests {
         try server.setModels(scope, #"[{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"},{"id":"fake-small"}]"#)
         let router = try makeRouter()
         defer { router.close() }
-        let doc = try #require(onThread { transcribed(.models, router.models()) })
+        let doc = try #require(onThread { transcribed(.models, (try? router.models()) ?? .null) })
         let data = try #require(doc["data"]?.arrayValue)
         #expect(data.compactMap { $0["id"]?.stringValue } == ["an/claude-sonnet-4-5-20250929", "an/fake-small"])
         #expect(data.map { $0["capabilities"] } == [["chat", "tools", "vision"], ["chat"]])
@@ -229,7 +229,7 @@ final class AnthropicIntegrationTests {
     func health() throws {
         let router = try makeRouter()
         defer { router.close() }
-        let doc = try #require(onThread { transcribed(.health, router.health()) })
+        let doc = try #require(onThread { transcribed(.health, (try? router.health()) ?? .null) })
         let entry0 = try #require(doc["providers"]?.arrayValue?.first)
         #expect(entry0["healthy"] == true)
         #expect(entry0["http_status"] == 200)

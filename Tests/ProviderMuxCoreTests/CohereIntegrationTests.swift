@@ -155,7 +155,7 @@ final class CohereIntegrationTests {
         try server.setModels(scope, #"[{"name":"command-a-03-2025","endpoints":["chat"],"context_length":256000,"features":["tools"]},{"name":"embed-v4.0","endpoints":["embed"],"context_length":128000}]"#)
         let router = try makeRouter()
         defer { router.close() }
-        let doc = try #require(onThread { transcribed(.models, router.models()) })
+        let doc = try #require(onThread { transcribed(.models, (try? router.models()) ?? .null) })
         let data = try #require(doc["data"]?.arrayValue)
         #expect(data.compactMap { $0["id"]?.stringValue } == ["co/command-a-03-2025", "co/embed-v4.0"])
         #expect(data.map { $0["context_length"] } == [256000, 128000])

@@ -30,7 +30,7 @@ struct RouterDiscoveryHealthTests {
         #expect(r["provider"] == .string(name))
         #expect(r["choices"]?.arrayValue?.first?["message"]?["content"] == "echo: hi local")
         #expect(r["usage"]?["cost_usd"] == 0.0)
-        let health = transcribed(.health, router.health())
+        let health = try transcribed(.health, router.health())
         #expect(health["providers"]?.arrayValue?.last?["discovered"] == true)
     }
 
@@ -56,7 +56,7 @@ struct RouterDiscoveryHealthTests {
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect(healthy == ["dead": false, "live": true])
-        let monitor = try #require(router.health()["providers"]?.arrayValue?.first?["monitor"])
+        let monitor = try #require(try router.health()["providers"]?.arrayValue?.first?["monitor"])
         #expect(monitor["healthy"] == false)
         #expect((monitor["consecutive_failures"]?.intValue ?? 0) >= 1)
         // "dead" is first in priority order, but unhealthy: "live" is tried first.

@@ -100,7 +100,7 @@ struct RouterPolicyTests {
         // Open: "bad" goes last in the order and is never reached while "good" answers.
         let next = try r.complete(try chat())
         #expect(next["attempts"]?.arrayValue?.map { $0["provider"]?.stringValue } == ["good"])
-        let health = transcribed(.health, r.health())
+        let health = try transcribed(.health, r.health())
         let bad = try #require(health["providers"]?.arrayValue?.first { $0["name"] == "bad" })
         #expect(bad["circuits"]?["default"]?["state"] == "open")
         #expect(r.stats()["providers"]?.arrayValue?.first?["models"]?.arrayValue?.first?["circuit"] == "open")

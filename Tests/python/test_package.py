@@ -253,6 +253,16 @@ def test_every_status_code_has_a_constant_and_an_exception_class():
     assert providermux.ProviderMuxError.class_for(-1000) is providermux.ProviderMuxError
 
 
+def test_would_deadlock_maps_to_its_class():
+    pm = providermux
+    assert pm.ERR_WOULD_DEADLOCK == -32
+    assert pm.status_name(pm.ERR_WOULD_DEADLOCK) == "PMX_ERR_WOULD_DEADLOCK"
+    assert pm.ERROR_CLASSES[-32] is pm.WouldDeadlockError
+    made = pm.ProviderMuxError.from_code(-32, "pmx_router_complete called on the router's I/O thread")
+    assert type(made) is pm.WouldDeadlockError and made.code == -32
+    assert not issubclass(pm.WouldDeadlockError, pm.UpstreamError)
+
+
 def test_exception_hierarchy():
     pm = providermux
     for cls in (pm.EnvVarMissingError, pm.UnknownProviderTypeError, pm.DuplicateProviderError):

@@ -74,7 +74,8 @@ extension Router {
     }
 
     /// Every provider's models as an OpenAI list with `provider/model` ids.
-    public func models() -> JSONValue {
+    public func models() throws -> JSONValue {
+        try refuseOnIOThread("pmx_router_models")
         let all = providerSnapshot
         let asking = all.filter { $0.config.models == nil && $0.config.type.usesNetwork }
         let answers = probeAll(asking, timeoutMs: timeouts.healthMs) { codec, p in codec.modelsCall(provider: p) }
@@ -119,7 +120,8 @@ extension Router {
     }
 
     /// Probes every provider now (`GET {base_url}/models`); in-process providers are healthy.
-    public func health() -> JSONValue {
+    public func health() throws -> JSONValue {
+        try refuseOnIOThread("pmx_router_health")
         let all = providerSnapshot
         let answers = probeAll(all, timeoutMs: timeouts.healthMs) { codec, p in codec.healthCall(provider: p) }
         var list: [JSONValue] = []

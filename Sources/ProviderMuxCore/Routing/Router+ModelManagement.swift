@@ -26,6 +26,7 @@ extension Router {
     /// (`{"type":"progress",...}`) go to `onEvent` on the CALLING thread; a non-zero return
     /// cancels the pull. Returns the result document.
     public func manageModel(_ request: ModelManagementRequest, onEvent: ((JSONValue) -> Int32)?) throws -> JSONValue {
+        try refuseOnIOThread("pmx_router_model_manage")
         guard let runtime = providerSnapshot.first(where: { $0.name == request.provider }) else {
             throw PMXError(.providerNotFound, "provider: no provider named \"\(request.provider)\"")
         }

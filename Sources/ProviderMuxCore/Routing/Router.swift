@@ -283,14 +283,18 @@ public final class Router: @unchecked Sendable {
     }
 
     /// Blocking: runs a request and returns its response (or throws its terminal error).
+    /// On a library I/O thread it throws `wouldDeadlock` at once (Router+BlockingCalls.swift),
+    /// as do `embed`, `stream`, `models`, `health` and `manageModel`.
     public func complete(_ request: ChatRequest) throws -> JSONObject {
+        try refuseOnIOThread("pmx_router_complete")
         var r = request
         r.stream = false
         return try runToCompletion(.chat(r, stream: false))
     }
 
     public func embed(_ request: EmbedRequest) throws -> JSONObject {
-        try runToCompletion(.embed(request))
+        try refuseOnIOThread("pmx_router_embed")
+        return try runToCompletion(.embed(request))
     }
 
     private func runToCompletion(_ op: AttemptOperation) throws -> JSONObject {
@@ -308,6 +312,7 @@ public final class Router: @unchecked Sendable {
     /// Blocking stream: events are handed to `onEvent` on the CALLING thread. A non-zero
     /// return cancels. Returns the response, or throws the terminal error.
     public func stream(_ request: ChatRequest, onEvent: (ExecutionEvent) -> Int32) throws -> JSONObject {
+        try refuseOnIOThread("pmx_router_stream")
         var r = request
         r.stream = true
         let queue = EventQueue()

@@ -174,6 +174,7 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
+        IOThread.markCurrent()
         threadID.withLock { $0 = pthread_self() }
         var stillRunning: Int32 = 0
         while true {

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import ProviderMuxCore
+
+// Blocking calls made on a router's I/O thread (from inside a callback the loop runs) refuse
+// at once with `wouldDeadlock` instead of waiting for the thread that runs them.
+
+private func router(_ json: String = #"{"providers":[{"name":"m","type":"mock"}]}"#) throws -> Router {
+    try Router(config: RouterConfig.parse(JSONParser.parse(json), lookup: { _ in nil }))
+}
+
+private func chat(_ text: String = "hi") throws -> ChatRequest {
+    try ChatRequest.parse(JSONParser.parse(#"{"messages":[{"role":"user","content":"\#(text)"}]}"#))
+}
+
+/// What each blocking call answered when made from inside the sink, on the loop thread.
+private final class Outcomes: @unchecked Sendable {
+    let lock = NSLock()
+    var byCall: [String: Status] = [:]
+    var messages: [String: String] = [:]
+    var onIOThread = false
+    var terminals = 0
+    let done = DispatchSemaphore(value: 0)
+
+    func record(_ name: String, _ body: () throws -> Any) {
+        let status: Status, message: String
+        do { _ = try body(); (status, message) = (.ok, "") } catch let e as PMXError { (status, message) = (e.status, e.message) } catch { (status, message) = (.internal, "\(error)") }
+        lock.withLock { byCall[name] = status; messages[name] = message }
+    }
+}
+
+/// Every blocking call of `target`, made from inside a stream of `host`'s sink.
+private func callEverythingFromSink(host: Router, target: Router) throws -> Outcomes? {
+    let o = Outcomes()
+    let request = try chat()
+    let embed = try EmbedRequest.parse(JSONParser.parse(#"{"input":"x"}"#))
+    let manage = try ModelManagementRequest.parse(JSONParser.parse(#"{"action":"loaded","provider":"m"}"#))
+    var first = true
+    try host.start(.chat(try chat(), stream: true)) { event in
+        if first {
+            first = false
+            o.onIOThread = IOThread.isCurrent
+            o.record("complete") { try target.complete(request) }
+            o.record("embed") { try target.embed(embed) }
+            o.record("stream") { try target.stream(request) { _ in 0 } }
+            o.record("models") { try target.models() }
+            o.record("health") { try target.health() }
+            o.record("manage") { try target.manageModel(manage, onEvent: nil) }
+        }
+        if event.isTerminal {
+            o.lock.withLock { o.terminals += 1 }
+            o.done.signal()
+        }
+    }
+    // A regression hangs the loop thread: fail (and leak the routers) instead of hanging here.
+    guard o.done.wait(timeout: .now() + 20) == .success else {
+        Issue.record("the stream never ended: a blocking call waited on the I/O thread")
+        return nil
+    }
+    return o
+}
+
+@Suite("Re-entrancy: blocking calls on an I/O thread")
+struct ReentrancyTests {
+    @Test("only a router's I/O thread counts as an I/O thread")
+    func marker() throws {
+        #expect(!IOThread.isCurrent)
+        let r = try router()
+        defer { r.close() }
+        let seen = DispatchSemaphore(value: 0)
+        final class Flag: @unchecked Sendable { var value = false }
+        let flag = Flag()
+        r.loop.execute { flag.value = IOThread.isCurrent; seen.signal() }
+        #expect(seen.wait(timeout: .now() + 10) == .success)
+        #expect(flag.value)
+        #expect(!IOThread.isCurrent)
+    }
+
+    @Test("every blocking call made from an async callback refuses with wouldDeadlock, and the stream still ends once")
+    func sameRouter() throws {
+        let r = try router()
+        guard let o = try callEverythingFromSink(host: r, target: r) else { return }
+        defer { r.close() }
+        #expect(o.onIOThread)
+        for name in ["complete", "embed", "stream", "models", "health", "manage"] {
+            #expect(o.byCall[name] == .wouldDeadlock, "\(name): \(String(describing: o.byCall[name]))")
+        }
+        #expect(o.messages["complete"]?.hasPrefix("pmx_router_complete called on the router's I/O thread") == true, "\(o.messages)")
+        #expect(o.messages["stream"]?.contains("it would wait for itself") == true)
+        #expect(o.terminals == 1)
+        // The router keeps working, and from another thread the same calls go through.
+        #expect(try r.complete(try chat("again"))["provider"] == "m")
+        #expect(try r.health()["providers"]?.arrayValue?.count == 1)
+    }
+
+    @Test("a blocking call on another router from this router's I/O thread refuses too (no cross-router cycle)")
+    func otherRouter() throws {
+        let a = try router(), b = try router()
+        guard let o = try callEverythingFromSink(host: a, target: b) else { return }
+        defer { a.close(); b.close() }
+        for name in ["complete", "embed", "stream", "models", "health", "manage"] {
+            #expect(o.byCall[name] == .wouldDeadlock, "\(name)")
+        }
+        #expect(o.messages["complete"]?.contains("another router's I/O thread") == true, "\(o.messages)")
+        #expect(try b.complete(try chat())["provider"] == "m")
+    }
+
+    @Test("wouldDeadlock is a usage error: invalid_request, named PMX_ERR_WOULD_DEADLOCK, -32")
+    func status() {
+        #expect(Status.wouldDeadlock.rawValue == -32)
+        #expect(Status.wouldDeadlock.nameString == "PMX_ERR_WOULD_DEADLOCK")
+        #expect(Status.wouldDeadlock.errorClass == "invalid_request")
+    }
+}

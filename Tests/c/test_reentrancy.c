@@ -1,0 +1,349 @@
+/*
+ * test_reentrancy.c — library calls made from inside the library's own callbacks never
+ * deadlock: blocking calls from an async stream callback (the router's I/O thread) answer
+ * PMX_ERR_WOULD_DEADLOCK at once, non-blocking calls work there, and the stream still ends with
+ * exactly one terminal event (mock providers and the fake OpenAI upstream).
+ *
+ * A regression here is a hang: the watchdog (alarm) turns it into a failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <pthread.h>
+
+static tu_upstream up;
+static int have_upstream = 0;
+
+#define MOCK_ROUTER "{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"models\":[\"mm\"]}]}"
+#define REQUEST "{\"messages\":[{\"role\":\"user\",\"content\":\"one two three\"}]}"
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+
+/* One stream's events, as seen by its callback. */
+typedef struct stream_log {
+    int events;
+    int terminals;
+    int after_terminal;
+    int done;
+    int error_code;
+    int deltas;
+} stream_log;
+
+/* Records one event; returns 1 when it was the terminal one. Takes g_lock. */
+static int log_event(stream_log *s, const char *event_json)
+{
+    json_t *ev = tu_json(event_json);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int terminal = 0;
+    pthread_mutex_lock(&g_lock);
+    s->events++;
+    if (s->terminals > 0)
+        s->after_terminal++;
+    if (type && strcmp(type, "delta") == 0)
+        s->deltas++;
+    if (type && (strcmp(type, "done") == 0 || strcmp(type, "error") == 0)) {
+        terminal = 1;
+        s->terminals++;
+        if (strcmp(type, "done") == 0)
+            s->done = 1;
+        else
+            s->error_code = (int)json_integer_value(json_object_get(ev, "code"));
+        pthread_cond_broadcast(&g_cond);
+    }
+    pthread_mutex_unlock(&g_lock);
+    json_decref(ev);
+    return terminal;
+}
+
+/* Waits up to timeout_ms for `s` to get its terminal event; 1 when it did. */
+static int wait_terminal(stream_log *s, double timeout_ms)
+{
+    double deadline = tu_now_ms() + timeout_ms;
+    int got;
+    pthread_mutex_lock(&g_lock);
+    while (s->terminals == 0 && tu_now_ms() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g_cond, &g_lock, &ts);
+    }
+    got = s->terminals > 0;
+    pthread_mutex_unlock(&g_lock);
+    return got;
+}
+
+static pmx_router *new_router(const char *json)
+{
+    pmx_router *r = NULL;
+    pmx_error err;
+    pmx_status st = pmx_router_new(&r, json, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Every ABI call from inside an async stream callback                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+enum { C_COMPLETE, C_STREAM, C_EMBED, C_MODELS, C_HEALTH, C_MANAGE, C_BLOCKING_COUNT };
+static const char *const blocking_names[C_BLOCKING_COUNT] = {
+    "pmx_router_complete", "pmx_router_stream", "pmx_router_embed",
+    "pmx_router_models", "pmx_router_health", "pmx_router_model_manage"};
+
+typedef struct inside_ctx {
+    pmx_router *host;   /* whose stream calls back */
+    pmx_router *target; /* the router the callback calls into */
+    pmx_provider *extra;
+    int acted;
+    /* Blocking calls on `target`: status, message, out left NULL. */
+    pmx_status blocking[C_BLOCKING_COUNT];
+    char messages[C_BLOCKING_COUNT][512];
+    int out_null[C_BLOCKING_COUNT];
+    /* Non-blocking calls. */
+    pmx_status stats, stats_prom, add, remove, update, nested_start;
+    int stats_has_requests;
+    stream_log nested;
+    stream_log outer;
+} inside_ctx;
+
+static int32_t nested_cb(const char *event_json, size_t len, void *userdata)
+{
+    (void)len;
+    log_event((stream_log *)userdata, event_json);
+    return 0;
+}
+
+static int32_t ignore_cb(const char *event_json, size_t len, void *userdata)
+{
+    (void)event_json;
+    (void)len;
+    (void)userdata;
+    return 0;
+}
+
+static void call_blocking(inside_ctx *c)
+{
+    pmx_error err;
+    char *out;
+    int i;
+    for (i = 0; i < C_BLOCKING_COUNT; i++) {
+        out = (char *)0x1; /* must be reset to NULL */
+        memset(&err, 0, sizeof err);
+        switch (i) {
+        case C_COMPLETE: c->blocking[i] = pmx_router_complete(&out, c->target, REQUEST, &err); break;
+        case C_STREAM: c->blocking[i] = pmx_router_stream(&out, c->target, REQUEST, ignore_cb, NULL, &err); break;
+        case C_EMBED: c->blocking[i] = pmx_router_embed(&out, c->target, "{\"input\":\"x\"}", &err); break;
+        case C_MODELS: c->blocking[i] = pmx_router_models(&out, c->target, &err); break;
+        case C_HEALTH: c->blocking[i] = pmx_router_health(&out, c->target, &err); break;
+        default:
+            c->blocking[i] = pmx_router_model_manage(&out, c->target, "{\"action\":\"loaded\",\"provider\":\"m\"}",
+                                                     ignore_cb, NULL, &err);
+            break;
+        }
+        c->out_null[i] = out == NULL;
+        if (out != NULL && out != (char *)0x1)
+            pmx_string_free(out);
+        memcpy(c->messages[i], err.message, sizeof err.message);
+    }
+}
+
+static void call_non_blocking(inside_ctx *c)
+{
+    pmx_error err;
+    char *out = NULL;
+    pmx_stream *nested = NULL;
+    c->stats = pmx_router_stats(&out, c->target, &err);
+    c->stats_has_requests = out != NULL && strstr(out, "\"requests\"") != NULL;
+    pmx_string_free(out);
+    out = NULL;
+    c->stats_prom = pmx_router_stats_ex(&out, c->target, "{\"format\":\"prometheus\"}", &err);
+    pmx_string_free(out);
+    c->add = pmx_router_add_provider(c->target, c->extra, &err);
+    c->update = pmx_router_update_routing(c->target, "{\"strategy\":\"round_robin\"}", &err);
+    c->remove = pmx_router_remove_provider(c->target, "extra", &err);
+    /* A nested async stream, cancelled and freed right away: its terminal event still comes. */
+    c->nested_start = pmx_router_stream_async(&nested, c->target, REQUEST, nested_cb, &c->nested, &err);
+    pmx_stream_cancel(nested);
+    pmx_stream_free(nested);
+}
+
+static int32_t inside_cb(const char *event_json, size_t len, void *userdata)
+{
+    inside_ctx *c = (inside_ctx *)userdata;
+    int first;
+    (void)len;
+    pthread_mutex_lock(&g_lock);
+    first = !c->acted;
+    c->acted = 1;
+    pthread_mutex_unlock(&g_lock);
+    if (first) {
+        call_blocking(c);
+        call_non_blocking(c);
+    }
+    log_event(&c->outer, event_json);
+    return 0;
+}
+
+/* Runs one async stream on `host` whose first callback calls everything on `target`. */
+static void run_inside(inside_ctx *c, pmx_router *host, pmx_router *target)
+{
+    pmx_error err;
+    pmx_status st;
+    memset(c, 0, sizeof *c);
+    c->host = host;
+    c->target = target;
+    st = pmx_provider_new(&c->extra, "{\"name\":\"extra\",\"type\":\"mock\"}", &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    st = pmx_router_stream_async(NULL, host, REQUEST, inside_cb, c, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    CHECK(wait_terminal(&c->outer, 20000.0));
+    CHECK(wait_terminal(&c->nested, 20000.0));
+    pmx_provider_free(c->extra);
+}
+
+static void check_inside(const inside_ctx *c, const char *whose)
+{
+    int i;
+    for (i = 0; i < C_BLOCKING_COUNT; i++) {
+        CHECK_MSG(c->blocking[i] == PMX_ERR_WOULD_DEADLOCK, "%s from a callback: %s (%s)", blocking_names[i],
+                  pmx_status_name(c->blocking[i]), c->messages[i]);
+        CHECK_MSG(strncmp(c->messages[i], blocking_names[i], strlen(blocking_names[i])) == 0 &&
+                      strstr(c->messages[i], whose) != NULL,
+                  "message names the call and the thread: %s", c->messages[i]);
+        CHECK_MSG(c->out_null[i], "%s left *out non-NULL", blocking_names[i]);
+    }
+    CHECK_STATUS(c->stats, PMX_OK, NULL);
+    CHECK(c->stats_has_requests);
+    CHECK_STATUS(c->stats_prom, PMX_OK, NULL);
+    CHECK_STATUS(c->add, PMX_OK, NULL);
+    CHECK_STATUS(c->update, PMX_OK, NULL);
+    CHECK_STATUS(c->remove, PMX_OK, NULL);
+    CHECK_STATUS(c->nested_start, PMX_OK, NULL);
+    /* Exactly one terminal event each, nothing after it; the outer stream was not disturbed. */
+    CHECK_INT(c->outer.terminals, 1);
+    CHECK_INT(c->outer.after_terminal, 0);
+    CHECK(c->outer.done);
+    CHECK_INT(c->nested.terminals, 1);
+    CHECK_INT(c->nested.after_terminal, 0);
+}
+
+/* The router still answers blocking calls from an ordinary thread. */
+static void check_still_works(pmx_router *r)
+{
+    pmx_error err;
+    char *out = NULL;
+    pmx_status st = pmx_router_complete(&out, r, REQUEST, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    pmx_string_free(out);
+    out = NULL;
+    st = pmx_router_health(&out, r, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    pmx_string_free(out);
+}
+
+static void test_calls_from_async_callback_mock(void)
+{
+    inside_ctx c;
+    pmx_router *r = new_router(MOCK_ROUTER);
+    if (!r)
+        return;
+    run_inside(&c, r, r);
+    check_inside(&c, "the router's I/O thread");
+    CHECK_CONTAINS(c.messages[C_COMPLETE], "it would wait for itself");
+    check_still_works(r);
+    pmx_router_free(r);
+}
+
+static void test_calls_from_async_callback_upstream(void)
+{
+    inside_ctx c;
+    char *json;
+    pmx_router *r;
+    if (!have_upstream) {
+        CHECK_MSG(0, "fake upstream not running");
+        return;
+    }
+    /* "m" is the name model_manage asks for; it is an openai-compatible provider here. */
+    json = tu_format("{\"providers\":[{\"name\":\"m\",\"type\":\"openai-compatible\","
+                     "\"base_url\":\"http://127.0.0.1:%d/reent/v1\",\"default_model\":\"fake-small\"}]}",
+                     up.port);
+    r = new_router(json);
+    free(json);
+    if (!r)
+        return;
+    run_inside(&c, r, r);
+    check_inside(&c, "the router's I/O thread");
+    check_still_works(r);
+    pmx_router_free(r);
+}
+
+/* Router A's callback calls router B: refused too (B's callbacks could be calling A). */
+static void test_calls_across_routers(void)
+{
+    inside_ctx c;
+    pmx_router *a = new_router(MOCK_ROUTER), *b = new_router(MOCK_ROUTER);
+    if (a && b) {
+        run_inside(&c, a, b);
+        check_inside(&c, "another router's I/O thread");
+        check_still_works(a);
+        check_still_works(b);
+    }
+    pmx_router_free(a);
+    pmx_router_free(b);
+}
+
+/* The sync stream's callback runs on the caller's thread: blocking calls work there. */
+typedef struct sync_ctx {
+    pmx_router *r;
+    int acted;
+    pmx_status complete;
+    stream_log log;
+} sync_ctx;
+
+static int32_t sync_cb(const char *event_json, size_t len, void *userdata)
+{
+    sync_ctx *c = (sync_ctx *)userdata;
+    (void)len;
+    if (!c->acted) {
+        char *out = NULL;
+        pmx_error err;
+        c->acted = 1;
+        c->complete = pmx_router_complete(&out, c->r, REQUEST, &err);
+        pmx_string_free(out);
+    }
+    log_event(&c->log, event_json);
+    return 0;
+}
+
+static void test_blocking_call_from_sync_stream_callback_works(void)
+{
+    sync_ctx c;
+    pmx_error err;
+    pmx_status st;
+    memset(&c, 0, sizeof c);
+    c.r = new_router(MOCK_ROUTER);
+    if (!c.r)
+        return;
+    st = pmx_router_stream(NULL, c.r, REQUEST, sync_cb, &c, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    CHECK_STATUS(c.complete, PMX_OK, NULL);
+    CHECK_INT(c.log.terminals, 1);
+    pmx_router_free(c.r);
+}
+
+int main(void)
+{
+    tu_watchdog(180);
+    have_upstream = tu_upstream_start(&up) == 0;
+    RUN(test_calls_from_async_callback_mock);
+    RUN(test_calls_from_async_callback_upstream);
+    RUN(test_calls_across_routers);
+    RUN(test_blocking_call_from_sync_stream_callback_works);
+    tu_upstream_stop(&up);
+    return TEST_DONE();
+}
