@@ -312,8 +312,7 @@ public final class CircuitBreaker: Sendable {
 
 /// Milliseconds to nanoseconds, saturating (config values are validated but public vars are not).
 private func breakerMsToNs(_ ms: Int) -> UInt64 {
-    let (v, overflow) = UInt64(max(0, ms)).multipliedReportingOverflow(by: 1_000_000)
-    return overflow ? .max : v
+    SafeNumbers.nanos(ms: ms)
 }
 
 private func breakerAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {

@@ -94,7 +94,7 @@ public final class RateLimiter: Sendable {
             }
             // Whole nanoseconds first, so that float noise (1_000_000.0001 ns) does not add a millisecond.
             let ms = (waitNs.rounded() / 1_000_000).rounded(.up)
-            return ms >= Double(Int.max) ? Int.max : Int(ms)
+            return SafeNumbers.int(ms, lo: 0, hi: Int.max)
         }
     }
 

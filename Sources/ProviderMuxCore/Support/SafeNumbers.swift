@@ -1,3 +1,9 @@
+// Int is assumed 64 bits wide (Int64 ↔ Int conversions of parsed JSON integers; the reasons in
+// scripts/lint-numbers.allow rely on it): a 32-bit build must fail here, not trap at run time.
+#if !(arch(x86_64) || arch(arm64) || arch(powerpc64le) || arch(s390x) || arch(riscv64))
+#error("libprovidermux assumes a 64-bit Int")
+#endif
+
 /// Arithmetic and conversions that cannot trap, for numbers that came from outside (a request,
 /// a config, a response header or body). Swift traps on `Int(x)` of a non-finite or
 /// out-of-range `Double` and on overflowing `+`, `-`, `*`: inside a host process that is a
