@@ -117,7 +117,9 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
     @Test func sanitizedKeepsShapeAndBoundsEveryNumber() throws {
         let raw = try JSONParser.parse(#"{"prompt_tokens":9223372036854775807,"completion_tokens":-4,"total_tokens":1e308,"#
             + #""completion_tokens_details":{"reasoning_tokens":-1,"audio_tokens":12.5,"note":"x"},"cost":1e300,"cost_usd":-2,"#
-            + #""tokens_per_second":1e300,"is_byok":false,"server_tool_use":{"web_search_requests":-3}}"#)
+            + #""tokens_per_second":1e300,"is_byok":false,"server_tool_use":{"web_search_requests":-3},"#
+            + #""cost_details":{"upstream_inference_cost":0.002,"upstream_inference_completions_cost":-1},"#
+            + #""queue_time":0.0123,"total_time":1e308,"prompt_time":-0.5}"#)
         let s = Usage.sanitized(raw)
         #expect(s["prompt_tokens"] == .int(Int64(Usage.maxTokens)))
         #expect(s["completion_tokens"] == .int(0))
@@ -130,8 +132,14 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
         #expect(s["tokens_per_second"] == .double(Usage.maxTokensPerSecond))
         #expect(s["is_byok"] == .bool(false))
         #expect(s["server_tool_use"]?["web_search_requests"] == .int(0))
+        // OpenRouter's cost details are costs; Groq's timings (seconds) stay fractional.
+        #expect(s["cost_details"] == ["upstream_inference_cost": 0.002])
+        #expect(s["queue_time"] == .double(0.0123))
+        #expect(s["total_time"] == .double(Double(Usage.maxTokens)))
+        #expect(s["prompt_time"] == .double(0))
         #expect(s.objectValue?.keys == ["prompt_tokens", "completion_tokens", "total_tokens", "completion_tokens_details", "cost",
-                                         "tokens_per_second", "is_byok", "server_tool_use"])
+                                         "tokens_per_second", "is_byok", "server_tool_use", "cost_details", "queue_time",
+                                         "total_time", "prompt_time"])
         #expect(Usage.sanitized(.string("x")) == .string("x"))
     }
 }

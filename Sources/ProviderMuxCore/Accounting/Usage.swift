@@ -91,9 +91,11 @@ extension Usage {
     }
 
     /// An upstream's OpenAI-shaped `usage` object with every number in it (and in its
-    /// `*_details` objects) bounded as above: `cost*` keys as costs (dropped when negative),
-    /// `tokens_per_second` as a speed, every other number as a token count. Other members are
-    /// kept as they are. Applied where a protocol passes the upstream's object through.
+    /// `*_details` objects) bounded: keys containing `cost` as costs (dropped when negative),
+    /// `tokens_per_second` as a speed, integers and `*tokens` / `*_count` keys as token counts,
+    /// any other fractional figure (Groq's `queue_time`, `total_time` in seconds) kept as a
+    /// fraction in 0...maxTokens. Other members are kept as they are. Applied where a protocol
+    /// passes the upstream's object through to the caller.
     public static func sanitized(_ value: JSONValue) -> JSONValue {
         guard let o = value.objectValue else { return value }
         return .object(sanitized(o, depth: 0))
@@ -104,10 +106,12 @@ extension Usage {
         for m in o.members {
             switch m.value {
             case .int, .double:
-                if m.key.hasPrefix("cost") {
+                if m.key.contains("cost") {
                     if let c = cost(m.value.doubleValue) { out.appendUnchecked(m.key, .double(c)) }
                 } else if m.key == "tokens_per_second" {
                     if let r = rate(m.value.doubleValue) { out.appendUnchecked(m.key, .double(r)) }
+                } else if case .double(let d) = m.value, !(m.key.hasSuffix("tokens") || m.key.hasSuffix("_count")) {
+                    out.appendUnchecked(m.key, .double(SafeNumbers.clampFinite(d, 0, Double(maxTokens))))
                 } else {
                     out.appendUnchecked(m.key, .int(Int64(count(m.value) ?? 0)))
                 }
