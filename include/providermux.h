@@ -23,7 +23,9 @@
  *    PMX_ERR_WOULD_DEADLOCK at once instead of waiting for themselves. Any router's, not only
  *    their own: a blocking call on router B from A's I/O thread while a callback of B calls
  *    into A would deadlock the two. The others (stats, add/remove_provider, update_routing,
- *    stream_async, stream_cancel/free, status names, frees) work from every callback.
+ *    stream_async, stream_cancel/free, set_log_callback, status names, frees) work from every
+ *    callback. No library lock is held while a callback (stream events, model-management
+ *    progress, log lines) runs.
  *  - Using a handle after it was freed is undefined behaviour.
  *
  * JSON vocabulary (see README.md for the full reference):
@@ -200,9 +202,20 @@ typedef void (*pmx_log_fn)(int32_t level, const char *message, size_t len, void 
 /**
  * Installs the process-wide log callback (the library logs nothing by default). Lines with
  * level < min_level are not produced. Pass fn = NULL to stop logging; after that call returns
- * the previous callback is never called again. The callback may be called from any thread
- * (routers' I/O threads included), but never concurrently with itself. It must not call
- * pmx_set_log_callback. Thread-safe.
+ * the previous callback is never called again (it waits for a call of it running on another
+ * thread to return — except when made from inside the callback itself, or on a library I/O
+ * thread, where waiting could deadlock). Thread-safe.
+ *
+ * The callback may be called from any thread (routers' I/O threads included), never
+ * concurrently with itself, and with no library lock held: it may call any library function,
+ * pmx_set_log_callback included (that takes effect for the next line). A line logged while
+ * another thread is inside the callback is not waited for: that thread delivers it right
+ * after its call returns, so a line can reach the callback on another thread than the one
+ * that logged it, shortly after that thread went on; lines keep their order. A line logged
+ * from inside the callback (by a library call made there) is delivered after the callback
+ * returns, never nested. At most 4096 lines wait for a slow callback; beyond that lines are
+ * dropped and a PMX_LOG_WARN line says how many. On an I/O thread the blocking functions
+ * return PMX_ERR_WOULD_DEADLOCK (see Re-entrancy at the top).
  */
 PMX_API void pmx_set_log_callback(pmx_log_fn fn, int32_t min_level, void *userdata);
 

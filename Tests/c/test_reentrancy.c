@@ -2,7 +2,8 @@
  * test_reentrancy.c — library calls made from inside the library's own callbacks never
  * deadlock: blocking calls from an async stream callback (the router's I/O thread) answer
  * PMX_ERR_WOULD_DEADLOCK at once, non-blocking calls work there, and the stream still ends with
- * exactly one terminal event (mock providers and the fake OpenAI upstream).
+ * exactly one terminal event (mock providers and the fake OpenAI upstream); the log callback
+ * runs with no library lock held, so calls from it (ones that log, pmx_set_log_callback) return.
  *
  * A regression here is a hang: the watchdog (alarm) turns it into a failure.
  */
@@ -336,6 +337,220 @@ static void test_blocking_call_from_sync_stream_callback_works(void)
     pmx_router_free(c.r);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Library calls from inside the log callback                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct log_ctx {
+    pmx_router *r;
+    pmx_provider *extra2;
+    pthread_t main_thread;
+    int depth, max_depth;
+    int lines;
+    int acted;
+    pmx_status add, stats, update, remove, complete;
+    int complete_on_io_thread;
+    int saw_extra2_added, saw_extra2_removed, saw_routing_updated;
+} log_ctx;
+
+static log_ctx g_log;
+
+static void log_cb(int32_t level, const char *message, size_t len, void *userdata)
+{
+    log_ctx *c = (log_ctx *)userdata;
+    int act;
+    (void)level;
+    (void)len;
+    pthread_mutex_lock(&g_lock);
+    c->depth++;
+    if (c->depth > c->max_depth)
+        c->max_depth = c->depth;
+    c->lines++;
+    if (strstr(message, "provider extra2 added"))
+        c->saw_extra2_added = 1;
+    if (strstr(message, "provider extra2 removed"))
+        c->saw_extra2_removed = 1;
+    if (strstr(message, "routing updated"))
+        c->saw_routing_updated = 1;
+    act = !c->acted && strstr(message, "provider extra1 added") != NULL;
+    if (act)
+        c->acted = 1;
+    pthread_mutex_unlock(&g_lock);
+    if (act) {
+        /* Every one of these logs (or waits for the I/O thread, which logs meanwhile). */
+        char *out = NULL;
+        pmx_error err;
+        c->add = pmx_router_add_provider(c->r, c->extra2, &err);
+        c->stats = pmx_router_stats(&out, c->r, &err);
+        pmx_string_free(out);
+        out = NULL;
+        c->update = pmx_router_update_routing(c->r, "{\"strategy\":\"round_robin\"}", &err);
+        c->remove = pmx_router_remove_provider(c->r, "extra2", &err);
+        c->complete_on_io_thread = !pthread_equal(pthread_self(), c->main_thread);
+        c->complete = pmx_router_complete(&out, c->r, REQUEST, &err);
+        pmx_string_free(out);
+    }
+    pthread_mutex_lock(&g_lock);
+    c->depth--;
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void test_library_calls_from_log_callback(void)
+{
+    pmx_provider *extra1 = NULL;
+    pmx_error err;
+    pmx_status st;
+    log_ctx *c = &g_log;
+    memset(c, 0, sizeof *c);
+    c->main_thread = pthread_self();
+    c->r = new_router(MOCK_ROUTER);
+    if (!c->r)
+        return;
+    CHECK_STATUS(pmx_provider_new(&extra1, "{\"name\":\"extra1\",\"type\":\"mock\"}", &err), PMX_OK, &err);
+    CHECK_STATUS(pmx_provider_new(&c->extra2, "{\"name\":\"extra2\",\"type\":\"mock\"}", &err), PMX_OK, &err);
+    pmx_set_log_callback(log_cb, PMX_LOG_TRACE, c);
+    /* Logs "provider extra1 added" on this thread: the callback runs here and calls back in. */
+    st = pmx_router_add_provider(c->r, extra1, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    pmx_set_log_callback(NULL, PMX_LOG_ERROR, NULL);
+    pthread_mutex_lock(&g_lock);
+    CHECK(c->acted);
+    CHECK_STATUS(c->add, PMX_OK, NULL);
+    CHECK_STATUS(c->stats, PMX_OK, NULL);
+    CHECK_STATUS(c->update, PMX_OK, NULL);
+    CHECK_STATUS(c->remove, PMX_OK, NULL);
+    CHECK(!c->complete_on_io_thread);
+    CHECK_STATUS(c->complete, PMX_OK, NULL);
+    /* The lines those calls logged were delivered after the callback returned, never nested. */
+    CHECK(c->saw_extra2_added);
+    CHECK(c->saw_routing_updated);
+    CHECK(c->saw_extra2_removed);
+    CHECK_INT(c->max_depth, 1);
+    pthread_mutex_unlock(&g_lock);
+    check_still_works(c->r);
+    pmx_provider_free(extra1);
+    pmx_provider_free(c->extra2);
+    pmx_router_free(c->r);
+}
+
+/* pmx_set_log_callback from inside the log callback: later lines go to the new one. */
+typedef struct switch_ctx {
+    int first_calls, second_calls;
+    int first_after_switch;
+    int switched;
+} switch_ctx;
+
+static switch_ctx g_switch;
+
+static void second_log_cb(int32_t level, const char *message, size_t len, void *userdata)
+{
+    (void)level;
+    (void)message;
+    (void)len;
+    pthread_mutex_lock(&g_lock);
+    ((switch_ctx *)userdata)->second_calls++;
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void first_log_cb(int32_t level, const char *message, size_t len, void *userdata)
+{
+    switch_ctx *c = (switch_ctx *)userdata;
+    int do_switch;
+    (void)level;
+    (void)message;
+    (void)len;
+    pthread_mutex_lock(&g_lock);
+    c->first_calls++;
+    if (c->switched)
+        c->first_after_switch++;
+    do_switch = !c->switched;
+    c->switched = 1;
+    pthread_mutex_unlock(&g_lock);
+    if (do_switch)
+        pmx_set_log_callback(second_log_cb, PMX_LOG_INFO, c);
+}
+
+static void test_set_log_callback_from_log_callback(void)
+{
+    pmx_provider *p = NULL;
+    pmx_error err;
+    pmx_router *r = new_router(MOCK_ROUTER);
+    switch_ctx *c = &g_switch;
+    memset(c, 0, sizeof *c);
+    if (!r)
+        return;
+    CHECK_STATUS(pmx_provider_new(&p, "{\"name\":\"x\",\"type\":\"mock\"}", &err), PMX_OK, &err);
+    pmx_set_log_callback(first_log_cb, PMX_LOG_INFO, c);
+    CHECK_STATUS(pmx_router_add_provider(r, p, &err), PMX_OK, &err);    /* -> first, which switches */
+    CHECK_STATUS(pmx_router_remove_provider(r, "x", &err), PMX_OK, &err); /* -> second */
+    pmx_set_log_callback(NULL, PMX_LOG_ERROR, NULL);
+    pthread_mutex_lock(&g_lock);
+    CHECK_INT(c->first_calls, 1);
+    CHECK_INT(c->first_after_switch, 0);
+    CHECK(c->second_calls >= 1);
+    pthread_mutex_unlock(&g_lock);
+    pmx_provider_free(p);
+    pmx_router_free(r);
+}
+
+/* A line the I/O thread delivers: a blocking call from the log callback there refuses. */
+typedef struct io_log_ctx {
+    pmx_router *r;
+    pthread_t main_thread;
+    int io_calls, io_would_deadlock;
+} io_log_ctx;
+
+static io_log_ctx g_io_log;
+
+static void io_log_cb(int32_t level, const char *message, size_t len, void *userdata)
+{
+    io_log_ctx *c = (io_log_ctx *)userdata;
+    (void)level;
+    (void)message;
+    (void)len;
+    if (pthread_equal(pthread_self(), c->main_thread))
+        return;
+    {
+        char *out = NULL;
+        pmx_error err;
+        pmx_status st = pmx_router_complete(&out, c->r, REQUEST, &err);
+        pmx_string_free(out);
+        pthread_mutex_lock(&g_lock);
+        c->io_calls++;
+        if (st == PMX_ERR_WOULD_DEADLOCK)
+            c->io_would_deadlock++;
+        pthread_mutex_unlock(&g_lock);
+    }
+}
+
+static void test_blocking_call_from_log_callback_on_io_thread(void)
+{
+    stream_log s;
+    pmx_error err;
+    pmx_status st;
+    io_log_ctx *c = &g_io_log;
+    memset(c, 0, sizeof *c);
+    memset(&s, 0, sizeof s);
+    c->main_thread = pthread_self();
+    c->r = new_router(MOCK_ROUTER);
+    if (!c->r)
+        return;
+    pmx_set_log_callback(io_log_cb, PMX_LOG_TRACE, c);
+    /* The I/O thread logs each attempt ("attempt 1: provider m ...") while this one waits. */
+    st = pmx_router_stream_async(NULL, c->r, REQUEST, nested_cb, &s, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    CHECK(wait_terminal(&s, 20000.0));
+    pmx_set_log_callback(NULL, PMX_LOG_ERROR, NULL);
+    pthread_mutex_lock(&g_lock);
+    CHECK(c->io_calls >= 1);
+    CHECK_INT(c->io_would_deadlock, c->io_calls);
+    CHECK(s.done);
+    CHECK_INT(s.terminals, 1);
+    pthread_mutex_unlock(&g_lock);
+    check_still_works(c->r);
+    pmx_router_free(c->r);
+}
+
 int main(void)
 {
     tu_watchdog(180);
@@ -344,6 +559,9 @@ int main(void)
     RUN(test_calls_from_async_callback_upstream);
     RUN(test_calls_across_routers);
     RUN(test_blocking_call_from_sync_stream_callback_works);
+    RUN(test_library_calls_from_log_callback);
+    RUN(test_set_log_callback_from_log_callback);
+    RUN(test_blocking_call_from_log_callback_on_io_thread);
     tu_upstream_stop(&up);
     return TEST_DONE();
 }

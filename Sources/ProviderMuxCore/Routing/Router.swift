@@ -86,12 +86,21 @@ public final class Router: @unchecked Sendable {
     /// The provider with the router's TLS defaults under its own keys; warns (once, here, when
     /// the provider is created) when verification is off.
     static func resolvedTLS(_ config: ProviderConfig, defaults: TLSSettings) -> ProviderConfig {
+        let c = overlaidTLS(config, defaults: defaults)
+        warnIfUnverified(c)
+        return c
+    }
+
+    static func overlaidTLS(_ config: ProviderConfig, defaults: TLSSettings) -> ProviderConfig {
         var c = config
         c.tls = config.tls.overlaid(on: defaults)
+        return c
+    }
+
+    static func warnIfUnverified(_ c: ProviderConfig) {
         if !c.tls.verifies && c.type.usesNetwork {
             Log.warn("TLS verification disabled for provider \(c.name) (tls.verify: false): its certificate and host name are not checked")
         }
-        return c
     }
 
     public func addProvider(_ config: ProviderConfig) throws {
@@ -118,19 +127,27 @@ public final class Router: @unchecked Sendable {
     }
 
     /// Replaces discovered providers by `found`, leaving configured ones alone.
+    /// Logs only after the lock is released: the host's log callback may call back into the
+    /// router (add/remove_provider, stats, update_routing take this lock).
     func replaceDiscovered(_ found: [ProviderConfig]) {
-        providersLock.withLock {
+        let (added, removed) = providersLock.withLock { () -> ([ProviderConfig], [String]) in
             let keep = providers.filter { p in !p.config.discovered || found.contains { $0.name == p.name && $0.baseURL == p.config.baseURL } }
             var next = keep
+            var added: [ProviderConfig] = []
             for c in found where !next.contains(where: { $0.name == c.name || $0.config.baseURL == c.baseURL }) {
-                next.append(ProviderRuntime(Self.resolvedTLS(c, defaults: tlsDefaults)))
-                Log.info("discovered \(c.type.rawValue) at \(c.baseURL) as provider \(c.name) (\(c.models?.count ?? 0) models)")
+                let resolved = Self.overlaidTLS(c, defaults: tlsDefaults)
+                next.append(ProviderRuntime(resolved))
+                added.append(resolved)
             }
-            for p in providers where !next.contains(where: { $0 === p }) {
-                Log.info("discovered provider \(p.name) no longer answers; removed")
-            }
+            let removed = providers.filter { p in !next.contains { $0 === p } }.map(\.name)
             providers = next
+            return (added, removed)
         }
+        for c in added {
+            Self.warnIfUnverified(c)
+            Log.info("discovered \(c.type.rawValue) at \(c.baseURL) as provider \(c.name) (\(c.models?.count ?? 0) models)")
+        }
+        for name in removed { Log.info("discovered provider \(name) no longer answers; removed") }
     }
 
     /// Replaces the `routing` section (strategies, lanes, groups, fallbacks, order) while

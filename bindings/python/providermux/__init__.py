@@ -146,8 +146,11 @@ _log_callback = None  # the CFUNCTYPE object currently installed
 def set_log_callback(fn: Optional[Callable[[int, str], Any]], min_level: int = LOG_INFO) -> None:
     """Installs ``fn(level: int, message: str)`` as the process-wide log callback.
 
-    ``fn`` may be called from any thread (routers' I/O threads included); exceptions it raises
-    are swallowed. ``set_log_callback(None)`` stops logging.
+    ``fn`` may be called from any thread (routers' I/O threads included), never concurrently
+    with itself; exceptions it raises are swallowed. ``set_log_callback(None)`` stops logging.
+    ``fn`` may call the library, ``set_log_callback`` included; a blocking call (``complete``,
+    ``stream``, ``embed``, ``models``, ``health``, ``manage_model``) made while it runs on a
+    router's I/O thread raises :class:`WouldDeadlockError` instead of waiting for itself.
     """
     global _log_callback
     if fn is None:
@@ -164,7 +167,11 @@ def set_log_callback(fn: Optional[Callable[[int, str], Any]], min_level: int = L
         c_fn = _lib.LOG_FN(trampoline)
     with _log_lock:
         _lib.pmx_set_log_callback(c_fn, int(min_level), None)
-        # After the call returns the previous callback is never called again: safe to drop it.
+        # After the call returns the previous callback is never called again — but when this
+        # runs inside that callback (allowed), its call is still on the stack: retire the
+        # object instead of dropping it, so it outlives that call.
+        if _log_callback is not None:
+            _retired_callbacks.append(_log_callback)
         _log_callback = c_fn if fn is not None else None
 
 

@@ -98,6 +98,9 @@ unsafe extern "C" fn log_trampoline(
 /// Installs the process-wide log callback `f(level, line)` for lines at `min_level` and above
 /// (see [`log_level`]). It may be called from any thread (routers' I/O threads included), never
 /// concurrently with itself; a panic inside it is swallowed. Replaces any previous callback.
+/// It may call the library (a blocking call made while it runs on a router's I/O thread
+/// returns `ErrorKind::WouldDeadlock`), but not `set_log_callback` / `clear_log_callback`:
+/// those drop the closure that is running.
 pub fn set_log_callback<F>(min_level: i32, f: F)
 where
     F: Fn(i32, &str) + Send + Sync + 'static,
