@@ -340,6 +340,11 @@ typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userda
  * in err). Input errors are returned before any event. Blocks; any thread but a library I/O
  * thread (there: PMX_ERR_WOULD_DEADLOCK, no event). Its callback runs on the calling thread,
  * so blocking calls from it work.
+ * Back-pressure: events wait for the callback in a queue bounded to about 1 MiB (each event
+ * counted as its text + 64 bytes, plus the events of one network read of at most 16 KiB);
+ * while it is full the upstream transfer is paused (TCP flow control holds the provider back)
+ * and resumes once the callback has drained it below 256 KiB. A paused transfer is not idle:
+ * timeouts.idle_ms and first_byte_ms do not run while paused; timeouts.total_ms does.
  */
 PMX_API pmx_status pmx_router_stream(char **out, pmx_router *router, const char *request_json,
                                      pmx_event_fn on_event, void *userdata, pmx_error *err);

@@ -100,6 +100,8 @@ final class HTTPAttempt: AttemptHandle {
             onHead: { head in self.head = head },
             onBody: { chunk in self.body(chunk) },
             onComplete: { failure in self.completed(failure) })
+        // Only streams produce events for a consumer; other bodies are bounded by max_response_bytes.
+        if case .stream = mode, let gate = callbacks?.shouldPause { t.shouldPause = gate }
         transfer = t
         t.start(on: loop)
     }
@@ -115,6 +117,8 @@ final class HTTPAttempt: AttemptHandle {
         transfer?.cancel()
         transfer = nil
     }
+
+    func resume() { transfer?.resume() }
 
     private var isSuccessStatus: Bool { (head?.status ?? 0) / 100 == 2 }
 

@@ -60,6 +60,8 @@ final class MockAttempt: AttemptHandle {
     private let provider: ProviderRuntime
     private var callbacks: AttemptCallbacks?
     private var timer: UInt64?
+    /// The stream step held back by `shouldPause`, run again by `resume`.
+    private var pausedStep: (() -> Void)?
 
     init(scheduler: Scheduler, provider: ProviderRuntime, callbacks: AttemptCallbacks) {
         self.scheduler = scheduler
@@ -69,7 +71,16 @@ final class MockAttempt: AttemptHandle {
 
     func cancel() {
         callbacks = nil
+        pausedStep = nil
         if let t = timer { scheduler.cancelTimer(t); timer = nil }
+    }
+
+    /// Continues a stream held back for a slow consumer, from the loop (never inside the
+    /// consumer's hand-off).
+    func resume() {
+        guard let step = pausedStep else { return }
+        pausedStep = nil
+        after(0, step)
     }
 
     private var options: MockOptions { provider.config.mock ?? MockOptions() }
@@ -149,6 +160,8 @@ final class MockAttempt: AttemptHandle {
                     return
                 }
                 guard index < tokens.count else { break }
+                // A slow consumer holds the token stream back like a paused HTTP transfer.
+                if cb.shouldPause() { pausedStep = next; return }
                 cb.onEvent(.delta(content: tokens[index], toolCalls: nil))
                 index += 1
                 // Pause between tokens only: the answer ends right after the last one.

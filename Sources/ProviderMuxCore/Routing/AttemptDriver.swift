@@ -11,11 +11,20 @@ public struct AttemptCallbacks {
     /// Non-streamed answers carry the decoded response; streams pass nil (the events were the answer).
     public var onSuccess: (JSONObject?) -> Void
     public var onFailure: (PMXError, _ retryAfterMs: Int?) -> Void
+    /// Back-pressure: asked before producing more stream events; true = hold on until the
+    /// handle's `resume()` (an HTTP stream pauses its transfer, the mock its token timer).
+    public var shouldPause: () -> Bool = { false }
 }
 
 /// A running attempt; `cancel` stops it without further callbacks. Loop thread only.
 public protocol AttemptHandle: AnyObject {
     func cancel()
+    /// Continues after `shouldPause` held the attempt back; no-op when it is not paused.
+    func resume()
+}
+
+extension AttemptHandle {
+    public func resume() {}
 }
 
 /// Starts attempts on one kind of provider (HTTP protocol, in-process mock, a test fake).

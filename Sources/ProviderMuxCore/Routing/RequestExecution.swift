@@ -39,6 +39,9 @@ public final class RequestExecution {
     /// Receives every event; the terminal one last. Loop thread.
     private var sink: ((ExecutionEvent) -> Void)?
     public var onFinished: (() -> Void)?
+    /// Back-pressure from the consumer (the blocking stream's queue): asked by the attempt
+    /// before it produces more events; `resume()` lets it go on. Loop thread.
+    public var shouldPause: () -> Bool = { false }
 
     private var index = 0
     private var attemptsOnProvider = 0
@@ -131,6 +134,12 @@ public final class RequestExecution {
         finish(.error(e))
     }
 
+    /// The consumer drained its queue: the current attempt may produce events again. Loop thread.
+    public func resume() {
+        guard !finished else { return }
+        handle?.resume()
+    }
+
     private func launch() {
         // Before admission: a refused launch must not hold a rate-limit slot or a probe.
         if capReached() { return }
@@ -166,7 +175,8 @@ public final class RequestExecution {
             onFailure: { [weak self] error, retryAfter in
                 guard let self, self.attemptNumber == attemptID, !self.finished else { return }
                 self.failed(error, retryAfterMs: retryAfter)
-            })
+            },
+            shouldPause: { [weak self] in self?.shouldPause() ?? false })
         let started = driverFor(c.provider).start(operation, model: modelName, provider: c.provider, timeouts: timeouts,
                                                   callbacks: callbacks)
         // A driver may fail synchronously inside start, and the failover may already have

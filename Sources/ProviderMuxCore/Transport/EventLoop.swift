@@ -159,6 +159,19 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
         attached[ObjectIdentifier(transfer)] = nil
     }
 
+    /// Un-pauses a transfer paused by its flow control. curl_easy_pause(CONT) may deliver the
+    /// kept chunk right away, through the transfer's callbacks: that counts as inside curl
+    /// (adds and removals wait), as during curl_multi_perform.
+    func resume(_ transfer: HTTPTransfer) {
+        guard transfer.attached, !transfer.isFinished, let easy = transfer.easy else { return }
+        let outer = performing
+        performing = true
+        let rc = transfer.unpause(easy)
+        performing = outer
+        if rc != CURLE_OK { transfer.failAfterResume(rc) }
+        if !outer { applyDeferred() }
+    }
+
     /// The adds and removals asked for inside curl's callbacks, now that curl allows them.
     private func applyDeferred() {
         while !deferredRemovals.isEmpty || !deferredAdds.isEmpty {

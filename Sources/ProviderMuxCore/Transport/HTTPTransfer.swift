@@ -33,6 +33,16 @@ public final class HTTPTransfer {
     private var selfRetain: Unmanaged<HTTPTransfer>?
     private var inCallback = false
 
+    /// Flow control, generic (the transport knows nothing of who consumes the body): asked on
+    /// the loop thread before each body chunk is handed over. True pauses the transfer —
+    /// libcurl keeps that chunk and delivers it again after `resume()` — so a slow consumer
+    /// holds the upstream back (TCP flow control) instead of queueing without end.
+    public var shouldPause: (() -> Bool)?
+    /// Paused by `shouldPause` and not resumed yet. While paused the idle and first-byte
+    /// timeouts do not run (the upstream is not idle, the consumer is slow); the overall
+    /// `CURLOPT_TIMEOUT_MS` deadline still does.
+    var paused = false
+
     public init(_ request: HTTPRequest, onHead: @escaping HeadHandler, onBody: @escaping BodyHandler,
                 onComplete: @escaping CompletionHandler) {
         self.request = request
@@ -108,6 +118,10 @@ public final class HTTPTransfer {
             let t = Unmanaged<HTTPTransfer>.fromOpaque(ud!).takeUnretainedValue()
             t.inCallback = true
             defer { t.inCallback = false }
+            if let gate = t.shouldPause, !t.finished, gate() {
+                t.paused = true
+                return Int(CURL_WRITEFUNC_PAUSE)
+            }
             return t.bodyChunk(UnsafeRawBufferPointer(start: ptr, count: size * n)) ? size * n : 0
         })
         _ = pmx_curl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
@@ -123,6 +137,30 @@ public final class HTTPTransfer {
         // curl forbids removing a handle from inside its own callbacks: the callback returns
         // "stop" instead, and curl_multi_info_read hands the transfer back for teardown.
         if !inCallback { teardown() }
+    }
+
+    /// Lets a paused transfer run again: libcurl re-delivers the chunk it kept (possibly right
+    /// here). Loop thread only (curl_easy_pause must run on the thread driving the multi
+    /// handle; other threads go through `EventLoop.execute`). No-op unless paused.
+    public func resume() {
+        guard paused, !finished, let loop else { return }
+        loop.resume(self)
+    }
+
+    /// Called by the loop around curl_easy_pause(CONT).
+    func unpause(_ easy: UnsafeMutableRawPointer) -> CURLcode {
+        paused = false
+        lastActivityNs = MonotonicClock.nanos()  // the pause was not upstream idleness
+        return curl_easy_pause(easy, CURLPAUSE_CONT)
+    }
+
+    /// After a failed curl_easy_pause: end the transfer (its re-delivered chunk was refused).
+    func failAfterResume(_ code: CURLcode) {
+        if finished {
+            teardown()
+        } else {
+            fail(stopReason ?? Self.classify(code, detail: errorText(code)))
+        }
     }
 
     // MARK: curl callbacks (loop thread, inside curl_multi_perform)
@@ -262,6 +300,8 @@ public final class HTTPTransfer {
             self.watchdog = nil
             let limit = self.currentLimitMs
             guard limit > 0 else { return }
+            // Paused for a slow consumer: not an idle upstream. The clock restarts on resume.
+            if self.paused { self.lastActivityNs = MonotonicClock.nanos() }
             if MonotonicClock.nanos() >= self.lastActivityNs.addingSaturated(SafeNumbers.nanos(ms: limit)) {
                 self.fail(.timeout(self.headDelivered
                     ? "no data for \(limit) ms (timeouts.idle_ms)"
