@@ -207,7 +207,7 @@ public func pmx_router_stats_ex(_ out: UnsafeMutablePointer<UnsafeMutablePointer
         guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
         let router = try routerArg(r)
         let parsed = try options.map { try Router.StatsOptions.parse(try parseInput($0, "options_json")) } ?? Router.StatsOptions()
-        out.pointee = ownedCString(Array(router.stats(parsed).utf8), .stats)
+        out.pointee = ownedCString(Array(router.stats(parsed).utf8), .stats, parsed.format == .json ? .json : .text)
     }
 }
 

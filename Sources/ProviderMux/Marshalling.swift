@@ -1,6 +1,12 @@
 // C <-> Swift conversions for the exports. No behaviour lives here. Every string handed to
 // the caller passes through one of these helpers, which also hands it to the transcript
 // (Transcript.swift: a no-op unless PMX_TRANSCRIPT_DIR is set).
+//
+// They are also the choke points where API keys are masked (`Secrets.mask`, one call each:
+// what and how is the core's), as the last step before the bytes leave: every document,
+// stream event and error the host (and the transcript) gets, successful answers included — a
+// provider may echo a key in its answer, a tool call's arguments, a model list. Masking
+// earlier, in each producer, would be one place per producer to forget.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,6 +78,7 @@ final class EventSerializer {
     func deliver(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
         buffer.removeAll(keepingCapacity: true)
         event.writeJSON(into: &buffer)
+        Secrets.mask(&buffer)  // one atomic load when no key is live
         let n = buffer.count
         buffer.append(0)
         return buffer.withUnsafeBufferPointer { buf in
@@ -83,6 +90,7 @@ final class EventSerializer {
 
 func deliverJSON(_ value: JSONValue, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
     var bytes = JSONWriter.bytes(value)
+    Secrets.mask(&bytes)
     Transcript.record(.event, bytes)
     let n = bytes.count
     bytes.append(0)
@@ -102,8 +110,11 @@ func withCString(_ buf: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<CChar
     body(p, buf.count)
 }
 
-/// A malloc'd NUL-terminated copy, freed by pmx_string_free; `kind` tags it in the transcript.
-func ownedCString(_ bytes: [UInt8], _ kind: Transcript.Kind) -> UnsafeMutablePointer<CChar> {
+/// A malloc'd NUL-terminated copy, keys masked, freed by pmx_string_free; `kind` tags it in
+/// the transcript; `surface` says what the bytes are (a JSON document unless told).
+func ownedCString(_ document: [UInt8], _ kind: Transcript.Kind, _ surface: Secrets.Surface = .json) -> UnsafeMutablePointer<CChar> {
+    var bytes = document
+    Secrets.mask(&bytes, surface: surface)
     Transcript.record(kind, bytes)
     let p = malloc(bytes.count + 1)!.assumingMemoryBound(to: CChar.self)
     bytes.withUnsafeBufferPointer { src in

@@ -210,6 +210,9 @@ class Request:
     json: Any          # parsed body, or None
     json_error: str | None
     state: State
+    # ``echo_credentials`` without ``status``: the credentials the request carried, echoed in
+    # the SUCCESSFUL answer (OpenAI protocol: chat reply, tool-call arguments, model list).
+    echo: str | None = None
 
 
 class BadRequest(Exception):
@@ -331,8 +334,12 @@ class OpenAIProtocol(Protocol):
             fn = first.get("function") if isinstance(first.get("function"), dict) else {}
             tool_name = fn.get("name") or "tool"
         reply = "echo: " + last_user
+        tool_args = self.TOOL_ARGS
+        if req.echo:
+            reply += f" (credentials received: {req.echo})"
+            tool_args = json.dumps({"city": "Paris", "credentials": req.echo})
         if tool_name:
-            completion_tokens = len(words(self.TOOL_ARGS))
+            completion_tokens = len(words(tool_args))
         else:
             completion_tokens = len(words(reply))
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -344,7 +351,7 @@ class OpenAIProtocol(Protocol):
             if tool_name:
                 message = {"role": "assistant", "content": None, "tool_calls": [
                     {"id": "call_fake_1", "type": "function",
-                     "function": {"name": tool_name, "arguments": self.TOOL_ARGS}}]}
+                     "function": {"name": tool_name, "arguments": tool_args}}]}
                 finish = "tool_calls"
             else:
                 message = {"role": "assistant", "content": reply}
@@ -365,7 +372,7 @@ class OpenAIProtocol(Protocol):
             events.append(chunk({"role": "assistant", "content": None, "tool_calls": [
                 {"index": 0, "id": "call_fake_1", "type": "function",
                  "function": {"name": tool_name, "arguments": ""}}]}))
-            a = self.TOOL_ARGS
+            a = tool_args
             cuts = [0, len(a) // 3, 2 * len(a) // 3, len(a)]
             for i in range(3):
                 events.append(chunk({"tool_calls": [
@@ -414,6 +421,8 @@ class OpenAIProtocol(Protocol):
     def models(self, req: Request):
         with req.state.lock:
             data = copy.deepcopy(req.state.scope(req.scope).models)
+        if req.echo:
+            data.append({"id": f"echo {req.echo}", "object": "model", "owned_by": req.echo})
         return JsonResponse(200, {"object": "list", "data": data})
 
 
@@ -690,6 +699,8 @@ class Handler(BaseHTTPRequestHandler):
             self.hang()
         if "disconnect_after_chunks" in fault and not streaming:
             self.drop()
+        if fault.get("echo_credentials") and not ("status" in fault or "body" in fault):
+            req.echo = credentials_of(req)
         if "status" in fault or "body" in fault:
             status = fault.get("status", 200)
             if "body" in fault:

@@ -38,6 +38,8 @@ public final class RequestExecution {
     let random: () -> Double
     /// Receives every event; the terminal one last. Loop thread.
     private var sink: ((ExecutionEvent) -> Void)?
+    /// Keys streamed in pieces over several deltas (SecretStreamGuard.swift).
+    private var secretGuard = SecretStreamGuard()
     public var onFinished: (() -> Void)?
     /// Back-pressure from the consumer (the blocking stream's queue): asked by the attempt
     /// before it produces more events; `resume()` lets it go on. Loop thread.
@@ -428,14 +430,17 @@ public final class RequestExecution {
         return u
     }
 
-    private func emit(_ e: ExecutionEvent) { sink?(e) }
+    private func emit(_ e: ExecutionEvent) {
+        guard let sink else { return }
+        secretGuard.pass(e, to: sink)
+    }
 
     private func finish(_ e: ExecutionEvent) {
         guard !finished else { return }
         finished = true
         let s = sink
         sink = nil
-        s?(e)
+        if let s { secretGuard.pass(e, to: s) } // held fragments go out before the terminal event
         onFinished?()
         onFinished = nil
     }

@@ -163,6 +163,26 @@ public enum Secrets {
         return shorten(text, maxBytes: maxBytes, surface: surface)
     }
 
+    // MARK: streams (SecretStreamGuard)
+
+    /// How many bytes at the start of `next` continue a key (8 bytes or more) that starts in
+    /// `tail` (the last bytes already handed out on the same text channel); 0 when none.
+    static func continuation(tail: [UInt8], next: [UInt8]) -> Int {
+        guard !tail.isEmpty, let m = currentMatcher() else { return 0 }
+        return m.continuation(tail: tail, next: next)
+    }
+
+    /// The length of the longest suffix of `bytes`, at least `minimum` long, that is a proper
+    /// prefix of a key (8 bytes or more): the part to hold back until the next fragment
+    /// shows whether the key follows. 0 when none.
+    static func heldSuffix(_ bytes: [UInt8], minimum: Int) -> Int {
+        guard let m = currentMatcher() else { return 0 }
+        return m.heldSuffix(bytes, minimum: minimum)
+    }
+
+    /// The longest spelling of a live key (0 with none): how much of a channel to remember.
+    static var longestKey: Int { currentMatcher()?.longest ?? 0 }
+
     /// The largest n ≤ atMost that does not split a UTF-8 sequence of `bytes`.
     public static func utf8Boundary(_ bytes: some RandomAccessCollection<UInt8>, atMost: Int) -> Int {
         guard atMost < bytes.count else { return bytes.count }
@@ -263,6 +283,45 @@ private final class Matcher: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    var longest: Int { patterns.first?.bytes.count ?? 0 }
+
+    func continuation(tail: [UInt8], next: [UInt8]) -> Int {
+        let all = tail + next
+        var covered = 0
+        all.withUnsafeBufferPointer { buf in
+            let base = buf.baseAddress!
+            for j in Swift.max(0, tail.count - longest + 1)..<tail.count where first[Int(base[j])] & 2 != 0 && all.count - j >= 4 {
+                let key = UnsafeRawPointer(base + j).loadUnaligned(as: UInt32.self).littleEndian
+                for c in byPrefix[key] ?? [] where patterns[c].bytes.count > tail.count - j {
+                    if matches(patterns[c], base, all.count, at: j, .text) {
+                        covered = Swift.max(covered, j + patterns[c].bytes.count - tail.count)
+                    }
+                }
+            }
+        }
+        return covered
+    }
+
+    func heldSuffix(_ bytes: [UInt8], minimum: Int) -> Int {
+        let n = bytes.count
+        guard n >= minimum else { return 0 }
+        return bytes.withUnsafeBufferPointer { buf -> Int in
+            let base = buf.baseAddress!
+            let lo = Swift.max(0, n - longest + 1)
+            guard lo <= n - minimum else { return 0 }
+            for j in lo...(n - minimum) where first[Int(base[j])] & 2 != 0 {
+                let rest = n - j  // ≥ minimum ≥ 4: the prefix index applies
+                let key = UnsafeRawPointer(base + j).loadUnaligned(as: UInt32.self).littleEndian
+                for c in byPrefix[key] ?? [] {
+                    let p = patterns[c]
+                    guard !p.wholeWord && p.bytes.count > rest else { continue }
+                    if p.bytes.withUnsafeBufferPointer({ memcmp(base + j, $0.baseAddress!, rest) == 0 }) { return rest }
+                }
+            }
+            return 0
+        }
     }
 
     /// The masked copy, or nil when nothing matched.
