@@ -314,7 +314,7 @@ struct GeminiCodecTests {
         #expect(try body(streamed)["stream"] == nil)
     }
 
-    @Test("the model: default_model when absent, tunedModels kept, required, path-safe")
+    @Test("the model: default_model when absent, tunedModels kept, required, one percent-encoded path segment")
     func modelInPath() throws {
         let req = try chat(#"{"messages":[{"role":"user","content":"hi"}]}"#)
         #expect(try codec.chatCall(req, model: nil, stream: false, provider: provider).url.hasSuffix("/v1beta/models/gemini-2.0-flash:generateContent"))
@@ -322,7 +322,11 @@ struct GeminiCodecTests {
         var bare = provider
         bare.defaultModel = nil
         #expect(throws: PMXError.self) { try codec.chatCall(req, model: nil, stream: false, provider: bare) }
-        for bad in ["a/b", "x?alt=json", "m:generateContent", "models/", "sp ace"] {
+        // Path syntax inside a name is percent-encoded: it cannot change the path or the method.
+        for (name, encoded) in [("a/b", "a%2Fb"), ("x?alt=json", "x%3Falt%3Djson"), ("m:generateContent", "m%3AgenerateContent"), ("sp ace", "sp%20ace")] {
+            #expect(try codec.chatCall(req, model: name, stream: false, provider: provider).url.hasSuffix("/v1beta/models/\(encoded):generateContent"))
+        }
+        for bad in ["models/", "a\r\nX-Evil: 1", "a\u{0}", "..", "tunedModels/.."] {
             #expect(throws: PMXError.self, "\(bad)") { try codec.chatCall(req, model: bad, stream: false, provider: provider) }
         }
         var keyless = provider

@@ -75,8 +75,10 @@ extension ProviderConfig {
         var baseURL = try r.string("base_url") ?? entry.defaultBaseURL ?? ""
         if type.usesNetwork {
             guard !baseURL.isEmpty else { throw r.fail("base_url", "is required for type \"\(typeName)\"") }
-            guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
-                throw r.fail("base_url", "must start with http:// or https:// (got \"\(baseURL)\")")
+            // The URL of every request to this provider starts with it (WireSafety.swift).
+            if let problem = WireSafety.baseURLProblem(baseURL) {
+                let shown = WireSafety.hasControl(baseURL) ? "" : " (got \"\(baseURL)\")"
+                throw r.fail("base_url", problem + shown)
             }
             while baseURL.hasSuffix("/") { baseURL.removeLast() }
         } else if !baseURL.isEmpty {
@@ -97,16 +99,25 @@ extension ProviderConfig {
 
         let models = try r.stringArray("models")
         let defaultModel = try r.string("default_model")
+        // Model names go into request URLs (Gemini, Azure) and documents.
+        for (i, m) in (models ?? []).enumerated() where WireSafety.hasControl(m) {
+            throw r.fail("models[\(i)]", "must not contain control characters (CR, LF, NUL, ...)")
+        }
+        if let m = defaultModel, WireSafety.hasControl(m) {
+            throw r.fail("default_model", "must not contain control characters (CR, LF, NUL, ...)")
+        }
 
         var headers: [(String, String)] = []
         if var h = try r.object("headers") {
             for key in h.object.keys {
                 guard let v = try h.string(key, nonEmpty: false) else { continue }
-                guard !key.isEmpty, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
-                    throw h.fail(key, "is not a valid HTTP header name")
+                guard WireSafety.isHeaderName(key) else {
+                    let reason = "is not a valid HTTP header name (A-Z a-z 0-9 !#$%&'*+-.^_`|~)"
+                    if WireSafety.hasControl(key) { throw PMXError(.config, "\(r.fieldPath("headers")): a name with control characters \(reason)") }
+                    throw h.fail(key, reason)
                 }
-                guard !v.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
-                    throw h.fail(key, "header values must not contain line breaks or NUL")
+                guard WireSafety.isHeaderValue(v) else {
+                    throw h.fail(key, "header values must not contain line breaks, NUL or other control characters")
                 }
                 headers.append((key, v))
             }
@@ -142,7 +153,19 @@ extension ProviderConfig {
         var options = JSONObject()
         for (key, kind) in entry.options.sorted(by: { $0.key < $1.key }) {
             switch kind {
-            case .string: if let v = try r.string(key) { options[key] = .string(v) }
+            case .string, .queryToken, .pathSegment:
+                guard let v = try r.string(key) else { continue }
+                // Sent as a header, a query value or a path segment (WireSafety.swift).
+                guard !WireSafety.hasControl(v) else {
+                    throw r.fail(key, "must not contain control characters (CR, LF, NUL, ...): it goes into the request's headers or URL")
+                }
+                if kind == .queryToken && !WireSafety.isQueryToken(v) {
+                    throw r.fail(key, "must be 1 to 64 characters of A-Z a-z 0-9 . _ - (got \"\(v)\")")
+                }
+                if kind == .pathSegment && (v == "." || v == "..") {
+                    throw r.fail(key, "\"\(v)\" is not a name (a dot segment would change the URL path)")
+                }
+                options[key] = .string(v)
             case .int: if let v = try r.int(key, min: 0, max: NumericBounds.tokens) { options[key] = .int(Int64(v)) }
             case .bool: if let v = try r.bool(key) { options[key] = .bool(v) }
             }

@@ -31,6 +31,7 @@ public struct ChatRequest: Sendable {
     private static func parseCanonical(_ value: JSONValue) throws -> ChatRequest {
         var r = try FieldReader(value, path: "", status: .invalidRequest)
         let model = try r.string("model")
+        try WireSafety.checkRequestModel(model, &r)
         guard let messages = try r.array("messages") else { throw r.fail("messages", "is required") }
         guard !messages.isEmpty else { throw r.fail("messages", "must not be empty") }
         for (i, m) in messages.enumerated() {
@@ -146,6 +147,7 @@ public struct EmbedRequest: Sendable {
     public static func parse(_ value: JSONValue) throws -> EmbedRequest {
         var r = try FieldReader(value, path: "", status: .invalidRequest)
         let model = try r.string("model")
+        try WireSafety.checkRequestModel(model, &r)
         guard let input = r.raw("input") else { throw r.fail("input", "is required") }
         var inputs: [String]
         switch input {

@@ -28,7 +28,9 @@ public struct GeminiCodec: WireCodec {
     }
 
     /// The model's resource name for the URL path: `models/x` (a `models/` prefix in the
-    /// request is accepted) or `tunedModels/x`. Gemini names the model in the path, so one is required.
+    /// request is accepted) or `tunedModels/x`. Gemini names the model in the path, so one is
+    /// required. The name after the collection is ONE path segment, percent-encoded (a `/`,
+    /// `:` or `?` in it cannot reach the path as syntax); control characters are refused.
     static func resource(_ model: String?, provider: ProviderConfig) throws -> String {
         guard let raw = model ?? provider.defaultModel, !raw.isEmpty else {
             throw PMXError(.invalidRequest, "gemini needs a model: name one in the request or set \"default_model\" on the provider", provider: provider.name)
@@ -36,13 +38,10 @@ public struct GeminiCodec: WireCodec {
         var collection = "models", name = Substring(raw)
         if raw.hasPrefix("models/") { name = name.dropFirst(7) }
         else if raw.hasPrefix("tunedModels/") { name = name.dropFirst(12); collection = "tunedModels" }
-        let pathSafe = name.utf8.allSatisfy {
-            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E
+        guard !name.isEmpty else {
+            throw PMXError(.invalidRequest, "model: gemini model name \"\(raw)\" has no name after \"\(collection)/\"", provider: provider.name)
         }
-        guard !name.isEmpty, pathSafe else {
-            throw PMXError(.invalidRequest, "gemini model name \"\(raw)\" has characters a URL path cannot carry", provider: provider.name)
-        }
-        return collection + "/" + name
+        return collection + "/" + (try WireSafety.requestPathSegment(String(name), field: "model", provider: provider.name))
     }
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {

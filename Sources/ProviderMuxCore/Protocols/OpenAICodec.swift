@@ -157,9 +157,10 @@ public struct AzureCodec: WireCodec {
         guard let deployment = provider.options["deployment"]?.stringValue ?? model else {
             throw PMXError(.invalidRequest, "azure needs a deployment: set \"deployment\" in the provider or a model in the request", provider: provider.name)
         }
-        let escaped = deployment.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
-        guard escaped else { throw PMXError(.invalidRequest, "azure deployment name \"\(deployment)\" has characters a URL path cannot carry", provider: provider.name) }
-        return provider.baseURL + "/openai/deployments/\(deployment)\(operation)?api-version=\(version)"
+        // One path segment, percent-encoded; `api_version` was checked at config time.
+        let field = provider.options["deployment"] == nil ? "model" : "deployment"
+        let segment = try WireSafety.requestPathSegment(deployment, field: field, provider: provider.name)
+        return provider.baseURL + "/openai/deployments/\(segment)\(operation)?api-version=\(version)"
     }
 
     public func chatCall(_ r: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {

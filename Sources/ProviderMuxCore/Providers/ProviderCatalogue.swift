@@ -14,7 +14,10 @@ public enum ProviderType: String, Sendable, CaseIterable {
 
 /// The kind of value a type-specific provider option takes.
 public enum OptionKind: Sendable {
-    case string, int, bool
+    /// `queryToken`: sent as a URL query value (1 to 64 of A-Z a-z 0-9 . _ -);
+    /// `pathSegment`: a URL path segment (percent-encoded, not `.` or `..`). Every string kind
+    /// refuses control characters (WireSafety.swift).
+    case string, queryToken, pathSegment, int, bool
 }
 
 /// What each provider type brings: its codec, defaults and the extra config keys it accepts.
@@ -51,7 +54,7 @@ public enum ProviderCatalogue {
         case .llamacpp: return CatalogueEntry(codec: LlamaCppCodec(), defaultBaseURL: "http://127.0.0.1:8080/v1")
         case .azure:
             return CatalogueEntry(codec: AzureCodec(), defaultBaseURL: nil, apiKeyEnv: "AZURE_OPENAI_API_KEY",
-                                  options: ["api_version": .string, "deployment": .string])
+                                  options: ["api_version": .queryToken, "deployment": .pathSegment])
         case .anthropic:
             return CatalogueEntry(codec: AnthropicCodec(), defaultBaseURL: "https://api.anthropic.com", apiKeyEnv: "ANTHROPIC_API_KEY",
                                   options: ["anthropic_version": .string, "default_max_tokens": .int])

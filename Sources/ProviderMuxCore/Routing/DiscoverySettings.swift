@@ -98,11 +98,15 @@ public struct DiscoverySettings: Sendable, Equatable {
         case (let port, nil):
             return DiscoveryTarget(kind: kind, port: port)
         case (nil, .some(var url)):
+            let written = url
             while url.hasSuffix("/") { url.removeLast() }
             if url.hasSuffix("/v1") { url.removeLast(3) }  // the server root is probed, not the OpenAI prefix
             while url.hasSuffix("/") { url.removeLast() }
-            guard let parts = LocalURL(url) else {
-                throw t.fail("base_url", "must be http://host[:port][/path] or https://… (got \"\(url)\")")
+            guard let parts = LocalURL(url), !WireSafety.hasControl(url) else {
+                throw t.fail("base_url", "must be http://host[:port][/path] or https://…" + (WireSafety.hasControl(url) ? "" : " (got \"\(url)\")"))
+            }
+            if let problem = WireSafety.baseURLProblem(written) {  // the probes' URLs start with it
+                throw t.fail("base_url", problem)
             }
             guard allowRemote || parts.isLoopback else {
                 throw t.fail("base_url", "host \(parts.host) is not loopback; set \(allowRemotePath) to probe it")
