@@ -9,6 +9,16 @@
  *    `pmx_error *err`. When it is not NULL and the call fails, it is filled in (message
  *    NUL-terminated, truncated to fit). On success it is left with code PMX_OK and an empty
  *    message. API keys never appear in any message, log line, stats document or response.
+ *    Masking is a byte search over every string handed out (errors, log lines, responses,
+ *    stream events, models, health, stats, transcript), done before any truncation: keys of
+ *    8 bytes or more are masked wherever their bytes appear (also JSON-escaped), as "****"
+ *    (+ their last 4 bytes when 16 bytes or longer); keys of 1-7 bytes are placeholders,
+ *    masked as whole words in error messages and log lines only. See README "Behaviour
+ *    choices".
+ *  - Config and request strings that reach an upstream request line or header (base_url,
+ *    api_key, headers, type-specific options, model names) are refused when they hold CR, LF,
+ *    NUL or another control character: PMX_ERR_CONFIG / PMX_ERR_INVALID_REQUEST naming the
+ *    field. Names in URL paths are percent-encoded.
  *  - Output: out-parameters come first and are named `out`. On failure `*out` is set to NULL.
  *    Strings the library returns are owned by the caller and MUST be released with
  *    pmx_string_free(), never free(). Every *_free function accepts NULL.
@@ -238,7 +248,7 @@ PMX_API void pmx_set_log_callback(pmx_log_fn fn, int32_t min_level, void *userda
  * never fails or crashes because of it. Unset, it costs one branch per call site.
  *
  * The transcript holds exactly what the caller received: API keys are masked as everywhere
- * ("****" + last 4 characters) and never appear, but prompts, replies and provider error
+ * ("****", plus the last 4 bytes of a key of 16 bytes or more) and never appear, but prompts, replies and provider error
  * messages do. Treat the file like the conversations themselves.
  */
 
