@@ -742,3 +742,32 @@ def test_tls_mode_refused_by_a_verifying_client(tls_server):
 def test_tls_options_go_together():
     r = subprocess.run([sys.executable, SERVER, "--tls-cert", "x.pem"], capture_output=True, timeout=10)
     assert r.returncode != 0 and b"go together" in r.stderr
+
+
+def test_echo_credentials_in_successful_answers(up):
+    """``echo_credentials`` without ``status``: the credentials in the normal answer (reply,
+    stream deltas, tool-call arguments, model list), for the library's masking tests."""
+    up.script("echo", [{"echo_credentials": True, "times": 4}])
+    auth = {"Authorization": "Bearer sk-fake-echo-123456", "Content-Type": "application/json"}
+
+    def call(method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", up.port, timeout=5)
+        try:
+            conn.request(method, path, body=None if body is None else json.dumps(body).encode(), headers=auth)
+            return conn.getresponse().read()
+        finally:
+            conn.close()
+
+    plain = json.loads(call("POST", "/echo/v1/chat/completions", chat("hi")))
+    assert plain["choices"][0]["message"]["content"] == \
+        "echo: hi (credentials received: authorization: Bearer sk-fake-echo-123456)"
+    streamed = content_of([d for k, d in sse_events(call("POST", "/echo/v1/chat/completions", chat("hi", stream=True))) if k == "data"])
+    assert streamed.endswith("Bearer sk-fake-echo-123456)")
+    tools = [{"type": "function", "function": {"name": "get_weather"}}]
+    args = json.loads(json.loads(call("POST", "/echo/v1/chat/completions", chat("weather?", tools=tools)))
+                      ["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+    assert args == {"city": "Paris", "credentials": "authorization: Bearer sk-fake-echo-123456"}
+    ids = [m["id"] for m in json.loads(call("GET", "/echo/v1/models"))["data"]]
+    assert ids[-1] == "echo authorization: Bearer sk-fake-echo-123456"
+    # The entry is used up: the next answer is the normal one.
+    assert json.loads(call("POST", "/echo/v1/chat/completions", chat("hi")))["choices"][0]["message"]["content"] == "echo: hi"
