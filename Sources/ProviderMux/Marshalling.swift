@@ -187,7 +187,9 @@ func fillError(_ err: UnsafeMutableRawPointer?, _ e: PMXError?) {
     err.storeBytes(of: Int32(clamping: e?.httpStatus ?? 0), toByteOffset: 4, as: Int32.self)
     err.storeBytes(of: Int32(clamping: e?.attemptCount ?? 0), toByteOffset: 8, as: Int32.self)
     // Masked BEFORE the copy cuts them: a key cut in half would no longer match.
-    copyTruncated(Secrets.mask(e?.provider ?? ""), to: err + providerOffset, capacity: providerSize)
+    // The provider is a config name: keys of 8 bytes or more only (`.text`), so that a
+    // placeholder key equal to the name ("ollama") does not hide which provider failed.
+    copyTruncated(Secrets.mask(e?.provider ?? "", surface: .text), to: err + providerOffset, capacity: providerSize)
     copyTruncated(Secrets.mask(e?.message ?? ""), to: err + messageOffset, capacity: messageSize)
 }
 
