@@ -49,7 +49,9 @@ struct BackPressureTests {
         let (queue, events, result) = try #require(blockedStream(router, request, blockMs: 900))
         #expect(throws: Never.self) { try result.get() }
         // Every word arrived, in order, exactly once.
-        #expect(text(events) == "echo: " + prompt)
+        let got = text(events), want = "echo: " + prompt
+        let same = got == want  // compared outside #expect: a failure would print 150 KB twice
+        #expect(same, "received \(got.utf8.count) of \(want.utf8.count) bytes of text")
         #expect(events.filter(\.isTerminal).count == 1)
         #expect(events.last?.isTerminal == true)
         // The transfer was paused, and the queue never held more than the high-water mark
@@ -68,7 +70,9 @@ struct BackPressureTests {
         let request = try ChatRequest.parse(JSONParser.parse(#"{"model":"x","messages":[{"role":"user","content":"hi"}]}"#))
         let (queue, events, result) = try #require(blockedStream(router, request, blockMs: 300))
         #expect(throws: Never.self) { try result.get() }
-        #expect(text(events) == reply)
+        let got = text(events)
+        let same = got == reply
+        #expect(same, "received \(got.utf8.count) of \(reply.utf8.count) bytes of text")
         #expect(queue.pauses > 0)
         #expect(queue.maxQueuedBytes <= limits.highWaterBytes + 512, "\(queue.maxQueuedBytes)")
     }
