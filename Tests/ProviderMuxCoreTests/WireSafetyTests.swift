@@ -201,4 +201,25 @@ final class WireSafetyUpstreamTests {
         #expect(e.status == .invalidRequest && e.message.contains("model"), "\(e.message)")
         #expect(try server.requests(scope).isEmpty, "nothing was sent")
     }
+
+    @Test("the transport refuses a request with a control character in its URL or headers, whatever built it")
+    func transportBackstop() throws {
+        #expect(HTTPRequest(method: "GET", url: "http://127.0.0.1:1/x", headers: [("A", "b\tc")]).wireProblem == nil)
+        #expect(HTTPRequest(method: "GET", url: "http://127.0.0.1:1/x\r\nX-Evil: 1").wireProblem != nil)
+        #expect(HTTPRequest(method: "GET", url: "http://127.0.0.1:1/x y").wireProblem != nil)
+        #expect(HTTPRequest(method: "GET", url: "http://127.0.0.1:1/x", headers: [("A", "b\r\nX-Evil: 1")]).wireProblem != nil)
+        #expect(HTTPRequest(method: "GET", url: "http://127.0.0.1:1/x", headers: [("A\nB", "v")]).wireProblem != nil)
+        #expect(HTTPRequest(method: "GET", url: "http://127.0.0.1:1/x", headers: [("A", "b\u{0}c")]).wireProblem != nil)
+        // A provider definition changed after validation (a host embedding the core): not sent.
+        var config = try RouterConfig.parse(JSONParser.parse(
+            #"{"providers":[{"name":"g","type":"gemini","base_url":"http://127.0.0.1:\#(server.port)/\#(scope)","api_key":"inject-test-key-1","retry":{"max_attempts":1}}]}"#))
+        config.providers[0].headers.append(("X-A", "a\r\nX-Evil: 1"))
+        let r = try Router(config: config)
+        defer { r.close() }
+        let req = try ChatRequest.parse(["model": "gemini-2.0-flash", "messages": [["role": "user", "content": "hi"]]])
+        let result = try #require(completeOnThread(r, req))
+        guard case .failure(let e) = result else { Issue.record("sent"); return }
+        #expect(e.message.contains("request not sent"), "\(e.message)")
+        #expect(try server.requests(scope).isEmpty, "nothing was sent")
+    }
 }

@@ -61,6 +61,9 @@ public final class HTTPTransfer {
     /// Configures curl and adds the transfer to the loop. Loop thread only.
     public func start(on loop: EventLoop) {
         self.loop = loop
+        // Last line of defence behind WireSafety (config and request checks): a CR, LF or NUL
+        // never reaches curl's URL or header list, whatever built the request.
+        if let problem = request.wireProblem { fail(.connection("request not sent: \(problem)")); return }
         guard let easy = loop.takeEasy() else { fail(.connection("curl_easy_init failed")); return }
         self.easy = easy
         // The multi handle keeps a pointer to us until completion or cancel: hold ourselves.

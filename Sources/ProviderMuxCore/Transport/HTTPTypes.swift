@@ -71,6 +71,22 @@ public struct HTTPResponseHead: Sendable {
     }
 }
 
+extension HTTPRequest {
+    /// What makes this request unsafe to hand to curl (a control character in the URL, a
+    /// header name or value, which would split the request line or inject a header), or nil.
+    public var wireProblem: String? {
+        func control(_ s: String, tab: Bool) -> Bool { s.utf8.contains { ($0 < 0x20 && !(tab && $0 == 0x09)) || $0 == 0x7F } }
+        if control(url, tab: false) || url.utf8.contains(0x20) { return "the URL contains a space or control character" }
+        for (name, value) in headers {
+            if name.isEmpty || control(name, tab: false) || name.utf8.contains(0x20) || name.utf8.contains(UInt8(ascii: ":")) {
+                return "a header name contains a space, colon or control character"
+            }
+            if control(value, tab: true) { return "the value of header \(name) contains a control character" }
+        }
+        return nil
+    }
+}
+
 /// Why a transfer failed below HTTP.
 public enum TransportFailure: Sendable, Equatable {
     case connection(String)
