@@ -133,3 +133,75 @@ struct PolicyBoundsHTTPTests {
         #expect(left > 0 && left <= Int64(RouterConfig.defaultMaxCooldownMs), "cooldown left: \(left) ms")
     }
 }
+
+@Suite("Policy bounds: budgets charged from the pricing table")
+struct BudgetChargeTests {
+    private func upstreamRouter(_ scope: String, budget: String, pricing: String = "") throws -> (Router, FakeUpstreamServer) {
+        let server = try FakeUpstreamServer.shared.get()
+        let body = #"{"id":"x","object":"chat.completion","created":1,"model":"fake-small","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost_usd":1e300,"cost":1e300}}"#
+        let escaped = body.replacingOccurrences(of: "\"", with: "\\\"")
+        try server.script(scope, #"[{"status":200,"body":"\#(escaped)","times":100}]"#)
+        let r = try router(#"""
+        {"providers":[{"name":"a","type":"openai-compatible","base_url":"\#(server.base(scope))","api_key":"k"}],
+         "budget":\#(budget)\#(pricing)}
+        """#)
+        return (r, server)
+    }
+
+    @Test("an upstream cost of 1e300 spends nothing: cost_usd is the table's, the figure is reported as upstream_cost_usd")
+    func upstreamCostNotTrusted() throws {
+        let scope = "budget-" + String(UUID().uuidString.prefix(8)).lowercased()
+        let (r, _) = try upstreamRouter(scope, budget: #"{"usd":1,"window":"1h"}"#,
+                                        pricing: #","pricing":{"a/*":{"input_per_mtok":1000,"output_per_mtok":2000}}"#)
+        defer { r.close() }
+        // A model name, so that the table has something to price.
+        let resp = try #require(completeOnThread(r, try chat(model: "fake-small"))).get()
+        let usage = try #require(resp["usage"])
+        #expect(abs((usage["cost_usd"]?.doubleValue ?? -1) - 0.02) < 1e-9)  // 10 × 1000 / 1e6 + 5 × 2000 / 1e6
+        #expect(usage["upstream_cost_usd"]?.doubleValue == Usage.maxCostUSD)  // reported, bounded
+        let spent = try #require(r.routerBudget?.spent(nowNs: MonotonicClock.nanos()))
+        #expect(abs(spent - 0.02) < 1e-9)
+        // The budget still has room: the next request is served.
+        #expect((try? #require(completeOnThread(r, try chat())).get()) != nil)
+        #expect(r.stats()["cost_usd"]?.doubleValue ?? 1e9 < 1)
+    }
+
+    @Test("with no price, an upstream's cost_usd is not taken as the router's cost")
+    func noPriceNoCost() throws {
+        let scope = "budget-" + String(UUID().uuidString.prefix(8)).lowercased()
+        let (r, _) = try upstreamRouter(scope, budget: #"{"usd":1,"window":"1h"}"#)
+        defer { r.close() }
+        let resp = try #require(completeOnThread(r, try chat())).get()
+        #expect(resp["usage"]?["cost_usd"] == nil)
+        #expect(resp["usage"]?["upstream_cost_usd"]?.doubleValue == Usage.maxCostUSD)
+        #expect(r.routerBudget?.spent(nowNs: MonotonicClock.nanos()) == 0)
+    }
+
+    @Test("budget.trust_upstream_cost charges the upstream's figure, clamped per response")
+    func trustedClamped() throws {
+        let scope = "budget-" + String(UUID().uuidString.prefix(8)).lowercased()
+        let (r, _) = try upstreamRouter(scope, budget: #"{"usd":1000,"window":"1h","trust_upstream_cost":true}"#)
+        defer { r.close() }
+        _ = try #require(completeOnThread(r, try chat())).get()
+        #expect(r.routerBudget?.spent(nowNs: MonotonicClock.nanos()) == Usage.maxTrustedUpstreamCostUSD)
+    }
+
+    @Test("charging rules: negative, NaN and infinite figures never reach a budget; negative counts are clamped")
+    func chargingRules() {
+        var u = Usage(promptTokens: -5, completionTokens: -1, totalTokens: -6)
+        u.upstreamCostUSD = -3
+        let n = u.nonNegative
+        #expect(n.promptTokens == 0 && n.completionTokens == 0 && n.totalTokens == 0 && n.upstreamCostUSD == nil)
+        var trust = BudgetSettings(usd: 1, windowMs: 1000)
+        trust.trustUpstreamCost = true
+        var v = Usage(promptTokens: 1, completionTokens: 1)
+        v.costUSD = 0.5
+        v.upstreamCostUSD = 7
+        #expect(BudgetSettings(usd: 1, windowMs: 1000).charge(for: v) == 0.5)
+        #expect(trust.charge(for: v) == 7)
+        v.upstreamCostUSD = nil
+        #expect(trust.charge(for: v) == 0.5)  // no upstream figure: the table's
+        #expect(Usage.reportedCost(.double(.infinity)) == nil && Usage.reportedCost(.double(-1)) == nil)
+        #expect(Usage.reportedCost(.double(.nan)) == nil && Usage.reportedCost(.int(3)) == 3)
+    }
+}

@@ -109,9 +109,10 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
         }
         let u = try #require(Usage(openAI: JSONParser.parse(text)))
         #expect(u.promptTokens == c && u.completionTokens == c && u.totalTokens == c && u.cachedTokens == c)
-        if let cost = u.costUSD { #expect(cost >= 0 && cost <= Usage.maxCostUSD) }
+        #expect(u.costUSD == nil)  // the upstream's cost_usd is reported apart, not the router's cost
+        if let cost = u.upstreamCostUSD { #expect(cost >= 0 && cost <= Usage.maxCostUSD) }
         if let tps = u.tokensPerSecond { #expect(tps >= 0 && tps <= Usage.maxTokensPerSecond) }
-        if value.text.hasPrefix("-") && value.text != "-0" { #expect(u.costUSD == nil && u.tokensPerSecond == nil) }
+        if value.text.hasPrefix("-") && value.text != "-0" { #expect(u.upstreamCostUSD == nil && u.tokensPerSecond == nil) }
     }
 
     @Test func sanitizedKeepsShapeAndBoundsEveryNumber() throws {
@@ -161,8 +162,10 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
         #expect(u["prompt_tokens"] == .int(Int64(c)) && u["completion_tokens"] == .int(Int64(c)) && u["total_tokens"] == .int(Int64(c)))
         #expect(u["completion_tokens_details"]?["reasoning_tokens"] == .int(Int64(c)))
         let parsed = try #require(Usage(openAI: u))
-        #expect(parsed == Usage(promptTokens: c, completionTokens: c, totalTokens: c, cachedTokens: c).with(cost: parsed.costUSD, tps: parsed.tokensPerSecond))
-        if let cost = parsed.costUSD { #expect(cost <= Usage.maxCostUSD && cost >= 0) }
+        #expect(parsed == Usage(promptTokens: c, completionTokens: c, totalTokens: c, cachedTokens: c).with(cost: parsed.costUSD, tps: parsed.tokensPerSecond, upstream: parsed.upstreamCostUSD))
+        // An upstream's cost_usd is reported apart (upstream_cost_usd), never the router's cost.
+        #expect(parsed.costUSD == nil)
+        if let cost = parsed.upstreamCostUSD { #expect(cost <= Usage.maxCostUSD && cost >= 0) }
         // What the caller sees is what accounting uses: bounded, and writable as JSON.
         #expect(!JSONWriter.string(u).contains("9223372036854775807"))
     }
@@ -385,9 +388,10 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
 }
 
 extension Usage {
-    fileprivate func with(cost: Double?, tps: Double?) -> Usage {
+    fileprivate func with(cost: Double?, tps: Double?, upstream: Double? = nil) -> Usage {
         var u = self
         u.costUSD = cost
+        u.upstreamCostUSD = upstream
         u.tokensPerSecond = tps
         return u
     }

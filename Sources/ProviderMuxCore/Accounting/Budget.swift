@@ -11,6 +11,9 @@ public struct BudgetSettings: Sendable, Equatable {
     public var usd: Double
     public var windowMs: Int
     public var onExceeded: OnExceeded = .fail
+    /// `trust_upstream_cost`: charge the upstream's own cost figure (clamped) instead of the
+    /// pricing table's. Off by default: an upstream reporting 1e300 USD must not spend a budget.
+    public var trustUpstreamCost = false
 
     public init(usd: Double, windowMs: Int, onExceeded: OnExceeded = .fail) {
         self.usd = usd
@@ -47,8 +50,11 @@ public struct BudgetSettings: Sendable, Equatable {
             guard let v = OnExceeded(rawValue: s) else { throw r.fail("on_exceeded", "expected \"local\" or \"fail\", got \"\(s)\"") }
             onExceeded = v
         }
+        let trust = try r.bool("trust_upstream_cost") ?? false
         try r.finish()
-        return BudgetSettings(usd: usd, windowMs: ms, onExceeded: onExceeded)
+        var s = BudgetSettings(usd: usd, windowMs: ms, onExceeded: onExceeded)
+        s.trustUpstreamCost = trust
+        return s
     }
 
     /// "<integer><unit>" with unit s, m, h, d or w → milliseconds; nil when malformed or too large.

@@ -28,6 +28,10 @@ public struct Usage: Sendable, Equatable {
     public var tokensPerSecond: Double? { didSet { tokensPerSecond = Self.rate(tokensPerSecond) } }
     /// What this usage cost in USD by the router's pricing table; nil when the model has no price.
     public var costUSD: Double? { didSet { costUSD = Self.cost(costUSD) } }
+    /// What the upstream said this response cost (`usage.cost_usd`, OpenRouter's `usage.cost`),
+    /// reported as `upstream_cost_usd`; bounded like `costUSD`. Never charged to a budget unless
+    /// that budget says `trust_upstream_cost` (see UsagePolicy.swift).
+    public var upstreamCostUSD: Double? { didSet { upstreamCostUSD = Self.cost(upstreamCostUSD) } }
 
     public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil) {
         self.promptTokens = Self.count(promptTokens)
@@ -45,7 +49,8 @@ public struct Usage: Sendable, Equatable {
         self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"].flatMap(Self.count),
                   cachedTokens: o["prompt_tokens_details"]?["cached_tokens"].flatMap(Self.count))
         tokensPerSecond = Self.rate(o["tokens_per_second"]?.doubleValue)
-        costUSD = Self.cost(o["cost_usd"]?.doubleValue)
+        // An upstream's figure is not the router's price: kept apart, costUSD comes from the table.
+        upstreamCostUSD = Self.reportedCost(o["cost_usd"] ?? o["cost"] ?? o["upstream_cost_usd"])
     }
 
     public func json() -> JSONValue {
@@ -56,6 +61,7 @@ public struct Usage: Sendable, Equatable {
         if let cachedTokens { o["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cachedTokens))] }
         if let tokensPerSecond { o["tokens_per_second"] = .double(tokensPerSecond) }
         if let costUSD { o["cost_usd"] = .double((costUSD * 1e8).rounded() / 1e8) }
+        if let upstreamCostUSD { o["upstream_cost_usd"] = .double(upstreamCostUSD) }
         return .object(o)
     }
 }

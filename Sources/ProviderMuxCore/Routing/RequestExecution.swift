@@ -254,12 +254,17 @@ public final class RequestExecution {
         let c = current
         var r: JSONObject
         if let response { r = response } else { r = accumulator.response(fallbackModel: attemptModel) }
-        var usage = Usage(openAI: r["usage"])
-        if let u = usage, let cost = context.cost(c, u), var fields = r["usage"]?.objectValue {
+        var usage = Usage(openAI: r["usage"])?.nonNegative
+        if var u = usage, var fields = r["usage"]?.objectValue {
             // Added to the provider's usage object as it is (embeddings keep their shape).
-            usage?.costUSD = cost
-            fields["cost_usd"] = usage!.json()["cost_usd"]
+            // `cost_usd` is the router's price only: an upstream's own figure moves to
+            // `upstream_cost_usd` (reported, never trusted for budgets unless opted in).
+            u.costUSD = context.cost(c, u)
+            let priced = u.json()
+            fields["cost_usd"] = priced["cost_usd"]
+            fields["upstream_cost_usd"] = priced["upstream_cost_usd"]
             r["usage"] = .object(fields)
+            usage = u
         }
         r["provider"] = .string(c.provider.name)
         r["attempts"] = .array(attempts)
@@ -284,7 +289,7 @@ public final class RequestExecution {
         record(error)
         lastFailure = error
         let c = current
-        var partial = deltasEmitted > 0 ? partialUsage : nil
+        var partial = deltasEmitted > 0 ? partialUsage.nonNegative : nil
         if let u = partial, let cost = context.cost(c, u) { partial?.costUSD = cost }
         context.metrics.attemptFailed(c.seriesKey, status: error.status, usage: partial, costUSD: partial?.costUSD)
         attemptOpen = false

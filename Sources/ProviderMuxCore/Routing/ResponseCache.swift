@@ -245,7 +245,10 @@ public enum CacheReplay {
             }
             events.append(.delta(content: nil, toolCalls: deltas))
         }
-        if let usage = Usage(openAI: response["usage"]) {
+        if var usage = Usage(openAI: response["usage"]) {
+            // The stored answer's cost_usd is the router's own price (set when it was served).
+            usage.costUSD = response["usage"]?["cost_usd"]?.doubleValue
+            usage.upstreamCostUSD = Usage.reportedCost(response["usage"]?["upstream_cost_usd"])
             events.append(.usage(usage))
         }
         return events

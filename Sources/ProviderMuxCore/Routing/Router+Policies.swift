@@ -141,12 +141,11 @@ extension Router {
         case .abandoned:
             b.release(nowNs: now)
         }
-        if let u = spent {
+        if let u = spent?.nonNegative {
             c.provider.limiter.settle(estimatedTokens: estimatedTokens, actualTokens: u.totalTokens, nowNs: now)
-            if let cost = u.costUSD, cost > 0 {
-                routerBudget?.record(costUSD: cost, nowNs: now)
-                if let lane, let lb = providersLock.withLock({ laneBudgets[lane] }) { lb.record(costUSD: cost, nowNs: now) }
-            }
+            // Each budget charges the pricing table's cost (or, opted in, the upstream's, clamped).
+            routerBudget?.charge(u, nowNs: now)
+            if let lane, let lb = providersLock.withLock({ laneBudgets[lane] }) { lb.charge(u, nowNs: now) }
         }
     }
 
