@@ -31,7 +31,7 @@ public struct Deployment: Sendable, Equatable {
     public init(provider: String, model: String?) { self.provider = provider; self.model = model }
 
     /// Parses `"name"` / `"name/model"`; the provider must exist.
-    static func parse(_ text: String, field: String, providers: [String]) throws -> Deployment {
+    static func parse(_ text: String, field: String, providers: Set<String>) throws -> Deployment {
         let d: Deployment
         if let slash = text.firstIndex(of: "/") {
             let model = String(text[text.index(after: slash)...])
@@ -40,7 +40,9 @@ public struct Deployment: Sendable, Equatable {
             d = Deployment(provider: text, model: nil)
         }
         guard providers.contains(d.provider) else {
-            throw PMXError(.config, "\(field): no provider named \"\(d.provider)\" (providers: \(providers.joined(separator: ", ")))")
+            // Names the first few only: a router may have thousands.
+            let some = providers.sorted().prefix(20).joined(separator: ", ") + (providers.count > 20 ? ", …" : "")
+            throw PMXError(.config, "\(field): no provider named \"\(d.provider)\" (providers: \(some))")
         }
         return d
     }
@@ -95,16 +97,19 @@ public struct RoutingConfig: Sendable {
     /// Parses `routing` (without the `order` key, which the router config applies to the provider list).
     /// Deployments must name one of `providerConfigs`.
     public static func parse(_ r: inout FieldReader, providerConfigs: [ProviderConfig]) throws -> RoutingConfig {
-        let providers = providerConfigs.map(\.name)
+        // Sets and one pass over each object's members (JSONObject lookups are linear): a routing
+        // section for 10,000 providers parses in linear time.
+        let providers = Set(providerConfigs.map(\.name))
         var c = RoutingConfig()
         if let s = try StrategyKind.parse(&r, "strategy") { c.strategy = s }
         if let e = try r.double("exploration", min: 0, max: 1) { c.exploration = e }
         if let s = try r.int("seed", min: 0, max: Int64.max) { c.seed = UInt64(s) }
 
         if let groups = try r.object("model_groups") {
-            for key in groups.object.keys {
+            for m in groups.object.members {
+                let key = m.key
                 let field = groups.fieldPath(key)
-                guard let list = groups.object[key]?.arrayValue, !list.isEmpty else {
+                guard let list = m.value.arrayValue, !list.isEmpty else {
                     throw PMXError(.config, "\(field): expected a non-empty array of \"provider\" or \"provider/model\"")
                 }
                 c.modelGroups[key] = try list.enumerated().map { i, v in
@@ -115,8 +120,9 @@ public struct RoutingConfig: Sendable {
         }
 
         if let lanes = try r.object("lanes") {
-            for name in lanes.object.keys {
-                var l = try FieldReader(lanes.object[name]!, path: lanes.fieldPath(name))
+            for m in lanes.object.members {
+                let name = m.key
+                var l = try FieldReader(m.value, path: lanes.fieldPath(name))
                 var lane = LaneConfig(name: name)
                 if let list = try l.stringArray("providers") {
                     guard !list.isEmpty else { throw l.fail("providers", "must not be empty (omit it for every provider)") }
@@ -171,9 +177,10 @@ public struct RoutingConfig: Sendable {
     private static func parseFallbacks(_ r: inout FieldReader, _ key: String) throws -> [String: [String]] {
         guard let o = try r.object(key) else { return [:] }
         var map: [String: [String]] = [:]
-        for from in o.object.keys {
+        for m in o.object.members {
+            let from = m.key
             let field = o.fieldPath(from)
-            guard let list = o.object[from]?.arrayValue else { throw PMXError(.config, "\(field): expected an array of model or group names") }
+            guard let list = m.value.arrayValue else { throw PMXError(.config, "\(field): expected an array of model or group names") }
             map[from] = try list.enumerated().map { i, v in
                 guard let s = v.stringValue, !s.isEmpty else { throw PMXError(.config, "\(field)[\(i)]: expected a model or group name") }
                 guard s != from else { throw PMXError(.config, "\(field)[\(i)]: \"\(s)\" falls back to itself") }
@@ -186,37 +193,59 @@ public struct RoutingConfig: Sendable {
         return map
     }
 
-    /// A path that returns to its start, or nil. Depth-first over the fallback graph.
+    /// A path that returns to its start, or nil. Depth-first over the fallback graph, with an
+    /// explicit stack: a chain of a million entries must not overflow the thread's stack.
     static func findCycle(_ graph: [String: [String]]) -> [String]? {
         var state: [String: Int] = [:]  // 1 = on the current path, 2 = done
         var path: [String] = []
-        func visit(_ n: String) -> [String]? {
-            if state[n] == 2 { return nil }
-            if state[n] == 1, let i = path.firstIndex(of: n) { return Array(path[i...]) + [n] }
-            state[n] = 1
-            path.append(n)
-            for next in graph[n] ?? [] { if let c = visit(next) { return c } }
-            path.removeLast()
-            state[n] = 2
-            return nil
+        var onPathAt: [String: Int] = [:]
+        var stack: [(node: String, next: Int)] = []
+        for root in graph.keys.sorted() where state[root] == nil {
+            state[root] = 1; onPathAt[root] = 0; path.append(root)
+            stack.append((root, 0))
+            while let top = stack.last {
+                let edges = graph[top.node] ?? []
+                if top.next < edges.count {
+                    stack[stack.count - 1].next += 1
+                    let n = edges[top.next]
+                    switch state[n] {
+                    case 2?: continue
+                    case 1?: return Array(path[onPathAt[n]!...]) + [n]
+                    default:
+                        state[n] = 1; onPathAt[n] = path.count; path.append(n)
+                        stack.append((n, 0))
+                    }
+                } else {
+                    state[top.node] = 2; onPathAt[top.node] = nil; path.removeLast()
+                    stack.removeLast()
+                }
+            }
         }
-        for n in graph.keys.sorted() { if let c = visit(n) { return c } }
         return nil
     }
 
     /// A fallback must lead somewhere: a model group, `provider/model` of a configured provider, or a
     /// model that some provider lists or could serve (one without a `models` list).
     private func validateFallbackTargets(providers: [ProviderConfig]) throws {
+        // Indexed once (names, every listed model, whether some provider serves any model), so
+        // that a chain of thousands over thousands of providers is not checked pairwise.
+        var byName: [String: ProviderConfig] = [:]
+        var listed = Set<String>()
+        var anyModel = false
+        for p in providers {
+            byName[p.name] = p
+            if let models = p.models { listed.formUnion(models) } else { anyModel = true }
+        }
         for (key, map) in [("fallbacks", fallbacks), ("context_window_fallbacks", contextWindowFallbacks),
                            ("content_policy_fallbacks", contentPolicyFallbacks)] {
             for from in map.keys.sorted() {
                 for (i, t) in map[from]!.enumerated() where modelGroups[t] == nil {
-                    if let slash = t.firstIndex(of: "/"), let p = providers.first(where: { $0.name == t[..<slash] }) {
+                    if let slash = t.firstIndex(of: "/"), let p = byName[String(t[..<slash])] {
                         let model = String(t[t.index(after: slash)...])
                         if p.serves(model) { continue }
                         throw PMXError(.config, "routing.\(key).\(from)[\(i)]: provider \"\(p.name)\" does not serve model \"\(model)\"")
                     }
-                    guard providers.contains(where: { $0.serves(t) }) else {
+                    guard anyModel || listed.contains(t) else {
                         throw PMXError(.config, "routing.\(key).\(from)[\(i)]: no provider serves \"\(t)\" and no model group has that name")
                     }
                 }

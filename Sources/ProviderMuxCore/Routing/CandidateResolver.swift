@@ -14,11 +14,15 @@ public enum CandidateResolver {
     /// `route.providers` restricts the pool and orders it.
     public static func restrict(_ pool: [PoolEntry], to names: [String]?, all: [ProviderRuntime], lane: String?) throws -> [PoolEntry] {
         guard let names else { return pool }
+        // Indexed once: a long `route.providers` over a big pool stays linear.
+        let known = Set(all.map(\.name))
+        var byName: [String: [PoolEntry]] = [:]
+        for e in pool { byName[e.provider.name, default: []].append(e) }
         return try names.enumerated().flatMap { i, name -> [PoolEntry] in
-            guard all.contains(where: { $0.name == name }) else {
+            guard known.contains(name) else {
                 throw PMXError(.providerNotFound, "route.providers[\(i)]: no provider named \"\(name)\"")
             }
-            let entries = pool.filter { $0.provider.name == name }
+            let entries = byName[name] ?? []
             if entries.isEmpty, let lane {
                 throw PMXError(.noProvider, "route.providers[\(i)]: provider \"\(name)\" is not in lane \"\(lane)\"")
             }
@@ -38,9 +42,12 @@ public enum CandidateResolver {
             return pool.map { .init(provider: $0.provider, model: $0.model) }
         }
         if let group = groups[model] {
+            // Indexed once: a group of thousands of deployments over thousands of providers.
+            let byName = index(all)
+            let inPool = poolIsRestricted ? Set(pool.map { ObjectIdentifier($0.provider) }) : []
             let chosen: [RequestExecution.Candidate] = group.compactMap { d in
-                guard let p = all.first(where: { $0.name == d.provider }) else { return nil }  // removed since
-                if poolIsRestricted && !pool.contains(where: { $0.provider === p }) { return nil }
+                guard let p = byName[d.provider] else { return nil }  // removed since
+                if poolIsRestricted && !inPool.contains(ObjectIdentifier(p)) { return nil }
                 return .init(provider: p, model: d.model)
             }
             guard !chosen.isEmpty else {
@@ -65,9 +72,19 @@ public enum CandidateResolver {
         let listing = pool.filter { $0.model == model || ($0.model == nil && $0.provider.config.models?.contains(model) == true) }
         let chosen = listing.isEmpty ? pool.filter { $0.model == nil && $0.provider.config.models == nil } : listing
         guard !chosen.isEmpty else {
-            let known = pool.map { e in "\(e.provider.name) [\(e.model ?? e.provider.config.models?.joined(separator: ", ") ?? "any")]" }
+            // The first few only: a router may have thousands.
+            var known = pool.prefix(20).map { e in "\(e.provider.name) [\(e.model ?? e.provider.config.models?.prefix(20).joined(separator: ", ") ?? "any")]" }
+            if pool.count > 20 { known.append("… \(pool.count - 20) more") }
             throw PMXError(.noProvider, "no provider serves model \"\(model)\"" + (known.isEmpty ? " (the router has no providers)" : " (providers: \(known.joined(separator: "; ")))"))
         }
         return chosen.map { .init(provider: $0.provider, model: model) }
+    }
+
+    /// Providers by name (names are unique; the first wins if not).
+    static func index(_ all: [ProviderRuntime]) -> [String: ProviderRuntime] {
+        var byName: [String: ProviderRuntime] = [:]
+        byName.reserveCapacity(all.count)
+        for p in all where byName[p.name] == nil { byName[p.name] = p }
+        return byName
     }
 }

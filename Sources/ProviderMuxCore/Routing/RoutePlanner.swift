@@ -83,6 +83,9 @@ public struct RoutePlanner {
     public var turn: (String) -> Int = { _ in 0 }
     public var random: () -> Double = { 0.5 }
 
+    /// Fallback names looked up (without finding a candidate) per failover, at most.
+    public static let maxFallbackLookups = 1000
+
     public init(routing: RoutingConfig, providers: [ProviderRuntime]) {
         self.routing = routing
         self.providers = providers
@@ -127,8 +130,13 @@ public struct RoutePlanner {
         var queue = tried + (failedModel.map { [$0] } ?? [])
         var seen = Set(queue)
         var i = 0
+        var lookups = 0
         while i < queue.count {
             for next in map[queue[i]] ?? [] where !seen.contains(next) {
+                // Each lookup resolves over every provider: a chain of thousands of names that
+                // resolve to nothing must not make one failover cost millions of steps.
+                lookups += 1
+                if lookups > Self.maxFallbackLookups { return nil }
                 seen.insert(next)
                 queue.append(next)
                 let c = fallbackCandidates(next, lane: lane, strategy: strategy, needs: needs, streaming: streaming)
@@ -170,8 +178,9 @@ public struct RoutePlanner {
         guard let lane else { return providers.map { ($0, nil) } }
         var entries: [CandidateResolver.PoolEntry]
         if let deployments = routing.lane(named: lane)?.deployments {
+            let byName = CandidateResolver.index(providers)
             entries = deployments.compactMap { d in
-                providers.first(where: { $0.name == d.provider }).map { ($0, d.model) }  // removed providers drop out
+                byName[d.provider].map { ($0, d.model) }  // removed providers drop out
             }
         } else if lane == RoutingConfig.localLane {
             entries = []
@@ -179,7 +188,8 @@ public struct RoutePlanner {
             entries = providers.map { ($0, nil) }
         }
         if lane == RoutingConfig.localLane {
-            for p in providers where p.config.isLocal && !entries.contains(where: { $0.provider === p }) {
+            var present = Set(entries.map { ObjectIdentifier($0.provider) })
+            for p in providers where p.config.isLocal && present.insert(ObjectIdentifier(p)).inserted {
                 entries.append((p, nil))
             }
         }

@@ -8,27 +8,49 @@ extension Router {
         var latencyMs = 0.0
     }
 
-    /// Makes each provider's call (from its codec) at once; providers without one get no probe.
-    /// Blocks the caller (never the loop thread) until every answer is in.
+    /// Probes in flight at once per `health` / `models` call: 10,000 network providers must not
+    /// open 10,000 sockets at once (file-descriptor limits, a connection storm on one host).
+    /// A finished probe starts the next, so the whole call takes about
+    /// ceil(n / maxConcurrentProbes) probe times at worst.
+    static let maxConcurrentProbes = 64
+
+    /// Makes each provider's call (from its codec), at most `maxConcurrentProbes` at a time;
+    /// providers without one get no probe. Blocks the caller (never the loop thread) until every
+    /// answer is in; the caller is woken once, when the last one is.
     private func probeAll(_ providers: [ProviderRuntime], timeoutMs: Int,
                           call: @escaping (any WireCodec, ProviderConfig) -> ProviderHTTPCall?) -> [String: ProbeResult] {
+        guard !providers.isEmpty else { return [:] }
         let lock = ConditionLock()
+        var done = false
+        // Loop thread only, until `done` hands them to the caller.
         var results: [String: ProbeResult] = [:]
+        var next = 0
         var remaining = providers.count
-        guard remaining > 0 else { return [:] }
-        loop.execute { [self] in
-            for p in providers {
+        // A probe that completes at once (no call for this type) re-enters `launch` from inside
+        // it: the outer loop carries on instead, so the stack never grows with the provider count.
+        var launching = false
+        func launch() {
+            if launching { return }
+            launching = true
+            defer { launching = false }
+            while next < providers.count && (next - (providers.count - remaining)) < Self.maxConcurrentProbes {
+                let p = providers[next]
+                next += 1
                 startProbe(p, timeoutMs: timeoutMs, call: call) { result in
-                    lock.withLock {
-                        if let result { results[p.name] = result }
-                        remaining -= 1
+                    if let result { results[p.name] = result }
+                    remaining -= 1
+                    if remaining == 0 {
+                        lock.withLock { done = true }
                         lock.signal()
+                    } else {
+                        launch()
                     }
                 }
             }
         }
+        loop.execute { launch() }
         lock.lock()
-        while remaining > 0 { lock.wait() }
+        while !done { lock.wait() }
         lock.unlock()
         return results
     }
@@ -124,7 +146,11 @@ extension Router {
         try refuseOnIOThread("pmx_router_health")
         let all = providerSnapshot
         let answers = probeAll(all, timeoutMs: timeouts.healthMs) { codec, p in codec.healthCall(provider: p) }
+        // The breakers grouped by provider once (not a scan of every breaker per provider).
+        var circuitsByProvider: [String: [(SeriesKey, CircuitBreaker)]] = [:]
+        for (key, b) in breakerStates() { circuitsByProvider[key.provider, default: []].append((key, b)) }
         var list: [JSONValue] = []
+        list.reserveCapacity(all.count)
         for p in all {
             var o = JSONObject()
             o["name"] = .string(p.name)
@@ -133,7 +159,7 @@ extension Router {
                 o["healthy"] = true
                 o["latency_ms"] = 0
                 o["http_status"] = 0
-                addPolicyState(p, to: &o)
+                addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], to: &o)
                 list.append(.object(o))
                 continue
             }
@@ -141,7 +167,7 @@ extension Router {
                 o["healthy"] = false
                 o["http_status"] = 0
                 o["error"] = "this provider type has no health probe"
-                addPolicyState(p, to: &o)
+                addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], to: &o)
                 list.append(.object(o))
                 continue
             }
@@ -153,18 +179,18 @@ extension Router {
                 o["error"] = .string(e.message)
                 o["error_class"] = .string(e.status.errorClass)
             }
-            addPolicyState(p, to: &o)
+            addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], to: &o)
             list.append(.object(o))
         }
         return ["providers": .array(list)]
     }
 
     /// Circuit breakers (per model), rate limits, the periodic monitor's last verdict, discovery.
-    func addPolicyState(_ p: ProviderRuntime, to o: inout JSONObject) {
+    func addPolicyState(_ p: ProviderRuntime, circuits mine: [(SeriesKey, CircuitBreaker)], to o: inout JSONObject) {
         let now = MonotonicClock.nanos()
         var circuits = JSONObject()
-        for (key, b) in breakerStates().sorted(by: { $0.key.model < $1.key.model }) where key.provider == p.name {
-            circuits[key.model] = b.json(nowNs: now)
+        for (key, b) in mine.sorted(by: { $0.0.model < $1.0.model }) {
+            circuits.appendUnchecked(key.model, b.json(nowNs: now))  // keys are distinct
         }
         o["circuits"] = .object(circuits)
         o["rate_limit"] = p.limiter.json(nowNs: now)

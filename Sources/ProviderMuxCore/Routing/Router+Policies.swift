@@ -43,15 +43,18 @@ extension Router {
         }
         f.inFlight = metrics.inFlight(provider: c.provider.name)
         f.healthy = healthMonitor?.isHealthy(c.provider.name) ?? true
-        f.available = breaker(for: key).wouldAllow(nowNs: now)
+        f.available = breaker(for: key, provider: c.provider).wouldAllow(nowNs: now)
             && c.provider.limiter.waitMs(estimatedTokens: needs.estimatedTokens, nowNs: now) == 0
         return f
     }
 
     /// The breaker of one provider+model, created on first use.
-    func breaker(for key: SeriesKey) -> CircuitBreaker {
+    /// `provider` (the candidate's own runtime) spares a search of every provider for its
+    /// breaker override: planning a request over 10,000 candidates would otherwise be quadratic.
+    func breaker(for key: SeriesKey, provider known: ProviderRuntime? = nil) -> CircuitBreaker {
         if let b = policy.withLock({ $0.breakers[key] }) { return b }
-        let provider = providerSnapshot.first { $0.name == key.provider }  // not under `policy`: one lock at a time
+        // Not under `policy`: one lock at a time.
+        let provider = known ?? providerSnapshot.first { $0.name == key.provider }
         return policy.withLock { s in
             if let b = s.breakers[key] { return b }
             // Model names come from requests: beyond the cap, new ones share their provider's
@@ -108,7 +111,7 @@ extension Router {
     /// must have room. A refused candidate is passed over, not attempted.
     func admit(_ c: RequestExecution.Candidate, estimatedTokens: Int) -> PMXError? {
         let now = loop.nowNs
-        let b = breaker(for: c.seriesKey)
+        let b = breaker(for: c.seriesKey, provider: c.provider)
         guard b.allow(nowNs: now) else {
             return PMXError(.circuitOpen, "circuit open for \(c.provider.name)/\(c.seriesKey.model) after repeated failures", provider: c.provider.name)
         }
@@ -124,7 +127,7 @@ extension Router {
     /// Loop thread: what one attempt's outcome changes in the breaker, the rate limiter and the budgets.
     func attemptEnded(_ c: RequestExecution.Candidate, _ outcome: AttemptOutcome, estimatedTokens: Int, lane: String?) {
         let now = loop.nowNs
-        let b = breaker(for: c.seriesKey)
+        let b = breaker(for: c.seriesKey, provider: c.provider)
         var spent: Usage?
         switch outcome {
         case .success(let usage):

@@ -23,6 +23,9 @@ public final class Router: @unchecked Sendable {
     /// Guards `providers`, `routing` and `laneBudgets`: what requests are planned from.
     let providersLock = ConditionLock()
     var providers: [ProviderRuntime]
+    /// The names in `providers` (kept with it under `providersLock`), so that adding one of
+    /// 10,000 providers is not a search of all of them.
+    private(set) var providerNames = Set<String>()
     var routing: RoutingConfig
     var laneBudgets: [String: BudgetTracker] = [:]
     /// Round-robin turns, the random generator and the circuit breakers.
@@ -72,6 +75,7 @@ public final class Router: @unchecked Sendable {
         cache = ResponseCache(settings: store)
         routerBudget = config.budget.map(BudgetTracker.init)
         providers = config.providers.map { [tls = config.tls] in ProviderRuntime(Self.resolvedTLS($0, defaults: tls)) }
+        providerNames = Set(providers.map(\.name))
         routing = config.routing
         policy = Locked(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
         laneBudgets = Self.budgets(for: config.routing, keeping: [:])
@@ -106,10 +110,11 @@ public final class Router: @unchecked Sendable {
     public func addProvider(_ config: ProviderConfig) throws {
         let config = Self.resolvedTLS(config, defaults: tlsDefaults)
         try providersLock.withLock {
-            guard !providers.contains(where: { $0.name == config.name }) else {
+            guard !providerNames.contains(config.name) else {
                 throw PMXError(.duplicateProvider, "a provider named \"\(config.name)\" already exists")
             }
             providers.append(ProviderRuntime(config))
+            providerNames.insert(config.name)
         }
         Log.info("provider \(config.name) added")
     }
@@ -122,6 +127,7 @@ public final class Router: @unchecked Sendable {
                 throw PMXError(.providerNotFound, "no provider named \"\(name)\"")
             }
             providers.remove(at: i)
+            providerNames.remove(name)
         }
         Log.info("provider \(name) removed")
     }
@@ -141,6 +147,7 @@ public final class Router: @unchecked Sendable {
             }
             let removed = providers.filter { p in !next.contains { $0 === p } }.map(\.name)
             providers = next
+            providerNames = Set(next.map(\.name))
             return (added, removed)
         }
         for c in added {
@@ -160,10 +167,7 @@ public final class Router: @unchecked Sendable {
             let order = try r.stringArray("order")
             let parsed = try RoutingConfig.parse(&r, providerConfigs: configs)
             try r.finish()
-            if let order {
-                let names = try RouterConfig.applyOrder(order, to: providers.map(\.name))
-                providers = names.map { n in providers.first { $0.name == n }! }
-            }
+            if let order { providers = try RouterConfig.applyOrder(order, to: providers, name: \.name) }
             laneBudgets = Self.budgets(for: parsed, keeping: laneBudgets)
             routing = parsed
         }
