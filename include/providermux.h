@@ -382,7 +382,9 @@ PMX_API pmx_status pmx_router_stream_async(pmx_stream **out, pmx_router *router,
 /**
  * Requests cancellation of a stream. Safe from any thread, including from inside its own
  * callback; idempotent; a no-op after the terminal event. The terminal event (error
- * PMX_ERR_CANCELLED, unless the stream had already finished) follows on the I/O thread.
+ * PMX_ERR_CANCELLED, unless the stream had already finished) follows on the I/O thread. The
+ * same for an answer replayed from the response cache: called from inside its callback, no
+ * further event but that terminal one follows.
  * Accepts NULL.
  */
 PMX_API void pmx_stream_cancel(pmx_stream *stream);

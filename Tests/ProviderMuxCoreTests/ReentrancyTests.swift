@@ -112,3 +112,89 @@ struct ReentrancyTests {
         #expect(Status.wouldDeadlock.errorClass == "invalid_request")
     }
 }
+
+/// Events of one request, collected on whatever thread they arrive.
+private final class Collected: @unchecked Sendable {
+    let lock = NSLock()
+    var events: [ExecutionEvent] = []
+    let ended = DispatchSemaphore(value: 0)
+    func add(_ e: ExecutionEvent) {
+        lock.withLock { events.append(e) }
+        if e.isTerminal { ended.signal() }
+    }
+    var kinds: [String] {
+        lock.withLock {
+            events.map { e in
+                switch e {
+                case .start: "start"
+                case .delta: "delta"
+                case .usage: "usage"
+                case .done: "done"
+                case .error(let err): "error \(err.status.nameString)"
+                default: "other"
+                }
+            }
+        }
+    }
+}
+
+private let cachedRouterJSON = #"{"providers":[{"name":"m","type":"mock"}],"cache":{"enabled":true}}"#
+
+@Suite("Re-entrancy: cancelling a cached answer from inside its callback")
+struct CachedReplayCancelTests {
+    /// A router whose cache holds the answer to `chat("cached")`.
+    private func warmRouter() throws -> Router {
+        let r = try router(cachedRouterJSON)
+        _ = try r.complete(try chat("cached"))
+        return r
+    }
+
+    @Test("async: cancel from inside the start event stops the replay; the one terminal event is the cancellation")
+    func asyncCancelInside() throws {
+        let r = try warmRouter()
+        defer { r.close() }
+        let got = Collected()
+        let handle = r.makeHandle()
+        try r.start(.chat(try chat("cached"), stream: true), handle: handle) { e in
+            got.add(e)
+            if case .start = e { handle.cancel() }
+        }
+        #expect(got.ended.wait(timeout: .now() + 10) == .success)
+        #expect(got.kinds == ["start", "error PMX_ERR_CANCELLED"])
+    }
+
+    @Test("async: a cancel after the last delta still makes the terminal event the cancellation")
+    func asyncCancelAtUsage() throws {
+        let r = try warmRouter()
+        defer { r.close() }
+        let got = Collected()
+        let handle = r.makeHandle()
+        try r.start(.chat(try chat("cached"), stream: true), handle: handle) { e in
+            got.add(e)
+            if case .usage = e { handle.cancel() }
+        }
+        #expect(got.ended.wait(timeout: .now() + 10) == .success)
+        #expect(got.kinds == ["start", "delta", "usage", "error PMX_ERR_CANCELLED"])
+        // Not cancelled: the whole answer, marked cached.
+        let again = Collected()
+        try r.start(.chat(try chat("cached"), stream: true)) { again.add($0) }
+        #expect(again.ended.wait(timeout: .now() + 10) == .success)
+        #expect(again.kinds == ["start", "delta", "usage", "done"])
+    }
+
+    @Test("blocking stream: a non-zero return on a cached answer ends it as cancelled, no more deltas")
+    func blockingNonZeroReturn() throws {
+        let r = try warmRouter()
+        defer { r.close() }
+        var seen: [String] = []
+        #expect(throws: PMXError.self) {
+            _ = try r.stream(try chat("cached")) { e in
+                if case .error(let err) = e { seen.append("error \(err.status.nameString)") } else if e.isTerminal { seen.append("done") } else { seen.append("event") }
+                return 1
+            }
+        }
+        #expect(seen == ["event", "error PMX_ERR_CANCELLED"])
+        let stats = r.stats()
+        #expect(stats["requests"] == 2 && stats["successes"] == 1 && stats["failures"] == 1, "\(stats)")
+    }
+}

@@ -3,7 +3,9 @@
  * deadlock: blocking calls from an async stream callback (the router's I/O thread) answer
  * PMX_ERR_WOULD_DEADLOCK at once, non-blocking calls work there, and the stream still ends with
  * exactly one terminal event (mock providers and the fake OpenAI upstream); the log callback
- * runs with no library lock held, so calls from it (ones that log, pmx_set_log_callback) return.
+ * runs with no library lock held, so calls from it (ones that log, pmx_set_log_callback) return;
+ * a cached answer honours a non-zero return, pmx_stream_cancel and pmx_stream_free from inside
+ * its callback like a live stream (one terminal event, the cancellation).
  *
  * A regression here is a hang: the watchdog (alarm) turns it into a failure.
  */
@@ -551,6 +553,129 @@ static void test_blocking_call_from_log_callback_on_io_thread(void)
     pmx_router_free(c->r);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Cancel and free from inside the callback of a cached answer                                */
+/* ------------------------------------------------------------------------------------------ */
+
+#define CACHED_ROUTER "{\"providers\":[{\"name\":\"m\",\"type\":\"mock\"}],\"cache\":{\"enabled\":true}}"
+
+enum cancel_how { BY_RETURN, BY_CANCEL, BY_FREE };
+
+typedef struct cached_ctx {
+    enum cancel_how how;
+    const char *at; /* the event type at which to stop */
+    pmx_stream *handle;
+    int freed;
+    int acted;
+    stream_log log;
+} cached_ctx;
+
+static int32_t cached_cb(const char *event_json, size_t len, void *userdata)
+{
+    cached_ctx *c = (cached_ctx *)userdata;
+    json_t *ev = tu_json(event_json);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int stop;
+    pmx_stream *h;
+    (void)len;
+    pthread_mutex_lock(&g_lock); /* the starter holds it until c->handle is set */
+    stop = !c->acted && type && strcmp(type, c->at) == 0;
+    if (stop)
+        c->acted = 1;
+    h = c->handle;
+    if (stop && c->how == BY_FREE)
+        c->freed = 1;
+    pthread_mutex_unlock(&g_lock);
+    json_decref(ev);
+    log_event(&c->log, event_json);
+    if (!stop)
+        return 0;
+    switch (c->how) {
+    case BY_RETURN: return 1;
+    case BY_CANCEL: pmx_stream_cancel(h); return 0;
+    default: pmx_stream_free(h); return 0;
+    }
+}
+
+/* A router whose cache holds the answer to REQUEST. */
+static pmx_router *warm_router(void)
+{
+    char *out = NULL;
+    pmx_error err;
+    pmx_router *r = new_router(CACHED_ROUTER);
+    if (r) {
+        CHECK_STATUS(pmx_router_complete(&out, r, REQUEST, &err), PMX_OK, &err);
+        CHECK_CONTAINS(out, "\"content\":\"mock: one two three\"");
+        pmx_string_free(out);
+    }
+    return r;
+}
+
+static void check_cancelled(const cached_ctx *c, int deltas)
+{
+    CHECK(c->acted);
+    CHECK_INT(c->log.terminals, 1);
+    CHECK_INT(c->log.after_terminal, 0);
+    CHECK(!c->log.done);
+    CHECK_STATUS(c->log.error_code, PMX_ERR_CANCELLED, NULL);
+    CHECK_INT(c->log.deltas, deltas);
+}
+
+static void run_cached_async(enum cancel_how how, const char *at, int deltas)
+{
+    cached_ctx c;
+    pmx_error err;
+    pmx_status st;
+    char *out = NULL;
+    pmx_router *r = warm_router();
+    if (!r)
+        return;
+    memset(&c, 0, sizeof c);
+    c.how = how;
+    c.at = at;
+    pthread_mutex_lock(&g_lock);
+    st = pmx_router_stream_async(&c.handle, r, REQUEST, cached_cb, &c, &err);
+    pthread_mutex_unlock(&g_lock);
+    CHECK_STATUS(st, PMX_OK, &err);
+    CHECK(wait_terminal(&c.log, 20000.0));
+    pthread_mutex_lock(&g_lock);
+    check_cancelled(&c, deltas);
+    pthread_mutex_unlock(&g_lock);
+    if (!c.freed)
+        pmx_stream_free(c.handle);
+    /* The cache still answers in full. */
+    CHECK_STATUS(pmx_router_complete(&out, r, REQUEST, &err), PMX_OK, &err);
+    CHECK_CONTAINS(out, "\"cached\":true");
+    pmx_string_free(out);
+    pmx_router_free(r);
+}
+
+static void test_cached_async_nonzero_return(void) { run_cached_async(BY_RETURN, "start", 0); }
+static void test_cached_async_cancel_inside(void) { run_cached_async(BY_CANCEL, "start", 0); }
+static void test_cached_async_free_inside(void) { run_cached_async(BY_FREE, "start", 0); }
+/* After the last delta: the terminal event is still the cancellation, not `done`. */
+static void test_cached_async_cancel_at_usage(void) { run_cached_async(BY_CANCEL, "usage", 1); }
+static void test_cached_async_return_at_usage(void) { run_cached_async(BY_RETURN, "usage", 1); }
+
+static void test_cached_sync_nonzero_return(void)
+{
+    cached_ctx c;
+    pmx_error err;
+    pmx_status st;
+    char *out = (char *)0x1;
+    pmx_router *r = warm_router();
+    if (!r)
+        return;
+    memset(&c, 0, sizeof c);
+    c.how = BY_RETURN;
+    c.at = "start";
+    st = pmx_router_stream(&out, r, REQUEST, cached_cb, &c, &err);
+    CHECK_STATUS(st, PMX_ERR_CANCELLED, &err);
+    CHECK(out == NULL);
+    check_cancelled(&c, 0);
+    pmx_router_free(r);
+}
+
 int main(void)
 {
     tu_watchdog(180);
@@ -562,6 +687,12 @@ int main(void)
     RUN(test_library_calls_from_log_callback);
     RUN(test_set_log_callback_from_log_callback);
     RUN(test_blocking_call_from_log_callback_on_io_thread);
+    RUN(test_cached_async_nonzero_return);
+    RUN(test_cached_async_cancel_inside);
+    RUN(test_cached_async_free_inside);
+    RUN(test_cached_async_cancel_at_usage);
+    RUN(test_cached_async_return_at_usage);
+    RUN(test_cached_sync_nonzero_return);
     tu_upstream_stop(&up);
     return TEST_DONE();
 }

@@ -200,14 +200,19 @@ public final class Router: @unchecked Sendable {
         // Set once by `start` before the request is handed to the loop; read on the loop thread.
         fileprivate weak var execution: RequestExecution?
         fileprivate let loop: EventLoop
+        /// Set at once by `cancel`, from any thread: a cached answer's replay reads it before
+        /// each event (a live request learns it from the loop task below).
+        private let cancelRequested = Atomic<Bool>(false)
         fileprivate init(loop: EventLoop) { self.loop = loop }
         public func cancel() {
+            cancelRequested.store(true, ordering: .releasing)
             loop.execute { [weak self] in self?.execution?.cancel() }
         }
         /// Lets an attempt paused for back-pressure go on. Any thread.
         public func resume() {
             loop.execute { [weak self] in self?.execution?.resume() }
         }
+        var isCancelled: Bool { cancelRequested.load(ordering: .acquiring) }
     }
 
     public func makeHandle() -> Handle { Handle(loop: loop) }
@@ -233,7 +238,7 @@ public final class Router: @unchecked Sendable {
         var cacheKey: String?
         if case .chat(let r, _) = operation, route.cache ?? cacheSettings.enabled, let key = ResponseCache.key(for: r) {
             if let hit = cache.get(key, nowNs: MonotonicClock.nanos()) {
-                replayCached(hit, sink: sink)
+                replayCached(hit, handle: handle, sink: sink)
                 return handle
             }
             cacheKey = key
@@ -285,17 +290,27 @@ public final class Router: @unchecked Sendable {
         }
     }
 
-    /// A cache hit: the stored answer, replayed on the loop thread like a real one.
-    private func replayCached(_ stored: JSONObject, sink: @escaping (ExecutionEvent) -> Void) {
-        counters.withLock { $0.requests += 1; $0.successes += 1 }
+    /// A cache hit: the stored answer, replayed on the loop thread like a real one — also in
+    /// how it ends: a cancel (`handle.cancel()`: pmx_stream_cancel / pmx_stream_free, or a
+    /// non-zero callback return, also from inside the callback) is looked at before every
+    /// event, and stops the replay with the cancellation as its one terminal event.
+    private func replayCached(_ stored: JSONObject, handle: Handle, sink: @escaping (ExecutionEvent) -> Void) {
+        counters.withLock { $0.requests += 1 }
         var response = stored
         response["cached"] = true
         response["attempts"] = []
         response["latency_ms"] = 0
         Log.debug("cache hit: \(response["provider"]?.stringValue ?? "?")")
-        loop.execute {
-            for e in CacheReplay.events(for: response) { sink(e) }
-            sink(.done(response))
+        loop.execute { [counters] in
+            for e in CacheReplay.events(for: response) + [.done(response)] {
+                if handle.isCancelled {
+                    counters.withLock { $0.failures += 1 }
+                    sink(.error(PMXError(.cancelled, "request cancelled")))
+                    return
+                }
+                if case .done = e { counters.withLock { $0.successes += 1 } }
+                sink(e)
+            }
         }
     }
 
@@ -359,8 +374,16 @@ public final class Router: @unchecked Sendable {
                     if onEvent(event) != 0 { cancelled = true; handle.cancel() }
                     continue
                 }
-                _ = onEvent(event)
-                switch event {
+                // A `done` that raced the caller's cancel (a cached answer is replayed at once)
+                // still ends the stream as cancelled, as the callback asked.
+                let terminal: ExecutionEvent
+                if cancelled, case .done = event {
+                    terminal = .error(PMXError(.cancelled, "request cancelled by the event callback"))
+                } else {
+                    terminal = event
+                }
+                _ = onEvent(terminal)
+                switch terminal {
                 case .done(let response): return response
                 case .error(let e): throw e
                 default: break
