@@ -161,7 +161,7 @@ final class MockAttempt: AttemptHandle {
                 }
                 guard index < tokens.count else { break }
                 // A slow consumer holds the token stream back like a paused HTTP transfer.
-                if cb.shouldPause() { pausedStep = next; return }
+                if let gate = cb.shouldPause, gate() { pausedStep = next; return }
                 cb.onEvent(.delta(content: tokens[index], toolCalls: nil))
                 index += 1
                 // Pause between tokens only: the answer ends right after the last one.

@@ -13,7 +13,8 @@ public struct AttemptCallbacks {
     public var onFailure: (PMXError, _ retryAfterMs: Int?) -> Void
     /// Back-pressure: asked before producing more stream events; true = hold on until the
     /// handle's `resume()` (an HTTP stream pauses its transfer, the mock its token timer).
-    public var shouldPause: () -> Bool = { false }
+    /// nil (the default, every consumer but the blocking stream): never pause, at no cost per chunk.
+    public var shouldPause: (() -> Bool)? = nil
 }
 
 /// A running attempt; `cancel` stops it without further callbacks. Loop thread only.

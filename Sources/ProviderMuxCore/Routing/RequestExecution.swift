@@ -43,7 +43,8 @@ public final class RequestExecution {
     public var onFinished: (() -> Void)?
     /// Back-pressure from the consumer (the blocking stream's queue): asked by the attempt
     /// before it produces more events; `resume()` lets it go on. Loop thread.
-    public var shouldPause: () -> Bool = { false }
+    /// nil: no back-pressure (complete, embed, the async stream).
+    public var shouldPause: (() -> Bool)?
 
     private var index = 0
     private var attemptsOnProvider = 0
@@ -178,7 +179,7 @@ public final class RequestExecution {
                 guard let self, self.attemptNumber == attemptID, !self.finished else { return }
                 self.failed(error, retryAfterMs: retryAfter)
             },
-            shouldPause: { [weak self] in self?.shouldPause() ?? false })
+            shouldPause: shouldPause == nil ? nil : { [weak self] in self?.shouldPause?() ?? false })
         let started = driverFor(c.provider).start(operation, model: modelName, provider: c.provider, timeouts: timeouts,
                                                   callbacks: callbacks)
         // A driver may fail synchronously inside start, and the failover may already have
