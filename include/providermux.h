@@ -178,7 +178,10 @@ typedef struct pmx_error {
     pmx_status code;
     /** HTTP status of the provider's last answer, 0 when there was none. */
     int32_t http_status;
-    /** Number of provider attempts made (0 when the call failed before routing). */
+    /** Number of provider attempts made (0 when the call failed before routing), candidates passed
+        over included; also those left out of the error document's "attempts" array (at most 100
+        entries, "attempts_omitted" counts the rest). A request sends at most
+        limits.max_total_attempts (route.max_total_attempts) attempts. */
     int32_t attempts;
     /** Name of the provider of the last attempt, "" when none. NUL-terminated. */
     char provider[64];
@@ -407,8 +410,9 @@ PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *
  * Lists models: {"object":"list","data":[{"id":"provider/model","object":"model",
  * "provider":..., "model":...}], "errors":[{"provider":..., "message":...}]}. Providers with a
  * configured "models" list answer from it; others are asked (GET {base_url}/models). A failing
- * provider is listed under "errors", not fatal. Blocks; any thread but a library I/O thread
- * (there: PMX_ERR_WOULD_DEADLOCK).
+ * provider is listed under "errors", not fatal. Providers are asked at most 64 at a time (a
+ * finished request starts the next), so the call takes about ceil(n / 64) health timeouts at
+ * worst. Blocks; any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
  */
 PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *err);
 
@@ -417,7 +421,9 @@ PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *
  * "http_status","error","error_class","circuits":{MODEL:{"state":"closed"|"open"|"half_open",
  * ...}},"rate_limit":{...},"monitor":{...},"discovered":true}]} (error omitted when healthy;
  * "monitor" is the periodic health check's last verdict when "health_checks" is enabled;
- * "discovered" marks providers found by local discovery). Blocks up to the health timeout.
+ * "discovered" marks providers found by local discovery). Network providers are probed at most
+ * 64 at a time (10,000 providers never open 10,000 sockets at once): the call blocks for about
+ * ceil(n / 64) health timeouts at worst (timeouts.health_ms), usually one round trip per 64.
  * Any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
  */
 PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *err);
