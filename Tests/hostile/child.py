@@ -143,6 +143,12 @@ class Case:
             n = len(events)
             if '"type":"done"' in text.replace(" ", "") or '"type":"error"' in text.replace(" ", ""):
                 done.set()
+            if n in (cancel_at, free_at):
+                # The first events may come before pmx_router_stream_async has stored the
+                # handle (the header allows it): wait for it, briefly.
+                limit = time.monotonic() + 2
+                while not handle.value and time.monotonic() < limit:
+                    time.sleep(0.001)
             if cancel_at == n:
                 L.pmx_stream_cancel(handle)
             if free_at == n and not freed[0]:
@@ -201,7 +207,7 @@ class Case:
         if op == "py":
             import child_ops
             rec = getattr(child_ops, step["fn"])(self, **step.get("args", {}))
-            rec.setdefault("op", "py:" + step["fn"])
+            rec["op"] = "py:" + step["fn"]
             return rec
         raise ValueError("unknown step " + op)
 
