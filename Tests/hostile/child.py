@@ -163,7 +163,7 @@ class Case:
         finished = True
         if rc == 0:
             finished = done.wait(wait_s)
-            time.sleep(0.2)  # a second terminal event (a bug) would arrive now
+            time.sleep(0.05)  # a second terminal event (a bug) would arrive now
             if not freed[0]:
                 L.pmx_stream_free(handle)
         rec = err_record("stream_async", rc, err, None, list(events))

@@ -109,17 +109,33 @@ def signal_name(rc: int) -> str:
         return f"signal {-rc}"
 
 
+# Children run side by side (most of a case's time is waiting on loopback I/O).
+JOBS = max(1, int(os.environ.get("HOSTILE_JOBS", "2")))
+
+
 def run_cases(cases: list[dict], timeout: float = 30.0, env: dict | None = None) -> dict[str, Outcome]:
     """Runs ``cases`` (child.py's format) in child processes; ``timeout`` per case."""
-    outcomes: dict[str, Outcome] = {}
-    pending = list(cases)
     child_env = dict(os.environ)
     child_env.setdefault("SWIFT_BACKTRACE", "enable=no")
     if env:
         child_env.update(env)
-    while pending:
-        pending = _run_child(pending, timeout, child_env, outcomes)
-    return outcomes
+    jobs = min(JOBS, max(1, len(cases) // 8))
+    shares = [cases[i::jobs] for i in range(jobs)]
+
+    def run_share(share: list[dict]) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        pending = list(share)
+        while pending:
+            pending = _run_child(pending, timeout, child_env, outcomes)
+        return outcomes
+    if jobs == 1:
+        return run_share(cases)
+    from concurrent.futures import ThreadPoolExecutor
+    merged: dict[str, Outcome] = {}
+    with ThreadPoolExecutor(jobs) as pool:
+        for part in pool.map(run_share, shares):
+            merged.update(part)
+    return merged
 
 
 def _run_child(cases: list[dict], timeout: float, env: dict,
