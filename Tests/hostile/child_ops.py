@@ -150,17 +150,22 @@ def many_models(case, count: int, prefix: str = "model-") -> dict:
 def slow_stream_consumer(case, request: str, sleep_s: float, events_before_sleep: int = 1) -> dict:
     """A blocking pmx_router_stream whose callback blocks for ``sleep_s`` at its first event,
     while the upstream keeps sending: how far memory grows is the queue's bound."""
+    from child import proc_status
     count = [0]
     size = [0]
+    rss: dict = {}
 
     def on_event(data, length, _ud):
         count[0] += 1
         size[0] += length
         if count[0] == events_before_sleep:
+            rss["before"] = proc_status("VmRSS")
             time.sleep(sleep_s)
+            rss["after"] = proc_status("VmRSS")
         return 0
     cb = L.EVENT_FN(on_event)
     err = L.PmxError()
     rc = L.pmx_router_stream(None, case.router, request.encode(), cb, None, ctypes.byref(err))
-    return err_record("slow_stream_consumer", rc, err) | {"events_count": count[0],
-                                                         "events_bytes": size[0]}
+    return err_record("slow_stream_consumer", rc, err) | {
+        "events_count": count[0], "events_bytes": size[0],
+        "rss_before_sleep_kb": rss.get("before", 0), "rss_after_sleep_kb": rss.get("after", 0)}
