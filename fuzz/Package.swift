@@ -13,6 +13,7 @@ let fuzzers = [
     "fuzz-config", "fuzz-request", "fuzz-sse", "fuzz-ndjson",
     "fuzz-openai-stream", "fuzz-anthropic-stream", "fuzz-gemini-stream",
     "fuzz-ollama-stream", "fuzz-cohere-stream", "fuzz-responses",
+    "fuzz-headers", "fuzz-usage",
 ]
 
 let package = Package(

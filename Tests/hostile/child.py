@@ -48,7 +48,7 @@ def status_name(code: int) -> str:
 def err_record(op: str, rc: int, err: L.PmxError, out: str | None = None,
                events: list[str] | None = None) -> dict:
     return {"op": op, "status": rc, "status_name": status_name(rc),
-            "http_status": err.http_status, "provider": err.provider.decode("utf-8", "replace"),
+            "http_status": err.http_status, "attempts": err.attempts, "provider": err.provider.decode("utf-8", "replace"),
             "message": err.message.decode("utf-8", "replace"), "out": out,
             "events": events or []}
 
