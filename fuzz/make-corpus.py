@@ -156,6 +156,27 @@ def main():
                 add(t, s.replace("\n", "\r\n"))
             if t == "ollama-stream":
                 add("ndjson", s)
+    # fuzz-headers: first byte = codec (low nibble: openai, anthropic, gemini, ollama, azure,
+    # cohere) and status (high nibble: 0 = 429, 1 = 503); then a header block, a blank line and
+    # the error body. fuzz-usage: first byte = protocol (low nibble: openai, anthropic, gemini,
+    # ollama, cohere) | 0x80 for the stream template; then comma-separated number literals.
+    extremes = ["9223372036854775807", "9223372036854775808", "-1", "1e308", "1e999", "1e20",
+                "1234567890123456789012345678901234567890", "-1234567890123456789012345678901234567890",
+                "0.5", "0", "nan", "inf"]
+    for n, v in enumerate(extremes):
+        codec = n % 6
+        for name, fmt in [("Retry-After", "{}"), ("retry-after-ms", "{}"), ("x-ms-retry-after-ms", "{}"),
+                          ("x-ratelimit-reset-requests", "{}s"), ("x-ratelimit-reset-tokens", "1h{}m")]:
+            for status in (0x00, 0x10):
+                add("headers", bytes([status | codec]) + f"{name}: {fmt.format(v)}\r\nContent-Type: application/json\r\n\r\n{{}}".encode())
+        body = json.dumps({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "details": [
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": v + "s"}]}})
+        add("headers", bytes([0x02]) + ("content-type: application/json\r\n\r\n" + body).encode())
+        for proto in range(5):
+            for stream in (0, 0x80):
+                add("usage", bytes([proto | stream]) + ",".join([v] * 3 + ["1", "2"]).encode())
+    add("usage", b"\x00" + ",".join(extremes).encode())
+    add("usage", b"\x80" + ",".join(reversed(extremes)).encode())
     if OUT.exists(): shutil.rmtree(OUT)
     for t in sorted(seeds):
         d = OUT / t

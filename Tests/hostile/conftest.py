@@ -30,3 +30,18 @@ def chaos():
 @pytest.fixture(scope="session")
 def batches():
     return harness.BatchCache()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Cases that fail on main today get xfail(strict=True) with the reason, one case at a time
+    (known_failures.py): a fix makes its case pass, the strict mark then fails, and the entry
+    must go — the list can only shrink."""
+    import fnmatch
+
+    from known_failures import KNOWN
+    for item in items:
+        node = item.nodeid.split("Tests/hostile/")[-1]
+        for pattern, reason in KNOWN.items():
+            if fnmatch.fnmatchcase(node, pattern):
+                item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+                break

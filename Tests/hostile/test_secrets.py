@@ -113,7 +113,8 @@ ECHO_CASES = [(proto, place, form, short) for proto in PROTOS for place in PLACE
               for form in FORMS for short in (False, True)
               if (proto == "openai" or place not in ("tool_args", "stream_tool_args"))
               and (proto in ("openai", "gemini") or place != "stream_split_deltas")
-              and (form == "plain" or not short)]
+              and (form == "plain" or not short)
+              and (proto == "openai" or form not in ("quoted", "bearer"))]
 
 
 def echo_id(c):
