@@ -30,8 +30,9 @@ CUT_OFFSETS = list(range(400, 540, 9)) + list(range(980, 1080, 25)) + [2000, 203
 
 
 def key_for(n: int, short: bool) -> str:
-    if short:
-        return "Qz7X" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 52]
+    if short:  # 5 bytes, unique per case (the transcript is shared by a group's cases)
+        letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        return "Qz7" + letters[n // 52 % 52] + letters[n % 52]
     return f"sk-hostile-{n:04d}-K3y9f8e7d6c5"
 
 
