@@ -1,5 +1,5 @@
 """Hostile cases that fail on main, each with the reason (see conftest.py): node-id patterns
-(fnmatch, relative to Tests/hostile) -> why. Keep it precise, and shrink it as fixes land: a
+("*" the only wildcard, relative to Tests/hostile) -> why. Keep it precise, and shrink it as fixes land: a
 fixed case passes, its strict xfail then fails the run, and its entry must go."""
 
 INJ = "test_injection.py::test_control_bytes_in_config_strings_are_refused"
