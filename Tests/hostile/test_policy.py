@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from harness import OK, SECRET, assert_no_negative_counts, run_one
+from harness import OK, SECRET, assert_no_negative_counts, run_one, terminal_events
 from shapes import PROTOCOLS
 from test_upstream_headers import COOLDOWN_CAP_MS
 
@@ -107,3 +107,21 @@ def test_attempts_per_request_are_capped(chain, route_cap):
     sent = sum(p["requests"] for p in stats["providers"])
     assert sent <= cap, f"one request sent {sent} attempts (cap {cap})"
     assert 0 < call["attempts"] <= cap, call["attempts"]
+
+
+@pytest.mark.parametrize("op", ["complete", "stream", "stream_async"])
+def test_largest_attempt_cap_is_safe_on_every_thread(op):
+    """The highest cap a request may ask for (route.max_total_attempts 1000) over a chain
+    that would otherwise send 10,000 attempts: the failover loop must not recurse once per
+    attempt (10,000 synchronous failures overflowed the stack before the cap existed), on the
+    caller's thread or on the router's I/O thread (async)."""
+    request = {**REQUEST, "model": "m0", "route": {"max_total_attempts": 1000}}
+    step = {"op": op, "request": json.dumps(request)}
+    outcome = run_one([{"op": "router", "config": json.dumps(CHAINS["fallback_chain_5000"]())},
+                       step, {"op": "stats"}], timeout=60).ok()
+    call = outcome.step(op)
+    assert call["status"] < 0 or op == "stream_async"
+    stats = json.loads(outcome.step("stats")["out"])
+    assert sum(p["requests"] for p in stats["providers"]) <= 1000
+    if op == "stream_async":
+        assert call["finished"] and len(terminal_events(call)) == 1
