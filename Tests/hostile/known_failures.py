@@ -4,8 +4,8 @@ fixed case passes, its strict xfail then fails the run, and its entry must go.""
 
 INJ = "test_injection.py::test_control_bytes_in_config_strings_are_refused"
 SEC = "test_secrets.py::test_echoed_key_never_reaches_the_host"
-NUM = "test_upstream_numbers.py::test_extreme_upstream_number"
-REENTRANT = "test_reentrancy.py::"
+NUM = "test_hostile_usage_numbers.py::test_extreme_upstream_number"
+REENTRANT = "test_hostile_reentrancy.py::"
 
 _INJECTION = ("CR/LF/NUL in a type-specific option or in base_url is accepted and ends up in the "
               "request head (header injection); config validation of these fields not on main")
