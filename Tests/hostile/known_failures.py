@@ -16,12 +16,6 @@ _SECRET_OK = ("a key echoed in a SUCCESSFUL answer, stream delta or tool-call ar
 KNOWN: dict[str, str] = {
     **{f"{INJ}[{f}-*]": _INJECTION for f in ("anthropic_version", "http_referer", "x_title",
                                             "api_version", "deployment", "base_url")},
-    "test_memory.py::test_tiny_values_answer_parse_memory[*]":
-        "an 8 MiB answer of tiny JSON values raises peak RSS 27-87x its size (full jansson "
-        "tree); the JSON parse bound is not on main",
-    "test_memory.py::test_blocked_stream_callback_bounded":
-        "while a pmx_router_stream callback blocks, the event queue takes the wire bytes "
-        "(~60 MiB growth for a 32 MiB stream); the write-callback pause is not on main",
     f"{REENTRANT}test_cancel_inside_callback_on_cache_hit_async[*-cancel_at]":
         "pmx_stream_cancel inside a callback is ignored on a response-cache hit (the replay "
         "ends with done); not on main",
