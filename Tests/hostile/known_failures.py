@@ -14,17 +14,12 @@ _SECRET_OK = ("a key echoed in a SUCCESSFUL answer, stream delta or tool-call ar
               "responses not on main")
 
 KNOWN: dict[str, str] = {
-    **{f"{INJ}[{f}-*]": _INJECTION for f in ("anthropic_version", "http_referer", "x_title",
-                                            "api_version", "deployment", "base_url")},
     f"{REENTRANT}test_cancel_inside_callback_on_cache_hit_async[*-cancel_at]":
         "pmx_stream_cancel inside a callback is ignored on a response-cache hit (the replay "
         "ends with done); not on main",
     f"{REENTRANT}test_cancel_inside_callback_on_cache_hit_async[*-free_at]":
         "pmx_stream_free inside a callback is ignored on a response-cache hit (the replay "
         "ends with done); not on main",
-    **{f"{SEC}[*-{place}-*]": _SECRET_OK for place in (
-        "answer", "stream_delta", "stream_split_chunks", "stream_split_deltas", "tool_args",
-        "stream_tool_args")},
     **{f"{NUM}[openai-{where}-minus_1]":
        "an OpenAI-shaped upstream's negative index (choices, tool_calls, embeddings data) is "
        "passed through to the host as is" for where in (

@@ -4,7 +4,8 @@ hostile one might, never gets the key into anything the library hands to the hos
 The chaos upstream echoes each case's own key (plain; followed by U+0301 or U+200D; preceded by
 U+200D; cut across HTTP chunks; cut across two stream deltas; in a successful answer, a stream
 delta, tool-call arguments, a models list, an error body longer than the truncation limit with
-the key right at the cut; a 5-byte key). The case then asks for everything: the call's result
+the key right at the cut; a 5-byte key, which README "Behaviour choices" treats as a placeholder:
+masked in errors and log lines, left in successful documents). The case then asks for everything: the call's result
 or error, its events, models, health, stats (JSON and Prometheus), log lines at TRACE, and the
 transcript file (PMX_TRANSCRIPT_DIR, a private directory per group). The key, byte for byte,
 must appear in none of them."""
@@ -143,9 +144,19 @@ def test_echoed_key_never_reaches_the_host(echo_outcomes, c):
     n = ECHO_CASES.index(c)
     key = key_for(n, c[3])
     outcome = outcomes[echo_id(c)].ok()
-    # Short keys are 5 characters: look for them only where this case's key can be.
-    assert_no_secret(outcome, key)
-    hits = [line.split(" ", 1)[0] for line in transcript if key in line]
+    kinds = None
+    if c[3] and c[1] not in ("error",):
+        # README "Behaviour choices": a key under 8 bytes is a placeholder (`x`, `ollama`),
+        # masked where it stands alone in errors and log lines but left in successful
+        # documents, where masking it would corrupt answers. So only those are checked here.
+        texts = [s["message"] for s in outcome.steps if s.get("message")]
+        texts += (outcome.result or {}).get("log") or []
+        assert not [t for t in texts if key in t], "a short key in an error or log line"
+        kinds = ("log", "error")
+    else:
+        assert_no_secret(outcome, key)
+    hits = [line.split(" ", 1)[0] for line in transcript
+            if key in line and (kinds is None or line.split(" ", 1)[0] in kinds)]
     assert not hits, f"the key is in transcript lines of kinds {sorted(set(hits))}"
 
 
