@@ -379,6 +379,11 @@ public final class Router: @unchecked Sendable {
                 let terminal: ExecutionEvent
                 if cancelled, case .done = event {
                     terminal = .error(PMXError(.cancelled, "request cancelled by the event callback"))
+                    // Counted as it ended for the caller: a cancellation, not a success.
+                    counters.withLock { c in
+                        c.successes = max(0, c.successes - 1)
+                        c.failures = c.failures.addingSaturated(1)
+                    }
                 } else {
                     terminal = event
                 }
