@@ -5,7 +5,7 @@
  *
  * For each N: pmx_router_new on a config of N providers (with a model group of all N
  * deployments and a fallback chain of N models), one pmx_router_complete routed over the N
- * deployments of the group (mock only), pmx_router_health, pmx_router_models,
+ * deployments of the group (mock only), pmx_router_health, pmx_router_models, pmx_router_stats,
  * pmx_router_update_routing (order of all N names reversed + the group + the chain),
  * N × pmx_router_add_provider on an empty router
  * then N × pmx_router_remove_provider, and pmx_router_free. Wall milliseconds per call (per
@@ -142,6 +142,13 @@ static void run(int n, const char *kind) {
     row(n, kind, "models", ms_now() - t);
     if (st != PMX_OK) die("pmx_router_models", st, &e);
     if (check_mode) expect(count(out, "\"object\":\"model\"") == (size_t)(2 * n), "models lists 2 models a provider");
+    pmx_string_free(out);
+
+    t = ms_now(); cpu_start = cpu_ms_now();
+    st = pmx_router_stats(&out, r, &e);
+    row(n, kind, "stats", ms_now() - t);
+    if (st != PMX_OK) die("pmx_router_stats", st, &e);
+    if (check_mode) expect(count(out, "\"name\":\"p") == (size_t)n, "stats lists every provider");
     pmx_string_free(out);
 
     str routing = {0};

@@ -90,9 +90,13 @@ extension Router {
         o["metric_series"] = ["count": .int(Int64(series.count)), "max": .int(Int64(metrics.maxSeries)),
                               "folded_attempts": .int(Int64(t.foldedAttempts))]
 
+        // Series grouped by provider once, in their order (not a scan of every series per provider:
+        // 10,000 providers with a series each would make that quadratic).
+        var byProvider: [String: [SeriesSnapshot]] = [:]
+        for s in series { byProvider[s.key.provider, default: []].append(s) }
         var list: [JSONValue] = []
         for p in providerSnapshot {
-            let mine = series.filter { $0.key.provider == p.name }
+            let mine = byProvider[p.name] ?? []
             var po = JSONObject()
             po["name"] = .string(p.name)
             po["type"] = .string(p.config.type.rawValue)
