@@ -676,6 +676,63 @@ static void test_cached_sync_nonzero_return(void)
     pmx_router_free(r);
 }
 
+/* pmx_router_new and pmx_router_free of ANOTHER router from inside an async callback: they
+ * start / join that router's I/O thread, never this one's, so they return. */
+typedef struct lifecycle_ctx {
+    pmx_router *other; /* freed from inside the callback */
+    int acted;
+    pmx_status created;
+    int other_stream_ended;
+    stream_log other_log;
+    stream_log log;
+} lifecycle_ctx;
+
+static int32_t lifecycle_cb(const char *event_json, size_t len, void *userdata)
+{
+    lifecycle_ctx *c = (lifecycle_ctx *)userdata;
+    (void)len;
+    if (!c->acted) {
+        pmx_router *fresh = NULL;
+        pmx_error err;
+        c->acted = 1;
+        c->created = pmx_router_new(&fresh, MOCK_ROUTER, &err);
+        pmx_router_free(fresh);
+        /* `other` has an async stream in flight: freeing it cancels that stream, whose
+         * terminal event runs on other's I/O thread before pmx_router_free returns. */
+        pmx_router_free(c->other);
+        c->other = NULL;
+        c->other_stream_ended = c->other_log.terminals;
+    }
+    log_event(&c->log, event_json);
+    return 0;
+}
+
+static void test_router_new_and_free_from_async_callback(void)
+{
+    lifecycle_ctx c;
+    pmx_error err;
+    pmx_status st;
+    pmx_router *r = new_router(MOCK_ROUTER);
+    memset(&c, 0, sizeof c);
+    c.other = new_router("{\"providers\":[{\"name\":\"slow\",\"type\":\"mock\",\"token_delay_ms\":200}]}");
+    if (!r || !c.other)
+        return;
+    st = pmx_router_stream_async(NULL, c.other, REQUEST, nested_cb, &c.other_log, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    st = pmx_router_stream_async(NULL, r, REQUEST, lifecycle_cb, &c, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    CHECK(wait_terminal(&c.log, 20000.0));
+    pthread_mutex_lock(&g_lock);
+    CHECK_STATUS(c.created, PMX_OK, NULL);
+    CHECK_INT(c.other_stream_ended, 1);
+    CHECK_INT(c.other_log.terminals, 1);
+    CHECK_INT(c.log.terminals, 1);
+    CHECK(c.log.done);
+    pthread_mutex_unlock(&g_lock);
+    check_still_works(r);
+    pmx_router_free(r);
+}
+
 int main(void)
 {
     tu_watchdog(180);
@@ -684,6 +741,7 @@ int main(void)
     RUN(test_calls_from_async_callback_upstream);
     RUN(test_calls_across_routers);
     RUN(test_blocking_call_from_sync_stream_callback_works);
+    RUN(test_router_new_and_free_from_async_callback);
     RUN(test_library_calls_from_log_callback);
     RUN(test_set_log_callback_from_log_callback);
     RUN(test_blocking_call_from_log_callback_on_io_thread);
