@@ -43,7 +43,33 @@ public enum OpenAIProtocol {
         }
         // The upstream's usage object goes to the caller as it is, but with its numbers bounded.
         if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
+        o["choices"] = .array(choices.enumerated().map { n, choice in
+            guard var c = choice.objectValue else { return choice }
+            if c["index"] != nil { c["index"] = positionIndex(c["index"], at: n) }
+            if var message = c["message"]?.objectValue, let calls = message["tool_calls"]?.arrayValue {
+                message["tool_calls"] = .array(withPositionIndexes(calls))
+                c["message"] = .object(message)
+            }
+            return .object(c)
+        })
         return o
+    }
+
+    /// An upstream's `index` (of a choice, a tool call, an embedding) as the host gets it: a
+    /// non-negative integer, else the item's position in its array. A host indexes arrays with
+    /// it (the openai SDKs do), and a negative one would pick an item from the end.
+    static func positionIndex(_ value: JSONValue?, at position: Int) -> JSONValue {
+        if let i = value?.intValue, i >= 0 { return .int(i) }
+        return .int(Int64(position))
+    }
+
+    /// `items` with each object's `index`, where present, made a valid one (`positionIndex`).
+    static func withPositionIndexes(_ items: [JSONValue]) -> [JSONValue] {
+        items.enumerated().map { n, item in
+            guard var o = item.objectValue, o["index"] != nil else { return item }
+            o["index"] = positionIndex(o["index"], at: n)
+            return .object(o)
+        }
     }
 
     public static func embeddingsBody(_ request: EmbedRequest, model: String?) -> [UInt8] {
@@ -57,6 +83,7 @@ public enum OpenAIProtocol {
             throw PMXError(.upstreamProtocol, "malformed embeddings response", provider: provider)
         }
         if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
+        if let data = o["data"]?.arrayValue { o["data"] = .array(withPositionIndexes(data)) }
         return o
     }
 
@@ -135,6 +162,11 @@ public struct OpenAIStreamDecoder: Sendable {
                 let content = delta["content"].flatMap { $0.isEmptyString ? nil : $0.stringValue }
                 var calls: [JSONValue]?
                 if let c = delta["tool_calls"], c.isArray, c.count > 0, case .array(let list) = c.value { calls = list }
+                // A tool call's `index` is its identity across deltas: a negative one cannot be
+                // mapped to a position, so the event is malformed.
+                if let calls, calls.contains(where: { ($0["index"]?.intValue ?? 0) < 0 }) {
+                    throw PMXError(.upstreamProtocol, "malformed stream event: negative tool call index", provider: provider)
+                }
                 if content != nil || calls != nil { emit(.delta(content: content, toolCalls: calls)) }
             }
             if let reason = choice["finish_reason"]?.stringValue { emit(.finish(reason: reason)) }
