@@ -29,13 +29,16 @@ import Testing
         #expect(data.last?["index"]?.intValue == 7)
     }
 
-    @Test func negativeStreamToolCallIndexIsAProtocolError() {
+    @Test func negativeStreamToolCallIndexBecomesPosition() throws {
         var decoder = OpenAIStreamDecoder(provider: "p")
         let chunk = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":-1,\"id\":\"t\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n"
         var events: [ProviderEvent] = []
-        #expect(throws: PMXError.self) {
-            try Array(chunk.utf8).withUnsafeBytes { raw in try decoder.feed(raw) { events.append($0) } }
-        }
-        #expect(events.isEmpty)
+        try Array(chunk.utf8).withUnsafeBytes { raw in try decoder.feed(raw) { events.append($0) } }
+        let calls = events.compactMap { e -> [JSONValue]? in
+            if case .delta(_, let calls) = e { return calls }
+            return nil
+        }.first
+        #expect(calls?.first?["index"]?.intValue == 0)
+        #expect(calls?.first?["id"]?.stringValue == "t")
     }
 }

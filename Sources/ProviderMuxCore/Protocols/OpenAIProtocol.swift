@@ -64,7 +64,7 @@ public enum OpenAIProtocol {
     }
 
     /// `items` with each object's `index`, where present, made a valid one (`positionIndex`).
-    static func withPositionIndexes(_ items: [JSONValue]) -> [JSONValue] {
+    public static func withPositionIndexes(_ items: [JSONValue]) -> [JSONValue] {
         items.enumerated().map { n, item in
             guard var o = item.objectValue, o["index"] != nil else { return item }
             o["index"] = positionIndex(o["index"], at: n)
@@ -161,11 +161,10 @@ public struct OpenAIStreamDecoder: Sendable {
             if let delta = choice["delta"] {
                 let content = delta["content"].flatMap { $0.isEmptyString ? nil : $0.stringValue }
                 var calls: [JSONValue]?
-                if let c = delta["tool_calls"], c.isArray, c.count > 0, case .array(let list) = c.value { calls = list }
-                // A tool call's `index` is its identity across deltas: a negative one cannot be
-                // mapped to a position, so the event is malformed.
-                if let calls, calls.contains(where: { ($0["index"]?.intValue ?? 0) < 0 }) {
-                    throw PMXError(.upstreamProtocol, "malformed stream event: negative tool call index", provider: provider)
+                if let c = delta["tool_calls"], c.isArray, c.count > 0, case .array(let list) = c.value {
+                    // The host sees these deltas as they are: no negative index (it would pick a
+                    // call from the end of the host's list); such an index becomes the position.
+                    calls = list.contains { ($0["index"]?.intValue ?? 0) < 0 } ? OpenAIProtocol.withPositionIndexes(list) : list
                 }
                 if content != nil || calls != nil { emit(.delta(content: content, toolCalls: calls)) }
             }
