@@ -684,14 +684,7 @@ static int wait_terminal(stopper *s, double timeout_ms)
     int got;
     pthread_mutex_lock(&g_lock);
     while (s->terminals == 0 && tu_now_ms() < deadline) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&g_cond, &g_lock, &ts);
+        tu_cond_wait_ms(&g_cond, &g_lock, 20);
     }
     got = s->terminals;
     pthread_mutex_unlock(&g_lock);

@@ -156,15 +156,6 @@ static int wait_deltas(async_stream *s, int deltas, double timeout_ms)
     return ok;
 }
 
-static pmx_router *new_router(const char *json)
-{
-    pmx_router *r = NULL;
-    pmx_error err;
-    pmx_status st = pmx_router_new(&r, json, &err);
-    CHECK_STATUS(st, PMX_OK, &err);
-    return r;
-}
-
 /* A long, slowly streamed reply: ~200 tokens at 20 ms each. */
 #define SLOW_CONFIG                                                                           \
     "{\"providers\":[{\"name\":\"slow\",\"type\":\"mock\",\"token_delay_ms\":20}]}"
@@ -219,7 +210,7 @@ static void *starter(void *p)
 
 static void test_many_threads(void)
 {
-    pmx_router *r = new_router("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"token_delay_ms\":1}]}");
+    pmx_router *r = tu_router_new("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"token_delay_ms\":1}]}");
     static starter_arg args[N_THREADS];
     pthread_t th[N_THREADS];
     int t, i;
@@ -274,7 +265,7 @@ static void *cancel_thread(void *p)
 
 static void test_cancel_from_other_thread(void)
 {
-    pmx_router *r = new_router(SLOW_CONFIG);
+    pmx_router *r = tu_router_new(SLOW_CONFIG);
     static async_stream s;
     pmx_stream *h = NULL;
     pmx_error err;
@@ -319,7 +310,7 @@ static void test_cancel_from_other_thread(void)
 
 static void test_cancel_inside_callback(void)
 {
-    pmx_router *r = new_router(SLOW_CONFIG);
+    pmx_router *r = tu_router_new(SLOW_CONFIG);
     static async_stream s;
     pmx_stream *h = NULL;
     pmx_error err;
@@ -352,7 +343,7 @@ static void test_cancel_inside_callback(void)
 
 static void test_free_running_stream(void)
 {
-    pmx_router *r = new_router(SLOW_CONFIG);
+    pmx_router *r = tu_router_new(SLOW_CONFIG);
     static async_stream s;
     pmx_stream *h = NULL;
     pmx_error err;
@@ -381,7 +372,7 @@ static void test_free_running_stream(void)
 
 static void test_router_free_in_flight(void)
 {
-    pmx_router *r = new_router(SLOW_CONFIG);
+    pmx_router *r = tu_router_new(SLOW_CONFIG);
     static async_stream s[IN_FLIGHT];
     pmx_error err;
     int i, started = 0;
@@ -424,7 +415,7 @@ static void test_router_free_in_flight(void)
 
 static void test_fire_and_forget(void)
 {
-    pmx_router *r = new_router("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\"}]}");
+    pmx_router *r = tu_router_new("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\"}]}");
     static async_stream s[5];
     pmx_error err;
     int i;

@@ -12,15 +12,6 @@
     "{\"providers\":[{\"name\":\"m\",\"type\":\"mock\"}],"                                    \
     "\"retry\":{\"max_attempts\":3,\"initial_backoff_ms\":10,\"max_backoff_ms\":50}}"
 
-static pmx_router *new_router(const char *json)
-{
-    pmx_router *r = NULL;
-    pmx_error err;
-    pmx_status st = pmx_router_new(&r, json, &err);
-    CHECK_STATUS(st, PMX_OK, &err);
-    return r;
-}
-
 /* Collects the events of one stream. */
 typedef struct {
     pthread_t expected_thread;
@@ -116,7 +107,7 @@ static int32_t collect(const char *event_json, size_t len, void *userdata)
 
 static void test_complete(void)
 {
-    pmx_router *r = new_router(MOCK_CONFIG);
+    pmx_router *r = tu_router_new(MOCK_CONFIG);
     pmx_error err;
     char *out = NULL;
     json_t *resp;
@@ -155,7 +146,7 @@ static void test_complete(void)
 
     /* Fixed reply, "provider/model" addressing. */
     pmx_router_free(r);
-    r = new_router("{\"providers\":[{\"name\":\"fixed\",\"type\":\"mock\",\"reply\":\"forty-two\"}]}");
+    r = tu_router_new("{\"providers\":[{\"name\":\"fixed\",\"type\":\"mock\",\"reply\":\"forty-two\"}]}");
     if (!r)
         return;
     out = NULL;
@@ -173,7 +164,7 @@ static void test_complete(void)
 
 static void test_blocking_stream(void)
 {
-    pmx_router *r = new_router(MOCK_CONFIG);
+    pmx_router *r = tu_router_new(MOCK_CONFIG);
     pmx_error err;
     collector c;
     char *out = NULL;
@@ -247,7 +238,7 @@ static void *stream_on_thread(void *p)
 
 static void test_stream_on_other_threads(void)
 {
-    pmx_router *r = new_router("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"token_delay_ms\":2}]}");
+    pmx_router *r = tu_router_new("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"token_delay_ms\":2}]}");
     thread_stream_arg args[3];
     pthread_t th[3];
     int i;
@@ -271,7 +262,7 @@ static void test_stream_on_other_threads(void)
 
 static void test_callback_cancels(void)
 {
-    pmx_router *r = new_router("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"token_delay_ms\":5}]}");
+    pmx_router *r = tu_router_new("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"token_delay_ms\":5}]}");
     pmx_error err;
     collector c;
     char *out = (char *)&err;
@@ -325,7 +316,7 @@ static void test_invalid_requests(void)
         "{\"messages\":[42]}",
         "[]",
     };
-    pmx_router *r = new_router(MOCK_CONFIG);
+    pmx_router *r = tu_router_new(MOCK_CONFIG);
     pmx_error err;
     size_t i;
     if (!r)
@@ -368,7 +359,7 @@ static void test_invalid_requests(void)
 
 static void test_model_routing(void)
 {
-    pmx_router *r = new_router("{\"providers\":["
+    pmx_router *r = tu_router_new("{\"providers\":["
                                "{\"name\":\"ab\",\"type\":\"mock\",\"models\":[\"a\",\"b\"],\"reply\":\"from ab\"},"
                                "{\"name\":\"cd\",\"type\":\"mock\",\"models\":[\"c\",\"d\"],\"reply\":\"from cd\"}]}");
     pmx_error err;
@@ -436,7 +427,7 @@ static void test_model_routing(void)
 
 static void test_mock_script_retry(void)
 {
-    pmx_router *r = new_router("{\"providers\":[{\"name\":\"flaky\",\"type\":\"mock\","
+    pmx_router *r = tu_router_new("{\"providers\":[{\"name\":\"flaky\",\"type\":\"mock\","
                                "\"script\":[{\"status\":429,\"times\":2,\"retry_after_ms\":5}]}],"
                                "\"retry\":{\"max_attempts\":3,\"initial_backoff_ms\":5}}");
     pmx_error err;
@@ -461,7 +452,7 @@ static void test_mock_script_retry(void)
 
 static void test_embed_and_stats(void)
 {
-    pmx_router *r = new_router("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"embedding_dimensions\":5}]}");
+    pmx_router *r = tu_router_new("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\",\"embedding_dimensions\":5}]}");
     pmx_error err;
     char *out = NULL;
     pmx_status st;

@@ -66,27 +66,11 @@ static int wait_terminal(stream_log *s, double timeout_ms)
     int got;
     pthread_mutex_lock(&g_lock);
     while (s->terminals == 0 && tu_now_ms() < deadline) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&g_cond, &g_lock, &ts);
+        tu_cond_wait_ms(&g_cond, &g_lock, 20);
     }
     got = s->terminals > 0;
     pthread_mutex_unlock(&g_lock);
     return got;
-}
-
-static pmx_router *new_router(const char *json)
-{
-    pmx_router *r = NULL;
-    pmx_error err;
-    pmx_status st = pmx_router_new(&r, json, &err);
-    CHECK_STATUS(st, PMX_OK, &err);
-    return r;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -252,7 +236,7 @@ static void check_still_works(pmx_router *r)
 static void test_calls_from_async_callback_mock(void)
 {
     inside_ctx c;
-    pmx_router *r = new_router(MOCK_ROUTER);
+    pmx_router *r = tu_router_new(MOCK_ROUTER);
     if (!r)
         return;
     run_inside(&c, r, r);
@@ -275,7 +259,7 @@ static void test_calls_from_async_callback_upstream(void)
     json = tu_format("{\"providers\":[{\"name\":\"m\",\"type\":\"openai-compatible\","
                      "\"base_url\":\"http://127.0.0.1:%d/reent/v1\",\"default_model\":\"fake-small\"}]}",
                      up.port);
-    r = new_router(json);
+    r = tu_router_new(json);
     free(json);
     if (!r)
         return;
@@ -289,7 +273,7 @@ static void test_calls_from_async_callback_upstream(void)
 static void test_calls_across_routers(void)
 {
     inside_ctx c;
-    pmx_router *a = new_router(MOCK_ROUTER), *b = new_router(MOCK_ROUTER);
+    pmx_router *a = tu_router_new(MOCK_ROUTER), *b = tu_router_new(MOCK_ROUTER);
     if (a && b) {
         run_inside(&c, a, b);
         check_inside(&c, "another router's I/O thread");
@@ -329,7 +313,7 @@ static void test_blocking_call_from_sync_stream_callback_works(void)
     pmx_error err;
     pmx_status st;
     memset(&c, 0, sizeof c);
-    c.r = new_router(MOCK_ROUTER);
+    c.r = tu_router_new(MOCK_ROUTER);
     if (!c.r)
         return;
     st = pmx_router_stream(NULL, c.r, REQUEST, sync_cb, &c, &err);
@@ -405,7 +389,7 @@ static void test_library_calls_from_log_callback(void)
     log_ctx *c = &g_log;
     memset(c, 0, sizeof *c);
     c->main_thread = pthread_self();
-    c->r = new_router(MOCK_ROUTER);
+    c->r = tu_router_new(MOCK_ROUTER);
     if (!c->r)
         return;
     CHECK_STATUS(pmx_provider_new(&extra1, "{\"name\":\"extra1\",\"type\":\"mock\"}", &err), PMX_OK, &err);
@@ -476,7 +460,7 @@ static void test_set_log_callback_from_log_callback(void)
 {
     pmx_provider *p = NULL;
     pmx_error err;
-    pmx_router *r = new_router(MOCK_ROUTER);
+    pmx_router *r = tu_router_new(MOCK_ROUTER);
     switch_ctx *c = &g_switch;
     memset(c, 0, sizeof *c);
     if (!r)
@@ -534,7 +518,7 @@ static void test_blocking_call_from_log_callback_on_io_thread(void)
     memset(c, 0, sizeof *c);
     memset(&s, 0, sizeof s);
     c->main_thread = pthread_self();
-    c->r = new_router(MOCK_ROUTER);
+    c->r = tu_router_new(MOCK_ROUTER);
     if (!c->r)
         return;
     pmx_set_log_callback(io_log_cb, PMX_LOG_TRACE, c);
@@ -602,7 +586,7 @@ static pmx_router *warm_router(void)
 {
     char *out = NULL;
     pmx_error err;
-    pmx_router *r = new_router(CACHED_ROUTER);
+    pmx_router *r = tu_router_new(CACHED_ROUTER);
     if (r) {
         CHECK_STATUS(pmx_router_complete(&out, r, REQUEST, &err), PMX_OK, &err);
         CHECK_CONTAINS(out, "\"content\":\"mock: one two three\"");
@@ -712,9 +696,9 @@ static void test_router_new_and_free_from_async_callback(void)
     lifecycle_ctx c;
     pmx_error err;
     pmx_status st;
-    pmx_router *r = new_router(MOCK_ROUTER);
+    pmx_router *r = tu_router_new(MOCK_ROUTER);
     memset(&c, 0, sizeof c);
-    c.other = new_router("{\"providers\":[{\"name\":\"slow\",\"type\":\"mock\",\"token_delay_ms\":200}]}");
+    c.other = tu_router_new("{\"providers\":[{\"name\":\"slow\",\"type\":\"mock\",\"token_delay_ms\":200}]}");
     if (!r || !c.other)
         return;
     st = pmx_router_stream_async(NULL, c.other, REQUEST, nested_cb, &c.other_log, &err);

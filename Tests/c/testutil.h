@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -164,6 +165,29 @@ static inline void tu_watchdog(unsigned seconds)
 }
 
 /* A fresh pmx_error filled with garbage, to verify the library resets / fills it in. */
+/* Waits on `cond` (with `lock` held) for at most `ms` milliseconds: one slice of a polling
+ * wait whose caller re-checks its condition and its own deadline. */
+static inline void tu_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(cond, lock, &ts);
+}
+
+/* A router made from `json`; the test fails (recording the status and message) and NULL is
+ * returned when it cannot be made. */
+static inline pmx_router *tu_router_new(const char *json)
+{
+    pmx_router *r = NULL;
+    pmx_error err;
+    pmx_status st = pmx_router_new(&r, json, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    return r;
+}
+
 static inline void tu_err_poison(pmx_error *err)
 {
     memset(err, 0x5a, sizeof *err);
