@@ -22,22 +22,21 @@ struct SecretStreamGuard {
     static let holdMinimum = 4
 
     mutating func pass(_ e: ExecutionEvent, to sink: (ExecutionEvent) -> Void) {
-        guard Secrets.count > 0 else { sink(e); return }
+        guard let matcher = Secrets.currentMatcher() else { sink(e); return }
         guard case .delta(let text, let toolCalls) = e else {
             if let flushed = flush() { sink(flushed) }
             sink(e)
             return
         }
-        let longest = Secrets.longestKey
         var outText: String? = nil
-        if let text { outText = Self.filter(text, &content, longest) }
+        if let text { outText = Self.filter(text, &content, matcher) }
         var outCalls: [JSONValue]? = nil
         if let toolCalls {
             outCalls = toolCalls.map { call in
                 guard let index = call["index"]?.intValue, let args = call["function"]?["arguments"]?.stringValue,
                       var fn = call["function"]?.objectValue, var o = call.objectValue else { return call }
                 var ch = arguments[index] ?? Channel()
-                fn["arguments"] = .string(Self.filter(args, &ch, longest))
+                fn["arguments"] = .string(Self.filter(args, &ch, matcher))
                 arguments[index] = ch
                 o["function"] = .object(fn)
                 return .object(o)
@@ -48,17 +47,23 @@ struct SecretStreamGuard {
         sink(.delta(content: outText, toolCalls: outCalls))
     }
 
-    private static func filter(_ fragment: String, _ ch: inout Channel, _ longest: Int) -> String {
-        var s = ch.held + Array(fragment.utf8)
+    /// One pass over what was sent (the channel's tail), what was held and the new fragment,
+    /// in one buffer: the usual fragment, with no key in sight, comes back as it was.
+    private static func filter(_ fragment: String, _ ch: inout Channel, _ m: SecretMatcher) -> String {
+        let hadHeld = !ch.held.isEmpty
+        let tailCount = ch.tail.count
+        var all = ch.tail
+        all += ch.held
+        all += fragment.utf8
         ch.held = []
         // What was sent plus this ends with 4 bytes or more of a key's start: hold this part.
-        let hold = Swift.min(Secrets.heldSuffix(ch.tail + s, minimum: holdMinimum), s.count)
-        if hold > 0 {
-            ch.held = Array(s.suffix(hold))
-            s.removeLast(hold)
-        }
-        let cont = Secrets.continuation(tail: ch.tail, next: s)
-        ch.tail = Array((ch.tail + s).suffix(Swift.max(longest - 1, 0)))
+        let hold = Swift.min(m.heldSuffix(all, minimum: holdMinimum), all.count - tailCount)
+        let end = all.count - hold
+        if hold > 0 { ch.held = Array(all[end...]) }
+        let cont = tailCount == 0 ? 0 : m.continuation(all, tailCount: tailCount, end: end)
+        ch.tail = Array(all[Swift.max(0, end - Swift.max(m.longest - 1, 0))..<end])
+        if hold == 0 && cont == 0 && !hadHeld { return fragment }
+        var s = Array(all[tailCount..<end])
         if cont > 0 { s.replaceSubrange(0..<Swift.min(cont, s.count), with: Array("****".utf8)) }
         return String(decoding: s, as: UTF8.self)
     }

@@ -51,7 +51,7 @@ public enum Secrets {
         var counts: [String: Int] = [:]
         /// Built on first use after a change (parsing 10,000 providers builds it once, not
         /// 10,000 times).
-        var matcher: Matcher?
+        var matcher: SecretMatcher?
     }
     private static let state = Locked(State())
     /// How many distinct keys are live: with none, masking is one atomic load.
@@ -113,11 +113,11 @@ public enum Secrets {
 
     /// The live keys' matcher, or nil when no key is live.
     @inline(__always)
-    private static func currentMatcher() -> Matcher? {
+    static func currentMatcher() -> SecretMatcher? {
         guard liveCount.load(ordering: .acquiring) > 0 else { return nil }
         return state.withLock { s in
             if let m = s.matcher { return m }
-            let m = Matcher(keys: Array(s.counts.keys))
+            let m = SecretMatcher(keys: Array(s.counts.keys))
             s.matcher = m
             return m
         }
@@ -165,24 +165,6 @@ public enum Secrets {
 
     // MARK: streams (SecretStreamGuard)
 
-    /// How many bytes at the start of `next` continue a key (8 bytes or more) that starts in
-    /// `tail` (the last bytes already handed out on the same text channel); 0 when none.
-    static func continuation(tail: [UInt8], next: [UInt8]) -> Int {
-        guard !tail.isEmpty, let m = currentMatcher() else { return 0 }
-        return m.continuation(tail: tail, next: next)
-    }
-
-    /// The length of the longest suffix of `bytes`, at least `minimum` long, that is a proper
-    /// prefix of a key (8 bytes or more): the part to hold back until the next fragment
-    /// shows whether the key follows. 0 when none.
-    static func heldSuffix(_ bytes: [UInt8], minimum: Int) -> Int {
-        guard let m = currentMatcher() else { return 0 }
-        return m.heldSuffix(bytes, minimum: minimum)
-    }
-
-    /// The longest spelling of a live key (0 with none): how much of a channel to remember.
-    static var longestKey: Int { currentMatcher()?.longest ?? 0 }
-
     /// The largest n ≤ atMost that does not split a UTF-8 sequence of `bytes`.
     public static func utf8Boundary(_ bytes: some RandomAccessCollection<UInt8>, atMost: Int) -> Int {
         guard atMost < bytes.count else { return bytes.count }
@@ -196,7 +178,7 @@ public enum Secrets {
 /// JSON-escaped), indexed by its first 4 bytes, longest first. A position is looked at only
 /// when its byte can start a spelling (a 256-entry table): over text that holds no key the
 /// scan is one table load and branch per byte.
-private final class Matcher: @unchecked Sendable {
+final class SecretMatcher: @unchecked Sendable {
     struct Pattern {
         var bytes: [UInt8]
         var replacement: [UInt8]
@@ -223,7 +205,7 @@ private final class Matcher: @unchecked Sendable {
             let raw = Array(key.utf8)
             let replacement = Secrets.replacement(raw)
             let short = raw.count < Secrets.substringMinimum
-            for spelling in Matcher.spellings(raw) where seen.insert(spelling).inserted {
+            for spelling in Self.spellings(raw) where seen.insert(spelling).inserted {
                 // Escaped spellings escape both; only the raw one can hold them bare.
                 let syntax = spelling == raw && (raw.contains(UInt8(ascii: "\"")) || raw.contains(UInt8(ascii: "\\")))
                 list.append(Pattern(bytes: spelling, replacement: replacement, wholeWord: short, rawJSONSyntax: syntax))
@@ -237,7 +219,7 @@ private final class Matcher: @unchecked Sendable {
         for (i, p) in list.enumerated() {
             first[Int(p.bytes[0])] |= p.wholeWord ? 1 : 3
             if p.bytes.count >= 4 {
-                index[Matcher.prefix(p.bytes), default: []].append(i)
+                index[Self.prefix(p.bytes), default: []].append(i)
             } else {
                 tiny.append(i)
             }
@@ -287,16 +269,18 @@ private final class Matcher: @unchecked Sendable {
 
     var longest: Int { patterns.first?.bytes.count ?? 0 }
 
-    func continuation(tail: [UInt8], next: [UInt8]) -> Int {
-        let all = tail + next
+    /// How many bytes of `all[tailCount..<end]` continue a key (8 bytes or more) that starts in
+    /// `all[..<tailCount]` (the last bytes already handed out on the same text channel); 0 when
+    /// none.
+    func continuation(_ all: [UInt8], tailCount: Int, end: Int) -> Int {
         var covered = 0
         all.withUnsafeBufferPointer { buf in
             let base = buf.baseAddress!
-            for j in Swift.max(0, tail.count - longest + 1)..<tail.count where first[Int(base[j])] & 2 != 0 && all.count - j >= 4 {
+            for j in Swift.max(0, tailCount - longest + 1)..<tailCount where first[Int(base[j])] & 2 != 0 && end - j >= 4 {
                 let key = UnsafeRawPointer(base + j).loadUnaligned(as: UInt32.self).littleEndian
-                for c in byPrefix[key] ?? [] where patterns[c].bytes.count > tail.count - j {
-                    if matches(patterns[c], base, all.count, at: j, .text) {
-                        covered = Swift.max(covered, j + patterns[c].bytes.count - tail.count)
+                for c in byPrefix[key] ?? [] where patterns[c].bytes.count > tailCount - j {
+                    if matches(patterns[c], base, end, at: j, .text) {
+                        covered = Swift.max(covered, j + patterns[c].bytes.count - tailCount)
                     }
                 }
             }
@@ -304,6 +288,9 @@ private final class Matcher: @unchecked Sendable {
         return covered
     }
 
+    /// The length of the longest suffix of `bytes`, at least `minimum` long, that is a proper
+    /// prefix of a key (8 bytes or more): the part to hold back until the next fragment
+    /// shows whether the key follows. 0 when none.
     func heldSuffix(_ bytes: [UInt8], minimum: Int) -> Int {
         let n = bytes.count
         guard n >= minimum else { return 0 }
