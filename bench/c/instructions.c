@@ -1,0 +1,31 @@
+/* Instruction-count driver for bench/instructions.sh: N blocking requests (complete or stream,
+ * JSON event callback) through one openai-compatible provider with an API key (so masking
+ * runs) against the bench nginx. Run under `valgrind --tool=callgrind`; the difference between
+ * two values of N (or two stream sizes) is the cost per request (per chunk), all threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "providermux.h"
+static long events;
+static int32_t on_ev(const char *j, size_t n, void *u) { (void)j; (void)n; (void)u; events++; return 0; }
+int main(int argc, char **argv)
+{
+    int port = atoi(argv[1]); const char *mode = argv[2]; int n = atoi(argv[3]);
+    const char *path = argc > 4 ? argv[4] : "";
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "{\"providers\":[{\"name\":\"o\",\"type\":\"openai-compatible\",\"api_key\":\"sk-bench-0123456789abcdef\","
+             "\"base_url\":\"http://127.0.0.1:%d%s/v1\"}]}", port, path);
+    pmx_router *r; pmx_error err;
+    if (pmx_router_new(&r, cfg, &err)) { fprintf(stderr, "%s\n", err.message); return 1; }
+    const char *req = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    for (int i = 0; i < n; i++) {
+        char *out = NULL; int32_t st;
+        if (strcmp(mode, "complete") == 0) st = pmx_router_complete(&out, r, req, &err);
+        else st = pmx_router_stream(NULL, r, req, on_ev, NULL, &err);
+        if (st) { fprintf(stderr, "st %d %s\n", st, err.message); return 1; }
+        pmx_string_free(out);
+    }
+    pmx_router_free(r);
+    fprintf(stderr, "events %ld\n", events);
+    return 0;
+}
