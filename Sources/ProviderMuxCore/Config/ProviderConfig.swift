@@ -70,7 +70,7 @@ extension ProviderConfig {
         guard let type = ProviderType(rawValue: typeName) else {
             throw PMXError(.unknownProviderType, "\(r.fieldPath("type")): unknown provider type \"\(typeName)\" (available: \(ProviderType.availableList))")
         }
-        let entry = ProviderCatalogue.entry(for: type)
+        let entry = type.defaults
 
         var baseURL = try r.string("base_url") ?? entry.defaultBaseURL ?? ""
         if type.usesNetwork {

@@ -131,12 +131,6 @@ public struct RouteOptions: Sendable {
     }
 }
 
-func parsePolicy(_ r: inout FieldReader, _ key: String) throws -> UnsupportedParameterPolicy? {
-    guard let s = try r.string(key) else { return nil }
-    guard let p = UnsupportedParameterPolicy(rawValue: s) else { throw r.fail(key, "expected \"drop\" or \"reject\", got \"\(s)\"") }
-    return p
-}
-
 /// A validated embeddings request.
 public struct EmbedRequest: Sendable {
     public var body: JSONObject

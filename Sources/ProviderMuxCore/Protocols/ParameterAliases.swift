@@ -35,13 +35,3 @@ public enum ParameterAliases {
         return renamed
     }
 }
-
-/// What to do with a request parameter the chosen provider cannot take.
-public enum UnsupportedParameterPolicy: String, Sendable {
-    /// Leave it out of that provider's request (logged at debug level). The default: the same
-    /// request can then fail over between providers that differ in what they take.
-    case drop
-    /// Fail the attempt with `PMX_ERR_UNSUPPORTED` naming the parameter (the router then tries
-    /// the next provider).
-    case reject
-}

@@ -1,68 +1,38 @@
-/// Every provider type the design names. Presets over one protocol are catalogue entries,
-/// not copies of code.
-public enum ProviderType: String, Sendable, CaseIterable {
-    case openai
-    case openaiCompatible = "openai-compatible"
-    case anthropic, gemini, ollama, lmstudio, llamacpp, azure, cohere
-    case openrouter, groq, together, cerebras, mistral, deepseek, xai, fireworks, huggingface
-    case mock
-
-    static var availableList: String { allCases.map(\.rawValue).joined(separator: ", ") }
-
-    public var usesNetwork: Bool { self != .mock }
-}
-
-/// The kind of value a type-specific provider option takes.
-public enum OptionKind: Sendable {
-    /// `queryToken`: sent as a URL query value (1 to 64 of A-Z a-z 0-9 . _ -);
-    /// `pathSegment`: a URL path segment (percent-encoded, not `.` or `..`). Every string kind
-    /// refuses control characters (WireSafety.swift).
-    case string, queryToken, pathSegment, int, bool
-}
-
-/// What each provider type brings: its codec, defaults and the extra config keys it accepts.
+/// What each provider type brings: its codec (chosen here) and its defaults and extra config keys
+/// (`ProviderType.defaults`, in Config/ProviderType.swift, which config parsing reads).
 public struct CatalogueEntry: Sendable {
     /// nil for the in-process mock.
     public var codec: (any WireCodec)?
-    public var defaultBaseURL: String?
+    public var defaults: ProviderDefaults
+
+    public var defaultBaseURL: String? { defaults.defaultBaseURL }
     /// Environment variable read for the key when the config gives none.
-    public var apiKeyEnv: String?
+    public var apiKeyEnv: String? { defaults.apiKeyEnv }
     /// Type-specific keys allowed in the provider object (e.g. azure's `api_version`).
-    public var options: [String: OptionKind] = [:]
+    public var options: [String: OptionKind] { defaults.options }
     /// Extra headers the preset always sends.
-    public var headers: [(String, String)] = []
+    public var headers: [(String, String)] { defaults.headers }
 }
 
 public enum ProviderCatalogue {
     public static func entry(for type: ProviderType) -> CatalogueEntry {
-        let openai = OpenAICodec()
+        CatalogueEntry(codec: codec(for: type), defaults: type.defaults)
+    }
+
+    /// The codec that speaks `type`'s wire protocol; nil for the in-process mock.
+    public static func codec(for type: ProviderType) -> (any WireCodec)? {
         switch type {
-        case .openai: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.openai.com/v1", apiKeyEnv: "OPENAI_API_KEY")
-        case .openaiCompatible: return CatalogueEntry(codec: openai)
-        case .openrouter:
-            return CatalogueEntry(codec: openai, defaultBaseURL: "https://openrouter.ai/api/v1", apiKeyEnv: "OPENROUTER_API_KEY",
-                                  options: ["http_referer": .string, "x_title": .string])
-        case .groq: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.groq.com/openai/v1", apiKeyEnv: "GROQ_API_KEY")
-        case .together: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.together.xyz/v1", apiKeyEnv: "TOGETHER_API_KEY")
-        case .cerebras: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.cerebras.ai/v1", apiKeyEnv: "CEREBRAS_API_KEY")
-        case .mistral: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.mistral.ai/v1", apiKeyEnv: "MISTRAL_API_KEY")
-        case .deepseek: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.deepseek.com/v1", apiKeyEnv: "DEEPSEEK_API_KEY")
-        case .xai: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.x.ai/v1", apiKeyEnv: "XAI_API_KEY")
-        case .fireworks: return CatalogueEntry(codec: openai, defaultBaseURL: "https://api.fireworks.ai/inference/v1", apiKeyEnv: "FIREWORKS_API_KEY")
-        case .huggingface: return CatalogueEntry(codec: openai, defaultBaseURL: "https://router.huggingface.co/v1", apiKeyEnv: "HF_TOKEN")
-        case .lmstudio: return CatalogueEntry(codec: LMStudioCodec(), defaultBaseURL: "http://127.0.0.1:1234/v1")
-        case .llamacpp: return CatalogueEntry(codec: LlamaCppCodec(), defaultBaseURL: "http://127.0.0.1:8080/v1")
-        case .azure:
-            return CatalogueEntry(codec: AzureCodec(), defaultBaseURL: nil, apiKeyEnv: "AZURE_OPENAI_API_KEY",
-                                  options: ["api_version": .queryToken, "deployment": .pathSegment])
-        case .anthropic:
-            return CatalogueEntry(codec: AnthropicCodec(), defaultBaseURL: "https://api.anthropic.com", apiKeyEnv: "ANTHROPIC_API_KEY",
-                                  options: ["anthropic_version": .string, "default_max_tokens": .int])
-        case .gemini:
-            return CatalogueEntry(codec: GeminiCodec(), defaultBaseURL: "https://generativelanguage.googleapis.com", apiKeyEnv: "GEMINI_API_KEY")
-        case .ollama: return CatalogueEntry(codec: OllamaCodec(), defaultBaseURL: "http://127.0.0.1:11434")
-        case .cohere: return CatalogueEntry(codec: CohereCodec(), defaultBaseURL: "https://api.cohere.com", apiKeyEnv: "COHERE_API_KEY")
-        case .mock: return CatalogueEntry(codec: nil)
+        case .openai, .openaiCompatible, .openrouter, .groq, .together, .cerebras, .mistral, .deepseek, .xai,
+             .fireworks, .huggingface:
+            return OpenAICodec()
+        case .lmstudio: return LMStudioCodec()
+        case .llamacpp: return LlamaCppCodec()
+        case .azure: return AzureCodec()
+        case .anthropic: return AnthropicCodec()
+        case .gemini: return GeminiCodec()
+        case .ollama: return OllamaCodec()
+        case .cohere: return CohereCodec()
+        case .mock: return nil
         }
     }
 }

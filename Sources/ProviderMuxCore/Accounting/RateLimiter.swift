@@ -1,21 +1,3 @@
-/// A provider's own rate limits, so the router stays under them instead of collecting 429s.
-public struct RateLimitSettings: Sendable, Equatable {
-    /// Requests per minute.
-    public var rpm: Int?
-    /// Tokens (prompt + completion) per minute.
-    public var tpm: Int?
-    public init() {}
-
-    /// Keys: rpm (1…1e9), tpm (1…1e9). Unknown keys are rejected.
-    public static func parse(_ r: inout FieldReader) throws -> RateLimitSettings {
-        var s = RateLimitSettings()
-        s.rpm = try r.int("rpm", min: 1, max: NumericBounds.count)
-        s.tpm = try r.int("tpm", min: 1, max: NumericBounds.count)
-        try r.finish()
-        return s
-    }
-}
-
 /// Per-provider requests-per-minute and tokens-per-minute token buckets, plus a cooldown the
 /// server asked for (Retry-After, x-ratelimit-reset-*).
 ///
@@ -134,31 +116,3 @@ public final class RateLimiter: Sendable {
 }
 
 private func roundedForDisplay(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
-
-/// Rough token estimate for budgeting before a request is sent (no tokenizer in the library):
-/// total UTF-8 bytes of every message's text / 4, rounded up, + 4 per message, plus the
-/// expected output (`max_completion_tokens` / `max_tokens` if given, else 256).
-public enum TokenEstimate {
-    /// Output budgeted when the request sets no limit.
-    public static let defaultOutput = 256
-
-    public static func prompt(_ request: ChatRequest) -> Int {
-        guard let messages = request.body["messages"]?.arrayValue else { return 0 }
-        var bytes = 0
-        for m in messages { bytes += ChatRequest.text(of: m["content"]).utf8.count }
-        return (bytes + 3) / 4 + 4 * messages.count
-    }
-
-    /// Prompt + expected output.
-    public static func total(_ request: ChatRequest) -> Int {
-        prompt(request).addingSaturated(expectedOutput(request))
-    }
-
-    public static func expectedOutput(_ request: ChatRequest) -> Int {
-        // Parsing bounded both to NumericBounds.tokens; clamped again for requests built in code.
-        for key in ["max_completion_tokens", "max_tokens"] {
-            if let v = request.body[key]?.intValue, v > 0 { return Int(SafeNumbers.clamp(v, 1, NumericBounds.tokens)) }
-        }
-        return defaultOutput
-    }
-}
