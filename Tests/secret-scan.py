@@ -71,7 +71,7 @@ REQUIRED = [
     ("Tests/python/pmx_testlib.py", r'^SECRET = "([^"]+)"'),
     ("Tests/c/test_upstream.c", r'^#define KEY "([^"]+)"'),
     ("Tests/c/test_basics.c", r'^#define SECRET_VALUE "([^"]+)"'),
-    ("Tests/ProviderMuxCoreTests/IntegrationTests.swift", r'^private let apiKey = "([^"]+)"'),
+    ("Tests/ProviderMuxCoreTests/Integration/IntegrationTests.swift", r'^private let apiKey = "([^"]+)"'),
     ("Tests/python/test_transcript.py", r'^AZURE_KEY = "([^"]+)"'),
     ("bindings/go/providermux_test.go", r'^const goDeadKey = "([^"]+)"'),
 ]

@@ -159,3 +159,20 @@ final class ChildServer: @unchecked Sendable {
         process.waitUntilExit()
     }
 }
+
+/// A loopback port with nothing listening (bound, then closed).
+func closedLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { a -> Int32 in
+            _ = bind(fd, a, len)
+            return getsockname(fd, a, &len)
+        }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}

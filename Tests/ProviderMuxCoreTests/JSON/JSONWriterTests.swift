@@ -1,0 +1,71 @@
+import Testing
+@testable import ProviderMuxCore
+
+// JSONWriter: compact output that JSONParser reads back to the same value.
+
+@Suite("JSONWriter")
+struct JSONWriterTests {
+    @Test("compact output, key order kept")
+    func compact() {
+        var o = JSONObject()
+        o["z"] = 1
+        o["a"] = [true, false, nil]
+        o["m"] = ["k": "v"]
+        #expect(JSONWriter.string(.object(o)) == #"{"z":1,"a":[true,false,null],"m":{"k":"v"}}"#)
+        #expect(JSONWriter.bytes(.object(o)) == Array(JSONWriter.string(.object(o)).utf8))
+    }
+
+    @Test("control characters are escaped, and parse back to the same string")
+    func controlCharacters() throws {
+        let s = "a\u{00}b\u{01}\u{08}\u{0C}\n\r\t\u{1F}z"
+        let text = JSONWriter.string(.string(s))
+        #expect(text == #""a\u0000b\u0001\u0008\u000c\n\r\t\u001fz""#)
+        #expect(!text.utf8.contains(where: { $0 < 0x20 }))
+        // jansson refuses a NUL even escaped (see JSONParserTests.escapedNul); the rest round-trips.
+        let noNul = "b\u{01}\u{08}\u{0C}\n\r\t\u{1F}z"
+        #expect(try JSONParser.parse(JSONWriter.string(.string(noNul))) == .string(noNul))
+    }
+
+    @Test("quotes and backslashes")
+    func quotesAndBackslashes() throws {
+        let s = #"say "hi" \ C:\path\ "#
+        let text = JSONWriter.string(.string(s))
+        #expect(text == #""say \"hi\" \\ C:\\path\\ ""#)
+        #expect(try JSONParser.parse(text) == .string(s))
+    }
+
+    @Test("non-ASCII is written as raw UTF-8, not as \\u escapes")
+    func nonASCIIKept() throws {
+        let s = "héllo wörld 世界 👋 — ∑"
+        let text = JSONWriter.string(.string(s))
+        #expect(text == "\"" + s + "\"")
+        #expect(!text.contains("\\u"))
+        #expect(try JSONParser.parse(text) == .string(s))
+        // Keys too.
+        var o = JSONObject()
+        o["clé"] = "valeur"
+        #expect(JSONWriter.string(.object(o)) == #"{"clé":"valeur"}"#)
+    }
+
+    @Test("numbers: ints as ints, integral doubles keep a fraction so they parse back as doubles")
+    func numbers() throws {
+        #expect(JSONWriter.string(.int(-42)) == "-42")
+        #expect(JSONWriter.string(.int(Int64.max)) == "9223372036854775807")
+        #expect(JSONWriter.string(.double(2)) == "2.0")
+        #expect(JSONWriter.string(.double(0.5)) == "0.5")
+        #expect(JSONWriter.string(.double(.nan)) == "null")
+        #expect(JSONWriter.string(.double(.infinity)) == "null")
+        for d in [2.0, 0.5, -1.25, 1e-7, 1e20, 123456.789, 0.1] {
+            #expect(try JSONParser.parse(JSONWriter.string(.double(d))) == .double(d), "\(d)")
+        }
+        #expect(try JSONParser.parse(JSONWriter.string(.int(7))) == .int(7))
+    }
+
+    @Test("a document round-trips through writer and parser unchanged")
+    func roundTrip() throws {
+        let text = #"{"id":"chatcmpl-1","choices":[{"index":0,"message":{"role":"assistant","content":"Line 1\nTab\t\"q\" \\ é 😀"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7},"temperature":0.7,"n":null,"ok":true}"#
+        let v = try JSONParser.parse(text)
+        #expect(JSONWriter.string(v) == text)
+        #expect(try JSONParser.parse(JSONWriter.bytes(v)) == v)
+    }
+}
