@@ -19,8 +19,10 @@ final class FakeUpstreamServer: @unchecked Sendable {
         }
     }()
 
+    /// This file is Tests/ProviderMuxCoreTests/Integration/FakeUpstreamServer.swift: four levels below the root.
     static var repoRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
     }
 
     private init() throws {
