@@ -48,18 +48,8 @@ SECRET = "sk-hostile-K3y-9f8e7d6c5b4a"
 # ---------------------------------------------------------------------------------------------
 
 class ChaosUpstream(FakeUpstream):
-    def start(self) -> "ChaosUpstream":
-        if self.proc is not None:
-            return self
-        self.proc = subprocess.Popen([sys.executable, CHAOS, "--port", "0",
-                                      "--exit-on-stdin-eof"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        try:
-            self.port = self._read_port()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def command(self) -> list[str]:
+        return [sys.executable, CHAOS, "--port", "0", "--exit-on-stdin-eof"]
 
     def script(self, scope: str, responses: list[dict], default: dict | None = None) -> None:
         self._call("POST", f"/_chaos/{scope}/script", {"responses": responses,

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import FakeUpstream  # noqa: E402
+from upstream import sse_frames as frames
 
 TOOLS = [{"name": "get_weather", "description": "Weather now",
           "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}},
@@ -22,31 +19,8 @@ TOOLS = [{"name": "get_weather", "description": "Weather now",
 HEADERS = {"x-api-key": "sk-ant-fake", "anthropic-version": "2023-06-01"}
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeUpstream() as up:
-        yield up
-
-
-@pytest.fixture
-def up(server):
-    server.reset()
-    return server
-
-
 def call(up, method, path, body=None, headers=None, anthropic=True):
-    conn = http.client.HTTPConnection("127.0.0.1", up.port, timeout=5)
-    try:
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        h = {"Content-Type": "application/json"}
-        if anthropic:
-            h.update(HEADERS)
-        h.update(headers or {})
-        conn.request(method, path, body=data, headers=h)
-        resp = conn.getresponse()
-        return resp, resp.read()
-    finally:
-        conn.close()
+    return up.send(method, path, body, {**(HEADERS if anthropic else {}), **(headers or {})})
 
 
 def msg_body(text="hello there world", stream=False, **extra):
@@ -54,26 +28,6 @@ def msg_body(text="hello there world", stream=False, **extra):
             "messages": [{"role": "user", "content": text}], "stream": stream}
     body.update(extra)
     return body
-
-
-def frames(raw: bytes):
-    """SSE frames as (event name, parsed data or raw text)."""
-    out = []
-    for block in raw.decode().split("\n\n"):
-        if not block.strip():
-            continue
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event: "):
-                name = line[len("event: "):]
-            elif line.startswith("data: "):
-                data.append(line[len("data: "):])
-        text = "\n".join(data)
-        try:
-            out.append((name, json.loads(text)))
-        except ValueError:
-            out.append((name, text))
-    return out
 
 
 def text_of(fs):

@@ -5,71 +5,24 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import socket
-import sys
 
-import pytest
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import FakeUpstream  # noqa: E402
+from upstream import sse_frames as frames
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
                                            "parameters": {"type": "object"}}},
          {"type": "function", "function": {"name": "other"}}]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeUpstream() as up:
-        yield up
-
-
-@pytest.fixture
-def up(server):
-    server.reset()
-    return server
-
-
 def call(up, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", up.port, timeout=5)
-    try:
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        h = {"Content-Type": "application/json", "Authorization": "Bearer co-key"}
-        h.update(headers or {})
-        conn.request(method, path, body=data, headers=h)
-        resp = conn.getresponse()
-        return resp, resp.read()
-    finally:
-        conn.close()
+    return up.send(method, path, body, {"Authorization": "Bearer co-key", **(headers or {})})
 
 
 def chat_body(text="hello there world", stream=False, **extra):
     body = {"model": "command-a-03-2025", "messages": [{"role": "user", "content": text}], "stream": stream}
     body.update(extra)
     return body
-
-
-def frames(raw: bytes):
-    """SSE frames as (event name, parsed data or raw text)."""
-    out = []
-    for block in raw.decode().split("\n\n"):
-        if not block.strip():
-            continue
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data.append(line[6:])
-        text = "\n".join(data)
-        try:
-            out.append((name, json.loads(text)))
-        except ValueError:
-            out.append((name, text))
-    return out
 
 
 def text_of(fs):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -18,20 +17,7 @@ import urllib.request
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import SERVER, FakeUpstream  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeUpstream() as up:
-        yield up
-
-
-@pytest.fixture
-def up(server):
-    server.reset()
-    return server
+from upstream import SERVER, FakeUpstream
 
 
 # ----------------------------------------------------------------------------------------------

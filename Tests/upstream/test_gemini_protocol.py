@@ -7,42 +7,18 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import FakeUpstream  # noqa: E402
 
 SCOPE = "gem"
 MODEL_PATH = f"/{SCOPE}/v1beta/models/gemini-2.0-flash"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeUpstream() as up:
-        yield up
-
-
-@pytest.fixture
-def up(server):
-    server.reset()
-    return server
-
-
 def request(up, method, path, body=None, headers=None, timeout=5):
     """One request on its own connection: (status, headers, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", up.port, timeout=timeout)
-    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-    h = {"Content-Type": "application/json", "x-goog-api-key": "AIza-fake"}
-    h.update(headers or {})
-    try:
-        conn.request(method, path, body=data, headers=h)
-        resp = conn.getresponse()
-        return resp.status, dict(resp.getheaders()), resp.read()
-    finally:
-        conn.close()
+    resp, data = up.send(method, path, body, {"x-goog-api-key": "AIza-fake", **(headers or {})}, timeout)
+    return resp.status, dict(resp.getheaders()), data
 
 
 def raw_stream(up, path, body):

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import SERVER, FakeUpstream  # noqa: E402
+from upstream import SERVER, FakeUpstream
 
 
 class PersonalityUpstream(FakeUpstream):
@@ -22,16 +20,8 @@ class PersonalityUpstream(FakeUpstream):
         super().__init__()
         self.personality = personality
 
-    def start(self) -> "PersonalityUpstream":
-        cmd = [sys.executable, SERVER, "--port", "0", "--exit-on-stdin-eof",
-               "--personality", self.personality]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        try:
-            self.port = self._read_port()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def command(self) -> list[str]:
+        return super().command() + ["--personality", self.personality]
 
 
 @pytest.fixture(scope="module")

@@ -7,40 +7,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import FakeUpstream  # noqa: E402
 
 KEY = {"api-key": "az-key-123"}
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeUpstream() as up:
-        yield up
-
-
-@pytest.fixture
-def up(server):
-    server.reset()
-    return server
-
-
 def call(up, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", up.port, timeout=5)
-    try:
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        h = {"Content-Type": "application/json"}
-        h.update(headers or {})
-        conn.request(method, path, body=data, headers=h)
-        resp = conn.getresponse()
-        return resp, resp.read()
-    finally:
-        conn.close()
+    return up.send(method, path, body, headers)
 
 
 def chat_body(text="hello there world", **extra):

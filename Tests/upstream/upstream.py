@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import selectors
@@ -44,15 +45,20 @@ class FakeUpstream:
         self.port: int | None = None
 
     # --- lifecycle ---
-    def start(self) -> "FakeUpstream":
-        if self.proc is not None:
-            return self
+    def command(self) -> list[str]:
+        """The server's command line. A subclass that runs another server, or this one with more
+        options (a personality), overrides only this: start, the PORT line and stop stay here."""
         cmd = [sys.executable, SERVER, "--port", "0", "--exit-on-stdin-eof"]
         if self.verbose:
             cmd.append("--verbose")
         if self.tls:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        return cmd
+
+    def start(self) -> "FakeUpstream":
+        if self.proc is not None:
+            return self
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             self.port = self._read_port()
         except BaseException:
@@ -125,6 +131,23 @@ class FakeUpstream:
         """OpenAI-style base_url for a provider using this scope."""
         return f"{self.url}/{scope}/v1"
 
+    # --- a plain HTTP client for the protocol handlers (not the control API) ---
+    def send(self, method: str, path: str, body: Any = None, headers: dict | None = None,
+             timeout: float = 5) -> tuple[http.client.HTTPResponse, bytes]:
+        """One request on its own plain-HTTP connection: (response, body bytes). ``body`` is
+        bytes or anything JSON-able; ``headers`` are added to (or replace) Content-Type:
+        application/json, which every request carries."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+            h = {"Content-Type": "application/json"}
+            h.update(headers or {})
+            conn.request(method, path, body=data, headers=h)
+            resp = conn.getresponse()
+            return resp, resp.read()
+        finally:
+            conn.close()
+
     # --- control API ---
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -164,6 +187,26 @@ class FakeUpstream:
 
     def health(self) -> bool:
         return bool(self._call("GET", "/_control/health").get("ok"))
+
+
+def sse_frames(raw: bytes) -> list[tuple[str | None, Any]]:
+    """An SSE body as (event name, data parsed as JSON, or the raw text where it is not JSON)."""
+    out = []
+    for block in raw.decode().split("\n\n"):
+        if not block.strip():
+            continue
+        name, data = None, []
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                name = line[len("event: "):]
+            elif line.startswith("data: "):
+                data.append(line[len("data: "):])
+        text = "\n".join(data)
+        try:
+            out.append((name, json.loads(text)))
+        except ValueError:
+            out.append((name, text))
+    return out
 
 
 def self_signed_certificate(directory: str, name: str = "fake-upstream") -> tuple[str, str]:
