@@ -5,9 +5,6 @@ extension Usage {
     /// upstream reporting 1e300 spends this much at worst.
     public static let maxTrustedUpstreamCostUSD = 100.0
 
-    /// An upstream cost figure as reported: finite, ≥ 0 and at most `maxCostUSD`, else nil.
-    public static func reportedCost(_ v: JSONValue?) -> Double? { cost(v?.doubleValue) }
-
     /// These figures with every count at least 0 (a defence: decoders clamp too), so that
     /// stats, rate limiters and budgets never see a negative count.
     public var nonNegative: Usage {

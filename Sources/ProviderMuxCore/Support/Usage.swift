@@ -96,6 +96,9 @@ extension Usage {
         return Swift.min(d, maxCostUSD)
     }
 
+    /// An upstream cost figure as reported: finite, ≥ 0 and at most `maxCostUSD`, else nil.
+    public static func reportedCost(_ v: JSONValue?) -> Double? { cost(v?.doubleValue) }
+
     /// An upstream's OpenAI-shaped `usage` object with every number in it (and in its
     /// `*_details` objects) bounded: keys containing `cost` as costs (dropped when negative),
     /// `tokens_per_second` as a speed, integers and `*tokens` / `*_count` keys as token counts,
