@@ -16,23 +16,17 @@ public struct AnthropicCodec: WireCodec {
     // MARK: Chat request
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        guard let model = model ?? provider.defaultModel else {
-            throw PMXError(.invalidRequest, "model: the Anthropic protocol requires a model (give one, or set the provider's default_model)",
-                           provider: provider.name)
-        }
+        let model = try ModelGuard.require(model, provider: provider, protocolName: "the Anthropic protocol")
         let body = try AnthropicRequestTranslation(request: request.body, provider: provider).body(model: model, stream: stream)
         return ProviderHTTPCall(method: "POST", url: CodecSupport.url(provider, "/v1/messages"),
-                                headers: Self.headers(provider, accept: stream ? "text/event-stream" : "application/json"),
+                                headers: Self.headers(provider, accept: AuthHeaders.accept(streaming: stream)),
                                 body: JSONWriter.bytes(.object(body)))
     }
 
     /// Anthropic's key header, the API version every call must name, then the user's extra headers.
     static func headers(_ provider: ProviderConfig, accept: String) -> [(String, String)] {
-        var h: [(String, String)] = [("Content-Type", "application/json"), ("Accept", accept)]
-        if let key = provider.apiKey { h.append(("x-api-key", key)) }
-        h.append(("anthropic-version", CodecSupport.option(provider, "anthropic_version") ?? defaultVersion))
-        h += provider.headers
-        return h
+        AuthHeaders.build(provider, accept: accept, key: .header("x-api-key"),
+                          extra: [("anthropic-version", CodecSupport.option(provider, "anthropic_version") ?? defaultVersion)])
     }
 
     // MARK: Chat response
@@ -69,8 +63,7 @@ public struct AnthropicCodec: WireCodec {
                 guard input.objectValue != nil else {
                     throw CodecSupport.protocolError(provider, "Anthropic response: content[\(i)].input is not an object")
                 }
-                calls.append(["index": .int(Int64(calls.count)), "id": .string(id), "type": "function",
-                              "function": ["name": .string(name), "arguments": .string(JSONWriter.string(input))]])
+                calls.append(ToolCalls.delta(index: calls.count, id: id, name: name, arguments: JSONWriter.string(input)))
             default:
                 break  // thinking, redacted_thinking, server tool blocks: nothing OpenAI can show
             }
@@ -136,7 +129,7 @@ public struct AnthropicCodec: WireCodec {
         var detail = message
         if let type = err["type"]?.stringValue { detail += " (\(type))" }
         let kind = Self.classify(HTTPErrorMapping.status(forHTTP: status), type: err["type"]?.stringValue, message: message)
-        return PMXError(kind, "HTTP \(status): \(Self.shorten(detail))", httpStatus: status, provider: provider.name)
+        return PMXError(kind, "HTTP \(status): \(ErrorText.shorten(detail))", httpStatus: status, provider: provider.name)
     }
 
     /// The class the HTTP status gives, narrowed by what Anthropic's error says: a prompt over
@@ -151,7 +144,7 @@ public struct AnthropicCodec: WireCodec {
     /// its `type` with the HTTP status Anthropic gives that type.
     static func errorObject(_ err: JSONValue?, context: String, provider: ProviderConfig) -> PMXError {
         let type = err?["type"]?.stringValue
-        let message = err?["message"]?.stringValue ?? err?.stringValue ?? err.map(JSONWriter.string) ?? "unknown error"
+        let message = err.map(ProviderErrorBody.message) ?? "unknown error"
         let http: Int? = switch type {
         case "invalid_request_error": 400
         case "authentication_error": 401
@@ -168,10 +161,8 @@ public struct AnthropicCodec: WireCodec {
         // An unknown type is still the provider failing mid-answer: worth another try.
         let status = classify(http.map(HTTPErrorMapping.status(forHTTP:)) ?? .upstreamServer, type: type, message: message)
         let detail = type.map { "\($0): \(message)" } ?? message
-        return PMXError(status, "\(context): \(shorten(detail))", httpStatus: http ?? 0, provider: provider.name)
+        return PMXError(status, "\(context): \(ErrorText.shorten(detail))", httpStatus: http ?? 0, provider: provider.name)
     }
-
-    static func shorten(_ s: String) -> String { Secrets.shorten(s, maxBytes: 300) }
 
     // MARK: Shared decoding helpers
 
@@ -188,11 +179,7 @@ public struct AnthropicCodec: WireCodec {
     /// A token count: absent or null is nil; a number is clamped into 0...Usage.maxTokens
     /// (negative → 0); anything else breaks the protocol.
     static func count(_ v: JSONValue?, _ what: String, provider: ProviderConfig) throws -> Int? {
-        guard let v, !v.isNull else { return nil }
-        guard let n = Usage.count(v) else {
-            throw CodecSupport.protocolError(provider, "Anthropic \(what) is not a token count (got \(v.typeName))")
-        }
-        return n
+        try TokenCounts.count(v, orThrow: CodecSupport.protocolError(provider, "Anthropic \(what) is not a token count (got \(v!.typeName))"))
     }
 
     /// The input side of an Anthropic `usage` object, or nil when it has no `input_tokens`.
@@ -219,13 +206,8 @@ struct AnthropicRequestTranslation {
         if !conversation.system.isEmpty { out["system"] = .string(conversation.system.joined(separator: "\n\n")) }
         out["messages"] = .array(conversation.messages)
         out["max_tokens"] = .int(Int64(maxTokens))
-        if let stop = request["stop"], !stop.isNull {
-            let sequences = try stopSequences(stop)
-            if !sequences.isEmpty { out["stop_sequences"] = .array(sequences) }
-        }
-        for key in ["temperature", "top_p", "top_k"] {
-            if let v = request[key], !v.isNull { out[key] = v }
-        }
+        if let stop = try SamplingFields.stopSequences(request, provider: provider.name) { out["stop_sequences"] = .array(stop) }
+        SamplingFields.copy(["temperature", "top_p", "top_k"], from: request, into: &out)
         try addTools(into: &out, conversationHasToolBlocks: conversation.hasToolBlocks)
         if let user = request["user"]?.stringValue, !user.isEmpty { out["metadata"] = ["user_id": .string(user)] }
         out["stream"] = .bool(stream)
@@ -236,22 +218,11 @@ struct AnthropicRequestTranslation {
         PMXError(status, "\(path): \(reason)", provider: provider.name)
     }
 
-    /// Anthropic requires `max_tokens`; OpenAI's newer `max_completion_tokens` wins over `max_tokens`.
+    /// Anthropic requires `max_tokens`: the request's, else the provider's `default_max_tokens`.
     private var maxTokens: Int {
-        for key in ["max_completion_tokens", "max_tokens"] {
-            if let n = request[key]?.intValue, n > 0 { return Int(n) }
-        }
+        if let n = SamplingFields.maxTokens(request)?.intValue, n > 0 { return Int(n) }
         if let n = provider.options["default_max_tokens"]?.intValue, n > 0 { return Int(n) }
         return AnthropicCodec.defaultMaxTokens
-    }
-
-    private func stopSequences(_ stop: JSONValue) throws -> [JSONValue] {
-        if let s = stop.stringValue { return [.string(s)] }
-        guard let a = stop.arrayValue else { throw fail("stop", "expected a string or an array of strings, got \(stop.typeName)") }
-        return try a.enumerated().map { i, v in
-            guard v.stringValue != nil else { throw fail("stop[\(i)]", "expected a string, got \(v.typeName)") }
-            return v
-        }
     }
 
     // MARK: Messages
@@ -355,21 +326,9 @@ struct AnthropicRequestTranslation {
         if url.hasPrefix("http://") || url.hasPrefix("https://") {
             return ["type": "image", "source": ["type": "url", "url": .string(url)]]
         }
-        guard url.hasPrefix("data:") else { throw fail("\(path).url", "expected a data: or http(s): URL") }
-        // data:<media type>;base64,<data> — split on bytes, not Characters.
-        let bytes = Array(url.utf8)
-        let marker = Array(";base64,".utf8)
-        var found: Int? = nil
-        if bytes.count >= 6 + marker.count {
-            for k in 6...(bytes.count - marker.count) where bytes[k..<(k + marker.count)].elementsEqual(marker) {
-                found = k
-                break
-            }
-        }
-        guard let at = found else { throw fail("\(path).url", "a data: URL must read data:<media type>;base64,<data>") }
-        let media = String(decoding: bytes[5..<at], as: UTF8.self)
-        let data = String(decoding: bytes[(at + marker.count)...], as: UTF8.self)
-        return ["type": "image", "source": ["type": "base64", "media_type": .string(media), "data": .string(data)]]
+        guard DataURL.isDataURL(url) else { throw fail("\(path).url", "expected a data: or http(s): URL") }
+        let d = try DataURL.requireBase64(url, path: "\(path).url", protocolName: "the Anthropic protocol", provider: provider.name)
+        return ["type": "image", "source": ["type": "base64", "media_type": .string(d.mediaType), "data": .string(d.payload)]]
     }
 
     private func assistantBlocks(_ m: JSONValue, path: String) throws -> [JSONValue] {
@@ -396,25 +355,10 @@ struct AnthropicRequestTranslation {
             guard let id = call["id"]?.stringValue else { throw fail("\(cp).id", "expected a string") }
             guard let name = call["function"]?["name"]?.stringValue else { throw fail("\(cp).function.name", "expected a string") }
             blocks.append(["type": "tool_use", "id": .string(id), "name": .string(name),
-                           "input": try toolInput(call["function"]?["arguments"], path: "\(cp).function.arguments")])
+                           "input": .object(try ToolCalls.argumentsObject(call["function"]?["arguments"], path: "\(cp).function.arguments",
+                                                                          provider: provider.name))])
         }
         return blocks
-    }
-
-    /// OpenAI carries a call's arguments as a JSON string; Anthropic wants the object itself.
-    /// An empty string (a call without arguments) is an empty object.
-    private func toolInput(_ args: JSONValue?, path: String) throws -> JSONValue {
-        switch args {
-        case nil, .null: return .object(JSONObject())
-        case .object: return args!
-        case .string(let s):
-            if s.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .object(JSONObject()) }
-            guard let parsed = try? JSONParser.parse(s), parsed.objectValue != nil else {
-                throw fail(path, "must be a JSON object encoded as a string")
-            }
-            return parsed
-        case let a?: throw fail(path, "expected a string, got \(a.typeName)")
-        }
     }
 
     private func toolResult(_ m: JSONValue, path: String) throws -> JSONValue {

@@ -52,10 +52,8 @@ final class AnthropicStreamDecoder: ChatStreamDecoding {
     }
 
     private func handle(_ event: SSEEvent, _ emit: (ProviderEvent) -> Void) throws {
-        let json: JSONValue
-        do { json = try JSONParser.parse(event.data) } catch let e as PMXError {
-            throw fail("malformed \(event.event ?? "data") event: \(e.message)")
-        }
+        let json = try CodecSupport.parseEvent(event.data, provider: provider.name,
+                                               prefix: "Anthropic stream: malformed \(event.event ?? "data") event: ")
         guard json.objectValue != nil else { throw fail("\(event.event ?? "data") event is not a JSON object") }
         // The `event:` line names the event; its data repeats it as `type`.
         let type = event.event ?? json["type"]?.stringValue ?? (json["error"] != nil ? "error" : "")
@@ -98,8 +96,7 @@ final class AnthropicStreamDecoder: ChatStreamDecoding {
                 // The input arrives as input_json_delta pieces; the start carries `{}`.
                 var arguments = ""
                 if let input = block["input"]?.objectValue, !input.isEmpty { arguments = JSONWriter.string(.object(input)) }
-                emit(.delta(content: nil, toolCalls: [["index": .int(Int64(call)), "id": .string(id), "type": "function",
-                                                      "function": ["name": .string(name), "arguments": .string(arguments)]]]))
+                emit(.delta(content: nil, toolCalls: [ToolCalls.delta(index: call, id: id, name: name, arguments: arguments)]))
             default:
                 blocks[index] = Block(kind: .other)
             }
@@ -116,7 +113,7 @@ final class AnthropicStreamDecoder: ChatStreamDecoding {
             case ("input_json_delta", .toolUse(let call)):
                 guard let piece = delta["partial_json"]?.stringValue else { throw fail("input_json_delta \(index) without partial_json") }
                 if !piece.isEmpty {
-                    emit(.delta(content: nil, toolCalls: [["index": .int(Int64(call)), "function": ["arguments": .string(piece)]]]))
+                    emit(.delta(content: nil, toolCalls: [ToolCalls.argumentsDelta(index: call, piece: piece)]))
                 }
             case ("text_delta", .toolUse), ("input_json_delta", .text):
                 throw fail("\(kind) for content block \(index) of another type")

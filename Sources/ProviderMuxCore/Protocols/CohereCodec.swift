@@ -13,9 +13,7 @@ public struct CohereCodec: WireCodec {
     // MARK: Chat
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        guard let model = model ?? provider.defaultModel else {
-            throw PMXError(.invalidRequest, "cohere needs a model: name one in the request or set \"default_model\"", provider: provider.name)
-        }
+        let model = try ModelGuard.require(model, provider: provider, protocolName: "cohere")
         let body = try CohereRequest.chatBody(request.body, model: model, stream: stream, provider: provider)
         return ProviderHTTPCall(method: "POST", url: CodecSupport.url(provider, "/v2/chat"),
                                 headers: Self.headers(provider, streaming: stream), body: JSONWriter.bytes(.object(body)))
@@ -23,11 +21,7 @@ public struct CohereCodec: WireCodec {
 
     /// JSON, the bearer key, then the user's extra headers (e.g. Cohere's optional `X-Client-Name`).
     static func headers(_ provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
-        var h: [(String, String)] = [("Content-Type", "application/json"),
-                                     ("Accept", streaming ? "text/event-stream" : "application/json")]
-        if let key = provider.apiKey { h.append(("Authorization", "Bearer \(key)")) }
-        h += provider.headers
-        return h
+        AuthHeaders.build(provider, accept: AuthHeaders.accept(streaming: streaming), key: .bearer)
     }
 
     public func decodeChat(_ body: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {
@@ -35,7 +29,7 @@ public struct CohereCodec: WireCodec {
         guard json.objectValue != nil else { throw CodecSupport.protocolError(provider, "cohere: chat response is not a JSON object") }
         // An error body under 200 has a string `message`; an answer has an object there.
         if let m = json["message"]?.stringValue {
-            throw PMXError(.upstreamServer, "cohere: error in response body: \(Self.shorten(m))", httpStatus: 200, provider: provider.name)
+            throw PMXError(.upstreamServer, "cohere: error in response body: \(ErrorText.shorten(m))", httpStatus: 200, provider: provider.name)
         }
         guard let message = json["message"]?.objectValue else {
             throw CodecSupport.protocolError(provider, "cohere: chat response has no message object")
@@ -63,9 +57,7 @@ public struct CohereCodec: WireCodec {
                 guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {
                     throw CodecSupport.protocolError(provider, "cohere: tool_calls[\(i)] has no id or function.name")
                 }
-                let args = Self.argumentString(call["function"]?["arguments"])
-                calls.append(["index": .int(Int64(i)), "id": .string(id), "type": "function",
-                              "function": ["name": .string(name), "arguments": .string(args)]])
+                calls.append(ToolCalls.delta(index: i, id: id, name: name, arguments: Self.argumentString(call["function"]?["arguments"])))
             }
         }
         if text != nil || !calls.isEmpty { events.append(.delta(content: text, toolCalls: calls.isEmpty ? nil : calls)) }
@@ -123,15 +115,7 @@ public struct CohereCodec: WireCodec {
 
     /// Tool-call arguments as OpenAI's JSON string (a server that sends an object gets it serialized).
     static func argumentString(_ value: JSONValue?) -> String {
-        switch value {
-        case .string(let s)?: s
-        case nil, .null?: "{}"
-        case let v?: JSONWriter.string(v)
-        }
-    }
-
-    static func shorten(_ s: String) -> String {
-        Secrets.shorten(s, maxBytes: 300)
+        ToolCalls.argumentsText(value) ?? JSONWriter.string(value!)  // an array or a number: sent as the JSON it is
     }
 
     // MARK: Embeddings
@@ -139,9 +123,7 @@ public struct CohereCodec: WireCodec {
     /// `input_type` is required by v3+ embed models; the provider options have no key for it yet,
     /// so documents are assumed (what an OpenAI-style embeddings caller usually indexes).
     public func embedCall(_ request: EmbedRequest, model: String?, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        guard let model = model ?? provider.defaultModel else {
-            throw PMXError(.invalidRequest, "cohere needs a model for embeddings: name one in the request or set \"default_model\"", provider: provider.name)
-        }
+        let model = try ModelGuard.require(model, provider: provider, protocolName: "cohere", operation: "for embeddings")
         var body = JSONObject()
         body["model"] = .string(model)
         body["texts"] = .array(request.inputs.map { .string($0) })
@@ -155,28 +137,14 @@ public struct CohereCodec: WireCodec {
     public func decodeEmbeddings(_ body: [UInt8], request: EmbedRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
         let json = try CodecSupport.parseBody(body, provider: provider, what: "cohere embed response")
         if let m = json["message"]?.stringValue {
-            throw PMXError(.upstreamServer, "cohere: error in response body: \(Self.shorten(m))", httpStatus: 200, provider: provider.name)
+            throw PMXError(.upstreamServer, "cohere: error in response body: \(ErrorText.shorten(m))", httpStatus: 200, provider: provider.name)
         }
         guard let vectors = json["embeddings"]?["float"]?.arrayValue else {
             throw CodecSupport.protocolError(provider, "cohere: embed response has no embeddings.float array")
         }
-        guard vectors.count == request.inputs.count else {
-            throw CodecSupport.protocolError(provider, "cohere: embed response has \(vectors.count) vectors for \(request.inputs.count) inputs")
-        }
-        var data: [JSONValue] = []
-        for (i, v) in vectors.enumerated() {
-            guard let numbers = v.arrayValue, numbers.allSatisfy({ $0.doubleValue != nil }) else {
-                throw CodecSupport.protocolError(provider, "cohere: embeddings.float[\(i)] is not an array of numbers")
-            }
-            data.append(["object": "embedding", "index": .int(Int64(i)), "embedding": .array(numbers)])
-        }
-        let tokens = Int64(json["meta"]?["billed_units"]?["input_tokens"].flatMap(Usage.count) ?? 0)
-        var o = JSONObject()
-        o["object"] = "list"
-        o["data"] = .array(data)
-        o["model"] = .string(model ?? provider.defaultModel ?? "")
-        o["usage"] = ["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)]
-        return o
+        return try EmbeddingsList.build(vectors, inputs: request.inputs.count, model: model ?? provider.defaultModel ?? "",
+                                        promptTokens: json["meta"]?["billed_units"]?["input_tokens"].flatMap(Usage.count) ?? 0,
+                                        protocolName: "cohere", provider: provider.name, path: { "embeddings.float[\($0)]" })
     }
 
     // MARK: Models
@@ -276,30 +244,15 @@ enum CohereRequest {
         }
         if let tools, !tools.isEmpty { body["tools"] = .array(tools) }
 
-        if let t = openai["temperature"], !t.isNull { body["temperature"] = t }
-        if let p = openai["top_p"], !p.isNull { body["p"] = p }
-        if let k = openai["top_k"], !k.isNull { body["k"] = k }
-        if let max = openai["max_completion_tokens"] ?? openai["max_tokens"], !max.isNull { body["max_tokens"] = max }
-        switch openai["stop"] {
-        case .string(let s)?: body["stop_sequences"] = [.string(s)]
-        case .array(let a)? where !a.isEmpty: body["stop_sequences"] = .array(a)
-        default: break
-        }
-        for key in ["seed", "frequency_penalty", "presence_penalty"] {
-            if let v = openai[key], !v.isNull { body[key] = v }
-        }
-        if let format = openai["response_format"]?.objectValue {
-            switch format["type"]?.stringValue {
-            case "json_object": body["response_format"] = ["type": "json_object"]
-            case "json_schema":
-                // OpenAI nests the schema as json_schema.schema; Cohere takes it as json_schema.
-                guard let schema = format["json_schema"]?["schema"], schema.objectValue != nil else {
-                    throw fail("response_format json_schema has no json_schema.schema object")
-                }
-                body["response_format"] = ["type": "json_object", "json_schema": schema]
-            case "text", nil: break
-            case let other?: throw unsupported("response_format type \"\(other)\" is not supported")
-            }
+        SamplingFields.copy([("temperature", "temperature"), ("top_p", "p"), ("top_k", "k")], from: openai, into: &body)
+        if let max = SamplingFields.maxTokens(openai) { body["max_tokens"] = max }
+        if let stop = try SamplingFields.stopSequences(openai, provider: provider.name) { body["stop_sequences"] = .array(stop) }
+        SamplingFields.copy(["seed", "frequency_penalty", "presence_penalty"], from: openai, into: &body)
+        switch try SamplingFields.responseFormat(openai, protocolName: "cohere", provider: provider.name) {
+        case .jsonObject?: body["response_format"] = ["type": "json_object"]
+        // OpenAI nests the schema as json_schema.schema; Cohere takes it as json_schema.
+        case .jsonSchema(let schema)?: body["response_format"] = ["type": "json_object", "json_schema": schema]
+        case .text?, nil: break
         }
         body["stream"] = .bool(stream)
         return body

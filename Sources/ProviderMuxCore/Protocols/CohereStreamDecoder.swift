@@ -39,17 +39,14 @@ final class CohereStreamDecoder: ChatStreamDecoding {
         if event.data.count == 6 && event.data.elementsEqual("[DONE]".utf8) {
             throw broken("stream said [DONE] before message-end")
         }
-        let json: JSONValue
-        do { json = try JSONParser.parse(event.data) } catch let e as PMXError {
-            throw broken("malformed stream event: \(e.message)")
-        }
+        let json = try CodecSupport.parseEvent(event.data, provider: provider, prefix: "cohere: malformed stream event: ")
         guard json.objectValue != nil else { throw broken("stream event is \(json.typeName), expected an object") }
 
         let typeField = json["type"]?.stringValue
         // Cohere's error body (`{"id":..,"message":".."}`) sent as an event, whatever its `event:` name.
         if typeField == nil || typeField == "error",
            let m = json["message"]?.stringValue ?? json["error"]?.stringValue ?? json["error"]?["message"]?.stringValue {
-            emit(.error(PMXError(.upstreamServer, "cohere: error event in stream: \(CohereCodec.shorten(m))", provider: provider)))
+            emit(.error(PMXError(.upstreamServer, "cohere: error event in stream: \(ErrorText.shorten(m))", provider: provider)))
             ended = true
             return
         }
@@ -95,8 +92,7 @@ final class CohereStreamDecoder: ChatStreamDecoding {
             if let i = json["index"]?.intValue { toolIndex[i] = index }
             openCall = index
             let args = call["function"]?["arguments"]?.stringValue ?? ""
-            emit(.delta(content: nil, toolCalls: [["index": .int(Int64(index)), "id": .string(id), "type": "function",
-                                                   "function": ["name": .string(name), "arguments": .string(args)]]]))
+            emit(.delta(content: nil, toolCalls: [ToolCalls.delta(index: index, id: id, name: name, arguments: args)]))
 
         case "tool-call-delta":
             guard let index = json["index"]?.intValue.flatMap({ toolIndex[$0] }) ?? openCall, index == openCall else {
@@ -107,7 +103,7 @@ final class CohereStreamDecoder: ChatStreamDecoding {
             }
             guard let piece = a.stringValue else { throw broken("tool-call-delta arguments is \(a.typeName), expected a string") }
             if !piece.isEmpty {
-                emit(.delta(content: nil, toolCalls: [["index": .int(Int64(index)), "function": ["arguments": .string(piece)]]]))
+                emit(.delta(content: nil, toolCalls: [ToolCalls.argumentsDelta(index: index, piece: piece)]))
             }
 
         case "tool-call-end":
@@ -127,7 +123,7 @@ final class CohereStreamDecoder: ChatStreamDecoding {
             case .failure(var e):
                 if let usage { emit(.usage(usage)) }  // what was spent before the failure
                 if let detail = delta?["error"]?.stringValue, !detail.isEmpty {
-                    e.message += ": \(CohereCodec.shorten(detail))"
+                    e.message += ": \(ErrorText.shorten(detail))"
                 }
                 e.provider = provider
                 emit(.error(e))

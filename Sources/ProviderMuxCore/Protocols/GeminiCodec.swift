@@ -20,11 +20,7 @@ public struct GeminiCodec: WireCodec {
     // MARK: HTTP calls
 
     func headers(_ provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
-        var h: [(String, String)] = [("Content-Type", "application/json"),
-                                     ("Accept", streaming ? "text/event-stream" : "application/json")]
-        if let key = provider.apiKey { h.append(("x-goog-api-key", key)) }
-        h += provider.headers
-        return h
+        AuthHeaders.build(provider, accept: AuthHeaders.accept(streaming: streaming), key: .header("x-goog-api-key"))
     }
 
     /// The model's resource name for the URL path: `models/x` (a `models/` prefix in the
@@ -32,9 +28,7 @@ public struct GeminiCodec: WireCodec {
     /// required. The name after the collection is ONE path segment, percent-encoded (a `/`,
     /// `:` or `?` in it cannot reach the path as syntax); control characters are refused.
     static func resource(_ model: String?, provider: ProviderConfig) throws -> String {
-        guard let raw = model ?? provider.defaultModel, !raw.isEmpty else {
-            throw PMXError(.invalidRequest, "gemini needs a model: name one in the request or set \"default_model\" on the provider", provider: provider.name)
-        }
+        let raw = try ModelGuard.require(model, provider: provider, protocolName: "gemini")
         var collection = "models", name = Substring(raw)
         if raw.hasPrefix("models/") { name = name.dropFirst(7) }
         else if raw.hasPrefix("tunedModels/") { name = name.dropFirst(12); collection = "tunedModels" }
@@ -54,7 +48,7 @@ public struct GeminiCodec: WireCodec {
 
     public func decodeChat(_ body: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {
         let json = try CodecSupport.parseBody(body, provider: provider, what: "gemini response")
-        if let err = json["error"], !err.isNull { throw GeminiErrors.inBody(err, httpStatus: 200, provider: provider.name) }
+        if let err = ProviderErrorBody.inBand(json) { throw GeminiErrors.inBody(err, httpStatus: 200, provider: provider.name) }
         var reader = GeminiResponseReader(provider: provider.name)
         var events: [ProviderEvent] = []
         try reader.read(json) { events.append($0) }
@@ -103,27 +97,14 @@ public struct GeminiCodec: WireCodec {
     /// counts for embeddings: usage is zero rather than a guess.
     public func decodeEmbeddings(_ body: [UInt8], request: EmbedRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
         let json = try CodecSupport.parseBody(body, provider: provider, what: "gemini embeddings response")
-        if let err = json["error"], !err.isNull { throw GeminiErrors.inBody(err, httpStatus: 200, provider: provider.name) }
+        if let err = ProviderErrorBody.inBand(json) { throw GeminiErrors.inBody(err, httpStatus: 200, provider: provider.name) }
         let vectors: [JSONValue]
         if let one = json["embedding"] { vectors = [one] }
         else if let many = json["embeddings"]?.arrayValue { vectors = many }
         else { throw CodecSupport.protocolError(provider, "gemini: embeddings response has neither \"embedding\" nor \"embeddings\"") }
-        guard vectors.count == request.inputs.count else {
-            throw CodecSupport.protocolError(provider, "gemini: \(vectors.count) embeddings for \(request.inputs.count) inputs")
-        }
-        var data: [JSONValue] = []
-        for (i, v) in vectors.enumerated() {
-            guard let values = v["values"]?.arrayValue, values.allSatisfy({ $0.doubleValue != nil }) else {
-                throw CodecSupport.protocolError(provider, "gemini: embeddings[\(i)].values is not an array of numbers")
-            }
-            data.append(["object": "embedding", "index": .int(Int64(i)), "embedding": .array(values)])
-        }
-        var o = JSONObject()
-        o["object"] = "list"
-        o["data"] = .array(data)
-        o["model"] = .string(Self.bareName(model ?? provider.defaultModel ?? ""))
-        o["usage"] = ["prompt_tokens": 0, "total_tokens": 0]
-        return o
+        return try EmbeddingsList.build(vectors, inputs: request.inputs.count, model: Self.bareName(model ?? provider.defaultModel ?? ""),
+                                        promptTokens: 0, protocolName: "gemini", provider: provider.name,
+                                        path: { "embeddings[\($0)].values" }, vector: { $0["values"] })
     }
 
     // MARK: Models
@@ -175,8 +156,7 @@ enum GeminiErrors {
         let code = err["code"]?.intValue.map { Int($0) } ?? 0
         let http = httpStatus >= 400 ? httpStatus : (code >= 400 && code < 600 ? code : httpStatus)
         let grpc = err["status"]?.stringValue ?? ""
-        var detail = err["message"]?.stringValue ?? err.stringValue ?? ""
-        detail = Secrets.shorten(detail, maxBytes: 300)
+        let detail = ErrorText.shorten(err["message"]?.stringValue ?? err.stringValue ?? "")
         let prefix = httpStatus >= 400 ? "HTTP \(httpStatus)" : "gemini error"
         let message = prefix + (detail.isEmpty ? "" : ": \(detail)") + (grpc.isEmpty ? "" : " (\(grpc))")
         return PMXError(status(http: http, grpc: grpc, message: detail, details: err["details"]?.arrayValue ?? []),
@@ -259,7 +239,7 @@ struct GeminiRequestTranslation {
                     guard let name = call["function"]?["name"]?.stringValue, !name.isEmpty else { throw fail(cpath + ".function.name", "is required") }
                     if let id = call["id"]?.stringValue { callNames[id] = name }
                     var part = JSONObject()
-                    part["functionCall"] = ["name": .string(name), "args": .object(try arguments(call["function"]?["arguments"], path: cpath + ".function.arguments"))]
+                    part["functionCall"] = ["name": .string(name), "args": .object(try ToolCalls.argumentsObject(call["function"]?["arguments"], path: cpath + ".function.arguments", provider: provider.name))]
                     if let sig = call["extra_content"]?["google"]?["thought_signature"]?.stringValue { part["thoughtSignature"] = .string(sig) }
                     parts.append(.object(part))
                 }
@@ -321,12 +301,9 @@ struct GeminiRequestTranslation {
 
     /// `data:<mime>;base64,<data>` → `inlineData`; a URL Google can fetch → `fileData`.
     func media(_ url: String, path: String) throws -> JSONValue {
-        if url.hasPrefix("data:") {
-            let rest = url.dropFirst(5)
-            guard let comma = rest.firstIndex(of: ",") else { throw fail(path, "data URL without a comma") }
-            let params = rest[..<comma].split(separator: ";")
-            guard let mime = params.first, params.dropFirst().contains("base64") else { throw fail(path, "gemini needs a base64 data URL with a MIME type") }
-            return ["inlineData": ["mimeType": .string(String(mime)), "data": .string(String(rest[rest.index(after: comma)...]))]]
+        if DataURL.isDataURL(url) {
+            let d = try DataURL.requireBase64(url, path: path, protocolName: "gemini", provider: provider.name)
+            return ["inlineData": ["mimeType": .string(d.mediaType), "data": .string(d.payload)]]
         }
         guard url.hasPrefix("https://") || url.hasPrefix("http://") || url.hasPrefix("gs://") else {
             throw fail(path, "gemini takes data:, http(s):// or gs:// URLs")
@@ -350,19 +327,6 @@ struct GeminiRequestTranslation {
         case "heif": return "image/heif"
         case "pdf": return "application/pdf"
         default: return nil
-        }
-    }
-
-    /// Tool-call arguments (a JSON string in OpenAI's shape) → the object Gemini wants.
-    func arguments(_ value: JSONValue?, path: String) throws -> JSONObject {
-        switch value {
-        case nil, .null: return JSONObject()
-        case .object(let o): return o
-        case .string(let s):
-            if s.trimmingSpaces.isEmpty { return JSONObject() }
-            guard let parsed = try? JSONParser.parse(s), let o = parsed.objectValue else { throw fail(path, "must be a JSON object (gemini sends arguments as an object)") }
-            return o
-        default: throw fail(path, "expected a JSON string")
         }
     }
 
@@ -419,32 +383,17 @@ struct GeminiRequestTranslation {
     func generationConfig(_ r: JSONObject) throws -> JSONObject {
         var g = JSONObject()
         g["candidateCount"] = 1  // the router merges one answer
-        if let v = r["temperature"], !v.isNull { g["temperature"] = v }
-        if let v = r["top_p"], !v.isNull { g["topP"] = v }
-        if let v = r["top_k"], !v.isNull { g["topK"] = v }
+        SamplingFields.copy([("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK")], from: r, into: &g)
         // No default: without maxOutputTokens Gemini allows the model's own output limit.
-        if let v = r["max_completion_tokens"] ?? r["max_tokens"], !v.isNull { g["maxOutputTokens"] = v }
-        switch r["stop"] {
-        case .string(let s)?: g["stopSequences"] = [.string(s)]
-        case .array(let a)?:
-            guard a.allSatisfy({ $0.stringValue != nil }) else { throw fail("stop", "expected strings") }
-            if !a.isEmpty { g["stopSequences"] = .array(a) }
-        default: break
-        }
-        if let v = r["seed"], !v.isNull { g["seed"] = v }
-        if let v = r["presence_penalty"], !v.isNull { g["presencePenalty"] = v }
-        if let v = r["frequency_penalty"], !v.isNull { g["frequencyPenalty"] = v }
-        if let format = r["response_format"], !format.isNull {
-            switch format["type"]?.stringValue {
-            case "text": break
-            case "json_object": g["responseMimeType"] = "application/json"
-            case "json_schema":
-                g["responseMimeType"] = "application/json"
-                guard let schema = format["json_schema"]?["schema"] else { throw fail("response_format.json_schema.schema", "is required") }
-                g["responseJsonSchema"] = schema
-            default:
-                throw fail("response_format.type", "gemini takes text, json_object or json_schema")
-            }
+        if let v = SamplingFields.maxTokens(r) { g["maxOutputTokens"] = v }
+        if let stop = try SamplingFields.stopSequences(r, provider: provider.name) { g["stopSequences"] = .array(stop) }
+        SamplingFields.copy([("seed", "seed"), ("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")], from: r, into: &g)
+        switch try SamplingFields.responseFormat(r, protocolName: "gemini", provider: provider.name) {
+        case .text?, nil: break
+        case .jsonObject?: g["responseMimeType"] = "application/json"
+        case .jsonSchema(let schema)?:
+            g["responseMimeType"] = "application/json"
+            g["responseJsonSchema"] = schema
         }
         return g
     }

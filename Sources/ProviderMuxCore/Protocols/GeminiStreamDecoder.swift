@@ -44,10 +44,7 @@ final class GeminiStreamDecoder: ChatStreamDecoding {
 
     private static func decode(_ event: SSEEvent, _ reader: inout GeminiResponseReader, _ failed: inout Bool,
                                _ emit: (ProviderEvent) -> Void) throws {
-        let json: JSONValue
-        do { json = try JSONParser.parse(event.data) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "gemini: malformed stream event: \(e.message)", provider: reader.provider)
-        }
+        let json = try CodecSupport.parseEvent(event.data, provider: reader.provider, prefix: "gemini: malformed stream event: ")
         try reader.read(json) { e in
             if case .error = e { failed = true }  // nothing after an error means anything
             emit(e)
@@ -77,7 +74,7 @@ struct GeminiResponseReader {
 
     mutating func read(_ json: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
         guard let o = json.objectValue else { throw broken("expected a GenerateContentResponse object, got \(json.typeName)") }
-        if let err = o["error"], !err.isNull {
+        if let err = ProviderErrorBody.inBand(json) {
             emit(.error(GeminiErrors.inBody(err, httpStatus: 200, provider: provider)))
             return
         }
@@ -143,11 +140,9 @@ struct GeminiResponseReader {
 
     private mutating func toolCallDelta(_ fc: JSONValue, signature: String?) throws -> JSONValue {
         guard let name = fc["name"]?.stringValue, !name.isEmpty else { throw broken("functionCall without a name") }
-        let args: JSONValue
-        switch fc["args"] {
-        case nil, .null?: args = .object(JSONObject())  // a function without parameters
-        case .object(let a)?: args = .object(a)
-        case let v?: throw broken("functionCall.args is \(v.typeName), not an object")
+        // A function without parameters may send no args; arguments as text are not Gemini's.
+        guard fc["args"]?.stringValue == nil, let args = ToolCalls.argumentsText(fc["args"]) else {
+            throw broken("functionCall.args is \(fc["args"]!.typeName), not an object")
         }
         let index = toolCalls
         toolCalls += 1
@@ -157,7 +152,7 @@ struct GeminiResponseReader {
         call["index"] = .int(Int64(index))
         call["id"] = .string(id)
         call["type"] = "function"
-        call["function"] = ["name": .string(name), "arguments": .string(JSONWriter.string(args))]
+        call["function"] = ["name": .string(name), "arguments": .string(args)]
         if let signature {
             signatures[index] = signature
             call["extra_content"] = ["google": ["thought_signature": .string(signature)]]
@@ -170,10 +165,8 @@ struct GeminiResponseReader {
     /// the prompt count (OpenAI's `cached_tokens`).
     private mutating func read(usage u: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
         guard u.objectValue != nil else { throw broken("usageMetadata is \(u.typeName), not an object") }
-        func count(_ key: String) throws -> Int? {
-            guard let v = u[key], !v.isNull else { return nil }
-            guard let n = Usage.count(v) else { throw broken("usageMetadata.\(key) is not a count") }
-            return n  // clamped into 0...Usage.maxTokens: the sums below cannot overflow
+        func count(_ key: String) throws -> Int? {  // clamped into 0...Usage.maxTokens: the sums below cannot overflow
+            try TokenCounts.count(u[key], orThrow: broken("usageMetadata.\(key) is not a count"))
         }
         let prompt = try count("promptTokenCount"), candidates = try count("candidatesTokenCount")
         let thoughts = try count("thoughtsTokenCount"), toolPrompt = try count("toolUsePromptTokenCount")

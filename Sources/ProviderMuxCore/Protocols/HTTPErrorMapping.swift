@@ -34,9 +34,9 @@ public enum HTTPErrorMapping {
             kind = [err?["type"]?.stringValue, err?["code"]?.stringValue, err?["status"]?.stringValue, json["type"]?.stringValue]
                 .compactMap { $0 }.joined(separator: " ")
         } else if !body.isEmpty {
-            detail = Secrets.shorten(bytes: body, maxBytes: 200)  // masked, then cut
+            detail = ErrorText.shorten(body: body)  // masked, then cut
         }
-        detail = Secrets.shorten(detail, maxBytes: 300)
+        detail = ErrorText.shorten(detail)
         let message = "HTTP \(code)" + (detail.isEmpty ? "" : ": \(detail)")
         return PMXError(refine(status(forHTTP: code), kind: kind, message: detail), message, httpStatus: code, provider: provider)
     }

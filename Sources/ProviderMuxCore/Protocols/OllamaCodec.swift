@@ -17,7 +17,7 @@ public struct OllamaCodec: WireCodec {
         let model = try Self.requireModel(model, provider: provider)
         let body = try Self.chatBody(request.body, model: model, stream: stream, provider: provider.name)
         return ProviderHTTPCall(method: "POST", url: CodecSupport.url(provider, "/api/chat"),
-                                headers: Self.headers(provider, accept: stream ? "application/x-ndjson" : "application/json"),
+                                headers: Self.headers(provider, accept: stream ? AuthHeaders.ndjson : AuthHeaders.json),
                                 body: JSONWriter.bytes(.object(body)))
     }
 
@@ -55,23 +55,10 @@ public struct OllamaCodec: WireCodec {
         guard let vectors = json["embeddings"]?.arrayValue else {
             throw CodecSupport.protocolError(provider, "ollama: embeddings response has no \"embeddings\" array")
         }
-        guard vectors.count == request.inputs.count else {
-            throw CodecSupport.protocolError(provider, "ollama: \(vectors.count) embeddings for \(request.inputs.count) inputs")
-        }
-        var data: [JSONValue] = []
-        for (i, v) in vectors.enumerated() {
-            guard let numbers = v.arrayValue, numbers.allSatisfy({ $0.doubleValue != nil }) else {
-                throw CodecSupport.protocolError(provider, "ollama: embeddings[\(i)] is not an array of numbers")
-            }
-            data.append(["object": "embedding", "index": .int(Int64(i)), "embedding": .array(numbers)])
-        }
-        let prompt = Int64(json["prompt_eval_count"].flatMap(Usage.count) ?? 0)
-        var o = JSONObject()
-        o["object"] = "list"
-        o["data"] = .array(data)
-        o["model"] = .string(json["model"]?.stringValue ?? model ?? provider.defaultModel ?? "")
-        o["usage"] = ["prompt_tokens": .int(prompt), "total_tokens": .int(prompt)]
-        return o
+        return try EmbeddingsList.build(vectors, inputs: request.inputs.count,
+                                        model: json["model"]?.stringValue ?? model ?? provider.defaultModel ?? "",
+                                        promptTokens: json["prompt_eval_count"].flatMap(Usage.count) ?? 0,
+                                        protocolName: "ollama", provider: provider.name, path: { "embeddings[\($0)]" })
     }
 
     // MARK: - Models and health
@@ -111,7 +98,7 @@ public struct OllamaCodec: WireCodec {
     public func error(status: Int, head: HTTPResponseHead, body: [UInt8], provider: ProviderConfig) -> PMXError {
         var e = HTTPErrorMapping.error(status: status, body: body, provider: provider.name)
         let json = try? JSONParser.parse(body)
-        let text = json?["error"]?.stringValue ?? json?["error"]?["message"]?.stringValue
+        let text = json.flatMap(ProviderErrorBody.inBand).flatMap { $0.stringValue ?? $0["message"]?.stringValue }
         if status == 404 && json == nil {
             e.status = .upstreamHTTP
             e.message += " (no such path: is base_url the Ollama server root, without /v1?)"
@@ -126,20 +113,12 @@ public struct OllamaCodec: WireCodec {
     // MARK: - Pieces shared with the stream decoder and the model-management calls
 
     static func headers(_ provider: ProviderConfig, accept: String, json: Bool = true) -> [(String, String)] {
-        var h: [(String, String)] = []
-        if json { h.append(("Content-Type", "application/json")) }
-        h.append(("Accept", accept))
         // Ollama itself has no auth; a key only makes sense for a proxy in front of it.
-        if let key = provider.apiKey { h.append(("Authorization", "Bearer \(key)")) }
-        h += provider.headers
-        return h
+        AuthHeaders.build(provider, accept: accept, key: .bearer, jsonBody: json)
     }
 
     static func requireModel(_ model: String?, provider: ProviderConfig) throws -> String {
-        if let model, !model.isEmpty { return model }
-        if let model = provider.defaultModel, !model.isEmpty { return model }
-        throw PMXError(.invalidRequest, "ollama needs a model: the request names none and provider \"\(provider.name)\" has no default_model",
-                       provider: provider.name)
+        try ModelGuard.require(model, provider: provider, protocolName: "ollama")
     }
 
     static func isModelNotFound(_ text: String) -> Bool {
@@ -155,16 +134,15 @@ public struct OllamaCodec: WireCodec {
 
     /// An `{"error": ...}` object delivered with a 2xx status (in a stream or a whole body).
     static func inBandError(_ text: String, provider: String, inStream: Bool) -> PMXError {
-        var text = text
-        text = Secrets.shorten(text, maxBytes: 300)
+        let text = ErrorText.shorten(text)
         let status: Status = isModelNotFound(text) ? .modelNotFound : isContextLength(text) ? .contextLengthExceeded : .upstreamServer
         return PMXError(status, (inStream ? "ollama: error line in stream: " : "ollama: error in response body: ") + text,
                         httpStatus: 200, provider: provider)
     }
 
     static func errorInBody(_ json: JSONValue, provider: String) -> PMXError? {
-        guard let err = json["error"], !err.isNull else { return nil }
-        return inBandError(err.stringValue ?? err["message"]?.stringValue ?? JSONWriter.string(err), provider: provider, inStream: false)
+        guard let err = ProviderErrorBody.inBand(json) else { return nil }
+        return inBandError(ProviderErrorBody.message(err), provider: provider, inStream: false)
     }
 
     /// Capabilities guessed from `/api/tags` details, which only name the architecture family.
@@ -206,29 +184,17 @@ extension OllamaCodec {
             body["tools"] = .array(tools)
         }
 
-        if let rf = openAI["response_format"] {
-            switch rf["type"]?.stringValue {
-            case "json_object": body["format"] = "json"
-            case "json_schema":
-                guard let schema = rf["json_schema"]?["schema"], schema.objectValue != nil else {
-                    throw PMXError(.invalidRequest, "response_format.json_schema.schema: expected an object", provider: provider)
-                }
-                body["format"] = schema
-            default: break
-            }
+        switch try SamplingFields.responseFormat(openAI, protocolName: "ollama", provider: provider) {
+        case .jsonObject?: body["format"] = "json"
+        case .jsonSchema(let schema)?: body["format"] = schema
+        case .text?, nil: break
         }
 
         // Options the caller wrote Ollama's way come first; the OpenAI fields win over them.
         var options = openAI["options"]?.objectValue ?? JSONObject()
-        for key in ["temperature", "top_p", "seed", "frequency_penalty", "presence_penalty", "top_k", "num_ctx"] {
-            if let v = openAI[key], !v.isNull { options[key] = v }
-        }
-        switch openAI["stop"] {
-        case .string(let s)?: options["stop"] = [.string(s)]
-        case .array(let a)?: options["stop"] = .array(a)
-        default: break
-        }
-        if let n = openAI["max_completion_tokens"] ?? openAI["max_tokens"], !n.isNull { options["num_predict"] = n }
+        SamplingFields.copy(["temperature", "top_p", "seed", "frequency_penalty", "presence_penalty", "top_k", "num_ctx"], from: openAI, into: &options)
+        if let stop = try SamplingFields.stopSequences(openAI, provider: provider) { options["stop"] = .array(stop) }
+        if let n = SamplingFields.maxTokens(openAI) { options["num_predict"] = n }
         if !options.isEmpty { body["options"] = .object(options) }
 
         if let keep = openAI["keep_alive"], !keep.isNull { body["keep_alive"] = keep }
@@ -254,8 +220,8 @@ extension OllamaCodec {
                         throw PMXError(.invalidRequest, "\(path).function.name: is required")
                     }
                     if let id = call["id"]?.stringValue { toolNames[id] = name }
-                    let arguments = try toolArguments(call["function"]?["arguments"], path: "\(path).function.arguments")
-                    return ["function": ["name": .string(name), "arguments": arguments]]
+                    let arguments = try ToolCalls.argumentsObject(call["function"]?["arguments"], path: "\(path).function.arguments")
+                    return ["function": ["name": .string(name), "arguments": .object(arguments)]]
                 })
             }
             if role == "tool" {
@@ -290,33 +256,14 @@ extension OllamaCodec {
         }
     }
 
-    /// The base64 payload of a `data:<mime>;base64,<payload>` URL. Ollama cannot fetch URLs.
+    /// The base64 payload of a `data:<mime>;base64,<payload>` URL (the media type may be left
+    /// out: Ollama sniffs the image). Ollama cannot fetch URLs.
     static func imageData(_ url: String, path: String) throws -> String {
-        let u = Array(url.utf8)
-        guard u.count > 5, url.hasPrefix("data:"), let comma = u.firstIndex(of: UInt8(ascii: ",")) else {
+        guard let d = DataURL.parse(url) else {
             throw PMXError(.invalidRequest, "\(path): Ollama takes images as data: URLs (base64), not links")
         }
-        let header = String(decoding: u[5..<comma], as: UTF8.self)
-        guard header.hasSuffix(";base64") else {
-            throw PMXError(.invalidRequest, "\(path): only base64 data: URLs are supported")
-        }
-        return String(decoding: u[(comma + 1)...], as: UTF8.self)
-    }
-
-    /// OpenAI's JSON-text arguments → the JSON object Ollama expects.
-    static func toolArguments(_ value: JSONValue?, path: String) throws -> JSONValue {
-        switch value {
-        case nil, .null?: return .object(JSONObject())
-        case .object?: return value!
-        case .string(let s)?:
-            if s.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return .object(JSONObject()) }
-            guard let parsed = try? JSONParser.parse(s), parsed.objectValue != nil else {
-                throw PMXError(.invalidRequest, "\(path): expected a JSON object in the string")
-            }
-            return parsed
-        default:
-            throw PMXError(.invalidRequest, "\(path): expected a string of JSON, got \(value!.typeName)")
-        }
+        guard d.isBase64 else { throw PMXError(.invalidRequest, "\(path): only base64 data: URLs are supported") }
+        return d.payload
     }
 }
 

@@ -27,10 +27,9 @@ struct OllamaChatDecoding {
         guard let o = json.objectValue else { throw fail("expected a JSON object per line, got \(json.typeName)") }
         if done { throw fail("a line after the final \"done\": true line") }
         // Errors after the stream started arrive under HTTP 200 as {"error": "..."}.
-        if let err = o["error"], !err.isNull {
+        if let err = ProviderErrorBody.inBand(json) {
             failed = true
-            let text = err.stringValue ?? err["message"]?.stringValue ?? JSONWriter.string(err)
-            emit(.error(OllamaCodec.inBandError(text, provider: provider, inStream: inStream)))
+            emit(.error(OllamaCodec.inBandError(ProviderErrorBody.message(err), provider: provider, inStream: inStream)))
             return
         }
         guard let doneValue = o["done"] else { throw fail("a line without \"done\"") }
@@ -78,19 +77,12 @@ struct OllamaChatDecoding {
         let n = toolCalls
         guard let f = call["function"], f.objectValue != nil else { throw fail("tool_calls entry without a \"function\" object") }
         guard let name = f["name"]?.stringValue, !name.isEmpty else { throw fail("tool call without a function name") }
-        let arguments: String
-        switch f["arguments"] {
-        case nil, .null?: arguments = "{}"
-        case .object(let a)?: arguments = JSONWriter.string(.object(a))
-        case .string(let s)?: arguments = s  // already JSON text (some proxies re-encode)
-        case let other?: throw fail("tool call \"\(name)\" arguments: expected an object, got \(other.typeName)")
+        guard let arguments = ToolCalls.argumentsText(f["arguments"]) else {
+            throw fail("tool call \"\(name)\" arguments: expected an object, got \(f["arguments"]!.typeName)")
         }
         let id = call["id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "call_\(n)"
         toolCalls += 1
-        emit(.delta(content: nil, toolCalls: [[
-            "index": .int(Int64(n)), "id": .string(id), "type": "function",
-            "function": ["name": .string(name), "arguments": .string(arguments)],
-        ]]))
+        emit(.delta(content: nil, toolCalls: [ToolCalls.delta(index: n, id: id, name: name, arguments: arguments)]))
     }
 
     /// Ollama says "stop" even when the answer is tool calls; OpenAI says "tool_calls".
@@ -105,10 +97,8 @@ struct OllamaChatDecoding {
         return toolCalls > 0 ? "tool_calls" : "stop"  // stop, load, unload, anything newer
     }
 
-    private func count(_ o: JSONObject, _ key: String) throws -> Int? {
-        guard let v = o[key], !v.isNull else { return nil }
-        guard let n = Usage.count(v) else { throw fail("\"\(key)\": expected a non-negative integer, got \(v.typeName)") }
-        return n  // clamped into 0...Usage.maxTokens
+    private func count(_ o: JSONObject, _ key: String) throws -> Int? {  // clamped into 0...Usage.maxTokens
+        try TokenCounts.count(o[key], orThrow: fail("\"\(key)\": expected a non-negative integer, got \(o[key]!.typeName)"))
     }
 
     private func duration(_ o: JSONObject, _ key: String) throws -> Double? {
@@ -143,10 +133,7 @@ public final class OllamaStreamDecoder: ChatStreamDecoding {
     }
 
     private func line(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
-        let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "ollama: malformed stream line: \(e.message)", provider: chat.provider)
-        }
+        let json = try CodecSupport.parseEvent(bytes, provider: chat.provider, prefix: "ollama: malformed stream line: ")
         try chat.decode(json, emit)
     }
 }
@@ -184,15 +171,11 @@ public final class OllamaPullDecoder {
 
     private func line(_ bytes: UnsafeRawBufferPointer, _ emit: (OllamaPullEvent) -> Void) throws {
         if finished { return }
-        let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "ollama: malformed pull progress line: \(e.message)", provider: provider)
-        }
+        let json = try CodecSupport.parseEvent(bytes, provider: provider, prefix: "ollama: malformed pull progress line: ")
         guard json.objectValue != nil else { throw PMXError(.upstreamProtocol, "ollama: pull progress line is not an object", provider: provider) }
-        if let err = json["error"], !err.isNull {
+        if let err = ProviderErrorBody.inBand(json) {
             finished = true
-            var text = err.stringValue ?? JSONWriter.string(err)
-            text = Secrets.shorten(text, maxBytes: 300)
+            let text = ErrorText.shorten(err.stringValue ?? JSONWriter.string(err))
             let status: Status = OllamaCodec.isModelNotFound(text) ? .modelNotFound : .upstreamServer
             emit(.error(PMXError(status, "ollama: pull failed: \(text)", httpStatus: 200, provider: provider)))
             return

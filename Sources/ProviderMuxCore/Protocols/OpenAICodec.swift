@@ -1,11 +1,31 @@
 /// The OpenAI Chat Completions protocol as a `WireCodec`: `openai`, `openai-compatible` and
-/// every OpenAI-compatible cloud preset use it as is; LM Studio, llama.cpp and Azure wrap it.
-public struct OpenAICodec: WireCodec {
+/// every OpenAI-compatible cloud preset use it as is; LM Studio, llama.cpp and Azure are
+/// `OpenAIPreset`s that change only what differs.
+public struct OpenAICodec: OpenAIPreset {
     public init() {}
+}
+
+/// A server that speaks OpenAI's protocol. Every call defaults to OpenAI's (`{base}/<path>`,
+/// a bearer key); a preset overrides only what its server does differently: where the key
+/// goes (`headers`), the URL of an operation (`url`), or whole calls (models, health, errors).
+public protocol OpenAIPreset: WireCodec {
+    func headers(_ provider: ProviderConfig, streaming: Bool) -> [(String, String)]
+    /// The URL of `operation` ("/chat/completions", "/embeddings", "/models").
+    func url(_ provider: ProviderConfig, _ operation: String, model: String?) throws -> String
+}
+
+extension OpenAIPreset {
+    public func headers(_ provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
+        OpenAIProtocol.headers(for: provider, streaming: streaming)
+    }
+
+    public func url(_ provider: ProviderConfig, _ operation: String, model: String?) throws -> String {
+        provider.baseURL + operation
+    }
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        ProviderHTTPCall(method: "POST", url: provider.baseURL + "/chat/completions",
-                         headers: OpenAIProtocol.headers(for: provider, streaming: stream),
+        ProviderHTTPCall(method: "POST", url: try url(provider, "/chat/completions", model: model),
+                         headers: headers(provider, streaming: stream),
                          body: OpenAIProtocol.chatBody(request, model: model, stream: stream))
     }
 
@@ -18,8 +38,8 @@ public struct OpenAICodec: WireCodec {
     }
 
     public func embedCall(_ request: EmbedRequest, model: String?, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        ProviderHTTPCall(method: "POST", url: provider.baseURL + "/embeddings",
-                         headers: OpenAIProtocol.headers(for: provider, streaming: false),
+        ProviderHTTPCall(method: "POST", url: try url(provider, "/embeddings", model: model),
+                         headers: headers(provider, streaming: false),
                          body: OpenAIProtocol.embeddingsBody(request, model: model))
     }
 
@@ -28,7 +48,7 @@ public struct OpenAICodec: WireCodec {
     }
 
     public func modelsCall(provider: ProviderConfig) -> ProviderHTTPCall? {
-        ProviderHTTPCall(method: "GET", url: provider.baseURL + "/models", headers: OpenAIProtocol.headers(for: provider, streaming: false))
+        ProviderHTTPCall(method: "GET", url: provider.baseURL + "/models", headers: headers(provider, streaming: false))
     }
 
     /// `data[].id`, plus `context_length` where the server reports one (OpenRouter, Together, vLLM's `max_model_len`).
@@ -52,30 +72,14 @@ func serverRoot(_ provider: ProviderConfig) -> String {
 
 /// LM Studio: OpenAI-compatible under `/v1`, plus `/api/v0/models` with type, load state and
 /// context length.
-public struct LMStudioCodec: WireCodec {
-    let openai = OpenAICodec()
+public struct LMStudioCodec: OpenAIPreset {
     public init() {}
 
-    public func chatCall(_ r: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        try openai.chatCall(r, model: model, stream: stream, provider: provider)
-    }
-    public func decodeChat(_ b: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {
-        try openai.decodeChat(b, model: model, provider: provider)
-    }
-    public func streamDecoder(model: String?, provider: ProviderConfig) -> ChatStreamDecoding {
-        openai.streamDecoder(model: model, provider: provider)
-    }
-    public func embedCall(_ r: EmbedRequest, model: String?, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        try openai.embedCall(r, model: model, provider: provider)
-    }
-    public func decodeEmbeddings(_ b: [UInt8], request: EmbedRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        try openai.decodeEmbeddings(b, request: request, model: model, provider: provider)
-    }
-    public func healthCall(provider: ProviderConfig) -> ProviderHTTPCall? { openai.modelsCall(provider: provider) }
+    /// The OpenAI models list under `/v1`: cheaper than `/api/v0/models`.
+    public func healthCall(provider: ProviderConfig) -> ProviderHTTPCall? { OpenAICodec().modelsCall(provider: provider) }
 
     public func modelsCall(provider: ProviderConfig) -> ProviderHTTPCall? {
-        ProviderHTTPCall(method: "GET", url: serverRoot(provider) + "/api/v0/models",
-                         headers: OpenAIProtocol.headers(for: provider, streaming: false))
+        ProviderHTTPCall(method: "GET", url: serverRoot(provider) + "/api/v0/models", headers: headers(provider, streaming: false))
     }
 
     public func decodeModels(_ body: [UInt8], provider: ProviderConfig) throws -> [ModelInfo] {
@@ -99,30 +103,11 @@ public struct LMStudioCodec: WireCodec {
 /// llama.cpp's `llama-server`: OpenAI-compatible under `/v1`; `/health` answers 503 while the
 /// model loads ("not ready yet", not "failed"). It closes keep-alive connections after 100
 /// requests: the transport reconnects transparently.
-public struct LlamaCppCodec: WireCodec {
-    let openai = OpenAICodec()
+public struct LlamaCppCodec: OpenAIPreset {
     public init() {}
 
-    public func chatCall(_ r: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        try openai.chatCall(r, model: model, stream: stream, provider: provider)
-    }
-    public func decodeChat(_ b: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {
-        try openai.decodeChat(b, model: model, provider: provider)
-    }
-    public func streamDecoder(model: String?, provider: ProviderConfig) -> ChatStreamDecoding {
-        openai.streamDecoder(model: model, provider: provider)
-    }
-    public func embedCall(_ r: EmbedRequest, model: String?, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        try openai.embedCall(r, model: model, provider: provider)
-    }
-    public func decodeEmbeddings(_ b: [UInt8], request: EmbedRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        try openai.decodeEmbeddings(b, request: request, model: model, provider: provider)
-    }
-    public func modelsCall(provider: ProviderConfig) -> ProviderHTTPCall? { openai.modelsCall(provider: provider) }
-    public func decodeModels(_ b: [UInt8], provider: ProviderConfig) throws -> [ModelInfo] { try openai.decodeModels(b, provider: provider) }
-
     public func healthCall(provider: ProviderConfig) -> ProviderHTTPCall? {
-        ProviderHTTPCall(method: "GET", url: serverRoot(provider) + "/health", headers: OpenAIProtocol.headers(for: provider, streaming: false))
+        ProviderHTTPCall(method: "GET", url: serverRoot(provider) + "/health", headers: headers(provider, streaming: false))
     }
 
     public func error(status: Int, head: HTTPResponseHead, body: [UInt8], provider: ProviderConfig) -> PMXError {
@@ -137,20 +122,15 @@ public struct LlamaCppCodec: WireCodec {
 
 /// Azure OpenAI: the deployment URL shape with `api-version` (when `api_version` is set), or
 /// the v1 API (`/openai/v1/...`, model in the body) without it; the key goes in `api-key`.
-public struct AzureCodec: WireCodec {
-    let openai = OpenAICodec()
+public struct AzureCodec: OpenAIPreset {
     public init() {}
 
-    func headers(_ provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
-        var p = provider
-        let key = p.apiKey
-        p.apiKey = nil  // not as a bearer token
-        var h = OpenAIProtocol.headers(for: p, streaming: streaming)
-        if let key { h.insert(("api-key", key), at: 2) }
-        return h
+    /// The key goes in `api-key`, not as a bearer token.
+    public func headers(_ provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
+        OpenAIProtocol.headers(for: provider, streaming: streaming, key: .header("api-key"))
     }
 
-    func url(_ provider: ProviderConfig, _ operation: String, model: String?) throws -> String {
+    public func url(_ provider: ProviderConfig, _ operation: String, model: String?) throws -> String {
         guard let version = provider.options["api_version"]?.stringValue else {
             return provider.baseURL + "/openai/v1" + operation
         }
@@ -163,27 +143,9 @@ public struct AzureCodec: WireCodec {
         return provider.baseURL + "/openai/deployments/\(segment)\(operation)?api-version=\(version)"
     }
 
-    public func chatCall(_ r: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        ProviderHTTPCall(method: "POST", url: try url(provider, "/chat/completions", model: model), headers: headers(provider, streaming: stream),
-                         body: OpenAIProtocol.chatBody(r, model: model, stream: stream))
-    }
-    public func decodeChat(_ b: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {
-        try openai.decodeChat(b, model: model, provider: provider)
-    }
-    public func streamDecoder(model: String?, provider: ProviderConfig) -> ChatStreamDecoding {
-        openai.streamDecoder(model: model, provider: provider)
-    }
-    public func embedCall(_ r: EmbedRequest, model: String?, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        ProviderHTTPCall(method: "POST", url: try url(provider, "/embeddings", model: model), headers: headers(provider, streaming: false),
-                         body: OpenAIProtocol.embeddingsBody(r, model: model))
-    }
-    public func decodeEmbeddings(_ b: [UInt8], request: EmbedRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        try openai.decodeEmbeddings(b, request: request, model: model, provider: provider)
-    }
     public func modelsCall(provider: ProviderConfig) -> ProviderHTTPCall? {
         let url = provider.options["api_version"]?.stringValue.map { provider.baseURL + "/openai/models?api-version=\($0)" }
             ?? provider.baseURL + "/openai/v1/models"
         return ProviderHTTPCall(method: "GET", url: url, headers: headers(provider, streaming: false))
     }
-    public func decodeModels(_ b: [UInt8], provider: ProviderConfig) throws -> [ModelInfo] { try openai.decodeModels(b, provider: provider) }
 }

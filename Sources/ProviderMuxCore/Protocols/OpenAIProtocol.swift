@@ -1,16 +1,13 @@
 /// The OpenAI Chat Completions wire protocol, spoken by `openai`, `openai-compatible` and every
 /// OpenAI-compatible preset. Bytes in, events out: no network here.
 public enum OpenAIProtocol {
-    /// Common headers: JSON body, bearer key, the provider's extra headers.
-    public static func headers(for provider: ProviderConfig, streaming: Bool) -> [(String, String)] {
-        var h: [(String, String)] = [("Content-Type", "application/json"),
-                                     ("Accept", streaming ? "text/event-stream" : "application/json")]
-        if let key = provider.apiKey { h.append(("Authorization", "Bearer \(key)")) }
-        // OpenRouter's optional attribution headers.
-        if let v = provider.options["http_referer"]?.stringValue { h.append(("HTTP-Referer", v)) }
-        if let v = provider.options["x_title"]?.stringValue { h.append(("X-Title", v)) }
-        h += provider.headers
-        return h
+    /// Common headers: JSON body, the key (a bearer token unless `key` says otherwise),
+    /// OpenRouter's optional attribution headers, the provider's extra headers.
+    public static func headers(for provider: ProviderConfig, streaming: Bool, key: AuthHeaders.Key = .bearer) -> [(String, String)] {
+        var extra: [(String, String)] = []
+        if let v = provider.options["http_referer"]?.stringValue { extra.append(("HTTP-Referer", v)) }
+        if let v = provider.options["x_title"]?.stringValue { extra.append(("X-Title", v)) }
+        return AuthHeaders.build(provider, accept: AuthHeaders.accept(streaming: streaming), key: key, extra: extra)
     }
 
     /// The request body for `POST {base}/chat/completions`: the caller's body with the
@@ -31,12 +28,9 @@ public enum OpenAIProtocol {
 
     /// Decodes a non-streamed `chat.completion`.
     public static func decodeChat(_ bytes: [UInt8], provider: String) throws -> JSONObject {
-        let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "malformed response body: \(e.message)", provider: provider)
-        }
-        if let err = json["error"], !err.isNull {
-            throw PMXError(.upstreamServer, "error in response body: \(err["message"]?.stringValue ?? JSONWriter.string(err))", httpStatus: 200, provider: provider)
+        let json = try CodecSupport.parseBody(bytes, provider: provider, what: "response body")
+        if let err = ProviderErrorBody.inBand(json) {
+            throw PMXError(.upstreamServer, "error in response body: \(ProviderErrorBody.message(err))", httpStatus: 200, provider: provider)
         }
         guard var o = json.objectValue, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
             throw PMXError(.upstreamProtocol, "response has no choices", provider: provider)
@@ -143,10 +137,10 @@ public struct OpenAIStreamDecoder: Sendable {
         let json = doc.ref
         // Errors under HTTP 200 (OpenRouter and others) arrive as an `error` object.
         if let err = json["error"], !err.isNull {
-            let message = err["message"]?.stringValue ?? err.stringValue ?? JSONWriter.string(err.value)
-            let code = err["code"]?.intValue.map { Int($0) } ?? 0
-            let status: Status = code >= 400 && code < 600 ? HTTPErrorMapping.status(forHTTP: code) : .upstreamServer
-            emit(.error(PMXError(status, "error event in stream: \(message)", httpStatus: code >= 400 && code < 600 ? code : 0, provider: provider)))
+            let value = err.value  // an error ends the stream: the one event worth a Swift copy
+            let code = ProviderErrorBody.httpCode(value)
+            emit(.error(PMXError(code.map(HTTPErrorMapping.status(forHTTP:)) ?? .upstreamServer,
+                                 "error event in stream: \(ProviderErrorBody.message(value))", httpStatus: code ?? 0, provider: provider)))
             return
         }
         if !metaSent {

@@ -96,36 +96,3 @@ extension WireCodec {
         retryAfterMs(head) ?? HTTPErrorMapping.retryAfterMs(head, body: body)
     }
 }
-
-/// Shared helpers for codecs.
-public enum CodecSupport {
-    /// Parses a JSON body, or throws `.upstreamProtocol` naming the provider and the problem.
-    public static func parseBody(_ bytes: [UInt8], provider: ProviderConfig, what: String) throws -> JSONValue {
-        do { return try JSONParser.parse(bytes) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "malformed \(what): \(e.message)", provider: provider.name)
-        }
-    }
-
-    public static func parseBody(_ bytes: UnsafeRawBufferPointer, provider: ProviderConfig, what: String) throws -> JSONValue {
-        do { return try JSONParser.parse(bytes) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "malformed \(what): \(e.message)", provider: provider.name)
-        }
-    }
-
-    public static func protocolError(_ provider: ProviderConfig, _ message: String) -> PMXError {
-        PMXError(.upstreamProtocol, message, provider: provider.name)
-    }
-
-    /// The OpenAI `chat.completion` object built from the events of one answer.
-    public static func completion(from events: [ProviderEvent], model: String?) -> JSONObject {
-        var acc = StreamAccumulator()
-        for e in events { acc.apply(e) }
-        return acc.response(fallbackModel: model ?? "")
-    }
-
-    /// `{base}` + path, where base has no trailing slash.
-    public static func url(_ provider: ProviderConfig, _ path: String) -> String { provider.baseURL + path }
-
-    /// A string option from the provider's type-specific `options`.
-    public static func option(_ provider: ProviderConfig, _ key: String) -> String? { provider.options[key]?.stringValue }
-}
