@@ -101,20 +101,9 @@ public final class DiscoveryService: @unchecked Sendable {
     /// (it would wait for itself): there it returns `servers` without probing.
     public func probeNow() -> [DiscoveredServer] {
         if loop.isOnLoopThread { return servers }
-        let lock = ConditionLock()
-        var result: [DiscoveredServer]?
-        loop.execute { [self] in
-            runRound { found in
-                lock.withLock {
-                    result = found
-                    lock.signal()
-                }
-            }
-        }
-        lock.lock()
-        while result == nil { lock.wait() }
-        lock.unlock()
-        return result ?? []
+        let waiter = ExchangeWaiter<[DiscoveredServer]>()
+        loop.execute { [self] in runRound { waiter.finish(.success($0)) } }
+        return (try? waiter.wait().get()) ?? []
     }
 
     /// Cancels the timer; no `onUpdate` after this returns on the loop thread (from another
@@ -226,15 +215,10 @@ public final class DiscoveryService: @unchecked Sendable {
 
     /// One bounded GET; nil = no HTTP answer (refused, timed out, too large).
     private func get(_ url: String, _ done: @escaping ((status: Int, body: [UInt8])?) -> Void) {
-        var status = 0
-        var body: [UInt8] = []
-        let request = HTTPRequest(method: "GET", url: url, headers: [("Accept", "application/json")],
-                                  connectTimeoutMs: settings.timeoutMs, totalTimeoutMs: settings.timeoutMs,
-                                  maxResponseBytes: Self.maxBodyBytes)
-        let transfer = HTTPTransfer(request,
-            onHead: { status = $0.status },
-            onBody: { chunk in body.append(contentsOf: chunk); return true },
-            onComplete: { failure in done(failure == nil ? (status, body) : nil) })
-        transfer.start(on: loop)
+        let call = ProviderHTTPCall(method: "GET", url: url, headers: [("Accept", "application/json")])
+        let limits = ExchangeLimits(connectMs: settings.timeoutMs, totalMs: settings.timeoutMs, maxResponseBytes: Self.maxBodyBytes)
+        ProviderExchange.start(call, limits, provider: "discovery", on: loop) { answer in
+            done(answer.failure == nil ? (answer.status, answer.body) : nil)
+        }
     }
 }

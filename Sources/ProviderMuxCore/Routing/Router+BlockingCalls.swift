@@ -14,13 +14,6 @@ extension Router {
     /// Throws `wouldDeadlock` when the calling thread is a library I/O thread. `name` is the C
     /// function the caller called (the message names it).
     func refuseOnIOThread(_ name: String) throws {
-        guard IOThread.isCurrent else { return }
-        if loop.isOnLoopThread {
-            throw PMXError(.wouldDeadlock, "\(name) called on the router's I/O thread (from inside a callback the library runs there, "
-                + "e.g. an async stream's event callback): it would wait for itself; call it from another thread")
-        }
-        throw PMXError(.wouldDeadlock, "\(name) called on another router's I/O thread (from inside a callback the library runs there, "
-            + "e.g. an async stream's event callback): it would hold that router's I/O thread while waiting for this one's, "
-            + "and two routers doing so wait for each other forever; call it from another thread")
+        try ProviderExchange.refuseOnIOThread(name, loop: loop)
     }
 }

@@ -1,13 +1,6 @@
 /// `models` and `health`: one request per provider, all concurrently on the loop; the caller
 /// waits for every answer.
 extension Router {
-    struct ProbeResult {
-        var status = 0
-        var body: [UInt8] = []
-        var failure: PMXError?
-        var latencyMs = 0.0
-    }
-
     /// Probes in flight at once per `health` / `models` call: 10,000 network providers must not
     /// open 10,000 sockets at once (file-descriptor limits, a connection storm on one host).
     /// A finished probe starts the next, so the whole call takes about
@@ -17,82 +10,64 @@ extension Router {
     /// Makes each provider's call (from its codec), at most `maxConcurrentProbes` at a time;
     /// providers without one get no probe. Blocks the caller (never the loop thread) until every
     /// answer is in; the caller is woken once, when the last one is.
-    private func probeAll(_ providers: [ProviderRuntime], timeoutMs: Int,
-                          call: @escaping (any WireCodec, ProviderConfig) -> ProviderHTTPCall?) -> [String: ProbeResult] {
+    private func probeAll(_ providers: [ProviderRuntime], timeoutMs: Int, caller: String,
+                          call: @escaping (any WireCodec, ProviderConfig) -> ProviderHTTPCall?) throws -> [String: ExchangeAnswer] {
         guard !providers.isEmpty else { return [:] }
-        let lock = ConditionLock()
-        var done = false
-        // Loop thread only, until `done` hands them to the caller.
-        var results: [String: ProbeResult] = [:]
-        var next = 0
-        var remaining = providers.count
-        // A probe that completes at once (no call for this type) re-enters `launch` from inside
-        // it: the outer loop carries on instead, so the stack never grows with the provider count.
-        var launching = false
-        func launch() {
-            if launching { return }
-            launching = true
-            defer { launching = false }
-            while next < providers.count && (next - (providers.count - remaining)) < Self.maxConcurrentProbes {
-                let p = providers[next]
-                next += 1
-                startProbe(p, timeoutMs: timeoutMs, call: call) { result in
-                    if let result { results[p.name] = result }
-                    remaining -= 1
-                    if remaining == 0 {
-                        lock.withLock { done = true }
-                        lock.signal()
-                    } else {
-                        launch()
+        return try ProviderExchange.wait(caller: caller, on: loop) { [self] (waiter: ExchangeWaiter<[String: ExchangeAnswer]>) in
+            // Loop thread only, until `finish` hands them to the caller.
+            var results: [String: ExchangeAnswer] = [:]
+            var next = 0
+            var remaining = providers.count
+            // A probe that completes at once (no call for this type) re-enters `launch` from inside
+            // it: the outer loop carries on instead, so the stack never grows with the provider count.
+            var launching = false
+            func launch() {
+                if launching { return }
+                launching = true
+                defer { launching = false }
+                while next < providers.count && (next - (providers.count - remaining)) < Self.maxConcurrentProbes {
+                    let p = providers[next]
+                    next += 1
+                    startProbe(p, timeoutMs: timeoutMs, call: call) { answer in
+                        if let answer { results[p.name] = answer }
+                        remaining -= 1
+                        if remaining == 0 {
+                            waiter.finish(.success(results))
+                        } else {
+                            launch()
+                        }
                     }
                 }
             }
+            launch()
+            return nil
         }
-        loop.execute { launch() }
-        lock.lock()
-        while !done { lock.wait() }
-        lock.unlock()
-        return results
     }
 
-    /// One GET on the loop thread; `done` gets nil when the provider type has no such call.
+    /// One probe on the loop thread; `done` gets nil when the provider type has no such call.
     func startProbe(_ p: ProviderRuntime, timeoutMs: Int, call: (any WireCodec, ProviderConfig) -> ProviderHTTPCall?,
-                    done: @escaping (ProbeResult?) -> Void) {
+                    done: @escaping (ExchangeAnswer?) -> Void) {
         guard let codec = ProviderCatalogue.entry(for: p.config.type).codec, let c = call(codec, p.config) else {
             done(nil)
             return
         }
-        let started = MonotonicClock.nanos()
-        var result = ProbeResult()
-        let request = HTTPRequest(method: c.method, url: c.url, headers: c.headers, body: c.body,
-                                  connectTimeoutMs: min(timeoutMs, p.config.timeouts(over: timeouts).connectMs),
-                                  totalTimeoutMs: timeoutMs, maxResponseBytes: maxResponseBytes, tls: p.config.tls)
-        let transfer = HTTPTransfer(request,
-            onHead: { head in result.status = head.status },
-            onBody: { chunk in result.body.append(contentsOf: chunk); return true },
-            onComplete: { failure in
-                if let failure { result.failure = HTTPErrorMapping.error(failure, provider: p.name) }
-                result.latencyMs = Double(MonotonicClock.nanos() - started) / 1_000_000
-                done(result)
-            })
-        transfer.start(on: loop)
+        let limits = ExchangeLimits(connectMs: min(timeoutMs, p.config.timeouts(over: timeouts).connectMs), totalMs: timeoutMs,
+                                    maxResponseBytes: maxResponseBytes, tls: p.config.tls)
+        ProviderExchange.start(c, limits, provider: p.name, on: loop, done: done)
     }
 
     /// The health monitor's probe (loop thread): the provider's health call, healthy on a 2xx.
     func probeHealth(_ p: ProviderRuntime, done: @escaping (Bool, Double, String?) -> Void) {
-        startProbe(p, timeoutMs: timeouts.healthMs, call: { codec, c in codec.healthCall(provider: c) }) { [self] result in
-            guard let a = result else { done(true, 0, nil); return }  // nothing to probe: assume able
-            let verdict = self.verdict(p, a)
-            done(verdict.healthy, a.latencyMs, verdict.error?.message)
+        startProbe(p, timeoutMs: timeouts.healthMs, call: { codec, c in codec.healthCall(provider: c) }) { [self] answer in
+            guard let a = answer else { done(true, 0, nil); return }  // nothing to probe: assume able
+            let error = self.verdict(p, a)
+            done(error == nil, a.latencyMs, error?.message)
         }
     }
 
-    private func verdict(_ p: ProviderRuntime, _ a: ProbeResult) -> (healthy: Bool, error: PMXError?) {
-        if a.failure == nil && a.status / 100 == 2 { return (true, nil) }
-        let codec = ProviderCatalogue.entry(for: p.config.type).codec
-        let e = a.failure ?? codec?.error(status: a.status, head: HTTPResponseHead(status: a.status, headers: []), body: a.body, provider: p.config)
-            ?? HTTPErrorMapping.error(status: a.status, body: a.body, provider: p.name)
-        return (false, e)
+    /// nil when healthy (a 2xx); else why not, in the codec's words.
+    private func verdict(_ p: ProviderRuntime, _ a: ExchangeAnswer) -> PMXError? {
+        a.error(mappedBy: ProviderCatalogue.entry(for: p.config.type).codec, provider: p.config)
     }
 
     /// Every provider's models as an OpenAI list with `provider/model` ids.
@@ -100,7 +75,7 @@ extension Router {
         try refuseOnIOThread("pmx_router_models")
         let all = providerSnapshot
         let asking = all.filter { $0.config.models == nil && $0.config.type.usesNetwork }
-        let answers = probeAll(asking, timeoutMs: timeouts.healthMs) { codec, p in codec.modelsCall(provider: p) }
+        let answers = try probeAll(asking, timeoutMs: timeouts.healthMs, caller: "pmx_router_models") { codec, p in codec.modelsCall(provider: p) }
         var data: [JSONValue] = []
         var errors: [JSONValue] = []
         for p in all {
@@ -108,12 +83,9 @@ extension Router {
             if let listed = p.config.models {
                 infos = listed.map { ModelInfo(id: $0) }
             } else if let codec = ProviderCatalogue.entry(for: p.config.type).codec {
-                let a = answers[p.name] ?? ProbeResult(failure: PMXError(.unsupported, "the provider type has no model list", provider: p.name))
+                let a = answers[p.name] ?? ExchangeAnswer(failure: PMXError(.unsupported, "the provider type has no model list", provider: p.name))
                 do {
-                    if let f = a.failure { throw f }
-                    guard a.status / 100 == 2 else {
-                        throw codec.error(status: a.status, head: HTTPResponseHead(status: a.status, headers: []), body: a.body, provider: p.config)
-                    }
+                    if let e = a.error(mappedBy: codec, provider: p.config) { throw e }
                     infos = try codec.decodeModels(a.body, provider: p.config)
                 } catch {
                     let e = error as? PMXError ?? PMXError(.internal, "\(error)")
@@ -145,7 +117,7 @@ extension Router {
     public func health() throws -> JSONValue {
         try refuseOnIOThread("pmx_router_health")
         let all = providerSnapshot
-        let answers = probeAll(all, timeoutMs: timeouts.healthMs) { codec, p in codec.healthCall(provider: p) }
+        let answers = try probeAll(all, timeoutMs: timeouts.healthMs, caller: "pmx_router_health") { codec, p in codec.healthCall(provider: p) }
         // The breakers grouped by provider once (not a scan of every breaker per provider).
         var circuitsByProvider: [String: [(SeriesKey, CircuitBreaker)]] = [:]
         for (key, b) in breakerStates() { circuitsByProvider[key.provider, default: []].append((key, b)) }
@@ -171,8 +143,8 @@ extension Router {
                 list.append(.object(o))
                 continue
             }
-            let (healthy, error) = verdict(p, a)
-            o["healthy"] = .bool(healthy)
+            let error = verdict(p, a)
+            o["healthy"] = .bool(error == nil)
             o["latency_ms"] = .double((a.latencyMs * 1000).rounded() / 1000)
             o["http_status"] = .int(Int64(a.status))
             if let e = error {

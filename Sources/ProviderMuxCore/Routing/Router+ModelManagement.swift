@@ -26,29 +26,35 @@ extension Router {
     /// (`{"type":"progress",...}`) go to `onEvent` on the CALLING thread; a non-zero return
     /// cancels the pull. Returns the result document.
     public func manageModel(_ request: ModelManagementRequest, onEvent: ((JSONValue) -> Int32)?) throws -> JSONValue {
-        try refuseOnIOThread("pmx_router_model_manage")
+        let caller = "pmx_router_model_manage"
+        try refuseOnIOThread(caller)
         guard let runtime = providerSnapshot.first(where: { $0.name == request.provider }) else {
             throw PMXError(.providerNotFound, "provider: no provider named \"\(request.provider)\"")
         }
         let p = runtime.config
-        guard let codec = ProviderCatalogue.entry(for: p.type).codec as? OllamaCodec else {
+        guard let codec = ProviderCatalogue.entry(for: p.type).codec as? any ModelManaging else {
             throw PMXError(.unsupported, "provider \"\(p.name)\" (\(p.type.rawValue)) has no model management; only ollama has", provider: p.name)
         }
-        let t = p.timeouts(over: timeouts)
+        let limits = ExchangeLimits(p.timeouts(over: timeouts), maxResponseBytes: maxResponseBytes, tls: p.tls)
+        func perform(_ call: ProviderHTTPCall) throws -> [UInt8] {
+            try ProviderExchange.perform(call, limits, provider: p, codec: codec, on: loop, caller: caller).body
+        }
         switch request.action {
         case .show:
-            let body = try exchange(codec.showCall(request.model!, provider: p), provider: p, codec: codec, timeouts: t)
-            let info = try codec.decodeShow(body, model: request.model!, provider: p)
+            let info = try codec.decodeShow(try perform(codec.showCall(request.model!, provider: p)), model: request.model!, provider: p)
             return Self.json(info, provider: p.name)
         case .loaded:
-            let body = try exchange(codec.psCall(provider: p), provider: p, codec: codec, timeouts: t)
-            let models = try codec.decodePS(body, provider: p)
+            let models = try codec.decodePS(try perform(codec.psCall(provider: p)), provider: p)
             return ["object": "list", "data": .array(models.map { Self.json($0, provider: p.name) })]
         case .delete:
-            _ = try exchange(codec.deleteCall(request.model!, provider: p), provider: p, codec: codec, timeouts: t)
+            _ = try perform(codec.deleteCall(request.model!, provider: p))
             return ["provider": .string(p.name), "model": .string(request.model!), "status": "deleted"]
         case .pull:
-            return try pull(request.model!, provider: p, codec: codec, timeouts: t, onEvent: onEvent)
+            // Downloads take as long as they take: only silence (idle_ms) ends them.
+            var pullLimits = limits
+            pullLimits.totalMs = 86_400_000
+            pullLimits.maxResponseBytes = Int(Int32.max)
+            return try pull(request.model!, provider: p, codec: codec, limits: pullLimits, caller: caller, onEvent: onEvent)
         }
     }
 
@@ -63,112 +69,31 @@ extension Router {
         return .object(m)
     }
 
-    /// One request/response exchange on the loop; the caller waits. Non-2xx → the codec's error.
-    private func exchange(_ call: ProviderHTTPCall, provider: ProviderConfig, codec: any WireCodec,
-                          timeouts t: TimeoutSettings) throws -> [UInt8] {
-        let box = BlockingBody()
-        let request = HTTPRequest(method: call.method, url: call.url, headers: call.headers, body: call.body,
-                                  connectTimeoutMs: t.connectMs, totalTimeoutMs: t.totalMs,
-                                  firstByteTimeoutMs: t.firstByteMs, idleTimeoutMs: t.idleMs, maxResponseBytes: maxResponseBytes, tls: provider.tls)
-        loop.execute { [loop] in
-            var head: HTTPResponseHead?
-            var body: [UInt8] = []
-            HTTPTransfer(request,
-                onHead: { head = $0 },
-                onBody: { body.append(contentsOf: $0); return true },
-                onComplete: { failure in
-                    if let failure { box.finish(.failure(HTTPErrorMapping.error(failure, provider: provider.name))); return }
-                    let h = head ?? HTTPResponseHead(status: 0, headers: [])
-                    if h.status / 100 == 2 { box.finish(.success(body)) }
-                    else { box.finish(.failure(codec.error(status: h.status, head: h, body: body, provider: provider))) }
-                }).start(on: loop)
-        }
-        return try box.wait { _ in 0 }.get()
-    }
-
-    /// `/api/pull` with its NDJSON progress relayed to the caller's thread.
-    private func pull(_ model: String, provider: ProviderConfig, codec: OllamaCodec, timeouts t: TimeoutSettings,
-                      onEvent: ((JSONValue) -> Int32)?) throws -> JSONValue {
-        let box = BlockingBody()
+    /// The pull call with its progress stream relayed to the caller's thread.
+    private func pull(_ model: String, provider: ProviderConfig, codec: any ModelManaging, limits: ExchangeLimits,
+                      caller: String, onEvent: ((JSONValue) -> Int32)?) throws -> JSONValue {
         let call = codec.pullCall(model, provider: provider)
-        // Downloads take as long as they take: only silence (idle_ms) ends them.
-        let request = HTTPRequest(method: call.method, url: call.url, headers: call.headers, body: call.body,
-                                  connectTimeoutMs: t.connectMs, totalTimeoutMs: 86_400_000,
-                                  firstByteTimeoutMs: t.firstByteMs, idleTimeoutMs: t.idleMs, maxResponseBytes: Int(Int32.max), tls: provider.tls)
-        var transfer: HTTPTransfer?
-        loop.execute { [loop] in
-            var head: HTTPResponseHead?
-            var errorBody: [UInt8] = []
-            let decoder = OllamaPullDecoder(provider: provider.name)
-            var outcome: Result<[UInt8], PMXError>?
-            let t = HTTPTransfer(request,
-                onHead: { head = $0 },
-                onBody: { chunk in
-                    guard let h = head, h.status / 100 == 2 else { errorBody.append(contentsOf: chunk); return true }
-                    do {
-                        try decoder.feed(chunk) { event in
-                            switch event {
-                            case .progress(let p): box.push(p)
-                            case .error(let e): outcome = .failure(e)
-                            case .done: outcome = .success([])
-                            }
+        try ProviderExchange.wait(caller: caller, on: loop, onEvent: onEvent,
+                                  cancelled: PMXError(.cancelled, "model pull cancelled", provider: provider.name)) { [loop] (waiter: ExchangeWaiter<Void>) in
+            let decoder = codec.pullDecoder(provider: provider)
+            var outcome: Result<Void, PMXError>?  // what the stream itself said, which wins
+            return ProviderExchange.start(call, limits, provider: provider.name, on: loop, onChunk: { chunk in
+                do {
+                    try decoder.feed(chunk) { event in
+                        switch event {
+                        case .progress(let p): waiter.push(p)
+                        case .error(let e): outcome = .failure(e)
+                        case .done: outcome = .success(())
                         }
-                    } catch {
-                        outcome = .failure(error as? PMXError ?? PMXError(.upstreamProtocol, "\(error)", provider: provider.name))
                     }
-                    return true
-                },
-                onComplete: { failure in
-                    if let outcome { box.finish(outcome); return }
-                    if let failure { box.finish(.failure(HTTPErrorMapping.error(failure, provider: provider.name))); return }
-                    let h = head ?? HTTPResponseHead(status: 0, headers: [])
-                    if h.status / 100 != 2 {
-                        box.finish(.failure(codec.error(status: h.status, head: h, body: errorBody, provider: provider)))
-                    } else {
-                        box.finish(.failure(PMXError(.upstreamProtocol, "ollama: the pull stream ended before \"success\"", provider: provider.name)))
-                    }
-                })
-            transfer = t
-            t.start(on: loop)
-        }
-        let result = box.wait { progress in
-            guard let onEvent else { return 0 }
-            return onEvent(progress)
-        } onCancel: { [loop] in
-            loop.execute {
-                transfer?.cancel()
-                box.finish(.failure(PMXError(.cancelled, "model pull cancelled", provider: provider.name)))
+                } catch {
+                    outcome = .failure(error as? PMXError ?? PMXError(.upstreamProtocol, "\(error)", provider: provider.name))
+                }
+            }) { answer in
+                if let outcome { waiter.finish(outcome); return }
+                waiter.finish(.failure(answer.error(mappedBy: codec, provider: provider) ?? codec.pullEndedEarly(provider: provider)))
             }
         }
-        _ = try result.get()
         return ["provider": .string(provider.name), "model": .string(model), "status": "success"]
-    }
-}
-
-/// Progress events and one final result handed from the loop to a waiting caller.
-final class BlockingBody: @unchecked Sendable {
-    private let lock = ConditionLock()
-    private var events: [JSONValue] = []
-    private var result: Result<[UInt8], PMXError>?
-
-    func push(_ e: JSONValue) { lock.withLock { events.append(e); lock.signal() } }
-    func finish(_ r: Result<[UInt8], PMXError>) { lock.withLock { if result == nil { result = r }; lock.signal() } }
-
-    /// Relays events to `onEvent` on this thread until the result; a non-zero return calls
-    /// `onCancel` once and keeps waiting for the (cancelled) result.
-    func wait(_ onEvent: (JSONValue) -> Int32, onCancel: (() -> Void)? = nil) -> Result<[UInt8], PMXError> {
-        var cancelled = false
-        while true {
-            lock.lock()
-            while events.isEmpty && result == nil { lock.wait() }
-            let batch = events
-            events.removeAll()
-            let r = result
-            lock.unlock()
-            for e in batch where !cancelled {
-                if onEvent(e) != 0 { cancelled = true; onCancel?() }
-            }
-            if let r { return r }
-        }
     }
 }
