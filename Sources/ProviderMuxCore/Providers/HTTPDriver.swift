@@ -56,10 +56,7 @@ public struct CodecHTTPDriver: AttemptDriver {
             attempt.failLater(e, on: loop)
             return attempt
         }
-        let http = HTTPRequest(method: call.method, url: call.url, headers: call.headers, body: call.body,
-                               connectTimeoutMs: timeouts.connectMs, totalTimeoutMs: timeouts.totalMs,
-                               firstByteTimeoutMs: timeouts.firstByteMs, idleTimeoutMs: timeouts.idleMs,
-                               maxResponseBytes: maxResponseBytes, tls: p.tls)
+        let http = ExchangeLimits(timeouts, maxResponseBytes: maxResponseBytes, tls: p.tls).request(call)
         let attempt = HTTPAttempt(provider: p, model: model, codec: codec, mode: mode, callbacks: callbacks)
         attempt.start(http, on: loop)
         return attempt
