@@ -37,6 +37,20 @@
  *    callback. No library lock is held while a callback (stream events, model-management
  *    progress, log lines) runs.
  *  - Using a handle after it was freed is undefined behaviour.
+ *  - Global state and libcurl: there is no pmx_global_init. The library calls
+ *    curl_global_init(CURL_GLOBAL_DEFAULT) itself, once per process, when the first router is
+ *    created (pmx_router_new), and never calls curl_global_cleanup. A host that uses libcurl
+ *    itself needs to do nothing for this library; the usual rule of libcurl still holds for the
+ *    host's own use: call curl_global_init once, early, before starting threads (with libcurl
+ *    older than 7.84.0, or one built without CURL_VERSION_THREADSAFE, curl_global_init is not
+ *    thread-safe, so the host's call must not race with the first pmx_router_new on another
+ *    thread; making it before the first router is created is always safe). libcurl counts
+ *    init calls, so the host's curl_global_cleanup does not tear libcurl down under running
+ *    routers. Every transfer sets CURLOPT_NOSIGNAL: the library installs no signal handler.
+ *
+ * Documentation of each declaration below, in the style of libgit2's and curl's headers:
+ * what it does, its parameters, what it returns, who owns what, which threads may call it,
+ * and its errors (the status codes it returns; err, when given, is filled for every one).
  *
  * JSON vocabulary (see README.md for the full reference):
  *  - Router config: {"providers":[{"name","type","base_url","api_key","models",...}],
@@ -67,19 +81,45 @@ extern "C" {
 /* ---------------------------------------------------------------------------------------- */
 
 /** Version of this header. The runtime library reports its own with pmx_version_number(). */
+/* BEGIN GENERATED abi:c-version (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this) */
 #define PMX_VERSION_MAJOR 0
 #define PMX_VERSION_MINOR 1
 #define PMX_VERSION_PATCH 0
-/** MAJOR * 10000 + MINOR * 100 + PATCH, comparable with pmx_version_number(). */
-#define PMX_VERSION_NUMBER (PMX_VERSION_MAJOR * 10000 + PMX_VERSION_MINOR * 100 + PMX_VERSION_PATCH)
 #define PMX_VERSION_STRING "0.1.0"
 /** The ABI number; it is the SONAME suffix (libprovidermux.so.0) and changes only on ABI breaks. */
 #define PMX_ABI_VERSION 0
+/* END GENERATED abi:c-version */
+/** A version as one comparable integer: major * 10000 + minor * 100 + patch (minor and patch
+ *  stay below 100). Like curl's CURL_VERSION_BITS. */
+#define PMX_VERSION_ENCODE(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
+/** This header's version, encoded; comparable with pmx_version_number() (e.g. 100 for 0.1.0). */
+#define PMX_VERSION_NUMBER PMX_VERSION_ENCODE(PMX_VERSION_MAJOR, PMX_VERSION_MINOR, PMX_VERSION_PATCH)
+/**
+ * Compile-time check, like curl's CURL_AT_LEAST_VERSION: true when this header is version
+ * major.minor.patch or newer. Usable in #if:
+ *
+ *     #if PMX_AT_LEAST_VERSION(0, 2, 0)
+ *         ... code that needs 0.2.0's declarations ...
+ *     #endif
+ *
+ * It tells what the header declares, not which library was loaded: a program that needs a
+ * minimum at run time compares pmx_version_number() with PMX_VERSION_ENCODE(...) (symbols are
+ * only added within one ABI number, so an older library may lack a function this header has).
+ */
+#define PMX_AT_LEAST_VERSION(major, minor, patch) \
+    (PMX_VERSION_NUMBER >= PMX_VERSION_ENCODE(major, minor, patch))
 
-/** Runtime version of the loaded library, encoded like PMX_VERSION_NUMBER. Thread-safe. */
+/**
+ * Runtime version of the loaded library, encoded like PMX_VERSION_NUMBER (compare it with
+ * PMX_VERSION_ENCODE(major, minor, patch) to require a minimum at run time).
+ * Returns: the version number. Cannot fail. Any thread.
+ */
 PMX_API int32_t pmx_version_number(void);
 
-/** Runtime version as a static string such as "0.1.0". Never NULL; do not free. Thread-safe. */
+/**
+ * Runtime version as a static string such as "0.1.0".
+ * Returns: never NULL; static, do not free. Cannot fail. Any thread.
+ */
 PMX_API const char *pmx_version_string(void);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -88,6 +128,7 @@ PMX_API const char *pmx_version_string(void);
 
 typedef int32_t pmx_status;
 
+/* BEGIN GENERATED abi:c-status (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this) */
 #define PMX_OK                          0
 /** A required pointer argument was NULL, or an argument is out of range. */
 #define PMX_ERR_INVALID_ARGUMENT       -1
@@ -97,7 +138,8 @@ typedef int32_t pmx_status;
 #define PMX_ERR_INVALID_UTF8           -3
 /** The router or provider config is invalid; the message names the field and the reason. */
 #define PMX_ERR_CONFIG                 -4
-/** A "${VAR}" in the config names an environment variable that is not set (named, never its value). */
+/** A "${VAR}" in the config names an environment variable that is not set (named, never its
+ *  value). */
 #define PMX_ERR_ENV_VAR_MISSING        -5
 /** A provider "type" is not one this library knows. */
 #define PMX_ERR_UNKNOWN_PROVIDER_TYPE  -6
@@ -147,25 +189,28 @@ typedef int32_t pmx_status;
 #define PMX_ERR_CONTEXT_LENGTH_EXCEEDED -28
 /** The provider refused the content (safety filters): not retried, no failover. */
 #define PMX_ERR_CONTENT_FILTERED      -29
-/** The router's or the lane's spending budget for the current window is used up and the
- *  budget says `"on_exceeded": "fail"` (or no zero-cost provider could serve the request). */
+/** The router's or the lane's spending budget for the current window is used up and the budget
+ *  says `"on_exceeded": "fail"` (or no zero-cost provider could serve the request). */
 #define PMX_ERR_BUDGET_EXCEEDED       -30
-/** Every candidate's circuit breaker is open (too many recent failures); the error message
- *  says when the first one half-opens. error_class "unavailable". */
+/** Every candidate's circuit breaker is open (too many recent failures); the error message says
+ *  when the first one half-opens. error_class "unavailable". */
 #define PMX_ERR_CIRCUIT_OPEN          -31
-/** A blocking call (pmx_router_complete, _stream, _embed, _models, _health, _model_manage)
- *  was made on one of this library's I/O threads, i.e. from inside a callback the library runs
- *  there (an async stream's event callback, or the log callback when the line came from an
- *  I/O thread). It would wait for an I/O thread that is busy running the caller: it returns at
- *  once instead, nothing is started. Call it from another thread, or use
- *  pmx_router_stream_async. error_class "invalid_request". */
+/** A blocking call (pmx_router_complete, _stream, _embed, _models, _health, _model_manage) was
+ *  made on one of this library's I/O threads, i.e. from inside a callback the library runs
+ *  there (an async stream's event callback, or the log callback when the line came from an I/O
+ *  thread). It would wait for an I/O thread that is busy running the caller: it returns at once
+ *  instead, nothing is started. Call it from another thread, or use pmx_router_stream_async.
+ *  error_class "invalid_request". */
 #define PMX_ERR_WOULD_DEADLOCK        -32
 /** An internal error; please report it. */
 #define PMX_ERR_INTERNAL              -99
+/* END GENERATED abi:c-status */
 
 /**
- * Name of a status code as a static string, e.g. "PMX_ERR_TIMEOUT"; "PMX_UNKNOWN_STATUS" for
- * values this library does not know. Never NULL; do not free. Thread-safe.
+ * Name of a status code as a static string, e.g. "PMX_ERR_TIMEOUT".
+ * code:    any value; "PMX_UNKNOWN_STATUS" for values this library does not know (a newer
+ *          header's code, or a value that is not a status).
+ * Returns: never NULL; static, do not free. Cannot fail. Any thread.
  */
 PMX_API const char *pmx_status_name(pmx_status code);
 
@@ -193,7 +238,11 @@ typedef struct pmx_error {
 /* Strings                                                                                  */
 /* ---------------------------------------------------------------------------------------- */
 
-/** Frees a string returned by this library. Accepts NULL. Any thread. */
+/**
+ * Frees a string returned by this library (through an `out` parameter).
+ * s:       the string, or NULL (then nothing happens). Never a string from elsewhere.
+ * Cannot fail. Any thread, including from inside callbacks.
+ */
 PMX_API void pmx_string_free(char *s);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -229,6 +278,12 @@ typedef void (*pmx_log_fn)(int32_t level, const char *message, size_t len, void 
  * returns, never nested. At most 4096 lines wait for a slow callback; beyond that lines are
  * dropped and a PMX_LOG_WARN line says how many. On an I/O thread the blocking functions
  * return PMX_ERR_WOULD_DEADLOCK (see Re-entrancy at the top).
+ *
+ * fn:        the callback, or NULL to stop logging.
+ * min_level: PMX_LOG_TRACE ... PMX_LOG_ERROR; values outside are clamped into that range.
+ * userdata:  passed back to every call of fn, untouched; it must stay valid until fn is
+ *            replaced (or set to NULL) and that call has returned.
+ * Cannot fail (no status).
  */
 PMX_API void pmx_set_log_callback(pmx_log_fn fn, int32_t min_level, void *userdata);
 
@@ -267,14 +322,23 @@ typedef struct pmx_provider pmx_provider;
  * config's "providers" array (e.g. {"name":"local","type":"openai-compatible",
  * "base_url":"http://127.0.0.1:8080/v1"}). "${VAR}" strings are expanded now.
  *
- * out:  receives the new provider; the caller owns it and frees it with pmx_provider_free.
+ * out:           receives the new provider; the caller owns it and frees it with
+ *                pmx_provider_free. NULL on failure.
+ * provider_json: the provider object (UTF-8 JSON, copied).
+ * err:           optional, caller-owned; filled on failure.
+ * Returns: PMX_OK or an error below.
  * Errors: PMX_ERR_INVALID_ARGUMENT (NULL), PMX_ERR_INVALID_UTF8, PMX_ERR_INVALID_JSON,
  *         PMX_ERR_CONFIG, PMX_ERR_UNKNOWN_PROVIDER_TYPE, PMX_ERR_ENV_VAR_MISSING.
- * Thread-safe.
+ * Thread-safe. Does not start any thread or touch the network.
  */
 PMX_API pmx_status pmx_provider_new(pmx_provider **out, const char *provider_json, pmx_error *err);
 
-/** Frees a provider. Routers it was added to keep their own reference. Accepts NULL. */
+/**
+ * Frees a provider. Routers it was added to keep their own copy, unaffected.
+ * provider: the provider, or NULL (then nothing happens).
+ * Cannot fail. Any thread, but not while another call (e.g. pmx_router_add_provider on
+ * another thread) is still using the same provider handle.
+ */
 PMX_API void pmx_provider_free(pmx_provider *provider);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -285,10 +349,16 @@ PMX_API void pmx_provider_free(pmx_provider *provider);
 typedef struct pmx_router pmx_router;
 
 /**
- * Creates a router from a router config JSON document and starts its I/O thread.
+ * Creates a router from a router config JSON document and starts its I/O thread. The first
+ * router of the process also initializes libcurl (see "Global state and libcurl" at the top).
  *
- * out:  receives the router; free it with pmx_router_free.
+ * out:         receives the router; the caller owns it and frees it with pmx_router_free.
+ *              NULL on failure.
+ * router_json: the router config (UTF-8 JSON, copied).
+ * err:         optional, caller-owned; filled on failure.
+ * Returns: PMX_OK or an error below; on failure no thread was left running.
  * Errors: as pmx_provider_new, plus PMX_ERR_DUPLICATE_PROVIDER. Unknown keys are errors.
+ *         PMX_ERR_INTERNAL when libcurl cannot be initialized or the I/O thread not started.
  * Thread-safe.
  */
 PMX_API pmx_status pmx_router_new(pmx_router **out, const char *router_json, pmx_error *err);
@@ -297,22 +367,29 @@ PMX_API pmx_status pmx_router_new(pmx_router **out, const char *router_json, pmx
  * Frees a router. Async streams still running are cancelled; each still receives its terminal
  * event (on the I/O thread) before this function returns. Blocking calls on other threads must
  * have returned first. Must not be called from inside an event callback of the same router.
- * Accepts NULL.
+ * router: the router, or NULL (then nothing happens).
+ * Cannot fail. Any thread but the router's own I/O thread (its callbacks). Blocks until the
+ * I/O thread has stopped.
  */
 PMX_API void pmx_router_free(pmx_router *router);
 
 /**
  * Adds a provider to the router; it serves new requests from now on, after the providers
  * already there in the routing order. The router takes its own reference: the caller still
- * owns `provider` and may free it right away. Any thread, also while requests are in flight.
- * Errors: PMX_ERR_INVALID_ARGUMENT, PMX_ERR_DUPLICATE_PROVIDER.
+ * owns `provider` and may free it right away. Any thread, also while requests are in flight
+ * and from inside callbacks.
+ * Returns: PMX_OK or an error below; on failure the router is unchanged.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL router or provider), PMX_ERR_DUPLICATE_PROVIDER.
  */
 PMX_API pmx_status pmx_router_add_provider(pmx_router *router, const pmx_provider *provider, pmx_error *err);
 
 /**
  * Removes the provider named `name` from the router. Requests already running on it finish
- * normally; new requests no longer see it. Any thread.
- * Errors: PMX_ERR_INVALID_ARGUMENT, PMX_ERR_PROVIDER_NOT_FOUND.
+ * normally; new requests no longer see it. Any thread, also from inside callbacks.
+ * name: the provider's "name" (UTF-8, NUL-terminated, copied).
+ * Returns: PMX_OK or an error below; on failure the router is unchanged.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL router or name), PMX_ERR_INVALID_UTF8,
+ *         PMX_ERR_PROVIDER_NOT_FOUND.
  */
 PMX_API pmx_status pmx_router_remove_provider(pmx_router *router, const char *name, pmx_error *err);
 
@@ -322,7 +399,9 @@ PMX_API pmx_status pmx_router_remove_provider(pmx_router *router, const char *na
  * out:           receives the response JSON (an OpenAI chat.completion plus "provider",
  *                "attempts", "latency_ms", "usage"); free it with pmx_string_free.
  * request_json:  an OpenAI Chat Completions request; "stream" is ignored (always false here).
- * Errors: input errors (PMX_ERR_INVALID_*, PMX_ERR_NO_PROVIDER, PMX_ERR_PROVIDER_NOT_FOUND), or
+ * err:           optional, caller-owned; filled on failure.
+ * Returns: PMX_OK, or the error that ended the request.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, router or request_json), input errors (PMX_ERR_INVALID_*, PMX_ERR_NO_PROVIDER, PMX_ERR_PROVIDER_NOT_FOUND), or
  *         the class of the last attempt's failure when every provider failed; err->message
  *         then lists every attempt. PMX_ERR_WOULD_DEADLOCK on a library I/O thread (from
  *         inside an async stream callback). Blocks the calling thread; any other thread.
@@ -348,7 +427,8 @@ typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userda
  *
  * out:       may be NULL; when given and the stream succeeds, receives the same full response
  *            JSON that the `done` event carries (free with pmx_string_free).
- * on_event:  required.
+ * request_json: an OpenAI Chat Completions request; "stream" is ignored (always streamed).
+ * on_event:  required; userdata is passed to it untouched.
  * Returns PMX_OK when the stream ended with `done`; otherwise the terminal error's code (also
  * in err). Input errors are returned before any event. Blocks; any thread but a library I/O
  * thread (there: PMX_ERR_WOULD_DEADLOCK, no event). Its callback runs on the calling thread,
@@ -358,6 +438,10 @@ typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userda
  * while it is full the upstream transfer is paused (TCP flow control holds the provider back)
  * and resumes once the callback has drained it below 256 KiB. A paused transfer is not idle:
  * timeouts.idle_ms and first_byte_ms do not run while paused; timeouts.total_ms does.
+ * Errors: before any event: PMX_ERR_INVALID_ARGUMENT (NULL router, request_json or
+ *         on_event), PMX_ERR_WOULD_DEADLOCK, and the input errors of pmx_router_complete; after
+ *         the first event: the code of the terminal `error` event (as pmx_router_complete's
+ *         request errors, PMX_ERR_CANCELLED when the callback returned non-zero).
  */
 PMX_API pmx_status pmx_router_stream(char **out, pmx_router *router, const char *request_json,
                                      pmx_event_fn on_event, void *userdata, pmx_error *err);
@@ -377,7 +461,11 @@ typedef struct pmx_stream pmx_stream;
  * out:       may be NULL for fire-and-forget; otherwise receives a handle to cancel the stream,
  *            freed with pmx_stream_free (which also cancels it if still running).
  * on_event:  required. Called from the I/O thread, possibly before this function returns.
- * Errors: input errors only, and then the callback is never called. Any thread.
+ *            userdata is passed to it untouched and must stay valid until the terminal event.
+ * Returns: PMX_OK when the stream started (the outcome arrives as its terminal event).
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL router, request_json or on_event), the input errors
+ *         of pmx_router_complete, PMX_ERR_ROUTER_CLOSED; then the callback is never called.
+ * Any thread, also from inside callbacks (this is not a blocking call).
  */
 PMX_API pmx_status pmx_router_stream_async(pmx_stream **out, pmx_router *router, const char *request_json,
                                            pmx_event_fn on_event, void *userdata, pmx_error *err);
@@ -388,13 +476,15 @@ PMX_API pmx_status pmx_router_stream_async(pmx_stream **out, pmx_router *router,
  * PMX_ERR_CANCELLED, unless the stream had already finished) follows on the I/O thread. The
  * same for an answer replayed from the response cache: called from inside its callback, no
  * further event but that terminal one follows.
- * Accepts NULL.
+ * Accepts NULL. Cannot fail.
  */
 PMX_API void pmx_stream_cancel(pmx_stream *stream);
 
 /**
  * Releases a stream handle; a stream still running is cancelled first (its terminal event still
  * arrives). May be called from inside the stream's own callback. Accepts NULL.
+ * Cannot fail. Any thread; once per handle (the handle is invalid afterwards, while the stream
+ * itself still ends with its terminal event).
  */
 PMX_API void pmx_stream_free(pmx_stream *stream);
 
@@ -413,6 +503,9 @@ PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *
  * provider is listed under "errors", not fatal. Providers are asked at most 64 at a time (a
  * finished request starts the next), so the call takes about ceil(n / 64) health timeouts at
  * worst. Blocks; any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
+ * out:  receives the list; free it with pmx_string_free. NULL on failure.
+ * Returns: PMX_OK, also when some providers failed (they are listed under "errors").
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out or router), PMX_ERR_WOULD_DEADLOCK.
  */
 PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *err);
 
@@ -425,6 +518,9 @@ PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *
  * 64 at a time (10,000 providers never open 10,000 sockets at once): the call blocks for about
  * ceil(n / 64) health timeouts at worst (timeouts.health_ms), usually one round trip per 64.
  * Any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
+ * out:  receives the document; free it with pmx_string_free. NULL on failure.
+ * Returns: PMX_OK, also when providers are unhealthy (that is what the document reports).
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out or router), PMX_ERR_WOULD_DEADLOCK.
  */
 PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *err);
 
@@ -437,7 +533,10 @@ PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *
  *   "failures_by_class","rate_limit","models":[{"model","requests",...,"latency_ms":{"p50",
  *   "p95","p99","mean"},"ttft_ms":{"p50","p95"},"tokens_per_second","circuit"}]}]}.
  * "requests" counts routed requests; a provider's "requests" counts attempts. Never contains
- * secrets. Same as pmx_router_stats_ex with options NULL. Any thread.
+ * secrets. Same as pmx_router_stats_ex with options NULL. Any thread, also from inside
+ * callbacks (it does not wait for the I/O thread).
+ * out:  receives the document; free it with pmx_string_free. NULL on failure.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out or router).
  */
 PMX_API pmx_status pmx_router_stats(char **out, pmx_router *router, pmx_error *err);
 

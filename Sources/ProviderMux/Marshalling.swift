@@ -13,9 +13,11 @@ import Glibc
 import ProviderMuxCore
 
 enum ABIVersion {
+    // BEGIN GENERATED abi:swift-version (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
     static let major: Int32 = 0, minor: Int32 = 1, patch: Int32 = 0
-    static let number: Int32 = major * 10000 + minor * 100 + patch
     static let string: StaticString = "0.1.0"
+    // END GENERATED abi:swift-version
+    static let number: Int32 = major * 10000 + minor * 100 + patch
     static var cString: UnsafePointer<CChar> { UnsafeRawPointer(string.utf8Start).assumingMemoryBound(to: CChar.self) }
 }
 

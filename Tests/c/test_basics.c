@@ -37,6 +37,30 @@ static void test_versions(void)
     CHECK(pmx_version_string() == pmx_version_string());
 }
 
+/* PMX_AT_LEAST_VERSION works in #if (compile time, like curl's CURL_AT_LEAST_VERSION) and in
+ * expressions; it compares this header's version, inclusive, component by component. */
+#if !PMX_AT_LEAST_VERSION(0, 0, 0) || !PMX_AT_LEAST_VERSION(PMX_VERSION_MAJOR, PMX_VERSION_MINOR, PMX_VERSION_PATCH)
+#error "PMX_AT_LEAST_VERSION must hold for this header's own version and for 0.0.0"
+#endif
+#if PMX_AT_LEAST_VERSION(PMX_VERSION_MAJOR, PMX_VERSION_MINOR, PMX_VERSION_PATCH + 1)
+#error "PMX_AT_LEAST_VERSION must not hold for a newer patch"
+#endif
+#if PMX_AT_LEAST_VERSION(PMX_VERSION_MAJOR + 1, 0, 0)
+#error "PMX_AT_LEAST_VERSION must not hold for the next major version"
+#endif
+
+static void test_version_check_macro(void)
+{
+    CHECK_INT(PMX_VERSION_ENCODE(1, 2, 3), 10203);
+    CHECK_INT(PMX_VERSION_ENCODE(PMX_VERSION_MAJOR, PMX_VERSION_MINOR, PMX_VERSION_PATCH),
+              PMX_VERSION_NUMBER);
+    CHECK(PMX_AT_LEAST_VERSION(PMX_VERSION_MAJOR, PMX_VERSION_MINOR, PMX_VERSION_PATCH));
+    CHECK(!PMX_AT_LEAST_VERSION(PMX_VERSION_MAJOR, PMX_VERSION_MINOR + 1, 0));
+    CHECK(PMX_AT_LEAST_VERSION(PMX_VERSION_MAJOR, 0, 99) || PMX_VERSION_MINOR == 0);
+    /* The run-time check a program makes against the loaded library. */
+    CHECK(pmx_version_number() >= PMX_VERSION_ENCODE(PMX_VERSION_MAJOR, PMX_VERSION_MINOR, 0));
+}
+
 static void test_status_names(void)
 {
     static const struct {
@@ -584,6 +608,7 @@ int main(void)
 {
     tu_watchdog(240);
     RUN(test_versions);
+    RUN(test_version_check_macro);
     RUN(test_status_names);
     RUN(test_free_null);
     RUN(test_null_arguments);

@@ -2,6 +2,7 @@
 
 package providermux
 
+// BEGIN GENERATED abi:go-status (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 // Status codes (pmx_status). 0 is OK, errors are negative; values are append-only.
 const (
 	CodeOK                    int32 = 0
@@ -36,7 +37,7 @@ const (
 	CodeContentFiltered       int32 = -29 // PMX_ERR_CONTENT_FILTERED
 	CodeBudgetExceeded        int32 = -30 // PMX_ERR_BUDGET_EXCEEDED
 	CodeCircuitOpen           int32 = -31 // PMX_ERR_CIRCUIT_OPEN
-	CodeWouldDeadlock         int32 = -32 // PMX_ERR_WOULD_DEADLOCK (blocking call from a callback on an I/O thread)
+	CodeWouldDeadlock         int32 = -32 // PMX_ERR_WOULD_DEADLOCK
 	CodeInternal              int32 = -99 // PMX_ERR_INTERNAL
 )
 
@@ -114,3 +115,5 @@ var allSentinels = []*Error{
 	ErrWouldDeadlock,
 	ErrInternal,
 }
+
+// END GENERATED abi:go-status

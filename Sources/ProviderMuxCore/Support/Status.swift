@@ -1,5 +1,6 @@
 /// Status codes of the C ABI. Append-only: a value is never reused or renumbered.
-/// Mirrors the PMX_* macros of include/providermux.h (a test checks the two agree).
+/// Written from abi/abi.json like the PMX_* macros of include/providermux.h (ctest abi_tables).
+// BEGIN GENERATED abi:swift-status (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 public enum Status: Int32, Sendable, CaseIterable {
     case ok = 0
     case invalidArgument = -1
@@ -82,28 +83,40 @@ public enum Status: Int32, Sendable, CaseIterable {
     public var errorClass: String {
         switch self {
         case .ok: "ok"
+        case .invalidArgument: "invalid_request"
+        case .invalidJSON: "invalid_request"
+        case .invalidUTF8: "invalid_request"
+        case .config: "config"
+        case .envVarMissing: "config"
+        case .unknownProviderType: "config"
+        case .invalidRequest: "invalid_request"
+        case .noProvider: "no_provider"
+        case .providerNotFound: "no_provider"
+        case .duplicateProvider: "config"
+        case .cancelled: "cancelled"
+        case .timeout: "timeout"
+        case .connection: "network"
+        case .upstreamHTTP: "unavailable"
         case .rateLimited: "rate_limited"
-        case .quotaExceeded: "quota_exceeded"
         case .auth: "auth"
-        case .permission: "permission"
+        case .upstreamProtocol: "protocol"
+        case .streamInterrupted: "protocol"
+        case .upstreamBadRequest: "invalid_request"
         case .modelNotFound: "model_not_found"
+        case .unsupported: "unsupported"
+        case .upstreamServer: "unavailable"
+        case .routerClosed: "router_closed"
+        case .responseTooLarge: "protocol"
+        case .quotaExceeded: "quota_exceeded"
+        case .permission: "permission"
         case .modelNotLoaded: "model_not_loaded"
         case .contextLengthExceeded: "context_length_exceeded"
         case .contentFiltered: "content_filtered"
         case .budgetExceeded: "budget_exceeded"
         case .circuitOpen: "unavailable"
-        // A blocking call on an I/O thread is a usage error of the caller, like a bad argument.
-        case .upstreamBadRequest, .invalidRequest, .invalidJSON, .invalidUTF8, .invalidArgument, .wouldDeadlock: "invalid_request"
-        case .timeout: "timeout"
-        case .upstreamServer, .upstreamHTTP: "unavailable"
-        case .connection: "network"
-        case .upstreamProtocol, .responseTooLarge, .streamInterrupted: "protocol"
-        case .cancelled: "cancelled"
-        case .unsupported: "unsupported"
-        case .noProvider, .providerNotFound: "no_provider"
-        case .config, .envVarMissing, .unknownProviderType, .duplicateProvider: "config"
-        case .routerClosed: "router_closed"
+        case .wouldDeadlock: "invalid_request"
         case .internal: "internal"
         }
     }
 }
+// END GENERATED abi:swift-status

@@ -29,7 +29,9 @@ import tempfile
 import zipfile
 
 NAME = "providermux"
+# BEGIN GENERATED abi:python-backend-soname (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 SONAME = "libprovidermux.so.0"
+# END GENERATED abi:python-backend-soname
 NATIVE = NAME + "/_native/" + SONAME
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same inputs give the same wheel
 

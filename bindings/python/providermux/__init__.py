@@ -42,24 +42,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Union, overloa
 
 from . import _lib
 from . import _errors
-from ._errors import (  # status codes and exception classes
-    OK, status_name, ERROR_CLASSES, ERR_INVALID_ARGUMENT, ERR_INVALID_JSON, ERR_INVALID_UTF8,
-    ERR_CONFIG, ERR_ENV_VAR_MISSING, ERR_UNKNOWN_PROVIDER_TYPE, ERR_INVALID_REQUEST,
-    ERR_NO_PROVIDER, ERR_PROVIDER_NOT_FOUND, ERR_DUPLICATE_PROVIDER, ERR_CANCELLED, ERR_TIMEOUT,
-    ERR_CONNECTION, ERR_UPSTREAM_HTTP, ERR_RATE_LIMITED, ERR_AUTH, ERR_UPSTREAM_PROTOCOL,
-    ERR_STREAM_INTERRUPTED, ERR_UPSTREAM_BAD_REQUEST, ERR_MODEL_NOT_FOUND, ERR_UNSUPPORTED,
-    ERR_UPSTREAM_SERVER, ERR_ROUTER_CLOSED, ERR_RESPONSE_TOO_LARGE, ERR_QUOTA_EXCEEDED,
-    ERR_PERMISSION, ERR_MODEL_NOT_LOADED, ERR_CONTEXT_LENGTH_EXCEEDED, ERR_CONTENT_FILTERED,
-    ERR_BUDGET_EXCEEDED, ERR_CIRCUIT_OPEN, ERR_WOULD_DEADLOCK, ERR_INTERNAL, ProviderMuxError, InvalidArgumentError,
-    InvalidJSONError, InvalidUTF8Error, ConfigError, EnvVarMissingError, UnknownProviderTypeError,
-    DuplicateProviderError, InvalidRequestError, NoProviderError, ProviderNotFoundError,
-    StreamCancelledError, UnsupportedError, RouterClosedError, BudgetExceededError,
-    CircuitOpenError, WouldDeadlockError, InternalError, UpstreamError, ProviderTimeoutError, ProviderConnectionError,
-    UpstreamHTTPError, RateLimitedError, AuthError, PermissionDeniedError, QuotaExceededError,
-    UpstreamProtocolError, StreamInterruptedError, UpstreamBadRequestError, ModelNotFoundError,
-    ModelNotLoadedError, UpstreamServerError, ResponseTooLargeError, ContextLengthExceededError,
-    ContentFilteredError,
-)
+# Status codes and exception classes: _errors.__all__ (written from abi/abi.json).
+from ._errors import *  # noqa: F401,F403
 from ._lib import PmxError, library_path
 from ._types import (TERMINAL_TYPES, DeltaEvent, DoneEvent, ErrorEvent, Event, FallbackEvent,
                      JSONDocument, Response, RetryEvent, StartEvent, UsageEvent, make_event,

@@ -12,6 +12,7 @@ from typing import Any, Dict, Mapping, Optional, Type
 from . import _lib
 
 # Status codes (include/providermux.h); append-only.
+# BEGIN GENERATED abi:python-codes (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 OK = 0
 ERR_INVALID_ARGUMENT = -1
 ERR_INVALID_JSON = -2
@@ -46,6 +47,7 @@ ERR_BUDGET_EXCEEDED = -30
 ERR_CIRCUIT_OPEN = -31
 ERR_WOULD_DEADLOCK = -32
 ERR_INTERNAL = -99
+# END GENERATED abi:python-codes
 
 
 def status_name(code: int) -> str:
@@ -127,8 +129,15 @@ class ProviderMuxError(Exception):
             details=dict(event))
 
 
-# -- input and configuration ---------------------------------------------------------------
+class UpstreamError(ProviderMuxError):
+    """Base of the failures of the provider side: transport (timeout, connection), HTTP errors
+    and answers that could not be understood."""
+    default_code = ERR_UPSTREAM_HTTP
 
+
+# -- one class per status, grouped by its base (ConfigError, UpstreamError) -----------------
+
+# BEGIN GENERATED abi:python-classes (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 class InvalidArgumentError(ProviderMuxError):
     """PMX_ERR_INVALID_ARGUMENT: a missing or out-of-range argument (e.g. a bad stats option)."""
     default_code = ERR_INVALID_ARGUMENT
@@ -160,17 +169,10 @@ class UnknownProviderTypeError(ConfigError):
     default_code = ERR_UNKNOWN_PROVIDER_TYPE
 
 
-class DuplicateProviderError(ConfigError):
-    """PMX_ERR_DUPLICATE_PROVIDER: two providers with one name (config or add_provider)."""
-    default_code = ERR_DUPLICATE_PROVIDER
-
-
 class InvalidRequestError(ProviderMuxError):
     """PMX_ERR_INVALID_REQUEST: the request is well-formed JSON but invalid."""
     default_code = ERR_INVALID_REQUEST
 
-
-# -- routing -------------------------------------------------------------------------------
 
 class NoProviderError(ProviderMuxError):
     """PMX_ERR_NO_PROVIDER: no configured provider serves the requested model."""
@@ -182,10 +184,62 @@ class ProviderNotFoundError(ProviderMuxError):
     default_code = ERR_PROVIDER_NOT_FOUND
 
 
+class DuplicateProviderError(ConfigError):
+    """PMX_ERR_DUPLICATE_PROVIDER: two providers with one name (config or add_provider)."""
+    default_code = ERR_DUPLICATE_PROVIDER
+
+
 class StreamCancelledError(ProviderMuxError):
     """PMX_ERR_CANCELLED: the request was cancelled (cancel(), a truthy callback return, the
     router closed, an asyncio task cancelled). Not :class:`asyncio.CancelledError`."""
     default_code = ERR_CANCELLED
+
+
+class ProviderTimeoutError(UpstreamError):
+    """PMX_ERR_TIMEOUT: a timeout expired (connect, first byte, idle or total). Not the builtin
+    :class:`TimeoutError`."""
+    default_code = ERR_TIMEOUT
+
+
+class ProviderConnectionError(UpstreamError):
+    """PMX_ERR_CONNECTION: connecting to the provider failed (refused, reset, DNS, TLS). Not the
+    builtin :class:`ConnectionError`."""
+    default_code = ERR_CONNECTION
+
+
+class UpstreamHTTPError(UpstreamError):
+    """PMX_ERR_UPSTREAM_HTTP: an HTTP error without a more specific class."""
+    default_code = ERR_UPSTREAM_HTTP
+
+
+class RateLimitedError(UpstreamError):
+    """PMX_ERR_RATE_LIMITED: the provider rate-limited the request (HTTP 429)."""
+    default_code = ERR_RATE_LIMITED
+
+
+class AuthError(UpstreamError):
+    """PMX_ERR_AUTH: the provider rejected the credentials (HTTP 401)."""
+    default_code = ERR_AUTH
+
+
+class UpstreamProtocolError(UpstreamError):
+    """PMX_ERR_UPSTREAM_PROTOCOL: the provider's answer could not be understood."""
+    default_code = ERR_UPSTREAM_PROTOCOL
+
+
+class StreamInterruptedError(UpstreamError):
+    """PMX_ERR_STREAM_INTERRUPTED: the provider failed inside a stream that had produced output."""
+    default_code = ERR_STREAM_INTERRUPTED
+
+
+class UpstreamBadRequestError(UpstreamError):
+    """PMX_ERR_UPSTREAM_BAD_REQUEST: the provider rejected the request (HTTP 400/413/422)."""
+    default_code = ERR_UPSTREAM_BAD_REQUEST
+
+
+class ModelNotFoundError(UpstreamError):
+    """PMX_ERR_MODEL_NOT_FOUND: the provider does not serve the model (HTTP 404)."""
+    default_code = ERR_MODEL_NOT_FOUND
 
 
 class UnsupportedError(ProviderMuxError):
@@ -193,9 +247,45 @@ class UnsupportedError(ProviderMuxError):
     default_code = ERR_UNSUPPORTED
 
 
+class UpstreamServerError(UpstreamError):
+    """PMX_ERR_UPSTREAM_SERVER: the provider's server failed (HTTP 5xx)."""
+    default_code = ERR_UPSTREAM_SERVER
+
+
 class RouterClosedError(ProviderMuxError):
     """PMX_ERR_ROUTER_CLOSED: the router is closed or shutting down."""
     default_code = ERR_ROUTER_CLOSED
+
+
+class ResponseTooLargeError(UpstreamError):
+    """PMX_ERR_RESPONSE_TOO_LARGE: a response exceeded the configured size limit."""
+    default_code = ERR_RESPONSE_TOO_LARGE
+
+
+class QuotaExceededError(UpstreamError):
+    """PMX_ERR_QUOTA_EXCEEDED: the account's quota or credit is used up."""
+    default_code = ERR_QUOTA_EXCEEDED
+
+
+class PermissionDeniedError(UpstreamError):
+    """PMX_ERR_PERMISSION: valid credentials not allowed this model or operation (HTTP 403). Not
+    the builtin :class:`PermissionError`."""
+    default_code = ERR_PERMISSION
+
+
+class ModelNotLoadedError(UpstreamError):
+    """PMX_ERR_MODEL_NOT_LOADED: the model exists but a local server is still loading it."""
+    default_code = ERR_MODEL_NOT_LOADED
+
+
+class ContextLengthExceededError(UpstreamError):
+    """PMX_ERR_CONTEXT_LENGTH_EXCEEDED: the prompt does not fit the model's context window."""
+    default_code = ERR_CONTEXT_LENGTH_EXCEEDED
+
+
+class ContentFilteredError(UpstreamError):
+    """PMX_ERR_CONTENT_FILTERED: the provider refused the content (safety filters)."""
+    default_code = ERR_CONTENT_FILTERED
 
 
 class BudgetExceededError(ProviderMuxError):
@@ -220,97 +310,6 @@ class InternalError(ProviderMuxError):
     default_code = ERR_INTERNAL
 
 
-# -- failures of a provider attempt (transport and upstream answers) -----------------------
-
-class UpstreamError(ProviderMuxError):
-    """Base of the failures of the provider side: transport (timeout, connection), HTTP errors
-    and answers that could not be understood."""
-    default_code = ERR_UPSTREAM_HTTP
-
-
-class ProviderTimeoutError(UpstreamError):
-    """PMX_ERR_TIMEOUT: a timeout expired (connect, first byte, idle or total). Not the
-    builtin :class:`TimeoutError`."""
-    default_code = ERR_TIMEOUT
-
-
-class ProviderConnectionError(UpstreamError):
-    """PMX_ERR_CONNECTION: connecting to the provider failed (refused, reset, DNS, TLS). Not
-    the builtin :class:`ConnectionError`."""
-    default_code = ERR_CONNECTION
-
-
-class UpstreamHTTPError(UpstreamError):
-    """PMX_ERR_UPSTREAM_HTTP: an HTTP error without a more specific class."""
-    default_code = ERR_UPSTREAM_HTTP
-
-
-class RateLimitedError(UpstreamError):
-    """PMX_ERR_RATE_LIMITED: the provider rate-limited the request (HTTP 429)."""
-    default_code = ERR_RATE_LIMITED
-
-
-class AuthError(UpstreamError):
-    """PMX_ERR_AUTH: the provider rejected the credentials (HTTP 401)."""
-    default_code = ERR_AUTH
-
-
-class PermissionDeniedError(UpstreamError):
-    """PMX_ERR_PERMISSION: valid credentials not allowed this model or operation (HTTP 403).
-    Not the builtin :class:`PermissionError`."""
-    default_code = ERR_PERMISSION
-
-
-class QuotaExceededError(UpstreamError):
-    """PMX_ERR_QUOTA_EXCEEDED: the account's quota or credit is used up."""
-    default_code = ERR_QUOTA_EXCEEDED
-
-
-class UpstreamProtocolError(UpstreamError):
-    """PMX_ERR_UPSTREAM_PROTOCOL: the provider's answer could not be understood."""
-    default_code = ERR_UPSTREAM_PROTOCOL
-
-
-class StreamInterruptedError(UpstreamError):
-    """PMX_ERR_STREAM_INTERRUPTED: the provider failed inside a stream that had produced output."""
-    default_code = ERR_STREAM_INTERRUPTED
-
-
-class UpstreamBadRequestError(UpstreamError):
-    """PMX_ERR_UPSTREAM_BAD_REQUEST: the provider rejected the request (HTTP 400/413/422)."""
-    default_code = ERR_UPSTREAM_BAD_REQUEST
-
-
-class ModelNotFoundError(UpstreamError):
-    """PMX_ERR_MODEL_NOT_FOUND: the provider does not serve the model (HTTP 404)."""
-    default_code = ERR_MODEL_NOT_FOUND
-
-
-class ModelNotLoadedError(UpstreamError):
-    """PMX_ERR_MODEL_NOT_LOADED: the model exists but a local server is still loading it."""
-    default_code = ERR_MODEL_NOT_LOADED
-
-
-class UpstreamServerError(UpstreamError):
-    """PMX_ERR_UPSTREAM_SERVER: the provider's server failed (HTTP 5xx)."""
-    default_code = ERR_UPSTREAM_SERVER
-
-
-class ResponseTooLargeError(UpstreamError):
-    """PMX_ERR_RESPONSE_TOO_LARGE: a response exceeded the configured size limit."""
-    default_code = ERR_RESPONSE_TOO_LARGE
-
-
-class ContextLengthExceededError(UpstreamError):
-    """PMX_ERR_CONTEXT_LENGTH_EXCEEDED: the prompt does not fit the model's context window."""
-    default_code = ERR_CONTEXT_LENGTH_EXCEEDED
-
-
-class ContentFilteredError(UpstreamError):
-    """PMX_ERR_CONTENT_FILTERED: the provider refused the content (safety filters)."""
-    default_code = ERR_CONTENT_FILTERED
-
-
 #: Status code -> exception class, covering every PMX_ERR_* code of include/providermux.h.
 ERROR_CLASSES: Mapping[int, Type[ProviderMuxError]] = {
     cls.default_code: cls for cls in (
@@ -321,32 +320,35 @@ ERROR_CLASSES: Mapping[int, Type[ProviderMuxError]] = {
         AuthError, UpstreamProtocolError, StreamInterruptedError, UpstreamBadRequestError,
         ModelNotFoundError, UnsupportedError, UpstreamServerError, RouterClosedError,
         ResponseTooLargeError, QuotaExceededError, PermissionDeniedError, ModelNotLoadedError,
-        ContextLengthExceededError, ContentFilteredError, BudgetExceededError,
-        CircuitOpenError, WouldDeadlockError, InternalError,
+        ContextLengthExceededError, ContentFilteredError, BudgetExceededError, CircuitOpenError,
+        WouldDeadlockError, InternalError,
     )
 }
-
-for _cls in set(ERROR_CLASSES.values()) | {ProviderMuxError, UpstreamError}:
-    _cls.__module__ = "providermux"  # as users import them (tracebacks, pickling)
-del _cls
 
 __all__ = [
     "OK", "status_name", "ERROR_CLASSES", "ERR_INVALID_ARGUMENT", "ERR_INVALID_JSON",
     "ERR_INVALID_UTF8", "ERR_CONFIG", "ERR_ENV_VAR_MISSING", "ERR_UNKNOWN_PROVIDER_TYPE",
-    "ERR_INVALID_REQUEST", "ERR_NO_PROVIDER", "ERR_PROVIDER_NOT_FOUND", "ERR_DUPLICATE_PROVIDER",
-    "ERR_CANCELLED", "ERR_TIMEOUT", "ERR_CONNECTION", "ERR_UPSTREAM_HTTP", "ERR_RATE_LIMITED",
-    "ERR_AUTH", "ERR_UPSTREAM_PROTOCOL", "ERR_STREAM_INTERRUPTED", "ERR_UPSTREAM_BAD_REQUEST",
-    "ERR_MODEL_NOT_FOUND", "ERR_UNSUPPORTED", "ERR_UPSTREAM_SERVER", "ERR_ROUTER_CLOSED",
-    "ERR_RESPONSE_TOO_LARGE", "ERR_QUOTA_EXCEEDED", "ERR_PERMISSION", "ERR_MODEL_NOT_LOADED",
+    "ERR_INVALID_REQUEST", "ERR_NO_PROVIDER", "ERR_PROVIDER_NOT_FOUND",
+    "ERR_DUPLICATE_PROVIDER", "ERR_CANCELLED", "ERR_TIMEOUT", "ERR_CONNECTION",
+    "ERR_UPSTREAM_HTTP", "ERR_RATE_LIMITED", "ERR_AUTH", "ERR_UPSTREAM_PROTOCOL",
+    "ERR_STREAM_INTERRUPTED", "ERR_UPSTREAM_BAD_REQUEST", "ERR_MODEL_NOT_FOUND",
+    "ERR_UNSUPPORTED", "ERR_UPSTREAM_SERVER", "ERR_ROUTER_CLOSED", "ERR_RESPONSE_TOO_LARGE",
+    "ERR_QUOTA_EXCEEDED", "ERR_PERMISSION", "ERR_MODEL_NOT_LOADED",
     "ERR_CONTEXT_LENGTH_EXCEEDED", "ERR_CONTENT_FILTERED", "ERR_BUDGET_EXCEEDED",
-    "ERR_CIRCUIT_OPEN", "ERR_WOULD_DEADLOCK", "ERR_INTERNAL", "ProviderMuxError", "InvalidArgumentError",
-    "InvalidJSONError", "InvalidUTF8Error", "ConfigError", "EnvVarMissingError",
-    "UnknownProviderTypeError", "DuplicateProviderError", "InvalidRequestError",
-    "NoProviderError", "ProviderNotFoundError", "StreamCancelledError", "UnsupportedError",
-    "RouterClosedError", "BudgetExceededError", "CircuitOpenError", "WouldDeadlockError", "InternalError",
-    "UpstreamError", "ProviderTimeoutError", "ProviderConnectionError", "UpstreamHTTPError",
-    "RateLimitedError", "AuthError", "PermissionDeniedError", "QuotaExceededError",
-    "UpstreamProtocolError", "StreamInterruptedError", "UpstreamBadRequestError",
-    "ModelNotFoundError", "ModelNotLoadedError", "UpstreamServerError", "ResponseTooLargeError",
-    "ContextLengthExceededError", "ContentFilteredError",
+    "ERR_CIRCUIT_OPEN", "ERR_WOULD_DEADLOCK", "ERR_INTERNAL", "ProviderMuxError",
+    "UpstreamError", "InvalidArgumentError", "InvalidJSONError", "InvalidUTF8Error",
+    "ConfigError", "EnvVarMissingError", "UnknownProviderTypeError", "InvalidRequestError",
+    "NoProviderError", "ProviderNotFoundError", "DuplicateProviderError",
+    "StreamCancelledError", "ProviderTimeoutError", "ProviderConnectionError",
+    "UpstreamHTTPError", "RateLimitedError", "AuthError", "UpstreamProtocolError",
+    "StreamInterruptedError", "UpstreamBadRequestError", "ModelNotFoundError",
+    "UnsupportedError", "UpstreamServerError", "RouterClosedError", "ResponseTooLargeError",
+    "QuotaExceededError", "PermissionDeniedError", "ModelNotLoadedError",
+    "ContextLengthExceededError", "ContentFilteredError", "BudgetExceededError",
+    "CircuitOpenError", "WouldDeadlockError", "InternalError",
 ]
+# END GENERATED abi:python-classes
+
+for _cls in set(ERROR_CLASSES.values()) | {ProviderMuxError, UpstreamError}:
+    _cls.__module__ = "providermux"  # as users import them (tracebacks, pickling)
+del _cls

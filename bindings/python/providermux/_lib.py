@@ -13,7 +13,9 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int32, c_
 
 __all__ = ["lib", "library_path", "PmxError", "EVENT_FN", "LOG_FN", "take_string"]
 
+# BEGIN GENERATED abi:python-soname (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 _SONAME = "libprovidermux.so.0"
+# END GENERATED abi:python-soname
 
 
 def _candidates():

@@ -11,75 +11,100 @@ use crate::sys;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    // BEGIN GENERATED abi:rust-kinds (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
     /// PMX_ERR_INVALID_ARGUMENT: a NULL or out-of-range argument (here also: a NUL byte inside
     /// an input string).
     InvalidArgument,
-    /// PMX_ERR_INVALID_JSON: an input string is not valid JSON (line, column, offset given).
+    /// PMX_ERR_INVALID_JSON: an input string is not valid JSON; the message gives line, column
+    /// and byte offset.
     InvalidJson,
-    /// PMX_ERR_INVALID_UTF8.
+    /// PMX_ERR_INVALID_UTF8: an input string is not valid UTF-8.
     InvalidUtf8,
-    /// PMX_ERR_CONFIG: the message names the field and the reason.
+    /// PMX_ERR_CONFIG: the router or provider config is invalid; the message names the field
+    /// and the reason.
     Config,
-    /// PMX_ERR_ENV_VAR_MISSING: a "${VAR}" names an unset variable.
+    /// PMX_ERR_ENV_VAR_MISSING: a "${VAR}" in the config names an environment variable that is
+    /// not set (named, never its value).
     EnvVarMissing,
-    /// PMX_ERR_UNKNOWN_PROVIDER_TYPE.
+    /// PMX_ERR_UNKNOWN_PROVIDER_TYPE: a provider "type" is not one this library knows.
     UnknownProviderType,
-    /// PMX_ERR_INVALID_REQUEST: well-formed but invalid request (unknown lane, empty messages...).
+    /// PMX_ERR_INVALID_REQUEST: the request JSON is well-formed but invalid (empty "messages",
+    /// wrong field type, ...).
     InvalidRequest,
     /// PMX_ERR_NO_PROVIDER: no configured provider serves the requested model.
     NoProvider,
-    /// PMX_ERR_PROVIDER_NOT_FOUND.
+    /// PMX_ERR_PROVIDER_NOT_FOUND: a provider named in a call or in "route" does not exist in
+    /// this router.
     ProviderNotFound,
-    /// PMX_ERR_DUPLICATE_PROVIDER.
+    /// PMX_ERR_DUPLICATE_PROVIDER: a provider with this name already exists in the router.
     DuplicateProvider,
-    /// PMX_ERR_CANCELLED: cancelled (stream cancel, callback asked to stop, router freed).
+    /// PMX_ERR_CANCELLED: the request was cancelled (pmx_stream_cancel, a non-zero callback
+    /// return, router freed).
     Cancelled,
-    /// PMX_ERR_TIMEOUT.
+    /// PMX_ERR_TIMEOUT: a timeout expired (connect, first byte, idle between chunks or total).
     Timeout,
-    /// PMX_ERR_CONNECTION.
+    /// PMX_ERR_CONNECTION: the connection to the provider failed (refused, reset, DNS, TLS).
     Connection,
-    /// PMX_ERR_UPSTREAM_HTTP.
+    /// PMX_ERR_UPSTREAM_HTTP: the provider answered with an HTTP error not covered by a more
+    /// specific code.
     UpstreamHttp,
-    /// PMX_ERR_RATE_LIMITED (HTTP 429).
+    /// PMX_ERR_RATE_LIMITED: the provider rate-limited the request (HTTP 429).
     RateLimited,
-    /// PMX_ERR_AUTH (HTTP 401).
+    /// PMX_ERR_AUTH: the provider rejected the credentials (HTTP 401).
     Auth,
-    /// PMX_ERR_UPSTREAM_PROTOCOL.
+    /// PMX_ERR_UPSTREAM_PROTOCOL: the provider's response could not be understood (malformed
+    /// JSON or event, truncated body).
     UpstreamProtocol,
-    /// PMX_ERR_STREAM_INTERRUPTED.
+    /// PMX_ERR_STREAM_INTERRUPTED: the provider reported an error inside a stream that had
+    /// already produced output.
     StreamInterrupted,
-    /// PMX_ERR_UPSTREAM_BAD_REQUEST (HTTP 400/413/422).
+    /// PMX_ERR_UPSTREAM_BAD_REQUEST: the provider rejected the request as invalid (HTTP
+    /// 400/413/422): not retried, no failover.
     UpstreamBadRequest,
-    /// PMX_ERR_MODEL_NOT_FOUND (HTTP 404).
+    /// PMX_ERR_MODEL_NOT_FOUND: the provider does not serve the model (HTTP 404).
     ModelNotFound,
-    /// PMX_ERR_UNSUPPORTED.
+    /// PMX_ERR_UNSUPPORTED: the operation is not supported by the provider (e.g. embeddings on
+    /// a chat-only provider).
     Unsupported,
-    /// PMX_ERR_UPSTREAM_SERVER (HTTP 5xx).
+    /// PMX_ERR_UPSTREAM_SERVER: the provider's server failed (HTTP 5xx).
     UpstreamServer,
-    /// PMX_ERR_ROUTER_CLOSED.
+    /// PMX_ERR_ROUTER_CLOSED: the router is shutting down.
     RouterClosed,
-    /// PMX_ERR_RESPONSE_TOO_LARGE.
+    /// PMX_ERR_RESPONSE_TOO_LARGE: a response exceeded the configured size limit.
     ResponseTooLarge,
-    /// PMX_ERR_QUOTA_EXCEEDED.
+    /// PMX_ERR_QUOTA_EXCEEDED: the account's quota or credit is used up (e.g. OpenAI
+    /// insufficient_quota): not retried.
     QuotaExceeded,
-    /// PMX_ERR_PERMISSION (HTTP 403).
+    /// PMX_ERR_PERMISSION: the credentials are valid but not allowed this model or operation
+    /// (HTTP 403).
     Permission,
-    /// PMX_ERR_MODEL_NOT_LOADED.
+    /// PMX_ERR_MODEL_NOT_LOADED: the model exists but is not loaded yet (a local server still
+    /// loading it): retried.
     ModelNotLoaded,
-    /// PMX_ERR_CONTEXT_LENGTH_EXCEEDED.
+    /// PMX_ERR_CONTEXT_LENGTH_EXCEEDED: the prompt does not fit the model's context window: not
+    /// retried, no failover.
     ContextLengthExceeded,
-    /// PMX_ERR_CONTENT_FILTERED.
+    /// PMX_ERR_CONTENT_FILTERED: the provider refused the content (safety filters): not
+    /// retried, no failover.
     ContentFiltered,
-    /// PMX_ERR_BUDGET_EXCEEDED.
+    /// PMX_ERR_BUDGET_EXCEEDED: the router's or the lane's spending budget for the current
+    /// window is used up and the budget says `"on_exceeded": "fail"` (or no zero-cost provider
+    /// could serve the request).
     BudgetExceeded,
-    /// PMX_ERR_CIRCUIT_OPEN.
+    /// PMX_ERR_CIRCUIT_OPEN: every candidate's circuit breaker is open (too many recent
+    /// failures); the error message says when the first one half-opens. error_class
+    /// "unavailable".
     CircuitOpen,
-    /// PMX_ERR_WOULD_DEADLOCK: a blocking call made from a callback the library runs on one of
-    /// its I/O threads (an async stream's callback); it returned at once instead of waiting
-    /// for itself. Make the call from another thread.
+    /// PMX_ERR_WOULD_DEADLOCK: a blocking call (pmx_router_complete, _stream, _embed, _models,
+    /// _health, _model_manage) was made on one of this library's I/O threads, i.e. from inside
+    /// a callback the library runs there (an async stream's event callback, or the log callback
+    /// when the line came from an I/O thread). It would wait for an I/O thread that is busy
+    /// running the caller: it returns at once instead, nothing is started. Call it from another
+    /// thread, or use pmx_router_stream_async. error_class "invalid_request".
     WouldDeadlock,
-    /// PMX_ERR_INTERNAL: please report it.
+    /// PMX_ERR_INTERNAL: an internal error; please report it.
     Internal,
+    // END GENERATED abi:rust-kinds
     /// A status this crate does not know (a newer library).
     Unknown(i32),
 }
@@ -89,6 +114,7 @@ impl ErrorKind {
     pub fn from_code(code: i32) -> ErrorKind {
         use ErrorKind::*;
         match code {
+            // BEGIN GENERATED abi:rust-from-code (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
             sys::PMX_ERR_INVALID_ARGUMENT => InvalidArgument,
             sys::PMX_ERR_INVALID_JSON => InvalidJson,
             sys::PMX_ERR_INVALID_UTF8 => InvalidUtf8,
@@ -122,6 +148,7 @@ impl ErrorKind {
             sys::PMX_ERR_CIRCUIT_OPEN => CircuitOpen,
             sys::PMX_ERR_WOULD_DEADLOCK => WouldDeadlock,
             sys::PMX_ERR_INTERNAL => Internal,
+            // END GENERATED abi:rust-from-code
             other => Unknown(other),
         }
     }
@@ -130,6 +157,7 @@ impl ErrorKind {
     pub fn code(self) -> i32 {
         use ErrorKind::*;
         match self {
+            // BEGIN GENERATED abi:rust-to-code (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
             InvalidArgument => sys::PMX_ERR_INVALID_ARGUMENT,
             InvalidJson => sys::PMX_ERR_INVALID_JSON,
             InvalidUtf8 => sys::PMX_ERR_INVALID_UTF8,
@@ -163,6 +191,7 @@ impl ErrorKind {
             CircuitOpen => sys::PMX_ERR_CIRCUIT_OPEN,
             WouldDeadlock => sys::PMX_ERR_WOULD_DEADLOCK,
             Internal => sys::PMX_ERR_INTERNAL,
+            // END GENERATED abi:rust-to-code
             Unknown(code) => code,
         }
     }

@@ -8,6 +8,7 @@ use std::os::raw::{c_char, c_void};
 /// `typedef int32_t pmx_status;`
 pub type pmx_status = i32;
 
+// BEGIN GENERATED abi:rust-version (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 pub const PMX_VERSION_MAJOR: i32 = 0;
 pub const PMX_VERSION_MINOR: i32 = 1;
 pub const PMX_VERSION_PATCH: i32 = 0;
@@ -16,7 +17,9 @@ pub const PMX_VERSION_NUMBER: i32 =
     PMX_VERSION_MAJOR * 10000 + PMX_VERSION_MINOR * 100 + PMX_VERSION_PATCH;
 pub const PMX_VERSION_STRING: &str = "0.1.0";
 pub const PMX_ABI_VERSION: i32 = 0;
+// END GENERATED abi:rust-version
 
+// BEGIN GENERATED abi:rust-status (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 pub const PMX_OK: pmx_status = 0;
 pub const PMX_ERR_INVALID_ARGUMENT: pmx_status = -1;
 pub const PMX_ERR_INVALID_JSON: pmx_status = -2;
@@ -51,6 +54,43 @@ pub const PMX_ERR_BUDGET_EXCEEDED: pmx_status = -30;
 pub const PMX_ERR_CIRCUIT_OPEN: pmx_status = -31;
 pub const PMX_ERR_WOULD_DEADLOCK: pmx_status = -32;
 pub const PMX_ERR_INTERNAL: pmx_status = -99;
+/// Every error status of the header, in header order (PMX_OK excluded).
+pub const PMX_ERR_ALL: &[pmx_status] = &[
+    PMX_ERR_INVALID_ARGUMENT,
+    PMX_ERR_INVALID_JSON,
+    PMX_ERR_INVALID_UTF8,
+    PMX_ERR_CONFIG,
+    PMX_ERR_ENV_VAR_MISSING,
+    PMX_ERR_UNKNOWN_PROVIDER_TYPE,
+    PMX_ERR_INVALID_REQUEST,
+    PMX_ERR_NO_PROVIDER,
+    PMX_ERR_PROVIDER_NOT_FOUND,
+    PMX_ERR_DUPLICATE_PROVIDER,
+    PMX_ERR_CANCELLED,
+    PMX_ERR_TIMEOUT,
+    PMX_ERR_CONNECTION,
+    PMX_ERR_UPSTREAM_HTTP,
+    PMX_ERR_RATE_LIMITED,
+    PMX_ERR_AUTH,
+    PMX_ERR_UPSTREAM_PROTOCOL,
+    PMX_ERR_STREAM_INTERRUPTED,
+    PMX_ERR_UPSTREAM_BAD_REQUEST,
+    PMX_ERR_MODEL_NOT_FOUND,
+    PMX_ERR_UNSUPPORTED,
+    PMX_ERR_UPSTREAM_SERVER,
+    PMX_ERR_ROUTER_CLOSED,
+    PMX_ERR_RESPONSE_TOO_LARGE,
+    PMX_ERR_QUOTA_EXCEEDED,
+    PMX_ERR_PERMISSION,
+    PMX_ERR_MODEL_NOT_LOADED,
+    PMX_ERR_CONTEXT_LENGTH_EXCEEDED,
+    PMX_ERR_CONTENT_FILTERED,
+    PMX_ERR_BUDGET_EXCEEDED,
+    PMX_ERR_CIRCUIT_OPEN,
+    PMX_ERR_WOULD_DEADLOCK,
+    PMX_ERR_INTERNAL,
+];
+// END GENERATED abi:rust-status
 
 pub const PMX_LOG_TRACE: i32 = 0;
 pub const PMX_LOG_DEBUG: i32 = 1;
