@@ -170,6 +170,24 @@ public final class CircuitBreaker: Sendable {
         notify(changes)
     }
 
+    /// When a breaker that refuses attempts lets a probe through: the milliseconds left of the
+    /// cooldown (rounded up) while open, 0 when already half-open (its one probe in flight),
+    /// nil when closed or disabled. The PMX_ERR_CIRCUIT_OPEN message states it (header promise).
+    public func halfOpensInMs(nowNs: UInt64) -> Int? {
+        guard settings.enabled else { return nil }
+        let (ms, changes) = core.withLock { c -> (Int?, [(State, State)]) in
+            var changes: [(State, State)] = []
+            advance(&c, nowNs, &changes)
+            switch c.state {
+            case .closed: return (nil, changes)
+            case .halfOpen: return (0, changes)
+            case .open: return (msLeftOfCooldown(c, nowNs), changes)
+            }
+        }
+        notify(changes)
+        return ms
+    }
+
     /// The state now; reports half_open once the cooldown has passed, even before a probe.
     public func state(nowNs: UInt64) -> State {
         guard settings.enabled else { return .closed }
@@ -195,11 +213,7 @@ public final class CircuitBreaker: Sendable {
             o["window_requests"] = .int(Int64(attempts))
             o["window_failures"] = .int(Int64(failures))
             o["opened_count"] = .int(Int64(c.openedCount))
-            if c.state == .open {
-                let until = breakerAdd(c.openedAtNs, cooldownNs)
-                let leftNs = until > nowNs ? until - nowNs : 0
-                o["retry_in_ms"] = .int(Int64(SafeNumbers.ceilMs(ns: leftNs)))  // ≤ 1.9e13: fits
-            }
+            if c.state == .open { o["retry_in_ms"] = .int(Int64(msLeftOfCooldown(c, nowNs))) }
             return (o, changes)
         }
         notify(changes)
@@ -207,6 +221,12 @@ public final class CircuitBreaker: Sendable {
     }
 
     // MARK: - Internals (called with the lock held)
+
+    /// Milliseconds (rounded up) until an open breaker half-opens; at most a year (cooldown_ms).
+    private func msLeftOfCooldown(_ c: Core, _ nowNs: UInt64) -> Int {
+        let until = breakerAdd(c.openedAtNs, cooldownNs)
+        return Int(clamping: SafeNumbers.ceilMs(ns: until > nowNs ? until - nowNs : 0))
+    }
 
     /// open → half_open once the cooldown has passed.
     private func advance(_ c: inout Core, _ nowNs: UInt64, _ changes: inout [(State, State)]) {

@@ -68,6 +68,8 @@ public final class RequestExecution {
     /// Candidates passed over (breaker open, at a rate limit) and why.
     private var skipped: [PMXError] = []
     private var skippedCount = 0
+    /// The soonest a circuit that refused a candidate half-opens (ms), for PMX_ERR_CIRCUIT_OPEN.
+    private var firstHalfOpenMs: Int?
     public private(set) var finished = false
 
     public init(operation: AttemptOperation, candidates: [Candidate], scheduler: Scheduler,
@@ -343,6 +345,7 @@ public final class RequestExecution {
         Log.debug("\(e.provider): passed over: \(e.message)")
         skippedCount += 1
         if skipped.count < Self.maxMessageLines { skipped.append(e) }
+        if let ms = e.circuitHalfOpensInMs { firstHalfOpenMs = min(firstHalfOpenMs ?? ms, ms) }
         var a = JSONObject()
         a["provider"] = .string(current.provider.name)
         a["model"] = .string(current.effectiveModel ?? "")
@@ -404,7 +407,11 @@ public final class RequestExecution {
             let status: Status = skipped.allSatisfy { $0.status == .circuitOpen } ? .circuitOpen
                 : skipped.contains { $0.status == .budgetExceeded } ? .budgetExceeded : .rateLimited
             let more = skippedCount - skipped.count
-            e = PMXError(status, "no candidate could be tried: " + skipped.map { "\($0.provider): \($0.message)" }.joined(separator: "; ")
+            // First, so that a message truncated to pmx_error's 512 bytes still says it.
+            let when = status != .circuitOpen ? "" : firstHalfOpenMs.map {
+                $0 > 0 ? " (the first circuit half-opens in \($0) ms)" : " (a circuit is half-open, its one probe still in flight)"
+            } ?? ""
+            e = PMXError(status, "no candidate could be tried\(when): " + skipped.map { "\($0.provider): \($0.message)" }.joined(separator: "; ")
                 + (more > 0 ? "; and \(more) more" : ""))
         } else if attempts.count > 1 {
             let total = attempts.count + attemptsOmitted

@@ -113,7 +113,14 @@ extension Router {
         let now = loop.nowNs
         let b = breaker(for: c.seriesKey, provider: c.provider)
         guard b.allow(nowNs: now) else {
-            return PMXError(.circuitOpen, "circuit open for \(c.provider.name)/\(c.seriesKey.model) after repeated failures", provider: c.provider.name)
+            // The header promises that the message says when the circuit lets a probe through.
+            let series = "\(c.provider.name)/\(c.seriesKey.model)"
+            let inMs = b.halfOpensInMs(nowNs: now) ?? 0
+            var e = PMXError(.circuitOpen, inMs > 0 ? "circuit open for \(series) after repeated failures; half-opens in \(inMs) ms"
+                                                    : "circuit half-open for \(series), its one probe still in flight",
+                             provider: c.provider.name)
+            e.circuitHalfOpensInMs = inMs
+            return e
         }
         guard c.provider.limiter.tryAcquire(estimatedTokens: estimatedTokens, nowNs: now) else {
             b.release(nowNs: now)

@@ -16,6 +16,9 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
     /// false: never, the next provider is tried at once (a TLS certificate that failed
     /// verification fails the same way every time).
     public var retryable: Bool? = nil
+    /// A circuit-open refusal: milliseconds until that circuit half-opens (0: already half-open,
+    /// its probe in flight). The request's final PMX_ERR_CIRCUIT_OPEN names the soonest.
+    public var circuitHalfOpensInMs: Int? = nil
 
     public init(_ status: Status, _ message: String, httpStatus: Int = 0, provider: String = "", retryable: Bool? = nil) {
         self.retryable = retryable
