@@ -52,7 +52,7 @@
  * what it does, its parameters, what it returns, who owns what, which threads may call it,
  * and its errors (the status codes it returns; err, when given, is filled for every one).
  *
- * JSON vocabulary (see README.md for the full reference):
+ * JSON vocabulary (docs/VOCABULARY.md is the full reference):
  *  - Router config: {"providers":[{"name","type","base_url","api_key","models",...}],
  *    "routing":{...}, "retry":{...}, "timeouts":{...}}. "${ENV_VAR}" in a string is expanded.
  *  - Request: an OpenAI Chat Completions request plus an optional "route" object.

@@ -8,8 +8,8 @@
 
 abi/abi.json is the one source. Each copy is a region of an ordinary source file, between a line
 holding `BEGIN GENERATED abi:<id>` and one holding `END GENERATED abi:<id>`; everything outside
-the markers is hand-written. Regions are found by their id anywhere under include/, Sources/ and
-bindings/ (so a file may move between folders without touching this script); each id must occur
+the markers is hand-written. Regions are found by their id anywhere under include/, Sources/,
+bindings/ and docs/ (so a file may move between folders without touching this script); each id must occur
 exactly once. Only python3 is needed: no Swift, Go or Rust toolchain reads anything here.
 """
 
@@ -23,8 +23,8 @@ import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = "abi/abi.json"
-SEARCHED = ("include", "Sources", "bindings")
-SUFFIXES = (".h", ".hpp", ".swift", ".go", ".py", ".rs", ".toml")
+SEARCHED = ("include", "Sources", "bindings", "docs")
+SUFFIXES = (".h", ".hpp", ".swift", ".go", ".py", ".rs", ".toml", ".md")
 SKIPPED_DIRS = {".build", "target", ".cache", "__pycache__", "node_modules"}
 
 
@@ -267,6 +267,14 @@ def rust_to_code(t):
     return ["            %s => sys::%s," % (camel(s["name"]), s["name"]) for s in errors(t)]
 
 
+def md_status(t):
+    out = ["| code | name | `error_class` | meaning |", "|---|---|---|---|"]
+    for s in t["statuses"]:
+        doc = (s.get("doc") or "Success.").replace("|", "\\|")
+        out.append("| %d | `%s` | `%s` | %s |" % (s["code"], s["name"], s["error_class"], doc))
+    return out
+
+
 def cargo_version(t):
     return ['version = "%s"' % version_string(t["version"])]
 
@@ -288,6 +296,7 @@ REGIONS = {
     "rust-from-code": rust_from_code,
     "rust-to-code": rust_to_code,
     "cargo-version": cargo_version,
+    "md-status": md_status,
 }
 
 
