@@ -88,13 +88,13 @@ public struct CohereCodec: WireCodec {
     /// reasons: OpenAI clients know no such finish reason, and the answer is unusable.
     static func finishReason(_ reason: String, sawToolCalls: Bool) -> Finish {
         switch reason {
-        case "COMPLETE", "STOP_SEQUENCE": .finish(sawToolCalls ? "tool_calls" : "stop")
+        case "COMPLETE", "STOP_SEQUENCE": .finish(FinishReasons.endOfTurn(calledTools: sawToolCalls))
         case "MAX_TOKENS", "ERROR_LIMIT": .finish("length")
         case "TOOL_CALL": .finish("tool_calls")
         case "ERROR_TOXIC": .finish("content_filter")
         case "ERROR": .failure(PMXError(.upstreamServer, "cohere: the generation failed (finish_reason ERROR)"))
         case "TIMEOUT": .failure(PMXError(.timeout, "cohere: the generation timed out (finish_reason TIMEOUT)"))
-        default: .finish(sawToolCalls ? "tool_calls" : "stop")
+        default: .finish(FinishReasons.endOfTurn(calledTools: sawToolCalls))
         }
     }
 

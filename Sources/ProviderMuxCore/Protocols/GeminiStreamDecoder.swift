@@ -192,11 +192,11 @@ struct GeminiResponseReader {
     /// Gemini's finish reasons in OpenAI's words. A function call ends a turn with STOP.
     static func openAIReason(_ raw: String, calledTools: Bool) -> String {
         switch raw {
-        case "STOP": calledTools ? "tool_calls" : "stop"
+        case "STOP": FinishReasons.endOfTurn(calledTools: calledTools)
         case "MAX_TOKENS": "length"
         case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT":
             "content_filter"
-        default: calledTools ? "tool_calls" : "stop"  // LANGUAGE, OTHER, MALFORMED_FUNCTION_CALL, ...: the turn is over
+        default: FinishReasons.endOfTurn(calledTools: calledTools)  // LANGUAGE, OTHER, MALFORMED_FUNCTION_CALL, ...: the turn is over
         }
     }
 

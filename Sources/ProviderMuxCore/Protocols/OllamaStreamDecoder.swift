@@ -94,7 +94,7 @@ struct OllamaChatDecoding {
         case let other?: throw fail("\"done_reason\": expected a string, got \(other.typeName)")
         }
         if reason == "length" { return "length" }
-        return toolCalls > 0 ? "tool_calls" : "stop"  // stop, load, unload, anything newer
+        return FinishReasons.endOfTurn(calledTools: toolCalls > 0)  // stop, load, unload, anything newer
     }
 
     private func count(_ o: JSONObject, _ key: String) throws -> Int? {  // clamped into 0...Usage.maxTokens

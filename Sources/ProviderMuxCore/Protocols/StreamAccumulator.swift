@@ -84,7 +84,7 @@ public struct StreamAccumulator: Sendable {
         var choice = JSONObject()
         choice["index"] = 0
         choice["message"] = .object(message)
-        choice["finish_reason"] = .string(finishReason ?? (toolCalls.isEmpty ? "stop" : "tool_calls"))
+        choice["finish_reason"] = .string(finishReason ?? FinishReasons.endOfTurn(calledTools: !toolCalls.isEmpty))
         var o = JSONObject()
         o["id"] = .string(id ?? Self.generatedID())
         o["object"] = "chat.completion"

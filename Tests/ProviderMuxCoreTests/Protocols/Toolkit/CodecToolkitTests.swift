@@ -221,4 +221,10 @@ struct CodecToolkitTests {
         #expect(ProviderErrorBody.httpCode(["code": 600]) == nil)
         #expect(ProviderErrorBody.httpCode(["code": "429"]) == nil)
     }
+
+    @Test("a normal end of turn is tool_calls when tools were called, else stop")
+    func endOfTurn() {
+        #expect(FinishReasons.endOfTurn(calledTools: true) == "tool_calls")
+        #expect(FinishReasons.endOfTurn(calledTools: false) == "stop")
+    }
 }
