@@ -131,11 +131,17 @@ def c_status(t):
 # -- Swift --------------------------------------------------------------------------------------
 
 def swift_version(t):
+    # The shape of Support/Version.swift's LibraryVersion (helper "abi"), so the region can sit
+    # in either place.
     v = t["version"]
     return [
-        "    static let major: Int32 = %d, minor: Int32 = %d, patch: Int32 = %d"
-        % (v["major"], v["minor"], v["patch"]),
-        '    static let string: StaticString = "%s"' % version_string(v),
+        "    public static let major: Int32 = %d" % v["major"],
+        "    public static let minor: Int32 = %d" % v["minor"],
+        "    public static let patch: Int32 = %d" % v["patch"],
+        '    /// "MAJOR.MINOR.PATCH"; a StaticString so that the C string it hands out is static.',
+        '    public static let string: StaticString = "%s"' % version_string(v),
+        "    /// The SONAME number (libprovidermux.so.<abi>): changes only when the ABI breaks.",
+        "    public static let abi: Int32 = %d" % v["abi"],
     ]
 
 
@@ -355,8 +361,12 @@ def run(root, check):
     for region in REGIONS:
         where = found.get(region, [])
         if len(where) != 1:
-            problems.append("abi:%s must occur exactly once under %s, found in %s"
-                            % (region, "/".join(SEARCHED), where or "no file"))
+            problems.append("abi:%s must occur exactly once under %s, found in %s%s"
+                            % (region, "/".join(SEARCHED), where or "no file",
+                               "" if where else ": put a `BEGIN GENERATED abi:%s` line and an "
+                               "`END GENERATED abi:%s` line (as comments) around that copy, "
+                               "e.g. the Swift version constants, then run the generator"
+                               % (region, region)))
     for path, old, new in changed:
         rel = os.path.relpath(path, root)
         if check:

@@ -14,8 +14,13 @@ import ProviderMuxCore
 
 enum ABIVersion {
     // BEGIN GENERATED abi:swift-version (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
-    static let major: Int32 = 0, minor: Int32 = 1, patch: Int32 = 0
-    static let string: StaticString = "0.1.0"
+    public static let major: Int32 = 0
+    public static let minor: Int32 = 1
+    public static let patch: Int32 = 0
+    /// "MAJOR.MINOR.PATCH"; a StaticString so that the C string it hands out is static.
+    public static let string: StaticString = "0.1.0"
+    /// The SONAME number (libprovidermux.so.<abi>): changes only when the ABI breaks.
+    public static let abi: Int32 = 0
     // END GENERATED abi:swift-version
     static let number: Int32 = major * 10000 + minor * 100 + patch
     static var cString: UnsafePointer<CChar> { UnsafeRawPointer(string.utf8Start).assumingMemoryBound(to: CChar.self) }
