@@ -1,45 +1,31 @@
-/// Tracks spend against one budget over a sliding window: a ring of 60 buckets, each
-/// window/60 long, so memory is constant and old spend slides out in steps of window/60.
+/// Tracks spend against one budget over a sliding window of 60 buckets (`SlidingWindow`), so
+/// memory is constant and old spend slides out in steps of window/60.
 ///
 /// Pure and thread-safe: state behind one `Locked`, time passed in as `nowNs`.
 public final class BudgetTracker: Sendable {
     static let bucketCount = 60
 
-    private struct Core {
-        var epochs = [UInt64](repeating: .max, count: BudgetTracker.bucketCount)
-        var amounts = [Double](repeating: 0, count: BudgetTracker.bucketCount)
-        /// Latest time seen: the ring never moves backwards.
-        var latestNs: UInt64 = 0
-    }
-
     public let settings: BudgetSettings
-    private let core = Locked(Core())
-    private let bucketNs: UInt64
+    private let spend: Locked<SlidingWindow<Double>>
 
     public init(settings: BudgetSettings) {
         self.settings = settings
-        let (windowNs, overflow) = UInt64(max(0, settings.windowMs)).multipliedReportingOverflow(by: 1_000_000)
-        bucketNs = max(1, (overflow ? .max : windowNs) / UInt64(Self.bucketCount))
+        spend = Locked(Self.emptyWindow(settings))
+    }
+
+    private static func emptyWindow(_ settings: BudgetSettings) -> SlidingWindow<Double> {
+        SlidingWindow(windowNs: SafeNumbers.nanos(ms: settings.windowMs), buckets: bucketCount)
     }
 
     /// Adds the cost of one response (negative or non-finite amounts are ignored).
     public func record(costUSD: Double, nowNs: UInt64) {
         guard costUSD.isFinite, costUSD > 0 else { return }
-        core.withLock { c in
-            c.latestNs = max(c.latestNs, nowNs)
-            let epoch = c.latestNs / bucketNs
-            let slot = Int(epoch % UInt64(Self.bucketCount))
-            if c.epochs[slot] != epoch {
-                c.epochs[slot] = epoch
-                c.amounts[slot] = 0
-            }
-            c.amounts[slot] += costUSD
-        }
+        spend.withLock { $0.add(costUSD, nowNs: nowNs) }
     }
 
     /// Spend within the last window.
     public func spent(nowNs: UInt64) -> Double {
-        core.withLock { c in total(c, nowNs) }
+        spend.withLock { $0.total(nowNs: nowNs) }
     }
 
     /// Is the budget used up (spent ≥ usd)?
@@ -48,7 +34,7 @@ public final class BudgetTracker: Sendable {
     }
 
     public func reset() {
-        core.withLock { $0 = Core() }
+        spend.withLock { $0 = Self.emptyWindow(settings) }
     }
 
     /// {"usd", "window_ms", "spent_usd", "remaining_usd" (≥ 0), "exceeded", "on_exceeded"}
@@ -62,16 +48,5 @@ public final class BudgetTracker: Sendable {
         o["exceeded"] = .bool(spent >= settings.usd)
         o["on_exceeded"] = .string(settings.onExceeded.rawValue)
         return .object(o)
-    }
-
-    private func total(_ c: Core, _ nowNs: UInt64) -> Double {
-        let epoch = max(c.latestNs, nowNs) / bucketNs
-        var sum = 0.0
-        for i in 0..<Self.bucketCount {
-            let e = c.epochs[i]
-            guard e != .max, e <= epoch, epoch - e < UInt64(Self.bucketCount) else { continue }
-            sum += c.amounts[i]
-        }
-        return sum
     }
 }

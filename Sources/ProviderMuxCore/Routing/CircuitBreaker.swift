@@ -23,24 +23,29 @@ public final class CircuitBreaker: Sendable {
         var openedCount = 0
         var probeInFlight = false
         var consecutiveFailures = 0
-        /// Latest time seen: the ring never moves backwards if callers' clocks disagree slightly.
-        var latestNs: UInt64 = 0
-        var bucketEpoch = [UInt64](repeating: .max, count: CircuitBreaker.bucketCount)
-        var bucketAttempts = [Int](repeating: 0, count: CircuitBreaker.bucketCount)
-        var bucketFailures = [Int](repeating: 0, count: CircuitBreaker.bucketCount)
+        /// Attempts and failures within the failure-rate window.
+        var window: SlidingWindow<AttemptTally>
+    }
+
+    /// One bucket's count of attempts and of the failures among them.
+    struct AttemptTally: AdditiveArithmetic, Sendable {
+        var attempts = 0
+        var failures = 0
+        static let zero = AttemptTally()
+        static func + (a: Self, b: Self) -> Self { Self(attempts: a.attempts + b.attempts, failures: a.failures + b.failures) }
+        static func - (a: Self, b: Self) -> Self { Self(attempts: a.attempts - b.attempts, failures: a.failures - b.failures) }
     }
 
     public let settings: BreakerSettings
-    private let core = Locked(Core())
+    private let core: Locked<Core>
     private let transitionHandler = Locked<(@Sendable (State, State) -> Void)?>(nil)
-    private let bucketNs: UInt64
     private let cooldownNs: UInt64
 
     public init(settings: BreakerSettings) {
         self.settings = settings
-        let windowNs = breakerMsToNs(settings.windowMs)
-        self.bucketNs = max(1, windowNs / UInt64(Self.bucketCount))
-        self.cooldownNs = breakerMsToNs(settings.cooldownMs)
+        let window = SlidingWindow<AttemptTally>(windowNs: SafeNumbers.nanos(ms: settings.windowMs), buckets: Self.bucketCount)
+        self.core = Locked(Core(window: window))
+        self.cooldownNs = SafeNumbers.nanos(ms: settings.cooldownMs)
     }
 
     /// For logging transitions: called (outside the breaker's lock, on the thread that caused
@@ -67,38 +72,23 @@ public final class CircuitBreaker: Sendable {
     /// May an attempt start now? closed → true. open → false until the cooldown passed; then
     /// the breaker is half_open and admits ONE probe (returns true and marks it in flight);
     /// while that probe is in flight further calls return false.
-    public func allow(nowNs: UInt64) -> Bool {
-        guard settings.enabled else { return true }
-        let (ok, changes) = core.withLock { c -> (Bool, [(State, State)]) in
-            var changes: [(State, State)] = []
-            advance(&c, nowNs, &changes)
-            switch c.state {
-            case .closed: return (true, changes)
-            case .open: return (false, changes)
-            case .halfOpen:
-                if c.probeInFlight { return (false, changes) }
-                c.probeInFlight = true
-                return (true, changes)
-            }
-        }
-        notify(changes)
-        return ok
-    }
+    public func allow(nowNs: UInt64) -> Bool { admits(nowNs, claim: true) }
 
     /// Like `allow` but claims nothing (for ordering candidates): would `allow` return true now?
-    public func wouldAllow(nowNs: UInt64) -> Bool {
+    public func wouldAllow(nowNs: UInt64) -> Bool { admits(nowNs, claim: false) }
+
+    private func admits(_ nowNs: UInt64, claim: Bool) -> Bool {
         guard settings.enabled else { return true }
-        let (ok, changes) = core.withLock { c -> (Bool, [(State, State)]) in
-            var changes: [(State, State)] = []
-            advance(&c, nowNs, &changes)
+        return transact(nowNs) { c in
             switch c.state {
-            case .closed: return (true, changes)
-            case .open: return (false, changes)
-            case .halfOpen: return (!c.probeInFlight, changes)
+            case .closed: return true
+            case .open: return false
+            case .halfOpen:
+                if c.probeInFlight { return false }
+                if claim { c.probeInFlight = true }
+                return true
             }
         }
-        notify(changes)
-        return ok
     }
 
     /// An attempt succeeded. A half-open probe's success closes the breaker (counters reset).
@@ -107,9 +97,7 @@ public final class CircuitBreaker: Sendable {
             core.withLock { c in countAttempt(&c, nowNs, failed: false); c.consecutiveFailures = 0 }
             return
         }
-        let changes = core.withLock { c -> [(State, State)] in
-            var changes: [(State, State)] = []
-            advance(&c, nowNs, &changes)
+        transact(nowNs) { c, changes in
             switch c.state {
             case .closed:
                 c.consecutiveFailures = 0
@@ -122,9 +110,7 @@ public final class CircuitBreaker: Sendable {
                 c.state = .closed
                 changes.append((.halfOpen, .closed))
             }
-            return changes
         }
-        notify(changes)
     }
 
     /// An attempt failed in a way that counts (see `counts`). In closed state it may trip the
@@ -134,9 +120,7 @@ public final class CircuitBreaker: Sendable {
             core.withLock { c in countAttempt(&c, nowNs, failed: true); c.consecutiveFailures += 1 }
             return
         }
-        let changes = core.withLock { c -> [(State, State)] in
-            var changes: [(State, State)] = []
-            advance(&c, nowNs, &changes)
+        transact(nowNs) { c, changes in
             switch c.state {
             case .closed:
                 c.consecutiveFailures += 1
@@ -152,22 +136,16 @@ public final class CircuitBreaker: Sendable {
                 open(&c, nowNs)
                 changes.append((.halfOpen, .open))
             }
-            return changes
         }
-        notify(changes)
     }
 
     /// An admitted attempt ended without a verdict (cancelled, or its failure does not count):
     /// frees a half-open probe slot so that another attempt may probe.
     public func release(nowNs: UInt64) {
         guard settings.enabled else { return }
-        let changes = core.withLock { c -> [(State, State)] in
-            var changes: [(State, State)] = []
-            advance(&c, nowNs, &changes)
+        transact(nowNs) { c in
             if c.state == .halfOpen { c.probeInFlight = false }
-            return changes
         }
-        notify(changes)
     }
 
     /// When a breaker that refuses attempts lets a probe through: the milliseconds left of the
@@ -175,62 +153,66 @@ public final class CircuitBreaker: Sendable {
     /// nil when closed or disabled. The PMX_ERR_CIRCUIT_OPEN message states it (header promise).
     public func halfOpensInMs(nowNs: UInt64) -> Int? {
         guard settings.enabled else { return nil }
-        let (ms, changes) = core.withLock { c -> (Int?, [(State, State)]) in
-            var changes: [(State, State)] = []
-            advance(&c, nowNs, &changes)
+        return transact(nowNs) { c -> Int? in
             switch c.state {
-            case .closed: return (nil, changes)
-            case .halfOpen: return (0, changes)
-            case .open: return (msLeftOfCooldown(c, nowNs), changes)
+            case .closed: return nil
+            case .halfOpen: return 0
+            case .open: return msLeftOfCooldown(c, nowNs)
             }
         }
-        notify(changes)
-        return ms
     }
 
     /// The state now; reports half_open once the cooldown has passed, even before a probe.
     public func state(nowNs: UInt64) -> State {
         guard settings.enabled else { return .closed }
-        let (s, changes) = core.withLock { c -> (State, [(State, State)]) in
-            var changes: [(State, State)] = []
-            advance(&c, nowNs, &changes)
-            return (c.state, changes)
-        }
-        notify(changes)
-        return s
+        return transact(nowNs) { c in c.state }
     }
 
     /// {"state", "consecutive_failures", "window_requests", "window_failures", "opened_count",
     ///  "retry_in_ms" (only when open)}
     public func json(nowNs: UInt64) -> JSONValue {
-        let (o, changes) = core.withLock { c -> (JSONObject, [(State, State)]) in
-            var changes: [(State, State)] = []
-            if settings.enabled { advance(&c, nowNs, &changes) }
-            let (attempts, failures) = windowTotals(c, nowNs)
+        let o = transact(nowNs, advancing: settings.enabled) { c -> JSONObject in
+            let tally = c.window.total(nowNs: nowNs)
             var o = JSONObject()
             o["state"] = .string(c.state.rawValue)
             o["consecutive_failures"] = .int(Int64(c.consecutiveFailures))
-            o["window_requests"] = .int(Int64(attempts))
-            o["window_failures"] = .int(Int64(failures))
+            o["window_requests"] = .int(Int64(tally.attempts))
+            o["window_failures"] = .int(Int64(tally.failures))
             o["opened_count"] = .int(Int64(c.openedCount))
             if c.state == .open { o["retry_in_ms"] = .int(Int64(msLeftOfCooldown(c, nowNs))) }
-            return (o, changes)
+            return o
         }
-        notify(changes)
         return .object(o)
     }
 
     // MARK: - Internals (called with the lock held)
 
+    /// Runs `body` under the lock after moving open → half_open if the cooldown has passed, then
+    /// reports every state change to `onTransition` outside the lock.
+    private func transact<T>(_ nowNs: UInt64, advancing: Bool = true,
+                             _ body: (inout Core, inout [(State, State)]) -> T) -> T {
+        let (result, changes) = core.withLock { c -> (T, [(State, State)]) in
+            var changes: [(State, State)] = []
+            if advancing { advance(&c, nowNs, &changes) }
+            return (body(&c, &changes), changes)
+        }
+        notify(changes)
+        return result
+    }
+
+    private func transact<T>(_ nowNs: UInt64, advancing: Bool = true, _ body: (inout Core) -> T) -> T {
+        transact(nowNs, advancing: advancing) { c, _ in body(&c) }
+    }
+
     /// Milliseconds (rounded up) until an open breaker half-opens; at most a year (cooldown_ms).
     private func msLeftOfCooldown(_ c: Core, _ nowNs: UInt64) -> Int {
-        let until = breakerAdd(c.openedAtNs, cooldownNs)
+        let until = c.openedAtNs.addingSaturated(cooldownNs)
         return Int(clamping: SafeNumbers.ceilMs(ns: until > nowNs ? until - nowNs : 0))
     }
 
     /// open → half_open once the cooldown has passed.
     private func advance(_ c: inout Core, _ nowNs: UInt64, _ changes: inout [(State, State)]) {
-        if c.state == .open && nowNs >= breakerAdd(c.openedAtNs, cooldownNs) {
+        if c.state == .open && nowNs >= c.openedAtNs.addingSaturated(cooldownNs) {
             c.state = .halfOpen
             c.probeInFlight = false
             changes.append((.open, .halfOpen))
@@ -246,8 +228,8 @@ public final class CircuitBreaker: Sendable {
     private func shouldTrip(_ c: inout Core, _ nowNs: UInt64) -> Bool {
         if settings.consecutiveFailures > 0 && c.consecutiveFailures >= settings.consecutiveFailures { return true }
         if settings.failureRate > 0 {
-            let (attempts, failures) = windowTotals(c, nowNs)
-            if attempts >= max(1, settings.minRequests) && Double(failures) >= settings.failureRate * Double(attempts) {
+            let tally = c.window.total(nowNs: nowNs)
+            if tally.attempts >= max(1, settings.minRequests) && Double(tally.failures) >= settings.failureRate * Double(tally.attempts) {
                 return true
             }
         }
@@ -256,51 +238,15 @@ public final class CircuitBreaker: Sendable {
 
     private func resetCounters(_ c: inout Core) {
         c.consecutiveFailures = 0
-        for i in 0..<Self.bucketCount {
-            c.bucketEpoch[i] = .max
-            c.bucketAttempts[i] = 0
-            c.bucketFailures[i] = 0
-        }
+        c.window.clear()
     }
 
     private func countAttempt(_ c: inout Core, _ nowNs: UInt64, failed: Bool) {
-        c.latestNs = max(c.latestNs, nowNs)
-        let epoch = c.latestNs / bucketNs
-        let slot = Int(epoch % UInt64(Self.bucketCount))
-        if c.bucketEpoch[slot] != epoch {
-            c.bucketEpoch[slot] = epoch
-            c.bucketAttempts[slot] = 0
-            c.bucketFailures[slot] = 0
-        }
-        c.bucketAttempts[slot] += 1
-        if failed { c.bucketFailures[slot] += 1 }
-    }
-
-    /// Attempts and failures in the buckets that are still inside the window.
-    private func windowTotals(_ c: Core, _ nowNs: UInt64) -> (Int, Int) {
-        let epoch = max(c.latestNs, nowNs) / bucketNs
-        var attempts = 0, failures = 0
-        for i in 0..<Self.bucketCount {
-            let e = c.bucketEpoch[i]
-            guard e != .max, e <= epoch, epoch - e < UInt64(Self.bucketCount) else { continue }
-            attempts += c.bucketAttempts[i]
-            failures += c.bucketFailures[i]
-        }
-        return (attempts, failures)
+        c.window.add(AttemptTally(attempts: 1, failures: failed ? 1 : 0), nowNs: nowNs)
     }
 
     private func notify(_ changes: [(State, State)]) {
         guard !changes.isEmpty, let handler = onTransition else { return }
         for (old, new) in changes { handler(old, new) }
     }
-}
-
-/// Milliseconds to nanoseconds, saturating (config values are validated but public vars are not).
-private func breakerMsToNs(_ ms: Int) -> UInt64 {
-    SafeNumbers.nanos(ms: ms)
-}
-
-private func breakerAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
-    let (v, overflow) = a.addingReportingOverflow(b)
-    return overflow ? .max : v
 }
