@@ -11,10 +11,10 @@ public typealias PMXLogFn = @convention(c) (Int32, UnsafePointer<CChar>?, Int, U
 // MARK: versions, status names, strings
 
 @_cdecl("pmx_version_number")
-public func pmx_version_number() -> Int32 { ABIVersion.number }
+public func pmx_version_number() -> Int32 { LibraryVersion.number }
 
 @_cdecl("pmx_version_string")
-public func pmx_version_string() -> UnsafePointer<CChar> { ABIVersion.cString }
+public func pmx_version_string() -> UnsafePointer<CChar> { LibraryVersion.cString }
 
 @_cdecl("pmx_status_name")
 public func pmx_status_name(_ code: Int32) -> UnsafePointer<CChar> {
@@ -48,8 +48,7 @@ public func pmx_provider_new(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ jso
     return call(err) {
         guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
         let doc = try parseInput(json, "provider_json")
-        let config = try ProviderConfig.parse(try EnvExpansion.expand(doc, path: "provider"), path: "provider")
-        out.pointee = OpaquePointer(Unmanaged.passRetained(ProviderBox(config)).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ProviderBox(try ProviderConfig.parseDefinition(doc))).toOpaque())
     }
 }
 
@@ -117,15 +116,7 @@ public func pmx_router_stream(_ out: UnsafeMutablePointer<UnsafeMutablePointer<C
         guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
         let request = try ChatRequest.parse(try parseInput(json, "request_json"))
         let serializer = EventSerializer()
-        // A non-zero return ends the stream with PMX_ERR_CANCELLED, even when the request had
-        // already finished (its `done` was queued) by the time the callback asked to stop.
-        var stopped = false
-        let response = try router.stream(request) { event in
-            let rc = serializer.deliver(stopped ? event.cancelledByCallback : event, onEvent, userdata)
-            if rc != 0 && !event.isTerminal { stopped = true }
-            return rc
-        }
-        if stopped { throw ExecutionEvent.callbackCancelled }
+        let response = try router.stream(request) { event in serializer.deliver(event, onEvent, userdata) }
         out?.pointee = ownedCString(JSONWriter.bytes(.object(response)), .response)
     }
 }
@@ -138,26 +129,25 @@ public func pmx_router_stream_async(_ out: UnsafeMutablePointer<OpaquePointer?>?
     return call(err) {
         let router = try routerArg(r)
         guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
-        var request = try ChatRequest.parse(try parseInput(json, "request_json"))
-        request.stream = true
-        let stream = AsyncStreamBox(onEvent: onEvent, userdata: OpaqueUserData(userdata), handle: router.makeHandle())
-        try router.start(.chat(request, stream: true), handle: stream.handle) { event in stream.deliver(event) }
-        if let out { out.pointee = OpaquePointer(Unmanaged.passRetained(stream).toOpaque()) }
+        let request = try ChatRequest.parse(try parseInput(json, "request_json"))
+        let serializer = EventSerializer(), ud = OpaqueUserData(userdata)
+        let session = try StreamSession.start(router, request) { event in serializer.deliver(event, onEvent, ud.pointer) }
+        if let out { out.pointee = OpaquePointer(Unmanaged.passRetained(session).toOpaque()) }
     }
 }
 
 @_cdecl("pmx_stream_cancel")
 public func pmx_stream_cancel(_ s: OpaquePointer?) {
     guard let s else { return }
-    Unmanaged<AsyncStreamBox>.fromOpaque(UnsafeRawPointer(s)).takeUnretainedValue().handle.cancel()
+    Unmanaged<StreamSession>.fromOpaque(UnsafeRawPointer(s)).takeUnretainedValue().cancel()
 }
 
 @_cdecl("pmx_stream_free")
 public func pmx_stream_free(_ s: OpaquePointer?) {
     guard let s else { return }
-    let box = Unmanaged<AsyncStreamBox>.fromOpaque(UnsafeRawPointer(s))
-    box.takeUnretainedValue().handle.cancel()
-    box.release()
+    let session = Unmanaged<StreamSession>.fromOpaque(UnsafeRawPointer(s))
+    session.takeUnretainedValue().cancel()
+    session.release()
 }
 
 @_cdecl("pmx_router_embed")

@@ -12,20 +12,6 @@ import Glibc
 #endif
 import ProviderMuxCore
 
-enum ABIVersion {
-    // BEGIN GENERATED abi:swift-version (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
-    public static let major: Int32 = 0
-    public static let minor: Int32 = 1
-    public static let patch: Int32 = 0
-    /// "MAJOR.MINOR.PATCH"; a StaticString so that the C string it hands out is static.
-    public static let string: StaticString = "0.1.0"
-    /// The SONAME number (libprovidermux.so.<abi>): changes only when the ABI breaks.
-    public static let abi: Int32 = 0
-    // END GENERATED abi:swift-version
-    static let number: Int32 = major * 10000 + minor * 100 + patch
-    static var cString: UnsafePointer<CChar> { UnsafeRawPointer(string.utf8Start).assumingMemoryBound(to: CChar.self) }
-}
-
 /// A caller's `void *userdata`, carried across threads untouched. The caller promised (in the
 /// header's contract) that it stays valid until the terminal event.
 struct OpaqueUserData: @unchecked Sendable {
@@ -36,45 +22,6 @@ struct OpaqueUserData: @unchecked Sendable {
 final class ProviderBox {
     let config: ProviderConfig
     init(_ c: ProviderConfig) { config = c }
-}
-
-/// An async stream's handle and delivery state. Events run on the loop thread, one at a time.
-final class AsyncStreamBox: @unchecked Sendable {
-    let onEvent: PMXEventFn
-    let userdata: OpaqueUserData
-    let handle: Router.Handle
-    private var stopped = false  // loop thread only
-    private let serializer = EventSerializer()  // loop thread only
-
-    init(onEvent: PMXEventFn, userdata: OpaqueUserData, handle: Router.Handle) {
-        self.onEvent = onEvent
-        self.userdata = userdata
-        self.handle = handle
-    }
-
-    func deliver(_ event: ExecutionEvent) {
-        // After the callback asked to stop, only the terminal event is delivered, and it is
-        // always the cancellation (header: a non-zero return makes the terminal event an error
-        // PMX_ERR_CANCELLED), also when the request finished before the cancel reached it.
-        if stopped && !event.isTerminal { return }
-        let delivered = stopped ? event.cancelledByCallback : event
-        if serializer.deliver(delivered, onEvent, userdata.pointer) != 0 && !event.isTerminal {
-            stopped = true
-            handle.cancel()
-        }
-    }
-}
-
-extension ExecutionEvent {
-    /// The error a non-zero callback return ends a stream with.
-    static var callbackCancelled: PMXError { PMXError(.cancelled, "request cancelled by the event callback") }
-
-    /// This terminal event as seen by a caller whose callback asked to stop: a `done` that
-    /// raced the cancellation becomes the cancellation error; errors stay as they are.
-    var cancelledByCallback: ExecutionEvent {
-        if case .done = self { return .error(ExecutionEvent.callbackCancelled) }
-        return self
-    }
 }
 
 /// Serializes events of one stream into one reused buffer and hands each to a C callback as

@@ -58,6 +58,14 @@ public struct ProviderConfig: Sendable {
 }
 
 extension ProviderConfig {
+    /// A standalone provider definition, as `pmx_provider_new` takes it: `${VAR}` expanded
+    /// from `lookup` (a router config expands its whole document once, in RouterConfig.parse),
+    /// then parsed; errors name the field as "provider.<field>".
+    public static func parseDefinition(_ document: JSONValue,
+                                       lookup: EnvExpansion.Lookup = EnvExpansion.processEnvironment) throws -> ProviderConfig {
+        try parse(try EnvExpansion.expand(document, path: "provider", lookup: lookup), path: "provider", lookup: lookup)
+    }
+
     /// Parses one provider object (env already expanded). `path` is e.g. "providers[2]".
     public static func parse(_ value: JSONValue, path: String,
                              lookup: EnvExpansion.Lookup = EnvExpansion.processEnvironment) throws -> ProviderConfig {

@@ -350,8 +350,9 @@ public final class Router: @unchecked Sendable {
         return try box.wait().get()
     }
 
-    /// Blocking stream: events are handed to `onEvent` on the CALLING thread. A non-zero
-    /// return cancels. Returns the response, or throws the terminal error.
+    /// Blocking stream: events are handed to `onEvent` on the CALLING thread; a non-zero
+    /// return stops the stream (the stop rule: StreamSession.swift). Returns the response, or
+    /// throws the terminal error.
     /// Back-pressure: the queue between the loop and the caller holds at most
     /// `EventQueue.Limits.highWaterBytes` (+ the events of one network read); past it the
     /// attempt is paused (libcurl's write pause, or the mock's token timer) until the caller
@@ -359,42 +360,7 @@ public final class Router: @unchecked Sendable {
     /// high-water counter).
     public func stream(_ request: ChatRequest, queue: EventQueue = EventQueue(),
                        onEvent: (ExecutionEvent) -> Int32) throws -> JSONObject {
-        try refuseOnIOThread("pmx_router_stream")
-        var r = request
-        r.stream = true
-        let handle = try start(.chat(r, stream: true), flow: queue) { event in queue.push(event) }
-        queue.onDrained = { handle.resume() }
-        var cancelled = false
-        var batch: [ExecutionEvent] = []
-        while true {
-            queue.popAll(into: &batch)
-            for event in batch {
-                if !event.isTerminal {
-                    if cancelled { continue }  // the caller asked to stop: no more deltas
-                    if onEvent(event) != 0 { cancelled = true; handle.cancel() }
-                    continue
-                }
-                // A `done` that raced the caller's cancel (a cached answer is replayed at once)
-                // still ends the stream as cancelled, as the callback asked.
-                let terminal: ExecutionEvent
-                if cancelled, case .done = event {
-                    terminal = .error(PMXError(.cancelled, "request cancelled by the event callback"))
-                    // Counted as it ended for the caller: a cancellation, not a success.
-                    counters.withLock { c in
-                        c.successes = max(0, c.successes - 1)
-                        c.failures = c.failures.addingSaturated(1)
-                    }
-                } else {
-                    terminal = event
-                }
-                _ = onEvent(terminal)
-                switch terminal {
-                case .done(let response): return response
-                case .error(let e): throw e
-                default: break
-                }
-            }
-        }
+        try StreamSession.run(self, request, queue: queue, consumer: onEvent)
     }
 
     // MARK: Shutdown
