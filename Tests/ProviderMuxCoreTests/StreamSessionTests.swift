@@ -26,6 +26,27 @@ private func status(_ e: ExecutionEvent?) -> Status? {
     }
 }
 
+/// A blocking stream on its own thread (bounded wait); the consumer stops at the first delta
+/// when `stop` is set. Returns what it was handed and what the call returned.
+private func blockingStream(_ r: Router, _ request: ChatRequest, stop: Bool,
+                            sourceLocation: SourceLocation = #_sourceLocation) -> ([ExecutionEvent], Result<JSONObject, PMXError>)? {
+    runOnThread(30, sourceLocation: sourceLocation) {
+        var events: [ExecutionEvent] = []
+        let result = callResult { try r.stream(request) { e in events.append(e); return stop && isDelta(e) ? 1 : 0 } }
+        return (events, result)
+    }
+}
+
+/// A stream stopped by its consumer: exactly one delta, then the cancellation as the one
+/// terminal event, counted as a failure and not as a success.
+private func expectStopped(_ events: [ExecutionEvent], _ r: Router, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(events.filter(isDelta).count == 1, sourceLocation: sourceLocation)
+    #expect(events.filter(\.isTerminal).count == 1, sourceLocation: sourceLocation)
+    #expect(status(events.last) == .cancelled, sourceLocation: sourceLocation)
+    #expect(counters(r).successes == 0, sourceLocation: sourceLocation)
+    #expect(counters(r).failures == 1, sourceLocation: sourceLocation)
+}
+
 /// What an async consumer saw, filled on the loop thread, read after the terminal event.
 private final class Seen: @unchecked Sendable {
     let lock = NSLock()
@@ -139,18 +160,9 @@ struct StreamSessionMockTests {
         let r = try mockRouter()
         defer { r.close() }
         let request = try chat()
-        let outcome = try #require(runOnThread { () -> ([ExecutionEvent], Result<JSONObject, PMXError>) in
-            var events: [ExecutionEvent] = []
-            let result = callResult { try r.stream(request) { e in events.append(e); return isDelta(e) ? 1 : 0 } }
-            return (events, result)
-        })
-        #expect(outcome.0.filter(isDelta).count == 1)
-        #expect(outcome.0.filter(\.isTerminal).count == 1)
-        #expect(status(outcome.0.last) == .cancelled)
-        #expect(throws: PMXError.self) { try outcome.1.get() }
-        if case .failure(let e) = outcome.1 { #expect(e.status == .cancelled) }
-        #expect(counters(r).successes == 0)
-        #expect(counters(r).failures == 1)
+        let outcome = try #require(blockingStream(r, request, stop: true))
+        expectStopped(outcome.0, r)
+        if case .failure(let e) = outcome.1 { #expect(e.status == .cancelled) } else { Issue.record("the stream succeeded") }
     }
 
     @Test("blocking without a stop: every delta, then done, and the call returns the response")
@@ -158,11 +170,7 @@ struct StreamSessionMockTests {
         let r = try mockRouter()
         defer { r.close() }
         let request = try chat()
-        let outcome = try #require(runOnThread { () -> ([ExecutionEvent], Result<JSONObject, PMXError>) in
-            var events: [ExecutionEvent] = []
-            let result = callResult { try r.stream(request) { e in events.append(e); return 0 } }
-            return (events, result)
-        })
+        let outcome = try #require(blockingStream(r, request, stop: false))
         #expect(outcome.0.filter(isDelta).count > 1)
         #expect(status(outcome.0.last) == .ok)
         #expect(try outcome.1.get()["provider"]?.stringValue == "m")
@@ -177,11 +185,7 @@ struct StreamSessionMockTests {
         let seen = Seen()
         _ = try StreamSession.start(r, try chat()) { e in seen.record(e); return isDelta(e) ? 1 : 0 }
         #expect(seen.waitForTerminal())
-        #expect(seen.deltas == 1)
-        #expect(seen.terminals.count == 1)
-        #expect(status(seen.snapshot.last) == .cancelled)
-        #expect(counters(r).successes == 0)
-        #expect(counters(r).failures == 1)
+        expectStopped(seen.snapshot, r)
     }
 
     @Test("async: cancel from another thread mid-stream ends it with the cancellation")
@@ -282,16 +286,9 @@ struct StreamSessionHTTPTests {
         // Slow chunks: the transfer is still running when the cancel reaches it.
         try server.script(s, #"[{"chunk_delay_ms":100}]"#)
         let request = try ChatRequest.parse(JSONParser.parse(#"{"model":"m","messages":[{"role":"user","content":"\#(words)"}]}"#))
-        let outcome = try #require(runOnThread(30) { () -> ([ExecutionEvent], Result<JSONObject, PMXError>) in
-            var events: [ExecutionEvent] = []
-            let result = callResult { try r.stream(request) { e in events.append(e); return isDelta(e) ? 1 : 0 } }
-            return (events, result)
-        })
-        #expect(outcome.0.filter(isDelta).count == 1)
-        #expect(outcome.0.filter(\.isTerminal).count == 1)
-        #expect(status(outcome.0.last) == .cancelled)
+        let outcome = try #require(blockingStream(r, request, stop: true))
+        expectStopped(outcome.0, r)
         if case .failure(let e) = outcome.1 { #expect(e.status == .cancelled) } else { Issue.record("the stream succeeded") }
-        #expect(counters(r).successes == 0)
     }
 
     @Test("async: a stop at the first delta cancels the live transfer; the terminal event is the cancellation")
@@ -304,11 +301,7 @@ struct StreamSessionHTTPTests {
         let seen = Seen()
         _ = try StreamSession.start(r, request) { e in seen.record(e); return isDelta(e) ? 1 : 0 }
         #expect(seen.waitForTerminal())
-        #expect(seen.deltas == 1)
-        #expect(seen.terminals.count == 1)
-        #expect(status(seen.snapshot.last) == .cancelled)
-        #expect(counters(r).successes == 0)
-        #expect(counters(r).failures == 1)
+        expectStopped(seen.snapshot, r)
     }
 
     @Test("async without a stop: the whole echo arrives, then done")
