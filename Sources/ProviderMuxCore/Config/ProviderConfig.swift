@@ -13,9 +13,10 @@ public struct ProviderConfig: Sendable {
     public var models: [String]?
     public var defaultModel: String?
     public var headers: [(String, String)]
-    /// The provider's own `retry` / `timeouts` sections, applied over the router's at routing time.
-    public var retryOverride: JSONValue?
-    public var timeoutsOverride: JSONValue?
+    /// The provider's own `retry` / `timeouts` sections (parsed once, with the config), applied
+    /// over the router's settings at routing time.
+    public var retryOverride: RetryOverlay?
+    public var timeoutsOverride: TimeoutOverlay?
     public var mock: MockOptions?
     /// Type-specific keys (the catalogue lists them per type), e.g. azure's `api_version`.
     public var options = JSONObject()
@@ -46,15 +47,9 @@ public struct ProviderConfig: Sendable {
     /// Does this provider serve `model`? A provider without a `models` list serves any model.
     public func serves(_ model: String) -> Bool { models?.contains(model) ?? true }
 
-    public func retry(over base: RetrySettings) -> RetrySettings {
-        guard let o = retryOverride, var r = try? FieldReader(o, path: "") else { return base }
-        return (try? base.overlaid(with: &r)) ?? base
-    }
+    public func retry(over base: RetrySettings) -> RetrySettings { base.applying(retryOverride) }
 
-    public func timeouts(over base: TimeoutSettings) -> TimeoutSettings {
-        guard let o = timeoutsOverride, var r = try? FieldReader(o, path: "") else { return base }
-        return (try? base.overlaid(with: &r)) ?? base
-    }
+    public func timeouts(over base: TimeoutSettings) -> TimeoutSettings { base.applying(timeoutsOverride) }
 }
 
 extension ProviderConfig {
@@ -131,11 +126,11 @@ extension ProviderConfig {
             }
         }
 
-        // Validate the override sections now so errors point at the config, not at a request.
-        let retryOverride = r.raw("retry")
-        if let o = retryOverride { var rr = try FieldReader(o, path: r.fieldPath("retry")); _ = try RetrySettings().overlaid(with: &rr) }
-        let timeoutsOverride = r.raw("timeouts")
-        if let o = timeoutsOverride { var tr = try FieldReader(o, path: r.fieldPath("timeouts")); _ = try TimeoutSettings().overlaid(with: &tr) }
+        // Parsed now, once: errors point at the config, not at a request.
+        var retryOverride: RetryOverlay? = nil
+        if var rr = try r.object("retry") { retryOverride = try RetryOverlay.parse(&rr) }
+        var timeoutsOverride: TimeoutOverlay? = nil
+        if var tr = try r.object("timeouts") { timeoutsOverride = try TimeoutOverlay.parse(&tr) }
 
         let weight = try r.double("weight", min: 0, max: 1_000_000) ?? 1
         var capabilities: Set<Capability>? = nil

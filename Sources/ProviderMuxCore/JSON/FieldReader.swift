@@ -6,7 +6,8 @@ public struct FieldReader {
     public let object: JSONObject
     /// Which members were read, by position (no hashing: requests are parsed on every call).
     private var seen: [Bool]
-    private let errorStatus: Status
+    /// The status of every error this reader throws (nested readers inherit it).
+    let errorStatus: Status
 
     public init(_ value: JSONValue, path: String, status: Status = .config) throws {
         guard case .object(let o) = value else {

@@ -4,8 +4,11 @@ public struct ChatRequest: Sendable {
     public var body: JSONObject
     /// The `model` string as written ("provider/model", a bare model, or nil).
     public var model: String?
+    /// The request's `route` object, parsed once here (Config/RouteOptions.swift).
     public var route: RouteOptions
-    public var stream: Bool
+    /// The body's `stream` flag as the caller wrote it. Not what the router does: the call
+    /// chosen (complete / stream) decides that, and each codec writes its own `stream` key.
+    public var stream: Bool { body["stream"]?.boolValue ?? false }
 
     /// Validates an OpenAI Chat Completions request. Errors name the field (`messages[2].role`).
     public static func parse(_ value: JSONValue) throws -> ChatRequest {
@@ -60,13 +63,13 @@ public struct ChatRequest: Sendable {
             throw r.fail("stop", "expected a string or an array of strings, got \(stop.typeName)")
         }
         _ = try r.array("tools")
-        let stream = try r.bool("stream") ?? false
+        _ = try r.bool("stream")
         var route = RouteOptions()
         if var rr = try r.object("route") { route = try RouteOptions.parse(&rr) }
 
         var body = r.object
         body["route"] = nil
-        return ChatRequest(body: body, model: model, route: route, stream: stream)
+        return ChatRequest(body: body, model: model, route: route)
     }
 
     /// Text of the last user message (string content, or the text parts joined).
@@ -85,49 +88,6 @@ public struct ChatRequest: Sendable {
         case .array(let parts): return parts.compactMap { $0["text"]?.stringValue }.joined(separator: " ")
         default: return ""
         }
-    }
-}
-
-/// Per-request routing overrides, from the request's `route` object.
-public struct RouteOptions: Sendable {
-    public var providers: [String]?
-    public var maxAttempts: Int?
-    /// `route.max_total_attempts`: this request's cap on attempts sent in all (over `limits.max_total_attempts`).
-    public var maxTotalAttempts: Int?
-    public var timeoutMs: Int?
-    public var unsupportedParams: UnsupportedParameterPolicy?
-    public var strategy: StrategyKind?
-    public var lane: String?
-    public var tags: [String] = []
-    /// `retry` / `timeouts` sections over the provider's (validated here, applied per attempt).
-    public var retry: JSONValue?
-    public var timeouts: JSONValue?
-    /// true / false: use / bypass the response cache for this request; nil = the router's setting.
-    public var cache: Bool?
-    /// Smallest context window (tokens) a provider must declare to be used.
-    public var minContext: Int?
-    public init() {}
-
-    static func parse(_ r: inout FieldReader) throws -> RouteOptions {
-        var o = RouteOptions()
-        o.providers = try r.stringArray("providers")
-        if o.providers?.isEmpty == true { throw r.fail("providers", "must not be empty") }
-        o.maxAttempts = try r.int("max_attempts", min: 1, max: 100)
-        o.maxTotalAttempts = try r.int("max_total_attempts", min: RouterConfig.maxTotalAttemptsRange.lowerBound,
-                                       max: RouterConfig.maxTotalAttemptsRange.upperBound)
-        o.timeoutMs = try r.int("timeout_ms", min: 1, max: 86_400_000)
-        o.unsupportedParams = try parsePolicy(&r, "unsupported_params")
-        o.strategy = try StrategyKind.parse(&r, "strategy")
-        o.lane = try r.string("lane")
-        o.tags = try r.stringArray("tags") ?? []
-        o.retry = r.raw("retry")
-        if let v = o.retry { var rr = try FieldReader(v, path: r.fieldPath("retry"), status: .invalidRequest); _ = try RetrySettings().overlaid(with: &rr) }
-        o.timeouts = r.raw("timeouts")
-        if let v = o.timeouts { var tr = try FieldReader(v, path: r.fieldPath("timeouts"), status: .invalidRequest); _ = try TimeoutSettings().overlaid(with: &tr) }
-        o.cache = try r.bool("cache")
-        o.minContext = try r.int("min_context", min: 1, max: NumericBounds.tokens)
-        try r.finish()
-        return o
     }
 }
 

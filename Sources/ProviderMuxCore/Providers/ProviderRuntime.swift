@@ -4,14 +4,22 @@
 public final class ProviderRuntime {
     public let config: ProviderConfig
     public let limiter: RateLimiter
+    /// Starts this provider's attempts: made once, when the router takes the provider (its
+    /// codec looked up in the catalogue then), not per attempt. nil for a runtime built
+    /// outside a router (tests hand `RequestExecution` a driver of their own).
+    public let driver: (any AttemptDriver)?
     /// Mock script progress; touched on the loop thread only.
     var mockScriptIndex = 0
     var mockScriptUsed = 0
 
-    public init(_ config: ProviderConfig) {
+    public init(_ config: ProviderConfig, driver: (any AttemptDriver)?) {
         self.config = config
+        self.driver = driver
         limiter = RateLimiter(settings: config.rateLimits)
     }
+
+    /// A runtime without a driver (outside a router).
+    public convenience init(_ config: ProviderConfig) { self.init(config, driver: nil) }
     public var name: String { config.name }
 
     /// The next scripted behaviour of a mock provider (loop thread only).

@@ -48,12 +48,10 @@ public enum ExecutionEvent {
         case .retry(let provider, let attempt, let delayMs, let e):
             o["type"] = "retry"; o["provider"] = .string(provider); o["attempt"] = .int(Int64(attempt))
             o["delay_ms"] = .int(Int64(delayMs))
-            o["code"] = .int(Int64(e.status.rawValue)); o["status_name"] = .string(e.status.nameString)
-            o["http_status"] = .int(Int64(e.httpStatus)); o["message"] = .string(e.message)
+            Self.writeFailure(e, into: &o)
         case .fallback(let from, let to, let e):
             o["type"] = "fallback"; o["from"] = .string(from); o["to"] = .string(to)
-            o["code"] = .int(Int64(e.status.rawValue)); o["status_name"] = .string(e.status.nameString)
-            o["http_status"] = .int(Int64(e.httpStatus)); o["message"] = .string(e.message)
+            Self.writeFailure(e, into: &o)
         case .usage(let u):
             o["type"] = "usage"; o["usage"] = u.json()
         case .done(let response):
@@ -62,5 +60,12 @@ public enum ExecutionEvent {
             return e.json()
         }
         return .object(o)
+    }
+
+    /// What a retry / fallback event says about the failure behind it.
+    private static func writeFailure(_ e: PMXError, into o: inout JSONObject) {
+        PMXError.writeStatus(e.status, errorClass: false, into: &o)
+        o["http_status"] = .int(Int64(e.httpStatus))
+        o["message"] = .string(e.message)
     }
 }

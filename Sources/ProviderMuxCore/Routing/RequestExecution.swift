@@ -30,9 +30,10 @@ public final class RequestExecution {
     let maxTotalAttempts: Int
     let maxTotalAttemptsField: String
     let timeoutOverrideMs: Int?
-    /// The request's own `route.retry` / `route.timeouts` sections (validated), over the provider's.
-    var retryOverride: JSONValue?
-    var timeoutsOverride: JSONValue?
+    /// The request's own `route.retry` / `route.timeouts` sections (parsed with the request),
+    /// applied over the provider's.
+    var retryOverride: RetryOverlay?
+    var timeoutsOverride: TimeoutOverlay?
     /// Model or group names whose candidates were tried (for fallbacks): the request's first.
     private var labels: [String]
     let random: () -> Double
@@ -49,7 +50,7 @@ public final class RequestExecution {
     private var index = 0
     private var attemptsOnProvider = 0
     private var attemptNumber = 0
-    private var attempts: [JSONValue] = []
+    private var attempts: [AttemptRecord] = []
     /// Attempt records left out of `attempts` (it keeps the first ones and the latest).
     private var attemptsOmitted = 0
     /// The failure of the last attempt sent: what the request ends with when the cap stops it.
@@ -164,8 +165,7 @@ public final class RequestExecution {
         attemptModel = modelName ?? ""
         emit(.start(provider: c.provider.name, model: modelName ?? "", attempt: attemptNumber))
         Log.debug("attempt \(attemptNumber): provider \(c.provider.name), model \(modelName ?? "(provider default)")")
-        var timeouts = c.provider.config.timeouts(over: timeoutBase)
-        if let o = timeoutsOverride, var r = try? FieldReader(o, path: ""), let t = try? timeouts.overlaid(with: &r) { timeouts = t }
+        var timeouts = c.provider.config.timeouts(over: timeoutBase).applying(timeoutsOverride)
         if let t = timeoutOverrideMs { timeouts.totalMs = t }
         let attemptID = attemptNumber
         let callbacks = AttemptCallbacks(
@@ -205,26 +205,11 @@ public final class RequestExecution {
     }
 
     private func record(_ outcome: PMXError?) {
-        let c = current
-        var a = JSONObject()
-        a["provider"] = .string(c.provider.name)
-        a["model"] = .string(attemptModel)
-        a["outcome"] = outcome == nil ? "ok" : "error"
-        if let e = outcome {
-            a["code"] = .int(Int64(e.status.rawValue))
-            a["status_name"] = .string(e.status.nameString)
-            a["error_class"] = .string(e.status.errorClass)
-            a["http_status"] = .int(Int64(e.httpStatus))
-            a["message"] = .string(e.message)
-        } else {
-            a["http_status"] = 200
-        }
-        a["latency_ms"] = .double((msSince(attemptStartNs) * 1000).rounded() / 1000)
-        append(.object(a))
+        append(.sent(provider: current.provider.name, model: attemptModel, error: outcome, latencyMs: msSince(attemptStartNs)))
     }
 
     /// Keeps the first `maxRecordedAttempts - 1` records and the latest one.
-    private func append(_ record: JSONValue) {
+    private func append(_ record: AttemptRecord) {
         if attempts.count < Self.maxRecordedAttempts {
             attempts.append(record)
         } else {
@@ -270,8 +255,7 @@ public final class RequestExecution {
             usage = u
         }
         r["provider"] = .string(c.provider.name)
-        r["attempts"] = .array(attempts)
-        if attemptsOmitted > 0 { r["attempts_omitted"] = .int(Int64(attemptsOmitted)) }
+        AttemptRecord.write(attempts, omitted: attemptsOmitted, into: &r)
         r["latency_ms"] = .double((msSince(startNs) * 1000).rounded() / 1000)
         if streaming {
             if let f = firstDeltaNs { r["ttft_ms"] = .double((Double(f - startNs) / 1_000_000 * 1000).rounded() / 1000) }
@@ -308,8 +292,7 @@ public final class RequestExecution {
             return
         }
 
-        var settings = c.provider.config.retry(over: retryBase)
-        if let o = retryOverride, var r = try? FieldReader(o, path: ""), let s = try? settings.overlaid(with: &r) { settings = s }
+        var settings = c.provider.config.retry(over: retryBase).applying(retryOverride)
         if let m = maxAttemptsOverride { settings.maxAttempts = m }
         let decision = RetryPolicy.decide(error, retryAfterMs: retryAfterMs, attemptsOnProvider: attemptsOnProvider,
                                           settings: settings, random: random())
@@ -346,17 +329,7 @@ public final class RequestExecution {
         skippedCount += 1
         if skipped.count < Self.maxMessageLines { skipped.append(e) }
         if let ms = e.circuitHalfOpensInMs { firstHalfOpenMs = min(firstHalfOpenMs ?? ms, ms) }
-        var a = JSONObject()
-        a["provider"] = .string(current.provider.name)
-        a["model"] = .string(current.effectiveModel ?? "")
-        a["outcome"] = "skipped"
-        a["code"] = .int(Int64(e.status.rawValue))
-        a["status_name"] = .string(e.status.nameString)
-        a["error_class"] = .string(e.status.errorClass)
-        a["http_status"] = 0
-        a["message"] = .string(e.message)
-        a["latency_ms"] = 0
-        append(.object(a))
+        append(.skipped(provider: current.provider.name, model: current.effectiveModel ?? "", refusal: e))
         moveOn(after: e, kind: .general, from: current, skippedOnly: true)
     }
 
@@ -415,12 +388,9 @@ public final class RequestExecution {
                 + (more > 0 ? "; and \(more) more" : ""))
         } else if attempts.count > 1 {
             let total = attempts.count + attemptsOmitted
-            let lines = attempts.prefix(Self.maxMessageLines).map { a -> String in
-                let provider = a["provider"]?.stringValue ?? "?"
-                return "\(provider): \(a["message"]?.stringValue ?? "ok")"
-            }
+            let lines = attempts.prefix(Self.maxMessageLines).map { "\($0.provider): \($0.message ?? "ok")" }
             let more = total - lines.count
-            let providers = Set(attempts.compactMap { $0["provider"]?.stringValue }).count
+            let providers = Set(attempts.map(\.provider)).count
             let counted = attemptsOmitted > 0 ? "at least \(providers)" : "\(providers)"
             e.message = "all \(total) attempts on \(counted) provider\(providers == 1 ? "" : "s") failed: " + lines.joined(separator: "; ")
                 + (more > 0 ? "; and \(more) more" : "")

@@ -74,10 +74,12 @@ public final class Router: @unchecked Sendable {
         store.enabled = true
         cache = ResponseCache(settings: store)
         routerBudget = config.budget.map(BudgetTracker.init)
-        providers = config.providers.map { [tls = config.tls] in ProviderRuntime(Self.resolvedTLS($0, defaults: tls)) }
-        providerNames = Set(providers.map(\.name))
+        providers = []
         routing = config.routing
         policy = Locked(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
+        // Last: every stored property is set, so the router can make each provider's driver.
+        providers = config.providers.map { [tls = config.tls] in makeRuntime(Self.resolvedTLS($0, defaults: tls)) }
+        providerNames = Set(providers.map(\.name))
         laneBudgets = Self.budgets(for: config.routing, keeping: [:])
         Log.debug("router created with \(providers.count) providers: \(providers.map(\.name).joined(separator: ", "))")
         startBackgroundServices(config)
@@ -113,7 +115,7 @@ public final class Router: @unchecked Sendable {
             guard !providerNames.contains(config.name) else {
                 throw PMXError(.duplicateProvider, "a provider named \"\(config.name)\" already exists")
             }
-            providers.append(ProviderRuntime(config))
+            providers.append(makeRuntime(config))
             providerNames.insert(config.name)
         }
         Log.info("provider \(config.name) added")
@@ -142,7 +144,7 @@ public final class Router: @unchecked Sendable {
             var added: [ProviderConfig] = []
             for c in found where !next.contains(where: { $0.name == c.name || $0.config.baseURL == c.baseURL }) {
                 let resolved = Self.overlaidTLS(c, defaults: tlsDefaults)
-                next.append(ProviderRuntime(resolved))
+                next.append(makeRuntime(resolved))
                 added.append(resolved)
             }
             let removed = providers.filter { p in !next.contains { $0 === p } }.map(\.name)
@@ -183,8 +185,17 @@ public final class Router: @unchecked Sendable {
         return out
     }
 
-    func driver(for p: ProviderRuntime) -> AttemptDriver {
-        if let codec = ProviderCatalogue.entry(for: p.config.type).codec {
+    /// A provider as this router runs it, with its driver made once here: every way a provider
+    /// enters the router (config, `addProvider`, discovery) goes through this.
+    func makeRuntime(_ config: ProviderConfig) -> ProviderRuntime {
+        ProviderRuntime(config, driver: makeDriver(for: config))
+    }
+
+    /// The driver of `p`: its own, or (a runtime built outside a router) one made now.
+    func driver(for p: ProviderRuntime) -> AttemptDriver { p.driver ?? makeDriver(for: p.config) }
+
+    private func makeDriver(for config: ProviderConfig) -> AttemptDriver {
+        if let codec = ProviderCatalogue.entry(for: config.type).codec {
             return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, maxRequestBytes: maxRequestBytes,
                                    unsupportedParams: unsupportedParams)
         }
@@ -328,9 +339,7 @@ public final class Router: @unchecked Sendable {
     /// as do `embed`, `stream`, `models`, `health` and `manageModel`.
     public func complete(_ request: ChatRequest) throws -> JSONObject {
         try refuseOnIOThread("pmx_router_complete")
-        var r = request
-        r.stream = false
-        return try runToCompletion(.chat(r, stream: false))
+        return try runToCompletion(.chat(request, stream: false))
     }
 
     public func embed(_ request: EmbedRequest) throws -> JSONObject {
@@ -360,7 +369,44 @@ public final class Router: @unchecked Sendable {
     /// high-water counter).
     public func stream(_ request: ChatRequest, queue: EventQueue = EventQueue(),
                        onEvent: (ExecutionEvent) -> Int32) throws -> JSONObject {
+<<<<<<< HEAD
         try StreamSession.run(self, request, queue: queue, consumer: onEvent)
+=======
+        try refuseOnIOThread("pmx_router_stream")
+        let handle = try start(.chat(request, stream: true), flow: queue) { event in queue.push(event) }
+        queue.onDrained = { handle.resume() }
+        var cancelled = false
+        var batch: [ExecutionEvent] = []
+        while true {
+            queue.popAll(into: &batch)
+            for event in batch {
+                if !event.isTerminal {
+                    if cancelled { continue }  // the caller asked to stop: no more deltas
+                    if onEvent(event) != 0 { cancelled = true; handle.cancel() }
+                    continue
+                }
+                // A `done` that raced the caller's cancel (a cached answer is replayed at once)
+                // still ends the stream as cancelled, as the callback asked.
+                let terminal: ExecutionEvent
+                if cancelled, case .done = event {
+                    terminal = .error(PMXError(.cancelled, "request cancelled by the event callback"))
+                    // Counted as it ended for the caller: a cancellation, not a success.
+                    counters.withLock { c in
+                        c.successes = max(0, c.successes - 1)
+                        c.failures = c.failures.addingSaturated(1)
+                    }
+                } else {
+                    terminal = event
+                }
+                _ = onEvent(terminal)
+                switch terminal {
+                case .done(let response): return response
+                case .error(let e): throw e
+                default: break
+                }
+            }
+        }
+>>>>>>> 273df27 (Parse once: retry/timeout overrides as typed overlays (RetryOverlay, TimeoutOverlay) parsed with the config or request; AttemptRecord instead of [JSONValue]; one builder for the error object's status fields; drivers made once per provider; ChatRequest.stream read from the body)
     }
 
     // MARK: Shutdown

@@ -74,14 +74,12 @@ public final class StreamSession: @unchecked Sendable {
     /// the loop thread, possibly before this returns. Input errors and routing refusals are
     /// thrown here, and then `consumer` is never called. Any thread, the loop's included.
     public static func start(_ router: Router, _ request: ChatRequest, consumer: @escaping Consumer) throws -> StreamSession {
-        var r = request
-        r.stream = true
         // Made before the request starts: a consumer running before `start` returns can
         // already stop or cancel it through the session.
         let session = StreamSession(router: router, consumer: consumer)
         // The request's sink holds the session until the terminal event: a handle the host
         // frees from inside the consumer leaves it alive for the rest of that call.
-        try router.start(.chat(r, stream: true), handle: session.handle) { event in _ = session.deliver(event) }
+        try router.start(.chat(request, stream: true), handle: session.handle) { event in _ = session.deliver(event) }
         return session
     }
 
@@ -91,12 +89,10 @@ public final class StreamSession: @unchecked Sendable {
     /// `wouldDeadlock` before anything starts (Router+BlockingCalls.swift).
     static func run(_ router: Router, _ request: ChatRequest, queue: EventQueue, consumer: Consumer) throws -> JSONObject {
         try router.refuseOnIOThread("pmx_router_stream")
-        var r = request
-        r.stream = true
         // The session lives in this call only (the loop's sink holds the queue, not the session).
         return try withoutActuallyEscaping(consumer) { consumer in
             let session = StreamSession(router: router, consumer: consumer)
-            let handle = try router.start(.chat(r, stream: true), handle: session.handle, flow: queue) { event in queue.push(event) }
+            let handle = try router.start(.chat(request, stream: true), handle: session.handle, flow: queue) { event in queue.push(event) }
             queue.onDrained = { handle.resume() }
             var batch: [ExecutionEvent] = []
             while true {

@@ -6,8 +6,8 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
     public var httpStatus: Int = 0
     public var provider: String = ""
     public var attemptCount: Int = 0
-    /// Attempt records (JSON objects) when the error ends a routed request.
-    public var attempts: [JSONValue] = []
+    /// Attempt records when the error ends a routed request.
+    public var attempts: [AttemptRecord] = []
     /// Attempt records left out of `attempts` (a request keeps the first ones and the latest).
     public var attemptsOmitted: Int = 0
     /// Usage produced before the failure (a stream interrupted after output started).
@@ -31,19 +31,26 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status.nameString): \(message)" }
 
-    /// The `error` stream event / error document.
+    /// The `error` stream event / error document: the one place it is built.
     public func json() -> JSONValue {
         var o = JSONObject()
         o["type"] = "error"
-        o["code"] = .int(Int64(status.rawValue))
-        o["status_name"] = .string(status.nameString)
-        o["error_class"] = .string(status.errorClass)
+        Self.writeStatus(status, into: &o)
         o["http_status"] = .int(Int64(httpStatus))
         o["provider"] = .string(provider)
         o["message"] = .string(Secrets.mask(message))
-        o["attempts"] = .array(attempts)
-        if attemptsOmitted > 0 { o["attempts_omitted"] = .int(Int64(attemptsOmitted)) }
+        AttemptRecord.write(attempts, omitted: attemptsOmitted, into: &o)
         if let partialUsage { o["usage"] = partialUsage.json() }
         return .object(o)
+    }
+
+    /// The fields that name a status in every error object (the error document, attempt
+    /// records, retry / fallback events, model-list errors), in this order: `code`,
+    /// `status_name`, then `error_class` unless `errorClass` is false (retry and fallback
+    /// events have never carried it).
+    public static func writeStatus(_ status: Status, errorClass: Bool = true, into o: inout JSONObject) {
+        o["code"] = .int(Int64(status.rawValue))
+        o["status_name"] = .string(status.nameString)
+        if errorClass { o["error_class"] = .string(status.errorClass) }
     }
 }

@@ -207,7 +207,7 @@ struct NumericRequestBoundsTests {
         var body = JSONObject()
         body["messages"] = [["role": "user", "content": "hi"]]
         body["max_tokens"] = .int(Int64.max)
-        let r = ChatRequest(body: body, model: nil, route: RouteOptions(), stream: false)
+        let r = ChatRequest(body: body, model: nil, route: RouteOptions())
         #expect(TokenEstimate.expectedOutput(r) == Int(NumericBounds.tokens))
         #expect(TokenEstimate.total(r) > Int(NumericBounds.tokens))
         let needs = RequestNeeds(.chat(r, stream: false))
