@@ -89,9 +89,11 @@ extension Router {
                     infos = try codec.decodeModels(a.body, provider: p.config)
                 } catch {
                     let e = error as? PMXError ?? PMXError(.internal, "\(error)")
-                    errors.append(["provider": .string(p.name), "code": .int(Int64(e.status.rawValue)),
-                                   "status_name": .string(e.status.nameString), "error_class": .string(e.status.errorClass),
-                                   "message": .string(e.message)])
+                    var o = JSONObject()
+                    o["provider"] = .string(p.name)
+                    PMXError.writeStatus(e.status, into: &o)
+                    o["message"] = .string(e.message)
+                    errors.append(.object(o))
                     continue
                 }
             } else {
