@@ -369,44 +369,7 @@ public final class Router: @unchecked Sendable {
     /// high-water counter).
     public func stream(_ request: ChatRequest, queue: EventQueue = EventQueue(),
                        onEvent: (ExecutionEvent) -> Int32) throws -> JSONObject {
-<<<<<<< HEAD
         try StreamSession.run(self, request, queue: queue, consumer: onEvent)
-=======
-        try refuseOnIOThread("pmx_router_stream")
-        let handle = try start(.chat(request, stream: true), flow: queue) { event in queue.push(event) }
-        queue.onDrained = { handle.resume() }
-        var cancelled = false
-        var batch: [ExecutionEvent] = []
-        while true {
-            queue.popAll(into: &batch)
-            for event in batch {
-                if !event.isTerminal {
-                    if cancelled { continue }  // the caller asked to stop: no more deltas
-                    if onEvent(event) != 0 { cancelled = true; handle.cancel() }
-                    continue
-                }
-                // A `done` that raced the caller's cancel (a cached answer is replayed at once)
-                // still ends the stream as cancelled, as the callback asked.
-                let terminal: ExecutionEvent
-                if cancelled, case .done = event {
-                    terminal = .error(PMXError(.cancelled, "request cancelled by the event callback"))
-                    // Counted as it ended for the caller: a cancellation, not a success.
-                    counters.withLock { c in
-                        c.successes = max(0, c.successes - 1)
-                        c.failures = c.failures.addingSaturated(1)
-                    }
-                } else {
-                    terminal = event
-                }
-                _ = onEvent(terminal)
-                switch terminal {
-                case .done(let response): return response
-                case .error(let e): throw e
-                default: break
-                }
-            }
-        }
->>>>>>> 273df27 (Parse once: retry/timeout overrides as typed overlays (RetryOverlay, TimeoutOverlay) parsed with the config or request; AttemptRecord instead of [JSONValue]; one builder for the error object's status fields; drivers made once per provider; ChatRequest.stream read from the body)
     }
 
     // MARK: Shutdown
