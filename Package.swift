@@ -15,13 +15,18 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl"),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson"),
-        .target(
-            name: "ProviderMuxCore",
-            dependencies: ["CCurl", "CJansson"]
-        ),
+        // The core: one target per layer, lowest first (docs/ARCHITECTURE.md). A target depends
+        // only on targets listed before it, so naming a type of a higher layer fails to build.
+        .target(name: "MuxBase", dependencies: ["CJansson"]),
+        .target(name: "MuxTransport", dependencies: ["MuxBase", "CCurl"]),
+        .target(name: "MuxConfig", dependencies: ["MuxBase", "MuxTransport"]),
+        .target(name: "MuxProtocols", dependencies: ["MuxBase", "MuxTransport", "MuxConfig"]),
+        .target(name: "MuxAccounting", dependencies: ["MuxBase", "MuxConfig"]),
+        .target(name: "MuxProviders", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting"]),
+        .target(name: "MuxRouting", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders"]),
         .target(
             name: "ProviderMux",
-            dependencies: ["ProviderMuxCore"],
+            dependencies: ["MuxBase", "MuxConfig", "MuxProtocols", "MuxRouting"],
             linkerSettings: [
                 // Only the pmx_* C functions leave the .so, and it carries its ABI number.
                 .unsafeFlags([
@@ -32,7 +37,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProviderMuxCoreTests",
-            dependencies: ["ProviderMuxCore", "CCurl"]
+            dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting", "CCurl"]
         ),
     ]
 )

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for libprovidermux (see fuzz/README.md). A separate package so the root
 // Package.swift stays untouched. It compiles the library's core ITSELF, through symlinks
-// (Sources/ProviderMuxCore, Sources/CCurl, Sources/CJansson → ../../Sources/…), rather than
+// (Sources/Mux*, Sources/CCurl, Sources/CJansson → ../../Sources/…), rather than
 // depending on the root package: the root's only product is the release .so, which exports
 // nothing but pmx_*, and sanitizer-coverage flags must reach the core's own objects for
 // libFuzzer to see its branches.
@@ -22,9 +22,17 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl"),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson"),
-        .target(name: "ProviderMuxCore", dependencies: ["CCurl", "CJansson"]),
-        .target(name: "FuzzSupport", dependencies: ["ProviderMuxCore"]),
+        // The core: one target per layer, lowest first (docs/ARCHITECTURE.md). A target depends
+        // only on targets listed before it, so naming a type of a higher layer fails to build.
+        .target(name: "MuxBase", dependencies: ["CJansson"]),
+        .target(name: "MuxTransport", dependencies: ["MuxBase", "CCurl"]),
+        .target(name: "MuxConfig", dependencies: ["MuxBase", "MuxTransport"]),
+        .target(name: "MuxProtocols", dependencies: ["MuxBase", "MuxTransport", "MuxConfig"]),
+        .target(name: "MuxAccounting", dependencies: ["MuxBase", "MuxConfig"]),
+        .target(name: "MuxProviders", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting"]),
+        .target(name: "MuxRouting", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders"]),
+        .target(name: "FuzzSupport", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting"]),
     ] + fuzzers.map {
-        .executableTarget(name: $0, dependencies: ["FuzzSupport", "ProviderMuxCore"], path: "Sources/\($0)")
+        .executableTarget(name: $0, dependencies: ["FuzzSupport", "MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting"], path: "Sources/\($0)")
     }
 )

@@ -17,7 +17,7 @@ allow-list (scripts/lint-numbers.allow). Patterns:
 
 Allow-list format (exact line text, not line numbers, so edits elsewhere do not break it):
 
-    file: Sources/ProviderMuxCore/Routing/Router+Stats.swift
+    file: Sources/MuxRouting/Router+Stats.swift
     why: counters are Int; Int → Int64 is the same width on every supported (64-bit) platform
         o["requests"] = .int(Int64(t.requests))
 
@@ -199,7 +199,7 @@ def lint(root, allow_path, out=sys.stdout):
     for rel, text in sorted(set(allowed) - used):
         print("lint-numbers: warning: stale allow-list entry (no such line now): %s: %s" % (rel, text), file=out)
     if bad:
-        print("lint-numbers: %d unexplained hit(s). Use SafeNumbers (Sources/ProviderMuxCore/Support/"
+        print("lint-numbers: %d unexplained hit(s). Use SafeNumbers (Sources/MuxBase/Support/"
               "SafeNumbers.swift), or add the exact line to %s under a `why:` that says why it "
               "cannot trap." % (bad, os.path.relpath(allow_path, root)), file=out)
     else:

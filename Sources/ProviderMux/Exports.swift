@@ -1,9 +1,12 @@
 // The C ABI of include/providermux.h. This layer holds no behaviour: it converts C arguments
 // to core calls and core results to C (status, owned strings, pmx_error), nothing more.
 #if canImport(Glibc)
+import MuxBase
+import MuxConfig
+import MuxProtocols
+import MuxRouting
 import Glibc
 #endif
-import ProviderMuxCore
 
 public typealias PMXEventFn = @convention(c) (UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32
 public typealias PMXLogFn = @convention(c) (Int32, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void

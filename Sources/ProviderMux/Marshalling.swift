@@ -8,9 +8,11 @@
 // provider may echo a key in its answer, a tool call's arguments, a model list. Masking
 // earlier, in each producer, would be one place per producer to forget.
 #if canImport(Glibc)
+import MuxBase
+import MuxConfig
+import MuxRouting
 import Glibc
 #endif
-import ProviderMuxCore
 
 /// A caller's `void *userdata`, carried across threads untouched. The caller promised (in the
 /// header's contract) that it stays valid until the terminal event.

@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Testing
-@testable import ProviderMuxCore
 
 // pmx_provider_new's input: one provider object on its own, `${VAR}` expanded with the field
 // named "provider.<field>" (ProviderConfig.parseDefinition; the ABI only converts the string).

@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // StreamSession (Routing/StreamSession.swift): one stream's lifecycle for pmx_router_stream and
 // pmx_router_stream_async — the stop rule of the header's pmx_event_fn, async start, cancel and

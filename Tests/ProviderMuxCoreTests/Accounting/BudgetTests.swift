@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxAccounting
 import Testing
-@testable import ProviderMuxCore
 
 // BudgetSettings parsing and BudgetTracker's sliding-window spend, on a fake clock.
 

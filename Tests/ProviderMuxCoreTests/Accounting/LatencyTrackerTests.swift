@@ -1,5 +1,5 @@
+@testable import MuxAccounting
 import Testing
-@testable import ProviderMuxCore
 
 // EWMA and SampleWindow: nearest-rank quantiles on known data, ring-buffer wrap-around.
 

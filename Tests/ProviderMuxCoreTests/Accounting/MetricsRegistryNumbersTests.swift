@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxAccounting
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // Arithmetic on upstream figures (token counts, costs, speeds, latencies) never traps and never
 // leaves the finite range, however large the figures and however long a router runs: costs

@@ -1,5 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxAccounting
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // Maps keyed by request-supplied model names stay bounded (issue 12, item 3): metric series,
 // circuit breakers and round-robin turns; and Prometheus label values never carry a raw control

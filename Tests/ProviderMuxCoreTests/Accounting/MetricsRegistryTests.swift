@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxAccounting
 import Testing
-@testable import ProviderMuxCore
 
 // MetricsRegistry: figures checked against known traffic.
 

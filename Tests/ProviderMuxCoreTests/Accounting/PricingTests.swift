@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxAccounting
 import Testing
-@testable import ProviderMuxCore
 
 // PricingTable lookup order, suffix stripping, local zero prices, costs, and the "pricing" config section.
 

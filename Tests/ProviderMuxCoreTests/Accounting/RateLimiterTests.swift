@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxAccounting
 import Testing
-@testable import ProviderMuxCore
 
 // RateLimiter (rpm / tpm token buckets, server cooldowns) on a fake clock.
 

@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxAccounting
 import Testing
-@testable import ProviderMuxCore
 
 // StatsRendering: the per-series stats JSON and the Prometheus text exposition, exact output
 // for small known inputs.

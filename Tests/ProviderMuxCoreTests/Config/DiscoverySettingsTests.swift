@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Testing
-@testable import ProviderMuxCore
 
 // DiscoverySettings.parse: the discovery block of a router config, errors naming the field.
 

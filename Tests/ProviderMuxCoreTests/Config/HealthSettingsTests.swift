@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Testing
-@testable import ProviderMuxCore
 
 // HealthSettings.parse: the health_checks block of a router config, errors naming the field.
 

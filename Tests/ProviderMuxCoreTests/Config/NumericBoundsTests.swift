@@ -1,5 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxAccounting
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // Issue 12, item 1: every number from a config or a request has a range, checked where it is
 // read, and the arithmetic on config-derived values saturates instead of trapping. A trap here

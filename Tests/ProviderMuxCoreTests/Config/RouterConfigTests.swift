@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Testing
-@testable import ProviderMuxCore
 
 // RouterConfig.parse / ProviderConfig.parse: validation names the field and the reason,
 // `${VAR}` expansion, mock scripts, per-provider overrides.

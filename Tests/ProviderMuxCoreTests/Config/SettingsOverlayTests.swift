@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 // RetryOverlay / TimeoutOverlay (Config/): a `retry` / `timeouts` section parsed once, then
 // applied over settings by a pure function; errors at parse time name the field.

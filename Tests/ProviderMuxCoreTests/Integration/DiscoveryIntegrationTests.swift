@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxConfig
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 #if canImport(Glibc)
 import Glibc
 #endif

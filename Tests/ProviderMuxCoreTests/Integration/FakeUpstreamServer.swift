@@ -1,6 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,8 @@
+@testable import MuxBase
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // Shared by the per-protocol integration suites: every blocking router call runs on its own
 // thread with a bounded wait, so a hang fails the test instead of stalling the run.

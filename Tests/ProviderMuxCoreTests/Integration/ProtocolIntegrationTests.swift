@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // Every wire protocol over REAL libcurl against Tests/upstream/fake_upstream.py (its
 // protocols/*.py handlers), driven by the table in ProtocolTable.swift: plain, streamed, tool

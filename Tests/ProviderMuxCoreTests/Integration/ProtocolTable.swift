@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // The protocol table that drives ProtocolIntegrationTests (as Tests/python/protocol_table.py
 // drives the Python side): one row per wire protocol, holding how its provider is configured

@@ -1,6 +1,10 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxProviders
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // ProviderExchange (Providers/ProviderExchange.swift), the one HTTP exchange of every non-routed
 // call, over REAL libcurl against Tests/upstream/fake_upstream.py: its bounds (byte limit,

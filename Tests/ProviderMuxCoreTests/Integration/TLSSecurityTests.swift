@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // Issue 7 (security): TLS verification on by default, `tls.ca_bundle` / `tls.verify` /
 // `tls.min_version`, redirects never followed, `limits.max_request_bytes`. Real libcurl against

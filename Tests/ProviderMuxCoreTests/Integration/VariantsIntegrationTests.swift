@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // The OpenAI-compatible variants over REAL libcurl against Tests/upstream/fake_upstream.py:
 // azure (protocols/azure.py: deployment URLs with api-version, the v1 API, api-key auth, the

@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Testing
-@testable import ProviderMuxCore
 
 // FieldReader: typed, bounded reads of config and request fields; errors name the field path.
 

@@ -1,6 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // Parsing costs at most a constant factor of the text (issue 12, item 3): large documents made
 // of tiny values are refused before jansson builds a tree, legitimate large answers parse, and

@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Testing
-@testable import ProviderMuxCore
 
 // JSONParser (jansson underneath): the parser every document crossing the ABI goes through.
 

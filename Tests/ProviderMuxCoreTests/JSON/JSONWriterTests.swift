@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxConfig
 import Testing
-@testable import ProviderMuxCore
 
 // JSONWriter: compact output that JSONParser reads back to the same value.
 

@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxConfig
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 // The Anthropic Messages protocol without a network: request translation field by field,
 // non-streamed answers, the SSE stream decoder on recorded-looking bytes (whole, split in two at

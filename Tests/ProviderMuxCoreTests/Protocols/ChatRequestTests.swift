@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 // ChatRequest / EmbedRequest validation (CandidateResolver is in Routing/CandidateResolverTests.swift).
 

@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxConfig
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 // The Gemini codec without a network: recorded `GenerateContentResponse` bodies and SSE streams
 // (whole, split in two at every byte, byte by byte), request translation field by field,

@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 // Waits a hostile or broken upstream writes into its response headers (and Google's RetryInfo
 // body): every one is parsed without trapping into 0...HTTPErrorMapping.maxRetryAfterMs, or

@@ -1,5 +1,9 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxProviders
 import Testing
-@testable import ProviderMuxCore
 
 // Ollama's native API without a network: request translation field by field, the NDJSON chat
 // decoder on recorded-looking bytes (whole, split in two at every byte boundary, byte by byte),

@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 // The OpenAI wire protocol without a network: the SSE stream decoder on recorded bytes (whole,
 // split at every byte boundary, byte by byte), the stream accumulator, request bodies, headers

@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 /// An OpenAI-shaped upstream's `index` fields reach the host non-negative (found by the hostile
 /// harness: -1 passed through to choices, tool calls and embeddings).

@@ -1,5 +1,6 @@
+@testable import MuxBase
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
 @Suite("StreamAccumulator: provider extras and generated ids")
 struct StreamAccumulatorExtrasTests {

@@ -1,5 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxProviders
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // MockDriver (Providers/MockProvider.swift) on the fake clock of RequestExecutionSupport.swift:
 // token delays, scripted failures and cancellation happen exactly when the clock says.

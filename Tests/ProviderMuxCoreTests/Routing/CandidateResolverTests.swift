@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProviders
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // CandidateResolver: which providers a request may use, in which order, with which model name.
 

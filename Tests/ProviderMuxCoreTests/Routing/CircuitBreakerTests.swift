@@ -1,5 +1,7 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // CircuitBreaker: closed → open → half_open → closed/open, driven by a fake clock (nowNs).
 

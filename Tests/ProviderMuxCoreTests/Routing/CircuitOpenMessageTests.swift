@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // include/providermux.h promises for PMX_ERR_CIRCUIT_OPEN: "the error message says when the
 // first one half-opens". The breaker's own answer (fake clock), then the router's message.

@@ -1,5 +1,6 @@
+@testable import MuxConfig
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 /// A scripted probe: records when each target was probed, answers from `outcome` (at once) or
 /// keeps the `done` callbacks for the test to call later (`deferred`).

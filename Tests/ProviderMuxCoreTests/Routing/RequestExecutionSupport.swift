@@ -1,5 +1,11 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxAccounting
+@testable import MuxProviders
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // The fake clock, scripted driver and harness that RequestExecutionTests, MockProviderTests and
 // HealthMonitorTests drive: time only moves when a test calls `advance(ms:)`, so every retry

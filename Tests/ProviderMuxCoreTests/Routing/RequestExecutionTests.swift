@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // The routing state machine (RequestExecution) on a FAKE clock: attempts come from a scripted
 // driver (or the real MockDriver), time only moves when a test calls `advance(ms:)`, so every

@@ -1,7 +1,9 @@
+@testable import MuxConfig
+@testable import MuxAccounting
+@testable import MuxRouting
 import Dispatch
 import Synchronization
 import Testing
-@testable import ProviderMuxCore
 
 // The resilience components are called from many threads: their guarantees must hold under contention.
 

@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // ResponseCache: keys, TTL on a fake clock (nowNs passed in), LRU eviction by entries and by
 // bytes; CacheSettings parsing; CacheReplay events.

@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // RetryPolicy.decide / backoffMs: which failures are retried, how long to wait, when to fail over.
 

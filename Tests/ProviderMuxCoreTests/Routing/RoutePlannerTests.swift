@@ -1,5 +1,10 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxAccounting
+@testable import MuxProviders
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // The `routing` section (lanes, groups, fallbacks) and RoutePlanner: lane choice, pools,
 // capability filters, budgets. Pure: no router, no network.

@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // pmx_router_stream's queue is bounded (issue 12, item 3): a consumer that blocks pauses the
 // producer — libcurl's write pause for HTTP streams, the token timer for the mock — instead of

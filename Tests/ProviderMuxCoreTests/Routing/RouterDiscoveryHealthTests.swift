@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // The router with discovery and periodic health checks on: real libcurl against fake servers
 // with personalities (Tests/upstream/fake_upstream.py --personality).

@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // The router's policies end to end on its real event loop, over in-process mock providers:
 // strategies, breakers, rate limits, budgets and costs, fallbacks, cache, stats, live routing.

@@ -1,6 +1,10 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxAccounting
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // Upstreams inform policy within bounds (issue 12): a server-requested cooldown is capped, and one
 // request sends a bounded number of attempts however long its fallback chain or model group.

@@ -1,6 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // Blocking calls made on a router's I/O thread (from inside a callback the loop runs) refuse
 // at once with `wouldDeadlock` instead of waiting for the thread that runs them.

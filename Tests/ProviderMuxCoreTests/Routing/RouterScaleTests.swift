@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // Many providers, long chains (issue 12, item 7): the whole-router calls answer with every
 // provider in them and the config checks hold at sizes where the old code recursed or searched

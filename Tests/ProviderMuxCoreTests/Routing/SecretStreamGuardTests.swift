@@ -1,6 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // A key streamed in pieces over several deltas (a model echoing it token by token) never
 // reaches the host whole or in large part: SecretStreamGuard holds back a fragment ending in a

@@ -1,5 +1,6 @@
+@testable import MuxConfig
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 /// Recorded answers of real servers (trimmed) and of look-alikes.
 private enum Recorded {

@@ -1,5 +1,6 @@
+@testable import MuxConfig
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // Each strategy's choices, deterministically: facts and randomness are arguments.
 

@@ -1,5 +1,7 @@
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // TokenEstimate: the token count a rate limiter charges before the answer says the real one.
 

@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProviders
+@testable import MuxRouting
 import Testing
-@testable import ProviderMuxCore
 
 // AttemptRecord (Support/): the typed record of one attempt and its one serialisation, and the
 // error object PMXError.json() builds around the records.

@@ -1,6 +1,6 @@
+@testable import MuxBase
 import Dispatch
 import Testing
-@testable import ProviderMuxCore
 
 /// `Locked` is the library's lock. Under `scripts/sanitize.sh tsan` these contended runs must
 /// stay silent: with `Synchronization.Mutex` (a PI futex handed over in the kernel, out of

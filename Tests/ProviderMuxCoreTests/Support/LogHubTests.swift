@@ -1,6 +1,6 @@
+@testable import MuxBase
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // LogHub: the host's log callback runs with no library lock held, never concurrently with
 // itself, and no thread ever waits for it (so calls made from inside it cannot deadlock).

@@ -1,5 +1,5 @@
+@testable import MuxBase
 import Testing
-@testable import ProviderMuxCore
 
 /// Runs `body`, which must throw a PMXError; returns it (nil, with an issue recorded, otherwise).
 func pmxError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> PMXError? {

@@ -1,5 +1,5 @@
+@testable import MuxBase
 import Testing
-@testable import ProviderMuxCore
 
 @Suite struct SafeNumbersTests {
     @Test func doubleToIntNeverTraps() {

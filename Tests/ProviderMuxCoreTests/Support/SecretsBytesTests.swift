@@ -1,6 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // Masking works on UTF-8 bytes (Secrets.swift). Every key here is unique to its test: other
 // tests register keys concurrently.

@@ -1,6 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // The key registry is reference-counted by the lifetime of the provider definitions that hold
 // a key (a router's providers, a pmx_provider handle, a config being parsed). Other tests

@@ -1,5 +1,8 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxAccounting
 import Testing
-@testable import ProviderMuxCore
 
 // Extreme numbers in every usage / duration / cost / index field of every protocol's answer, in
 // the non-streamed body and in the stream events (bytes in, events out, no network). Each must

@@ -1,6 +1,10 @@
+@testable import MuxBase
+@testable import MuxTransport
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
 import Foundation
 import Testing
-@testable import ProviderMuxCore
 
 // No header or URL injection (WireSafety.swift): every string that becomes part of an upstream
 // request line or header is refused at config time (PMX_ERR_CONFIG naming the field) or at

@@ -1,5 +1,5 @@
+@testable import MuxTransport
 import Testing
-@testable import ProviderMuxCore
 
 struct NDJSONDecoderFixture: Sendable, CustomTestStringConvertible {
     let name: String

@@ -1,7 +1,10 @@
 // Shared helpers for the libFuzzer targets: how an input becomes stream chunks, and the
 // provider configurations the codecs need. Only crashes and sanitizer reports are findings:
 // every harness swallows the errors the library throws on purpose.
-import ProviderMuxCore
+import MuxBase
+import MuxConfig
+import MuxProtocols
+
 
 /// Splits a fuzzer input into a stream: the first byte chooses the cut points, the rest is
 /// the body. Mode (top two bits of the first byte):

@@ -1,6 +1,6 @@
 // The anthropic codec's stream decoder over the chunked input (first byte picks the cuts).
+import MuxProviders
 import FuzzSupport
-import ProviderMuxCore
 
 let provider = providerConfig(.anthropic)!
 let codec = ProviderCatalogue.entry(for: .anthropic).codec!

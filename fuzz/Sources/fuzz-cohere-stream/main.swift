@@ -1,6 +1,6 @@
 // The cohere codec's stream decoder over the chunked input (first byte picks the cuts).
+import MuxProviders
 import FuzzSupport
-import ProviderMuxCore
 
 let provider = providerConfig(.cohere)!
 let codec = ProviderCatalogue.entry(for: .cohere).codec!

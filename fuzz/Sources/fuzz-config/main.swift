@@ -1,6 +1,6 @@
 // RouterConfig.parse on the input as text: JSON parsing, env expansion, every section's validation.
+import MuxConfig
 import FuzzSupport
-import ProviderMuxCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,6 +1,6 @@
 // The gemini codec's stream decoder over the chunked input (first byte picks the cuts).
+import MuxProviders
 import FuzzSupport
-import ProviderMuxCore
 
 let provider = providerConfig(.gemini)!
 let codec = ProviderCatalogue.entry(for: .gemini).codec!

@@ -4,8 +4,11 @@
 // nibble); the rest is a header block, split into lines and name/value pairs the way
 // HTTPTransfer does (ASCII-lower-cased name, trimmed value), up to a blank line; what follows
 // is the error body. Beyond crashes: a wait, when there is one, is never negative.
+import MuxTransport
+import MuxConfig
+import MuxProtocols
+import MuxProviders
 import FuzzSupport
-import ProviderMuxCore
 
 let targets: [(ProviderConfig, any WireCodec)] = [
     ProviderType.openai, .anthropic, .gemini, .ollama, .azure, .cohere,

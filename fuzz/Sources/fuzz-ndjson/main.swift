@@ -1,7 +1,7 @@
 // NDJSONDecoder over the input cut into chunks (first byte picks the cuts). Besides crashes it
 // checks that the lines do not depend on where the stream was cut.
+import MuxTransport
 import FuzzSupport
-import ProviderMuxCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,6 +1,6 @@
 // The ollama codec's stream decoder over the chunked input (first byte picks the cuts).
+import MuxProviders
 import FuzzSupport
-import ProviderMuxCore
 
 let provider = providerConfig(.ollama)!
 let codec = ProviderCatalogue.entry(for: .ollama).codec!

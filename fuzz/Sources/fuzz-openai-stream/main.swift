@@ -1,6 +1,6 @@
 // OpenAIStreamDecoder (SSE + chunk JSON read in place from jansson) over the chunked input.
+import MuxProtocols
 import FuzzSupport
-import ProviderMuxCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,7 +1,10 @@
 // ChatRequest.parse (aliases, validation), what routing reads off it (RequestNeeds: token
 // estimates, capabilities) and the response-cache key (sorted, normalized serialization).
+import MuxBase
+import MuxConfig
+import MuxProtocols
+import MuxRouting
 import FuzzSupport
-import ProviderMuxCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

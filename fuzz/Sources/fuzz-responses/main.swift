@@ -2,8 +2,10 @@
 // decodeModels on the input. The first byte picks the codec (one provider type of each), the
 // rest is the body: one decode pair per execution keeps the rate up and lets libFuzzer's
 // coverage feedback tell the codecs apart.
+import MuxConfig
+import MuxProtocols
+import MuxProviders
 import FuzzSupport
-import ProviderMuxCore
 
 let targets: [(ProviderConfig, any WireCodec)] = [
     ProviderType.openai, .anthropic, .gemini, .ollama, .lmstudio, .llamacpp, .azure, .cohere,

@@ -1,7 +1,7 @@
 // SSEDecoder over the input cut into chunks (first byte picks the cuts). Besides crashes it
 // checks the decoder's promise: the events do not depend on where the stream was cut.
+import MuxTransport
 import FuzzSupport
-import ProviderMuxCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -6,8 +6,12 @@
 // template in turn. The decoded usage goes through the accounting arithmetic (pricing, the
 // stream accumulator). Beyond crashes: no decoded token count is negative, no cost is
 // negative or not finite.
+import MuxBase
+import MuxConfig
+import MuxProtocols
+import MuxAccounting
+import MuxProviders
 import FuzzSupport
-import ProviderMuxCore
 
 let templates: [(ProviderType, String, String)] = [
     (ProviderType.openai, #"{"id":"c","object":"chat.completion","created":#,"model":"m","choices":[{"index":#,"message":{"role":"assistant","content":"hi","tool_calls":[{"index":#,"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":#,"completion_tokens":#,"total_tokens":#,"prompt_tokens_details":{"cached_tokens":#},"completion_tokens_details":{"reasoning_tokens":#},"cost":#,"cost_usd":#}}"#,

@@ -1,7 +1,9 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
 import Testing
-@testable import ProviderMuxCore
 
-/// The codec toolkit (Sources/ProviderMuxCore/Protocols/Toolkit): the pieces every protocol
+/// The codec toolkit (Sources/MuxProtocols/Toolkit): the pieces every protocol
 /// shares, tested once here rather than through each codec.
 @Suite("Codec toolkit")
 struct CodecToolkitTests {

@@ -1,0 +1,168 @@
+import MuxBase
+import MuxTransport
+import MuxConfig
+
+/// Decodes Anthropic's Messages SSE stream into provider events, at any byte split.
+///
+/// The stream is a small state machine: `message_start`, then per content block
+/// `content_block_start` → `content_block_delta`… → `content_block_stop`, then `message_delta`
+/// (stop reason, cumulative usage) and `message_stop`; `ping`s anywhere. Content blocks are
+/// numbered by Anthropic across text and tool use; OpenAI numbers only tool calls, so each
+/// `tool_use` block gets the next tool-call index. Events out of that order are a broken
+/// promise and throw; event and delta types Anthropic may add later are ignored, as its
+/// versioning policy asks.
+package final class AnthropicStreamDecoder: ChatStreamDecoding {
+    private enum BlockKind: Equatable {
+        case text
+        case toolUse(call: Int)
+        /// thinking, redacted_thinking, server tool blocks...: nothing OpenAI can show.
+        case other
+    }
+
+    private struct Block {
+        var kind: BlockKind
+        var open = true
+    }
+
+    private var sse = SSEDecoder()
+    private let provider: ProviderConfig
+    private var started = false
+    private var ended = false
+    /// From `message_start`: `message_delta` usage may carry only the output count.
+    private var inputTokens = 0
+    private var cachedTokens: Int?
+    private var blocks: [Int: Block] = [:]
+    private var toolCalls = 0
+
+    package init(provider: ProviderConfig) { self.provider = provider }
+
+    package func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
+        do { try sse.feed(bytes) { try handle($0, emit) } } catch let e as StreamDecodeError { throw tooLarge(e) }
+    }
+
+    package func finish(_ emit: (ProviderEvent) -> Void) throws {
+        // A stream cut before `message_stop` emits no `.end`: the driver reports the interruption.
+        try sse.finish { try handle($0, emit) }
+    }
+
+    private func tooLarge(_ e: StreamDecodeError) -> PMXError {
+        switch e {
+        case .eventTooLarge(let limit): fail("a stream event is larger than \(limit) bytes")
+        }
+    }
+
+    private func fail(_ what: String) -> PMXError {
+        CodecSupport.protocolError(provider, "Anthropic stream: \(what)")
+    }
+
+    private func handle(_ event: SSEEvent, _ emit: (ProviderEvent) -> Void) throws {
+        let json = try CodecSupport.parseEvent(event.data, provider: provider.name,
+                                               prefix: "Anthropic stream: malformed \(event.event ?? "data") event: ")
+        guard json.objectValue != nil else { throw fail("\(event.event ?? "data") event is not a JSON object") }
+        // The `event:` line names the event; its data repeats it as `type`.
+        let type = event.event ?? json["type"]?.stringValue ?? (json["error"] != nil ? "error" : "")
+        if ended { return }  // nothing after message_stop can change the answer
+
+        switch type {
+        case "ping":
+            return
+        case "message_start":
+            guard !started else { throw fail("a second message_start") }
+            guard let message = json["message"], message.objectValue != nil else { throw fail("message_start without a message object") }
+            started = true
+            let startUsage = message["usage"] ?? .null
+            let input = try AnthropicCodec.inputTokens(startUsage, provider: provider)
+            if let input { (inputTokens, cachedTokens) = input }
+            emit(.meta(id: message["id"]?.stringValue, model: message["model"]?.stringValue))
+            if input != nil {
+                // The input side is known (and billed) from here on: a stream interrupted
+                // before message_delta still reports its prompt tokens in its partial usage.
+                let output = try AnthropicCodec.count(startUsage["output_tokens"], "message_start usage.output_tokens", provider: provider) ?? 0
+                emit(.usage(Usage(promptTokens: inputTokens, completionTokens: output, cachedTokens: cachedTokens)))
+            }
+        case "content_block_start":
+            let index = try blockIndex(json, type)
+            guard blocks[index] == nil else { throw fail("content block \(index) started twice") }
+            guard let block = json["content_block"], let kind = block["type"]?.stringValue else {
+                throw fail("content_block_start \(index) without a content_block type")
+            }
+            switch kind {
+            case "text":
+                blocks[index] = Block(kind: .text)
+                if let t = block["text"]?.stringValue, !t.isEmpty { emit(.delta(content: t, toolCalls: nil)) }
+            case "tool_use":
+                guard let id = block["id"]?.stringValue, !id.isEmpty, let name = block["name"]?.stringValue, !name.isEmpty else {
+                    throw fail("tool_use block \(index) without an id and a name")
+                }
+                let call = toolCalls
+                toolCalls += 1
+                blocks[index] = Block(kind: .toolUse(call: call))
+                // The input arrives as input_json_delta pieces; the start carries `{}`.
+                var arguments = ""
+                if let input = block["input"]?.objectValue, !input.isEmpty { arguments = JSONWriter.string(.object(input)) }
+                emit(.delta(content: nil, toolCalls: [ToolCalls.delta(index: call, id: id, name: name, arguments: arguments)]))
+            default:
+                blocks[index] = Block(kind: .other)
+            }
+        case "content_block_delta":
+            let index = try blockIndex(json, type)
+            let block = try openBlock(index, type)
+            guard let delta = json["delta"], let kind = delta["type"]?.stringValue else {
+                throw fail("content_block_delta \(index) without a delta type")
+            }
+            switch (kind, block.kind) {
+            case ("text_delta", .text):
+                guard let t = delta["text"]?.stringValue else { throw fail("text_delta \(index) without text") }
+                if !t.isEmpty { emit(.delta(content: t, toolCalls: nil)) }
+            case ("input_json_delta", .toolUse(let call)):
+                guard let piece = delta["partial_json"]?.stringValue else { throw fail("input_json_delta \(index) without partial_json") }
+                if !piece.isEmpty {
+                    emit(.delta(content: nil, toolCalls: [ToolCalls.argumentsDelta(index: call, piece: piece)]))
+                }
+            case ("text_delta", .toolUse), ("input_json_delta", .text):
+                throw fail("\(kind) for content block \(index) of another type")
+            default:
+                break  // thinking_delta, signature_delta, citations_delta, deltas of ignored blocks
+            }
+        case "content_block_stop":
+            let index = try blockIndex(json, type)
+            _ = try openBlock(index, type)
+            blocks[index]?.open = false
+        case "message_delta":
+            guard started else { throw fail("message_delta before message_start") }
+            if let reason = json["delta"]?["stop_reason"], !reason.isNull {
+                guard let r = reason.stringValue else { throw fail("message_delta stop_reason is not a string") }
+                emit(.finish(reason: AnthropicCodec.finishReason(r)))
+            }
+            if let usage = json["usage"], !usage.isNull {
+                // Cumulative totals: they replace what came before, never add to it.
+                if let input = try AnthropicCodec.inputTokens(usage, provider: provider) { (inputTokens, cachedTokens) = input }
+                if let output = try AnthropicCodec.count(usage["output_tokens"], "message_delta usage.output_tokens", provider: provider) {
+                    emit(.usage(Usage(promptTokens: inputTokens, completionTokens: output, cachedTokens: cachedTokens)))
+                }
+            }
+        case "message_stop":
+            guard started else { throw fail("message_stop before message_start") }
+            ended = true
+            emit(.end)
+        case "error":
+            // An overload or other failure after HTTP 200: the same error the status would have been.
+            emit(.error(AnthropicCodec.errorObject(json["error"], context: "error event in stream", provider: provider)))
+        default:
+            break  // event types added after this was written
+        }
+    }
+
+    /// The `index` of a content block event, which must come after `message_start`.
+    private func blockIndex(_ json: JSONValue, _ type: String) throws -> Int {
+        guard started else { throw fail("\(type) before message_start") }
+        guard let i = json["index"]?.intValue, i >= 0 else { throw fail("\(type) without a block index") }
+        return Int(i)
+    }
+
+    private func openBlock(_ index: Int, _ type: String) throws -> Block {
+        guard let block = blocks[index] else { throw fail("\(type) for content block \(index), which never started") }
+        guard block.open else { throw fail("\(type) for content block \(index) after its content_block_stop") }
+        return block
+    }
+}

@@ -1,0 +1,220 @@
+import MuxBase
+import MuxTransport
+
+/// Decodes `:streamGenerateContent?alt=sse`: every SSE event is a complete
+/// `GenerateContentResponse`, and there is no end marker, so `.end` comes from `finish` once
+/// the body ended cleanly after a finish reason.
+package final class GeminiStreamDecoder: ChatStreamDecoding {
+    private var sse = SSEDecoder()
+    private var reader: GeminiResponseReader
+    private var sawData = false
+    /// First non-blank byte of the body: `[` means the server ignored `alt=sse` and sent the
+    /// JSON-array form, which deserves a clearer message than "no finish reason".
+    private var firstByte: UInt8?
+    private var failed = false
+
+    package init(provider: String) { reader = GeminiResponseReader(provider: provider) }
+
+    package func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
+        if failed { return }
+        if firstByte == nil, let b = bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) { firstByte = b }
+        var reader = self.reader, sawData = self.sawData, failed = false
+        defer { self.reader = reader; self.sawData = sawData; self.failed = failed }
+        try sse.feed(bytes) { event in
+            if failed { return }
+            sawData = true
+            try Self.decode(event, &reader, &failed, emit)
+        }
+    }
+
+    package func finish(_ emit: (ProviderEvent) -> Void) throws {
+        if failed { return }
+        var reader = self.reader, failed = false
+        defer { self.reader = reader; self.failed = failed }
+        try sse.finish { event in
+            sawData = true
+            try Self.decode(event, &reader, &failed, emit)
+        }
+        if failed { return }
+        guard reader.finishReason != nil else {
+            if !sawData && firstByte == UInt8(ascii: "[") {
+                throw PMXError(.upstreamProtocol, "gemini: got a JSON array instead of server-sent events (alt=sse was ignored)", provider: reader.provider)
+            }
+            throw PMXError(.upstreamProtocol, "gemini: stream ended without a finish reason", provider: reader.provider)
+        }
+        emit(.end)
+    }
+
+    private static func decode(_ event: SSEEvent, _ reader: inout GeminiResponseReader, _ failed: inout Bool,
+                               _ emit: (ProviderEvent) -> Void) throws {
+        let json = try CodecSupport.parseEvent(event.data, provider: reader.provider, prefix: "gemini: malformed stream event: ")
+        try reader.read(json) { e in
+            if case .error = e { failed = true }  // nothing after an error means anything
+            emit(e)
+        }
+    }
+}
+
+/// Reads `GenerateContentResponse` objects (one per stream event, or a whole non-streamed
+/// body) into provider events. Function calls arrive whole, so each becomes ONE tool-call
+/// delta with id, name and all of its arguments.
+package struct GeminiResponseReader {
+    package let provider: String
+    package private(set) var finishReason: String?
+    package private(set) var sawCandidate = false
+    private var sawMeta = false
+    private var responseId: String?
+    private var toolCalls = 0
+    private var lastUsage: Usage?
+    /// Thought signatures by tool-call index, for the non-streamed answer's `extra_content`.
+    package private(set) var signatures: [Int: String] = [:]
+
+    package init(provider: String) { self.provider = provider }
+
+    package func broken(_ what: String) -> PMXError {
+        PMXError(.upstreamProtocol, "gemini: \(what)", provider: provider)
+    }
+
+    package mutating func read(_ json: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
+        guard let o = json.objectValue else { throw broken("expected a GenerateContentResponse object, got \(json.typeName)") }
+        if let err = ProviderErrorBody.inBand(json) {
+            emit(.error(GeminiErrors.inBody(err, httpStatus: 200, provider: provider)))
+            return
+        }
+        if !sawMeta {
+            sawMeta = true
+            responseId = try optionalString(o["responseId"], "responseId")
+            emit(.meta(id: responseId, model: try optionalString(o["modelVersion"], "modelVersion")))
+        }
+        let candidates: [JSONValue]
+        switch o["candidates"] {
+        case nil, .null?: candidates = []
+        case .array(let a)?: candidates = a
+        case let v?: throw broken("candidates is \(v.typeName), not an array")
+        }
+        // Usage-only chunks have no candidates; a blocked prompt has none and says why.
+        if let candidate = candidates.first(where: { $0["index"]?.intValue ?? 0 == 0 }) ?? candidates.first {
+            sawCandidate = true
+            try read(candidate: candidate, emit)
+        } else if let reason = o["promptFeedback"]?["blockReason"]?.stringValue {
+            let why = o["promptFeedback"]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
+            emit(.error(PMXError(.contentFiltered, "gemini blocked the prompt (\(reason))\(why)", httpStatus: 200, provider: provider)))
+            return
+        }
+        if let u = o["usageMetadata"], !u.isNull { try read(usage: u, emit) }
+    }
+
+    private mutating func read(candidate: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
+        guard candidate.objectValue != nil else { throw broken("a candidate is \(candidate.typeName), not an object") }
+        let parts: [JSONValue]
+        switch candidate["content"]?["parts"] {
+        case nil, .null?: parts = []
+        case .array(let a)?: parts = a
+        case let v?: throw broken("content.parts is \(v.typeName), not an array")
+        }
+        var text = ""
+        var calls: [JSONValue] = []
+        for part in parts {
+            guard part.objectValue != nil else { throw broken("a part is \(part.typeName), not an object") }
+            if part["thought"]?.boolValue == true { continue }  // a thought summary is not the answer
+            if let t = part["text"] {
+                guard let s = t.stringValue else { throw broken("text is \(t.typeName), not a string") }
+                text += s
+            } else if let fc = part["functionCall"] {
+                calls.append(try toolCallDelta(fc, signature: part["thoughtSignature"]?.stringValue))
+            }
+            // Other parts (executableCode, inlineData output, ...) have no OpenAI counterpart.
+        }
+        if finishReason != nil && (!text.isEmpty || !calls.isEmpty) { throw broken("content after the finish reason") }
+        if !text.isEmpty || !calls.isEmpty {
+            emit(.delta(content: text.isEmpty ? nil : text, toolCalls: calls.isEmpty ? nil : calls))
+        }
+        switch candidate["finishReason"] {
+        case nil, .null?, .string("FINISH_REASON_UNSPECIFIED")?: break
+        case .string(let raw)?:
+            if finishReason == nil {
+                let reason = Self.openAIReason(raw, calledTools: toolCalls > 0)
+                finishReason = reason
+                emit(.finish(reason: reason))
+            }
+        case let v?: throw broken("finishReason is \(v.typeName), not a string")
+        }
+    }
+
+    private mutating func toolCallDelta(_ fc: JSONValue, signature: String?) throws -> JSONValue {
+        guard let name = fc["name"]?.stringValue, !name.isEmpty else { throw broken("functionCall without a name") }
+        // A function without parameters may send no args; arguments as text are not Gemini's.
+        guard fc["args"]?.stringValue == nil, let args = ToolCalls.argumentsText(fc["args"]) else {
+            throw broken("functionCall.args is \(fc["args"]!.typeName), not an object")
+        }
+        let index = toolCalls
+        toolCalls += 1
+        // Gemini's API gives no call ids; stable per response so the result can name its call.
+        let id = fc["id"]?.stringValue ?? "call_" + (responseId.map { $0 + "_" } ?? "") + String(index)
+        var call = JSONObject()
+        call["index"] = .int(Int64(index))
+        call["id"] = .string(id)
+        call["type"] = "function"
+        call["function"] = ["name": .string(name), "arguments": .string(args)]
+        if let signature {
+            signatures[index] = signature
+            call["extra_content"] = ["google": ["thought_signature": .string(signature)]]
+        }
+        return .object(call)
+    }
+
+    /// Totals so far. Gemini counts thinking apart from the answer; OpenAI's completion tokens
+    /// include reasoning, so they are added. `cachedContentTokenCount` is the cached part of
+    /// the prompt count (OpenAI's `cached_tokens`).
+    private mutating func read(usage u: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
+        guard u.objectValue != nil else { throw broken("usageMetadata is \(u.typeName), not an object") }
+        func count(_ key: String) throws -> Int? {  // clamped into 0...Usage.maxTokens: the sums below cannot overflow
+            try TokenCounts.count(u[key], orThrow: broken("usageMetadata.\(key) is not a count"))
+        }
+        let prompt = try count("promptTokenCount"), candidates = try count("candidatesTokenCount")
+        let thoughts = try count("thoughtsTokenCount"), toolPrompt = try count("toolUsePromptTokenCount")
+        let total = try count("totalTokenCount")
+        let cached = try count("cachedContentTokenCount")
+        guard prompt != nil || candidates != nil || total != nil else { return }  // e.g. only {"trafficType": ...}
+        let usage = Usage(promptTokens: (prompt ?? 0) + (toolPrompt ?? 0), completionTokens: (candidates ?? 0) + (thoughts ?? 0),
+                          totalTokens: total, cachedTokens: cached)
+        if usage != lastUsage {
+            lastUsage = usage
+            emit(.usage(usage))
+        }
+    }
+
+    private func optionalString(_ v: JSONValue?, _ key: String) throws -> String? {
+        switch v {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        case let v?: throw broken("\(key) is \(v.typeName), not a string")
+        }
+    }
+
+    /// Gemini's finish reasons in OpenAI's words. A function call ends a turn with STOP.
+    package static func openAIReason(_ raw: String, calledTools: Bool) -> String {
+        switch raw {
+        case "STOP": FinishReasons.endOfTurn(calledTools: calledTools)
+        case "MAX_TOKENS": "length"
+        case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT":
+            "content_filter"
+        default: FinishReasons.endOfTurn(calledTools: calledTools)  // LANGUAGE, OTHER, MALFORMED_FUNCTION_CALL, ...: the turn is over
+        }
+    }
+
+    /// The non-streamed answer keeps each call's thought signature where Gemini 3 needs it back.
+    package func attachThoughtSignatures(to completion: inout JSONObject) {
+        guard !signatures.isEmpty, case .array(var choices)? = completion["choices"], var choice = choices.first?.objectValue,
+              var message = choice["message"]?.objectValue, case .array(var calls)? = message["tool_calls"] else { return }
+        for (i, call) in calls.enumerated() {
+            guard let sig = signatures[i], var c = call.objectValue else { continue }
+            c["extra_content"] = ["google": ["thought_signature": .string(sig)]]
+            calls[i] = .object(c)
+        }
+        message["tool_calls"] = .array(calls)
+        choice["message"] = .object(message)
+        choices[0] = .object(choice)
+        completion["choices"] = .array(choices)
+    }
+}

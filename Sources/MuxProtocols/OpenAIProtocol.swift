@@ -1,0 +1,173 @@
+import MuxBase
+import MuxTransport
+import MuxConfig
+
+/// The OpenAI Chat Completions wire protocol, spoken by `openai`, `openai-compatible` and every
+/// OpenAI-compatible preset. Bytes in, events out: no network here.
+public enum OpenAIProtocol {
+    /// Common headers: JSON body, the key (a bearer token unless `key` says otherwise),
+    /// OpenRouter's optional attribution headers, the provider's extra headers.
+    public static func headers(for provider: ProviderConfig, streaming: Bool, key: AuthHeaders.Key = .bearer) -> [(String, String)] {
+        var extra: [(String, String)] = []
+        if let v = provider.options["http_referer"]?.stringValue { extra.append(("HTTP-Referer", v)) }
+        if let v = provider.options["x_title"]?.stringValue { extra.append(("X-Title", v)) }
+        return AuthHeaders.build(provider, accept: AuthHeaders.accept(streaming: streaming), key: key, extra: extra)
+    }
+
+    /// The request body for `POST {base}/chat/completions`: the caller's body with the
+    /// provider's model and, when streaming, `stream_options.include_usage` so usage arrives.
+    public static func chatBody(_ request: ChatRequest, model: String?, stream: Bool) -> [UInt8] {
+        var body = request.body
+        if let model { body["model"] = .string(model) } else { body["model"] = nil }
+        body["stream"] = .bool(stream)
+        if stream {
+            var options = body["stream_options"]?.objectValue ?? JSONObject()
+            options["include_usage"] = true
+            body["stream_options"] = .object(options)
+        } else {
+            body["stream_options"] = nil
+        }
+        return JSONWriter.bytes(.object(body))
+    }
+
+    /// Decodes a non-streamed `chat.completion`.
+    public static func decodeChat(_ bytes: [UInt8], provider: String) throws -> JSONObject {
+        let json = try CodecSupport.parseBody(bytes, provider: provider, what: "response body")
+        if let err = ProviderErrorBody.inBand(json) {
+            throw PMXError(.upstreamServer, "error in response body: \(ProviderErrorBody.message(err))", httpStatus: 200, provider: provider)
+        }
+        guard var o = json.objectValue, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
+            throw PMXError(.upstreamProtocol, "response has no choices", provider: provider)
+        }
+        // The upstream's usage object goes to the caller as it is, but with its numbers bounded.
+        if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
+        o["choices"] = .array(choices.enumerated().map { n, choice in
+            guard var c = choice.objectValue else { return choice }
+            if c["index"] != nil { c["index"] = positionIndex(c["index"], at: n) }
+            if var message = c["message"]?.objectValue, let calls = message["tool_calls"]?.arrayValue {
+                message["tool_calls"] = .array(withPositionIndexes(calls))
+                c["message"] = .object(message)
+            }
+            return .object(c)
+        })
+        return o
+    }
+
+    /// An upstream's `index` (of a choice, a tool call, an embedding) as the host gets it: a
+    /// non-negative integer, else the item's position in its array. A host indexes arrays with
+    /// it (the openai SDKs do), and a negative one would pick an item from the end.
+    package static func positionIndex(_ value: JSONValue?, at position: Int) -> JSONValue {
+        if let i = value?.intValue, i >= 0 { return .int(i) }
+        return .int(Int64(position))
+    }
+
+    /// `items` with each object's `index`, where present, made a valid one (`positionIndex`).
+    public static func withPositionIndexes(_ items: [JSONValue]) -> [JSONValue] {
+        items.enumerated().map { n, item in
+            guard var o = item.objectValue, o["index"] != nil else { return item }
+            o["index"] = positionIndex(o["index"], at: n)
+            return .object(o)
+        }
+    }
+
+    public static func embeddingsBody(_ request: EmbedRequest, model: String?) -> [UInt8] {
+        var body = request.body
+        if let model { body["model"] = .string(model) } else { body["model"] = nil }
+        return JSONWriter.bytes(.object(body))
+    }
+
+    public static func decodeEmbeddings(_ bytes: [UInt8], provider: String) throws -> JSONObject {
+        guard let json = try? JSONParser.parse(bytes), var o = json.objectValue, o["data"]?.arrayValue != nil else {
+            throw PMXError(.upstreamProtocol, "malformed embeddings response", provider: provider)
+        }
+        if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
+        if let data = o["data"]?.arrayValue { o["data"] = .array(withPositionIndexes(data)) }
+        return o
+    }
+
+    /// Model ids from `GET {base}/models`.
+    public static func decodeModels(_ bytes: [UInt8], provider: String) throws -> [String] {
+        guard let json = try? JSONParser.parse(bytes), let data = json["data"]?.arrayValue else {
+            throw PMXError(.upstreamProtocol, "malformed /models response", provider: provider)
+        }
+        return data.compactMap { $0["id"]?.stringValue }
+    }
+}
+
+/// Decodes an OpenAI SSE chat stream into provider events, at any byte split.
+public struct OpenAIStreamDecoder: Sendable {
+    /// The same decoder behind the `ChatStreamDecoding` interface.
+    package final class Adapter: ChatStreamDecoding {
+        package var decoder: OpenAIStreamDecoder
+        package init(provider: String) { decoder = OpenAIStreamDecoder(provider: provider) }
+        package func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws { try decoder.feed(bytes, emit) }
+        package func finish(_ emit: (ProviderEvent) -> Void) throws { try decoder.finish(emit) }
+    }
+
+    private var sse = SSEDecoder()
+    private let provider: String
+    /// `id` and `model` are the same on every chunk: reported once.
+    private var metaSent = false
+
+    public init(provider: String) { self.provider = provider }
+
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
+        let provider = self.provider
+        var metaSent = self.metaSent
+        defer { self.metaSent = metaSent }
+        try sse.feed(bytes) { event in try Self.decode(event, provider: provider, metaSent: &metaSent, emit) }
+    }
+
+    public mutating func finish(_ emit: (ProviderEvent) -> Void) throws {
+        let provider = self.provider
+        var metaSent = self.metaSent
+        defer { self.metaSent = metaSent }
+        try sse.finish { event in try Self.decode(event, provider: provider, metaSent: &metaSent, emit) }
+    }
+
+    package static func decode(_ event: SSEEvent, provider: String, _ emit: (ProviderEvent) -> Void) throws {
+        var metaSent = false
+        try decode(event, provider: provider, metaSent: &metaSent, emit)
+    }
+
+    /// One chunk, read in place from jansson's tree: only the fields an event needs become
+    /// Swift values (this runs once per streamed token).
+    package static func decode(_ event: SSEEvent, provider: String, metaSent: inout Bool, _ emit: (ProviderEvent) -> Void) throws {
+        if event.data.count == 6 && event.data.elementsEqual("[DONE]".utf8) { emit(.end); return }
+        let doc: JSONDocument
+        do { doc = try JSONDocument(event.data) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "malformed stream event: \(e.message)", provider: provider)
+        }
+        let json = doc.ref
+        // Errors under HTTP 200 (OpenRouter and others) arrive as an `error` object.
+        if let err = json["error"], !err.isNull {
+            let value = err.value  // an error ends the stream: the one event worth a Swift copy
+            let code = ProviderErrorBody.httpCode(value)
+            emit(.error(PMXError(code.map(HTTPErrorMapping.status(forHTTP:)) ?? .upstreamServer,
+                                 "error event in stream: \(ProviderErrorBody.message(value))", httpStatus: code ?? 0, provider: provider)))
+            return
+        }
+        if !metaSent {
+            let id = json["id"]?.stringValue, model = json["model"]?.stringValue
+            if id != nil || model != nil {
+                emit(.meta(id: id, model: model))
+                // Azure's first chunk (prompt_filter_results) has empty ones: keep looking.
+                metaSent = id?.isEmpty == false && model?.isEmpty == false
+            }
+        }
+        if let choice = json["choices"]?[0] {
+            if let delta = choice["delta"] {
+                let content = delta["content"].flatMap { $0.isEmptyString ? nil : $0.stringValue }
+                var calls: [JSONValue]?
+                if let c = delta["tool_calls"], c.isArray, c.count > 0, case .array(let list) = c.value {
+                    // The host sees these deltas as they are: no negative index (it would pick a
+                    // call from the end of the host's list); such an index becomes the position.
+                    calls = list.contains { ($0["index"]?.intValue ?? 0) < 0 } ? OpenAIProtocol.withPositionIndexes(list) : list
+                }
+                if content != nil || calls != nil { emit(.delta(content: content, toolCalls: calls)) }
+            }
+            if let reason = choice["finish_reason"]?.stringValue { emit(.finish(reason: reason)) }
+        }
+        if let u = json["usage"], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
+    }
+}

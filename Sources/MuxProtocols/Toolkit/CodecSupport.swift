@@ -1,0 +1,48 @@
+import MuxBase
+import MuxConfig
+
+/// Small helpers every codec uses: parsing a body into a clear protocol error, the completion
+/// built from decoded events, URLs and options.
+public enum CodecSupport {
+    /// Parses a JSON body, or throws `.upstreamProtocol` naming the provider and the problem.
+    public static func parseBody(_ bytes: [UInt8], provider: ProviderConfig, what: String) throws -> JSONValue {
+        try parseBody(bytes, provider: provider.name, what: what)
+    }
+
+    public static func parseBody(_ bytes: [UInt8], provider: String, what: String) throws -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "malformed \(what): \(e.message)", provider: provider)
+        }
+    }
+
+    /// One stream event or line: a malformed one breaks the protocol, said with `prefix`
+    /// ("cohere: malformed stream event: ...").
+    public static func parseEvent(_ bytes: UnsafeRawBufferPointer, provider: String, prefix: @autoclosure () -> String) throws -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "\(prefix())\(e.message)", provider: provider)
+        }
+    }
+
+    public static func parseEvent(_ bytes: [UInt8], provider: String, prefix: @autoclosure () -> String) throws -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "\(prefix())\(e.message)", provider: provider)
+        }
+    }
+
+    public static func protocolError(_ provider: ProviderConfig, _ message: String) -> PMXError {
+        PMXError(.upstreamProtocol, message, provider: provider.name)
+    }
+
+    /// The OpenAI `chat.completion` object built from the events of one answer.
+    public static func completion(from events: [ProviderEvent], model: String?) -> JSONObject {
+        var acc = StreamAccumulator()
+        for e in events { acc.apply(e) }
+        return acc.response(fallbackModel: model ?? "")
+    }
+
+    /// `{base}` + path, where base has no trailing slash.
+    public static func url(_ provider: ProviderConfig, _ path: String) -> String { provider.baseURL + path }
+
+    /// A string option from the provider's type-specific `options`.
+    public static func option(_ provider: ProviderConfig, _ key: String) -> String? { provider.options[key]?.stringValue }
+}

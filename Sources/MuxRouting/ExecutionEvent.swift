@@ -1,0 +1,73 @@
+import MuxBase
+
+/// What a routed request tells its consumer, on the loop thread. Serialized to the JSON event
+/// vocabulary only by consumers that stream (a blocking `complete` never builds these strings).
+public enum ExecutionEvent {
+    case start(provider: String, model: String, attempt: Int)
+    case delta(content: String?, toolCalls: [JSONValue]?)
+    case retry(provider: String, attempt: Int, delayMs: Int, error: PMXError)
+    case fallback(from: String, to: String, error: PMXError)
+    case usage(Usage)
+    case done(JSONObject)
+    case error(PMXError)
+
+    public var isTerminal: Bool {
+        switch self {
+        case .done, .error: true
+        default: false
+        }
+    }
+
+    /// Appends this event's JSON text (the same as `json()`) to `out`. Deltas, one per token,
+    /// are written directly without building a `JSONValue` first.
+    public func writeJSON(into out: inout [UInt8]) {
+        guard case .delta(let content, let toolCalls) = self else {
+            JSONWriter.write(json(), into: &out)
+            return
+        }
+        out.append(contentsOf: #"{"type":"delta""#.utf8)
+        if let content {
+            out.append(contentsOf: #","content":"#.utf8)
+            JSONWriter.writeString(content, into: &out)
+        }
+        if let toolCalls {
+            out.append(contentsOf: #","tool_calls":"#.utf8)
+            JSONWriter.write(.array(toolCalls), into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    public func json() -> JSONValue {
+        var o = JSONObject()
+        switch self {
+        case .start(let provider, let model, let attempt):
+            o["type"] = "start"; o["provider"] = .string(provider); o["model"] = .string(model)
+            o["attempt"] = .int(Int64(attempt))
+        case .delta(let content, let toolCalls):
+            o["type"] = "delta"
+            if let content { o["content"] = .string(content) }
+            if let toolCalls { o["tool_calls"] = .array(toolCalls) }
+        case .retry(let provider, let attempt, let delayMs, let e):
+            o["type"] = "retry"; o["provider"] = .string(provider); o["attempt"] = .int(Int64(attempt))
+            o["delay_ms"] = .int(Int64(delayMs))
+            Self.writeFailure(e, into: &o)
+        case .fallback(let from, let to, let e):
+            o["type"] = "fallback"; o["from"] = .string(from); o["to"] = .string(to)
+            Self.writeFailure(e, into: &o)
+        case .usage(let u):
+            o["type"] = "usage"; o["usage"] = u.json()
+        case .done(let response):
+            o["type"] = "done"; o["response"] = .object(response)
+        case .error(let e):
+            return e.json()
+        }
+        return .object(o)
+    }
+
+    /// What a retry / fallback event says about the failure behind it.
+    private static func writeFailure(_ e: PMXError, into o: inout JSONObject) {
+        PMXError.writeStatus(e.status, errorClass: false, into: &o)
+        o["http_status"] = .int(Int64(e.httpStatus))
+        o["message"] = .string(e.message)
+    }
+}

@@ -1,0 +1,530 @@
+import MuxBase
+import MuxTransport
+import MuxConfig
+import MuxProtocols
+import MuxAccounting
+import MuxProviders
+import Synchronization
+
+/// A router: providers, routing policy, one event loop. Safe to share between threads; every
+/// request runs on the loop thread as a `RequestExecution`.
+public final class Router: @unchecked Sendable {
+    public let loop: EventLoop
+    package let retry: RetrySettings
+    package let timeouts: TimeoutSettings
+    package let maxResponseBytes: Int
+    package let maxRequestBytes: Int
+    /// `limits.max_total_attempts` and `limits.max_cooldown_ms`.
+    package let maxTotalAttempts: Int
+    package let maxCooldownMs: Int
+    /// The router's `tls` section: the default of every provider, added later ones included.
+    package let tlsDefaults: TLSSettings
+    package let unsupportedParams: UnsupportedParameterPolicy
+    package let pricing: PricingTable
+    package let breakerSettings: BreakerSettings
+    package let cacheSettings: CacheSettings
+    public let metrics = MetricsRegistry()
+    public let cache: ResponseCache
+    package let routerBudget: BudgetTracker?
+    /// Guards `providers`, `routing` and `laneBudgets`: what requests are planned from.
+    package let providersLock = ConditionLock()
+    package var providers: [ProviderRuntime]
+    /// The names in `providers` (kept with it under `providersLock`), so that adding one of
+    /// 10,000 providers is not a search of all of them.
+    package private(set) var providerNames = Set<String>()
+    package var routing: RoutingConfig
+    package var laneBudgets: [String: BudgetTracker] = [:]
+    /// Round-robin turns, the random generator and the circuit breakers.
+    package let policy: Locked<PolicyState>
+    private let closed = Atomic<Bool>(false)
+    // Loop thread only.
+    private var live: [ObjectIdentifier: RequestExecution] = [:]
+    package let counters = RouterCountersBox()
+    package var healthMonitor: HealthMonitor?
+    package var discovery: DiscoveryService?
+
+    package struct PolicyState {
+        package var turns: [String: Int] = [:]
+        package var rng: SplitMix64
+        package var breakers: [SeriesKey: CircuitBreaker] = [:]
+        /// Caps on the maps keyed by request-supplied model names (same cap as metric series).
+        package var turnCap = KeyCap(cap: MetricsRegistry.defaultMaxSeries)
+        package var breakerCap = KeyCap(cap: MetricsRegistry.defaultMaxSeries)
+        package var ordinaryBreakers = 0
+        /// The round-robin key shared by route keys beyond `turnCap` (a route key equal to it only shares its turn).
+        package static let overflowTurnKey = "\u{0}overflow"
+    }
+
+    package struct RouterCounters { package var requests = 0, successes = 0, failures = 0 }
+    package final class RouterCountersBox: Sendable {
+        package let state = Locked(RouterCounters())
+        package func withLock<T>(_ body: (inout RouterCounters) -> T) -> T { state.withLock { body(&$0) } }
+    }
+
+    public init(config: RouterConfig) throws {
+        loop = try EventLoop()
+        retry = config.retry
+        timeouts = config.timeouts
+        maxResponseBytes = config.maxResponseBytes
+        maxRequestBytes = config.maxRequestBytes
+        maxTotalAttempts = config.maxTotalAttempts
+        maxCooldownMs = config.maxCooldownMs
+        tlsDefaults = config.tls
+        unsupportedParams = config.unsupportedParams
+        pricing = config.pricing
+        breakerSettings = config.breaker
+        cacheSettings = config.cache
+        // The store always works: `cache.enabled` is only the default for requests, and a
+        // request may opt in with `route.cache: true` when the router's default is off.
+        var store = config.cache
+        store.enabled = true
+        cache = ResponseCache(settings: store)
+        routerBudget = config.budget.map(BudgetTracker.init)
+        providers = []
+        routing = config.routing
+        policy = Locked(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
+        // Last: every stored property is set, so the router can make each provider's driver.
+        providers = config.providers.map { [tls = config.tls] in makeRuntime(Self.resolvedTLS($0, defaults: tls)) }
+        providerNames = Set(providers.map(\.name))
+        laneBudgets = Self.budgets(for: config.routing, keeping: [:])
+        Log.debug("router created with \(providers.count) providers: \(providers.map(\.name).joined(separator: ", "))")
+        startBackgroundServices(config)
+    }
+
+    deinit { close() }
+
+    public var providerSnapshot: [ProviderRuntime] { providersLock.withLock { providers } }
+
+    /// The provider with the router's TLS defaults under its own keys; warns (once, here, when
+    /// the provider is created) when verification is off.
+    package static func resolvedTLS(_ config: ProviderConfig, defaults: TLSSettings) -> ProviderConfig {
+        let c = overlaidTLS(config, defaults: defaults)
+        warnIfUnverified(c)
+        return c
+    }
+
+    package static func overlaidTLS(_ config: ProviderConfig, defaults: TLSSettings) -> ProviderConfig {
+        var c = config
+        c.tls = config.tls.overlaid(on: defaults)
+        return c
+    }
+
+    package static func warnIfUnverified(_ c: ProviderConfig) {
+        if !c.tls.verifies && c.type.usesNetwork {
+            Log.warn("TLS verification disabled for provider \(c.name) (tls.verify: false): its certificate and host name are not checked")
+        }
+    }
+
+    public func addProvider(_ config: ProviderConfig) throws {
+        let config = Self.resolvedTLS(config, defaults: tlsDefaults)
+        try providersLock.withLock {
+            guard !providerNames.contains(config.name) else {
+                throw PMXError(.duplicateProvider, "a provider named \"\(config.name)\" already exists")
+            }
+            providers.append(makeRuntime(config))
+            providerNames.insert(config.name)
+        }
+        Log.info("provider \(config.name) added")
+    }
+
+    /// Requests already running on the provider finish there; new ones no longer see it (lanes
+    /// that list it skip it).
+    public func removeProvider(named name: String) throws {
+        try providersLock.withLock {
+            guard let i = providers.firstIndex(where: { $0.name == name }) else {
+                throw PMXError(.providerNotFound, "no provider named \"\(name)\"")
+            }
+            providers.remove(at: i)
+            providerNames.remove(name)
+        }
+        Log.info("provider \(name) removed")
+    }
+
+    /// Replaces discovered providers by `found`, leaving configured ones alone.
+    /// Logs only after the lock is released: the host's log callback may call back into the
+    /// router (add/remove_provider, stats, update_routing take this lock).
+    package func replaceDiscovered(_ found: [ProviderConfig]) {
+        let (added, removed) = providersLock.withLock { () -> ([ProviderConfig], [String]) in
+            let keep = providers.filter { p in !p.config.discovered || found.contains { $0.name == p.name && $0.baseURL == p.config.baseURL } }
+            var next = keep
+            var added: [ProviderConfig] = []
+            for c in found where !next.contains(where: { $0.name == c.name || $0.config.baseURL == c.baseURL }) {
+                let resolved = Self.overlaidTLS(c, defaults: tlsDefaults)
+                next.append(makeRuntime(resolved))
+                added.append(resolved)
+            }
+            let removed = providers.filter { p in !next.contains { $0 === p } }.map(\.name)
+            providers = next
+            providerNames = Set(next.map(\.name))
+            return (added, removed)
+        }
+        for c in added {
+            Self.warnIfUnverified(c)
+            Log.info("discovered \(c.type.rawValue) at \(c.baseURL) as provider \(c.name) (\(c.models?.count ?? 0) models)")
+        }
+        for name in removed { Log.info("discovered provider \(name) no longer answers; removed") }
+    }
+
+    /// Replaces the `routing` section (strategies, lanes, groups, fallbacks, order) while
+    /// requests are in flight: each keeps the plan it started with. Lane budgets with unchanged
+    /// settings keep their spend.
+    public func updateRouting(_ document: JSONValue) throws {
+        var r = try FieldReader(document, path: "routing")
+        try providersLock.withLock {
+            let configs = providers.map(\.config)
+            let order = try r.stringArray("order")
+            let parsed = try RoutingConfig.parse(&r, providerConfigs: configs)
+            try r.finish()
+            if let order { providers = try RouterConfig.applyOrder(order, to: providers, name: \.name) }
+            laneBudgets = Self.budgets(for: parsed, keeping: laneBudgets)
+            routing = parsed
+        }
+        Log.info("routing updated")
+    }
+
+    package static func budgets(for routing: RoutingConfig, keeping old: [String: BudgetTracker]) -> [String: BudgetTracker] {
+        var out: [String: BudgetTracker] = [:]
+        for lane in routing.lanes {
+            guard let b = lane.budget else { continue }
+            if let existing = old[lane.name], existing.settings == b { out[lane.name] = existing } else { out[lane.name] = BudgetTracker(settings: b) }
+        }
+        return out
+    }
+
+    /// A provider as this router runs it, with its driver made once here: every way a provider
+    /// enters the router (config, `addProvider`, discovery) goes through this.
+    package func makeRuntime(_ config: ProviderConfig) -> ProviderRuntime {
+        ProviderRuntime(config, driver: makeDriver(for: config))
+    }
+
+    /// The driver of `p`: its own, or (a runtime built outside a router) one made now.
+    package func driver(for p: ProviderRuntime) -> AttemptDriver { p.driver ?? makeDriver(for: p.config) }
+
+    private func makeDriver(for config: ProviderConfig) -> AttemptDriver {
+        if let codec = ProviderCatalogue.entry(for: config.type).codec {
+            return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, maxRequestBytes: maxRequestBytes,
+                                   unsupportedParams: unsupportedParams)
+        }
+        return MockDriver(scheduler: loop)
+    }
+
+    // MARK: Requests
+
+    /// A started request; `cancel` is safe from any thread and idempotent.
+    /// Created before the request starts, so that a callback running on the loop thread
+    /// before `start` returns can already cancel through it.
+    public final class Handle: @unchecked Sendable {
+        // Set once by `start` before the request is handed to the loop; read on the loop thread.
+        fileprivate weak var execution: RequestExecution?
+        fileprivate let loop: EventLoop
+        /// Set at once by `cancel`, from any thread: a cached answer's replay reads it before
+        /// each event (a live request learns it from the loop task below).
+        private let cancelRequested = Atomic<Bool>(false)
+        fileprivate init(loop: EventLoop) { self.loop = loop }
+        public func cancel() {
+            cancelRequested.store(true, ordering: .releasing)
+            loop.execute { [weak self] in self?.execution?.cancel() }
+        }
+        /// Lets an attempt paused for back-pressure go on. Any thread.
+        public func resume() {
+            loop.execute { [weak self] in self?.execution?.resume() }
+        }
+        package var isCancelled: Bool { cancelRequested.load(ordering: .acquiring) }
+    }
+
+    public func makeHandle() -> Handle { Handle(loop: loop) }
+
+    /// Validates and starts a request; events go to `sink` on the loop thread. Input errors
+    /// (and routing refusals: unknown lane, no capable provider, spent budget) are thrown here
+    /// and the sink is never called.
+    @discardableResult
+    public func start(_ operation: AttemptOperation, handle: Handle? = nil, flow: EventQueue? = nil,
+                      sink: @escaping (ExecutionEvent) -> Void) throws -> Handle {
+        guard !closed.load(ordering: .acquiring) else { throw PMXError(.routerClosed, "the router is closed") }
+        let model: String?, route: RouteOptions, streaming: Bool
+        var tags: [String] = []
+        switch operation {
+        case .chat(let r, let stream):
+            model = r.model; route = r.route; streaming = stream
+            tags = route.tags + Self.metadataTags(r.body["metadata"])
+        case .embed(let r): model = r.model; route = r.route; streaming = false
+        }
+        let handle = handle ?? makeHandle()
+        let needs = RequestNeeds(operation)
+
+        var cacheKey: String?
+        if case .chat(let r, _) = operation, route.cache ?? cacheSettings.enabled, let key = ResponseCache.key(for: r) {
+            if let hit = cache.get(key, nowNs: MonotonicClock.nanos()) {
+                replayCached(hit, handle: handle, sink: sink)
+                return handle
+            }
+            cacheKey = key
+        }
+
+        let planner = makePlanner()
+        let plan = try planner.plan(model: model, route: route, tags: tags, needs: needs, streaming: streaming)
+        counters.withLock { $0.requests += 1 }
+        let context = makeContext(plan: plan, planner: planner, needs: needs, streaming: streaming)
+        let cacheRef = cache
+        let execution = RequestExecution(
+            operation: operation, candidates: plan.candidates, scheduler: loop,
+            driverFor: { [unowned self] p in self.driver(for: p) }, retry: retry, timeouts: timeouts,
+            maxAttemptsOverride: route.maxAttempts, timeoutOverrideMs: route.timeoutMs,
+            maxTotalAttempts: route.maxTotalAttempts ?? maxTotalAttempts,
+            maxTotalAttemptsField: route.maxTotalAttempts != nil ? "route.max_total_attempts" : "limits.max_total_attempts",
+            context: context, label: plan.label,
+            sink: { [counters] event in
+                if case .done(let response) = event {
+                    counters.withLock { $0.successes += 1 }
+                    if let cacheKey { cacheRef.put(cacheKey, response: Self.cacheable(response), nowNs: MonotonicClock.nanos()) }
+                }
+                if case .error = event { counters.withLock { $0.failures += 1 } }
+                sink(event)
+            })
+        if let flow { execution.shouldPause = { flow.shouldPause() } }
+        execution.retryOverride = route.retry
+        execution.timeoutsOverride = route.timeouts
+        handle.execution = execution
+        loop.execute { [self] in
+            if closed.load(ordering: .acquiring) {
+                execution.cancel(.cancelled, "the router was freed")
+                return
+            }
+            let id = ObjectIdentifier(execution)
+            live[id] = execution
+            execution.onFinished = { [unowned self] in live[id] = nil }
+            execution.start()
+        }
+        return handle
+    }
+
+    /// `metadata.tags`: an array of strings, or one comma-separated string (OpenAI metadata values are strings).
+    package static func metadataTags(_ metadata: JSONValue?) -> [String] {
+        switch metadata?["tags"] {
+        case .string(let s): return s.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        case .array(let a): return a.compactMap(\.stringValue)
+        default: return []
+        }
+    }
+
+    /// A cache hit: the stored answer, replayed on the loop thread like a real one — also in
+    /// how it ends: a cancel (`handle.cancel()`: pmx_stream_cancel / pmx_stream_free, or a
+    /// non-zero callback return, also from inside the callback) is looked at before every
+    /// event, and stops the replay with the cancellation as its one terminal event.
+    private func replayCached(_ stored: JSONObject, handle: Handle, sink: @escaping (ExecutionEvent) -> Void) {
+        counters.withLock { $0.requests += 1 }
+        var response = stored
+        response["cached"] = true
+        response["attempts"] = []
+        response["latency_ms"] = 0
+        Log.debug("cache hit: \(response["provider"]?.stringValue ?? "?")")
+        loop.execute { [counters] in
+            for e in CacheReplay.events(for: response) + [.done(response)] {
+                if handle.isCancelled {
+                    counters.withLock { $0.failures += 1 }
+                    sink(.error(PMXError(.cancelled, "request cancelled")))
+                    return
+                }
+                if case .done = e { counters.withLock { $0.successes += 1 } }
+                sink(e)
+            }
+        }
+    }
+
+    /// What is stored: the answer without this request's attempts and timings.
+    package static func cacheable(_ response: JSONObject) -> JSONObject {
+        var r = response
+        r["attempts"] = nil
+        r["latency_ms"] = nil
+        r["ttft_ms"] = nil
+        return r
+    }
+
+    /// Blocking: runs a request and returns its response (or throws its terminal error).
+    /// On a library I/O thread it throws `wouldDeadlock` at once (Router+BlockingCalls.swift),
+    /// as do `embed`, `stream`, `models`, `health` and `manageModel`.
+    public func complete(_ request: ChatRequest) throws -> JSONObject {
+        try refuseOnIOThread("pmx_router_complete")
+        return try runToCompletion(.chat(request, stream: false))
+    }
+
+    public func embed(_ request: EmbedRequest) throws -> JSONObject {
+        try refuseOnIOThread("pmx_router_embed")
+        return try runToCompletion(.embed(request))
+    }
+
+    private func runToCompletion(_ op: AttemptOperation) throws -> JSONObject {
+        let box = BlockingResult()
+        _ = try start(op) { event in
+            switch event {
+            case .done(let r): box.set(.success(r))
+            case .error(let e): box.set(.failure(e))
+            default: break
+            }
+        }
+        return try box.wait().get()
+    }
+
+    /// Blocking stream: events are handed to `onEvent` on the CALLING thread; a non-zero
+    /// return stops the stream (the stop rule: StreamSession.swift). Returns the response, or
+    /// throws the terminal error.
+    /// Back-pressure: the queue between the loop and the caller holds at most
+    /// `EventQueue.Limits.highWaterBytes` (+ the events of one network read); past it the
+    /// attempt is paused (libcurl's write pause, or the mock's token timer) until the caller
+    /// has drained it below the low-water mark. `queue` is for tests (smaller limits, the
+    /// high-water counter).
+    public func stream(_ request: ChatRequest, queue: EventQueue = EventQueue(),
+                       onEvent: (ExecutionEvent) -> Int32) throws -> JSONObject {
+        try StreamSession.run(self, request, queue: queue, consumer: onEvent)
+    }
+
+    // MARK: Shutdown
+
+    /// Cancels every live request (each gets its terminal event) and stops the loop.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        loop.execute { [self] in
+            healthMonitor?.stop()
+            discovery?.stop()
+            for e in Array(live.values) { e.cancel(.cancelled, "the router was freed") }
+            live.removeAll()
+        }
+        loop.shutdown()
+    }
+
+}
+
+/// A one-shot result handed from the loop thread to a waiting caller.
+package final class BlockingResult: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var result: Result<JSONObject, PMXError>?
+
+    package func set(_ r: Result<JSONObject, PMXError>) {
+        lock.withLock { result = r }
+        // After unlocking: a waiter woken while the lock is still held would block on it again.
+        lock.signal()
+    }
+
+    package func wait() -> Result<JSONObject, PMXError> {
+        lock.lock()
+        defer { lock.unlock() }
+        while result == nil { lock.wait() }
+        return result!
+    }
+}
+
+/// Events handed from the loop thread to a caller's thread, in order, with back-pressure:
+/// the producer (loop thread) asks `shouldPause()` before producing more; past the high-water
+/// mark it pauses, and the consumer, once it has delivered its batch and the queue is below the
+/// low-water mark, calls `onDrained` (which resumes the attempt through the loop).
+public final class EventQueue: @unchecked Sendable {
+    public struct Limits: Sendable {
+        /// Above this many queued bytes (see `cost`) the producer pauses.
+        public var highWaterBytes = 1 << 20
+        /// A paused producer resumes once the consumer is back for more and the queue is below this.
+        public var lowWaterBytes = 256 << 10
+        public init(highWaterBytes: Int = 1 << 20, lowWaterBytes: Int = 256 << 10) {
+            self.highWaterBytes = max(1, highWaterBytes)
+            self.lowWaterBytes = max(0, min(lowWaterBytes, self.highWaterBytes))
+        }
+    }
+
+    public let limits: Limits
+    private let lock = ConditionLock()
+    private var events: [ExecutionEvent] = []
+    /// Events queued, readable without the lock (the consumer's brief spin looks at it).
+    private let count = Atomic<Int>(0)
+    /// Estimated bytes queued (`cost` of each event).
+    private let bytes = Atomic<Int>(0)
+    /// The producer was told to pause and nobody resumed it yet.
+    private let paused = Atomic<Bool>(false)
+    /// Test hook: the most bytes ever queued at once.
+    public var maxQueuedBytes: Int { maxBytes.load(ordering: .relaxed) }
+    private let maxBytes = Atomic<Int>(0)
+    /// Test hook: how many times the producer was paused.
+    public var pauses: Int { pauseCount.load(ordering: .relaxed) }
+    private let pauseCount = Atomic<Int>(0)
+    /// Called on the consumer's thread when a paused producer may go on.
+    public var onDrained: (() -> Void)?
+    /// How long the consumer spins before sleeping: tokens of a fast stream arrive within a few
+    /// microseconds of each other, and a consumer that stays awake needs no futex wake-up.
+    private static let spinNs: UInt64 = 20_000
+
+    public init(limits: Limits = Limits()) { self.limits = limits }
+
+    /// What an event is counted as: its text plus a fixed 64 bytes for the event itself (its
+    /// Swift value, the JSON keys it will be written with). Terminal events are not counted
+    /// against the bound (there is exactly one, and nothing is produced after it).
+    package static func cost(_ e: ExecutionEvent) -> Int {
+        switch e {
+        case .delta(let content, let toolCalls):
+            var n = 64 + (content?.utf8.count ?? 0)
+            if let toolCalls { n += toolCalls.count * 64 + toolCalls.reduce(0) { $0 + approximateSize($1) } }
+            return n
+        case .start, .retry, .fallback, .usage: return 256
+        case .done, .error: return 0
+        }
+    }
+
+    private static func approximateSize(_ v: JSONValue) -> Int {
+        switch v {
+        case .string(let s): return s.utf8.count + 16
+        case .array(let a): return a.reduce(16) { $0 + approximateSize($1) }
+        case .object(let o): return o.members.reduce(16) { $0 + $1.key.utf8.count + approximateSize($1.value) }
+        default: return 16
+        }
+    }
+
+    /// Loop thread, before producing: should the producer hold on? Marks the queue paused
+    /// before looking at the level again, so that a consumer draining at the same moment
+    /// either sees the mark (and resumes) or leaves a level this call sees as low.
+    public func shouldPause() -> Bool {
+        guard bytes.load(ordering: .sequentiallyConsistent) >= limits.highWaterBytes else { return false }
+        paused.store(true, ordering: .sequentiallyConsistent)
+        if bytes.load(ordering: .sequentiallyConsistent) >= limits.highWaterBytes {
+            pauseCount.wrappingAdd(1, ordering: .relaxed)
+            return true
+        }
+        return false  // drained meanwhile; a resume that may follow finds nothing paused
+    }
+
+    public func push(_ e: ExecutionEvent) {
+        let cost = Self.cost(e)
+        let wasEmpty = lock.withLock { () -> Bool in
+            let empty = events.isEmpty
+            events.append(e)
+            count.store(events.count, ordering: .releasing)
+            let now = bytes.wrappingAdd(cost, ordering: .sequentiallyConsistent).newValue
+            if now > maxBytes.load(ordering: .relaxed) { maxBytes.store(now, ordering: .relaxed) }
+            return empty
+        }
+        // Only the first event of a batch wakes the consumer (it takes the whole batch), and
+        // after unlocking, so that it does not wake only to wait for the lock.
+        if wasEmpty { lock.signal() }
+    }
+
+    /// Waits for at least one event, then swaps all queued into `batch` (whose old contents are
+    /// dropped; its storage is reused, so a steady stream allocates nothing here). Coming back
+    /// for more means the previous batch was delivered: a paused producer is resumed here when
+    /// the queue is below the low-water mark.
+    public func popAll(into batch: inout [ExecutionEvent]) {
+        batch.removeAll(keepingCapacity: true)
+        if paused.load(ordering: .sequentiallyConsistent) && bytes.load(ordering: .sequentiallyConsistent) <= limits.lowWaterBytes {
+            if paused.exchange(false, ordering: .sequentiallyConsistent) { onDrained?() }
+        }
+        if count.load(ordering: .acquiring) == 0 {
+            let deadline = MonotonicClock.nanos() &+ Self.spinNs
+            var spins = 0
+            while count.load(ordering: .acquiring) == 0 {
+                spins &+= 1
+                if spins & 63 == 0 && MonotonicClock.nanos() >= deadline { break }
+            }
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        while events.isEmpty { lock.wait() }
+        swap(&batch, &events)
+        count.store(0, ordering: .releasing)
+        bytes.store(0, ordering: .sequentiallyConsistent)
+    }
+}

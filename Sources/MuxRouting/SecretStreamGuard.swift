@@ -1,0 +1,88 @@
+import MuxBase
+
+/// Keeps a key out of stream deltas when a provider streams it in pieces: a model that echoes
+/// a key sends it over several deltas ("sk-", "proj", "-abc…"), and no single event holds the
+/// whole key for the per-event mask (`Secrets.mask` at the ABI) to find.
+///
+/// Per text channel (the `content`, and each tool call's `arguments` by index):
+/// - when what was sent plus a new fragment ends with 4 bytes or more of a key's start, the
+///   fragment's part of it is held back and sent at the front of the next fragment (so a text
+///   ending in `sk` passes at once; one ending in `sk-p`, for a live key `sk-proj…`, waits);
+/// - bytes at the start of a fragment that complete a key begun in what was already sent are
+///   replaced with `****`: at most 3 bytes of a key (its public prefix, `sk-`) go out unmasked;
+/// - anything still held when a non-delta event comes (usage, retry, done, error) goes out
+///   first, as `****` (the stream stopped inside a key).
+/// With no key live every event passes through untouched after one atomic load.
+package struct SecretStreamGuard {
+    private struct Channel {
+        var tail: [UInt8] = []   // last bytes sent, for continuation
+        var held: [UInt8] = []
+    }
+    private var content = Channel()
+    private var arguments: [Int64: Channel] = [:]
+    /// Held fragments shorter than this are sent as they are when flushed.
+    package static let holdMinimum = 4
+
+    package mutating func pass(_ e: ExecutionEvent, to sink: (ExecutionEvent) -> Void) {
+        guard let matcher = Secrets.currentMatcher() else { sink(e); return }
+        guard case .delta(let text, let toolCalls) = e else {
+            if let flushed = flush() { sink(flushed) }
+            sink(e)
+            return
+        }
+        var outText: String? = nil
+        if let text { outText = Self.filter(text, &content, matcher) }
+        var outCalls: [JSONValue]? = nil
+        if let toolCalls {
+            outCalls = toolCalls.map { call in
+                guard let index = call["index"]?.intValue, let args = call["function"]?["arguments"]?.stringValue,
+                      var fn = call["function"]?.objectValue, var o = call.objectValue else { return call }
+                var ch = arguments[index] ?? Channel()
+                fn["arguments"] = .string(Self.filter(args, &ch, matcher))
+                arguments[index] = ch
+                o["function"] = .object(fn)
+                return .object(o)
+            }
+        }
+        // Everything held and nothing else: the event waits for the next fragment.
+        if outText?.isEmpty ?? true, outCalls == nil, text?.isEmpty == false { return }
+        sink(.delta(content: outText, toolCalls: outCalls))
+    }
+
+    /// One pass over what was sent (the channel's tail), what was held and the new fragment,
+    /// in one buffer: the usual fragment, with no key in sight, comes back as it was.
+    private static func filter(_ fragment: String, _ ch: inout Channel, _ m: SecretMatcher) -> String {
+        let hadHeld = !ch.held.isEmpty
+        let tailCount = ch.tail.count
+        var all = ch.tail
+        all += ch.held
+        all += fragment.utf8
+        ch.held = []
+        // What was sent plus this ends with 4 bytes or more of a key's start: hold this part.
+        let hold = Swift.min(m.heldSuffix(all, minimum: holdMinimum), all.count - tailCount)
+        let end = all.count - hold
+        if hold > 0 { ch.held = Array(all[end...]) }
+        let cont = tailCount == 0 ? 0 : m.continuation(all, tailCount: tailCount, end: end)
+        ch.tail = Array(all[Swift.max(0, end - Swift.max(m.longest - 1, 0))..<end])
+        if hold == 0 && cont == 0 && !hadHeld { return fragment }
+        var s = Array(all[tailCount..<end])
+        if cont > 0 { s.replaceSubrange(0..<Swift.min(cont, s.count), with: Array("****".utf8)) }
+        return String(decoding: s, as: UTF8.self)
+    }
+
+    /// The held fragments as one delta (nil when nothing is held).
+    private mutating func flush() -> ExecutionEvent? {
+        // Held bytes end the text with 4 bytes or more of a key's start (with what was sent
+        // before them): the stream stopped inside a key.
+        func out(_ held: [UInt8]) -> String { "****" }
+        var text: String? = nil
+        if !content.held.isEmpty { text = out(content.held); content.held = [] }
+        var calls: [JSONValue] = []
+        for index in arguments.keys.sorted() where !(arguments[index]!.held.isEmpty) {
+            calls.append(["index": .int(index), "function": ["arguments": .string(out(arguments[index]!.held))]])
+            arguments[index]!.held = []
+        }
+        guard text != nil || !calls.isEmpty else { return nil }
+        return .delta(content: text, toolCalls: calls.isEmpty ? nil : calls)
+    }
+}

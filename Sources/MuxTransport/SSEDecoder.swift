@@ -1,0 +1,285 @@
+// Server-Sent Events decoder (WHATWG HTML, "event stream interpretation"), operating on raw bytes.
+//
+// Bytes may arrive split anywhere: mid-line, between CR and LF, inside a UTF-8 sequence.
+// Lines are assembled as bytes (never as Swift Strings, where "\r\n" is one Character), and
+// only the `event` / `id` field values are ever turned into Strings.
+
+
+/// One dispatched Server-Sent Event.
+public struct SSEEvent: Sendable, Equatable {
+    /// The `event:` field of this event; nil when absent (or empty, which the spec treats as "message").
+    public var event: String?
+    /// The `data:` lines of this event joined with "\n" (no trailing newline).
+    public var data: [UInt8]
+    /// The last event ID at dispatch time. Per the spec this persists across events until an
+    /// `id:` line changes it; an empty `id:` resets it to nil.
+    public var id: String?
+
+    public init(event: String? = nil, data: [UInt8], id: String? = nil) {
+        self.event = event
+        self.data = data
+        self.id = id
+    }
+
+    public init(event: String? = nil, data: String, id: String? = nil) {
+        self.init(event: event, data: Array(data.utf8), id: id)
+    }
+
+    /// `data` decoded as UTF-8 (invalid sequences become U+FFFD).
+    public var dataString: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// Errors thrown by the streaming decoders themselves (errors thrown by callbacks pass through unchanged).
+public enum StreamDecodeError: Error, Equatable, Sendable {
+    /// A single line, or the accumulated data of one event, exceeded the decoder's byte limit.
+    case eventTooLarge(limit: Int)
+}
+
+private let asciiLF: UInt8 = 0x0A
+private let asciiCR: UInt8 = 0x0D
+
+/// Incremental, allocation-light SSE decoder.
+///
+/// Feed it bytes as they arrive; it calls back once per complete event. After the stream ends,
+/// call `finish` to flush an event whose terminating blank line never came.
+///
+/// Error behaviour: when `.eventTooLarge` is thrown the decoder releases its buffers and stays
+/// failed (every later `feed` throws the same error, `finish` delivers nothing) until `reset()`.
+/// If the callback throws, the rest of that chunk is not decoded; discard or `reset()` the decoder.
+public struct SSEDecoder: Sendable {
+    /// Maximum length of one line (without its terminator) and of one event's data.
+    public let maxEventBytes: Int
+
+    /// Bytes of the line currently being assembled (only used when a line spans feeds).
+    private var lineBuffer: [UInt8] = []
+    private var fields = FieldState()
+    /// The previous feed ended in CR: a LF at the start of the next feed belongs to that terminator.
+    private var pendingCR = false
+    /// Number of UTF-8 BOM bytes matched at stream start; `bomDone` once the start is behind us.
+    private var bomMatched: Int = 0
+    private var failed = false
+
+    private static let bomDone = -1
+
+    public init(maxEventBytes: Int = 16 << 20) {
+        precondition(maxEventBytes > 0, "maxEventBytes must be positive")
+        self.maxEventBytes = maxEventBytes
+        lineBuffer.reserveCapacity(Swift.min(maxEventBytes, 4096))
+        fields.data.reserveCapacity(Swift.min(maxEventBytes, 4096))
+    }
+
+    /// Bytes currently held: the partial line plus the data of the event being built.
+    public var bufferedByteCount: Int {
+        lineBuffer.count + fields.data.count + Swift.max(bomMatched, 0)
+    }
+
+    /// The last event ID seen (the value to send as `Last-Event-ID` on reconnect). Survives `finish()`.
+    public var lastEventID: String? { fields.lastEventID }
+
+    /// Discards all state, including the last event ID and a failure, as if newly created.
+    public mutating func reset() {
+        lineBuffer.removeAll(keepingCapacity: true)
+        fields.data.removeAll(keepingCapacity: true)
+        fields.eventType = nil
+        fields.lastEventID = nil
+        pendingCR = false
+        bomMatched = 0
+        failed = false
+    }
+
+    /// Feeds bytes as they arrive (any split: mid-line, mid-CRLF, mid-UTF-8).
+    /// Calls `onEvent` for each complete event.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ onEvent: (SSEEvent) throws -> Void) throws {
+        if failed { throw StreamDecodeError.eventTooLarge(limit: maxEventBytes) }
+        let n = bytes.count
+        if n == 0 { return }
+        var i = 0
+
+        if bomMatched != Self.bomDone {
+            while i < n {
+                if bytes[i] == Self.bomByte(bomMatched) {
+                    bomMatched += 1
+                    i += 1
+                    if bomMatched == 3 { bomMatched = Self.bomDone; break }
+                } else {
+                    // Not a BOM after all: the matched prefix is ordinary line content.
+                    for k in 0..<bomMatched { lineBuffer.append(Self.bomByte(k)) }
+                    bomMatched = Self.bomDone
+                    break
+                }
+            }
+            if i == n { return }
+        }
+
+        if pendingCR {
+            pendingCR = false
+            if bytes[i] == asciiLF {
+                i += 1
+                if i == n { return }
+            }
+        }
+
+        var lineStart = i
+        while i < n {
+            let b = bytes[i]
+            if b != asciiLF && b != asciiCR {
+                i += 1
+                continue
+            }
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<i])
+            if lineBuffer.isEmpty {
+                // Fast path: the whole line is inside this chunk, parse it in place.
+                guard piece.count <= maxEventBytes else { throw fail() }
+                guard try fields.processLine(piece, onEvent, limit: maxEventBytes) else { throw fail() }
+            } else {
+                guard lineBuffer.count + piece.count <= maxEventBytes else { throw fail() }
+                lineBuffer.append(contentsOf: piece)
+                let ok = try lineBuffer.withUnsafeBytes { line in
+                    try fields.processLine(line, onEvent, limit: maxEventBytes)
+                }
+                guard ok else { throw fail() }
+                lineBuffer.removeAll(keepingCapacity: true)
+            }
+            i += 1
+            if b == asciiCR {
+                if i < n {
+                    if bytes[i] == asciiLF { i += 1 }
+                } else {
+                    pendingCR = true
+                }
+            }
+            lineStart = i
+        }
+
+        if lineStart < n {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<n])
+            guard lineBuffer.count + rest.count <= maxEventBytes else { throw fail() }
+            lineBuffer.append(contentsOf: rest)
+        }
+    }
+
+    /// Convenience: feeds `bytes` and returns the events they completed.
+    public mutating func feed(_ bytes: [UInt8]) throws -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        try bytes.withUnsafeBytes { buffer in
+            try feed(buffer) { events.append($0) }
+        }
+        return events
+    }
+
+    /// End of stream. A pending unterminated line is processed, and an event that was being built
+    /// (data lines seen but no blank line yet) is dispatched — lenient, since servers often omit
+    /// the final blank line. If that last line would push the event past `maxEventBytes`, the
+    /// event is dropped (this method cannot throw its own errors).
+    /// Afterwards the decoder is ready for a new stream; only `lastEventID` is kept.
+    public mutating func finish(_ onEvent: (SSEEvent) throws -> Void) rethrows {
+        defer {
+            lineBuffer.removeAll(keepingCapacity: true)
+            fields.data.removeAll(keepingCapacity: true)
+            fields.eventType = nil
+            pendingCR = false
+            bomMatched = 0
+            failed = false
+        }
+        if failed { return }
+        if bomMatched > 0 {
+            // The stream ended inside what looked like a BOM: those bytes are a (useless) line.
+            for k in 0..<bomMatched { lineBuffer.append(Self.bomByte(k)) }
+        }
+        if !lineBuffer.isEmpty {
+            let ok = try lineBuffer.withUnsafeBytes { line in
+                try fields.processLine(line, onEvent, limit: maxEventBytes)
+            }
+            if !ok { return }
+        }
+        try fields.dispatch(onEvent)
+    }
+
+    /// Convenience: ends the stream and returns the flushed event, if any.
+    public mutating func finish() -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        finish { events.append($0) }
+        return events
+    }
+
+    private mutating func fail() -> StreamDecodeError {
+        failed = true
+        lineBuffer = []
+        fields.data = []
+        fields.eventType = nil
+        pendingCR = false
+        return .eventTooLarge(limit: maxEventBytes)
+    }
+
+    @inline(__always)
+    private static func bomByte(_ k: Int) -> UInt8 {
+        switch k {
+        case 0: 0xEF
+        case 1: 0xBB
+        default: 0xBF
+        }
+    }
+}
+
+/// Per-event field state, kept apart from the line buffer so a buffered line can be parsed
+/// while this state is mutated.
+private struct FieldState: Sendable {
+    var data: [UInt8] = []
+    var eventType: String?
+    var lastEventID: String?
+
+    /// Interprets one line (terminator excluded). Returns false, without changing anything, if a
+    /// `data` line would grow the event beyond `limit`.
+    mutating func processLine(
+        _ line: UnsafeRawBufferPointer,
+        _ onEvent: (SSEEvent) throws -> Void,
+        limit: Int
+    ) rethrows -> Bool {
+        let n = line.count
+        if n == 0 {
+            try dispatch(onEvent)
+            return true
+        }
+        if line[0] == 0x3A { return true }  // ":" comment
+
+        var colon = 0
+        while colon < n && line[colon] != 0x3A { colon += 1 }
+        let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
+        var valueStart = colon
+        if colon < n {
+            valueStart = colon + 1
+            if valueStart < n && line[valueStart] == 0x20 { valueStart += 1 }
+        }
+        let value = UnsafeRawBufferPointer(rebasing: line[valueStart..<n])
+
+        switch name.count {
+        case 4 where name[0] == 0x64 && name[1] == 0x61 && name[2] == 0x74 && name[3] == 0x61:  // data
+            // The dispatched size is the current buffer (earlier lines plus their joining "\n") + value.
+            guard data.count + value.count <= limit else { return false }
+            data.append(contentsOf: value)
+            data.append(asciiLF)
+        case 5 where name[0] == 0x65 && name[1] == 0x76 && name[2] == 0x65 && name[3] == 0x6E
+            && name[4] == 0x74:  // event
+            eventType = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case 2 where name[0] == 0x69 && name[1] == 0x64:  // id
+            if !value.contains(0) {
+                lastEventID = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+            }
+        default:
+            break  // "retry" and unknown fields are ignored
+        }
+        return true
+    }
+
+    /// Blank line: dispatch the event being built if it has data, then start a new one.
+    mutating func dispatch(_ onEvent: (SSEEvent) throws -> Void) rethrows {
+        guard !data.isEmpty else {
+            eventType = nil
+            return
+        }
+        let event = SSEEvent(event: eventType, data: Array(data.dropLast()), id: lastEventID)
+        data.removeAll(keepingCapacity: true)
+        eventType = nil
+        try onEvent(event)
+    }
+}
