@@ -19,18 +19,47 @@ public struct BreakerSettings: Sendable, Equatable {
     public var cooldownMs = 30_000
     public init() {}
 
-    /// Reads the keys present in `r` over `self` (so a provider's section overrides the router's).
+    /// Reads the keys present in `r` over `self` (the router's section over the defaults).
+    public func overlaid(with r: inout FieldReader) throws -> BreakerSettings {
+        applying(try BreakerOverlay.parse(&r))
+    }
+
+    /// These settings with `overlay`'s keys over them (a provider's section over the router's).
+    public func applying(_ overlay: BreakerOverlay?) -> BreakerSettings {
+        guard let o = overlay else { return self }
+        var s = self
+        if let v = o.enabled { s.enabled = v }
+        if let v = o.consecutiveFailures { s.consecutiveFailures = v }
+        if let v = o.failureRate { s.failureRate = v }
+        if let v = o.windowMs { s.windowMs = v }
+        if let v = o.minRequests { s.minRequests = v }
+        if let v = o.cooldownMs { s.cooldownMs = v }
+        return s
+    }
+}
+
+/// A `circuit_breaker` section as written: only the keys it gives, validated once when parsed,
+/// so a provider's section is never parsed again when its breakers are made.
+public struct BreakerOverlay: Sendable, Equatable {
+    public var enabled: Bool?
+    public var consecutiveFailures: Int?
+    public var failureRate: Double?
+    public var windowMs: Int?
+    public var minRequests: Int?
+    public var cooldownMs: Int?
+    public init() {}
+
     /// Keys: enabled, consecutive_failures (0…1000), failure_rate (0…1), window_ms (1…1 year),
     /// min_requests (1…1e9), cooldown_ms (0…1 year). Unknown keys are rejected.
-    public func overlaid(with r: inout FieldReader) throws -> BreakerSettings {
-        var s = self
-        if let v = try r.bool("enabled") { s.enabled = v }
-        if let v = try r.int("consecutive_failures", min: 0, max: 1000) { s.consecutiveFailures = v }
-        if let v = try r.double("failure_rate", min: 0, max: 1) { s.failureRate = v }
-        if let v = try r.int("window_ms", min: 1, max: NumericBounds.yearMs) { s.windowMs = v }
-        if let v = try r.int("min_requests", min: 1, max: NumericBounds.count) { s.minRequests = v }
-        if let v = try r.int("cooldown_ms", min: 0, max: NumericBounds.yearMs) { s.cooldownMs = v }
+    public static func parse(_ r: inout FieldReader) throws -> BreakerOverlay {
+        var o = BreakerOverlay()
+        o.enabled = try r.bool("enabled")
+        o.consecutiveFailures = try r.int("consecutive_failures", min: 0, max: 1000)
+        o.failureRate = try r.double("failure_rate", min: 0, max: 1)
+        o.windowMs = try r.int("window_ms", min: 1, max: NumericBounds.yearMs)
+        o.minRequests = try r.int("min_requests", min: 1, max: NumericBounds.count)
+        o.cooldownMs = try r.int("cooldown_ms", min: 0, max: NumericBounds.yearMs)
         try r.finish()
-        return s
+        return o
     }
 }

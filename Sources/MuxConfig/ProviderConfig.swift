@@ -32,7 +32,7 @@ public struct ProviderConfig: Sendable {
     /// Requests / tokens per minute this provider may be sent.
     public var rateLimits = RateLimitSettings()
     /// The provider's own `circuit_breaker` section, over the router's.
-    public var breakerOverride: JSONValue?
+    public var breakerOverride: BreakerOverlay?
     /// Found by local discovery rather than configured.
     public var discovered = false
     /// The provider's `tls` section; the router's `tls` section fills the keys it leaves unset
@@ -164,8 +164,11 @@ extension ProviderConfig {
         let contextLength = try r.int("context_length", min: 1, max: NumericBounds.tokens)
         var rateLimits = RateLimitSettings()
         if var l = try r.object("limits") { rateLimits = try RateLimitSettings.parse(&l) }
-        let breakerOverride = r.raw("circuit_breaker")
-        if let o = breakerOverride { var br = try FieldReader(o, path: r.fieldPath("circuit_breaker")); _ = try BreakerSettings().overlaid(with: &br) }
+        var breakerOverride: BreakerOverlay?
+        if let o = r.raw("circuit_breaker") {
+            var br = try FieldReader(o, path: r.fieldPath("circuit_breaker"))
+            breakerOverride = try BreakerOverlay.parse(&br)
+        }
 
         var tls = TLSSettings()
         if var t = try r.object("tls") { tls = try TLSSettings.parse(&t) }

@@ -1,4 +1,5 @@
 import MuxConfig
+import MuxProtocols
 import MuxAccounting
 
 /// A provider inside a router: its config, its rate limiter, and the state its driver keeps
@@ -7,22 +8,28 @@ import MuxAccounting
 public final class ProviderRuntime {
     public let config: ProviderConfig
     public let limiter: RateLimiter
-    /// Starts this provider's attempts: made once, when the router takes the provider (its
-    /// codec looked up in the catalogue then), not per attempt. nil for a runtime built
+    /// The codec that speaks this provider's wire protocol (nil for the mock): looked up once,
+    /// when the runtime is made, for attempts, probes, model lists and model management alike.
+    public let codec: (any WireCodec)?
+    /// Starts this provider's attempts: made once, when the router takes the provider, not per
+    /// attempt. nil for a runtime built
     /// outside a router (tests hand `RequestExecution` a driver of their own).
     public let driver: (any AttemptDriver)?
     /// Mock script progress; touched on the loop thread only.
     package var mockScriptIndex = 0
     package var mockScriptUsed = 0
 
-    public init(_ config: ProviderConfig, driver: (any AttemptDriver)?) {
+    public init(_ config: ProviderConfig, codec: (any WireCodec)?, driver: (any AttemptDriver)?) {
         self.config = config
+        self.codec = codec
         self.driver = driver
         limiter = RateLimiter(settings: config.rateLimits)
     }
 
     /// A runtime without a driver (outside a router).
-    public convenience init(_ config: ProviderConfig) { self.init(config, driver: nil) }
+    public convenience init(_ config: ProviderConfig) {
+        self.init(config, codec: ProviderCatalogue.codec(for: config.type), driver: nil)
+    }
     public var name: String { config.name }
 
     /// The next scripted behaviour of a mock provider (loop thread only).

@@ -31,7 +31,7 @@ public struct DiscoveredServer: Sendable, Equatable {
         let type = kind.providerType
         return ProviderConfig(name: providerName, type: type, baseURL: kind == .ollama ? baseURL : baseURL + "/v1",
                               apiKey: nil, models: models, defaultModel: nil,
-                              headers: ProviderCatalogue.entry(for: type).headers,
+                              headers: type.defaults.headers,
                               retryOverride: nil, timeoutsOverride: nil, mock: nil)
     }
 }

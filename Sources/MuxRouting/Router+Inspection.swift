@@ -53,7 +53,7 @@ extension Router {
     /// One probe on the loop thread; `done` gets nil when the provider type has no such call.
     package func startProbe(_ p: ProviderRuntime, timeoutMs: Int, call: (any WireCodec, ProviderConfig) -> ProviderHTTPCall?,
                     done: @escaping (ExchangeAnswer?) -> Void) {
-        guard let codec = ProviderCatalogue.entry(for: p.config.type).codec, let c = call(codec, p.config) else {
+        guard let codec = p.codec, let c = call(codec, p.config) else {
             done(nil)
             return
         }
@@ -73,7 +73,7 @@ extension Router {
 
     /// nil when healthy (a 2xx); else why not, in the codec's words.
     private func verdict(_ p: ProviderRuntime, _ a: ExchangeAnswer) -> PMXError? {
-        a.error(mappedBy: ProviderCatalogue.entry(for: p.config.type).codec, provider: p.config)
+        a.error(mappedBy: p.codec, provider: p.config)
     }
 
     /// Every provider's models as an OpenAI list with `provider/model` ids.
@@ -88,7 +88,7 @@ extension Router {
             var infos: [ModelInfo]
             if let listed = p.config.models {
                 infos = listed.map { ModelInfo(id: $0) }
-            } else if let codec = ProviderCatalogue.entry(for: p.config.type).codec {
+            } else if let codec = p.codec {
                 let a = answers[p.name] ?? ExchangeAnswer(failure: PMXError(.unsupported, "the provider type has no model list", provider: p.name))
                 do {
                     if let e = a.error(mappedBy: codec, provider: p.config) { throw e }

@@ -37,7 +37,7 @@ extension Router {
             throw PMXError(.providerNotFound, "provider: no provider named \"\(request.provider)\"")
         }
         let p = runtime.config
-        guard let codec = ProviderCatalogue.entry(for: p.type).codec as? any ModelManaging else {
+        guard let codec = runtime.codec as? any ModelManaging else {
             throw PMXError(.unsupported, "provider \"\(p.name)\" (\(p.type.rawValue)) has no model management; only ollama has", provider: p.name)
         }
         let limits = ExchangeLimits(p.timeouts(over: timeouts), maxResponseBytes: maxResponseBytes, tls: p.tls)

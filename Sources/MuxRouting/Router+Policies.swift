@@ -73,11 +73,7 @@ extension Router {
                     s.ordinaryBreakers += 1
                 }
             }
-            var settings = breakerSettings
-            if let o = provider?.config.breakerOverride, var r = try? FieldReader(o, path: ""), let b = try? settings.overlaid(with: &r) {
-                settings = b
-            }
-            let b = CircuitBreaker(settings: settings)
+            let b = CircuitBreaker(settings: breakerSettings.applying(provider?.config.breakerOverride))
             let label = "\(key.provider)/\(key.model)"
             b.onTransition = { old, new in
                 Log.warn("circuit \(label): \(old.rawValue) → \(new.rawValue)")

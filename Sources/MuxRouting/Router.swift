@@ -194,14 +194,15 @@ public final class Router: @unchecked Sendable {
     /// A provider as this router runs it, with its driver made once here: every way a provider
     /// enters the router (config, `addProvider`, discovery) goes through this.
     package func makeRuntime(_ config: ProviderConfig) -> ProviderRuntime {
-        ProviderRuntime(config, driver: makeDriver(for: config))
+        let codec = ProviderCatalogue.codec(for: config.type)
+        return ProviderRuntime(config, codec: codec, driver: makeDriver(codec))
     }
 
     /// The driver of `p`: its own, or (a runtime built outside a router) one made now.
-    package func driver(for p: ProviderRuntime) -> AttemptDriver { p.driver ?? makeDriver(for: p.config) }
+    package func driver(for p: ProviderRuntime) -> AttemptDriver { p.driver ?? makeDriver(p.codec) }
 
-    private func makeDriver(for config: ProviderConfig) -> AttemptDriver {
-        if let codec = ProviderCatalogue.entry(for: config.type).codec {
+    private func makeDriver(_ codec: (any WireCodec)?) -> AttemptDriver {
+        if let codec {
             return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, maxRequestBytes: maxRequestBytes,
                                    unsupportedParams: unsupportedParams)
         }

@@ -88,7 +88,7 @@ struct LogHubTests {
     func concurrent() {
         let hub = LogHub()
         let got = Received()
-        hub.replace({ _, line in got.enter(); got.lock.withLock { got.threads.insert(Thread.current.description) }; got.leave(line) }, minLevel: .trace)
+        hub.replace({ _, line in got.enter(); got.lock.withLock { _ = got.threads.insert(Thread.current.description) }; got.leave(line) }, minLevel: .trace)
         let group = DispatchGroup()
         for t in 0..<8 {
             group.enter()
