@@ -35,7 +35,7 @@ final class ProtocolIntegrationTests {
     }
 
     @Test("complete: echo reply, stop, usage; the request log shows the path, the key header and the protocol's fields",
-          arguments: ProtocolCase.all)
+          arguments: ProtocolCase.all + ProtocolCase.presets)
     func plain(_ p: ProtocolCase) throws {
         let router = try makeRouter(p)
         defer { router.close() }
@@ -57,7 +57,7 @@ final class ProtocolIntegrationTests {
         try p.plainExtra(wire(p), r)
     }
 
-    @Test("stream: deltas concatenate to the reply, then usage, then done", arguments: ProtocolCase.all)
+    @Test("stream: deltas concatenate to the reply, then usage, then done", arguments: ProtocolCase.all + ProtocolCase.presets)
     func streamed(_ p: ProtocolCase) throws {
         let router = try makeRouter(p)
         defer { router.close() }
@@ -82,10 +82,11 @@ final class ProtocolIntegrationTests {
         }
         #expect(entry["headers"]?["accept"] == .string(p.streamAccept))
         #expect(entry["headers"]?[p.authHeader] == .string(p.authValue))
+        try p.streamExtra(wire(p), r)
     }
 
     @Test("a tool call, plain and streamed: finish tool_calls, name and index stable, arguments in the protocol's pieces",
-          arguments: ProtocolCase.all)
+          arguments: ProtocolCase.withTools)
     func toolCalls(_ p: ProtocolCase) throws {
         let router = try makeRouter(p)
         defer { router.close() }
@@ -93,21 +94,24 @@ final class ProtocolIntegrationTests {
         let choice = try #require(plain["choices"]?.arrayValue?.first)
         #expect(choice["finish_reason"] == "tool_calls")
         #expect(choice["message"]?["tool_calls"]?.arrayValue?.first?["function"]?["name"] == "get_weather")
-        try p.toolPlain(wire(p), choice)
+        let toolPlain = try #require(p.toolPlain)
+        try toolPlain(wire(p), choice)
 
         let out = try #require(streamOnThread(router, try p.chat(p.toolStreamPrompt, extra: p.weatherTools)))
         let r = try out.result.get()
         #expect(out.toolDeltas.first?["index"] == 0)
         #expect(out.toolDeltas.first?["function"]?["name"] == "get_weather")
         #expect(r["choices"]?.arrayValue?.first?["finish_reason"] == "tool_calls")
-        try p.toolStreamed(wire(p), out, r)
+        let toolStreamed = try #require(p.toolStreamed)
+        try toolStreamed(wire(p), out, r)
     }
 
-    @Test("a tool result goes back in the protocol's shape and the next turn is answered", arguments: ProtocolCase.all)
+    @Test("a tool result goes back in the protocol's shape and the next turn is answered", arguments: ProtocolCase.withTools)
     func toolResult(_ p: ProtocolCase) throws {
         let router = try makeRouter(p)
         defer { router.close() }
-        try p.toolResult(wire(p), router)
+        let toolResult = try #require(p.toolResult)
+        try toolResult(wire(p), router)
     }
 
     @Test("models(): the protocol's list with capabilities; GET with the key", arguments: ProtocolCase.withModelList)
@@ -219,9 +223,10 @@ final class ProtocolIntegrationTests {
         #expect(out.lines.prefix(3) == ["start \(p.name) \(p.model) #1", "fallback \(p.name)->\(p.name)2 PMX_ERR_UPSTREAM_PROTOCOL",
                                         "start \(p.name)2 \(p.model) #2"])
         #expect(out.text == "echo: bad bytes")
+        try p.malformedExtra(wire(p), out, r)
     }
 
-    @Test("no model and no default_model: INVALID_REQUEST before any request", arguments: ProtocolCase.all)
+    @Test("no model and no default_model: INVALID_REQUEST before any request", arguments: ProtocolCase.needingModel)
     func noModel(_ p: ProtocolCase) throws {
         let router = try makeRouter(p)
         defer { router.close() }
@@ -261,7 +266,7 @@ extension ProtocolIntegrationTests {
         }
     }
 
-    @Test("a truncated non-streamed body is a connection error; the retry succeeds", arguments: [ProtocolCase.gemini, ProtocolCase.ollama])
+    @Test("a truncated non-streamed body is a connection error; the retry succeeds", arguments: [ProtocolCase.gemini, ProtocolCase.ollama, ProtocolCase.openai])
     func truncatedBody(_ p: ProtocolCase) throws {
         let router = try makeRouter(p)
         defer { router.close() }

@@ -34,6 +34,11 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
     /// The chat endpoint below the scope root (Gemini's names the model).
     let chatPath: String
     let weatherTools: String
+    /// The base URL's path below the scope root (OpenAI-compatible providers are configured at `/v1`).
+    var basePath = ""
+    /// Whether a request without a model is refused before sending (OpenAI-compatible servers
+    /// such as llama.cpp serve one model and take requests without one, so that codec sends them).
+    var needsModel = true
 
     /// complete(): the request, its usage, and the row's own checks of the request it sent.
     var plainRequest: String
@@ -49,15 +54,18 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
     /// Whether the sent body says `"stream": true` (Gemini says it in the path instead).
     var streamFlagInBody = true
     var streamPath: String?
+    /// The row's own checks of a streamed answer (the stream's result).
+    var streamExtra: WireCheck = { _, _ in }
 
     /// A tool call, plain and streamed.
     var toolPrompt = "what is the weather in Paris?"
     var toolPlainExtra = ""
     var toolStreamPrompt = "what is the weather in Paris?"
-    var toolPlain: @Sendable (ProtocolWire, JSONValue) throws -> Void
-    var toolStreamed: @Sendable (ProtocolWire, ProtocolStream, JSONObject) throws -> Void
+    /// nil where the row has no tool-call checks yet (the openai row): it is left out of `withTools`.
+    var toolPlain: (@Sendable (ProtocolWire, JSONValue) throws -> Void)? = nil
+    var toolStreamed: (@Sendable (ProtocolWire, ProtocolStream, JSONObject) throws -> Void)? = nil
     /// A tool result sent back (each protocol has its own round trip).
-    var toolResult: @Sendable (ProtocolWire, Router) throws -> Void
+    var toolResult: (@Sendable (ProtocolWire, Router) throws -> Void)? = nil
 
     /// 429 with Retry-After, then success: the script and the kept message.
     var rateLimitScript: String
@@ -78,6 +86,8 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
     /// A malformed event before output: refused (not retried) naming the protocol, or failed over.
     enum Malformed: Sendable { case refused(at: Int, message: String), failover(at: Int) }
     var malformed: Malformed
+    /// The row's own checks after a malformed event failed over (the stream and its result).
+    var malformedExtra: @Sendable (ProtocolWire, ProtocolStream, JSONObject) throws -> Void = { _, _, _ in }
 
     /// models(): the list the fake serves, what comes back, the request path.
     var modelsList: String?
@@ -90,14 +100,20 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
 
     /// The provider object for `name` at `scope` (the fake's routes sit at the scope root).
     func providerJSON(port: Int, name: String? = nil, scope: String, extra: String = "") -> String {
-        #"{"name":"\#(name ?? self.name)","type":"\#(type)","base_url":"http://127.0.0.1:\#(port)/\#(scope)","api_key":"\#(key)","retry":{"initial_backoff_ms":10,"jitter":0}\#(extra)}"#
+        #"{"name":"\#(name ?? self.name)","type":"\#(type)","base_url":"http://127.0.0.1:\#(port)/\#(scope)\#(basePath)","api_key":"\#(key)","retry":{"initial_backoff_ms":10,"jitter":0}\#(extra)}"#
     }
 
     func chat(_ prompt: String, extra: String = "") throws -> ChatRequest {
         try ChatRequest.parse(JSONParser.parse(#"{"model":"\#(model)","messages":[{"role":"user","content":"\#(prompt)"}]\#(extra)}"#))
     }
 
-    static let all: [ProtocolCase] = [.anthropic, .gemini, .cohere, .ollama]
+    static let all: [ProtocolCase] = [.anthropic, .gemini, .cohere, .ollama, .openai]
+    /// The OpenAI-compatible presets: they share the openai row's wire, so they run through
+    /// complete() and stream() only (`plain` and `streamed` take `all + presets`).
+    static let presets: [ProtocolCase] = ["openai", "openai-compatible", "openrouter", "groq", "together", "cerebras",
+                                          "mistral", "deepseek", "xai", "fireworks", "huggingface"].map(openAIPreset)
+    static var needingModel: [ProtocolCase] { all.filter(\.needsModel) }
+    static var withTools: [ProtocolCase] { all.filter { $0.toolPlain != nil } }
     static var refusingMalformed: [ProtocolCase] { all.filter { if case .refused = $0.malformed { true } else { false } } }
     static var failingOverMalformed: [ProtocolCase] { all.filter { if case .failover = $0.malformed { true } else { false } } }
     static var withModelList: [ProtocolCase] { all.filter { $0.modelsList != nil } }
@@ -109,6 +125,8 @@ private let anKey = "test-key-anthropic-123"
 private let gemKey = "test-key-gemini-123"
 private let coKey = "test-key-cohere-123"
 private let olKey = "test-key-ollama-123"
+private let oaKey = "sk-test-SECRET123"
+private let vaKey = "test-key-variants-123"
 
 private let commonWeatherTools = #","tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]"#
 
@@ -384,4 +402,68 @@ extension ProtocolCase {
         disconnectAfter: 3, disconnectText: "echo: one two ",
         errorEventAfter: 2, errorEventMessage: "fake mid-stream error", errorEventText: "echo: alpha ",
         malformed: .failover(at: 0))
+
+    /// OpenAI chat completions (protocols/openai.py) through an openai-compatible provider at /v1.
+    static let openai = ProtocolCase(
+        type: "openai-compatible", name: "oa", key: oaKey, model: "fake-small",
+        authHeader: "authorization", authValue: "Bearer \(oaKey)", chatPath: "/v1/chat/completions",
+        weatherTools: commonWeatherTools, basePath: "/v1", needsModel: false,
+        plainRequest: #"{"model":"fake-small","messages":[{"role":"user","content":"hello there world"}]}"#,
+        plainUsage: ["prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7],
+        plainExtra: { w, r in
+            #expect(r["object"] == "chat.completion")
+            #expect(r["usage"] == ["prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7])  // no cost key at all
+            #expect(r["attempts"]?.arrayValue?.count == 1)
+            #expect(r["attempts"]?.arrayValue?.first?["outcome"] == "ok")
+            #expect((r["latency_ms"]?.doubleValue ?? -1) > 0)
+            let entry = try #require(try w.requests().first)
+            #expect(entry["json"]?["stream"] == false)
+            #expect(entry["json"]?["stream_options"] == nil)
+        },
+        streamPrompt: "the quick brown fox jumps", streamDeltas: 6, streamUsage: "usage 5/6/11", streamIdPrefix: "chatcmpl-fake-",
+        streamExtra: { _, r in
+            #expect(r["usage"]?["total_tokens"] == 11)
+            #expect((r["ttft_ms"]?.doubleValue ?? -1) > 0)
+            #expect((r["ttft_ms"]?.doubleValue ?? 0) <= (r["latency_ms"]?.doubleValue ?? 0))
+        },
+        rateLimitScript: #"[{"status":429,"retry_after":0.05}]"#,
+        rateLimitMessage: "HTTP 429: fake fault 429",
+        disconnectAfter: 3, disconnectText: "echo: one ",  // role chunk + 2 content chunks
+        errorEventAfter: 3, errorEventMessage: "fake mid-stream error", errorEventText: "echo: alpha ",
+        malformed: .failover(at: 1),
+        malformedExtra: { w, out, r in
+            // The failover starts b's transfer from inside a's curl write callback: the loop defers
+            // the add until curl returns, so b's first attempt is sent (no spurious CONNECTION
+            // "API function called from within callback" attempt, no retry).
+            #expect(!out.lines.contains { $0.hasPrefix("retry") }, "\(out.lines)")
+            #expect(r["attempts"]?.arrayValue?.count == 2)
+            let secondLog = try w.server.requests("\(w.scope)-\(w.p.name)2")
+            #expect(secondLog.count == 1)
+        })
+
+    /// An OpenAI-compatible preset pointed at the fake upstream: chat over /v1 with its Bearer key,
+    /// the model as given in every body. Only `plain` and `streamed` run it (see `presets`); the
+    /// fault fields repeat the openai row's so the row is complete.
+    static func openAIPreset(_ type: String) -> ProtocolCase {
+        ProtocolCase(
+            type: type, name: "p", key: vaKey, model: "some-model",
+            authHeader: "authorization", authValue: "Bearer \(vaKey)", chatPath: "/v1/chat/completions",
+            weatherTools: commonWeatherTools, basePath: "/v1",
+            plainRequest: #"{"model":"some-model","messages":[{"role":"user","content":"hello there world"}]}"#,
+            plainUsage: ["prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7],
+            plainExtra: { w, _ in
+                let log = try w.requests()
+                #expect(log.allSatisfy { $0["json"]?["model"] == "some-model" })
+            },
+            streamUsage: "usage 4/5/9", streamIdPrefix: "chatcmpl-fake-", streamPath: "/v1/chat/completions",
+            streamExtra: { w, _ in
+                let log = try w.requests()
+                #expect(log.count == 1)
+                #expect(log.allSatisfy { $0["json"]?["model"] == "some-model" })
+            },
+            rateLimitScript: ProtocolCase.openai.rateLimitScript, rateLimitMessage: ProtocolCase.openai.rateLimitMessage,
+            disconnectAfter: 3, disconnectText: "echo: one ",
+            errorEventAfter: 3, errorEventMessage: "fake mid-stream error", errorEventText: "echo: alpha ",
+            malformed: .failover(at: 1))
+    }
 }

@@ -9,8 +9,9 @@ import Testing
 // azure (protocols/azure.py: deployment URLs with api-version, the v1 API, api-key auth, the
 // prompt-filter first chunk, retry-after-ms), lmstudio (protocols/lmstudio.py: /api/v0/models),
 // llamacpp (protocols/llamacpp.py: /health 503 "Loading model"), openrouter's attribution
-// headers, every OpenAI-compatible cloud preset, and the num_ctx extension parameter. Every
-// blocking call runs on its own thread with a bounded wait, so nothing here can hang.
+// headers and the num_ctx extension parameter. Every
+// blocking call runs on its own thread with a bounded wait, so nothing here can hang. The cloud
+// presets (openai, groq, mistral, …) are rows of ProtocolTable.swift (`ProtocolCase.presets`).
 
 private let vaKey = "test-key-variants-123"
 
@@ -292,27 +293,6 @@ final class VariantsIntegrationTests {
         #expect(out.error == nil, "\(out.lines)")
         #expect(out.text == "echo: alpha")
         #expect(out.lines.contains("retry or #1 PMX_ERR_UPSTREAM_SERVER"), "\(out.lines)")
-    }
-
-    // MARK: - OpenAI-compatible cloud presets
-
-    @Test("each OpenAI-compatible preset, pointed at the fake upstream, completes a chat with its Bearer key",
-          arguments: ["openai", "openai-compatible", "openrouter", "groq", "together", "cerebras", "mistral",
-                      "deepseek", "xai", "fireworks", "huggingface"])
-    func preset(_ type: String) throws {
-        let s = scope("p-\(type)")
-        let router = try makeRouter([provider("p", type: type, base: "\(root)/\(s)/v1")])
-        defer { router.close() }
-        let r = try #require(complete(router, try chat("preset \(type)", model: "some-model"))).get()
-        #expect(content(r) == .string("echo: preset \(type)"))
-        #expect(r["provider"] == "p")
-        let out = try #require(stream(router, try chat("stream \(type)", model: "some-model")))
-        #expect(out.text == "echo: stream \(type)")
-        #expect(out.error == nil)
-        let log = try server.requests(s)
-        #expect(log.map { $0["path"]?.stringValue ?? "" } == ["/\(s)/v1/chat/completions", "/\(s)/v1/chat/completions"])
-        #expect(log.allSatisfy { $0["headers"]?["authorization"] == .string("Bearer \(vaKey)") })
-        #expect(log.allSatisfy { $0["json"]?["model"] == "some-model" })
     }
 
     // MARK: - num_ctx (an extension parameter) on an OpenAI-compatible provider
