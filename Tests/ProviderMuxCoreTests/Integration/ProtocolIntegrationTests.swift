@@ -180,6 +180,7 @@ final class ProtocolIntegrationTests {
         }
         #expect(out.text == p.errorEventText)
         #expect(out.terminals == 1)
+        try p.errorEventExtra(wire(p), out, e)
     }
 
     @Test("an in-stream error before any output is retried like a server error, and the retry streams normally",

@@ -39,6 +39,8 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
     /// Whether a request without a model is refused before sending (OpenAI-compatible servers
     /// such as llama.cpp serve one model and take requests without one, so that codec sends them).
     var needsModel = true
+    /// More members of the provider object (openrouter's attribution options).
+    var providerExtra = ""
 
     /// complete(): the request, its usage, and the row's own checks of the request it sent.
     var plainRequest: String
@@ -82,6 +84,8 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
     var errorEventMessage: String
     var errorEventText: String
     var errorEventHTTPStatus: Int?
+    /// The row's own checks of an in-stream error after output (the stream and its error).
+    var errorEventExtra: @Sendable (ProtocolWire, ProtocolStream, PMXError) throws -> Void = { _, _, _ in }
 
     /// A malformed event before output: refused (not retried) naming the protocol, or failed over.
     enum Malformed: Sendable { case refused(at: Int, message: String), failover(at: Int) }
@@ -100,14 +104,14 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
 
     /// The provider object for `name` at `scope` (the fake's routes sit at the scope root).
     func providerJSON(port: Int, name: String? = nil, scope: String, extra: String = "") -> String {
-        #"{"name":"\#(name ?? self.name)","type":"\#(type)","base_url":"http://127.0.0.1:\#(port)/\#(scope)\#(basePath)","api_key":"\#(key)","retry":{"initial_backoff_ms":10,"jitter":0}\#(extra)}"#
+        #"{"name":"\#(name ?? self.name)","type":"\#(type)","base_url":"http://127.0.0.1:\#(port)/\#(scope)\#(basePath)","api_key":"\#(key)","retry":{"initial_backoff_ms":10,"jitter":0}\#(providerExtra)\#(extra)}"#
     }
 
     func chat(_ prompt: String, extra: String = "") throws -> ChatRequest {
         try ChatRequest.parse(JSONParser.parse(#"{"model":"\#(model)","messages":[{"role":"user","content":"\#(prompt)"}]\#(extra)}"#))
     }
 
-    static let all: [ProtocolCase] = [.anthropic, .gemini, .cohere, .ollama, .openai]
+    static let all: [ProtocolCase] = [.anthropic, .gemini, .cohere, .ollama, .openai, .openrouter]
     /// The OpenAI-compatible presets: they share the openai row's wire, so they run through
     /// complete() and stream() only (`plain` and `streamed` take `all + presets`).
     static let presets: [ProtocolCase] = ["openai", "openai-compatible", "openrouter", "groq", "together", "cerebras",
@@ -127,6 +131,7 @@ private let coKey = "test-key-cohere-123"
 private let olKey = "test-key-ollama-123"
 private let oaKey = "sk-test-SECRET123"
 private let vaKey = "test-key-variants-123"
+private let orKey = "test-key-openrouter-123"
 
 private let commonWeatherTools = #","tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]"#
 
@@ -465,5 +470,40 @@ extension ProtocolCase {
             disconnectAfter: 3, disconnectText: "echo: one ",
             errorEventAfter: 3, errorEventMessage: "fake mid-stream error", errorEventText: "echo: alpha ",
             malformed: .failover(at: 1))
+    }
+
+    /// OpenRouter: OpenAI's wire plus its attribution headers from the options, and error events
+    /// under HTTP 200 (protocols/openai.py's faults).
+    static let openrouter = ProtocolCase(
+        type: "openrouter", name: "or", key: orKey, model: "meta-llama/llama-3.1-8b-instruct",
+        authHeader: "authorization", authValue: "Bearer \(orKey)", chatPath: "/v1/chat/completions",
+        weatherTools: commonWeatherTools, basePath: "/v1", needsModel: false,
+        providerExtra: #","http_referer":"https://example.test/app","x_title":"ProviderMux Tests""#,
+        plainRequest: #"{"model":"meta-llama/llama-3.1-8b-instruct","messages":[{"role":"user","content":"hello there world"}]}"#,
+        plainUsage: ["prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7],
+        plainExtra: { w, _ in try openrouterHeaders(w) },
+        streamUsage: "usage 4/5/9", streamIdPrefix: "chatcmpl-fake-", streamPath: "/v1/chat/completions",
+        streamExtra: { w, _ in try openrouterHeaders(w) },
+        rateLimitScript: ProtocolCase.openai.rateLimitScript, rateLimitMessage: ProtocolCase.openai.rateLimitMessage,
+        disconnectAfter: 3, disconnectText: "echo: one ",
+        errorEventAfter: 2, errorEventMessage: "fake mid-stream error", errorEventText: "echo: ",
+        errorEventExtra: { w, out, e in
+            #expect(e.provider == "or")
+            #expect(out.lines.last == "error PMX_ERR_STREAM_INTERRUPTED")
+            let log = try w.requests()
+            #expect(log.count == 1)
+        },
+        malformed: .failover(at: 1))
+
+    /// Every request openrouter's row sent: HTTP-Referer and X-Title from the options, the Bearer key, the model.
+    private static func openrouterHeaders(_ w: ProtocolWire) throws {
+        let log = try w.requests()
+        #expect(log.count == 1)
+        for entry in log {
+            #expect(entry["headers"]?["http-referer"] == "https://example.test/app")
+            #expect(entry["headers"]?["x-title"] == "ProviderMux Tests")
+            #expect(entry["headers"]?["authorization"] == .string("Bearer \(orKey)"))
+            #expect(entry["json"]?["model"] == "meta-llama/llama-3.1-8b-instruct")
+        }
     }
 }

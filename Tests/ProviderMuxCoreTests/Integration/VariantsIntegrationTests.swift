@@ -8,10 +8,11 @@ import Testing
 // The OpenAI-compatible variants over REAL libcurl against Tests/upstream/fake_upstream.py:
 // azure (protocols/azure.py: deployment URLs with api-version, the v1 API, api-key auth, the
 // prompt-filter first chunk, retry-after-ms), lmstudio (protocols/lmstudio.py: /api/v0/models),
-// llamacpp (protocols/llamacpp.py: /health 503 "Loading model"), openrouter's attribution
-// headers and the num_ctx extension parameter. Every
+// llamacpp (protocols/llamacpp.py: /health 503 "Loading model") and the num_ctx extension
+// parameter. Every
 // blocking call runs on its own thread with a bounded wait, so nothing here can hang. The cloud
-// presets (openai, groq, mistral, …) are rows of ProtocolTable.swift (`ProtocolCase.presets`).
+// presets (openai, groq, mistral, …) and openrouter's attribution headers and error events are
+// rows of ProtocolTable.swift (`ProtocolCase.presets`, `ProtocolCase.openrouter`).
 
 private let vaKey = "test-key-variants-123"
 
@@ -238,61 +239,6 @@ final class VariantsIntegrationTests {
         #expect(out.error == nil, "\(out.lines)")
         #expect(out.text == "echo: streamed after")
         #expect(try server.requests(s).count == 4)
-    }
-
-    // MARK: - OpenRouter
-
-    func openrouter(_ s: String) -> String {
-        provider("or", type: "openrouter", base: "\(root)/\(s)/v1",
-                 extra: #","http_referer":"https://example.test/app","x_title":"ProviderMux Tests""#)
-    }
-
-    @Test("openrouter: HTTP-Referer and X-Title from the options, the Bearer key")
-    func openrouterHeaders() throws {
-        let s = scope("or")
-        let router = try makeRouter([openrouter(s)])
-        defer { router.close() }
-        let r = try #require(complete(router, try chat("route me", model: "meta-llama/llama-3.1-8b-instruct"))).get()
-        #expect(content(r) == "echo: route me")
-        let out = try #require(stream(router, try chat("route stream", model: "meta-llama/llama-3.1-8b-instruct")))
-        #expect(out.text == "echo: route stream")
-        let log = try server.requests(s)
-        #expect(log.count == 2)
-        for entry in log {
-            #expect(entry["headers"]?["http-referer"] == "https://example.test/app")
-            #expect(entry["headers"]?["x-title"] == "ProviderMux Tests")
-            #expect(entry["headers"]?["authorization"] == .string("Bearer \(vaKey)"))
-            #expect(entry["json"]?["model"] == "meta-llama/llama-3.1-8b-instruct")
-        }
-    }
-
-    @Test("openrouter: an error event under HTTP 200 mid-stream ends the stream with an error")
-    func openrouterMidStreamError() throws {
-        let s = scope("ore")
-        let router = try makeRouter([openrouter(s)])
-        defer { router.close() }
-        try server.script(s, #"[{"error_event_after_chunks":2}]"#)
-        let out = try #require(stream(router, try chat("alpha beta gamma", model: "openai/gpt-4o")))
-        let e = try #require(out.error, "\(out.lines)")
-        #expect(e.status == .streamInterrupted)
-        #expect(e.message.contains("fake mid-stream error"), "\(e.message)")
-        #expect(e.provider == "or")
-        #expect(out.text == "echo: ")
-        #expect(out.terminals == 1)
-        #expect(out.lines.last == "error PMX_ERR_STREAM_INTERRUPTED")
-        #expect(try server.requests(s).count == 1)
-    }
-
-    @Test("openrouter: an error event under HTTP 200 before any output is retried")
-    func openrouterErrorBeforeOutput() throws {
-        let s = scope("or0")
-        let router = try makeRouter([openrouter(s)])
-        defer { router.close() }
-        try server.script(s, #"[{"error_event_after_chunks":0}]"#)
-        let out = try #require(stream(router, try chat("alpha", model: "openai/gpt-4o")))
-        #expect(out.error == nil, "\(out.lines)")
-        #expect(out.text == "echo: alpha")
-        #expect(out.lines.contains("retry or #1 PMX_ERR_UPSTREAM_SERVER"), "\(out.lines)")
     }
 
     // MARK: - num_ctx (an extension parameter) on an OpenAI-compatible provider
