@@ -100,7 +100,10 @@ struct ProtocolCase: Sendable, CustomTestStringConvertible {
     var modelsPath = ""
     var modelsExtra: @Sendable (ProtocolWire, [JSONValue]) throws -> Void = { _, _ in }
 
-    var testDescription: String { type }
+    /// The case's name in test output where the type alone is ambiguous (the openai row and the
+    /// openai-compatible preset share a type).
+    var label: String?
+    var testDescription: String { label ?? type }
 
     /// The provider object for `name` at `scope` (the fake's routes sit at the scope root).
     func providerJSON(port: Int, name: String? = nil, scope: String, extra: String = "") -> String {
@@ -450,7 +453,7 @@ extension ProtocolCase {
     /// the model as given in every body. Only `plain` and `streamed` run it (see `presets`); the
     /// fault fields repeat the openai row's so the row is complete.
     static func openAIPreset(_ type: String) -> ProtocolCase {
-        ProtocolCase(
+        var row = ProtocolCase(
             type: type, name: "p", key: vaKey, model: "some-model",
             authHeader: "authorization", authValue: "Bearer \(vaKey)", chatPath: "/v1/chat/completions",
             weatherTools: commonWeatherTools, basePath: "/v1",
@@ -470,6 +473,8 @@ extension ProtocolCase {
             disconnectAfter: 3, disconnectText: "echo: one ",
             errorEventAfter: 3, errorEventMessage: "fake mid-stream error", errorEventText: "echo: alpha ",
             malformed: .failover(at: 1))
+        row.label = "preset \(type)"
+        return row
     }
 
     /// OpenRouter: OpenAI's wire plus its attribution headers from the options, and error events
