@@ -35,8 +35,13 @@ public final class CircuitBreaker: Sendable {
         package var attempts = 0
         package var failures = 0
         package static let zero = AttemptTally()
-        package static func + (a: Self, b: Self) -> Self { Self(attempts: a.attempts + b.attempts, failures: a.failures + b.failures) }
-        package static func - (a: Self, b: Self) -> Self { Self(attempts: a.attempts - b.attempts, failures: a.failures - b.failures) }
+        // Saturating: a window's sum must never trap, however long a router runs.
+        package static func + (a: Self, b: Self) -> Self {
+            Self(attempts: a.attempts.addingSaturated(b.attempts), failures: a.failures.addingSaturated(b.failures))
+        }
+        package static func - (a: Self, b: Self) -> Self {
+            Self(attempts: a.attempts.subtractingSaturated(b.attempts), failures: a.failures.subtractingSaturated(b.failures))
+        }
     }
 
     public let settings: BreakerSettings

@@ -5,6 +5,10 @@
 /// slightly never reopen a bucket that already slid out. Used for the circuit breaker's failure
 /// rate and a budget's spend.
 ///
+/// `Value`'s `+` must not trap: the window adds whatever it is given. The two users satisfy
+/// that: a budget's `Double` (finite costs, each clamped to 100 USD; a Double sum cannot trap)
+/// and the breaker's `AttemptTally`, whose `+` saturates.
+///
 /// A value type without a lock: it lives inside its owner's locked state.
 public struct SlidingWindow<Value: AdditiveArithmetic & Sendable>: Sendable {
     /// The epoch (time / bucket length) each bucket holds; .max marks a bucket never used.

@@ -249,3 +249,19 @@ struct CircuitBreakerTests {
         #expect(!b.allow(nowNs: at(ms: 0)))
     }
 }
+
+@Suite("CircuitBreaker.AttemptTally")
+struct AttemptTallyTests {
+    @Test("sums saturate instead of trapping")
+    func saturates() {
+        let big = CircuitBreaker.AttemptTally(attempts: Int.max, failures: Int.max - 1)
+        let one = CircuitBreaker.AttemptTally(attempts: 1, failures: 5)
+        let sum = big + one
+        #expect(sum.attempts == Int.max && sum.failures == Int.max)
+        var w = SlidingWindow<CircuitBreaker.AttemptTally>(windowNs: 10, buckets: 2)
+        w.add(big, nowNs: 0)
+        w.add(one, nowNs: 0)
+        w.add(one, nowNs: 6)
+        #expect(w.total(nowNs: 6).attempts == Int.max)
+    }
+}
