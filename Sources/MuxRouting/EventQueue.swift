@@ -1,0 +1,118 @@
+import MuxBase
+import Synchronization
+
+/// Events handed from the loop thread to a caller's thread, in order, with back-pressure:
+/// the producer (loop thread) asks `shouldPause()` before producing more; past the high-water
+/// mark it pauses, and the consumer, once it has delivered its batch and the queue is below the
+/// low-water mark, calls `onDrained` (which resumes the attempt through the loop).
+public final class EventQueue: @unchecked Sendable {
+    public struct Limits: Sendable {
+        /// Above this many queued bytes (see `cost`) the producer pauses.
+        public var highWaterBytes = 1 << 20
+        /// A paused producer resumes once the consumer is back for more and the queue is below this.
+        public var lowWaterBytes = 256 << 10
+        public init(highWaterBytes: Int = 1 << 20, lowWaterBytes: Int = 256 << 10) {
+            self.highWaterBytes = max(1, highWaterBytes)
+            self.lowWaterBytes = max(0, min(lowWaterBytes, self.highWaterBytes))
+        }
+    }
+
+    public let limits: Limits
+    private let lock = ConditionLock()
+    private var events: [ExecutionEvent] = []
+    /// Events queued, readable without the lock (the consumer's brief spin looks at it).
+    private let count = Atomic<Int>(0)
+    /// Estimated bytes queued (`cost` of each event).
+    private let bytes = Atomic<Int>(0)
+    /// The producer was told to pause and nobody resumed it yet.
+    private let paused = Atomic<Bool>(false)
+    /// Test hook: the most bytes ever queued at once.
+    public var maxQueuedBytes: Int { maxBytes.load(ordering: .relaxed) }
+    private let maxBytes = Atomic<Int>(0)
+    /// Test hook: how many times the producer was paused.
+    public var pauses: Int { pauseCount.load(ordering: .relaxed) }
+    private let pauseCount = Atomic<Int>(0)
+    /// Called on the consumer's thread when a paused producer may go on.
+    public var onDrained: (() -> Void)?
+    /// How long the consumer spins before sleeping: tokens of a fast stream arrive within a few
+    /// microseconds of each other, and a consumer that stays awake needs no futex wake-up.
+    private static let spinNs: UInt64 = 20_000
+
+    public init(limits: Limits = Limits()) { self.limits = limits }
+
+    /// What an event is counted as: its text plus a fixed 64 bytes for the event itself (its
+    /// Swift value, the JSON keys it will be written with). Terminal events are not counted
+    /// against the bound (there is exactly one, and nothing is produced after it).
+    package static func cost(_ e: ExecutionEvent) -> Int {
+        switch e {
+        case .delta(let content, let toolCalls):
+            var n = 64 + (content?.utf8.count ?? 0)
+            if let toolCalls { n += toolCalls.count * 64 + toolCalls.reduce(0) { $0 + approximateSize($1) } }
+            return n
+        case .start, .retry, .fallback, .usage: return 256
+        case .done, .error: return 0
+        }
+    }
+
+    private static func approximateSize(_ v: JSONValue) -> Int {
+        switch v {
+        case .string(let s): return s.utf8.count + 16
+        case .array(let a): return a.reduce(16) { $0 + approximateSize($1) }
+        case .object(let o): return o.members.reduce(16) { $0 + $1.key.utf8.count + approximateSize($1.value) }
+        default: return 16
+        }
+    }
+
+    /// Loop thread, before producing: should the producer hold on? Marks the queue paused
+    /// before looking at the level again, so that a consumer draining at the same moment
+    /// either sees the mark (and resumes) or leaves a level this call sees as low.
+    public func shouldPause() -> Bool {
+        guard bytes.load(ordering: .sequentiallyConsistent) >= limits.highWaterBytes else { return false }
+        paused.store(true, ordering: .sequentiallyConsistent)
+        if bytes.load(ordering: .sequentiallyConsistent) >= limits.highWaterBytes {
+            pauseCount.wrappingAdd(1, ordering: .relaxed)
+            return true
+        }
+        return false  // drained meanwhile; a resume that may follow finds nothing paused
+    }
+
+    public func push(_ e: ExecutionEvent) {
+        let cost = Self.cost(e)
+        let wasEmpty = lock.withLock { () -> Bool in
+            let empty = events.isEmpty
+            events.append(e)
+            count.store(events.count, ordering: .releasing)
+            let now = bytes.wrappingAdd(cost, ordering: .sequentiallyConsistent).newValue
+            if now > maxBytes.load(ordering: .relaxed) { maxBytes.store(now, ordering: .relaxed) }
+            return empty
+        }
+        // Only the first event of a batch wakes the consumer (it takes the whole batch), and
+        // after unlocking, so that it does not wake only to wait for the lock.
+        if wasEmpty { lock.signal() }
+    }
+
+    /// Waits for at least one event, then swaps all queued into `batch` (whose old contents are
+    /// dropped; its storage is reused, so a steady stream allocates nothing here). Coming back
+    /// for more means the previous batch was delivered: a paused producer is resumed here when
+    /// the queue is below the low-water mark.
+    public func popAll(into batch: inout [ExecutionEvent]) {
+        batch.removeAll(keepingCapacity: true)
+        if paused.load(ordering: .sequentiallyConsistent) && bytes.load(ordering: .sequentiallyConsistent) <= limits.lowWaterBytes {
+            if paused.exchange(false, ordering: .sequentiallyConsistent) { onDrained?() }
+        }
+        if count.load(ordering: .acquiring) == 0 {
+            let deadline = MonotonicClock.nanos() &+ Self.spinNs
+            var spins = 0
+            while count.load(ordering: .acquiring) == 0 {
+                spins &+= 1
+                if spins & 63 == 0 && MonotonicClock.nanos() >= deadline { break }
+            }
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        while events.isEmpty { lock.wait() }
+        swap(&batch, &events)
+        count.store(0, ordering: .releasing)
+        bytes.store(0, ordering: .sequentiallyConsistent)
+    }
+}
