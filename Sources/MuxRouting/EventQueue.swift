@@ -20,8 +20,6 @@ public final class EventQueue: @unchecked Sendable {
     public let limits: Limits
     private let lock = ConditionLock()
     private var events: [ExecutionEvent] = []
-    /// Events queued, readable without the lock (the consumer's brief spin looks at it).
-    private let count = Atomic<Int>(0)
     /// Estimated bytes queued (`cost` of each event).
     private let bytes = Atomic<Int>(0)
     /// The producer was told to pause and nobody resumed it yet.
@@ -34,9 +32,6 @@ public final class EventQueue: @unchecked Sendable {
     private let pauseCount = Atomic<Int>(0)
     /// Called on the consumer's thread when a paused producer may go on.
     public var onDrained: (() -> Void)?
-    /// How long the consumer spins before sleeping: tokens of a fast stream arrive within a few
-    /// microseconds of each other, and a consumer that stays awake needs no futex wake-up.
-    private static let spinNs: UInt64 = 20_000
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -81,7 +76,6 @@ public final class EventQueue: @unchecked Sendable {
         let wasEmpty = lock.withLock { () -> Bool in
             let empty = events.isEmpty
             events.append(e)
-            count.store(events.count, ordering: .releasing)
             let now = bytes.wrappingAdd(cost, ordering: .sequentiallyConsistent).newValue
             if now > maxBytes.load(ordering: .relaxed) { maxBytes.store(now, ordering: .relaxed) }
             return empty
@@ -95,24 +89,20 @@ public final class EventQueue: @unchecked Sendable {
     /// dropped; its storage is reused, so a steady stream allocates nothing here). Coming back
     /// for more means the previous batch was delivered: a paused producer is resumed here when
     /// the queue is below the low-water mark.
+    ///
+    /// It sleeps at once on an empty queue, without spinning first. A time-bounded spin (20 µs)
+    /// saved a futex wake-up per chunk only in loopback bursts (real tokens arrive milliseconds
+    /// apart), delayed the first event under load, and made the instruction count that CI
+    /// guards depend on scheduling (±3,000 per chunk between runs); bench/RESULTS.md, issue 14.
     public func popAll(into batch: inout [ExecutionEvent]) {
         batch.removeAll(keepingCapacity: true)
         if paused.load(ordering: .sequentiallyConsistent) && bytes.load(ordering: .sequentiallyConsistent) <= limits.lowWaterBytes {
             if paused.exchange(false, ordering: .sequentiallyConsistent) { onDrained?() }
         }
-        if count.load(ordering: .acquiring) == 0 {
-            let deadline = MonotonicClock.nanos() &+ Self.spinNs
-            var spins = 0
-            while count.load(ordering: .acquiring) == 0 {
-                spins &+= 1
-                if spins & 63 == 0 && MonotonicClock.nanos() >= deadline { break }
-            }
-        }
         lock.lock()
         defer { lock.unlock() }
         while events.isEmpty { lock.wait() }
         swap(&batch, &events)
-        count.store(0, ordering: .releasing)
         bytes.store(0, ordering: .sequentiallyConsistent)
     }
 }
