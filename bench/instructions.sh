@@ -1,23 +1,59 @@
 #!/usr/bin/env bash
-# Instructions per non-streaming request and per streamed SSE chunk (all threads, callgrind:
-# identical from run to run whatever the machine's load).
-# Usage: bench/instructions.sh [LIBDIR]   (default: builds the release .so into bench/.out/lib)
-# Needs nginx (bench/run.sh installs it) and valgrind.
+# Instructions per request and per chunk (callgrind, all threads: a count, the same from run to
+# run whatever the machine's load), for the library and for a raw libcurl client doing the same
+# requests: complete (OpenAI), and streams of OpenAI SSE, Anthropic SSE, Gemini SSE, Ollama NDJSON.
+#
+# Usage: bench/instructions.sh [LIBDIR] [--check] [--update-baseline] [--baseline FILE] [--json OUT]
+#   LIBDIR             the release .so to count (default: scripts/build-lib.sh into bench/.out/lib)
+#   --check            fail (exit 1) when a pmx figure exceeds the baseline by more than its tolerance
+#                      (10 %): the CI guard, ctest instructions_guard
+#   --update-baseline  write the measured figures into the baseline file (commit it)
+#   --baseline FILE    default bench/instructions-baseline.json
+#   --json OUT         default $BENCH_OUT/instructions.json
+# Environment: BENCH_OUT (work files, default bench/.out), BENCH_NGINX_PREFIX (bench/nginx/start.sh).
+# Needs valgrind (with valgrind/callgrind.h), nginx-light, libcurl and jansson headers:
+# scripts/setup.sh installs them. One valgrind run of bench/c/counted.c, about a minute.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-lib=${1:-}
-if [ -z "$lib" ]; then lib="$here/.out/lib"; "$root/scripts/build-lib.sh" "$lib" >/dev/null; fi
-mkdir -p "$here/.out"
-drv="$here/.out/instructions"
-gcc -O2 -I"$root/include" "$here/c/instructions.c" -L"$lib" -lprovidermux -o "$drv"
+lib="" check=0 update=0 baseline="$here/instructions-baseline.json" json=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --check) check=1 ;;
+    --update-baseline) update=1 ;;
+    --baseline) baseline=$2; shift ;;
+    --json) json=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -*) echo "instructions.sh: unknown argument $1" >&2; exit 2 ;;
+    *) lib=$1 ;;
+  esac
+  shift
+done
+out=${BENCH_OUT:-$here/.out}
+mkdir -p "$out"
+json=${json:-$out/instructions.json}
+if [ -z "$lib" ]; then lib="$out/lib"; "$root/scripts/build-lib.sh" "$lib" >/dev/null; fi
+lib=$(cd "$lib" && pwd)
+command -v valgrind >/dev/null || { echo "instructions.sh: valgrind not found (scripts/setup.sh installs it)" >&2; exit 2; }
+
+drv="$out/counted"
+# shellcheck disable=SC2046
+cc -std=c11 -O2 -Wall -Wextra -I"$root/include" $(pkg-config --cflags libcurl jansson) \
+  "$here/c/counted.c" "$here/c/common.c" -L"$lib" -lprovidermux $(pkg-config --libs libcurl jansson) \
+  -o "$drv"
+
 port=$("$here/nginx/start.sh" | sed -n 's/^PORT //p')
-trap '"$here/nginx/stop.sh" >/dev/null 2>&1 || true' EXIT
-count() {
-  LD_LIBRARY_PATH="$lib" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$drv" "$port" "$@" 2>&1 |
-    sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-}
-c1=$(count complete 1); c21=$(count complete 21)
-s16=$(count stream 2 /sse16); s256=$(count stream 2 /sse256)
-echo "per request (pmx_router_complete): $(( (c21 - c1) / 20 )) instructions"
-echo "per streamed chunk (pmx_router_stream, JSON callback): $(( (s256 - s16) / 480 )) instructions"
+dumps=$(mktemp -d "$out/callgrind.XXXXXX")
+trap '"$here/nginx/stop.sh" >/dev/null 2>&1 || true; rm -rf "$dumps"' EXIT
+# The transcript (PMX_TRANSCRIPT_DIR, ctest's secret scan) would be counted with the library.
+if ! env -u PMX_TRANSCRIPT_DIR LD_LIBRARY_PATH="$lib" valgrind --tool=callgrind --callgrind-out-file="$dumps/cg.out" \
+    "$drv" "$port" >"$dumps/driver.log" 2>&1; then
+  cat "$dumps/driver.log" >&2
+  echo "instructions.sh: the counted run failed" >&2
+  exit 2
+fi
+
+args=(measure "$dumps/cg.out" --lib "$lib" --json "$json" --baseline "$baseline")
+[ "$check" = 1 ] && args+=(--check)
+[ "$update" = 1 ] && args+=(--update-baseline "$baseline")
+python3 "$here/instructions.py" "${args[@]}"

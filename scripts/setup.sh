@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing. Run as root or with sudo available.
 set -euo pipefail
 
-packages=(libcurl4-openssl-dev libjansson-dev cmake ninja-build pkg-config binutils golang-go python3-venv valgrind)
+packages=(libcurl4-openssl-dev libjansson-dev cmake ninja-build pkg-config binutils golang-go python3-venv valgrind nginx-light)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -47,7 +47,7 @@ void pmx_check(pmx_status st, const pmx_error *err, const char *what);
 pmx_router *router_one(const char *name, const char *type, const char *base_url);
 
 /* The stream framings the raw client knows. */
-typedef enum { FRAMING_OPENAI_SSE, FRAMING_ANTHROPIC_SSE, FRAMING_NDJSON } framing;
+typedef enum { FRAMING_OPENAI_SSE, FRAMING_ANTHROPIC_SSE, FRAMING_GEMINI_SSE, FRAMING_NDJSON } framing;
 
 /* The raw libcurl baseline: ONE easy handle, reused for every request (keep-alive). */
 typedef struct raw_client {
@@ -55,6 +55,10 @@ typedef struct raw_client {
     struct curl_slist *headers_json;
     struct curl_slist *headers_stream;
     sbuf body;
+    /* 1 (raw_init's default): parse every body and event with jansson, as a real client must;
+     * 0: transfer and framing only, no JSON (the floor libcurl itself sets; instruction
+     * counts compare against both). */
+    int parse;
     /* stream state */
     framing fr;
     size_t scan;            /* bytes of body already searched for a delimiter */
@@ -71,7 +75,8 @@ void raw_cleanup(raw_client *c);
  * content length (to keep the work observable). Dies on failure. */
 size_t raw_complete(raw_client *c, const char *url, const char *body);
 /* POST a streamed request; splits events ("\n\n" for SSE, "\n" for NDJSON) as bytes arrive and
- * parses each data JSON. Returns the number of content events; c->first_content_ns is the
+ * parses each data JSON. Returns the number of content events (without parsing: of data
+ * events); c->first_content_ns is the
  * time from start to the first content event. */
 long raw_stream(raw_client *c, const char *url, const char *body, framing fr);
 

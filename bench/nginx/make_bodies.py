@@ -75,6 +75,23 @@ def ollama_ndjson(chunks):
     return "".join(out)
 
 
+def gemini_sse(chunks):
+    # Every event is a whole GenerateContentResponse with usageMetadata (as the API sends);
+    # the last one carries finishReason and no [DONE] follows.
+    def ev(text, finish=None, out_tokens=1):
+        cand = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+        if finish:
+            cand["finishReason"] = finish
+        return "data: " + compact({
+            "candidates": [cand],
+            "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": out_tokens,
+                              "totalTokenCount": 10 + out_tokens},
+            "modelVersion": MODEL, "responseId": "bench-response"}) + "\n\n"
+    out = [ev(WORD, out_tokens=i + 1) for i in range(chunks)]
+    out.append(ev("", finish="STOP", out_tokens=chunks))
+    return "".join(out)
+
+
 def write(root, rel, text):
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -87,8 +104,12 @@ def main():
     write(root, "v1/chat/completions", chat_completion())
     for n in (16, 256, 4096):
         write(root, "sse%d/v1/chat/completions" % n, openai_sse(n))
-    write(root, "anthropic/v1/messages", anthropic_sse(256))
-    write(root, "ollama/api/chat", ollama_ndjson(256))
+    # 256 chunks at the bare prefix (bench/c/latency.c); 16 beside it for instruction counts,
+    # whose per-chunk figure is the difference of the two.
+    for n, tag in ((256, ""), (16, "16")):
+        write(root, "anthropic%s/v1/messages" % tag, anthropic_sse(n))
+        write(root, "ollama%s/api/chat" % tag, ollama_ndjson(n))
+        write(root, "gemini%s/v1beta/models/bench-model:streamGenerateContent" % tag, gemini_sse(n))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Turns the callgrind dumps of bench/c/counted.c into instructions per request and per
+chunk, and guards them against a committed baseline (bench/instructions-baseline.json).
+
+Usage:
+  instructions.py measure DUMP_FILE --lib LIBDIR [--json OUT] [--baseline B [--check]]
+                                              [--update-baseline B]
+  instructions.py check MEASURED_JSON BASELINE_JSON
+  instructions.py selftest MEASURED_JSON
+
+Every phase of the driver is one dump (all threads, "totals:" line; callgrind's "summary:" line
+is not reset by CALLGRIND_ZERO_STATS for every thread). A workload's per-unit figure is the
+difference of its two phases divided by the units between them, so fixed costs cancel:
+  complete: (12 requests - 2 requests) / 10         streams: (2 x 256 - 2 x 16 chunks) / 480
+Sides: pmx (the library), raw (libcurl moving and framing the bytes, no JSON: the floor the
+issue-14 targets are "added" to), rawjson (the same client parsing every body / event with
+jansson, as a real client does). "added" = pmx - raw.
+
+The guard compares pmx figures (per request, per chunk of each protocol) with the baseline and
+fails when one exceeds it by more than the baseline's tolerance (10 %); it prints the table
+either way. Exit status: 0 pass, 1 regression (or a figure missing), 2 bad input.
+"""
+import datetime
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS = [
+    # key, label, small phase, large phase, units between them
+    ("complete", "per request, pmx_router_complete (OpenAI body)", "complete 2", "complete 12", 10),
+    ("openai", "per chunk, OpenAI SSE (pmx_router_stream, JSON callback)", "openai 16", "openai 256", 480),
+    ("anthropic", "per chunk, Anthropic SSE", "anthropic 16", "anthropic 256", 480),
+    ("gemini", "per chunk, Gemini SSE", "gemini 16", "gemini 256", 480),
+    ("ollama", "per chunk, Ollama NDJSON", "ollama 16", "ollama 256", 480),
+]
+SIDES = ("pmx", "raw", "rawjson")
+DEFAULT_TOLERANCE = 0.10
+
+
+def read_dumps(out_file):
+    """{"pmx complete 2": instructions, ...} from OUT_FILE.1, OUT_FILE.2, ..."""
+    phases = {}
+    for path in glob.glob(out_file + ".*"):
+        if not re.search(r"\.\d+$", path):
+            continue
+        label = total = None
+        with open(path, errors="replace") as f:
+            for line in f:
+                if line.startswith("desc: Trigger: Client Request: "):
+                    label = line.split("Client Request: ", 1)[1].strip()
+                elif line.startswith("totals:"):
+                    total = int(line.split()[1])
+        if label is not None and total is not None:
+            phases[label] = total
+    return phases
+
+
+def figures(phases):
+    """Per-unit instructions for every workload and side; raises KeyError naming a missing phase."""
+    out = {}
+    for key, _, small, large, units in WORKLOADS:
+        row = {}
+        for side in SIDES:
+            a, b = "%s %s" % (side, small), "%s %s" % (side, large)
+            if a not in phases or b not in phases:
+                raise KeyError("phase '%s' or '%s' missing from the callgrind dumps" % (a, b))
+            row[side] = round((phases[b] - phases[a]) / units)
+        row["added"] = row["pmx"] - row["raw"]
+        row["added_vs_jansson"] = row["pmx"] - row["rawjson"]
+        out[key] = row
+    return out
+
+
+def git_describe():
+    try:
+        return subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        print("instructions: cannot read %s: %s" % (path, e), file=sys.stderr)
+        sys.exit(2)
+
+
+def compare(measured, baseline):
+    """[(key, measured pmx, baseline, change, ok)] and the list of problems."""
+    tol = float(baseline.get("tolerance", DEFAULT_TOLERANCE))
+    base = baseline.get("pmx", {})
+    rows, problems = [], []
+    for key, label, *_ in WORKLOADS:
+        m = measured.get("figures", {}).get(key, {}).get("pmx")
+        b = base.get(key)
+        if m is None:
+            problems.append("%s: no measured figure" % key)
+            rows.append((key, None, b, None, False))
+            continue
+        if not isinstance(b, (int, float)) or b <= 0:
+            problems.append("%s: no baseline figure (run bench/instructions.sh --update-baseline)" % key)
+            rows.append((key, m, None, None, False))
+            continue
+        change = (m - b) / b
+        ok = m <= b * (1 + tol)
+        if not ok:
+            problems.append("%s %s: %s instructions, baseline %s, +%.1f %% > %.0f %%" % (
+                key, label.split(",")[0], fmt(m), fmt(b), change * 100, tol * 100))
+        rows.append((key, m, b, change, ok))
+    return rows, problems, tol
+
+
+def fmt(v):
+    return "—" if v is None else "{:,}".format(int(v))
+
+
+def table(measured, baseline=None):
+    f = measured["figures"]
+    lines = ["instructions (callgrind, all threads; lib %s)" % measured.get("lib", "?"),
+             "%-58s %10s %10s %10s %11s %10s" % ("", "pmx", "raw curl", "added", "raw+jansson", "pmx-jansson")]
+    for key, label, *_ in WORKLOADS:
+        r = f[key]
+        lines.append("%-58s %10s %10s %10s %11s %10s" % (label, fmt(r["pmx"]), fmt(r["raw"]), fmt(r["added"]),
+                                                         fmt(r["rawjson"]), fmt(r["added_vs_jansson"])))
+    if baseline is not None:
+        rows, problems, tol = compare(measured, baseline)
+        lines.append("")
+        lines.append("guard: pmx against the baseline (%s), tolerance +%.0f %%" % (
+            baseline.get("source", "?"), tol * 100))
+        for key, m, b, change, ok in rows:
+            ch = "—" if change is None else "%+.1f %%" % (change * 100)
+            lines.append("  %-10s %10s  baseline %10s  %8s  %s" % (key, fmt(m), fmt(b), ch, "ok" if ok else "REGRESSION"))
+    return "\n".join(lines)
+
+
+def cmd_measure(args):
+    dump = args[0]
+    opts = {"--lib": None, "--json": None, "--baseline": None, "--update-baseline": None}
+    check = False
+    i = 1
+    while i < len(args):
+        if args[i] == "--check":
+            check = True
+            i += 1
+        elif args[i] in opts and i + 1 < len(args):
+            opts[args[i]] = args[i + 1]
+            i += 2
+        else:
+            print("instructions: unknown argument %s" % args[i], file=sys.stderr)
+            return 2
+    phases = read_dumps(dump)
+    try:
+        figs = figures(phases)
+    except KeyError as e:
+        print("instructions: %s (did the driver run under callgrind?)" % e.args[0], file=sys.stderr)
+        return 2
+    measured = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_describe(), "lib": opts["--lib"], "figures": figs, "phases": phases,
+        "method": "callgrind totals per phase; per unit = (large phase - small phase) / units",
+    }
+    if opts["--json"]:
+        with open(opts["--json"], "w") as f:
+            json.dump(measured, f, indent=2)
+            f.write("\n")
+    baseline = load_json(opts["--baseline"]) if opts["--baseline"] and os.path.exists(opts["--baseline"]) else None
+    if check and baseline is None:
+        print("instructions: --check needs a baseline file (%s is missing)" % opts["--baseline"], file=sys.stderr)
+        return 2
+    print(table(measured, baseline))
+    if opts["--update-baseline"]:
+        write_baseline(opts["--update-baseline"], measured, baseline)
+        print("\nwrote %s" % opts["--update-baseline"])
+    if check:
+        _, problems, _ = compare(measured, baseline)
+        if problems:
+            print("\nFAIL: instructions regressed beyond the baseline's tolerance:", file=sys.stderr)
+            for p in problems:
+                print("  " + p, file=sys.stderr)
+            print("If the increase is intended, update the baseline: bench/instructions.sh --update-baseline",
+                  file=sys.stderr)
+            return 1
+        print("\nguard: every figure within the tolerance")
+    return 0
+
+
+def write_baseline(path, measured, old):
+    tol = float(old.get("tolerance", DEFAULT_TOLERANCE)) if old else DEFAULT_TOLERANCE
+    doc = {
+        "about": "pmx instructions per request / per chunk that ctest instructions_guard allows, +tolerance. "
+                 "Update with bench/instructions.sh --update-baseline on the commit the figures belong to.",
+        "source": "%s, %s" % (measured.get("commit") or "?", measured["date"]),
+        "tolerance": tol,
+        "pmx": {key: measured["figures"][key]["pmx"] for key, *_ in WORKLOADS},
+        "raw": {key: measured["figures"][key]["raw"] for key, *_ in WORKLOADS},
+    }
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+
+
+def cmd_check(args):
+    measured, baseline = load_json(args[0]), load_json(args[1])
+    print(table(measured, baseline))
+    _, problems, _ = compare(measured, baseline)
+    for p in problems:
+        print("REGRESSION " + p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_selftest(args):
+    """The guard's comparison on real measured figures: it passes against a baseline equal to
+    them, and fails against one 20 % lower (each workload in turn) or one missing a workload."""
+    measured = load_json(args[0])
+    figs = measured["figures"]
+    same = {"tolerance": DEFAULT_TOLERANCE, "source": "selftest", "pmx": {k: figs[k]["pmx"] for k, *_ in WORKLOADS}}
+    failures = []
+    _, problems, _ = compare(measured, same)
+    if problems:
+        failures.append("a baseline equal to the measured figures fails: %s" % problems)
+    for key, *_ in WORKLOADS:
+        lower = json.loads(json.dumps(same))
+        lower["pmx"][key] = int(figs[key]["pmx"] * 0.8)
+        _, problems, _ = compare(measured, lower)
+        if len(problems) != 1 or not problems[0].startswith(key + " "):
+            failures.append("a baseline 20 %% lower for %s gives %s" % (key, problems))
+        within = json.loads(json.dumps(same))
+        within["pmx"][key] = int(figs[key]["pmx"] / 1.09)
+        _, problems, _ = compare(measured, within)
+        if problems:
+            failures.append("a figure 9 %% above the baseline for %s fails: %s" % (key, problems))
+    missing = json.loads(json.dumps(same))
+    del missing["pmx"]["gemini"]
+    _, problems, _ = compare(measured, missing)
+    if not any(p.startswith("gemini: no baseline") for p in problems):
+        failures.append("a baseline without gemini passes: %s" % problems)
+    # End to end through the command the guard's exit status comes from.
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, doc, want in (("equal", same, 0), ("lower", lower_all(same, figs), 1)):
+            path = os.path.join(tmp, name + ".json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            print("--- check against a baseline %s" % ("equal to the figures" if want == 0 else "20 % lower"))
+            got = cmd_check([args[0], path])
+            if got != want:
+                failures.append("check against the %s baseline exits %d, expected %d" % (name, got, want))
+    for f in failures:
+        print("selftest FAIL: " + f, file=sys.stderr)
+    if not failures:
+        print("selftest: the guard passes at the baseline and at +9 %%, fails at +25 %% (a baseline 20 %% "
+              "lower) for each of %s, and fails on a missing baseline figure" % ", ".join(k for k, *_ in WORKLOADS))
+    return 1 if failures else 0
+
+
+def lower_all(baseline, figs):
+    doc = json.loads(json.dumps(baseline))
+    doc["pmx"] = {k: int(figs[k]["pmx"] * 0.8) for k, *_ in WORKLOADS}
+    return doc
+
+
+def main(argv):
+    if len(argv) < 2 or argv[0] not in ("measure", "check", "selftest"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    return {"measure": cmd_measure, "check": cmd_check, "selftest": cmd_selftest}[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
