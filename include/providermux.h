@@ -446,7 +446,7 @@ typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userda
 PMX_API pmx_status pmx_router_stream(char **out, pmx_router *router, const char *request_json,
                                      pmx_event_fn on_event, void *userdata, pmx_error *err);
 
-/** A running async stream. */
+/** A running stream: async (pmx_router_stream_async) or pulled (pmx_router_stream_open). */
 typedef struct pmx_stream pmx_stream;
 
 /**
@@ -482,11 +482,208 @@ PMX_API void pmx_stream_cancel(pmx_stream *stream);
 
 /**
  * Releases a stream handle; a stream still running is cancelled first (its terminal event still
- * arrives). May be called from inside the stream's own callback. Accepts NULL.
+ * arrives). May be called from inside the stream's own callback. Accepts NULL. For a pulled
+ * stream (pmx_router_stream_open) it also ends the validity of the views pmx_stream_next
+ * returned, and drops the events nobody pulled.
  * Cannot fail. Any thread; once per handle (the handle is invalid afterwards, while the stream
  * itself still ends with its terminal event).
  */
 PMX_API void pmx_stream_free(pmx_stream *stream);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Typed events and the pull stream                                                         */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * The same events as the JSON callback's, as plain C fields, handed out several at a time by
+ * pmx_stream_next: an iterator in a binding crosses the FFI once per batch and parses no JSON
+ * per delta. The JSON callback calls above stay as they are.
+ */
+
+/* Event types (pmx_event.type); the same as the JSON events' "type". */
+/* BEGIN GENERATED abi:c-event-types (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this) */
+/** "start": An attempt started: provider, model, attempt. */
+#define PMX_EVENT_START     1
+/** "delta": A piece of the answer: text, reasoning, tool_calls. */
+#define PMX_EVENT_DELTA     2
+/** "retry": An attempt failed and the same provider is tried again after delay_ms. */
+#define PMX_EVENT_RETRY     3
+/** "fallback": An attempt failed and the next provider is tried. */
+#define PMX_EVENT_FALLBACK  4
+/** "usage": Token counts and cost of the answer. */
+#define PMX_EVENT_USAGE     5
+/** "done": Terminal: the full response (in json). */
+#define PMX_EVENT_DONE      6
+/** "error": Terminal: the request failed (status, message; the error object in json). */
+#define PMX_EVENT_ERROR     7
+/* END GENERATED abi:c-event-types */
+
+/**
+ * A borrowed UTF-8 string: `len` bytes at `ptr`, followed by a NUL byte that `len` does not
+ * count (so `ptr` is also a C string, cut short if the text itself holds a NUL). An absent
+ * value is { NULL, 0 }; an empty one is a non-NULL `ptr` with `len` 0. API keys are masked in
+ * it as in the JSON events. Owned by the stream: see pmx_stream_next for how long it lives.
+ */
+typedef struct pmx_str {
+    const char *ptr;
+    size_t len;
+} pmx_str;
+
+/**
+ * One entry of a delta's "tool_calls" (OpenAI's streamed shape: the arguments arrive in
+ * pieces, joined by `index`). Absent members are { NULL, 0 } (-1 for `index`), as in the
+ * event's JSON. This struct never grows: later fields would come through a new pmx_event field.
+ */
+typedef struct pmx_tool_call_delta {
+    /** "index": which call of the answer this piece belongs to; -1 when absent. */
+    int64_t index;
+    /** "id" (usually only on a call's first piece). */
+    pmx_str id;
+    /** "type" ("function"). */
+    pmx_str type;
+    /** "function"."name" (usually only on the first piece). */
+    pmx_str name;
+    /** "function"."arguments": the next piece of the arguments' JSON text. */
+    pmx_str arguments;
+} pmx_tool_call_delta;
+
+/**
+ * One event, as a borrowed view (nothing in it is the caller's to free). Which fields a type
+ * fills; every other field is 0, { NULL, 0 }, NULL or -1 / NaN for numbers marked so:
+ *
+ *   START     provider, model, attempt (1 for the first attempt).
+ *   DELTA     text (the content piece, or absent), reasoning, tool_calls + tool_call_count.
+ *   RETRY     provider, attempt (the one that failed), delay_ms, status, http_status, text
+ *             (the failure's message).
+ *   FALLBACK  provider (the one left), next_provider (the one tried next), status,
+ *             http_status, text (the failure's message).
+ *   USAGE     the usage numbers.
+ *   DONE      json (always: {"type":"done","response":{...}}), and from the response:
+ *             provider, model, text (choices[0].message.content), finish_reason
+ *             (choices[0].finish_reason), attempt (attempts made), the usage numbers.
+ *   ERROR     json (always: the error event object), status, http_status, provider, text
+ *             (the message), attempt (attempts made), usage numbers when the error event
+ *             carries a partial "usage".
+ *
+ * Usage numbers are -1 (counts) or NaN (prices, speed) when absent; they equal the members of
+ * the JSON event's "usage" (cost_usd rounded to 8 decimals as there).
+ *
+ * Growth: fields are only ever appended. The caller passes sizeof(pmx_event) as it was
+ * compiled (pmx_stream_next's event_size); the library fills that many bytes of each element,
+ * so a program built against an older header keeps working with a newer library.
+ */
+typedef struct pmx_event {
+    /** PMX_EVENT_*. A value this header does not know may come from a newer library (its
+        fields are then only `json`, when asked for): skip it. */
+    int32_t type;
+    /** START: the attempt's number (1-based); RETRY: the failed attempt's; DONE, ERROR: the
+        number of attempts made. 0 otherwise. */
+    int32_t attempt;
+    /** RETRY, FALLBACK: the status of the failure behind it; ERROR: the terminal status
+        (as pmx_error.code). 0 otherwise. */
+    pmx_status status;
+    /** RETRY, FALLBACK, ERROR: the provider's HTTP status, 0 when none. */
+    int32_t http_status;
+    /** RETRY: milliseconds before the next attempt. 0 otherwise. */
+    int64_t delay_ms;
+    /** DELTA: the content piece; RETRY, FALLBACK, ERROR: the message; DONE: the answer. */
+    pmx_str text;
+    /** DELTA: the reasoning piece. Always absent in this version (deltas do not carry it yet). */
+    pmx_str reasoning;
+    /** START, RETRY, DONE, ERROR: the provider's name; FALLBACK: the provider left. */
+    pmx_str provider;
+    /** START, DONE: the model. */
+    pmx_str model;
+    /** FALLBACK: the provider tried next. */
+    pmx_str next_provider;
+    /** DONE: choices[0].finish_reason ("stop", "length", "tool_calls", ...). */
+    pmx_str finish_reason;
+    /** DELTA: tool_call_count entries (NULL when 0). */
+    const pmx_tool_call_delta *tool_calls;
+    size_t tool_call_count;
+    /** USAGE, DONE, ERROR: "prompt_tokens", "completion_tokens", "total_tokens",
+        "prompt_tokens_details"."cached_tokens"; -1 when absent. */
+    int64_t prompt_tokens;
+    int64_t completion_tokens;
+    int64_t total_tokens;
+    int64_t cached_tokens;
+    /** USAGE, DONE, ERROR: "cost_usd" (the router's pricing), "upstream_cost_usd" (what the
+        provider said), "tokens_per_second"; NaN when absent. */
+    double cost_usd;
+    double upstream_cost_usd;
+    double tokens_per_second;
+    /** The event's JSON object exactly as the JSON callback receives it: always for DONE and
+        ERROR, for every event when pmx_stream_next was given PMX_NEXT_WITH_JSON; else absent. */
+    pmx_str json;
+} pmx_event;
+
+/** The size of the first version of pmx_event: the smallest event_size pmx_stream_next takes. */
+#define PMX_EVENT_SIZE_MIN (offsetof(pmx_event, json) + sizeof(pmx_str))
+
+/** pmx_stream_next flag: fill every event's `json`, not only DONE's and ERROR's. */
+#define PMX_NEXT_WITH_JSON 1u
+
+/**
+ * Starts a streamed chat completion whose events the caller pulls with pmx_stream_next, on a
+ * thread of its choice, and returns at once.
+ *
+ * out:          receives the stream; the caller owns it and frees it with pmx_stream_free
+ *               (which cancels it if it is still running). NULL on failure.
+ * request_json: an OpenAI Chat Completions request; "stream" is ignored (always streamed).
+ * err:          optional, caller-owned; filled on failure.
+ * Back-pressure as pmx_router_stream's: events wait in a queue bounded to about 1 MiB; while
+ * it is full the upstream transfer is paused, and it resumes once pmx_stream_next has taken
+ * the queue below 256 KiB. A stream nobody pulls holds its connection paused until
+ * timeouts.total_ms, pmx_stream_cancel or pmx_stream_free.
+ * pmx_stream_cancel works on it as on an async stream (the events already queued are still
+ * returned, then the terminal one). Freeing the router cancels it; its terminal event stays
+ * readable with pmx_stream_next until pmx_stream_free.
+ * Returns: PMX_OK when the stream started.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, router or request_json), the input errors of
+ *         pmx_router_complete, PMX_ERR_ROUTER_CLOSED. Nothing is started then.
+ * Any thread, also from inside callbacks (this call does not wait).
+ */
+PMX_API pmx_status pmx_router_stream_open(pmx_stream **out, pmx_router *router, const char *request_json,
+                                          pmx_error *err);
+
+/**
+ * Takes the events of a stream opened with pmx_router_stream_open: all that are queued, up to
+ * `capacity`, in order, waiting up to timeout_ms for the first one.
+ *
+ * out:        an array of `capacity` elements of event_size bytes each; element i receives the
+ *             i-th event taken. Its views (strings, tool_calls, json) are owned by the stream
+ *             and stay valid until the next pmx_stream_next or pmx_stream_free on this stream.
+ * capacity:   at least 1; events beyond it stay queued for the next call.
+ * event_size: sizeof(pmx_event) as the caller was compiled; at least PMX_EVENT_SIZE_MIN (the
+ *             size of the first pmx_event). The library writes event_size bytes per element
+ *             (zeros past the fields it knows) and steps through `out` by event_size.
+ * out_count:  receives the number of events written, 0 when the wait timed out.
+ * stream:     the stream.
+ * timeout_ms: -1 waits as long as it takes; 0 only takes what is queued (never blocks); > 0
+ *             waits at most that many milliseconds for the first event.
+ * flags:      0, or PMX_NEXT_WITH_JSON. Other bits are refused (PMX_ERR_INVALID_ARGUMENT), so
+ *             that a flag added later is never silently ignored by an older library.
+ * err:        optional, caller-owned; filled on failure.
+ *
+ * The end: the terminal event (DONE or ERROR) is the last event of its batch and of the
+ * stream; exactly one ends every stream. A call after it was returned fails at once with
+ * PMX_ERR_INVALID_ARGUMENT ("the stream has ended"), so a loop that misses it cannot wait
+ * forever. A request that failed is not a failure of this call: it returns PMX_OK with the
+ * ERROR event.
+ * Returns: PMX_OK (events taken, or none when timeout_ms passed).
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, out_count or stream; capacity 0; event_size too
+ *         small; unknown flags; timeout_ms below -1; a stream from pmx_router_stream_async,
+ *         whose events go to its callback; another thread inside pmx_stream_next on the same
+ *         stream; the terminal event already returned), PMX_ERR_WOULD_DEADLOCK (timeout_ms != 0 on a library
+ *         I/O thread, e.g. inside an async stream's callback: it would wait for itself; 0
+ *         works there). *out_count is 0 and `out` untouched on every error.
+ * Threading: one thread at a time per stream (any thread, it need not be the same each
+ * time); pmx_stream_cancel may be called from any thread meanwhile and ends the wait with the
+ * terminal event. pmx_stream_free from another thread during a wait also ends it, but the
+ * views that call returns are invalid at once: cancel, and free after the call returned.
+ */
+PMX_API pmx_status pmx_stream_next(pmx_event *out, size_t capacity, size_t event_size, size_t *out_count,
+                                   pmx_stream *stream, int32_t timeout_ms, uint32_t flags, pmx_error *err);
 
 /**
  * Computes embeddings: request {"model": ..., "input": "text" | ["text", ...]} in OpenAI's

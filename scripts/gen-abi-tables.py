@@ -62,6 +62,18 @@ def validate(table):
             raise SystemExit("%s: %s: names are PMX_ERR_<CAPITALS>" % (where, s["name"]))
         if s["code"] and not all(k in s for k in ("doc", "python_class", "python_base")):
             raise SystemExit("%s: an error needs doc, python_class and python_base" % where)
+    seen_codes, seen_names = set(), set()
+    for i, e in enumerate(table.get("event_types", [])):
+        where = "%s: event_types[%d]" % (TABLE, i)
+        for key in ("code", "name", "json", "swift", "doc"):
+            if key not in e:
+                raise SystemExit("%s: missing %r" % (where, key))
+        if e["code"] in seen_codes or e["name"] in seen_names or e["code"] <= 0:
+            raise SystemExit("%s: %s / %d: codes are positive and used once" % (where, e["name"], e["code"]))
+        if not re.fullmatch(r"PMX_EVENT_[A-Z0-9_]+", e["name"]):
+            raise SystemExit("%s: %s: names are PMX_EVENT_<CAPITALS>" % (where, e["name"]))
+        seen_codes.add(e["code"])
+        seen_names.add(e["name"])
     defined = {"ProviderMuxError", "UpstreamError"}  # hand-written in _errors.py
     for s in errors(table):
         if s["python_base"] not in defined:
@@ -285,6 +297,54 @@ def cargo_version(t):
     return ['version = "%s"' % version_string(t["version"])]
 
 
+# -- typed event types (pmx_event.type) ----------------------------------------------------------
+
+def event_types(t):
+    return t.get("event_types", [])
+
+
+def c_event_types(t):
+    out = []
+    for e in event_types(t):
+        out.append("/** \"%s\": %s */" % (e["json"], e["doc"]))
+        out.append("#define %s %d" % (e["name"].ljust(19), e["code"]))
+    return out
+
+
+def swift_event_types(t):
+    out = ["public enum EventType: Int32, Sendable, CaseIterable {"]
+    out += ["    /// \"%s\": %s\n    case %s = %d" % (e["json"], e["doc"], e["swift"], e["code"])
+            for e in event_types(t)]
+    out.append("}")
+    return "\n".join(out).split("\n")
+
+
+def go_event_types(t):
+    width = max(len("Event" + e["swift"].capitalize()) for e in event_types(t))
+    out = ["// Typed event types (pmx_event.type), the JSON events' \"type\" as numbers.", "const ("]
+    for e in event_types(t):
+        out.append("\t%s int32 = %d // %s" % (("Event" + e["swift"].capitalize()).ljust(width), e["code"], e["json"]))
+    out += [")", ""]
+    return out
+
+
+def python_event_types(t):
+    return ["%s = %d" % (e["name"][len("PMX_"):], e["code"]) for e in event_types(t)] + [
+        "#: pmx_event.type -> the JSON events' \"type\".",
+        "EVENT_TYPE_NAMES = {%s}" % ", ".join('%d: "%s"' % (e["code"], e["json"]) for e in event_types(t))]
+
+
+def rust_event_types(t):
+    return ["pub const %s: i32 = %d;" % (e["name"], e["code"]) for e in event_types(t)]
+
+
+def md_event_types(t):
+    out = ["| `type` (C) | value | JSON `type` | meaning |", "|---|---|---|---|"]
+    for e in event_types(t):
+        out.append("| `%s` | %d | `%s` | %s |" % (e["name"], e["code"], e["json"], e["doc"].replace("|", "\\|")))
+    return out
+
+
 REGIONS = {
     "c-version": c_version,
     "c-status": c_status,
@@ -303,6 +363,12 @@ REGIONS = {
     "rust-to-code": rust_to_code,
     "cargo-version": cargo_version,
     "md-status": md_status,
+    "c-event-types": c_event_types,
+    "swift-event-types": swift_event_types,
+    "go-event-types": go_event_types,
+    "python-event-types": python_event_types,
+    "rust-event-types": rust_event_types,
+    "md-event-types": md_event_types,
 }
 
 

@@ -117,3 +117,17 @@ var allSentinels = []*Error{
 }
 
 // END GENERATED abi:go-status
+
+// BEGIN GENERATED abi:go-event-types (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
+// Typed event types (pmx_event.type), the JSON events' "type" as numbers.
+const (
+	EventStart    int32 = 1 // start
+	EventDelta    int32 = 2 // delta
+	EventRetry    int32 = 3 // retry
+	EventFallback int32 = 4 // fallback
+	EventUsage    int32 = 5 // usage
+	EventDone     int32 = 6 // done
+	EventError    int32 = 7 // error
+)
+
+// END GENERATED abi:go-event-types

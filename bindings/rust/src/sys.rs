@@ -92,6 +92,17 @@ pub const PMX_ERR_ALL: &[pmx_status] = &[
 ];
 // END GENERATED abi:rust-status
 
+/// Typed event types (pmx_event.type).
+// BEGIN GENERATED abi:rust-event-types (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
+pub const PMX_EVENT_START: i32 = 1;
+pub const PMX_EVENT_DELTA: i32 = 2;
+pub const PMX_EVENT_RETRY: i32 = 3;
+pub const PMX_EVENT_FALLBACK: i32 = 4;
+pub const PMX_EVENT_USAGE: i32 = 5;
+pub const PMX_EVENT_DONE: i32 = 6;
+pub const PMX_EVENT_ERROR: i32 = 7;
+// END GENERATED abi:rust-event-types
+
 pub const PMX_LOG_TRACE: i32 = 0;
 pub const PMX_LOG_DEBUG: i32 = 1;
 pub const PMX_LOG_INFO: i32 = 2;
