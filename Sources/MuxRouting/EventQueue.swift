@@ -95,14 +95,39 @@ public final class EventQueue: @unchecked Sendable {
     /// apart), delayed the first event under load, and made the instruction count that CI
     /// guards depend on scheduling (±3,000 per chunk between runs); bench/RESULTS.md, issue 14.
     public func popAll(into batch: inout [ExecutionEvent]) {
+        _ = pop(into: &batch, max: Int.max, waitNs: -1)
+    }
+
+    /// The same for a consumer that takes at most `max` (≥ 1) events and waits at most
+    /// `waitNs` for the first: -1 as long as it takes, 0 not at all (the pull stream,
+    /// PullStream.swift). False when none came. The events left queued (past `max`) stay
+    /// counted against the bound, so a reader pulling few at a time holds no more than one
+    /// that takes everything.
+    public func pop(into batch: inout [ExecutionEvent], max: Int, waitNs: Int64) -> Bool {
         batch.removeAll(keepingCapacity: true)
         if paused.load(ordering: .sequentiallyConsistent) && bytes.load(ordering: .sequentiallyConsistent) <= limits.lowWaterBytes {
             if paused.exchange(false, ordering: .sequentiallyConsistent) { onDrained?() }
         }
+        let start = waitNs > 0 ? MonotonicClock.nanos() : 0
         lock.lock()
         defer { lock.unlock() }
-        while events.isEmpty { lock.wait() }
-        swap(&batch, &events)
-        bytes.store(0, ordering: .sequentiallyConsistent)
+        if waitNs < 0 {
+            while events.isEmpty { lock.wait() }
+        } else if waitNs > 0 {
+            let deadline = start.addingReportingOverflow(UInt64(clamping: waitNs))
+            let until = deadline.overflow ? UInt64.max : deadline.partialValue
+            while events.isEmpty && lock.wait(untilNanos: until) {}
+        }
+        if events.isEmpty { return false }
+        if events.count <= max {
+            swap(&batch, &events)
+            bytes.store(0, ordering: .sequentiallyConsistent)
+            return true
+        }
+        batch.append(contentsOf: events[..<max])
+        events.removeFirst(max)
+        let taken = batch.reduce(0) { $0 &+ Self.cost($1) }
+        bytes.wrappingSubtract(taken, ordering: .sequentiallyConsistent)
+        return true
     }
 }

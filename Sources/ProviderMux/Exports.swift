@@ -139,18 +139,59 @@ public func pmx_router_stream_async(_ out: UnsafeMutablePointer<OpaquePointer?>?
     }
 }
 
+@_cdecl("pmx_router_stream_open")
+public func pmx_router_stream_open(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ r: OpaquePointer?,
+                                   _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        let router = try routerArg(r)
+        let request = try ChatRequest.parse(try parseInput(json, "request_json"))
+        let handle = PullHandle(try PullStream.open(router, request))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+    }
+}
+
+@_cdecl("pmx_stream_next")
+public func pmx_stream_next(_ out: UnsafeMutableRawPointer?, _ capacity: Int, _ eventSize: Int,
+                            _ outCount: UnsafeMutablePointer<Int>?, _ s: OpaquePointer?, _ timeoutMs: Int32,
+                            _ flags: UInt32, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    outCount?.pointee = 0
+    return call(err) {
+        guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
+        guard let outCount else { throw PMXError(.invalidArgument, "out_count is NULL") }
+        guard let s else { throw PMXError(.invalidArgument, "stream is NULL") }
+        guard capacity > 0 else { throw PMXError(.invalidArgument, "capacity is 0: room for at least one event is needed") }
+        guard eventSize >= EventLayout.size else {
+            throw PMXError(.invalidArgument, "event_size \(eventSize) is below PMX_EVENT_SIZE_MIN (\(EventLayout.size)): pass sizeof(pmx_event)")
+        }
+        guard flags & ~EventLayout.flagWithJSON == 0 else {
+            throw PMXError(.invalidArgument, "flags: unknown bits \(flags & ~EventLayout.flagWithJSON) (known: PMX_NEXT_WITH_JSON)")
+        }
+        guard timeoutMs >= -1 else { throw PMXError(.invalidArgument, "timeout_ms \(timeoutMs): -1 (wait), 0 (poll) or a positive number of milliseconds") }
+        guard let pull = streamObject(s) as? PullHandle else {
+            throw PMXError(.invalidArgument, "stream: a stream of pmx_router_stream_async delivers its events to its callback; pmx_stream_next reads streams of pmx_router_stream_open")
+        }
+        let waitNs = timeoutMs < 0 ? -1 : Int64(clamping: SafeNumbers.nanos(ms: Int(timeoutMs)))
+        _ = try pull.stream.next(max: capacity, waitNs: waitNs) { batch in
+            pull.writer.write(batch, to: out, stride: eventSize, flags: flags)
+            outCount.pointee = batch.count
+        }
+    }
+}
+
 @_cdecl("pmx_stream_cancel")
 public func pmx_stream_cancel(_ s: OpaquePointer?) {
     guard let s else { return }
-    Unmanaged<StreamSession>.fromOpaque(UnsafeRawPointer(s)).takeUnretainedValue().cancel()
+    let stream = streamObject(s)
+    if let pull = stream as? PullHandle { pull.stream.cancel() } else if let session = stream as? StreamSession { session.cancel() }
 }
 
 @_cdecl("pmx_stream_free")
 public func pmx_stream_free(_ s: OpaquePointer?) {
     guard let s else { return }
-    let session = Unmanaged<StreamSession>.fromOpaque(UnsafeRawPointer(s))
-    session.takeUnretainedValue().cancel()
-    session.release()
+    pmx_stream_cancel(s)
+    Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(s)).release()
 }
 
 @_cdecl("pmx_router_embed")

@@ -21,6 +21,19 @@ struct OpaqueUserData: @unchecked Sendable {
     init(_ p: UnsafeMutableRawPointer?) { pointer = p }
 }
 
+/// A pmx_stream of pmx_router_stream_open: the pulled stream and the arena its views live in.
+/// (A pmx_stream of pmx_router_stream_async is the StreamSession itself.)
+final class PullHandle {
+    let stream: PullStream
+    let writer = EventViewWriter()
+    init(_ stream: PullStream) { self.stream = stream }
+}
+
+/// What a pmx_stream points to: a StreamSession or a PullHandle.
+func streamObject(_ s: OpaquePointer) -> AnyObject {
+    Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(s)).takeUnretainedValue()
+}
+
 final class ProviderBox {
     let config: ProviderConfig
     init(_ c: ProviderConfig) { config = c }

@@ -29,6 +29,13 @@ public final class ConditionLock: @unchecked Sendable {
     public func signal() { pthread_cond_broadcast(cond) }
     /// Waits (lock held) until signalled.
     public func wait() { pthread_cond_wait(cond, mutex) }
+    /// Waits (lock held) until signalled or until MonotonicClock.nanos() reaches `deadline`
+    /// (the condition runs on CLOCK_MONOTONIC, see init). False when the deadline passed.
+    public func wait(untilNanos deadline: UInt64) -> Bool {
+        var ts = timespec(tv_sec: Int(truncatingIfNeeded: deadline / 1_000_000_000),
+                          tv_nsec: Int(truncatingIfNeeded: deadline % 1_000_000_000))
+        return pthread_cond_timedwait(cond, mutex, &ts) != ETIMEDOUT
+    }
 
     @inlinable public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()
