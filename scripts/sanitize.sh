@@ -179,7 +179,7 @@ run_valgrind() {
   fi
   local build_s; build_s=$(secs_since "$t0")
   # Each program exactly as ctest starts it (command, environment, working directory).
-  local tests=(c_basics c_mock c_async c_upstream c_protocols c_routing c_abuse c_reentrancy header_cxx cxx_wrapper cxx_chat_example)
+  local tests=(c_basics c_mock c_async c_upstream c_protocols c_routing c_abuse c_reentrancy c_events header_cxx cxx_wrapper cxx_chat_example)
   ctest --test-dir "$build_dir" --show-only=json-v1 >"$dir/ctest.json" ||
     { summary "sanitize valgrind: ctest --show-only failed in $build_dir; 1 finding"; status=1; return; }
   local vg=(valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite

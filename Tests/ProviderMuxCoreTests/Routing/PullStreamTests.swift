@@ -1,0 +1,107 @@
+@testable import MuxBase
+@testable import MuxConfig
+@testable import MuxProtocols
+@testable import MuxRouting
+import Foundation
+import Testing
+
+// PullStream (Routing/PullStream.swift) and EventQueue.pop, the pull side of
+// pmx_router_stream_open / pmx_stream_next, without the C layer (Tests/c/test_events.c has the
+// typed views).
+
+private func mockRouter(_ provider: String = #"{"name":"m","type":"mock"}"#) throws -> Router {
+    try Router(config: RouterConfig.parse(JSONParser.parse(#"{"providers":[\#(provider)],"retry":{"max_attempts":1}}"#), lookup: { _ in nil }))
+}
+
+private func chat(_ text: String = "one two three four five six") throws -> ChatRequest {
+    try ChatRequest.parse(JSONParser.parse(#"{"messages":[{"role":"user","content":"\#(text)"}]}"#))
+}
+
+private func delta(_ s: String) -> ExecutionEvent { .delta(content: s, toolCalls: nil) }
+
+@Suite("Event queue: taking a bounded batch, waiting with a timeout")
+struct EventQueuePopTests {
+    @Test("pop takes at most max events, in order; the rest stay queued and counted against the bound")
+    func boundedBatch() {
+        let q = EventQueue(limits: EventQueue.Limits(highWaterBytes: 1000, lowWaterBytes: 100))
+        for i in 0..<10 { q.push(delta("\(i)")) }  // 10 × 65 bytes
+        var batch: [ExecutionEvent] = []
+        #expect(q.pop(into: &batch, max: 3, waitNs: 0))
+        #expect(batch.count == 3)
+        guard case .delta(let first?, _) = batch.first else { Issue.record("not a delta"); return }
+        #expect(first == "0")
+        for _ in 0..<9 { q.push(delta("y")) }  // 7 left + 9 = 16 × 65 = 1040: past the mark
+        #expect(q.shouldPause())
+        #expect(q.pop(into: &batch, max: 100, waitNs: 0))
+        #expect(batch.count == 16)
+        guard case .delta(let fourth?, _) = batch.first else { Issue.record("not a delta"); return }
+        #expect(fourth == "3")
+    }
+
+    @Test("pop with waitNs 0 does not wait; with a timeout it comes back empty; with an event it returns it")
+    func timeouts() {
+        let q = EventQueue()
+        var batch: [ExecutionEvent] = [delta("stale")]
+        #expect(!q.pop(into: &batch, max: 8, waitNs: 0))
+        #expect(batch.isEmpty)
+        #expect(!q.pop(into: &batch, max: 8, waitNs: 2_000_000))
+        let producer = Thread { usleep(20_000); q.push(delta("late")) }
+        producer.start()
+        #expect(q.pop(into: &batch, max: 8, waitNs: 20_000_000_000))
+        #expect(batch.count == 1)
+    }
+}
+
+@Suite("Pull stream: every event in order, one terminal event last, then the end")
+struct PullStreamTests {
+    @Test("events are pulled in batches up to max; the terminal one is last; a call after it is refused")
+    func wholeStream() throws {
+        let r = try mockRouter()
+        defer { r.close() }
+        let s = try PullStream.open(r, try chat())
+        var all: [ExecutionEvent] = []
+        var calls = 0
+        while !(all.last?.isTerminal ?? false) && calls < 1000 {
+            calls += 1
+            let got = try s.next(max: 2, waitNs: -1) { batch in
+                #expect(batch.count >= 1 && batch.count <= 2)
+                all.append(contentsOf: batch)
+            }
+            #expect(got)
+        }
+        #expect(all.filter(\.isTerminal).count == 1)
+        guard case .done = all.last else { Issue.record("no done: \(all)"); return }
+        let text = all.compactMap { e -> String? in if case .delta(let c, _) = e { return c }; return nil }.joined()
+        #expect(text == "mock: one two three four five six")
+        #expect(throws: PMXError.self) { try s.next(max: 2, waitNs: -1) { _ in Issue.record("called after the end") } }
+    }
+
+    @Test("cancel ends a waiting reader with the cancellation as its terminal event")
+    func cancelWakesReader() throws {
+        let r = try mockRouter(#"{"name":"m","type":"mock","latency_ms":60000}"#)
+        defer { r.close() }
+        let s = try PullStream.open(r, try chat())
+        var terminal: ExecutionEvent?
+        let done = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            while terminal == nil {
+                _ = try? s.next(max: 8, waitNs: -1) { batch in terminal = batch.last(where: \.isTerminal) }
+            }
+            done.signal()
+        }
+        reader.start()
+        s.cancel()
+        #expect(done.wait(timeout: .now() + 20) == .success)
+        guard case .error(let e)? = terminal else { Issue.record("no error: \(String(describing: terminal))"); return }
+        #expect(e.status == .cancelled)
+    }
+
+    @Test("a bad request is refused at open and nothing starts")
+    func refusedAtOpen() throws {
+        let r = try mockRouter(#"{"name":"m","type":"mock","models":["only-this"]}"#)
+        defer { r.close() }
+        let request = try ChatRequest.parse(JSONParser.parse(#"{"model":"other","messages":[{"role":"user","content":"x"}]}"#))
+        #expect(throws: PMXError.self) { _ = try PullStream.open(r, request) }
+        #expect(r.counters.withLock { $0.requests } == 0)
+    }
+}

@@ -1,0 +1,155 @@
+"""The pull stream (pmx_router_stream_open / pmx_stream_next) and its typed events as the event
+dicts the JSON callback gives: the same keys and values, built from the C fields, so that an
+iterator crosses the FFI once per batch of events and parses JSON only for ``done`` and
+``error`` (which carry whole documents).
+"""
+
+import ctypes
+import json
+import math
+from ctypes import POINTER, Structure, byref, c_double, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+from typing import Any, Callable, Dict, List
+
+from . import _lib
+from ._events import (EVENT_DELTA, EVENT_DONE, EVENT_ERROR, EVENT_FALLBACK, EVENT_RETRY, EVENT_START,
+                      EVENT_USAGE)
+from ._lib import PmxError
+
+_string_at = ctypes.string_at
+
+
+class PmxToolCallDelta(Structure):
+    """typedef struct pmx_tool_call_delta { int64_t index; pmx_str id, type, name, arguments; }
+    (each pmx_str flattened to its pointer and length: the same layout)."""
+
+    _fields_ = [
+        ("index", c_int64),
+        ("id", c_void_p), ("id_len", c_size_t),
+        ("type", c_void_p), ("type_len", c_size_t),
+        ("name", c_void_p), ("name_len", c_size_t),
+        ("arguments", c_void_p), ("arguments_len", c_size_t),
+    ]
+
+
+class PmxEvent(Structure):
+    """typedef struct pmx_event (include/providermux.h), pmx_str members flattened."""
+
+    _fields_ = [
+        ("type", c_int32), ("attempt", c_int32), ("status", c_int32), ("http_status", c_int32),
+        ("delay_ms", c_int64),
+        ("text", c_void_p), ("text_len", c_size_t),
+        ("reasoning", c_void_p), ("reasoning_len", c_size_t),
+        ("provider", c_void_p), ("provider_len", c_size_t),
+        ("model", c_void_p), ("model_len", c_size_t),
+        ("next_provider", c_void_p), ("next_provider_len", c_size_t),
+        ("finish_reason", c_void_p), ("finish_reason_len", c_size_t),
+        ("tool_calls", POINTER(PmxToolCallDelta)), ("tool_call_count", c_size_t),
+        ("prompt_tokens", c_int64), ("completion_tokens", c_int64), ("total_tokens", c_int64),
+        ("cached_tokens", c_int64),
+        ("cost_usd", c_double), ("upstream_cost_usd", c_double), ("tokens_per_second", c_double),
+        ("json", c_void_p), ("json_len", c_size_t),
+    ]
+
+
+EVENT_SIZE = ctypes.sizeof(PmxEvent)
+
+# pmx_status pmx_router_stream_open(pmx_stream **out, pmx_router *router, const char *request_json,
+#                                   pmx_error *err);
+pmx_router_stream_open = _lib._declare("pmx_router_stream_open", c_int32,
+                                       [POINTER(c_void_p), c_void_p, ctypes.c_char_p, POINTER(PmxError)])
+# pmx_status pmx_stream_next(pmx_event *out, size_t capacity, size_t event_size, size_t *out_count,
+#                            pmx_stream *stream, int32_t timeout_ms, uint32_t flags, pmx_error *err);
+pmx_stream_next = _lib._declare("pmx_stream_next", c_int32,
+                                [c_void_p, c_size_t, c_size_t, POINTER(c_size_t), c_void_p, c_int32,
+                                 c_uint32, POINTER(PmxError)])
+
+
+def _text(pointer: Any, length: int) -> str:
+    return _string_at(pointer, length).decode("utf-8", "replace")
+
+
+def _opt(document: Dict[str, Any], key: str, pointer: Any, length: int) -> None:
+    if pointer is not None:  # an absent pmx_str is { NULL, 0 }: ctypes gives None for NULL
+        document[key] = _string_at(pointer, length).decode("utf-8", "replace")
+
+
+def _usage(e: PmxEvent) -> Dict[str, Any]:
+    """The `usage` object (Usage.json() in the core): counts, then the optional members."""
+    u: Dict[str, Any] = {"prompt_tokens": e.prompt_tokens, "completion_tokens": e.completion_tokens,
+                         "total_tokens": e.total_tokens}
+    if e.cached_tokens >= 0:
+        u["prompt_tokens_details"] = {"cached_tokens": e.cached_tokens}
+    if not math.isnan(e.tokens_per_second):
+        u["tokens_per_second"] = e.tokens_per_second
+    if not math.isnan(e.cost_usd):
+        u["cost_usd"] = e.cost_usd
+    if not math.isnan(e.upstream_cost_usd):
+        u["upstream_cost_usd"] = e.upstream_cost_usd
+    return u
+
+
+def _tool_calls(e: PmxEvent) -> List[Dict[str, Any]]:
+    calls = []
+    for i in range(e.tool_call_count):
+        t = e.tool_calls[i]
+        call: Dict[str, Any] = {}
+        if t.index >= 0:
+            call["index"] = t.index
+        _opt(call, "id", t.id, t.id_len)
+        _opt(call, "type", t.type, t.type_len)
+        function: Dict[str, Any] = {}
+        _opt(function, "name", t.name, t.name_len)
+        _opt(function, "arguments", t.arguments, t.arguments_len)
+        if function:
+            call["function"] = function
+        calls.append(call)
+    return calls
+
+
+def event_document(e: PmxEvent, status_name: Callable[[int], str]) -> Dict[str, Any]:
+    """The event object the JSON callback would have handed out for `e`."""
+    kind = e.type
+    if kind == EVENT_DELTA:
+        d: Dict[str, Any] = {"type": "delta"}
+        if e.text is not None:
+            d["content"] = _string_at(e.text, e.text_len).decode("utf-8", "replace")
+        if e.tool_call_count:
+            d["tool_calls"] = _tool_calls(e)
+        return d
+    if kind == EVENT_DONE or kind == EVENT_ERROR or e.json is not None:
+        return json.loads(_string_at(e.json, e.json_len).decode("utf-8"))
+    if kind == EVENT_START:
+        return {"type": "start", "provider": _text(e.provider, e.provider_len),
+                "model": _text(e.model, e.model_len), "attempt": e.attempt}
+    if kind == EVENT_USAGE:
+        return {"type": "usage", "usage": _usage(e)}
+    if kind == EVENT_RETRY:
+        return {"type": "retry", "provider": _text(e.provider, e.provider_len), "attempt": e.attempt,
+                "delay_ms": e.delay_ms, "code": e.status, "status_name": status_name(e.status),
+                "http_status": e.http_status, "message": _text(e.text, e.text_len)}
+    if kind == EVENT_FALLBACK:
+        return {"type": "fallback", "from": _text(e.provider, e.provider_len),
+                "to": _text(e.next_provider, e.next_provider_len), "code": e.status,
+                "status_name": status_name(e.status), "http_status": e.http_status,
+                "message": _text(e.text, e.text_len)}
+    return {"type": "_unknown", "code": kind}  # a newer library's type: skipped by nobody
+
+
+class PullBuffer:
+    """The array pmx_stream_next writes into (one per stream: its views are read before the
+    next call), and the call itself."""
+
+    CAPACITY = 64
+
+    __slots__ = ("events", "count", "err", "_address")
+
+    def __init__(self) -> None:
+        self.events = (PmxEvent * self.CAPACITY)()
+        self.count = c_size_t(0)
+        self.err = PmxError()
+        self._address = ctypes.addressof(self.events)
+
+    def next(self, handle: Any, timeout_ms: int) -> int:
+        """One pmx_stream_next; returns its status (the events are self.events[:self.count])."""
+        return pmx_stream_next(self._address, self.CAPACITY, EVENT_SIZE, byref(self.count), handle,
+                               timeout_ms, 0, byref(self.err))
