@@ -81,18 +81,19 @@ struct PullStreamTests {
         let r = try mockRouter(#"{"name":"m","type":"mock","latency_ms":60000}"#)
         defer { r.close() }
         let s = try PullStream.open(r, try chat())
-        var terminal: ExecutionEvent?
+        final class Box: @unchecked Sendable { var terminal: ExecutionEvent? }  // written by the reader, read after `done`
+        let box = Box()
         let done = DispatchSemaphore(value: 0)
         let reader = Thread {
-            while terminal == nil {
-                _ = try? s.next(max: 8, waitNs: -1) { batch in terminal = batch.last(where: \.isTerminal) }
+            while box.terminal == nil {
+                _ = try? s.next(max: 8, waitNs: -1) { batch in box.terminal = batch.last(where: \.isTerminal) }
             }
             done.signal()
         }
         reader.start()
         s.cancel()
         #expect(done.wait(timeout: .now() + 20) == .success)
-        guard case .error(let e)? = terminal else { Issue.record("no error: \(String(describing: terminal))"); return }
+        guard case .error(let e)? = box.terminal else { Issue.record("no error: \(String(describing: box.terminal))"); return }
         #expect(e.status == .cancelled)
     }
 
