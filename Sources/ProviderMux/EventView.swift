@@ -154,7 +154,7 @@ final class EventViewWriter {
                 s.finishReason = put(choice["finish_reason"]?.stringValue, .text)
             }
             let omitted = response["attempts_omitted"]?.intValue ?? 0
-            s.attempt = Int32(clamping: Int64(response["attempts"]?.arrayValue?.count ?? 0).addingSaturated(omitted))
+            s.attempt = Int32(clamping: Int64(clamping: response["attempts"]?.arrayValue?.count ?? 0).addingSaturated(omitted))
             if let u = response["usage"]?.objectValue { usage(json: u, into: &s) }
         case .error(let e):
             s.type = EventType.error.rawValue

@@ -172,7 +172,7 @@ public func pmx_stream_next(_ out: UnsafeMutableRawPointer?, _ capacity: Int, _ 
         guard let pull = streamObject(s) as? PullHandle else {
             throw PMXError(.invalidArgument, "stream: a stream of pmx_router_stream_async delivers its events to its callback; pmx_stream_next reads streams of pmx_router_stream_open")
         }
-        let waitNs = timeoutMs < 0 ? -1 : Int64(clamping: SafeNumbers.nanos(ms: Int(timeoutMs)))
+        let waitNs = timeoutMs < 0 ? -1 : Int64(clamping: SafeNumbers.nanos(ms: Int(clamping: timeoutMs)))
         _ = try pull.stream.next(max: capacity, waitNs: waitNs) { batch in
             pull.writer.write(batch, to: out, stride: eventSize, flags: flags)
             outCount.pointee = batch.count

@@ -277,6 +277,16 @@ static pmx_stream *open_stream(pmx_router *r, const char *request)
     return s;
 }
 
+/* Opens a pull stream for `request`, pulls it to its end into `t` (cleared first), frees it. */
+static void pull_request(pmx_router *r, const char *request, size_t capacity, uint32_t flags, trace *t)
+{
+    pmx_stream *s = open_stream(r, request);
+    memset(t, 0, sizeof *t);
+    if (s)
+        pull_all(s, capacity, flags, t);
+    pmx_stream_free(s);
+}
+
 /* The events' JSON minus what differs between two runs (ids, times, latencies). */
 static json_t *comparable(const char *text)
 {
@@ -344,19 +354,15 @@ static void test_mock_events_match_json(void)
 {
     pmx_router *r = tu_router_new(RETRY_FALLBACK_ROUTER);
     pmx_router *r2 = tu_router_new(RETRY_FALLBACK_ROUTER);
-    pmx_stream *s;
     trace pulled, pushed;
     pmx_error err;
     int i, seen[8] = {0};
     pmx_status st;
     if (!r || !r2)
         return;
-    memset(&pulled, 0, sizeof pulled);
     memset(&pushed, 0, sizeof pushed);
-    s = open_stream(r, USER("typed events please") ",\"stream_options\":{\"include_usage\":true}}");
-    if (s)
-        pull_all(s, 64, PMX_NEXT_WITH_JSON, &pulled);
-    pmx_stream_free(s);
+    pull_request(r, USER("typed events please") ",\"stream_options\":{\"include_usage\":true}}", 64, PMX_NEXT_WITH_JSON,
+                 &pulled);
     st = pmx_router_stream(NULL, r2, USER("typed events please") ",\"stream_options\":{\"include_usage\":true}}",
                            trace_callback, &pushed, &err);
     CHECK_STATUS(st, PMX_OK, &err);
@@ -392,18 +398,13 @@ static void test_mock_events_match_json(void)
 static void test_json_only_when_asked(void)
 {
     pmx_router *r = tu_router_new(RETRY_FALLBACK_ROUTER);
-    pmx_stream *s;
     trace t;
     if (!r)
         return;
-    memset(&t, 0, sizeof t);
-    s = open_stream(r, USER("no json") "}");
-    if (s)
-        pull_all(s, 64, 0, &t);
+    pull_request(r, USER("no json") "}", 64, 0, &t);
     CHECK_INT(t.terminals, 1);
     CHECK_STR(t.content, "mock: no json");
     trace_clear(&t);
-    pmx_stream_free(s);
     pmx_router_free(r);
 }
 
@@ -502,17 +503,13 @@ static void test_upstream_tool_calls_and_usage(void)
 {
     char *cfg = upstream_router("evtools", "");
     pmx_router *r = tu_router_new(cfg);
-    pmx_stream *s;
     trace t;
     int i, tool_deltas = 0, usage = 0;
     free(cfg);
     if (!r)
         return;
-    memset(&t, 0, sizeof t);
-    s = open_stream(r, USER("what is the weather in Paris") WEATHER_TOOLS
-                    ",\"stream_options\":{\"include_usage\":true}}");
-    if (s)
-        pull_all(s, 64, PMX_NEXT_WITH_JSON, &t);
+    pull_request(r, USER("what is the weather in Paris") WEATHER_TOOLS ",\"stream_options\":{\"include_usage\":true}}",
+                 64, PMX_NEXT_WITH_JSON, &t);
     CHECK_INT(t.terminal_status, 0);
     for (i = 0; i < t.n; i++) {
         tool_deltas += t.types[i] == PMX_EVENT_DELTA && strstr(t.json[i], "tool_calls") != NULL;
@@ -522,7 +519,6 @@ static void test_upstream_tool_calls_and_usage(void)
     CHECK_INT(usage, 1);
     CHECK_CONTAINS(t.arguments, "Paris"); /* the argument pieces, joined */
     trace_clear(&t);
-    pmx_stream_free(s);
     pmx_router_free(r);
 }
 
@@ -537,11 +533,8 @@ static void test_masking(void)
     free(cfg);
     if (!r)
         return;
-    memset(&t, 0, sizeof t);
     CHECK_INT(tu_upstream_script(&up, "evecho", "[{\"echo_credentials\":true,\"times\":2}]"), 200);
-    s = open_stream(r, USER("echo please") "}");
-    if (s)
-        pull_all(s, 3, 0, &t);
+    pull_request(r, USER("echo please") "}", 3, 0, &t);
     CHECK_INT(t.terminal_status, 0);
     CHECK_CONTAINS(t.content, "credentials received");
     CHECK_NOT_CONTAINS(t.content, KEY);
@@ -550,18 +543,13 @@ static void test_masking(void)
         if (t.json[i])
             CHECK_NOT_CONTAINS(t.json[i], KEY);
     trace_clear(&t);
-    pmx_stream_free(s);
 
     /* The tool call's arguments carry it too. */
-    memset(&t, 0, sizeof t);
-    s = open_stream(r, USER("weather please") WEATHER_TOOLS "}");
-    if (s)
-        pull_all(s, 64, 0, &t);
+    pull_request(r, USER("weather please") WEATHER_TOOLS "}", 64, 0, &t);
     CHECK_CONTAINS(t.arguments, "Paris");
     CHECK_NOT_CONTAINS(t.arguments, KEY);
     CHECK_NOT_CONTAINS(t.arguments, "events-typed-view");
     trace_clear(&t);
-    pmx_stream_free(s);
 
     /* And the error's message (a 401 echoing the key). */
     CHECK_INT(tu_upstream_script(&up, "evecho", "[{\"status\":401,\"echo_credentials\":true,\"times\":5}]"), 200);
@@ -715,19 +703,14 @@ static void test_error_terminal(void)
     pmx_router *r = tu_router_new("{\"providers\":[{\"name\":\"m\",\"type\":\"mock\","
                                   "\"script\":[{\"status\":503,\"times\":10,\"message\":\"down\"}]}],"
                                   "\"retry\":{\"max_attempts\":1}}");
-    pmx_stream *s;
     trace t;
     if (!r)
         return;
-    memset(&t, 0, sizeof t);
-    s = open_stream(r, USER("fail") "}");
-    if (s)
-        pull_all(s, 64, PMX_NEXT_WITH_JSON, &t);
+    pull_request(r, USER("fail") "}", 64, PMX_NEXT_WITH_JSON, &t);
     CHECK_INT(t.terminals, 1);
     CHECK_INT(t.terminal_status, PMX_ERR_UPSTREAM_SERVER);
     CHECK_INT(t.types[t.n - 1], PMX_EVENT_ERROR);
     trace_clear(&t);
-    pmx_stream_free(s);
     pmx_router_free(r);
 }
 

@@ -9,13 +9,13 @@ import Testing
 // pmx_router_stream_open / pmx_stream_next, without the C layer (Tests/c/test_events.c has the
 // typed views).
 
-private func mockRouter(_ provider: String = #"{"name":"m","type":"mock"}"#) throws -> Router {
-    try Router(config: RouterConfig.parse(JSONParser.parse(#"{"providers":[\#(provider)],"retry":{"max_attempts":1}}"#), lookup: { _ in nil }))
+/// A router with one provider (a mock by default), no retries.
+private func router(_ provider: String = #"{"name":"m","type":"mock"}"#) throws -> Router {
+    let config = try RouterConfig.parse(JSONParser.parse(#"{"providers":[\#(provider)],"retry":{"max_attempts":1}}"#), lookup: { _ in nil })
+    return try Router(config: config)
 }
 
-private func chat(_ text: String = "one two three four five six") throws -> ChatRequest {
-    try ChatRequest.parse(JSONParser.parse(#"{"messages":[{"role":"user","content":"\#(text)"}]}"#))
-}
+private let sixWords = #"{"messages":[{"role":"user","content":"one two three four five six"}]}"#
 
 private func delta(_ s: String) -> ExecutionEvent { .delta(content: s, toolCalls: nil) }
 
@@ -56,9 +56,9 @@ struct EventQueuePopTests {
 struct PullStreamTests {
     @Test("events are pulled in batches up to max; the terminal one is last; a call after it is refused")
     func wholeStream() throws {
-        let r = try mockRouter()
+        let r = try router()
         defer { r.close() }
-        let s = try PullStream.open(r, try chat())
+        let s = try PullStream.open(r, try ChatRequest.parse(JSONParser.parse(sixWords)))
         var all: [ExecutionEvent] = []
         var calls = 0
         while !(all.last?.isTerminal ?? false) && calls < 1000 {
@@ -78,9 +78,9 @@ struct PullStreamTests {
 
     @Test("cancel ends a waiting reader with the cancellation as its terminal event")
     func cancelWakesReader() throws {
-        let r = try mockRouter(#"{"name":"m","type":"mock","latency_ms":60000}"#)
+        let r = try router(#"{"name":"m","type":"mock","latency_ms":60000}"#)
         defer { r.close() }
-        let s = try PullStream.open(r, try chat())
+        let s = try PullStream.open(r, try ChatRequest.parse(JSONParser.parse(sixWords)))
         final class Box: @unchecked Sendable { var terminal: ExecutionEvent? }  // written by the reader, read after `done`
         let box = Box()
         let done = DispatchSemaphore(value: 0)
@@ -99,7 +99,7 @@ struct PullStreamTests {
 
     @Test("a bad request is refused at open and nothing starts")
     func refusedAtOpen() throws {
-        let r = try mockRouter(#"{"name":"m","type":"mock","models":["only-this"]}"#)
+        let r = try router(#"{"name":"m","type":"mock","models":["only-this"]}"#)
         defer { r.close() }
         let request = try ChatRequest.parse(JSONParser.parse(#"{"model":"other","messages":[{"role":"user","content":"x"}]}"#))
         #expect(throws: PMXError.self) { _ = try PullStream.open(r, request) }
