@@ -1,7 +1,8 @@
 /* Instruction-count driver for bench/instructions.sh: N blocking requests (complete; stream,
  * JSON event callback; or pull, the typed pull stream) through one openai-compatible provider
- * with an API key (so masking runs) against the bench nginx. Run under `valgrind --tool=callgrind`; the difference between
- * two values of N (or two stream sizes) is the cost per request (per chunk), all threads. */
+ * with an API key (so masking runs) against the bench nginx. Run under
+ * `valgrind --tool=callgrind`; the difference between two values of N (or two stream sizes) is
+ * the cost per request (per chunk), all threads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
