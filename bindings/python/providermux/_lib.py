@@ -9,7 +9,7 @@ import ctypes
 import ctypes.util
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int32, c_size_t,
-                    c_void_p)
+                    c_uint32, c_void_p)
 
 __all__ = ["lib", "library_path", "PmxError", "EVENT_FN", "LOG_FN", "take_string"]
 
@@ -140,6 +140,15 @@ pmx_router_update_routing = _declare("pmx_router_update_routing", c_int32, [c_vo
 pmx_stream_cancel = _declare("pmx_stream_cancel", None, [c_void_p])
 # void pmx_stream_free(pmx_stream *stream);
 pmx_stream_free = _declare("pmx_stream_free", None, [c_void_p])
+# pmx_status pmx_router_stream_open(pmx_stream **out, pmx_router *router, const char *request_json,
+#                                   pmx_error *err);
+pmx_router_stream_open = _declare("pmx_router_stream_open", c_int32, [_out_handle, c_void_p, c_char_p, _err_p])
+# pmx_status pmx_stream_next(pmx_event *out, size_t capacity, size_t event_size, size_t *out_count,
+#                            pmx_stream *stream, int32_t timeout_ms, uint32_t flags, pmx_error *err);
+# (`out` as a plain address: _pull.py declares pmx_event and passes its array's address)
+pmx_stream_next = _declare("pmx_stream_next", c_int32,
+                           [c_void_p, c_size_t, c_size_t, POINTER(c_size_t), c_void_p, c_int32, c_uint32,
+                            _err_p])
 # pmx_status pmx_router_embed(char **out, pmx_router *router, const char *request_json,
 #                             pmx_error *err);
 pmx_router_embed = _declare("pmx_router_embed", c_int32, [_out_str, c_void_p, c_char_p, _err_p])

@@ -7,13 +7,15 @@ iterator crosses the FFI once per batch of events and parses JSON only for ``don
 import ctypes
 import json
 import math
-from ctypes import POINTER, Structure, byref, c_double, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, Structure, byref, c_double, c_int32, c_int64, c_size_t, c_void_p
 from typing import Any, Callable, Dict, List
 
 from . import _lib
 from ._events import (EVENT_DELTA, EVENT_DONE, EVENT_ERROR, EVENT_FALLBACK, EVENT_RETRY, EVENT_START,
                       EVENT_USAGE)
 from ._lib import PmxError
+from ._types import (DeltaEvent, Event, FallbackEvent, RetryEvent, StartEvent, UsageEvent,
+                     make_event)
 
 _string_at = ctypes.string_at
 
@@ -53,15 +55,8 @@ class PmxEvent(Structure):
 
 EVENT_SIZE = ctypes.sizeof(PmxEvent)
 
-# pmx_status pmx_router_stream_open(pmx_stream **out, pmx_router *router, const char *request_json,
-#                                   pmx_error *err);
-pmx_router_stream_open = _lib._declare("pmx_router_stream_open", c_int32,
-                                       [POINTER(c_void_p), c_void_p, ctypes.c_char_p, POINTER(PmxError)])
-# pmx_status pmx_stream_next(pmx_event *out, size_t capacity, size_t event_size, size_t *out_count,
-#                            pmx_stream *stream, int32_t timeout_ms, uint32_t flags, pmx_error *err);
-pmx_stream_next = _lib._declare("pmx_stream_next", c_int32,
-                                [c_void_p, c_size_t, c_size_t, POINTER(c_size_t), c_void_p, c_int32,
-                                 c_uint32, POINTER(PmxError)])
+pmx_router_stream_open = _lib.pmx_router_stream_open
+pmx_stream_next = _lib.pmx_stream_next
 
 
 def _text(pointer: Any, length: int) -> str:
@@ -106,33 +101,37 @@ def _tool_calls(e: PmxEvent) -> List[Dict[str, Any]]:
     return calls
 
 
-def event_document(e: PmxEvent, status_name: Callable[[int], str]) -> Dict[str, Any]:
-    """The event object the JSON callback would have handed out for `e`."""
+def make_pulled_event(e: PmxEvent, status_name: Callable[[int], str]) -> Event:
+    """The event the JSON callback would have handed out for `e` (make_event of its JSON)."""
     kind = e.type
-    if kind == EVENT_DELTA:
-        d: Dict[str, Any] = {"type": "delta"}
-        if e.text is not None:
-            d["content"] = _string_at(e.text, e.text_len).decode("utf-8", "replace")
+    if kind == EVENT_DELTA:  # the hot path: one per token
         if e.tool_call_count:
+            d: Dict[str, Any] = {"type": "delta"}
+            if e.text is not None:
+                d["content"] = _string_at(e.text, e.text_len).decode("utf-8", "replace")
             d["tool_calls"] = _tool_calls(e)
-        return d
+            return DeltaEvent(d)
+        if e.text is not None:
+            return DeltaEvent(type="delta", content=_string_at(e.text, e.text_len).decode("utf-8", "replace"))
+        return DeltaEvent(type="delta")
     if kind == EVENT_DONE or kind == EVENT_ERROR or e.json is not None:
-        return json.loads(_string_at(e.json, e.json_len).decode("utf-8"))
+        return make_event(json.loads(_string_at(e.json, e.json_len).decode("utf-8")))
     if kind == EVENT_START:
-        return {"type": "start", "provider": _text(e.provider, e.provider_len),
-                "model": _text(e.model, e.model_len), "attempt": e.attempt}
+        return StartEvent(type="start", provider=_text(e.provider, e.provider_len),
+                          model=_text(e.model, e.model_len), attempt=e.attempt)
     if kind == EVENT_USAGE:
-        return {"type": "usage", "usage": _usage(e)}
+        return UsageEvent(type="usage", usage=_usage(e))
     if kind == EVENT_RETRY:
-        return {"type": "retry", "provider": _text(e.provider, e.provider_len), "attempt": e.attempt,
-                "delay_ms": e.delay_ms, "code": e.status, "status_name": status_name(e.status),
-                "http_status": e.http_status, "message": _text(e.text, e.text_len)}
+        return RetryEvent(type="retry", provider=_text(e.provider, e.provider_len), attempt=e.attempt,
+                          delay_ms=e.delay_ms, code=e.status, status_name=status_name(e.status),
+                          http_status=e.http_status, message=_text(e.text, e.text_len))
     if kind == EVENT_FALLBACK:
-        return {"type": "fallback", "from": _text(e.provider, e.provider_len),
-                "to": _text(e.next_provider, e.next_provider_len), "code": e.status,
-                "status_name": status_name(e.status), "http_status": e.http_status,
-                "message": _text(e.text, e.text_len)}
-    return {"type": "_unknown", "code": kind}  # a newer library's type: skipped by nobody
+        return FallbackEvent({"type": "fallback", "from": _text(e.provider, e.provider_len),
+                              "to": _text(e.next_provider, e.next_provider_len), "code": e.status,
+                              "status_name": status_name(e.status), "http_status": e.http_status,
+                              "message": _text(e.text, e.text_len)})
+    # A type a newer library added, without its JSON (not asked for): an event of its own.
+    return Event(type="unknown", event_type=kind)
 
 
 class PullBuffer:
