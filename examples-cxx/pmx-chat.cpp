@@ -7,7 +7,7 @@
 // stderr:  [provider=NAME latency_ms=N]
 //
 // Exit status: 0 done, 1 the request failed, 2 usage or config error, 130 interrupted (Ctrl-C
-// cancels the stream: the event callback returns false).
+// cancels the stream at the next event).
 //
 // Build: c++ -std=c++17 pmx-chat.cpp $(pkg-config --cflags --libs providermux)
 //    or: find_package(providermux) + target_link_libraries(app PRIVATE providermux::providermux)
@@ -93,16 +93,17 @@ int main(int argc, char **argv)
 
         bool printed = false;
         try {
-            const std::string response = router.stream(request, [&](std::string_view event) {
-                if (providermux::json::string_member(event, "type") == "delta") {
-                    const auto content = providermux::json::string_member(event, "content");
-                    if (content && !content->empty()) {
-                        std::cout << *content << std::flush;
-                        printed = true;
-                    }
+            // Typed events pulled in batches: no JSON is parsed per delta.
+            providermux::EventStream events = router.events(request);
+            for (const providermux::Event ev : events) {
+                if (ev.type() == providermux::EventType::delta && !ev.text().empty()) {
+                    std::cout << ev.text() << std::flush;
+                    printed = true;
                 }
-                return g_interrupted == 0; // false cancels the stream
-            });
+                if (g_interrupted)
+                    events.cancel(); // idempotent; the terminal event (PMX_ERR_CANCELLED) follows
+            }
+            const std::string response = events.result(); // throws the ERROR event's Error
             std::cout << std::endl;
             std::cerr << "[provider="
                       << providermux::json::string_member(response, "provider").value_or("")

@@ -8,26 +8,30 @@
 //    handed back as a std::string;
 //  - errors: every failure throws providermux::Error (a std::runtime_error) carrying the status,
 //    its name, the HTTP status, the provider and the number of attempts;
+//  - typed events: Router::events() opens a pull stream (EventStream) whose events are typed,
+//    borrowed views (Event: type, text, tool-call pieces, usage numbers, ...) taken from the
+//    library in batches (pmx_router_stream_open / pmx_stream_next): range-for over it crosses
+//    into the library once per batch and parses no JSON per delta;
 //  - callbacks: any callable taking std::string_view and returning bool (true = continue,
 //    false = cancel) or void. Exceptions thrown by a callable never cross the C boundary: they
-//    are caught in the C trampoline, the stream is cancelled, and the exception is rethrown to
-//    the caller (Router::stream) or from Stream::result() (async streams).
+//    are caught, the stream is cancelled, and the exception is rethrown to the caller
+//    (Router::stream) or from Stream::result() (async streams).
 //
 // JSON goes in and out as std::string (UTF-8). The header depends on no JSON library: the
 // small scanner in providermux::json reads top-level members of the library's own output
-// (events, error events), enough for the wrapper and for simple consumers; use a real JSON
-// library for anything more.
+// (responses, stats, error events), enough for simple consumers; use a real JSON library for
+// anything more. Streams need it only where the library hands JSON alone: the `response` of a
+// DONE event (once per stream) and the async callback's event type (stream_async's callable
+// receives JSON from the I/O thread, with no typed view).
 //
 // Example:
 //
 //     providermux::Router router(R"({"providers":[{"name":"m","type":"mock"}]})");
-//     std::string response = router.complete(R"({"messages":[{"role":"user","content":"hi"}]})");
-//     router.stream(R"({"messages":[{"role":"user","content":"hi"}]})",
-//                   [](std::string_view event) {
-//                       if (providermux::json::string_member(event, "type") == "delta")
-//                           std::cout << providermux::json::string_member(event, "content")
-//                                            .value_or("");
-//                   });
+//     const std::string request = R"({"messages":[{"role":"user","content":"hi"}]})";
+//     std::string response = router.complete(request);
+//     for (const providermux::Event ev : router.events(request))
+//         if (ev.type() == providermux::EventType::delta)
+//             std::cout << ev.text();
 //
 // Link with the library (CMake: find_package(providermux) and providermux::providermux;
 // pkg-config: providermux). Requires C++17.
@@ -38,12 +42,14 @@
 
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -482,24 +488,39 @@ inline bool is_terminal_type(const std::optional<std::string> &type) noexcept
     return type && (*type == "done" || *type == "error");
 }
 
-/// State of one blocking call with a callback (Router::stream, Router::model_manage). Lives on
-/// the caller's stack; events arrive on the calling thread.
+/// True on a thread that is running one of this header's async callables (the router's I/O
+/// thread). Router::stream checks it: waiting there for events would wait for itself.
+inline bool &in_async_callable() noexcept
+{
+    thread_local bool inside = false;
+    return inside;
+}
+
+/// Sets in_async_callable() for its scope (restoring the previous value: callables may nest
+/// when one starts a stream whose events run inline).
+class AsyncCallableScope {
+public:
+    AsyncCallableScope() noexcept : previous_(std::exchange(in_async_callable(), true)) {}
+    ~AsyncCallableScope() { in_async_callable() = previous_; }
+    AsyncCallableScope(const AsyncCallableScope &) = delete;
+    AsyncCallableScope &operator=(const AsyncCallableScope &) = delete;
+
+private:
+    bool previous_;
+};
+
+/// State of one blocking call with a JSON callback (Router::model_manage's progress events).
+/// Lives on the caller's stack; events arrive on the calling thread.
 template <class Fn>
 struct BlockingCall {
     Fn *fn;
     std::exception_ptr exception;
-    std::string error_event;
 
     static std::int32_t trampoline(const char *event_json, std::size_t len, void *userdata) noexcept
     {
         auto *self = static_cast<BlockingCall *>(userdata);
         const std::string_view event(event_json, len);
         std::int32_t cancel = 0;
-        try {
-            if (json::string_member(event, "type") == std::optional<std::string>("error"))
-                self->error_event.assign(event);
-        } catch (...) { // std::bad_alloc: the status and pmx_error are still reported
-        }
         if (self->exception)
             return 1; // the callable already failed: keep cancelling, never call it again
         try {
@@ -539,6 +560,7 @@ struct AsyncCall {
             cancel = 1;
         } else {
             try {
+                const AsyncCallableScope scope;
                 if (!invoke_event(self->fn, event))
                     cancel = 1;
             } catch (...) {
@@ -715,6 +737,389 @@ private:
 };
 
 // -----------------------------------------------------------------------------------------
+// Typed events and the pull stream (pmx_event, pmx_router_stream_open, pmx_stream_next)
+// -----------------------------------------------------------------------------------------
+
+/// The type of an Event (pmx_event.type), the JSON events' "type" as numbers. A value not
+/// listed here comes from a newer library: skip such events.
+enum class EventType : std::int32_t {
+    start = PMX_EVENT_START,
+    delta = PMX_EVENT_DELTA,
+    retry = PMX_EVENT_RETRY,
+    fallback = PMX_EVENT_FALLBACK,
+    usage = PMX_EVENT_USAGE,
+    done = PMX_EVENT_DONE,
+    error = PMX_EVENT_ERROR,
+};
+
+namespace detail {
+
+/// A pmx_str as a view; an absent string ({NULL, 0}) is an empty view.
+inline std::string_view view(const pmx_str &s) noexcept
+{
+    return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view();
+}
+
+/// A usage count: -1 in the C struct means absent.
+inline std::optional<std::int64_t> count(std::int64_t value) noexcept
+{
+    return value < 0 ? std::nullopt : std::optional<std::int64_t>(value);
+}
+
+/// A price or speed: NaN in the C struct means absent.
+inline std::optional<double> amount(double value) noexcept
+{
+    return std::isnan(value) ? std::nullopt : std::optional<double>(value);
+}
+
+} // namespace detail
+
+/// One entry of a delta's tool_calls (OpenAI's streamed shape: a call's arguments arrive in
+/// pieces, joined by index). A borrowed view, valid as long as the Event it came from.
+class ToolCallDelta {
+public:
+    explicit ToolCallDelta(const pmx_tool_call_delta &delta) noexcept : d_(&delta) {}
+    /// "index": which call of the answer this piece belongs to; nullopt when absent.
+    std::optional<std::int64_t> index() const noexcept { return detail::count(d_->index); }
+    /// "id" (usually only on a call's first piece); empty when absent.
+    std::string_view id() const noexcept { return detail::view(d_->id); }
+    /// "type" ("function"); empty when absent.
+    std::string_view type() const noexcept { return detail::view(d_->type); }
+    /// "function"."name" (usually only on the first piece); empty when absent.
+    std::string_view name() const noexcept { return detail::view(d_->name); }
+    /// "function"."arguments": the next piece of the arguments' JSON text.
+    std::string_view arguments() const noexcept { return detail::view(d_->arguments); }
+    /// The C struct.
+    const pmx_tool_call_delta &raw() const noexcept { return *d_; }
+
+private:
+    const pmx_tool_call_delta *d_;
+};
+
+/// The tool_calls of a delta Event: a range of ToolCallDelta (range-for, size(), [i]).
+class ToolCallDeltas {
+public:
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = ToolCallDelta;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = ToolCallDelta;
+
+        iterator() noexcept = default;
+        explicit iterator(const pmx_tool_call_delta *p) noexcept : p_(p) {}
+        ToolCallDelta operator*() const noexcept { return ToolCallDelta(*p_); }
+        iterator &operator++() noexcept { ++p_; return *this; }
+        iterator operator++(int) noexcept { iterator old = *this; ++p_; return old; }
+        bool operator==(const iterator &o) const noexcept { return p_ == o.p_; }
+        bool operator!=(const iterator &o) const noexcept { return p_ != o.p_; }
+
+    private:
+        const pmx_tool_call_delta *p_ = nullptr;
+    };
+
+    ToolCallDeltas(const pmx_tool_call_delta *first, std::size_t size) noexcept
+        : first_(size ? first : nullptr), size_(first ? size : 0)
+    {
+    }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    /// The i-th entry; i < size().
+    ToolCallDelta operator[](std::size_t i) const noexcept { return ToolCallDelta(first_[i]); }
+    iterator begin() const noexcept { return iterator(first_); }
+    iterator end() const noexcept { return iterator(first_ ? first_ + size_ : nullptr); }
+
+private:
+    const pmx_tool_call_delta *first_;
+    std::size_t size_;
+};
+
+/// One stream event as a typed, borrowed view of a pmx_event (no JSON parsed). Every string is
+/// a view owned by the EventStream it came from, valid until that stream takes its next batch
+/// (for range-for: until the loop moves past the batch; copy what you keep). Which fields a
+/// type fills is documented at pmx_event in providermux.h; the others are empty / nullopt / 0.
+class Event {
+public:
+    explicit Event(const pmx_event &event) noexcept : e_(&event) {}
+
+    /// PMX_EVENT_* as EventType (a value outside the enum: a newer library's event; skip it).
+    EventType type() const noexcept { return static_cast<EventType>(e_->type); }
+    /// The JSON events' "type" ("start", "delta", ... "error"); "" for an unknown type.
+    std::string_view type_name() const noexcept
+    {
+        switch (type()) {
+        case EventType::start: return "start";
+        case EventType::delta: return "delta";
+        case EventType::retry: return "retry";
+        case EventType::fallback: return "fallback";
+        case EventType::usage: return "usage";
+        case EventType::done: return "done";
+        case EventType::error: return "error";
+        }
+        return std::string_view();
+    }
+    /// DONE or ERROR: exactly one of them ends every stream, as its last event.
+    bool is_terminal() const noexcept { return type() == EventType::done || type() == EventType::error; }
+
+    /// START: the attempt's number (1-based); RETRY: the failed attempt's; DONE, ERROR: the
+    /// number of attempts made. 0 otherwise.
+    int attempt() const noexcept { return static_cast<int>(e_->attempt); }
+    /// RETRY, FALLBACK: the failure's status; ERROR: the terminal status. 0 otherwise.
+    int status() const noexcept { return static_cast<int>(e_->status); }
+    /// RETRY, FALLBACK, ERROR: the provider's HTTP status, 0 when none.
+    int http_status() const noexcept { return static_cast<int>(e_->http_status); }
+    /// RETRY: milliseconds before the next attempt.
+    std::int64_t delay_ms() const noexcept { return e_->delay_ms; }
+
+    /// DELTA: the content piece; RETRY, FALLBACK, ERROR: the message; DONE: the answer.
+    std::string_view text() const noexcept { return detail::view(e_->text); }
+    /// True when text() is present (a delta with only tool calls has none).
+    bool has_text() const noexcept { return e_->text.ptr != nullptr; }
+    /// DELTA: the reasoning piece.
+    std::string_view reasoning() const noexcept { return detail::view(e_->reasoning); }
+    /// START, RETRY, DONE, ERROR: the provider; FALLBACK: the provider left.
+    std::string_view provider() const noexcept { return detail::view(e_->provider); }
+    /// START, DONE: the model.
+    std::string_view model() const noexcept { return detail::view(e_->model); }
+    /// FALLBACK: the provider tried next.
+    std::string_view next_provider() const noexcept { return detail::view(e_->next_provider); }
+    /// DONE: choices[0].finish_reason ("stop", "length", "tool_calls", ...).
+    std::string_view finish_reason() const noexcept { return detail::view(e_->finish_reason); }
+    /// DELTA: the tool-call pieces (empty when none).
+    ToolCallDeltas tool_calls() const noexcept { return ToolCallDeltas(e_->tool_calls, e_->tool_call_count); }
+
+    /// USAGE, DONE, ERROR: token counts, nullopt when absent.
+    std::optional<std::int64_t> prompt_tokens() const noexcept { return detail::count(e_->prompt_tokens); }
+    std::optional<std::int64_t> completion_tokens() const noexcept { return detail::count(e_->completion_tokens); }
+    std::optional<std::int64_t> total_tokens() const noexcept { return detail::count(e_->total_tokens); }
+    std::optional<std::int64_t> cached_tokens() const noexcept { return detail::count(e_->cached_tokens); }
+    /// USAGE, DONE, ERROR: "cost_usd", "upstream_cost_usd", "tokens_per_second"; nullopt when absent.
+    std::optional<double> cost_usd() const noexcept { return detail::amount(e_->cost_usd); }
+    std::optional<double> upstream_cost_usd() const noexcept { return detail::amount(e_->upstream_cost_usd); }
+    std::optional<double> tokens_per_second() const noexcept { return detail::amount(e_->tokens_per_second); }
+
+    /// The event's JSON object, as the JSON callback receives it: always for DONE and ERROR,
+    /// for every event when the stream was opened with PMX_NEXT_WITH_JSON; else empty.
+    std::string_view json() const noexcept { return detail::view(e_->json); }
+    /// DONE: the full response JSON (the "response" member of json()); empty otherwise.
+    std::string_view response() const noexcept
+    {
+        if (type() != EventType::done)
+            return std::string_view();
+        return providermux::json::member(json(), "response").value_or(std::string_view());
+    }
+    /// ERROR: the failure as an Error (status, message, HTTP status, provider, attempts and
+    /// the error event's JSON), built from the typed fields.
+    Error error() const
+    {
+        return Error(status() != 0 ? status() : PMX_ERR_INTERNAL, std::string(text()), http_status(),
+                     std::string(provider()), attempt(), std::string(json()));
+    }
+
+    /// The C struct.
+    const pmx_event &raw() const noexcept { return *e_; }
+
+private:
+    const pmx_event *e_;
+};
+
+/// A streamed chat completion whose typed events the caller pulls on a thread of its choice
+/// (Router::events: pmx_router_stream_open + pmx_stream_next), one FFI call per batch of up to
+/// batch_capacity events. Move-only; owns its pmx_stream handle.
+///
+///     for (const providermux::Event ev : router.events(request))
+///         if (ev.type() == providermux::EventType::delta)
+///             std::cout << ev.text();
+///
+/// Iteration ends after the terminal event (DONE or ERROR, which it yields). The Events of a
+/// batch stay valid until the next batch is taken (by the iterator moving past the batch, or
+/// next_batch()). A failed request is not thrown by iteration: it is the ERROR event
+/// (ev.error() gives the Error); result() throws it. Iterating throws Error only when
+/// pmx_stream_next fails (PMX_ERR_WOULD_DEADLOCK on a router's I/O thread, e.g. inside a
+/// stream_async() callable).
+///
+/// Threading: one thread at a time iterates (any thread); cancel() works from any thread
+/// meanwhile and ends the wait with the terminal event. The destructor frees the handle
+/// (pmx_stream_free), cancelling a stream still running; destroy it only once no thread is
+/// iterating it. An EventStream may outlive its Router (freeing the router cancels it; its
+/// terminal event stays readable).
+class EventStream {
+public:
+    /// Events taken per pmx_stream_next call at most.
+    static constexpr std::size_t batch_capacity = 64;
+
+    /// The iterator of range-for: an input iterator over the stream's remaining events.
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = Event;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = Event;
+
+        iterator() noexcept = default;
+        Event operator*() const noexcept { return s_->current(); }
+        /// Moves to the next event, taking the next batch (waiting for it) when this one is
+        /// used up. Throws Error when pmx_stream_next fails.
+        iterator &operator++()
+        {
+            s_->advance();
+            return *this;
+        }
+        bool operator==(const iterator &o) const noexcept { return at_end() == o.at_end(); }
+        bool operator!=(const iterator &o) const noexcept { return !(*this == o); }
+
+    private:
+        friend class EventStream;
+        explicit iterator(EventStream *s) noexcept : s_(s) {}
+        bool at_end() const noexcept { return !s_ || s_->pos_ >= s_->count_; }
+        EventStream *s_ = nullptr;
+    };
+
+    /// An empty stream (no handle): operator bool is false, iteration is empty.
+    EventStream() noexcept = default;
+    EventStream(const EventStream &) = delete;
+    EventStream &operator=(const EventStream &) = delete;
+    /// Moves the handle and the current batch; `other` becomes empty.
+    EventStream(EventStream &&other) noexcept { take(other); }
+    /// Releases the current handle (cancelling it if running) and takes `other`'s.
+    EventStream &operator=(EventStream &&other) noexcept
+    {
+        if (this != &other) {
+            reset();
+            take(other);
+        }
+        return *this;
+    }
+    /// pmx_stream_free: cancels the stream if still running; does not wait.
+    ~EventStream() { reset(); }
+
+    /// True when this object holds a stream handle.
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+    /// The C handle, still owned by this object (nullptr when empty).
+    pmx_stream *handle() const noexcept { return handle_; }
+
+    /// Requests cancellation (pmx_stream_cancel): any thread, also while another one waits in
+    /// the iteration; idempotent. The events already queued still come, then the terminal one
+    /// (ERROR with PMX_ERR_CANCELLED unless the stream had already finished).
+    void cancel() noexcept { pmx_stream_cancel(handle_); }
+
+    /// True once the terminal event has been taken.
+    bool finished() const noexcept { return finished_; }
+
+    /// Starts (or continues) the iteration at the first event not yet passed, taking a batch
+    /// first when none is at hand.
+    iterator begin()
+    {
+        if (pos_ >= count_)
+            advance();
+        return iterator(this);
+    }
+    iterator end() noexcept { return iterator(); }
+
+    /// Takes the next batch by hand (pmx_stream_next), waiting up to timeout_ms for its first
+    /// event (-1: as long as it takes; 0: only what is queued). Returns the number of events
+    /// taken, 0 when the wait ran out or the stream has ended; the previous batch's Events are
+    /// invalid afterwards. Read them with batch_size() / batch(i).
+    /// Throws Error when pmx_stream_next fails, or on an empty stream (PMX_ERR_INVALID_ARGUMENT).
+    std::size_t next_batch(std::int32_t timeout_ms = -1)
+    {
+        if (!handle_)
+            throw Error(PMX_ERR_INVALID_ARGUMENT, "empty providermux::EventStream");
+        if (finished_) {
+            pos_ = count_ = 0;
+            return 0;
+        }
+        std::size_t n = 0;
+        pmx_error err{};
+        const pmx_status rc = pmx_stream_next(batch_.get(), batch_capacity, sizeof(pmx_event), &n,
+                                              handle_, timeout_ms, flags_, &err);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+        pos_ = 0;
+        count_ = n;
+        if (n > 0) {
+            last_ = n;
+            finished_ = Event(batch_[n - 1]).is_terminal();
+        }
+        return n;
+    }
+    /// The number of events of the current batch.
+    std::size_t batch_size() const noexcept { return count_; }
+    /// The i-th event of the current batch; i < batch_size().
+    Event batch(std::size_t i) const noexcept { return Event(batch_[i]); }
+
+    /// Reads the remaining events and returns the full response JSON of DONE, or throws the
+    /// Error of ERROR (PMX_ERR_CANCELLED after cancel()). Also after iteration has ended.
+    std::string result()
+    {
+        if (!handle_)
+            throw Error(PMX_ERR_INVALID_ARGUMENT, "empty providermux::EventStream");
+        while (!finished_)
+            next_batch(-1);
+        // The terminal event is the last of the last batch, taken by this object and still valid.
+        const Event terminal(batch_[last_ - 1]);
+        if (terminal.type() == EventType::done)
+            return std::string(terminal.response());
+        throw terminal.error();
+    }
+
+    /// Frees the handle now (cancelling the stream if running) and makes this object empty.
+    void reset() noexcept
+    {
+        pmx_stream_free(std::exchange(handle_, nullptr));
+        batch_.reset();
+        pos_ = count_ = last_ = 0;
+        finished_ = false;
+    }
+
+private:
+    friend class Router;
+    /// Owns `handle` from here on, also when allocating the batch throws (it is freed then).
+    EventStream(pmx_stream *handle, std::uint32_t flags) : handle_(handle), flags_(flags)
+    {
+        try {
+            batch_.reset(new pmx_event[batch_capacity]);
+        } catch (...) {
+            reset();
+            throw;
+        }
+    }
+
+    void take(EventStream &other) noexcept
+    {
+        handle_ = std::exchange(other.handle_, nullptr);
+        batch_ = std::move(other.batch_);
+        flags_ = other.flags_;
+        pos_ = std::exchange(other.pos_, 0);
+        count_ = std::exchange(other.count_, 0);
+        last_ = std::exchange(other.last_, 0);
+        finished_ = std::exchange(other.finished_, false);
+    }
+
+    Event current() const noexcept { return Event(batch_[pos_]); }
+
+    /// One step of the iteration: the next event of this batch, or the first of the next one
+    /// (waiting for it); past the end once the terminal event was passed.
+    void advance()
+    {
+        if (pos_ < count_)
+            ++pos_;
+        while (pos_ >= count_ && !finished_ && handle_)
+            next_batch(-1);
+    }
+
+    pmx_stream *handle_ = nullptr;
+    std::unique_ptr<pmx_event[]> batch_;
+    std::uint32_t flags_ = 0;
+    std::size_t pos_ = 0;   // the current event of the batch (== count_: none)
+    std::size_t count_ = 0; // events in the batch
+    std::size_t last_ = 0;  // size of the last batch that held events (the terminal's)
+    bool finished_ = false; // the terminal event was taken
+};
+
+// -----------------------------------------------------------------------------------------
 // Router
 // -----------------------------------------------------------------------------------------
 
@@ -783,36 +1188,64 @@ public:
         return take(rc, out, err);
     }
 
-    /// Runs one streamed chat completion on the CALLING thread (pmx_router_stream): calls
+    /// Runs one streamed chat completion on the CALLING thread: calls
     /// `on_event(std::string_view event_json)` for every event (`start`, `delta`, `retry`,
     /// `fallback`, `usage`, then `done` or `error`); the view is valid during the call only.
-    /// `on_event` returns void, or bool: false cancels the stream. Returns the full response
-    /// JSON (as carried by `done`).
+    /// `on_event` returns void, or bool: false cancels the stream (it still sees the events
+    /// that follow, up to the terminal one). Returns the full response JSON (as carried by
+    /// `done`).
     ///
-    /// If `on_event` throws, the exception is caught before it reaches C, the stream is
-    /// cancelled, `on_event` is not called again, and the exception is rethrown here once
-    /// pmx_router_stream has returned. Otherwise a stream that ends with `error` throws Error
-    /// built from that event (PMX_ERR_CANCELLED when `on_event` returned false).
+    /// Built on the pull stream (events(), with PMX_NEXT_WITH_JSON): one FFI call per batch of
+    /// events, and the event types come from the typed view, not from the JSON.
+    ///
+    /// If `on_event` throws, the stream is cancelled, `on_event` is not called again, and the
+    /// exception is rethrown here once the stream has ended. Otherwise a stream that ends with
+    /// `error` throws Error built from that event (PMX_ERR_CANCELLED when `on_event` returned
+    /// false). Called inside a stream_async() callable (the router's I/O thread), it throws
+    /// Error(PMX_ERR_WOULD_DEADLOCK) and starts nothing.
     template <class F>
     std::string stream(const std::string &request_json, F &&on_event) const
     {
         using Fn = std::remove_reference_t<F>;
         static_assert(std::is_invocable_v<Fn &, std::string_view>,
                       "providermux: on_event must be callable with std::string_view");
-        detail::BlockingCall<Fn> call{&on_event, nullptr, std::string()};
-        char *out = nullptr;
-        pmx_error err{};
-        const pmx_status rc = pmx_router_stream(&out, require(), request_json.c_str(),
-                                                &detail::BlockingCall<Fn>::trampoline, &call, &err);
-        detail::OwnedString owned(out);
-        if (call.exception)
-            std::rethrow_exception(call.exception);
-        if (rc != PMX_OK) {
-            if (!call.error_event.empty())
-                throw Error::from_event(call.error_event, rc);
-            throw Error::from_c(rc, err);
+        if (detail::in_async_callable())
+            throw Error(PMX_ERR_WOULD_DEADLOCK,
+                        "providermux::Router::stream inside a stream_async callable: it runs on the "
+                        "router's I/O thread and would wait for itself");
+        EventStream events = this->events(request_json, PMX_NEXT_WITH_JSON);
+        std::exception_ptr exception;
+        bool cancelled = false;
+        for (const Event event : events) {
+            if (exception)
+                continue; // draining to the terminal event: the callable is not called again
+            try {
+                if (!detail::invoke_event(on_event, event.json()) && !cancelled) {
+                    cancelled = true;
+                    events.cancel();
+                }
+            } catch (...) {
+                exception = std::current_exception();
+                events.cancel();
+            }
         }
-        return detail::to_string(owned);
+        if (exception)
+            std::rethrow_exception(exception);
+        return events.result();
+    }
+
+    /// Starts a streamed chat completion whose typed events the caller pulls
+    /// (pmx_router_stream_open), and returns at once; see EventStream. `flags`: 0, or
+    /// PMX_NEXT_WITH_JSON to have every event's json() (DONE's and ERROR's always have it).
+    /// Throws Error for input errors only (those of complete()), and then nothing is started.
+    EventStream events(const std::string &request_json, std::uint32_t flags = 0) const
+    {
+        pmx_stream *handle = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_stream_open(&handle, require(), request_json.c_str(), &err);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+        return EventStream(handle, flags);
     }
 
     /// Starts a streamed chat completion and returns at once (pmx_router_stream_async).
@@ -950,7 +1383,7 @@ public:
         using Fn = std::remove_reference_t<F>;
         static_assert(std::is_invocable_v<Fn &, std::string_view>,
                       "providermux: on_progress must be callable with std::string_view");
-        detail::BlockingCall<Fn> call{&on_progress, nullptr, std::string()};
+        detail::BlockingCall<Fn> call{&on_progress, nullptr};
         char *out = nullptr;
         pmx_error err{};
         const pmx_status rc = pmx_router_model_manage(&out, require(), request_json.c_str(),

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -589,6 +591,276 @@ static void test_error_from_event()
     CHECK_EQ(std::string(g.what()), std::string("PMX_ERR_TIMEOUT: too slow"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Typed events (pmx::Event, pmx::EventStream over pmx_router_stream_open / pmx_stream_next)
+
+static pmx_str cstr(const char *s)
+{
+    return pmx_str{s, s ? std::strlen(s) : 0};
+}
+
+// The view's accessors on hand-made structs: absent strings, -1 / NaN numbers, tool calls.
+static void test_event_view()
+{
+    pmx_tool_call_delta calls[2]{};
+    calls[0].index = 0;
+    calls[0].id = cstr("call_1");
+    calls[0].type = cstr("function");
+    calls[0].name = cstr("get_weather");
+    calls[0].arguments = cstr("{\"ci");
+    calls[1].index = -1;
+    calls[1].arguments = cstr("");
+    pmx_event delta{};
+    delta.type = PMX_EVENT_DELTA;
+    delta.tool_calls = calls;
+    delta.tool_call_count = 2;
+    delta.prompt_tokens = delta.completion_tokens = delta.total_tokens = delta.cached_tokens = -1;
+    delta.cost_usd = delta.upstream_cost_usd = delta.tokens_per_second = std::nan("");
+    const pmx::Event d(delta);
+    CHECK(d.type() == pmx::EventType::delta);
+    CHECK_EQ(d.type_name(), std::string_view("delta"));
+    CHECK(!d.is_terminal());
+    CHECK(!d.has_text());
+    CHECK(d.text().empty() && d.json().empty() && d.response().empty());
+    CHECK(!d.total_tokens() && !d.cost_usd() && !d.tokens_per_second());
+    CHECK_EQ(d.tool_calls().size(), std::size_t{2});
+    std::string names;
+    for (const pmx::ToolCallDelta tc : d.tool_calls())
+        names += std::string(tc.name()) + "|" + std::string(tc.arguments()) + ";";
+    CHECK_EQ(names, std::string("get_weather|{\"ci;|;"));
+    CHECK_EQ(d.tool_calls()[0].index().value_or(-7), std::int64_t{0});
+    CHECK_EQ(d.tool_calls()[0].id(), std::string_view("call_1"));
+    CHECK(!d.tool_calls()[1].index());
+    CHECK(d.tool_calls()[1].id().empty());
+
+    pmx_event usage{};
+    usage.type = PMX_EVENT_USAGE;
+    usage.prompt_tokens = 7;
+    usage.completion_tokens = 5;
+    usage.total_tokens = 12;
+    usage.cached_tokens = 0;
+    usage.cost_usd = 0.25;
+    usage.upstream_cost_usd = std::nan("");
+    usage.tokens_per_second = 10.5;
+    const pmx::Event u(usage);
+    CHECK_EQ(u.total_tokens().value_or(-1), std::int64_t{12});
+    CHECK_EQ(u.cached_tokens().value_or(-1), std::int64_t{0});
+    CHECK_EQ(u.cost_usd().value_or(-1), 0.25);
+    CHECK(!u.upstream_cost_usd());
+    CHECK(u.tool_calls().empty() && u.tool_calls().begin() == u.tool_calls().end());
+
+    pmx_event error{};
+    error.type = PMX_EVENT_ERROR;
+    error.status = PMX_ERR_RATE_LIMITED;
+    error.http_status = 429;
+    error.attempt = 2;
+    error.provider = cstr("p");
+    error.text = cstr("slow down");
+    error.json = cstr(R"({"type":"error","code":-15})");
+    const pmx::Error e = pmx::Event(error).error();
+    CHECK(pmx::Event(error).is_terminal());
+    CHECK_EQ(e.status(), PMX_ERR_RATE_LIMITED);
+    CHECK_EQ(e.http_status(), 429);
+    CHECK_EQ(e.attempts(), 2);
+    CHECK_EQ(e.provider(), std::string("p"));
+    CHECK_EQ(std::string(e.what()), std::string("PMX_ERR_RATE_LIMITED: slow down"));
+    CHECK_EQ(e.event_json(), std::string(R"({"type":"error","code":-15})"));
+
+    pmx_event done{};
+    done.type = PMX_EVENT_DONE;
+    done.json = cstr(R"({"type":"done","response":{"id":"x","choices":[]}})");
+    CHECK_EQ(pmx::Event(done).response(), std::string_view(R"({"id":"x","choices":[]})"));
+
+    pmx_event future{};
+    future.type = 99; // a newer library's type
+    CHECK(pmx::Event(future).type_name().empty());
+    CHECK(!pmx::Event(future).is_terminal());
+}
+
+// A whole stream through range-for: typed fields of every type the mock sends, no JSON unless
+// asked for, one pull per batch.
+static void test_events_pull()
+{
+    pmx::Router router(kConfig);
+    std::string text, types;
+    bool saw_usage = false;
+    pmx::EventStream stream = router.events(request("one two three"));
+    CHECK(static_cast<bool>(stream));
+    for (const pmx::Event ev : stream) {
+        types += std::string(ev.type_name()) + " ";
+        switch (ev.type()) {
+        case pmx::EventType::start:
+            CHECK_EQ(ev.provider(), std::string_view("m"));
+            CHECK_EQ(ev.attempt(), 1);
+            CHECK(ev.json().empty());
+            break;
+        case pmx::EventType::delta:
+            text += ev.text();
+            CHECK(ev.json().empty());
+            CHECK(ev.tool_calls().empty());
+            break;
+        case pmx::EventType::usage:
+            saw_usage = true;
+            CHECK(ev.total_tokens().value_or(-1) > 0);
+            CHECK_EQ(ev.total_tokens().value_or(-1),
+                     ev.prompt_tokens().value_or(-1) + ev.completion_tokens().value_or(-1));
+            break;
+        case pmx::EventType::done:
+            CHECK_EQ(ev.text(), std::string_view("mock: one two three"));
+            CHECK_EQ(ev.finish_reason(), std::string_view("stop"));
+            CHECK_EQ(ev.provider(), std::string_view("m"));
+            CHECK_EQ(ev.attempt(), 1);
+            CHECK(contains(ev.json(), "\"type\":\"done\""));
+            CHECK_EQ(pmx::json::string_member(ev.response(), "provider").value_or(""), std::string("m"));
+            break;
+        default:
+            FAIL("unexpected event type");
+        }
+    }
+    CHECK_EQ(text, std::string("mock: one two three"));
+    CHECK(saw_usage);
+    CHECK(types.rfind("start ", 0) == 0);
+    CHECK(contains(types, " done ") && types.size() >= 5 && types.substr(types.size() - 5) == "done ");
+    CHECK(stream.finished());
+    CHECK(stream.begin() == stream.end()); // iteration has ended; no further pull
+    CHECK_EQ(pmx::json::string_member(stream.result(), "provider").value_or(""), std::string("m"));
+
+    // PMX_NEXT_WITH_JSON: every event also carries its JSON object; taken by hand, batch by batch.
+    pmx::EventStream with_json = router.events(request("a b"), PMX_NEXT_WITH_JSON);
+    std::size_t events = 0, batches = 0;
+    while (!with_json.finished()) {
+        const std::size_t n = with_json.next_batch(-1);
+        CHECK(n >= 1 && n <= pmx::EventStream::batch_capacity);
+        ++batches;
+        for (std::size_t i = 0; i < n; ++i) {
+            const pmx::Event ev = with_json.batch(i);
+            CHECK_EQ(pmx::json::string_member(ev.json(), "type").value_or("?"), std::string(ev.type_name()));
+            if (ev.type() == pmx::EventType::delta)
+                CHECK_EQ(pmx::json::string_member(ev.json(), "content").value_or("?"), std::string(ev.text()));
+            ++events;
+        }
+    }
+    CHECK(events >= 4 && batches <= events);
+    CHECK_EQ(with_json.next_batch(0), std::size_t{0}); // after the end: nothing, no library call
+    CHECK_EQ(with_json.result().empty(), false);
+
+    // A moved stream continues where the first left off.
+    pmx::EventStream first = router.events(request("moved stream"));
+    auto it = first.begin();
+    CHECK(it != first.end() && (*it).type() == pmx::EventType::start);
+    pmx::EventStream second = std::move(first);
+    CHECK(!first); // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+    CHECK(first.begin() == first.end());
+    std::string moved_text;
+    for (const pmx::Event ev : second)
+        if (ev.type() != pmx::EventType::start)
+            moved_text += ev.type() == pmx::EventType::delta ? std::string(ev.text()) : std::string();
+    CHECK_EQ(moved_text, std::string("mock: moved stream"));
+
+    // Input errors are thrown by events(), before any event.
+    try {
+        router.events(R"({"messages":[]})");
+        FAIL("empty messages should throw");
+    } catch (const pmx::Error &e) {
+        CHECK_EQ(e.status(), PMX_ERR_INVALID_REQUEST);
+    }
+    pmx::EventStream empty;
+    CHECK(empty.begin() == empty.end());
+    try {
+        empty.result();
+        FAIL("an empty stream's result() should throw");
+    } catch (const pmx::Error &e) {
+        CHECK_EQ(e.status(), PMX_ERR_INVALID_ARGUMENT);
+    }
+}
+
+// cancel() from the loop and from another thread; failures as ERROR events and Error.
+static void test_events_cancel_and_errors()
+{
+    pmx::Router slow(kSlowConfig);
+    {
+        pmx::EventStream stream = slow.events(request("w1 w2 w3 w4 w5 w6 w7 w8"));
+        int deltas = 0;
+        int terminal_status = 0;
+        for (const pmx::Event ev : stream) {
+            if (ev.type() == pmx::EventType::delta && ++deltas == 1)
+                stream.cancel();
+            if (ev.is_terminal())
+                terminal_status = ev.type() == pmx::EventType::error ? ev.status() : 1;
+        }
+        CHECK_EQ(terminal_status, PMX_ERR_CANCELLED);
+        CHECK(deltas < 8);
+        try {
+            stream.result();
+            FAIL("a cancelled stream's result() should throw");
+        } catch (const pmx::Error &e) {
+            CHECK_EQ(e.status(), PMX_ERR_CANCELLED);
+            CHECK_EQ(e.provider(), std::string("slow"));
+            CHECK(contains(e.event_json(), "\"type\":\"error\""));
+        }
+    }
+    {
+        // Another thread cancels while this one waits inside the iteration.
+        pmx::EventStream stream = slow.events(request("w1 w2 w3 w4 w5 w6 w7 w8"));
+        std::atomic<bool> started{false};
+        std::thread canceller([&] {
+            while (!started)
+                std::this_thread::yield();
+            stream.cancel();
+        });
+        int last = 0;
+        for (const pmx::Event ev : stream) {
+            started = true;
+            last = ev.status();
+        }
+        canceller.join();
+        CHECK_EQ(last, PMX_ERR_CANCELLED);
+    }
+    {
+        // An upstream failure: the mock answers 401 (not retried), an ERROR event.
+        pmx::Router failing(R"({"providers":[{"name":"f","type":"mock","script":[{"status":401,"message":"bad key"}]}]})");
+        pmx::EventStream stream = failing.events(request("x"));
+        std::vector<pmx::EventType> types;
+        for (const pmx::Event ev : stream) {
+            types.push_back(ev.type());
+            if (ev.type() == pmx::EventType::error) {
+                CHECK_EQ(ev.status(), PMX_ERR_AUTH);
+                CHECK_EQ(ev.http_status(), 401);
+                CHECK_EQ(ev.provider(), std::string_view("f"));
+                CHECK(contains(ev.text(), "bad key"));
+                CHECK_EQ(ev.error().status(), PMX_ERR_AUTH);
+            }
+        }
+        CHECK(!types.empty() && types.back() == pmx::EventType::error);
+        try {
+            stream.result();
+            FAIL("result() should throw the ERROR event");
+        } catch (const pmx::Error &e) {
+            CHECK_EQ(e.status(), PMX_ERR_AUTH);
+            CHECK_EQ(e.http_status(), 401);
+        }
+    }
+    {
+        // Router::stream inside an async callable would wait for itself: refused, nothing started.
+        pmx::Router router(kConfig);
+        auto status = std::make_shared<std::atomic<int>>(0);
+        pmx::Router *const r = &router;
+        pmx::Stream outer = router.stream_async(request("outer"), [r, status](std::string_view) {
+            if (status->load() != 0)
+                return;
+            try {
+                r->stream(request("inner"), [](std::string_view) {});
+                status->store(1);
+            } catch (const pmx::Error &e) {
+                status->store(e.status());
+            }
+        });
+        outer.wait();
+        CHECK_EQ(status->load(), PMX_ERR_WOULD_DEADLOCK);
+        CHECK_EQ(pmx::json::int_member(router.stats(), "requests").value_or(-1), 1LL);
+    }
+}
+
 int main()
 {
     struct {
@@ -605,6 +877,9 @@ int main()
         {"async_stream", test_async_stream},
         {"move", test_move},
         {"stats_and_providers", test_stats_and_providers},
+        {"event_view", test_event_view},
+        {"events_pull", test_events_pull},
+        {"events_cancel_and_errors", test_events_cancel_and_errors},
     };
     for (const auto &t : tests) {
         const int failed_before = g_failed;
