@@ -1,5 +1,5 @@
-/* C side of the Go binding: trampolines that turn a uintptr_t (a runtime/cgo.Handle) into the
- * library's `void *userdata` and back, so no Go code converts an integer to unsafe.Pointer. */
+/* C side of the Go binding: the log callback's trampoline (a C function calling the exported Go
+ * one). Streams need none: their events are pulled (pmx_stream_next), not called back. */
 #ifndef PMXGO_BRIDGE_H
 #define PMXGO_BRIDGE_H
 
@@ -7,8 +7,6 @@
 #include <stdint.h>
 #include <providermux.h>
 
-pmx_status pmxgo_stream_async(pmx_stream **out, pmx_router *router, const char *request_json,
-                              uintptr_t handle, pmx_error *err);
 void pmxgo_set_log(int enable, int32_t min_level);
 
 #endif

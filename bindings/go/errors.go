@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"encoding/json"
-	"fmt"
 )
 
 // Error is a failed library call or a stream that ended with an `error` event.
@@ -68,44 +67,6 @@ func newError(code C.pmx_status, cerr *C.pmx_error) *Error {
 		e.Attempts = int(cerr.attempts)
 		e.Provider = C.GoString(&cerr.provider[0])
 		e.Message = C.GoString(&cerr.message[0])
-	}
-	return e
-}
-
-// errorEvent is the shape of a stream `error` event.
-type errorEvent struct {
-	Code       *int32          `json:"code"`
-	StatusName string          `json:"status_name"`
-	HTTPStatus int             `json:"http_status"`
-	Provider   string          `json:"provider"`
-	Message    string          `json:"message"`
-	Attempts   json.RawMessage `json:"attempts"`
-}
-
-// errorFromEvent fills an Error from a stream `error` event's JSON.
-func errorFromEvent(raw []byte) *Error {
-	var ev errorEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return &Error{Code: CodeInternal, StatusName: StatusName(CodeInternal),
-			Message: fmt.Sprintf("unparsable error event: %v", err), Details: raw}
-	}
-	code := CodeInternal
-	if ev.Code != nil {
-		code = *ev.Code
-	}
-	e := &Error{Code: code, StatusName: ev.StatusName, HTTPStatus: ev.HTTPStatus,
-		Provider: ev.Provider, Message: ev.Message, Details: raw}
-	if e.StatusName == "" {
-		e.StatusName = StatusName(code)
-	}
-	if len(ev.Attempts) > 0 {
-		var list []json.RawMessage
-		var n int
-		if json.Unmarshal(ev.Attempts, &list) == nil {
-			e.Attempts = len(list)
-		} else if json.Unmarshal(ev.Attempts, &n) == nil {
-			e.Attempts = n
-		}
 	}
 	return e
 }

@@ -103,7 +103,7 @@ type Router struct {
 	// mu guards ptr: calls hold it shared while they use ptr, Close holds it exclusively.
 	mu      sync.RWMutex
 	ptr     *C.pmx_router
-	streams map[*streamCore]struct{} // async streams whose handle is not yet freed
+	streams map[*streamCore]struct{} // streams whose handle is not yet freed
 	smu     sync.Mutex
 }
 
@@ -137,11 +137,15 @@ func (r *Router) Close() error {
 	}
 	r.streams = map[*streamCore]struct{}{}
 	r.smu.Unlock()
-	for _, c := range cores { // no stream handle may outlive its router
+	// No stream handle may outlive its router: cancel them all, then take each one's events
+	// up to its terminal one (still readable by Next afterwards) and free it.
+	for _, c := range cores {
 		c.requestCancel()
-		c.freeHandle()
 	}
-	C.pmx_router_free(r.ptr) // every async stream gets its terminal event before this returns
+	for _, c := range cores {
+		c.drainAndFree(closeWait)
+	}
+	C.pmx_router_free(r.ptr)
 	r.ptr = nil
 	return nil
 }

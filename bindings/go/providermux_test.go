@@ -238,7 +238,8 @@ func TestMockComplete(t *testing.T) {
 
 func TestMockStream(t *testing.T) {
 	r := newRouter(t, mockConfig)
-	s, err := r.Stream(context.Background(), userRequest("hello stream world"))
+	// WithEventJSON: every event's Raw (without it only done and error carry it).
+	s, err := r.Stream(context.Background(), userRequest("hello stream world"), WithEventJSON())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,10 +147,10 @@ func (r *Router) CompleteRequest(ctx context.Context, req ChatRequest) (*ChatRes
 }
 
 // StreamRequest is Stream with a typed request.
-func (r *Router) StreamRequest(ctx context.Context, req ChatRequest) (*Stream, error) {
+func (r *Router) StreamRequest(ctx context.Context, req ChatRequest, opts ...StreamOption) (*Stream, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	return r.Stream(ctx, string(body))
+	return r.Stream(ctx, string(body), opts...)
 }

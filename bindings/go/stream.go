@@ -3,7 +3,6 @@ package providermux
 /*
 #include <stdlib.h>
 #include <providermux.h>
-#include "bridge.h"
 */
 import "C"
 
@@ -11,97 +10,148 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
-	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 )
 
-// Event is one stream event. Raw is the whole event object; the other fields are the common
-// ones decoded from it.
-type Event struct {
-	Type      string          // "start", "delta", "retry", "fallback", "usage", "done", "error"
-	Content   string          // delta: text
-	ToolCalls json.RawMessage // delta: tool call deltas (OpenAI shape), nil when none
-	Raw       json.RawMessage // the event as the library sent it
-	Response  json.RawMessage // done: the full response object
-	Err       error           // error: an *Error
+// StreamOption configures Router.Stream and Router.StreamRequest.
+type StreamOption func(*streamConfig)
+
+type streamConfig struct {
+	flags C.uint32_t
 }
 
-// Terminal reports whether e ends its stream (done or error).
-func (e Event) Terminal() bool { return e.Type == "done" || e.Type == "error" }
-
-type eventFields struct {
-	Type      string          `json:"type"`
-	Content   *string         `json:"content"`
-	ToolCalls json.RawMessage `json:"tool_calls"`
-	Response  json.RawMessage `json:"response"`
+// WithEventJSON fills Event.Raw for every event (the library then writes each event's JSON
+// too); without it only done and error events carry Raw.
+func WithEventJSON() StreamOption {
+	return func(c *streamConfig) { c.flags |= C.PMX_NEXT_WITH_JSON }
 }
 
-// parseEvent decodes an event; raw must be owned by the caller (it is kept in Event.Raw).
-func parseEvent(raw []byte) Event {
-	var f eventFields
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return Event{Type: "error", Raw: raw, Err: &Error{Code: CodeInternal,
-			StatusName: StatusName(CodeInternal), Message: "unparsable event: " + err.Error(),
-			Details: raw}}
-	}
-	ev := Event{Type: f.Type, Raw: raw}
-	if f.Content != nil {
-		ev.Content = *f.Content
-	}
-	if len(f.ToolCalls) > 0 && string(f.ToolCalls) != "null" {
-		ev.ToolCalls = f.ToolCalls
-	}
-	switch f.Type {
-	case "done":
-		ev.Response = f.Response
-	case "error":
-		ev.Err = errorFromEvent(raw)
-	}
-	return ev
-}
+// batchCapacity is the number of events one pmx_stream_next call takes at most.
+const batchCapacity = 32
 
-// liveHandles counts the cgo.Handles of started streams whose terminal event has not arrived.
+// liveHandles counts the library stream handles opened and not yet freed.
 var liveHandles int64
 
-// streamCore is what the C callback reaches through its cgo.Handle. It never references the
-// Stream, so an abandoned Stream can be collected (its finalizer then cancels the request).
+// streamCore is the library stream behind a Stream. It never references the Stream, so an
+// abandoned Stream can be collected (its finalizer then cancels and frees the handle).
+//
+// Events are pulled (pmx_stream_next, one cgo call per batch) by whichever goroutine needs
+// the next one, converted to Go values at once (the views die at the next pull) and queued.
 type streamCore struct {
 	router *Router
+	flags  C.uint32_t
 
 	mu       sync.Mutex
 	queue    []Event
-	notify   chan struct{} // capacity 1: "the queue grew"
-	finished chan struct{} // closed when the terminal event is queued
+	finished chan struct{} // closed when the terminal event has been pulled
+	closed   chan struct{} // closed when the handle is freed
 	terminal *Event
 
-	cancelReq int32 // atomic: the callback returns non-zero once set
-	cause     atomic.Value
+	cause atomic.Value // the context error behind a cancellation
+
+	// pmu: one pull at a time (the library allows one reader per stream); it also keeps the
+	// handle from being freed during a pull.
+	pmu   sync.Mutex
+	batch *C.pmx_event // C array of batchCapacity events, allocated on the first pull
+	ended bool         // the terminal event was pulled (under pmu)
 
 	hmu    sync.Mutex
-	handle *C.pmx_stream // nil once freed; never touched on the I/O thread
+	handle *C.pmx_stream // nil once freed
 }
 
-func (c *streamCore) push(ev Event) {
+func (c *streamCore) queued() int {
 	c.mu.Lock()
-	c.queue = append(c.queue, ev)
-	if ev.Terminal() && c.terminal == nil {
-		t := ev
-		c.terminal = &t
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
+func (c *streamCore) pop() (Event, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return Event{}, false
+	}
+	ev := c.queue[0]
+	c.queue[0] = Event{}
+	c.queue = c.queue[1:]
+	return ev, true
+}
+
+// pull takes one batch, waiting up to timeoutMs (-1: as long as it takes) for its first event.
+// It returns false when nothing more can come (the terminal event was pulled or the handle is
+// freed).
+func (c *streamCore) pull(timeoutMs int32) bool {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return c.pullLocked(timeoutMs)
+}
+
+func (c *streamCore) pullLocked(timeoutMs int32) bool {
+	c.hmu.Lock()
+	h := c.handle // stays valid: freeing takes pmu, which this goroutine holds
+	c.hmu.Unlock()
+	if h == nil || c.ended {
+		return false
+	}
+	if c.batch == nil {
+		c.batch = (*C.pmx_event)(C.malloc(C.size_t(batchCapacity) * C.sizeof_pmx_event))
+	}
+	var n C.size_t
+	var cerr C.pmx_error
+	rc := C.pmx_stream_next(c.batch, batchCapacity, C.sizeof_pmx_event, &n, h,
+		C.int32_t(timeoutMs), c.flags, &cerr)
+	if rc != 0 {
+		// Not a failed request (that is an error event) but a refused call, e.g.
+		// PMX_ERR_WOULD_DEADLOCK on a library I/O thread: it ends the stream.
+		e := newError(rc, &cerr)
+		c.push([]Event{{Type: "error", Code: e.Code, Message: e.Message, Err: e}})
+		c.endLocked()
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	views := unsafe.Slice(c.batch, int(n))
+	events := make([]Event, len(views))
+	for i := range views {
+		events[i] = eventFromView(&views[i])
+	}
+	last := &events[len(events)-1]
+	if last.Type == "error" && last.Code == CodeCancelled {
+		if cause, _ := c.cause.Load().(error); cause != nil {
+			last.Err.(*Error).cause = cause
+		}
+	}
+	c.push(events)
+	if last.Terminal() {
+		c.endLocked() // everything is copied: the handle is not needed any more
+		return false
+	}
+	return true
+}
+
+func (c *streamCore) push(events []Event) {
+	c.mu.Lock()
+	c.queue = append(c.queue, events...)
+	if last := events[len(events)-1]; last.Terminal() && c.terminal == nil {
+		c.terminal = &last
 		close(c.finished)
 	}
 	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
+}
+
+// endLocked marks the stream ended and frees the handle (pmu held).
+func (c *streamCore) endLocked() {
+	c.ended = true
+	c.freeLocked()
 }
 
 // requestCancel asks the library to cancel (idempotent, a no-op after the terminal event).
+// Any goroutine, also while another one waits in a pull.
 func (c *streamCore) requestCancel() {
-	atomic.StoreInt32(&c.cancelReq, 1)
 	c.hmu.Lock()
 	if c.handle != nil {
 		C.pmx_stream_cancel(c.handle)
@@ -109,55 +159,51 @@ func (c *streamCore) requestCancel() {
 	c.hmu.Unlock()
 }
 
-// freeHandle releases the stream handle (cancelling the stream if still running).
-func (c *streamCore) freeHandle() {
+// drainAndFree cancels nothing by itself: it pulls (waiting at most wait in all) until the
+// terminal event has come, queueing what arrives, then frees the handle.
+func (c *streamCore) drainAndFree(wait time.Duration) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	deadline := time.Now().Add(wait)
+	for !c.ended {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		ms := left.Milliseconds() + 1
+		if ms > 1000 {
+			ms = 1000
+		}
+		if !c.pullLocked(int32(ms)) {
+			break
+		}
+	}
+	c.freeLocked()
+}
+
+// freeLocked releases the handle and the batch (pmu held). Idempotent.
+func (c *streamCore) freeLocked() {
 	c.hmu.Lock()
 	h := c.handle
 	c.handle = nil
-	if h != nil {
-		C.pmx_stream_free(h)
-	}
 	c.hmu.Unlock()
-	if h != nil {
-		c.router.untrack(c)
+	if h == nil {
+		return
 	}
-}
-
-//export pmxgoStreamEvent
-func pmxgoStreamEvent(data *C.char, n C.size_t, h C.uintptr_t) C.int32_t {
-	handle := cgo.Handle(h)
-	c, ok := handle.Value().(*streamCore)
-	if !ok {
-		return 1
+	C.pmx_stream_free(h)
+	if c.batch != nil {
+		C.free(unsafe.Pointer(c.batch))
+		c.batch = nil
 	}
-	// The bytes are borrowed for this call only: copy them before anything else.
-	raw := C.GoBytes(unsafe.Pointer(data), C.int(n))
-	ev := parseEvent(raw)
-	if ev.Type == "error" {
-		if e, ok := ev.Err.(*Error); ok && e.Code == CodeCancelled {
-			if cause, _ := c.cause.Load().(error); cause != nil {
-				e.cause = cause
-			}
-		}
-	}
-	if ev.Terminal() {
-		// The terminal event is the last use of userdata (header guarantee). Deleted before
-		// the event is queued, so a reader that sees the terminal event sees no live handle.
-		handle.Delete()
-		atomic.AddInt64(&liveHandles, -1)
-		c.push(ev)
-		return 0
-	}
-	c.push(ev) // never blocks: the queue is unbounded
-	if atomic.LoadInt32(&c.cancelReq) != 0 {
-		return 1
-	}
-	return 0
+	atomic.AddInt64(&liveHandles, -1)
+	close(c.closed)
+	c.router.untrack(c)
 }
 
 // Stream is a running streamed completion. Read its events with Next or Events (not both),
-// then Close it (Close also cancels a stream still running). Events are queued without bound
-// as they arrive, so a slow reader never delays the router's I/O thread.
+// then Close it (Close also cancels a stream still running). Events are pulled from the
+// library in batches by the reader (one cgo call per batch, no JSON parsed per event); the
+// library holds the upstream transfer back while about 1 MiB of events waits unread.
 type Stream struct {
 	core      *streamCore
 	done      chan struct{} // closed by Close
@@ -174,15 +220,20 @@ type Stream struct {
 // Stream starts a streamed chat completion and returns at once. Input errors (bad JSON,
 // unknown lane, no provider, ...) are returned here; failures after the start arrive as an
 // `error` event. Cancelling ctx cancels the stream (its terminal event is then an `error`
-// with CodeCancelled, unless it had already finished).
-func (r *Router) Stream(ctx context.Context, requestJSON string) (*Stream, error) {
+// with CodeCancelled, unless it had already finished). Options: WithEventJSON.
+func (r *Router) Stream(ctx context.Context, requestJSON string, opts ...StreamOption) (*Stream, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, cancelledError(err)
 	}
-	core := &streamCore{router: r, notify: make(chan struct{}, 1), finished: make(chan struct{})}
+	var cfg streamConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	core := &streamCore{router: r, flags: cfg.flags, finished: make(chan struct{}),
+		closed: make(chan struct{})}
 	req := C.CString(requestJSON)
 	defer C.free(unsafe.Pointer(req))
 
@@ -190,38 +241,38 @@ func (r *Router) Stream(ctx context.Context, requestJSON string) (*Stream, error
 	if err != nil {
 		return nil, err
 	}
-	h := cgo.NewHandle(core)
-	atomic.AddInt64(&liveHandles, 1)
 	var out *C.pmx_stream
 	var cerr C.pmx_error
-	// The handle crosses as a uintptr_t; the C helper makes it the void *userdata.
-	rc := C.pmxgo_stream_async(&out, ptr, req, C.uintptr_t(h), &cerr)
-	if rc != 0 {
+	if rc := C.pmx_router_stream_open(&out, ptr, req, &cerr); rc != 0 {
 		r.release()
-		h.Delete() // the callback is never called when the start fails
-		atomic.AddInt64(&liveHandles, -1)
 		return nil, newError(rc, &cerr)
 	}
-	core.hmu.Lock()
+	atomic.AddInt64(&liveHandles, 1)
 	core.handle = out
-	core.hmu.Unlock()
-	r.track(core) // before releasing r.mu: Close then sees this handle
+	r.track(core) // before releasing r.mu: Router.Close then sees this handle
 	r.release()
 
-	// One watcher per stream: forwards ctx cancellation, frees the handle once finished.
-	go func() {
-		select {
-		case <-core.finished:
-		case <-ctx.Done():
-			core.cause.Store(ctx.Err())
-			core.requestCancel()
-			<-core.finished
-		}
-		core.freeHandle()
-	}()
+	// A watcher only for contexts that can end: it forwards the cancellation.
+	if done := ctx.Done(); done != nil {
+		go func() {
+			select {
+			case <-core.finished:
+			case <-core.closed:
+			case <-done:
+				core.cause.Store(ctx.Err())
+				core.requestCancel()
+			}
+		}()
+	}
 
 	s := &Stream{core: core, done: make(chan struct{})}
-	runtime.SetFinalizer(s, func(s *Stream) { s.core.requestCancel() })
+	runtime.SetFinalizer(s, func(s *Stream) {
+		// Unreachable, so nobody reads it: cancel and free the handle.
+		s.core.requestCancel()
+		s.core.pmu.Lock()
+		s.core.freeLocked()
+		s.core.pmu.Unlock()
+	})
 	return s, nil
 }
 
@@ -231,16 +282,18 @@ func (s *Stream) Next() (ev Event, ok bool) {
 	c := s.core
 	for {
 		s.rmu.Lock()
+		if !s.exhausted {
+			select {
+			case <-s.done:
+				s.exhausted = true
+			default:
+			}
+		}
 		if s.exhausted {
 			s.rmu.Unlock()
 			return Event{}, false
 		}
-		c.mu.Lock()
-		if len(c.queue) > 0 {
-			ev = c.queue[0]
-			c.queue[0] = Event{}
-			c.queue = c.queue[1:]
-			c.mu.Unlock()
+		if ev, ok = c.pop(); ok {
 			if ev.Terminal() {
 				s.exhausted = true
 				s.record(ev)
@@ -248,15 +301,16 @@ func (s *Stream) Next() (ev Event, ok bool) {
 			s.rmu.Unlock()
 			return ev, true
 		}
-		c.mu.Unlock()
 		s.rmu.Unlock()
-		select {
-		case <-c.notify:
-		case <-c.finished:
-		case <-s.done:
+		if !c.pull(-1) {
+			// Nothing more will be pulled: what is queued is all there is.
+			if c.queued() > 0 {
+				continue
+			}
 			s.rmu.Lock()
 			s.exhausted = true
 			s.rmu.Unlock()
+			return Event{}, false
 		}
 	}
 }
@@ -298,7 +352,8 @@ func (s *Stream) Events() <-chan Event {
 // `error` event with CodeCancelled, unless it had already finished.
 func (s *Stream) Cancel() { s.core.requestCancel() }
 
-// Finished is closed once the terminal event has arrived (read or not).
+// Finished is closed once the terminal event has been taken from the library (by Next,
+// Events, Wait or Close; it may still be queued, unread).
 func (s *Stream) Finished() <-chan struct{} { return s.core.finished }
 
 // Response is the full response once a `done` event has been read (nil before, or on error).
@@ -350,17 +405,9 @@ func (s *Stream) Close() error {
 	s.closeOnce.Do(func() {
 		runtime.SetFinalizer(s, nil)
 		c := s.core
-		select {
-		case <-c.finished:
-		default:
-			c.requestCancel()
-			select {
-			case <-c.finished:
-			case <-time.After(closeWait):
-			}
-		}
+		c.requestCancel()         // a no-op once finished
+		c.drainAndFree(closeWait) // ends a pull in progress too: cancel ended its wait
 		close(s.done)
-		c.freeHandle()
 		s.rmu.Lock()
 		if s.response == nil && s.err == nil {
 			if t := c.terminalEvent(); t != nil {
