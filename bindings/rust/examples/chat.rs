@@ -77,18 +77,15 @@ fn main() -> ExitCode {
             EventKind::Fallback => {
                 eprintln!(
                     "[fallback {} -> {}]",
-                    event.str_field("from").unwrap_or_default(),
-                    event.str_field("to").unwrap_or_default()
+                    event.provider.as_deref().unwrap_or_default(),
+                    event.next_provider.as_deref().unwrap_or_default()
                 );
             }
             EventKind::Done => {
                 println!();
                 eprintln!(
                     "[provider {}]",
-                    event
-                        .response()
-                        .and_then(|r| json::string_field(r, "provider"))
-                        .unwrap_or_default()
+                    event.provider.as_deref().unwrap_or_default()
                 );
             }
             EventKind::Error => {

@@ -1,19 +1,20 @@
 //! Rust bindings for libprovidermux: one in-process router for LLM providers, over its C ABI
 //! (include/providermux.h is the reference).
 //!
-//! No dependencies: every JSON document (config, request, response, event) crosses this API
-//! as text. Build requests with your JSON library of choice (or [`json::quote`] for simple
-//! cases); parse responses the same way. [`Event`] pre-extracts an event's `type` and delta
-//! `content` with the crate's small scanner ([`json`]).
+//! No dependencies: every JSON document (config, request, response) crosses this API as text.
+//! Build requests with your JSON library of choice (or [`json::quote`] for simple cases);
+//! parse responses the same way (the crate's small scanner, [`json`], reads top-level
+//! members). Stream events are typed ([`Event`]): copied from the library's `pmx_event` view,
+//! pulled in batches, with no JSON parsed per event.
 //!
 //! ```no_run
 //! let router = providermux::Router::new(r#"{"providers":[{"name":"m","type":"mock"}]}"#)?;
 //! let request = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
 //! println!("{}", router.complete(request)?);                 // response JSON
-//! for event in router.stream(request)? {                       // async stream, iterator
+//! for event in router.stream(request)? {                       // typed events, iterator
 //!     if let Some(text) = &event.content { print!("{text}"); }
 //! }
-//! router.stream_with(request, |event| {                        // blocking stream, closure
+//! router.stream_with(request, |event| {                        // the same, with a closure
 //!     if let Some(text) = &event.content { print!("{text}"); }
 //!     true                                                     // false = cancel
 //! })?;
@@ -22,7 +23,7 @@
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
-use std::panic::resume_unwind;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 
@@ -33,7 +34,7 @@ pub mod stream;
 pub mod sys;
 
 pub use error::{Error, ErrorKind};
-pub use event::{Event, EventKind};
+pub use event::{Event, EventKind, ToolCallDelta, Usage};
 pub use stream::StreamIter;
 
 /// Runtime version of the loaded library, e.g. "0.1.0".
@@ -320,29 +321,61 @@ impl Router {
         check(rc, &err)
     }
 
-    /// Runs a streamed completion on the calling thread (`pmx_router_stream`), calling
-    /// `on_event` for each event, in order, on this thread; returns the full response JSON
-    /// (the one the `done` event carries).
+    /// Runs a streamed completion on the calling thread, calling `on_event` for each event,
+    /// in order, on this thread; returns the full response JSON (the one the `done` event
+    /// carries). The events are those of [`Router::stream`] (typed, pulled in batches).
     ///
     /// `on_event` returns `true` to continue and `false` to cancel (for good: later `true`s do
     /// not undo it). It still receives the events that follow, up to the terminal one: an
     /// `error` with PMX_ERR_CANCELLED, which the call then returns, or `done` if the request had
     /// already finished when the cancel arrived.
     /// If `on_event` panics, the request is cancelled, the closure is not called again, and
-    /// the panic is resumed on this thread once the library call has returned.
+    /// the panic is resumed on this thread once the stream has ended.
     pub fn stream_with<F>(&self, request: &str, mut on_event: F) -> Result<String, Error>
     where
         F: FnMut(Event) -> bool,
     {
-        self.call_with_events(request, &mut on_event, sys::pmx_router_stream)
+        let mut stream = self.stream(request)?;
+        let mut stopped = false;
+        let mut panic = None;
+        while let Some(event) = stream.next() {
+            if panic.is_some() {
+                continue; // draining to the terminal event: the closure is not called again
+            }
+            match catch_unwind(AssertUnwindSafe(|| on_event(event))) {
+                Ok(true) => {}
+                Ok(false) => {
+                    if !stopped {
+                        stopped = true;
+                        stream.cancel();
+                    }
+                }
+                Err(payload) => {
+                    panic = Some(payload);
+                    stream.cancel();
+                }
+            }
+        }
+        if let Some(payload) = panic {
+            resume_unwind(payload);
+        }
+        stream.result()
     }
 
-    /// Starts a streamed completion (`pmx_router_stream_async`) and returns an iterator of its
-    /// events, ending after the terminal one. Input errors are returned here, at once.
-    /// Dropping the iterator early cancels the request. See [`StreamIter`].
+    /// Starts a streamed completion (`pmx_router_stream_open`) and returns an iterator of its
+    /// typed events, pulled in batches on the iterating thread and ending after the terminal
+    /// one. Input errors are returned here, at once. Dropping the iterator early cancels the
+    /// request. Only `done` and `error` events carry `json`. See [`StreamIter`].
     pub fn stream(&self, request: &str) -> Result<StreamIter, Error> {
         let request = cstring(request, "request")?;
-        StreamIter::start(&self.inner, &request)
+        StreamIter::start(&self.inner, &request, 0)
+    }
+
+    /// As [`Router::stream`], with every event's `json` filled too (`PMX_NEXT_WITH_JSON`: the
+    /// library then writes each event's JSON as well).
+    pub fn stream_with_json(&self, request: &str) -> Result<StreamIter, Error> {
+        let request = cstring(request, "request")?;
+        StreamIter::start(&self.inner, &request, sys::PMX_NEXT_WITH_JSON)
     }
 
     /// Model management on a local server provider (type "ollama"):
@@ -366,9 +399,9 @@ impl Router {
         self.call_with_events(request, &mut on_progress, sys::pmx_router_model_manage)
     }
 
-    /// A blocking call that delivers events to `on_event` on this thread (`pmx_router_stream`,
-    /// `pmx_router_model_manage`: the same signature). A panic in `on_event` cancels the call
-    /// and is resumed here once the library call has returned.
+    /// A blocking call that delivers JSON events to `on_event` on this thread
+    /// (`pmx_router_model_manage`). A panic in `on_event` cancels the call and is resumed here
+    /// once the library call has returned.
     fn call_with_events<F>(&self, request: &str, on_event: &mut F, call: BlockingEventCall) -> Result<String, Error>
     where
         F: FnMut(Event) -> bool,
@@ -402,7 +435,7 @@ impl Router {
     }
 }
 
-/// The C signature shared by the blocking calls that deliver events on the caller's thread.
+/// The C signature of the blocking calls that deliver JSON events on the caller's thread.
 type BlockingEventCall = unsafe extern "C" fn(
     *mut *mut c_char,
     *mut sys::pmx_router,

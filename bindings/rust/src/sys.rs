@@ -142,6 +142,66 @@ impl Default for pmx_error {
 const _: () = assert!(std::mem::size_of::<pmx_error>() == 4 + 4 + 4 + 64 + 512);
 const _: () = assert!(std::mem::align_of::<pmx_error>() == 4);
 
+/// `pmx_stream_next` flag: fill every event's `json`, not only DONE's and ERROR's.
+pub const PMX_NEXT_WITH_JSON: u32 = 1;
+
+/// `typedef struct pmx_str { const char *ptr; size_t len; } pmx_str;`: a borrowed UTF-8
+/// string (NUL after `len` bytes); absent is `{ NULL, 0 }`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pmx_str {
+    pub ptr: *const c_char,
+    pub len: usize,
+}
+
+/// `pmx_tool_call_delta`: one entry of a delta's tool_calls; `index` -1 when absent.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pmx_tool_call_delta {
+    pub index: i64,
+    pub id: pmx_str,
+    /// The C field `type`.
+    pub type_: pmx_str,
+    pub name: pmx_str,
+    pub arguments: pmx_str,
+}
+
+/// `pmx_event`: one event as a borrowed view (see the header for which fields a type fills;
+/// counts are -1 and amounts NaN when absent). Only ever grows at the end: pass
+/// `size_of::<pmx_event>()` as `pmx_stream_next`'s `event_size`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pmx_event {
+    /// The C field `type`: PMX_EVENT_*.
+    pub type_: i32,
+    pub attempt: i32,
+    pub status: pmx_status,
+    pub http_status: i32,
+    pub delay_ms: i64,
+    pub text: pmx_str,
+    pub reasoning: pmx_str,
+    pub provider: pmx_str,
+    pub model: pmx_str,
+    pub next_provider: pmx_str,
+    pub finish_reason: pmx_str,
+    pub tool_calls: *const pmx_tool_call_delta,
+    pub tool_call_count: usize,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub cached_tokens: i64,
+    pub cost_usd: f64,
+    pub upstream_cost_usd: f64,
+    pub tokens_per_second: f64,
+    pub json: pmx_str,
+}
+
+// Layout checks against the header (x86_64 / aarch64 figures of sizeof in C).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<pmx_tool_call_delta>() == 72);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<pmx_event>() == 208);
+
 /// Opaque `pmx_provider`.
 #[repr(C)]
 pub struct pmx_provider {
@@ -226,6 +286,22 @@ extern "C" {
         request_json: *const c_char,
         on_event: pmx_event_fn,
         userdata: *mut c_void,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_stream_open(
+        out: *mut *mut pmx_stream,
+        router: *mut pmx_router,
+        request_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_stream_next(
+        out: *mut pmx_event,
+        capacity: usize,
+        event_size: usize,
+        out_count: *mut usize,
+        stream: *mut pmx_stream,
+        timeout_ms: i32,
+        flags: u32,
         err: *mut pmx_error,
     ) -> pmx_status;
     pub fn pmx_stream_cancel(stream: *mut pmx_stream);

@@ -49,7 +49,7 @@ fn stream_iterator_with_mock() {
     let events: Vec<_> = router.stream(&request("one two three")).unwrap().collect();
     assert_eq!(events.first().unwrap().kind, EventKind::Start);
     assert_eq!(
-        events.first().unwrap().str_field("provider").as_deref(),
+        events.first().unwrap().provider.as_deref(),
         Some("m")
     );
     let last = events.last().unwrap();
