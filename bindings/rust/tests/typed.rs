@@ -94,7 +94,7 @@ fn retry_and_error_events_are_typed() {
     assert_eq!((done.kind.clone(), done.attempt), (EventKind::Done, 2));
 
     let failing = Router::new(
-        r#"{"providers":[{"name":"f","type":"mock","script":[{"status":401,"message":"bad key"}]}]}"#,
+        r#"{"providers":[{"name":"f","type":"mock","script":[{"status":401,"message":"bad key","times":2}]}]}"#,
     )
     .unwrap();
     let last = failing.stream(&request("x")).unwrap().last().unwrap();
@@ -160,7 +160,7 @@ fn next_timeout_and_cancel_mid_stream() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(first_delta.unwrap().content.as_deref(), Some("mock:"));
+    assert!(first_delta.unwrap().content.unwrap().starts_with("mock:"));
     stream.cancel();
     let mut deltas = 1;
     let last = loop {
