@@ -160,6 +160,12 @@ func waitNoLiveHandles(t *testing.T) {
 
 const mockConfig = `{"providers":[{"name":"m","type":"mock"}]}`
 
+// weatherToolRequest offers one tool; the fake upstream calls the first tool when asked about
+// the weather.
+const weatherToolRequest = `{"model":"fake-small","messages":[{"role":"user","content":"weather in Paris?"}],
+  "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
+  "properties":{"city":{"type":"string"}}}}}]}`
+
 // ---------------------------------------------------------------------------------------------
 
 func TestVersionAndStatusNames(t *testing.T) {
@@ -424,10 +430,7 @@ func TestUpstreamStream(t *testing.T) {
 	}
 
 	// Tool calls: the fake upstream calls the first tool when asked about the weather.
-	tools := `{"model":"fake-small","messages":[{"role":"user","content":"weather in Paris?"}],
-	  "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
-	  "properties":{"city":{"type":"string"}}}}}]}`
-	s2, err := r.Stream(context.Background(), tools)
+	s2, err := r.Stream(context.Background(), weatherToolRequest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,14 +11,20 @@ import (
 	"testing"
 )
 
-func TestTypedEventsMock(t *testing.T) {
-	r := newRouter(t, mockConfig)
-	s, err := r.Stream(context.Background(), userRequest("typed fields"))
+// streamAll runs one stream to its end: the concatenated deltas and every event.
+func streamAll(t *testing.T, r *Router, request string, opts ...StreamOption) (string, []Event) {
+	t.Helper()
+	s, err := r.Stream(context.Background(), request, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	text, events := collect(t, s)
+	return collect(t, s)
+}
+
+func TestTypedEventsMock(t *testing.T) {
+	r := newRouter(t, mockConfig)
+	text, events := streamAll(t, r, userRequest("typed fields"))
 	if text != "mock: typed fields" {
 		t.Fatalf("deltas %q", text)
 	}
@@ -52,12 +58,7 @@ func TestTypedEventsMock(t *testing.T) {
 	}
 
 	// WithEventJSON: every event carries its JSON too, and it says what the typed fields say.
-	s2, err := r.Stream(context.Background(), userRequest("with json"), WithEventJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	_, events = collect(t, s2)
+	_, events = streamAll(t, r, userRequest("with json"), WithEventJSON())
 	for _, ev := range events {
 		var f struct {
 			Type    string `json:"type"`
@@ -72,15 +73,7 @@ func TestTypedEventsMock(t *testing.T) {
 
 func TestTypedToolCallDeltas(t *testing.T) {
 	r := newRouter(t, `{"providers":[{"name":"up","type":"openai-compatible","base_url":"`+upstreamBase("gotyped")+`"}]}`)
-	tools := `{"model":"fake-small","messages":[{"role":"user","content":"weather in Paris?"}],
-	  "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
-	  "properties":{"city":{"type":"string"}}}}}]}`
-	s, err := r.Stream(context.Background(), tools)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, events := collect(t, s)
+	_, events := streamAll(t, r, weatherToolRequest)
 	var name, id, args strings.Builder
 	pieces := 0
 	for _, ev := range events {
@@ -126,12 +119,7 @@ func TestTypedRetryAndError(t *testing.T) {
 	defer control(t, "gotypedretry/reset", map[string]any{})
 	r := newRouter(t, `{"providers":[{"name":"up","type":"openai-compatible","base_url":"`+upstreamBase("gotypedretry")+`"}],
 	  "retry":{"max_attempts":3,"initial_backoff_ms":10,"jitter":0}}`)
-	s, err := r.Stream(context.Background(), `{"model":"fake-small","messages":[{"role":"user","content":"retry me"}]}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	_, events := collect(t, s)
+	_, events := streamAll(t, r, `{"model":"fake-small","messages":[{"role":"user","content":"retry me"}]}`)
 	var retry *Event
 	for i := range events {
 		if events[i].Type == "retry" {
@@ -147,12 +135,7 @@ func TestTypedRetryAndError(t *testing.T) {
 	}
 
 	control(t, "gotypedretry/script", map[string]any{"entries": []any{map[string]any{"status": 429, "times": 3}}})
-	s2, err := r.Stream(context.Background(), `{"model":"fake-small","messages":[{"role":"user","content":"x"}],"route":{"max_attempts":1}}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	_, events = collect(t, s2)
+	_, events = streamAll(t, r, `{"model":"fake-small","messages":[{"role":"user","content":"x"}],"route":{"max_attempts":1}}`)
 	last := events[len(events)-1]
 	var pe *Error
 	if last.Type != "error" || last.Code != CodeRateLimited || last.HTTPStatus != 429 || last.Provider != "up" ||
