@@ -16,7 +16,7 @@ TRACE log callback for the case ("log" in the result). "mem": true adds {"rss_kb
 VmRSS before the case and VmHWM after it (VmHWM is reset first where the kernel allows).
 
 Steps: router(config) provider_new(config) complete(request) stream(request)
-stream_async(request[, cancel_at, free_at, return_at, wait_s]) embed(request) models health
+stream_pull(request) (typed events: every string in "strings") stream_async(request[, cancel_at, free_at, return_at, wait_s]) embed(request) models health
 stats stats_ex(options) update_routing(routing) add_provider(config) sleep(ms) free, and
 py(fn, args) which runs a function of Tests/hostile/child_ops.py (re-entrancy and memory
 cases, which need code inside callbacks).
@@ -126,6 +126,45 @@ class Case:
                                  ctypes.byref(err))
         return err_record("stream", rc, err, take(out), events)
 
+    def stream_pull(self, request: str) -> dict:
+        """pmx_router_stream_open + pmx_stream_next to the end, 3 events a call, JSON asked for:
+        every typed string (text, names, tool-call pieces) goes to "strings", the JSON to
+        "events"."""
+        from providermux import _pull  # the pmx_event layout (ctypes structs only)
+        err = L.PmxError()
+        handle = ctypes.c_void_p()
+        rc = L.pmx_router_stream_open(ctypes.byref(handle), self.router, request.encode(), ctypes.byref(err))
+        if rc != 0:
+            return err_record("stream_pull", rc, err)
+        events: list[str] = []
+        strings: list[str] = []
+        buf = (_pull.PmxEvent * 3)()
+        count = ctypes.c_size_t()
+        ended = False
+        str_fields = [f for f, t in _pull.PmxEvent._fields_ if t is ctypes.c_char_p]
+        tool_fields = [f for f, t in _pull.PmxToolCallDelta._fields_ if t is ctypes.c_char_p]
+
+        def text(struct, field):
+            address = ctypes.c_void_p.from_buffer(struct, getattr(type(struct), field).offset).value
+            return ctypes.string_at(address, getattr(struct, field + "_len")).decode("utf-8", "replace")
+        while not ended and rc == 0:
+            rc = L.pmx_stream_next(ctypes.addressof(buf), 3, ctypes.sizeof(_pull.PmxEvent), ctypes.byref(count),
+                                   handle, 15000, 1, ctypes.byref(err))
+            for i in range(count.value if rc == 0 else 0):
+                e = buf[i]
+                strings.extend(text(e, f) for f in str_fields if getattr(e, f) is not None and f != "json")
+                for k in range(e.tool_call_count):
+                    t = e.tool_calls[k]
+                    strings.extend(text(t, f) for f in tool_fields if getattr(t, f) is not None)
+                events.append(text(e, "json"))
+                ended = e.type in (6, 7)  # PMX_EVENT_DONE, PMX_EVENT_ERROR
+            if rc == 0 and count.value == 0:
+                break  # 15 s without an event: reported as it is (no terminal event)
+        L.pmx_stream_free(handle)
+        rec = err_record("stream_pull", rc, err, None, events)
+        rec["strings"] = strings
+        return rec
+
     def stream_async(self, request: str, cancel_at: int | None = None,
                      free_at: int | None = None, return_at: int | None = None,
                      wait_s: float = 30) -> dict:
@@ -192,6 +231,8 @@ class Case:
             return self.call_out(op, L.pmx_router_stats_ex, step["options"].encode())
         if op == "stream":
             return self.stream(step["request"], step.get("return_at"))
+        if op == "stream_pull":
+            return self.stream_pull(step["request"])
         if op == "stream_async":
             return self.stream_async(step["request"], step.get("cancel_at"),
                                      step.get("free_at"), step.get("return_at"),

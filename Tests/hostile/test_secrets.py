@@ -6,7 +6,7 @@ U+200D; cut across HTTP chunks; cut across two stream deltas; in a successful an
 delta, tool-call arguments, a models list, an error body longer than the truncation limit with
 the key right at the cut; a 5-byte key, which README "Behaviour choices" treats as a placeholder:
 masked in errors and log lines, left in successful documents). The case then asks for everything: the call's result
-or error, its events, models, health, stats (JSON and Prometheus), log lines at TRACE, and the
+or error, its events (JSON, and every string of the typed events), models, health, stats (JSON and Prometheus), log lines at TRACE, and the
 transcript file (PMX_TRANSCRIPT_DIR, a private directory per group). The key, byte for byte,
 must appear in none of them."""
 
@@ -97,6 +97,7 @@ def build(cases_spec, chaos, transcript_dir):
             {"op": "router", "config": json.dumps(config)},
             {"op": "complete", "request": json.dumps(request)},
             {"op": "stream", "request": json.dumps(request)},
+            {"op": "stream_pull", "request": json.dumps(request)},
             {"op": "stream_async", "request": json.dumps(request), "wait_s": 15},
             {"op": "models"}, {"op": "health"}, {"op": "stats"},
             {"op": "stats_ex", "options": '{"format":"prometheus"}'}]})
@@ -144,6 +145,8 @@ def test_echoed_key_never_reaches_the_host(echo_outcomes, c):
     n = ECHO_CASES.index(c)
     key = key_for(n, c[3])
     outcome = outcomes[echo_id(c)].ok()
+    # The typed events were read (their strings are among the texts checked below).
+    assert any(s.get("op") == "stream_pull" and s.get("events") for s in outcome.steps)
     kinds = None
     if c[3] and c[1] not in ("error",):
         # README "Behaviour choices": a key under 8 bytes is a placeholder (`x`, `ollama`),

@@ -36,12 +36,15 @@ import ctypes
 import json
 import queue
 import threading
+import time
 import weakref
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union, overload
 
 from . import _lib
 from . import _errors
+from . import _pull
+from ._events import EVENT_DONE, EVENT_ERROR
 # Status codes and exception classes: _errors.__all__ (written from abi/abi.json).
 from ._errors import *  # noqa: F401,F403
 from ._lib import PmxError, library_path
@@ -65,6 +68,7 @@ LOG_WARN = 3
 LOG_ERROR = 4
 
 _TERMINAL_TYPES = TERMINAL_TYPES
+_TERMINAL_CODES = (EVENT_DONE, EVENT_ERROR)
 
 EventCallback = Callable[[Event], Any]
 
@@ -325,27 +329,90 @@ class _StreamBase:
 
 
 class Stream(_StreamBase):
-    """An asynchronous streamed completion: an iterator of :class:`Event` (dicts).
+    """A streamed completion: an iterator of :class:`Event` (dicts).
 
     Iteration ends after the terminal event (``done`` or ``error``, which is yielded too).
     ``close()`` (also on ``with`` exit, on garbage collection, or when a ``for`` loop over a
     temporary ``router.stream(...)`` is left early) cancels a stream still running and waits
     for its terminal event. After the end: ``response`` is the full response (``done``),
     ``error`` a :class:`ProviderMuxError` (``error``), ``terminal`` the terminal event.
+
+    Events are pulled (pmx_router_stream_open / pmx_stream_next): up to 64 per call into the
+    library, built from the typed fields (JSON is parsed only for ``done`` and ``error``). The
+    request runs on the router's I/O thread meanwhile; a reader that stops reading pauses it
+    (the library's queue is bounded). One thread reads at a time; ``cancel()`` and ``close()``
+    work from any thread.
     """
 
+    # How long one pmx_stream_next waits before Python gets control back (signals, Ctrl-C).
+    _wait_ms = 250
+
     def __init__(self, router: "Router", request: JSONDocument) -> None:
-        self._setup(router, request, _StreamState())
+        self._router = router  # keeps the router alive while this handle exists
+        self._lock = threading.Lock()  # the handle (cancel / free)
+        self._pull_lock = threading.Lock()  # one pmx_stream_next at a time; its views read under it
+        self._state = _StreamState()
+        self._handle: Any = None
+        self._started = False
+        self._exhausted = False
+        self._pending: "collections.deque[Event]" = collections.deque()
+        self._buffer = _pull.PullBuffer()
+        self.terminal = None
+        self.response = None
+        self.error = None
+        handle = c_void_p()
+        err = PmxError()
+        rc = _pull.pmx_router_stream_open(byref(handle), router._require(), _encode(request), byref(err))
+        if rc != OK:
+            raise ProviderMuxError._from_struct(rc, err)
+        self._handle = handle
+        self._started = True
+        router._streams.add(self)
 
     def __iter__(self) -> Iterator[Event]:
         return self
 
     def __next__(self) -> Event:
-        if self._exhausted:
-            raise StopIteration
-        event = self._state.queue.get()
-        self._take(event)
+        pending = self._pending
+        if not pending:
+            if self._exhausted or not self._pull(self._wait_ms, until_terminal=False):
+                self._exhausted = True
+                raise StopIteration
+        event = pending.popleft()
+        if not pending and self._state.terminal is event:
+            self._exhausted = True
+            self._record(event)
         return event
+
+    def _pull(self, wait_ms: int, until_terminal: bool, release: bool = True) -> bool:
+        """Pulls one batch (or, with until_terminal, everything up to the terminal event, for
+        at most _close_timeout) into _pending. False when the stream can give no more (its
+        handle is gone, or it ended). `release` frees the handle after the terminal event."""
+        ended = False
+        deadline = time.monotonic() + self._close_timeout if until_terminal else 0.0
+        with self._pull_lock:
+            handle = self._handle
+            if not handle or self._state.finished.is_set():
+                return bool(self._pending)
+            buf = self._buffer
+            events = buf.events
+            while True:
+                rc = buf.next(handle, wait_ms)
+                if rc != OK:
+                    raise ProviderMuxError._from_struct(rc, buf.err)
+                n = buf.count.value
+                for i in range(n):
+                    self._pending.append(_pull.make_pulled_event(events[i], status_name))
+                if n and events[n - 1].type in _TERMINAL_CODES:
+                    self._state.terminal = self._pending[-1]
+                    self._state.finished.set()
+                    ended = True
+                    break
+                if (n and not until_terminal) or (until_terminal and time.monotonic() > deadline):
+                    break
+        if ended and release:
+            self._release_handle()  # outside the pull lock: _release_handle takes it
+        return True
 
     def result(self) -> Response:
         """Reads the stream to its end (blocking) and returns the response, or raises the
@@ -354,19 +421,37 @@ class Stream(_StreamBase):
             pass
         return self._outcome()
 
+    def _release_handle(self) -> None:
+        """pmx_stream_free. A running stream is cancelled first and its events are taken up to
+        the terminal one (kept for a reader); the handle is freed once no reader is inside
+        pmx_stream_next or reading its views."""
+        with self._lock:
+            handle = self._handle
+            if not handle:
+                return
+            _lib.pmx_stream_cancel(handle)  # ends a waiting reader's call with the terminal event
+        # Inside a callback on a library I/O thread, waiting would wait for itself.
+        if not self._state.finished.is_set() and not _in_callback():
+            try:
+                self._pull(self._wait_ms, until_terminal=True, release=False)
+            except ProviderMuxError:
+                pass
+        with self._pull_lock:
+            with self._lock:
+                handle, self._handle = self._handle, None
+            if handle:
+                _lib.pmx_stream_free(handle)
+
     def close(self) -> None:
         """Cancels the stream if still running, waits for its terminal event, frees it.
         Events not yet read are dropped."""
         if not getattr(self, "_started", False):
-            return  # the start failed: the callback is never called
-        if not self.finished:
-            self.cancel()
-            if not _in_callback():  # inside a callback the terminal event cannot come yet
-                self._state.finished.wait(self._close_timeout)
+            return  # the start failed: nothing runs
+        self._release_handle()
         self._exhausted = True
+        self._pending.clear()
         if self._state.terminal is not None:
             self._record(self._state.terminal)
-        self._release_handle()
 
     _abandon = close
 

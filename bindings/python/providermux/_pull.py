@@ -7,8 +7,8 @@ iterator crosses the FFI once per batch of events and parses JSON only for ``don
 import ctypes
 import json
 import math
-from ctypes import POINTER, Structure, byref, c_double, c_int32, c_int64, c_size_t, c_void_p
-from typing import Any, Callable, Dict, List
+from ctypes import POINTER, Structure, byref, c_char_p, c_double, c_int32, c_int64, c_size_t, c_void_p
+from typing import Any, Callable, Dict, List, Optional
 
 from . import _lib
 from ._events import (EVENT_DELTA, EVENT_DONE, EVENT_ERROR, EVENT_FALLBACK, EVENT_RETRY, EVENT_START,
@@ -20,36 +20,41 @@ from ._types import (DeltaEvent, Event, FallbackEvent, RetryEvent, StartEvent, U
 _string_at = ctypes.string_at
 
 
+# Each pmx_str { const char *ptr; size_t len; } is flattened to two fields, NAME and NAME_len
+# (the same layout). NAME is a c_char_p: the library NUL-terminates every string, and ctypes
+# reads such a field as bytes without a foreign call (ctypes.string_at costs ~1 us an event).
+# A string holding a NUL itself is cut there: _bytes() sees len differ and reads it whole.
+
+
 class PmxToolCallDelta(Structure):
-    """typedef struct pmx_tool_call_delta { int64_t index; pmx_str id, type, name, arguments; }
-    (each pmx_str flattened to its pointer and length: the same layout)."""
+    """typedef struct pmx_tool_call_delta { int64_t index; pmx_str id, type, name, arguments; }"""
 
     _fields_ = [
         ("index", c_int64),
-        ("id", c_void_p), ("id_len", c_size_t),
-        ("type", c_void_p), ("type_len", c_size_t),
-        ("name", c_void_p), ("name_len", c_size_t),
-        ("arguments", c_void_p), ("arguments_len", c_size_t),
+        ("id", c_char_p), ("id_len", c_size_t),
+        ("type", c_char_p), ("type_len", c_size_t),
+        ("name", c_char_p), ("name_len", c_size_t),
+        ("arguments", c_char_p), ("arguments_len", c_size_t),
     ]
 
 
 class PmxEvent(Structure):
-    """typedef struct pmx_event (include/providermux.h), pmx_str members flattened."""
+    """typedef struct pmx_event (include/providermux.h)."""
 
     _fields_ = [
         ("type", c_int32), ("attempt", c_int32), ("status", c_int32), ("http_status", c_int32),
         ("delay_ms", c_int64),
-        ("text", c_void_p), ("text_len", c_size_t),
-        ("reasoning", c_void_p), ("reasoning_len", c_size_t),
-        ("provider", c_void_p), ("provider_len", c_size_t),
-        ("model", c_void_p), ("model_len", c_size_t),
-        ("next_provider", c_void_p), ("next_provider_len", c_size_t),
-        ("finish_reason", c_void_p), ("finish_reason_len", c_size_t),
+        ("text", c_char_p), ("text_len", c_size_t),
+        ("reasoning", c_char_p), ("reasoning_len", c_size_t),
+        ("provider", c_char_p), ("provider_len", c_size_t),
+        ("model", c_char_p), ("model_len", c_size_t),
+        ("next_provider", c_char_p), ("next_provider_len", c_size_t),
+        ("finish_reason", c_char_p), ("finish_reason_len", c_size_t),
         ("tool_calls", POINTER(PmxToolCallDelta)), ("tool_call_count", c_size_t),
         ("prompt_tokens", c_int64), ("completion_tokens", c_int64), ("total_tokens", c_int64),
         ("cached_tokens", c_int64),
         ("cost_usd", c_double), ("upstream_cost_usd", c_double), ("tokens_per_second", c_double),
-        ("json", c_void_p), ("json_len", c_size_t),
+        ("json", c_char_p), ("json_len", c_size_t),
     ]
 
 
@@ -59,13 +64,23 @@ pmx_router_stream_open = _lib.pmx_router_stream_open
 pmx_stream_next = _lib.pmx_stream_next
 
 
-def _text(pointer: Any, length: int) -> str:
-    return _string_at(pointer, length).decode("utf-8", "replace")
+def _bytes(struct: Any, name: str, value: Optional[bytes]) -> Optional[bytes]:
+    """The whole string of field `name` (value: what its c_char_p read gave, cut at a NUL)."""
+    if value is not None and len(value) != getattr(struct, name + "_len"):
+        address = c_void_p.from_buffer(struct, getattr(type(struct), name).offset).value
+        value = _string_at(address, getattr(struct, name + "_len"))
+    return value
 
 
-def _opt(document: Dict[str, Any], key: str, pointer: Any, length: int) -> None:
-    if pointer is not None:  # an absent pmx_str is { NULL, 0 }: ctypes gives None for NULL
-        document[key] = _string_at(pointer, length).decode("utf-8", "replace")
+def _text(struct: Any, name: str) -> str:
+    value = _bytes(struct, name, getattr(struct, name))
+    return "" if value is None else value.decode("utf-8", "replace")
+
+
+def _opt(document: Dict[str, Any], key: str, struct: Any, name: str) -> None:
+    value = _bytes(struct, name, getattr(struct, name))
+    if value is not None:  # an absent pmx_str is { NULL, 0 }: ctypes reads None
+        document[key] = value.decode("utf-8", "replace")
 
 
 def _usage(e: PmxEvent) -> Dict[str, Any]:
@@ -90,11 +105,11 @@ def _tool_calls(e: PmxEvent) -> List[Dict[str, Any]]:
         call: Dict[str, Any] = {}
         if t.index >= 0:
             call["index"] = t.index
-        _opt(call, "id", t.id, t.id_len)
-        _opt(call, "type", t.type, t.type_len)
+        _opt(call, "id", t, "id")
+        _opt(call, "type", t, "type")
         function: Dict[str, Any] = {}
-        _opt(function, "name", t.name, t.name_len)
-        _opt(function, "arguments", t.arguments, t.arguments_len)
+        _opt(function, "name", t, "name")
+        _opt(function, "arguments", t, "arguments")
         if function:
             call["function"] = function
         calls.append(call)
@@ -105,31 +120,36 @@ def make_pulled_event(e: PmxEvent, status_name: Callable[[int], str]) -> Event:
     """The event the JSON callback would have handed out for `e` (make_event of its JSON)."""
     kind = e.type
     if kind == EVENT_DELTA:  # the hot path: one per token
+        text = e.text
+        if text is not None and len(text) != e.text_len:
+            text = _bytes(e, "text", text)
         if e.tool_call_count:
             d: Dict[str, Any] = {"type": "delta"}
-            if e.text is not None:
-                d["content"] = _string_at(e.text, e.text_len).decode("utf-8", "replace")
+            if text is not None:
+                d["content"] = text.decode("utf-8", "replace")
             d["tool_calls"] = _tool_calls(e)
             return DeltaEvent(d)
-        if e.text is not None:
-            return DeltaEvent(type="delta", content=_string_at(e.text, e.text_len).decode("utf-8", "replace"))
-        return DeltaEvent(type="delta")
+        event = DeltaEvent()  # filled item by item: cheaper than DeltaEvent(type=..., content=...)
+        event["type"] = "delta"
+        if text is not None:
+            event["content"] = text.decode("utf-8", "replace")
+        return event
     if kind == EVENT_DONE or kind == EVENT_ERROR or e.json is not None:
-        return make_event(json.loads(_string_at(e.json, e.json_len).decode("utf-8")))
+        return make_event(json.loads(_bytes(e, "json", e.json)))
     if kind == EVENT_START:
-        return StartEvent(type="start", provider=_text(e.provider, e.provider_len),
-                          model=_text(e.model, e.model_len), attempt=e.attempt)
+        return StartEvent(type="start", provider=_text(e, "provider"), model=_text(e, "model"),
+                          attempt=e.attempt)
     if kind == EVENT_USAGE:
         return UsageEvent(type="usage", usage=_usage(e))
     if kind == EVENT_RETRY:
-        return RetryEvent(type="retry", provider=_text(e.provider, e.provider_len), attempt=e.attempt,
+        return RetryEvent(type="retry", provider=_text(e, "provider"), attempt=e.attempt,
                           delay_ms=e.delay_ms, code=e.status, status_name=status_name(e.status),
-                          http_status=e.http_status, message=_text(e.text, e.text_len))
+                          http_status=e.http_status, message=_text(e, "text"))
     if kind == EVENT_FALLBACK:
-        return FallbackEvent({"type": "fallback", "from": _text(e.provider, e.provider_len),
-                              "to": _text(e.next_provider, e.next_provider_len), "code": e.status,
+        return FallbackEvent({"type": "fallback", "from": _text(e, "provider"),
+                              "to": _text(e, "next_provider"), "code": e.status,
                               "status_name": status_name(e.status), "http_status": e.http_status,
-                              "message": _text(e.text, e.text_len)})
+                              "message": _text(e, "text")})
     # A type a newer library added, without its JSON (not asked for): an event of its own.
     return Event(type="unknown", event_type=kind)
 
