@@ -7,9 +7,10 @@ Usage:
                                               [--update-baseline B]
   instructions.py check MEASURED_JSON BASELINE_JSON
   instructions.py selftest MEASURED_JSON
+  instructions.py python DUMP_FILE --json OUT      (bench/python/bench.py --count-instructions)
 
-Every phase of the driver is one dump (all threads, "totals:" line; callgrind's "summary:" line
-is not reset by CALLGRIND_ZERO_STATS for every thread). A workload's per-unit figure is the
+Every phase of the driver is one dump (all threads, its "totals:" line); the dumps named
+"between phases" hold the unmeasured work and are ignored. A workload's per-unit figure is the
 difference of its two phases divided by the units between them, so fixed costs cancel:
   complete: (12 requests - 2 requests) / 10         streams: (2 x 256 - 2 x 16 chunks) / 480
 Sides: pmx (the library), raw (libcurl moving and framing the bytes, no JSON: the floor the
@@ -266,11 +267,59 @@ def lower_all(baseline, figs):
     return doc
 
 
+# Python (bench/python/bench.py --count-instructions under callgrind): per request of each
+# client (2 and 8 requests) and per chunk of iterating each client's stream (2 streams of 16 and
+# of 256 chunks), all threads of the interpreter (providermux's I/O thread included).
+PY_CHAT_CLIENTS = ("providermux", "openai", "http.client")
+PY_STREAM_CLIENTS = ("providermux", "providermux-cb", "openai", "http.client")
+
+
+def python_figures(phases):
+    out = {"request": {}, "chunk": {}}
+    for c in PY_CHAT_CLIENTS:
+        a, b = phases.get("py %s chat 2" % c), phases.get("py %s chat 8" % c)
+        if a is None or b is None:
+            raise KeyError("phase 'py %s chat 2/8' missing from the callgrind dumps" % c)
+        out["request"][c] = round((b - a) / 6)
+    for c in PY_STREAM_CLIENTS:
+        a, b = phases.get("py %s stream 16" % c), phases.get("py %s stream 256" % c)
+        if a is None or b is None:
+            raise KeyError("phase 'py %s stream 16/256' missing from the callgrind dumps" % c)
+        out["chunk"][c] = round((b - a) / 480)
+    return out
+
+
+def cmd_python(args):
+    """python DUMP_FILE --json OUT: the Python clients' instructions per request and per chunk."""
+    if len(args) != 3 or args[1] != "--json":
+        print("usage: instructions.py python DUMP_FILE --json OUT", file=sys.stderr)
+        return 2
+    phases = read_dumps(args[0])
+    try:
+        figs = python_figures(phases)
+    except KeyError as e:
+        print("instructions: %s" % e.args[0], file=sys.stderr)
+        return 2
+    doc = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "commit": git_describe(), "figures": figs, "phases": phases,
+           "method": "callgrind totals per phase; per request = (8 - 2 requests) / 6, "
+                     "per chunk = (2 x 256 - 2 x 16 chunks) / 480"}
+    with open(args[2], "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    print("Python instructions (callgrind, all threads of the interpreter)")
+    print("%-16s %14s %14s" % ("client", "per request", "per chunk"))
+    for c in PY_STREAM_CLIENTS:
+        print("%-16s %14s %14s" % (c, fmt(figs["request"].get(c)), fmt(figs["chunk"].get(c))))
+    return 0
+
+
 def main(argv):
-    if len(argv) < 2 or argv[0] not in ("measure", "check", "selftest"):
+    cmds = {"measure": cmd_measure, "check": cmd_check, "selftest": cmd_selftest, "python": cmd_python}
+    if len(argv) < 2 or argv[0] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
-    return {"measure": cmd_measure, "check": cmd_check, "selftest": cmd_selftest}[argv[0]](argv[1:])
+    return cmds[argv[0]](argv[1:])
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v strip >/dev/null 2>&1 || need+=(binutils)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 pkg-config --exists libcurl 2>/dev/null || need+=(libcurl4-openssl-dev)
 pkg-config --exists jansson 2>/dev/null || need+=(libjansson-dev)
 if [ "$python" = 1 ] && command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
@@ -63,7 +64,7 @@ make -s -C "$here/c" ROOT="$root" LIBDIR="$out/lib" OUT="$out/bin" >&2
 # ---- limits and nginx ----------------------------------------------------------------------
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "open files limit $(ulimit -n)"
-rm -f "$out/c-"*.json "$out/c.json" "$out/python.json" "$out/results.json"
+rm -f "$out/c-"*.json "$out/c.json" "$out/python.json" "$out/python-instructions.json" "$out/results.json"
 port=$("$here/nginx/start.sh" | sed -n 's/^PORT //p')
 trap '"$here/nginx/stop.sh" || true' EXIT
 say "nginx on 127.0.0.1:$port"
@@ -86,6 +87,11 @@ say "router creation from a 20-provider config ($creates times)"
 "$bin/create" "$port" $creates "$out/c-create.json"
 say "fixed cost of one blocking request: bare thread hand-off, mock provider, HTTP"
 "$bin/overhead" "$port" $((it_plain / 2)) "$out/c-overhead.json"
+
+# Instruction counts (callgrind): its own nginx prefix, so the one above keeps serving.
+say "instructions per request and per chunk, pmx and raw libcurl (bench/instructions.sh, callgrind)"
+BENCH_NGINX_PREFIX="$out/nginx-instructions" "$here/instructions.sh" "$out/lib" \
+  --json "$out/c-instructions.json" >&2 || say "instruction counts failed (left out)"
 
 say "library size"
 real_lib=$(readlink -f "$lib")
@@ -122,6 +128,7 @@ doc = {"c": {
              "lib": lib},
     "nonstream": lat["nonstream"], "stream": lat["stream"], "protocols": lat["protocols"],
     "concurrency": load("concurrency"), "rss": load("rss"), "create": load("create"), "overhead": load("overhead"),
+    "instructions": load("instructions") if os.path.exists(os.path.join(out, "c-instructions.json")) else None,
     "size": {"unstripped_bytes": int(su), "stripped_bytes": int(ss)},
 }}
 with open(os.path.join(out, "c.json"), "w") as f:
@@ -135,6 +142,24 @@ if [ "$python" = 1 ]; then
     qflag=(); [ "$quick" = 1 ] && qflag=(--quick)
     python3 "$here/python/bench.py" --port "$port" --lib "$lib" --json "$out/python.json" "${qflag[@]}" >&2 \
       || say "Python bench failed (its results are left out)"
+    # The same clients' loops counted under callgrind (small N; bench/instructions.py subtracts
+    # two phases per workload). The venv is the one bench.py made; a fixed hash seed keeps
+    # the interpreter's own work the same from run to run.
+    if [ -x "$out/venv/bin/python" ]; then
+      say "Python instructions per request and per chunk (callgrind, a minute or two)"
+      cc -shared -fPIC -O2 "$here/c/cgmark.c" -o "$out/libcgmark.so"
+      pycg=$(mktemp -d "$out/pycallgrind.XXXXXX")
+      if env -u PMX_TRANSCRIPT_DIR PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file="$pycg/cg.out" \
+           "$out/venv/bin/python" "$here/python/bench.py" --no-venv --port "$port" --lib "$lib" \
+           --count-instructions "$out/libcgmark.so" >"$pycg/log" 2>&1; then
+        python3 "$here/instructions.py" python "$pycg/cg.out" --json "$out/python-instructions.json" >&2 \
+          || say "Python instruction counts unreadable (left out)"
+      else
+        tail -20 "$pycg/log" >&2
+        say "Python instruction counts failed (left out)"
+      fi
+      rm -rf "$pycg"
+    fi
   else
     say "bench/python/bench.py not present: Python results left out"
   fi

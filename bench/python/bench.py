@@ -189,9 +189,11 @@ class Clients:
                      **common)]})
 
         self.pmx_chat = router("/v1")
-        self.pmx_sse = router("/sse256/v1")
         self.oai_chat = openai.OpenAI(base_url=base + "/v1", api_key="x", max_retries=0)
-        self.oai_sse = openai.OpenAI(base_url=base + "/sse256/v1", api_key="x", max_retries=0)
+        # Streams of 256 chunks (the wall figures) and 16 (the instruction counts subtract them).
+        self.pmx_sse = {n: router("/sse%d/v1" % n) for n in (16, STREAM_CHUNKS)}
+        self.oai_sse = {n: openai.OpenAI(base_url=base + "/sse%d/v1" % n, api_key="x", max_retries=0)
+                        for n in (16, STREAM_CHUNKS)}
         self.conn = http.client.HTTPConnection("127.0.0.1", port)
         self.raw_headers = {"Content-Type": "application/json", "Authorization": "Bearer x",
                             "Accept": "application/json"}
@@ -199,9 +201,9 @@ class Clients:
 
     def close(self):
         self.pmx_chat.close()
-        self.pmx_sse.close()
         self.oai_chat.close()
-        self.oai_sse.close()
+        for c in list(self.pmx_sse.values()) + list(self.oai_sse.values()):
+            c.close()
         self.conn.close()
 
     # -- non-streaming -------------------------------------------------------------------------
@@ -239,12 +241,12 @@ class Clients:
 
     # -- streaming -----------------------------------------------------------------------------
 
-    def stream_providermux(self):
+    def stream_providermux(self, chunks=STREAM_CHUNKS):
         ttft = None
         n = 0
         c0 = cpu()
         t0 = perf()
-        for ev in self.pmx_sse.stream(dict(REQUEST, stream=True)):
+        for ev in self.pmx_sse[chunks].stream(dict(REQUEST, stream=True)):
             if ev["type"] == "delta" and ev.get("content"):
                 if ttft is None:
                     ttft = perf() - t0
@@ -255,7 +257,7 @@ class Clients:
         c1 = cpu()
         return t1 - t0, ttft, n, c1 - c0
 
-    def stream_providermux_cb(self):
+    def stream_providermux_cb(self, chunks=STREAM_CHUNKS):
         state = {"ttft": None, "n": 0}
         c0 = cpu()
         t0 = perf()
@@ -267,17 +269,17 @@ class Clients:
                 state["n"] += 1
             return 0
 
-        self.pmx_sse.stream(dict(REQUEST, stream=True), on_event)
+        self.pmx_sse[chunks].stream(dict(REQUEST, stream=True), on_event)
         t1 = perf()
         c1 = cpu()
         return t1 - t0, state["ttft"], state["n"], c1 - c0
 
-    def stream_openai(self):
+    def stream_openai(self, chunks=STREAM_CHUNKS):
         ttft = None
         n = 0
         c0 = cpu()
         t0 = perf()
-        stream = self.oai_sse.chat.completions.create(model=REQUEST["model"],
+        stream = self.oai_sse[chunks].chat.completions.create(model=REQUEST["model"],
                                                       messages=REQUEST["messages"], stream=True)
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
@@ -288,12 +290,12 @@ class Clients:
         c1 = cpu()
         return t1 - t0, ttft, n, c1 - c0
 
-    def stream_raw(self):
+    def stream_raw(self, chunks=STREAM_CHUNKS):
         ttft = None
         n = 0
         c0 = cpu()
         t0 = perf()
-        self.conn.request("POST", "/sse256/v1/chat/completions",
+        self.conn.request("POST", "/sse%d/v1/chat/completions" % chunks,
                           json.dumps(dict(REQUEST, stream=True)).encode(), self.raw_sse_headers)
         r = self.conn.getresponse()
         assert r.status == 200
@@ -339,16 +341,58 @@ def run_section(label, funcs, iterations, warmup, time_cap_s):
     return results
 
 
+# Instruction counts (--count-instructions, run under callgrind by bench/run.sh): each phase is
+# one callgrind dump (bench/c/cgmark.c's markers); bench/instructions.py subtracts a workload's
+# two phases, so interpreter start, imports and set-up cancel.
+COUNT_CHAT = (2, 8)        # requests in the small and the large phase
+COUNT_STREAMS = 2          # streams per phase: of 16 chunks, then of 256
+
+
+def count_instructions(clients, cgmark):
+    import ctypes
+    cg = ctypes.CDLL(cgmark)
+    cg.cg_dump.argtypes = [ctypes.c_char_p]
+    chat = [("providermux", clients.chat_providermux), ("openai", clients.chat_openai),
+            ("http.client", clients.chat_raw)]
+    stream = [("providermux", clients.stream_providermux), ("providermux-cb", clients.stream_providermux_cb),
+              ("openai", clients.stream_openai), ("http.client", clients.stream_raw)]
+
+    def phase(label, fn, n, *args):
+        gc.collect()
+        cg.cg_zero()
+        for _ in range(n):
+            fn(*args)
+        cg.cg_dump(label.encode())
+
+    for name, fn in chat:
+        fn()
+        fn()  # warm: connection, caches, lazily imported modules
+        for n in COUNT_CHAT:
+            phase("py %s chat %d" % (name, n), fn, n)
+    for name, fn in stream:
+        for chunks in (16, STREAM_CHUNKS):
+            got = fn(chunks)[2]
+            if got != chunks:
+                raise RuntimeError("%s: %d content chunks, expected %d" % (name, got, chunks))
+            phase("py %s stream %d" % (name, chunks), fn, COUNT_STREAMS, chunks)
+    log("counted phases written as callgrind dumps")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", type=int, required=True, help="bench nginx port on 127.0.0.1")
     ap.add_argument("--lib", required=True, help="path to libprovidermux.so")
-    ap.add_argument("--json", required=True, help="output JSON file")
+    ap.add_argument("--json", help="output JSON file (required unless --count-instructions)")
     ap.add_argument("--quick", action="store_true", help="smoke run (< 30 s)")
     ap.add_argument("--no-venv", action="store_true",
                     help="run with the current interpreter (openai must be importable)")
+    ap.add_argument("--count-instructions", metavar="LIBCGMARK",
+                    help="instead of timing, run the counted phases (under callgrind, with --no-venv "
+                         "inside the venv; LIBCGMARK: bench/c/cgmark.c built as a .so)")
     args = ap.parse_args()
 
+    if not args.json and not args.count_instructions:
+        ap.error("--json is required")
     lib = os.path.abspath(args.lib)
     if not os.path.exists(lib):
         log("--lib %s does not exist (build it: scripts/build-lib.sh bench/.out/lib)" % lib)
@@ -374,6 +418,12 @@ def main():
         plan = {"chat": (4000, 200, 60.0), "stream256": (400, 20, 90.0)}
 
     clients = Clients(args.port)
+    if args.count_instructions:
+        try:
+            count_instructions(clients, args.count_instructions)
+        finally:
+            clients.close()
+        return
     try:
         chat = run_section("chat", [("providermux", clients.chat_providermux),
                                     ("openai", clients.chat_openai),
