@@ -160,15 +160,18 @@ class PullBuffer:
 
     CAPACITY = 64
 
-    __slots__ = ("events", "count", "err", "_address")
+    __slots__ = ("events", "count", "err", "_address", "_count_ref", "_err_ref")
 
     def __init__(self) -> None:
         self.events = (PmxEvent * self.CAPACITY)()
         self.count = c_size_t(0)
         self.err = PmxError()
         self._address = ctypes.addressof(self.events)
+        # Made once: byref() per call is measurable at one call per token.
+        self._count_ref = byref(self.count)
+        self._err_ref = byref(self.err)
 
     def next(self, handle: Any, timeout_ms: int) -> int:
         """One pmx_stream_next; returns its status (the events are self.events[:self.count])."""
-        return pmx_stream_next(self._address, self.CAPACITY, EVENT_SIZE, byref(self.count), handle,
-                               timeout_ms, 0, byref(self.err))
+        return pmx_stream_next(self._address, self.CAPACITY, EVENT_SIZE, self._count_ref, handle,
+                               timeout_ms, 0, self._err_ref)
