@@ -37,7 +37,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProviderMuxCoreTests",
-            dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting", "CCurl"]
+            dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting", "CCurl", "CJansson"]
         ),
     ]
 )

@@ -1,73 +1,91 @@
-import CJansson
+import Glibc
 
-/// A parsed document kept in jansson's own tree, read in place: hot paths (a stream's chunk
-/// after chunk) look up the few fields they need instead of converting the whole tree to
-/// `JSONValue`. Only subtrees asked for with `value` are converted.
-public final class JSONDocument {
-    private let root: UnsafeMutablePointer<json_t>
-
-    /// Parses UTF-8 bytes; errors as `JSONParser.parse`.
-    public init(_ bytes: UnsafeRawBufferPointer) throws {
-        root = try JSONParser.load(bytes)
-    }
-
-    public init(_ bytes: [UInt8]) throws {
-        root = try bytes.withUnsafeBytes { try JSONParser.load($0) }
-    }
-
-    deinit { pmx_json_decref(root) }
-
-    /// The root value; valid while this document lives (keep the document in scope).
-    public var ref: JSONRef { JSONRef(root) }
-}
-
-/// A borrowed node of a `JSONDocument`. Never outlives its document.
+/// A borrowed node of a `JSONDocument` (its text and tape, by address). Never outlives its
+/// document, nor the document's next `load`.
 public struct JSONRef {
-    @usableFromInline package let node: UnsafeMutablePointer<json_t>
-    @inlinable package init(_ node: UnsafeMutablePointer<json_t>) { self.node = node }
+    @usableFromInline package let text: UnsafePointer<UInt8>
+    @usableFromInline package let nodes: UnsafePointer<JSONNode>
+    @usableFromInline package let index: Int
 
-    @usableFromInline package var type: json_type { json_type(rawValue: UInt32(pmx_json_type(node))) }
-
-    @inlinable public subscript(key: String) -> JSONRef? {
-        guard type == JSON_OBJECT, let v = json_object_get(node, key) else { return nil }
-        return JSONRef(v)
+    @inlinable package init(text: UnsafePointer<UInt8>, nodes: UnsafePointer<JSONNode>, index: Int) {
+        self.text = text
+        self.nodes = nodes
+        self.index = index
     }
 
-    @inlinable public subscript(index: Int) -> JSONRef? {
-        guard type == JSON_ARRAY, index >= 0, let v = json_array_get(node, index) else { return nil }
-        return JSONRef(v)
+    /// A null value for an empty document (static storage: a zero node and a zero byte).
+    @usableFromInline nonisolated(unsafe) package static let null: JSONRef = {
+        let node = UnsafeMutablePointer<JSONNode>.allocate(capacity: 1)
+        node.initialize(to: JSONNode(head: 0, body: 0))
+        let byte = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        byte.initialize(to: 0)
+        return JSONRef(text: byte, nodes: node, index: 0)
+    }()
+
+    @inlinable package var node: JSONNode { nodes[index] }
+    @inlinable package var kind: JSONNode.Kind { node.kind }
+
+    /// Index of the node after the subtree at `i`.
+    @inlinable package func next(_ i: Int) -> Int {
+        let n = nodes[i]
+        return n.kindBits >= JSONNode.Kind.array.rawValue ? n.end : i &+ 1
     }
 
-    @inlinable public var isNull: Bool { type == JSON_NULL }
-    @inlinable public var isArray: Bool { type == JSON_ARRAY }
-    @inlinable public var isObject: Bool { type == JSON_OBJECT }
-    @inlinable public var count: Int { type == JSON_ARRAY ? json_array_size(node) : (type == JSON_OBJECT ? json_object_size(node) : 0) }
+    /// The member `key` of an object (the last one when a key repeats, as jansson keeps it).
+    public subscript(key: String) -> JSONRef? {
+        let n = node
+        guard n.kind == .object else { return nil }
+        let found = key.utf8.withContiguousStorageIfAvailable {
+            JSONKeys.find(text, nodes, object: index, members: n.members, key: UnsafeRawBufferPointer($0))
+        } ?? Array(key.utf8).withUnsafeBytes { JSONKeys.find(text, nodes, object: index, members: n.members, key: $0) }
+        return found.map { JSONRef(text: text, nodes: nodes, index: $0) }
+    }
 
-    @inlinable public var stringValue: String? {
-        guard type == JSON_STRING, let p = json_string_value(node) else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(start: p, count: json_string_length(node)), as: UTF8.self)
+    public subscript(index: Int) -> JSONRef? {
+        let n = node
+        guard n.kind == .array, index >= 0, index < n.members else { return nil }
+        var i = self.index &+ 1
+        for _ in 0..<index { i = next(i) }
+        return JSONRef(text: text, nodes: nodes, index: i)
+    }
+
+    @inlinable public var isNull: Bool { kind == .null }
+    @inlinable public var isArray: Bool { kind == .array }
+    @inlinable public var isObject: Bool { kind == .object }
+
+    /// Elements of an array, distinct keys of an object, else 0.
+    public var count: Int {
+        switch kind {
+        case .array: node.members
+        case .object: JSONKeys.distinctCount(text, nodes, object: index, members: node.members)
+        default: 0
+        }
+    }
+
+    public var stringValue: String? {
+        guard kind == .string else { return nil }
+        return JSONKeys.string(text, node)
     }
 
     /// Is this a string of zero length (checked without making a Swift string)?
-    @inlinable public var isEmptyString: Bool { type == JSON_STRING && json_string_length(node) == 0 }
+    @inlinable public var isEmptyString: Bool { kind == .string && node.length == 0 }
 
     public var intValue: Int64? {
-        switch type {
-        case JSON_INTEGER: Int64(json_integer_value(node))
-        case JSON_REAL:
-            JSONValue.double(json_real_value(node)).intValue  // the same rule as JSONValue
+        switch kind {
+        case .int: Int64(bitPattern: node.body)
+        case .real: JSONValue.double(Double(bitPattern: node.body)).intValue  // the same rule as JSONValue
         default: nil
         }
     }
 
     @inlinable public var doubleValue: Double? {
-        switch type {
-        case JSON_INTEGER: Double(json_integer_value(node))
-        case JSON_REAL: json_real_value(node)
+        switch kind {
+        case .int: Double(Int64(bitPattern: node.body))
+        case .real: Double(bitPattern: node.body)
         default: nil
         }
     }
 
     /// This subtree as a `JSONValue` (converted now).
-    public var value: JSONValue { JSONParser.convert(node) }
+    public var value: JSONValue { JSONConversion.value(text, nodes, index) }
 }

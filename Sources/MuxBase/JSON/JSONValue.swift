@@ -100,8 +100,15 @@ public struct JSONObject: Sendable, Equatable {
         }
     }
 
-    /// Appends without checking for an existing key (parser fast path; jansson already merged duplicates).
+    /// Appends without checking for an existing key (parser fast path: the parser merges
+    /// repeated keys itself, by their bytes).
     package mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
         members.append(Member(key: key, value: value))
     }
+
+    package mutating func replaceValue(at index: Int, _ value: JSONValue) {
+        members[index].value = value
+    }
+
+    package mutating func reserveCapacity(_ n: Int) { members.reserveCapacity(n) }
 }

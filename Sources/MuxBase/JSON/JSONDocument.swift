@@ -1,0 +1,46 @@
+/// A parsed document read in place: the text and a tape of nodes (`JSONNode`), no value tree.
+/// Hot paths (a stream's chunk after chunk) look up the few fields they need through `ref`;
+/// only what is asked for becomes a Swift value (`stringValue`, `value`).
+///
+/// Reuse: a decoder may keep one document and `load` each chunk into it; the buffers stay,
+/// so a chunk costs no allocation at all. Not thread-safe (one owner at a time).
+public final class JSONDocument {
+    @usableFromInline package var tape: JSONTape
+
+    /// Parses UTF-8 bytes (copied); errors as `JSONParser.parse`.
+    public init(_ bytes: UnsafeRawBufferPointer) throws {
+        var t = JSONTape()
+        do { try t.load(bytes) } catch {
+            t.deallocate()
+            throw error
+        }
+        tape = t
+    }
+
+    public init(_ bytes: [UInt8]) throws {
+        var t = JSONTape()
+        do { try bytes.withUnsafeBytes { try t.load($0) } } catch {
+            t.deallocate()
+            throw error
+        }
+        tape = t
+    }
+
+    /// An empty document (`ref` reads as null) to `load` into, again and again.
+    public init() { tape = JSONTape() }
+
+    /// Parses `bytes` in place of the current document, reusing its buffers. Every `JSONRef`
+    /// taken before is invalid afterwards. After an error the document is empty (null).
+    public func load(_ bytes: UnsafeRawBufferPointer) throws {
+        try tape.load(bytes)
+    }
+
+    deinit { tape.deallocate() }
+
+    /// The root value; valid while this document lives and until the next `load` (keep the
+    /// document in scope while reading).
+    @inlinable public var ref: JSONRef {
+        guard tape.count > 0, let text = tape.text, let nodes = tape.nodes else { return JSONRef.null }
+        return JSONRef(text: UnsafePointer(text), nodes: UnsafePointer(nodes), index: 0)
+    }
+}
