@@ -65,11 +65,13 @@ def figures(phases):
     out = {}
     for key, _, small, large, units in WORKLOADS:
         row = {}
-        for side in SIDES:
+        for side in SIDES + (("pull",) if key != "complete" else ()):
             a, b = "%s %s" % (side, small), "%s %s" % (side, large)
             if a not in phases or b not in phases:
                 raise KeyError("phase '%s' or '%s' missing from the callgrind dumps" % (a, b))
             row[side] = round((phases[b] - phases[a]) / units)
+        if "pull" in row:
+            row["pull_added"] = row["pull"] - row["raw"]
         row["added"] = row["pmx"] - row["raw"]
         row["added_vs_jansson"] = row["pmx"] - row["rawjson"]
         out[key] = row
@@ -93,28 +95,36 @@ def load_json(path):
         sys.exit(2)
 
 
+def guarded():
+    """The figures the guard checks: (side, workload key, label) — pmx for every workload, the
+    typed pull stream for every stream protocol."""
+    out = [("pmx", key, label) for key, label, *_ in WORKLOADS]
+    out += [("pull", key, label) for key, label, *_ in WORKLOADS if key != "complete"]
+    return out
+
+
 def compare(measured, baseline):
-    """[(key, measured pmx, baseline, change, ok)] and the list of problems."""
+    """[(name, measured, baseline, change, ok)] and the list of problems."""
     tol = float(baseline.get("tolerance", DEFAULT_TOLERANCE))
-    base = baseline.get("pmx", {})
     rows, problems = [], []
-    for key, label, *_ in WORKLOADS:
-        m = measured.get("figures", {}).get(key, {}).get("pmx")
-        b = base.get(key)
+    for side, key, label in guarded():
+        name = key if side == "pmx" else "%s %s" % (side, key)
+        m = measured.get("figures", {}).get(key, {}).get(side)
+        b = baseline.get(side, {}).get(key)
         if m is None:
-            problems.append("%s: no measured figure" % key)
-            rows.append((key, None, b, None, False))
+            problems.append("%s: no measured figure" % name)
+            rows.append((name, None, b, None, False))
             continue
         if not isinstance(b, (int, float)) or b <= 0:
-            problems.append("%s: no baseline figure (run bench/instructions.sh --update-baseline)" % key)
-            rows.append((key, m, None, None, False))
+            problems.append("%s: no baseline figure (run bench/instructions.sh --update-baseline)" % name)
+            rows.append((name, m, None, None, False))
             continue
         change = (m - b) / b
         ok = m <= b * (1 + tol)
         if not ok:
             problems.append("%s %s: %s instructions, baseline %s, +%.1f %% > %.0f %%" % (
-                key, label.split(",")[0], fmt(m), fmt(b), change * 100, tol * 100))
-        rows.append((key, m, b, change, ok))
+                name, label.split(",")[0], fmt(m), fmt(b), change * 100, tol * 100))
+        rows.append((name, m, b, change, ok))
     return rows, problems, tol
 
 
@@ -125,19 +135,23 @@ def fmt(v):
 def table(measured, baseline=None):
     f = measured["figures"]
     lines = ["instructions (callgrind, all threads; lib %s)" % measured.get("lib", "?"),
-             "%-58s %10s %10s %10s %11s %10s" % ("", "pmx", "raw curl", "added", "raw+jansson", "pmx-jansson")]
+             "%-58s %10s %10s %10s %11s %10s %10s" % ("", "pmx", "raw curl", "added", "raw+jansson", "pmx-jansson",
+                                                      "typed pull")]
     for key, label, *_ in WORKLOADS:
         r = f[key]
-        lines.append("%-58s %10s %10s %10s %11s %10s" % (label, fmt(r["pmx"]), fmt(r["raw"]), fmt(r["added"]),
-                                                         fmt(r["rawjson"]), fmt(r["added_vs_jansson"])))
+        lines.append("%-58s %10s %10s %10s %11s %10s %10s" % (
+            label, fmt(r["pmx"]), fmt(r["raw"]), fmt(r["added"]), fmt(r["rawjson"]), fmt(r["added_vs_jansson"]),
+            fmt(r.get("pull"))))
+    lines.append("(pmx: pmx_router_complete / pmx_router_stream with the JSON callback; typed pull: "
+                 "pmx_router_stream_open + pmx_stream_next, 64 events a call)")
     if baseline is not None:
         rows, problems, tol = compare(measured, baseline)
         lines.append("")
-        lines.append("guard: pmx against the baseline (%s), tolerance +%.0f %%" % (
+        lines.append("guard: against the baseline (%s), tolerance +%.0f %%" % (
             baseline.get("source", "?"), tol * 100))
         for key, m, b, change, ok in rows:
             ch = "—" if change is None else "%+.1f %%" % (change * 100)
-            lines.append("  %-10s %10s  baseline %10s  %8s  %s" % (key, fmt(m), fmt(b), ch, "ok" if ok else "REGRESSION"))
+            lines.append("  %-15s %10s  baseline %10s  %8s  %s" % (key, fmt(m), fmt(b), ch, "ok" if ok else "REGRESSION"))
     return "\n".join(lines)
 
 
@@ -200,6 +214,7 @@ def write_baseline(path, measured, old):
         "source": "%s, %s" % (measured.get("commit") or "?", measured["date"]),
         "tolerance": tol,
         "pmx": {key: measured["figures"][key]["pmx"] for key, *_ in WORKLOADS},
+        "pull": {key: measured["figures"][key]["pull"] for key, *_ in WORKLOADS if key != "complete"},
         "raw": {key: measured["figures"][key]["raw"] for key, *_ in WORKLOADS},
     }
     with open(path, "w") as f:
@@ -218,25 +233,28 @@ def cmd_check(args):
 
 def cmd_selftest(args):
     """The guard's comparison on real measured figures: it passes against a baseline equal to
-    them, and fails against one 20 % lower (each workload in turn) or one missing a workload."""
+    them, and fails against one 20 % lower (each figure in turn) or one missing a figure."""
     measured = load_json(args[0])
     figs = measured["figures"]
-    same = {"tolerance": DEFAULT_TOLERANCE, "source": "selftest", "pmx": {k: figs[k]["pmx"] for k, *_ in WORKLOADS}}
+    same = {"tolerance": DEFAULT_TOLERANCE, "source": "selftest", "pmx": {}, "pull": {}}
+    for side, key, _ in guarded():
+        same[side][key] = figs[key][side]
     failures = []
     _, problems, _ = compare(measured, same)
     if problems:
         failures.append("a baseline equal to the measured figures fails: %s" % problems)
-    for key, *_ in WORKLOADS:
+    for side, key, _ in guarded():
+        name = key if side == "pmx" else "%s %s" % (side, key)
         lower = json.loads(json.dumps(same))
-        lower["pmx"][key] = int(figs[key]["pmx"] * 0.8)
+        lower[side][key] = int(figs[key][side] * 0.8)
         _, problems, _ = compare(measured, lower)
-        if len(problems) != 1 or not problems[0].startswith(key + " "):
-            failures.append("a baseline 20 %% lower for %s gives %s" % (key, problems))
+        if len(problems) != 1 or not problems[0].startswith(name + " "):
+            failures.append("a baseline 20 %% lower for %s gives %s" % (name, problems))
         within = json.loads(json.dumps(same))
-        within["pmx"][key] = int(figs[key]["pmx"] / 1.09)
+        within[side][key] = int(figs[key][side] / 1.09)
         _, problems, _ = compare(measured, within)
         if problems:
-            failures.append("a figure 9 %% above the baseline for %s fails: %s" % (key, problems))
+            failures.append("a figure 9 %% above the baseline for %s fails: %s" % (name, problems))
     missing = json.loads(json.dumps(same))
     del missing["pmx"]["gemini"]
     _, problems, _ = compare(measured, missing)
@@ -245,7 +263,7 @@ def cmd_selftest(args):
     # End to end through the command the guard's exit status comes from.
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
-        for name, doc, want in (("equal", same, 0), ("lower", lower_all(same, figs), 1)):
+        for name, doc, want in (("equal", same, 0), ("lower", lower_all(same), 1)):
             path = os.path.join(tmp, name + ".json")
             with open(path, "w") as f:
                 json.dump(doc, f)
@@ -257,13 +275,14 @@ def cmd_selftest(args):
         print("selftest FAIL: " + f, file=sys.stderr)
     if not failures:
         print("selftest: the guard passes at the baseline and at +9 %%, fails at +25 %% (a baseline 20 %% "
-              "lower) for each of %s, and fails on a missing baseline figure" % ", ".join(k for k, *_ in WORKLOADS))
+              "lower) for each of %d figures, and fails on a missing baseline figure" % len(guarded()))
     return 1 if failures else 0
 
 
-def lower_all(baseline, figs):
+def lower_all(baseline):
     doc = json.loads(json.dumps(baseline))
-    doc["pmx"] = {k: int(figs[k]["pmx"] * 0.8) for k, *_ in WORKLOADS}
+    for side in ("pmx", "pull"):
+        doc[side] = {k: int(v * 0.8) for k, v in doc[side].items()}
     return doc
 
 

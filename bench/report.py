@@ -130,6 +130,10 @@ def c_rows(t, c):
             tgt, limit = targets[key]
             t.add(s, label + ": added by pmx (pmx − raw libcurl)", r["added"], "instructions", tgt,
                   r["added"] <= limit)
+            if "pull" in r:
+                t.add(s, label.replace("(pmx_router_stream, JSON callback)", "") +
+                      ": typed pull stream (pmx_stream_next), added", r["pull_added"], "instructions", tgt,
+                      r["pull_added"] <= limit)
 
     ov = c.get("overhead")
     if ov:

@@ -15,7 +15,7 @@
  * Workloads, each on the library (pmx: one router, one provider with an API key so that
  * masking runs, the JSON event callback) and on the raw libcurl client of common.c (the same
  * requests, one easy handle) twice: "raw" without JSON parsing, "rawjson" with jansson per
- * body or event:
+ * body or event; streams also through the typed pull API ("pull"):
  *   complete           OpenAI chat.completion            phases of 2 and 12 requests
  *   openai / anthropic / gemini / ollama streams        2 streams of 16, 2 streams of 256 chunks
  */
@@ -146,6 +146,35 @@ static void end(const char *label)
  * targets are "added" to), "rawjson" also parses every body and event with jansson. */
 static const char *RAW_SIDES[2] = {"raw", "rawjson"};
 
+/* The typed pull stream (pmx_router_stream_open + pmx_stream_next, 64 events per call, no JSON
+ * asked for), read to its terminal event: what the bindings' iterators do. */
+static void pull_n(pmx_router *r, int n, long chunks, const char *what)
+{
+    static pmx_event ev[64];
+    for (int i = 0; i < n; i++) {
+        pmx_stream *st = NULL;
+        pmx_error err;
+        size_t count = 0;
+        long got = 0;
+        int32_t status = PMX_OK;
+        pmx_check(pmx_router_stream_open(&st, r, stream_request(what), &err), &err, "pmx_router_stream_open");
+        for (;;) {
+            pmx_check(pmx_stream_next(ev, 64, sizeof(pmx_event), &count, st, -1, 0, &err), &err, "pmx_stream_next");
+            for (size_t k = 0; k < count; k++)
+                got += ev[k].type == PMX_EVENT_DELTA;
+            if (count && (ev[count - 1].type == PMX_EVENT_DONE || ev[count - 1].type == PMX_EVENT_ERROR)) {
+                status = ev[count - 1].type == PMX_EVENT_DONE ? PMX_OK : ev[count - 1].status;
+                break;
+            }
+        }
+        pmx_stream_free(st);
+        if (status != PMX_OK || got != chunks) {
+            fprintf(stderr, "counted: pull %s: status %d, %ld delta events, expected %ld\n", what, status, got, chunks);
+            exit(1);
+        }
+    }
+}
+
 static void measure_complete(raw_client *raw)
 {
     char url[160], label[64];
@@ -179,11 +208,16 @@ static void measure_stream(raw_client *raw, const protocol *p)
         pmx_router *r = router_at(p->type, prefixes[k]);
         snprintf(url, sizeof url, "http://127.0.0.1:%d%s%s", port, prefixes[k], p->path);
         pmx_stream_n(r, WARM, chunks[k], p->name);
+        pull_n(r, WARM, chunks[k], p->name);
         raw->parse = 1;
         raw_stream_n(raw, url, p->fr, WARM, chunks[k], p->name);
         begin();
         pmx_stream_n(r, STREAMS, chunks[k], p->name);
         snprintf(label, sizeof label, "pmx %s %ld", p->name, chunks[k]);
+        end(label);
+        begin();
+        pull_n(r, STREAMS, chunks[k], p->name);
+        snprintf(label, sizeof label, "pull %s %ld", p->name, chunks[k]);
         end(label);
         for (int side = 0; side < 2; side++) {
             raw->parse = side;
