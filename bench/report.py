@@ -91,6 +91,7 @@ def c_rows(t, c):
               "µs", digits=2)
 
     for name, label in (("anthropic", "C: Anthropic SSE, 256 chunks (anthropic type)"),
+                        ("gemini", "C: Gemini SSE, 256 chunks (gemini type)"),
                         ("ollama", "C: Ollama NDJSON, 256 chunks (ollama type)")):
         st = c["protocols"].get(name)
         if not st:

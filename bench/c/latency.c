@@ -7,7 +7,7 @@
  *  - non-streaming: raw POST + body + jansson parse vs pmx_router_complete + pmx_string_free;
  *  - OpenAI SSE streams of 16/256/4096 chunks: raw splitter + jansson per event vs
  *    pmx_router_stream with a callback that counts events; time to first content / delta;
- *  - Anthropic SSE and Ollama NDJSON streams (256 chunks), the same way.
+ *  - Anthropic SSE, Gemini SSE and Ollama NDJSON streams (256 chunks), the same way.
  */
 #define _GNU_SOURCE
 
@@ -299,6 +299,10 @@ int main(int argc, char **argv)
     json_object_set_new(protocols, "anthropic",
                         bench_stream(&raw, "anthropic", url, "anthropic", base, REQ_ANTHROPIC, FRAMING_ANTHROPIC_SSE,
                                      256, itproto));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/gemini/v1beta/models/bench-model:streamGenerateContent?alt=sse", port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/gemini", port);
+    json_object_set_new(protocols, "gemini",
+                        bench_stream(&raw, "gemini", url, "gemini", base, REQ_STREAM, FRAMING_GEMINI_SSE, 256, itproto));
     snprintf(url, sizeof url, "http://127.0.0.1:%d/ollama/api/chat", port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d/ollama", port);
     json_object_set_new(protocols, "ollama",
