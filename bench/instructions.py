@@ -8,6 +8,7 @@ Usage:
   instructions.py check MEASURED_JSON BASELINE_JSON
   instructions.py selftest MEASURED_JSON
   instructions.py python DUMP_FILE --json OUT      (bench/python/bench.py --count-instructions)
+  instructions.py profile DUMP_FILE WORKLOAD [SIDE] [TOP]   (self cost per unit by function)
 
 Every phase of the driver is one dump (all threads, its "totals:" line); the dumps named
 "between phases" hold the unmeasured work and are ignored. A workload's per-unit figure is the
@@ -286,6 +287,79 @@ def lower_all(baseline):
     return doc
 
 
+def self_costs(path):
+    """{function: self instructions} of one callgrind dump (name-compressed format: "fn=(id) name"
+    defines an id; the cost line after "calls=" is the call's inclusive cost, not self cost)."""
+    names, objs, costs, fn, skip, ob = {}, {}, {}, None, False, ""
+    with open(path, errors="replace") as f:
+        for line in f:
+            c = line[:1]
+            if line.startswith(("ob=", "cob=")):
+                m = re.match(r"c?ob=\((\d+)\)(?: (.*))?", line.strip())
+                if m:
+                    if m.group(2):
+                        objs[m.group(1)] = os.path.basename(m.group(2))
+                    if line.startswith("ob="):
+                        ob = objs.get(m.group(1), "")
+                continue
+            if c.isdigit() or c in "+-*":
+                if skip:
+                    skip = False
+                    continue
+                parts = line.split()
+                if fn is not None and len(parts) >= 2:
+                    costs[fn] = costs.get(fn, 0) + int(parts[1])
+            elif line.startswith("fn="):
+                m = re.match(r"fn=\((\d+)\)(?: (.*))?", line.strip())
+                if m:
+                    if m.group(2):
+                        names[m.group(1)] = m.group(2)
+                    fn = names.get(m.group(1), m.group(1))
+                    if fn.startswith("0x") and ob:  # no symbol: say which library
+                        fn = "%s [%s]" % (fn, ob)
+                else:
+                    fn = line[3:].strip()
+            elif line.startswith("calls="):
+                skip = True
+            elif line.startswith(("cfn=", "cfi=")):
+                m = re.match(r"c(?:fn|fi|ob)=\((\d+)\) (.*)", line.strip())
+                if m and line.startswith("cfn="):
+                    names[m.group(1)] = m.group(2)
+    return costs
+
+
+def cmd_profile(args):
+    """profile DUMP_FILE WORKLOAD [SIDE] [TOP]: self instructions per unit by function, the
+    large phase minus the small one (what the figure is made of)."""
+    dump, key = args[0], args[1]
+    side = args[2] if len(args) > 2 else "pmx"
+    top = int(args[3]) if len(args) > 3 else 25
+    w = [x for x in WORKLOADS if x[0] == key]
+    if not w:
+        print("instructions: unknown workload %s (%s)" % (key, ", ".join(x[0] for x in WORKLOADS)), file=sys.stderr)
+        return 2
+    _, label, small, large, units = w[0]
+    files = {}
+    for path in glob.glob(dump + ".*"):
+        with open(path, errors="replace") as f:
+            for line in f:
+                if line.startswith("desc: Trigger: Client Request: "):
+                    files[line.split("Client Request: ", 1)[1].strip()] = path
+                    break
+    a, b = files.get("%s %s" % (side, small)), files.get("%s %s" % (side, large))
+    if not a or not b:
+        print("instructions: no dumps for %s %s" % (side, key), file=sys.stderr)
+        return 2
+    ca, cb = self_costs(a), self_costs(b)
+    diff = {k: (cb.get(k, 0) - ca.get(k, 0)) / units for k in set(ca) | set(cb)}
+    total = sum(diff.values())
+    print("%s, %s: %s instructions per unit, self cost by function (large - small phase)" % (
+        label, side, fmt(total)))
+    for k, v in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
+        print("%10s %5.1f %%  %s" % (fmt(v), 100.0 * v / total if total else 0, k[:110]))
+    return 0
+
+
 # Python (bench/python/bench.py --count-instructions under callgrind): per request of each
 # client (2 and 8 requests) and per chunk of iterating each client's stream (2 streams of 16 and
 # of 256 chunks), all threads of the interpreter (providermux's I/O thread included).
@@ -334,7 +408,8 @@ def cmd_python(args):
 
 
 def main(argv):
-    cmds = {"measure": cmd_measure, "check": cmd_check, "selftest": cmd_selftest, "python": cmd_python}
+    cmds = {"measure": cmd_measure, "check": cmd_check, "selftest": cmd_selftest, "python": cmd_python,
+            "profile": cmd_profile}
     if len(argv) < 2 or argv[0] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

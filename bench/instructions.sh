@@ -10,20 +10,23 @@
 #   --update-baseline  write the measured figures into the baseline file (commit it)
 #   --baseline FILE    default bench/instructions-baseline.json
 #   --json OUT         default $BENCH_OUT/instructions.json
+#   --profile          also print, per workload, the functions the per-unit figure is made of
+#                      (self cost, large minus small phase) and keep the dumps in $BENCH_OUT/callgrind
 # Environment: BENCH_OUT (work files, default bench/.out), BENCH_NGINX_PREFIX (bench/nginx/start.sh).
 # Needs valgrind (with valgrind/callgrind.h), nginx-light, libcurl and jansson headers:
 # scripts/setup.sh installs them. One valgrind run of bench/c/counted.c, about a minute.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-lib="" check=0 update=0 baseline="$here/instructions-baseline.json" json=""
+lib="" check=0 update=0 baseline="$here/instructions-baseline.json" json="" profile=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --check) check=1 ;;
     --update-baseline) update=1 ;;
     --baseline) baseline=$2; shift ;;
     --json) json=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --profile) profile=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "instructions.sh: unknown argument $1" >&2; exit 2 ;;
     *) lib=$1 ;;
   esac
@@ -56,4 +59,13 @@ fi
 args=(measure "$dumps/cg.out" --lib "$lib" --json "$json" --baseline "$baseline")
 [ "$check" = 1 ] && args+=(--check)
 [ "$update" = 1 ] && args+=(--update-baseline "$baseline")
-python3 "$here/instructions.py" "${args[@]}"
+status=0
+python3 "$here/instructions.py" "${args[@]}" || status=$?
+if [ "$profile" = 1 ]; then
+  rm -rf "$out/callgrind"; mkdir -p "$out/callgrind"; cp "$dumps"/cg.out.* "$out/callgrind/"
+  for w in complete openai anthropic gemini ollama; do
+    echo; python3 "$here/instructions.py" profile "$out/callgrind/cg.out" "$w" pmx 20
+  done
+  echo; echo "dumps kept in $out/callgrind (instructions.py profile $out/callgrind/cg.out WORKLOAD [pmx|pull|raw|rawjson] [TOP])"
+fi
+exit "$status"
