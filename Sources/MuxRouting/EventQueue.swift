@@ -19,7 +19,12 @@ public final class EventQueue: @unchecked Sendable {
 
     public let limits: Limits
     private let lock = ConditionLock()
+    /// The queue is `events[head...]`: a bounded pop moves `head` on instead of removing from
+    /// the front (which would move every event still queued, per batch); the taken prefix is
+    /// dropped once it is as long as the rest, so the events moved then are paid for by as many
+    /// taken: O(1) per event, and the array holds at most twice what is queued.
     private var events: [ExecutionEvent] = []
+    private var head = 0
     /// Estimated bytes queued (`cost` of each event).
     private let bytes = Atomic<Int>(0)
     /// The producer was told to pause and nobody resumed it yet.
@@ -74,7 +79,7 @@ public final class EventQueue: @unchecked Sendable {
     public func push(_ e: ExecutionEvent) {
         let cost = Self.cost(e)
         let wasEmpty = lock.withLock { () -> Bool in
-            let empty = events.isEmpty
+            let empty = events.count == head
             events.append(e)
             let now = bytes.wrappingAdd(cost, ordering: .sequentiallyConsistent).newValue
             if now > maxBytes.load(ordering: .relaxed) { maxBytes.store(now, ordering: .relaxed) }
@@ -112,20 +117,31 @@ public final class EventQueue: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if waitNs < 0 {
-            while events.isEmpty { lock.wait() }
+            while events.count == head { lock.wait() }
         } else if waitNs > 0 {
             let deadline = start.addingReportingOverflow(UInt64(clamping: waitNs))
             let until = deadline.overflow ? UInt64.max : deadline.partialValue
-            while events.isEmpty && lock.wait(untilNanos: until) {}
+            while events.count == head && lock.wait(untilNanos: until) {}
         }
-        if events.isEmpty { return false }
-        if events.count <= max {
-            swap(&batch, &events)
+        if events.count == head { return false }
+        if events.count - head <= max {
+            if head == 0 {
+                swap(&batch, &events)
+            } else {
+                batch.append(contentsOf: events[head...])
+                events.removeAll(keepingCapacity: true)
+                head = 0
+            }
             bytes.store(0, ordering: .sequentiallyConsistent)
             return true
         }
-        batch.append(contentsOf: events[..<max])
-        events.removeFirst(max)
+        let end = head + max  // no overflow: max < events.count - head here
+        batch.append(contentsOf: events[head..<end])
+        head = end
+        if head >= events.count - head {
+            events.removeFirst(head)
+            head = 0
+        }
         let taken = batch.reduce(0) { $0 &+ Self.cost($1) }
         bytes.wrappingSubtract(taken, ordering: .sequentiallyConsistent)
         return true

@@ -38,6 +38,27 @@ struct EventQueuePopTests {
         #expect(fourth == "3")
     }
 
+    @Test("small batches interleaved with pushes keep every event once, in order, and the byte count")
+    func smallBatchesKeepOrder() {
+        let q = EventQueue()
+        var batch: [ExecutionEvent] = []
+        var seen: [String] = []
+        var next = 0
+        for round in 0..<50 {
+            for _ in 0..<(round % 7 + 1) { q.push(delta("\(next)")); next += 1 }
+            if q.pop(into: &batch, max: round % 3 + 1, waitNs: 0) {
+                for case .delta(let s?, _) in batch { seen.append(s) }
+            }
+        }
+        while q.pop(into: &batch, max: 4, waitNs: 0) {
+            for case .delta(let s?, _) in batch { seen.append(s) }
+        }
+        #expect(seen == (0..<next).map { "\($0)" })
+        #expect(!q.shouldPause())
+        q.push(delta("last"))
+        #expect(q.pop(into: &batch, max: 1, waitNs: 0) && batch.count == 1)
+    }
+
     @Test("pop with waitNs 0 does not wait; with a timeout it comes back empty; with an event it returns it")
     func timeouts() {
         let q = EventQueue()
