@@ -14,15 +14,15 @@
 //    into the library once per batch and parses no JSON per delta;
 //  - callbacks: any callable taking std::string_view and returning bool (true = continue,
 //    false = cancel) or void. Exceptions thrown by a callable never cross the C boundary: they
-//    are caught, the stream is cancelled, and the exception is rethrown to the caller
-//    (Router::stream) or from Stream::result() (async streams).
+//    are caught in the C trampoline, the stream is cancelled, and the exception is rethrown to
+//    the caller (Router::stream) or from Stream::result() (async streams).
 //
 // JSON goes in and out as std::string (UTF-8). The header depends on no JSON library: the
 // small scanner in providermux::json reads top-level members of the library's own output
 // (responses, stats, error events), enough for simple consumers; use a real JSON library for
-// anything more. Streams need it only where the library hands JSON alone: the `response` of a
-// DONE event (once per stream) and the async callback's event type (stream_async's callable
-// receives JSON from the I/O thread, with no typed view).
+// anything more. Typed streams need it only for the `response` of a DONE event (once per
+// stream); the async callback uses it for each event's type (stream_async's callable receives
+// JSON from the I/O thread, with no typed view).
 //
 // Example:
 //
@@ -488,39 +488,26 @@ inline bool is_terminal_type(const std::optional<std::string> &type) noexcept
     return type && (*type == "done" || *type == "error");
 }
 
-/// True on a thread that is running one of this header's async callables (the router's I/O
-/// thread). Router::stream checks it: waiting there for events would wait for itself.
-inline bool &in_async_callable() noexcept
-{
-    thread_local bool inside = false;
-    return inside;
-}
-
-/// Sets in_async_callable() for its scope (restoring the previous value: callables may nest
-/// when one starts a stream whose events run inline).
-class AsyncCallableScope {
-public:
-    AsyncCallableScope() noexcept : previous_(std::exchange(in_async_callable(), true)) {}
-    ~AsyncCallableScope() { in_async_callable() = previous_; }
-    AsyncCallableScope(const AsyncCallableScope &) = delete;
-    AsyncCallableScope &operator=(const AsyncCallableScope &) = delete;
-
-private:
-    bool previous_;
-};
-
-/// State of one blocking call with a JSON callback (Router::model_manage's progress events).
-/// Lives on the caller's stack; events arrive on the calling thread.
+/// State of one blocking call with a JSON callback (Router::stream, Router::model_manage). Lives
+/// on the caller's stack; events arrive on the calling thread.
 template <class Fn>
 struct BlockingCall {
     Fn *fn;
     std::exception_ptr exception;
+    /// A copy of the last event: when the call fails after its first event, that is the
+    /// terminal `error` event (the last one of every stream), so no event's type is scanned.
+    std::string last_event;
 
     static std::int32_t trampoline(const char *event_json, std::size_t len, void *userdata) noexcept
     {
         auto *self = static_cast<BlockingCall *>(userdata);
         const std::string_view event(event_json, len);
         std::int32_t cancel = 0;
+        try {
+            self->last_event.assign(event); // reuses its capacity: no allocation per event
+        } catch (...) { // std::bad_alloc: the status and pmx_error are still reported
+            self->last_event.clear();
+        }
         if (self->exception)
             return 1; // the callable already failed: keep cancelling, never call it again
         try {
@@ -560,7 +547,6 @@ struct AsyncCall {
             cancel = 1;
         } else {
             try {
-                const AsyncCallableScope scope;
                 if (!invoke_event(self->fn, event))
                     cancel = 1;
             } catch (...) {
@@ -1188,50 +1174,36 @@ public:
         return take(rc, out, err);
     }
 
-    /// Runs one streamed chat completion on the CALLING thread: calls
+    /// Runs one streamed chat completion on the CALLING thread (pmx_router_stream): calls
     /// `on_event(std::string_view event_json)` for every event (`start`, `delta`, `retry`,
     /// `fallback`, `usage`, then `done` or `error`); the view is valid during the call only.
-    /// `on_event` returns void, or bool: false cancels the stream (it still sees the events
-    /// that follow, up to the terminal one). Returns the full response JSON (as carried by
-    /// `done`).
+    /// `on_event` returns void, or bool: false cancels the stream. Returns the full response
+    /// JSON (as carried by `done`). For typed events without JSON, see events().
     ///
-    /// Built on the pull stream (events(), with PMX_NEXT_WITH_JSON): one FFI call per batch of
-    /// events, and the event types come from the typed view, not from the JSON.
-    ///
-    /// If `on_event` throws, the stream is cancelled, `on_event` is not called again, and the
-    /// exception is rethrown here once the stream has ended. Otherwise a stream that ends with
-    /// `error` throws Error built from that event (PMX_ERR_CANCELLED when `on_event` returned
-    /// false). Called inside a stream_async() callable (the router's I/O thread), it throws
-    /// Error(PMX_ERR_WOULD_DEADLOCK) and starts nothing.
+    /// If `on_event` throws, the exception is caught before it reaches C, the stream is
+    /// cancelled, `on_event` is not called again, and the exception is rethrown here once
+    /// pmx_router_stream has returned. Otherwise a stream that ends with `error` throws Error
+    /// built from that event (PMX_ERR_CANCELLED when `on_event` returned false).
     template <class F>
     std::string stream(const std::string &request_json, F &&on_event) const
     {
         using Fn = std::remove_reference_t<F>;
         static_assert(std::is_invocable_v<Fn &, std::string_view>,
                       "providermux: on_event must be callable with std::string_view");
-        if (detail::in_async_callable())
-            throw Error(PMX_ERR_WOULD_DEADLOCK,
-                        "providermux::Router::stream inside a stream_async callable: it runs on the "
-                        "router's I/O thread and would wait for itself");
-        EventStream events = this->events(request_json, PMX_NEXT_WITH_JSON);
-        std::exception_ptr exception;
-        bool cancelled = false;
-        for (const Event event : events) {
-            if (exception)
-                continue; // draining to the terminal event: the callable is not called again
-            try {
-                if (!detail::invoke_event(on_event, event.json()) && !cancelled) {
-                    cancelled = true;
-                    events.cancel();
-                }
-            } catch (...) {
-                exception = std::current_exception();
-                events.cancel();
-            }
+        detail::BlockingCall<Fn> call{&on_event, nullptr, std::string()};
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_stream(&out, require(), request_json.c_str(),
+                                                &detail::BlockingCall<Fn>::trampoline, &call, &err);
+        detail::OwnedString owned(out);
+        if (call.exception)
+            std::rethrow_exception(call.exception);
+        if (rc != PMX_OK) {
+            if (!call.last_event.empty())
+                throw Error::from_event(call.last_event, rc);
+            throw Error::from_c(rc, err);
         }
-        if (exception)
-            std::rethrow_exception(exception);
-        return events.result();
+        return detail::to_string(owned);
     }
 
     /// Starts a streamed chat completion whose typed events the caller pulls
@@ -1383,7 +1355,7 @@ public:
         using Fn = std::remove_reference_t<F>;
         static_assert(std::is_invocable_v<Fn &, std::string_view>,
                       "providermux: on_progress must be callable with std::string_view");
-        detail::BlockingCall<Fn> call{&on_progress, nullptr};
+        detail::BlockingCall<Fn> call{&on_progress, nullptr, std::string()};
         char *out = nullptr;
         pmx_error err{};
         const pmx_status rc = pmx_router_model_manage(&out, require(), request_json.c_str(),

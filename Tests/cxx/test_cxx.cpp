@@ -841,7 +841,7 @@ static void test_events_cancel_and_errors()
         }
     }
     {
-        // Router::stream inside an async callable would wait for itself: refused, nothing started.
+        // Router::stream inside an async callable (the I/O thread) is refused, nothing started.
         pmx::Router router(kConfig);
         auto status = std::make_shared<std::atomic<int>>(0);
         pmx::Router *const r = &router;

@@ -44,7 +44,7 @@ def figures(n):
                 return int(m.group(1).replace(",", ""))
         return 0
     deltas = int(open(f"{tmp}/{name}-{n}.txt").read().split()[0])
-    return deltas, total, inc(r"^//<compiler-generated>:pmx_stream_next$"), inc(r"^\?\?\?:pmx_router_stream$")
+    return deltas, total, inc(r"(^|:)pmx_stream_next$"), inc(r"(^|:)pmx_router_stream$")
 (d1, t1, p1, s1), (d2, t2, p2, s2) = figures(small), figures(large)
 k = max(d2 - d1, 1)
 print(f"{name:<22} {(t2 - t1) / k:>8,.0f} {(p2 - p1) / k:>17,.0f} {(s2 - s1) / k:>19,.0f}   ({d2 - d1} deltas)")
@@ -54,7 +54,8 @@ PY
 echo "instructions per delta (mock, callgrind, all threads), library $lib"
 echo "reader                  process  in pmx_stream_next  in pmx_router_stream"
 if command -v c++ >/dev/null; then
-  flags=(-O2 -std=c++17 -I"$prefix/include" -I"$root/include" "$here/reader.cpp" -L"$lib" -lprovidermux -pthread)
+  # This checkout's headers first: its providermux.hpp is the one measured (PREFIX may hold another).
+  flags=(-O2 -std=c++17 -I"$root/include" -I"$prefix/include" "$here/reader.cpp" -L"$lib" -lprovidermux -pthread)
   c++ "${flags[@]}" -o "$tmp/cxx-typed" && count "c++ events()" "$tmp/cxx-typed"
   c++ -DJSON_CALLBACK "${flags[@]}" -o "$tmp/cxx-json" && count "c++ stream() + json::" "$tmp/cxx-json"
 else
