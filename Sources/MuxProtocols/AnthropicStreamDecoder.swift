@@ -37,12 +37,12 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
     package init(provider: ProviderConfig) { self.provider = provider }
 
     package func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
-        do { try sse.feed(bytes) { try handle($0, emit) } } catch let e as StreamDecodeError { throw tooLarge(e) }
+        do { try sse.feedBorrowed(bytes) { try handle($0, emit) } } catch let e as StreamDecodeError { throw tooLarge(e) }
     }
 
     package func finish(_ emit: (ProviderEvent) -> Void) throws {
         // A stream cut before `message_stop` emits no `.end`: the driver reports the interruption.
-        try sse.finish { try handle($0, emit) }
+        try sse.finishBorrowed { try handle($0, emit) }
     }
 
     private func tooLarge(_ e: StreamDecodeError) -> PMXError {
@@ -55,14 +55,52 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
         CodecSupport.protocolError(provider, "Anthropic stream: \(what)")
     }
 
-    private func handle(_ event: SSEEvent, _ emit: (ProviderEvent) -> Void) throws {
-        let json = try CodecSupport.parseEvent(event.data, provider: provider.name,
-                                               prefix: "Anthropic stream: malformed \(event.event ?? "data") event: ")
-        guard json.objectValue != nil else { throw fail("\(event.event ?? "data") event is not a JSON object") }
-        // The `event:` line names the event; its data repeats it as `type`.
-        let type = event.event ?? json["type"]?.stringValue ?? (json["error"] != nil ? "error" : "")
+    /// One event. The per-token events (`content_block_delta`, `ping`) are read in place from
+    /// the parsed document; the few others (start, stop, usage, error) as a `JSONValue`.
+    private func handle(_ event: SSEEventView, _ emit: (ProviderEvent) -> Void) throws {
+        let doc: JSONDocument
+        do { doc = try JSONDocument(event.data) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "Anthropic stream: malformed \(event.event ?? "data") event: \(e.message)", provider: provider.name)
+        }
+        let ref = doc.ref
+        guard ref.isObject else { throw fail("\(event.event ?? "data") event is not a JSON object") }
         if ended { return }  // nothing after message_stop can change the answer
+        // The `event:` line names the event; its data repeats it as `type`.
+        if event.name.isEmpty ? ref["type"]?.stringValue == "content_block_delta" : event.isEvent("content_block_delta") {
+            try contentDelta(ref, emit)
+            return
+        }
+        if event.isEvent("ping") { return }
+        let json = ref.value
+        let type = event.event ?? json["type"]?.stringValue ?? (json["error"] != nil ? "error" : "")
+        try handle(type, json, emit)
+    }
 
+    /// A `content_block_delta`: text or a piece of a tool call's arguments.
+    private func contentDelta(_ json: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+        let type = "content_block_delta"
+        let index = try blockIndex(json["index"]?.intValue, type)
+        let block = try openBlock(index, type)
+        guard let delta = json["delta"], let kind = delta["type"]?.stringValue else {
+            throw fail("content_block_delta \(index) without a delta type")
+        }
+        switch (kind, block.kind) {
+        case ("text_delta", .text):
+            guard let t = delta["text"]?.stringValue else { throw fail("text_delta \(index) without text") }
+            if !t.isEmpty { emit(.delta(content: t, toolCalls: nil)) }
+        case ("input_json_delta", .toolUse(let call)):
+            guard let piece = delta["partial_json"]?.stringValue else { throw fail("input_json_delta \(index) without partial_json") }
+            if !piece.isEmpty {
+                emit(.delta(content: nil, toolCalls: [ToolCalls.argumentsDelta(index: call, piece: piece)]))
+            }
+        case ("text_delta", .toolUse), ("input_json_delta", .text):
+            throw fail("\(kind) for content block \(index) of another type")
+        default:
+            break  // thinking_delta, signature_delta, citations_delta, deltas of ignored blocks
+        }
+    }
+
+    private func handle(_ type: String, _ json: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
         switch type {
         case "ping":
             return
@@ -81,7 +119,7 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
                 emit(.usage(Usage(promptTokens: inputTokens, completionTokens: output, cachedTokens: cachedTokens)))
             }
         case "content_block_start":
-            let index = try blockIndex(json, type)
+            let index = try blockIndex(json["index"]?.intValue, type)
             guard blocks[index] == nil else { throw fail("content block \(index) started twice") }
             guard let block = json["content_block"], let kind = block["type"]?.stringValue else {
                 throw fail("content_block_start \(index) without a content_block type")
@@ -105,27 +143,9 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
                 blocks[index] = Block(kind: .other)
             }
         case "content_block_delta":
-            let index = try blockIndex(json, type)
-            let block = try openBlock(index, type)
-            guard let delta = json["delta"], let kind = delta["type"]?.stringValue else {
-                throw fail("content_block_delta \(index) without a delta type")
-            }
-            switch (kind, block.kind) {
-            case ("text_delta", .text):
-                guard let t = delta["text"]?.stringValue else { throw fail("text_delta \(index) without text") }
-                if !t.isEmpty { emit(.delta(content: t, toolCalls: nil)) }
-            case ("input_json_delta", .toolUse(let call)):
-                guard let piece = delta["partial_json"]?.stringValue else { throw fail("input_json_delta \(index) without partial_json") }
-                if !piece.isEmpty {
-                    emit(.delta(content: nil, toolCalls: [ToolCalls.argumentsDelta(index: call, piece: piece)]))
-                }
-            case ("text_delta", .toolUse), ("input_json_delta", .text):
-                throw fail("\(kind) for content block \(index) of another type")
-            default:
-                break  // thinking_delta, signature_delta, citations_delta, deltas of ignored blocks
-            }
+            return  // never here: read in place by handle(_:_:) before the document is converted
         case "content_block_stop":
-            let index = try blockIndex(json, type)
+            let index = try blockIndex(json["index"]?.intValue, type)
             _ = try openBlock(index, type)
             blocks[index]?.open = false
         case "message_delta":
@@ -154,9 +174,9 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
     }
 
     /// The `index` of a content block event, which must come after `message_start`.
-    private func blockIndex(_ json: JSONValue, _ type: String) throws -> Int {
+    private func blockIndex(_ index: Int64?, _ type: String) throws -> Int {
         guard started else { throw fail("\(type) before message_start") }
-        guard let i = json["index"]?.intValue, i >= 0 else { throw fail("\(type) without a block index") }
+        guard let i = index, i >= 0 else { throw fail("\(type) without a block index") }
         return Int(i)
     }
 

@@ -51,8 +51,9 @@ public struct GeminiCodec: WireCodec {
     }
 
     public func decodeChat(_ body: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let json = try CodecSupport.parseBody(body, provider: provider, what: "gemini response")
-        if let err = ProviderErrorBody.inBand(json) { throw GeminiErrors.inBody(err, httpStatus: 200, provider: provider.name) }
+        let doc = try body.withUnsafeBytes { try CodecSupport.document($0, provider: provider.name, prefix: "malformed gemini response: ") }
+        let json = doc.ref
+        if let err = json["error"], !err.isNull { throw GeminiErrors.inBody(err.value, httpStatus: 200, provider: provider.name) }
         var reader = GeminiResponseReader(provider: provider.name)
         var events: [ProviderEvent] = []
         try reader.read(json) { events.append($0) }

@@ -20,10 +20,10 @@ package final class GeminiStreamDecoder: ChatStreamDecoding {
         if firstByte == nil, let b = bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) { firstByte = b }
         var reader = self.reader, sawData = self.sawData, failed = false
         defer { self.reader = reader; self.sawData = sawData; self.failed = failed }
-        try sse.feed(bytes) { event in
+        try sse.feedBorrowed(bytes) { event in
             if failed { return }
             sawData = true
-            try Self.decode(event, &reader, &failed, emit)
+            try Self.decode(event.data, &reader, &failed, emit)
         }
     }
 
@@ -31,9 +31,9 @@ package final class GeminiStreamDecoder: ChatStreamDecoding {
         if failed { return }
         var reader = self.reader, failed = false
         defer { self.reader = reader; self.failed = failed }
-        try sse.finish { event in
+        try sse.finishBorrowed { event in
             sawData = true
-            try Self.decode(event, &reader, &failed, emit)
+            try Self.decode(event.data, &reader, &failed, emit)
         }
         if failed { return }
         guard reader.finishReason != nil else {
@@ -45,10 +45,10 @@ package final class GeminiStreamDecoder: ChatStreamDecoding {
         emit(.end)
     }
 
-    private static func decode(_ event: SSEEvent, _ reader: inout GeminiResponseReader, _ failed: inout Bool,
+    private static func decode(_ data: UnsafeRawBufferPointer, _ reader: inout GeminiResponseReader, _ failed: inout Bool,
                                _ emit: (ProviderEvent) -> Void) throws {
-        let json = try CodecSupport.parseEvent(event.data, provider: reader.provider, prefix: "gemini: malformed stream event: ")
-        try reader.read(json) { e in
+        let doc = try CodecSupport.document(data, provider: reader.provider, prefix: "gemini: malformed stream event: ")
+        try reader.read(doc.ref) { e in
             if case .error = e { failed = true }  // nothing after an error means anything
             emit(e)
         }
@@ -56,8 +56,9 @@ package final class GeminiStreamDecoder: ChatStreamDecoding {
 }
 
 /// Reads `GenerateContentResponse` objects (one per stream event, or a whole non-streamed
-/// body) into provider events. Function calls arrive whole, so each becomes ONE tool-call
-/// delta with id, name and all of its arguments.
+/// body) into provider events, in place from the parsed document (a streamed chunk makes no
+/// `JSONValue` tree; only a function call's pieces are converted). Function calls arrive
+/// whole, so each becomes ONE tool-call delta with id, name and all of its arguments.
 package struct GeminiResponseReader {
     package let provider: String
     package private(set) var finishReason: String?
@@ -75,53 +76,62 @@ package struct GeminiResponseReader {
         PMXError(.upstreamProtocol, "gemini: \(what)", provider: provider)
     }
 
-    package mutating func read(_ json: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
-        guard let o = json.objectValue else { throw broken("expected a GenerateContentResponse object, got \(json.typeName)") }
-        if let err = ProviderErrorBody.inBand(json) {
-            emit(.error(GeminiErrors.inBody(err, httpStatus: 200, provider: provider)))
+    package mutating func read(_ json: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+        guard json.isObject else { throw broken("expected a GenerateContentResponse object, got \(json.kindName)") }
+        if let err = json["error"], !err.isNull {
+            emit(.error(GeminiErrors.inBody(err.value, httpStatus: 200, provider: provider)))
             return
         }
         if !sawMeta {
             sawMeta = true
-            responseId = try optionalString(o["responseId"], "responseId")
-            emit(.meta(id: responseId, model: try optionalString(o["modelVersion"], "modelVersion")))
+            responseId = try optionalString(json["responseId"], "responseId")
+            emit(.meta(id: responseId, model: try optionalString(json["modelVersion"], "modelVersion")))
         }
-        let candidates: [JSONValue]
-        switch o["candidates"] {
-        case nil, .null?: candidates = []
-        case .array(let a)?: candidates = a
-        case let v?: throw broken("candidates is \(v.typeName), not an array")
+        var candidates: JSONRef?
+        if let c = json["candidates"], !c.isNull {
+            guard c.isArray else { throw broken("candidates is \(c.kindName), not an array") }
+            candidates = c
         }
         // Usage-only chunks have no candidates; a blocked prompt has none and says why.
-        if let candidate = candidates.first(where: { $0["index"]?.intValue ?? 0 == 0 }) ?? candidates.first {
+        if let candidate = Self.firstCandidate(candidates) {
             sawCandidate = true
             try read(candidate: candidate, emit)
-        } else if let reason = o["promptFeedback"]?["blockReason"]?.stringValue {
-            let why = o["promptFeedback"]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
+        } else if let reason = json["promptFeedback"]?["blockReason"]?.stringValue {
+            let why = json["promptFeedback"]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
             emit(.error(PMXError(.contentFiltered, "gemini blocked the prompt (\(reason))\(why)", httpStatus: 200, provider: provider)))
             return
         }
-        if let u = o["usageMetadata"], !u.isNull { try read(usage: u, emit) }
+        if let u = json["usageMetadata"], !u.isNull { try read(usage: u, emit) }
     }
 
-    private mutating func read(candidate: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
-        guard candidate.objectValue != nil else { throw broken("a candidate is \(candidate.typeName), not an object") }
-        let parts: [JSONValue]
-        switch candidate["content"]?["parts"] {
-        case nil, .null?: parts = []
-        case .array(let a)?: parts = a
-        case let v?: throw broken("content.parts is \(v.typeName), not an array")
+    /// The candidate with `index` 0 (a missing index counts as 0), else the first one.
+    private static func firstCandidate(_ candidates: JSONRef?) -> JSONRef? {
+        guard let candidates else { return nil }
+        let n = candidates.count
+        for i in 0..<n {
+            if let c = candidates[i], c["index"]?.intValue ?? 0 == 0 { return c }
+        }
+        return candidates[0]
+    }
+
+    private mutating func read(candidate: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+        guard candidate.isObject else { throw broken("a candidate is \(candidate.kindName), not an object") }
+        var parts: JSONRef?
+        if let p = candidate["content"]?["parts"], !p.isNull {
+            guard p.isArray else { throw broken("content.parts is \(p.kindName), not an array") }
+            parts = p
         }
         var text = ""
         var calls: [JSONValue] = []
-        for part in parts {
-            guard part.objectValue != nil else { throw broken("a part is \(part.typeName), not an object") }
-            if part["thought"]?.boolValue == true { continue }  // a thought summary is not the answer
+        for i in 0..<(parts?.count ?? 0) {
+            guard let part = parts?[i] else { continue }
+            guard part.isObject else { throw broken("a part is \(part.kindName), not an object") }
+            if part["thought"]?.readBool == true { continue }  // a thought summary is not the answer
             if let t = part["text"] {
-                guard let s = t.stringValue else { throw broken("text is \(t.typeName), not a string") }
+                guard let s = t.stringValue else { throw broken("text is \(t.kindName), not a string") }
                 text += s
             } else if let fc = part["functionCall"] {
-                calls.append(try toolCallDelta(fc, signature: part["thoughtSignature"]?.stringValue))
+                calls.append(try toolCallDelta(fc.value, signature: part["thoughtSignature"]?.stringValue))
             }
             // Other parts (executableCode, inlineData output, ...) have no OpenAI counterpart.
         }
@@ -129,15 +139,13 @@ package struct GeminiResponseReader {
         if !text.isEmpty || !calls.isEmpty {
             emit(.delta(content: text.isEmpty ? nil : text, toolCalls: calls.isEmpty ? nil : calls))
         }
-        switch candidate["finishReason"] {
-        case nil, .null?, .string("FINISH_REASON_UNSPECIFIED")?: break
-        case .string(let raw)?:
-            if finishReason == nil {
+        if let f = candidate["finishReason"], !f.isNull {
+            guard let raw = f.stringValue else { throw broken("finishReason is \(f.kindName), not a string") }
+            if raw != "FINISH_REASON_UNSPECIFIED" && finishReason == nil {
                 let reason = Self.openAIReason(raw, calledTools: toolCalls > 0)
                 finishReason = reason
                 emit(.finish(reason: reason))
             }
-        case let v?: throw broken("finishReason is \(v.typeName), not a string")
         }
     }
 
@@ -166,10 +174,10 @@ package struct GeminiResponseReader {
     /// Totals so far. Gemini counts thinking apart from the answer; OpenAI's completion tokens
     /// include reasoning, so they are added. `cachedContentTokenCount` is the cached part of
     /// the prompt count (OpenAI's `cached_tokens`).
-    private mutating func read(usage u: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
-        guard u.objectValue != nil else { throw broken("usageMetadata is \(u.typeName), not an object") }
+    private mutating func read(usage u: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+        guard u.isObject else { throw broken("usageMetadata is \(u.kindName), not an object") }
         func count(_ key: String) throws -> Int? {  // clamped into 0...Usage.maxTokens: the sums below cannot overflow
-            try TokenCounts.count(u[key], orThrow: broken("usageMetadata.\(key) is not a count"))
+            try TokenCounts.count(u[key]?.value, orThrow: broken("usageMetadata.\(key) is not a count"))
         }
         let prompt = try count("promptTokenCount"), candidates = try count("candidatesTokenCount")
         let thoughts = try count("thoughtsTokenCount"), toolPrompt = try count("toolUsePromptTokenCount")
@@ -184,12 +192,10 @@ package struct GeminiResponseReader {
         }
     }
 
-    private func optionalString(_ v: JSONValue?, _ key: String) throws -> String? {
-        switch v {
-        case nil, .null?: return nil
-        case .string(let s)?: return s
-        case let v?: throw broken("\(key) is \(v.typeName), not a string")
-        }
+    private func optionalString(_ v: JSONRef?, _ key: String) throws -> String? {
+        guard let v, !v.isNull else { return nil }
+        guard let s = v.stringValue else { throw broken("\(key) is \(v.kindName), not a string") }
+        return s
     }
 
     /// Gemini's finish reasons in OpenAI's words. A function call ends a turn with STOP.

@@ -26,10 +26,12 @@ public struct OllamaCodec: WireCodec {
     }
 
     public func decodeChat(_ body: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let json = try CodecSupport.parseBody(body, provider: provider, what: "ollama chat response")
+        let doc = try body.withUnsafeBytes {
+            try CodecSupport.document($0, provider: provider.name, prefix: "malformed ollama chat response: ")
+        }
         var decoder = OllamaChatDecoding(provider: provider.name, inStream: false)
         var events: [ProviderEvent] = []
-        try decoder.decode(json) { events.append($0) }
+        try decoder.decode(doc.ref) { events.append($0) }
         for case .error(let e) in events { throw e }
         guard decoder.done else { throw CodecSupport.protocolError(provider, "ollama: a non-streamed answer without \"done\": true") }
         return CodecSupport.completion(from: events, model: model ?? provider.defaultModel)

@@ -25,32 +25,33 @@ package struct OllamaChatDecoding {
         PMXError(.upstreamProtocol, "ollama: \(what)", provider: provider)
     }
 
-    package mutating func decode(_ json: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
+    /// One answer object, read in place (a streamed line costs no `JSONValue` tree).
+    package mutating func decode(_ json: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
         if failed { return }
-        guard let o = json.objectValue else { throw fail("expected a JSON object per line, got \(json.typeName)") }
+        guard json.isObject else { throw fail("expected a JSON object per line, got \(json.kindName)") }
         if done { throw fail("a line after the final \"done\": true line") }
         // Errors after the stream started arrive under HTTP 200 as {"error": "..."}.
-        if let err = ProviderErrorBody.inBand(json) {
+        if let err = json["error"], !err.isNull {
             failed = true
-            emit(.error(OllamaCodec.inBandError(ProviderErrorBody.message(err), provider: provider, inStream: inStream)))
+            emit(.error(OllamaCodec.inBandError(ProviderErrorBody.message(err.value), provider: provider, inStream: inStream)))
             return
         }
-        guard let doneValue = o["done"] else { throw fail("a line without \"done\"") }
-        guard let isDone = doneValue.boolValue else { throw fail("\"done\": expected a boolean, got \(doneValue.typeName)") }
+        guard let doneValue = json["done"] else { throw fail("a line without \"done\"") }
+        guard let isDone = doneValue.readBool else { throw fail("\"done\": expected a boolean, got \(doneValue.kindName)") }
         if !sawMeta {
             sawMeta = true
-            emit(.meta(id: nil, model: o["model"]?.stringValue))  // Ollama answers carry no id
+            emit(.meta(id: nil, model: json["model"]?.stringValue))  // Ollama answers carry no id
         }
 
-        if let m = o["message"], !m.isNull {
-            guard let message = m.objectValue else { throw fail("\"message\": expected an object, got \(m.typeName)") }
+        if let message = json["message"], !message.isNull {
+            guard message.isObject else { throw fail("\"message\": expected an object, got \(message.kindName)") }
             if let c = message["content"], !c.isNull {
-                guard let text = c.stringValue else { throw fail("\"message.content\": expected a string, got \(c.typeName)") }
+                guard let text = c.stringValue else { throw fail("\"message.content\": expected a string, got \(c.kindName)") }
                 if !text.isEmpty { emit(.delta(content: text, toolCalls: nil)) }
             }
             if let t = message["tool_calls"], !t.isNull {
-                guard let calls = t.arrayValue else { throw fail("\"message.tool_calls\": expected an array, got \(t.typeName)") }
-                for call in calls { try toolCall(call, emit) }
+                guard t.isArray else { throw fail("\"message.tool_calls\": expected an array, got \(t.kindName)") }
+                for i in 0..<t.count { if let call = t[i] { try toolCall(call.value, emit) } }
             }
         } else if !isDone {
             throw fail("a line with neither \"message\" nor \"done\": true")
@@ -58,6 +59,7 @@ package struct OllamaChatDecoding {
 
         guard isDone else { return }
         done = true
+        let o = json.value.objectValue ?? JSONObject()  // the last line, once: read as a value
         emit(.finish(reason: try finishReason(o["done_reason"])))
         let prompt = try count(o, "prompt_eval_count")
         let completion = try count(o, "eval_count")
@@ -136,7 +138,7 @@ public final class OllamaStreamDecoder: ChatStreamDecoding {
     }
 
     private func line(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
-        let json = try CodecSupport.parseEvent(bytes, provider: chat.provider, prefix: "ollama: malformed stream line: ")
-        try chat.decode(json, emit)
+        let doc = try CodecSupport.document(bytes, provider: chat.provider, prefix: "ollama: malformed stream line: ")
+        try chat.decode(doc.ref, emit)
     }
 }

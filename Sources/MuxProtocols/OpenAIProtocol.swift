@@ -115,27 +115,27 @@ public struct OpenAIStreamDecoder: Sendable {
         let provider = self.provider
         var metaSent = self.metaSent
         defer { self.metaSent = metaSent }
-        try sse.feed(bytes) { event in try Self.decode(event, provider: provider, metaSent: &metaSent, emit) }
+        try sse.feedBorrowed(bytes) { event in try Self.decode(event.data, provider: provider, metaSent: &metaSent, emit) }
     }
 
     public mutating func finish(_ emit: (ProviderEvent) -> Void) throws {
         let provider = self.provider
         var metaSent = self.metaSent
         defer { self.metaSent = metaSent }
-        try sse.finish { event in try Self.decode(event, provider: provider, metaSent: &metaSent, emit) }
+        try sse.finishBorrowed { event in try Self.decode(event.data, provider: provider, metaSent: &metaSent, emit) }
     }
 
     package static func decode(_ event: SSEEvent, provider: String, _ emit: (ProviderEvent) -> Void) throws {
         var metaSent = false
-        try decode(event, provider: provider, metaSent: &metaSent, emit)
+        try event.data.withUnsafeBytes { try decode($0, provider: provider, metaSent: &metaSent, emit) }
     }
 
-    /// One chunk, read in place from jansson's tree: only the fields an event needs become
-    /// Swift values (this runs once per streamed token).
-    package static func decode(_ event: SSEEvent, provider: String, metaSent: inout Bool, _ emit: (ProviderEvent) -> Void) throws {
-        if event.data.count == 6 && event.data.elementsEqual("[DONE]".utf8) { emit(.end); return }
+    /// One chunk's data, read in place from the parsed document: only the fields an event
+    /// needs become Swift values (this runs once per streamed token).
+    package static func decode(_ data: UnsafeRawBufferPointer, provider: String, metaSent: inout Bool, _ emit: (ProviderEvent) -> Void) throws {
+        if data.count == 6 && data.elementsEqual("[DONE]".utf8) { emit(.end); return }
         let doc: JSONDocument
-        do { doc = try JSONDocument(event.data) } catch let e as PMXError {
+        do { doc = try JSONDocument(data) } catch let e as PMXError {
             throw PMXError(.upstreamProtocol, "malformed stream event: \(e.message)", provider: provider)
         }
         let json = doc.ref

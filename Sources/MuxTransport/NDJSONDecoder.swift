@@ -3,6 +3,7 @@
 // Lines are delimited by LF; a CR before the LF is stripped (CRLF streams). Whitespace-only lines
 // are skipped. Lines are handed out as byte buffers, without parsing the JSON.
 
+import Glibc
 
 private let asciiLF: UInt8 = 0x0A
 private let asciiCR: UInt8 = 0x0D
@@ -46,13 +47,13 @@ public struct NDJSONDecoder: Sendable {
     ) throws {
         if failed { throw StreamDecodeError.eventTooLarge(limit: maxLineBytes) }
         let n = bytes.count
+        guard n > 0, let base = bytes.baseAddress else { return }
         var lineStart = 0
         var i = 0
         while i < n {
-            guard bytes[i] == asciiLF else {
-                i += 1
-                continue
-            }
+            // Line ends found with memchr: a streamed token's line is one vectorized search.
+            guard let p = memchr(base + i, Int32(asciiLF), n - i) else { break }
+            i = base.distance(to: UnsafeRawPointer(p))
             let piece = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<i])
             if lineBuffer.isEmpty {
                 guard piece.count <= maxLineBytes else { throw fail() }

@@ -2,8 +2,11 @@
 //
 // Bytes may arrive split anywhere: mid-line, between CR and LF, inside a UTF-8 sequence.
 // Lines are assembled as bytes (never as Swift Strings, where "\r\n" is one Character), and
-// only the `event` / `id` field values are ever turned into Strings.
+// only the `id` field value is ever turned into a String. Events are handed to the callback
+// borrowed (`SSEEventView`, pointing into the decoder's reused buffers): a streamed token costs
+// no allocation here. Line ends are found with memchr.
 
+import Glibc
 
 /// One dispatched Server-Sent Event.
 public struct SSEEvent: Sendable, Equatable {
@@ -27,6 +30,49 @@ public struct SSEEvent: Sendable, Equatable {
 
     /// `data` decoded as UTF-8 (invalid sequences become U+FFFD).
     public var dataString: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// One dispatched event, borrowed from the decoder: `name` and `data` point into its buffers and
+/// are valid only during the callback that receives the view (`SSEEvent(view)` keeps a copy).
+public struct SSEEventView {
+    /// The `event:` field's bytes; empty when absent (or empty, which the spec treats as "message").
+    public let name: UnsafeRawBufferPointer
+    /// The `data:` lines joined with "\n" (no trailing newline).
+    public let data: UnsafeRawBufferPointer
+    /// The last event ID at dispatch time (see `SSEEvent.id`).
+    public let id: String?
+
+    public init(name: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, id: String?) {
+        self.name = name
+        self.data = data
+        self.id = id
+    }
+
+    /// The `event:` field as a String (made now); nil when absent.
+    public var event: String? { name.isEmpty ? nil : String(decoding: name, as: UTF8.self) }
+
+    /// Is the `event:` field exactly `literal`? (Compared as bytes: no String is made.)
+    public func isEvent(_ literal: StaticString) -> Bool {
+        Self.equal(name, literal)
+    }
+
+    /// Is `data` exactly `literal`? (e.g. OpenAI's `[DONE]`)
+    public func dataIs(_ literal: StaticString) -> Bool {
+        Self.equal(data, literal)
+    }
+
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        guard let base = bytes.baseAddress else { return true }
+        return memcmp(base, literal.utf8Start, bytes.count) == 0
+    }
+}
+
+extension SSEEvent {
+    /// An owned copy of a borrowed event.
+    public init(_ view: SSEEventView) {
+        self.init(event: view.event, data: Array(view.data), id: view.id)
+    }
 }
 
 /// Errors thrown by the streaming decoders themselves (errors thrown by callbacks pass through unchanged).
@@ -80,7 +126,7 @@ public struct SSEDecoder: Sendable {
     public mutating func reset() {
         lineBuffer.removeAll(keepingCapacity: true)
         fields.data.removeAll(keepingCapacity: true)
-        fields.eventType = nil
+        fields.eventType.removeAll(keepingCapacity: true)
         fields.lastEventID = nil
         pendingCR = false
         bomMatched = 0
@@ -88,11 +134,17 @@ public struct SSEDecoder: Sendable {
     }
 
     /// Feeds bytes as they arrive (any split: mid-line, mid-CRLF, mid-UTF-8).
-    /// Calls `onEvent` for each complete event.
+    /// Calls `onEvent` for each complete event, with an owned copy (`feedBorrowed` lends it).
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ onEvent: (SSEEvent) throws -> Void) throws {
+        try feedBorrowed(bytes, { try onEvent(SSEEvent($0)) })
+    }
+
+    /// Feeds bytes as they arrive (any split: mid-line, mid-CRLF, mid-UTF-8).
+    /// Calls `onEvent` for each complete event with a view valid only during that call.
+    public mutating func feedBorrowed(_ bytes: UnsafeRawBufferPointer, _ onEvent: (SSEEventView) throws -> Void) throws {
         if failed { throw StreamDecodeError.eventTooLarge(limit: maxEventBytes) }
         let n = bytes.count
-        if n == 0 { return }
+        guard n > 0, let base = bytes.baseAddress else { return }
         var i = 0
 
         if bomMatched != Self.bomDone {
@@ -119,14 +171,14 @@ public struct SSEDecoder: Sendable {
             }
         }
 
+        // A line ends at the first LF or CR. Most streams have no CR at all: one search finds
+        // that out for the whole chunk, and each line end is then one LF search.
+        var nextCR = Self.find(asciiCR, base, from: i, to: n)
         var lineStart = i
         while i < n {
-            let b = bytes[i]
-            if b != asciiLF && b != asciiCR {
-                i += 1
-                continue
-            }
-            let piece = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<i])
+            let end = Self.find(asciiLF, base, from: i, to: nextCR)
+            if end == n { break }  // no terminator in the rest of this chunk
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<end])
             if lineBuffer.isEmpty {
                 // Fast path: the whole line is inside this chunk, parse it in place.
                 guard piece.count <= maxEventBytes else { throw fail() }
@@ -140,13 +192,14 @@ public struct SSEDecoder: Sendable {
                 guard ok else { throw fail() }
                 lineBuffer.removeAll(keepingCapacity: true)
             }
-            i += 1
-            if b == asciiCR {
+            i = end + 1
+            if end == nextCR {
                 if i < n {
                     if bytes[i] == asciiLF { i += 1 }
                 } else {
                     pendingCR = true
                 }
+                nextCR = Self.find(asciiCR, base, from: i, to: n)
             }
             lineStart = i
         }
@@ -156,6 +209,13 @@ public struct SSEDecoder: Sendable {
             guard lineBuffer.count + rest.count <= maxEventBytes else { throw fail() }
             lineBuffer.append(contentsOf: rest)
         }
+    }
+
+    /// The index of the first `byte` in `base[from..<to]`, or `to` when there is none.
+    @inline(__always)
+    private static func find(_ byte: UInt8, _ base: UnsafeRawPointer, from: Int, to: Int) -> Int {
+        guard from < to, let p = memchr(base + from, Int32(byte), to - from) else { return to }
+        return base.distance(to: UnsafeRawPointer(p))
     }
 
     /// Convenience: feeds `bytes` and returns the events they completed.
@@ -173,10 +233,15 @@ public struct SSEDecoder: Sendable {
     /// event is dropped (this method cannot throw its own errors).
     /// Afterwards the decoder is ready for a new stream; only `lastEventID` is kept.
     public mutating func finish(_ onEvent: (SSEEvent) throws -> Void) rethrows {
+        try finishBorrowed({ try onEvent(SSEEvent($0)) })
+    }
+
+    /// `finish` with the flushed event lent as a view (valid only during the call).
+    public mutating func finishBorrowed(_ onEvent: (SSEEventView) throws -> Void) rethrows {
         defer {
             lineBuffer.removeAll(keepingCapacity: true)
             fields.data.removeAll(keepingCapacity: true)
-            fields.eventType = nil
+            fields.eventType.removeAll(keepingCapacity: true)
             pendingCR = false
             bomMatched = 0
             failed = false
@@ -206,7 +271,7 @@ public struct SSEDecoder: Sendable {
         failed = true
         lineBuffer = []
         fields.data = []
-        fields.eventType = nil
+        fields.eventType = []
         pendingCR = false
         return .eventTooLarge(limit: maxEventBytes)
     }
@@ -225,14 +290,15 @@ public struct SSEDecoder: Sendable {
 /// while this state is mutated.
 private struct FieldState: Sendable {
     var data: [UInt8] = []
-    var eventType: String?
+    /// The `event:` value's bytes (empty: none); reused from event to event.
+    var eventType: [UInt8] = []
     var lastEventID: String?
 
     /// Interprets one line (terminator excluded). Returns false, without changing anything, if a
     /// `data` line would grow the event beyond `limit`.
     mutating func processLine(
         _ line: UnsafeRawBufferPointer,
-        _ onEvent: (SSEEvent) throws -> Void,
+        _ onEvent: (SSEEventView) throws -> Void,
         limit: Int
     ) rethrows -> Bool {
         let n = line.count
@@ -260,7 +326,8 @@ private struct FieldState: Sendable {
             data.append(asciiLF)
         case 5 where name[0] == 0x65 && name[1] == 0x76 && name[2] == 0x65 && name[3] == 0x6E
             && name[4] == 0x74:  // event
-            eventType = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+            eventType.removeAll(keepingCapacity: true)
+            eventType.append(contentsOf: value)
         case 2 where name[0] == 0x69 && name[1] == 0x64:  // id
             if !value.contains(0) {
                 lastEventID = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
@@ -272,14 +339,19 @@ private struct FieldState: Sendable {
     }
 
     /// Blank line: dispatch the event being built if it has data, then start a new one.
-    mutating func dispatch(_ onEvent: (SSEEvent) throws -> Void) rethrows {
-        guard !data.isEmpty else {
-            eventType = nil
-            return
+    /// The event is lent from `data` and `eventType`, which are emptied (capacity kept) after.
+    mutating func dispatch(_ onEvent: (SSEEventView) throws -> Void) rethrows {
+        defer {
+            data.removeAll(keepingCapacity: true)
+            eventType.removeAll(keepingCapacity: true)
         }
-        let event = SSEEvent(event: eventType, data: Array(data.dropLast()), id: lastEventID)
-        data.removeAll(keepingCapacity: true)
-        eventType = nil
-        try onEvent(event)
+        guard !data.isEmpty else { return }
+        let id = lastEventID
+        try data.withUnsafeBytes { d in
+            try eventType.withUnsafeBytes { name in
+                // Without the trailing "\n" that joined the last data line.
+                try onEvent(SSEEventView(name: name, data: UnsafeRawBufferPointer(rebasing: d[0..<(d.count - 1)]), id: id))
+            }
+        }
     }
 }

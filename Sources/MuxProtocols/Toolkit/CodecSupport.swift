@@ -23,6 +23,14 @@ public enum CodecSupport {
         }
     }
 
+    /// `parseEvent` kept as a document, read in place (a stream's event after event, or a
+    /// body read the same way by the shared readers).
+    public static func document(_ bytes: UnsafeRawBufferPointer, provider: String, prefix: @autoclosure () -> String) throws -> JSONDocument {
+        do { return try JSONDocument(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "\(prefix())\(e.message)", provider: provider)
+        }
+    }
+
     public static func parseEvent(_ bytes: [UInt8], provider: String, prefix: @autoclosure () -> String) throws -> JSONValue {
         do { return try JSONParser.parse(bytes) } catch let e as PMXError {
             throw PMXError(.upstreamProtocol, "\(prefix())\(e.message)", provider: provider)
