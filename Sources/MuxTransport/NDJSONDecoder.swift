@@ -52,7 +52,7 @@ public struct NDJSONDecoder: Sendable {
         var i = 0
         while i < n {
             // Line ends found with memchr: a streamed token's line is one vectorized search.
-            guard let p = memchr(base + i, Int32(asciiLF), n - i) else { break }
+            guard let p = memchr(base + i, Int32(truncatingIfNeeded: asciiLF), n - i) else { break }
             i = base.distance(to: UnsafeRawPointer(p))
             let piece = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<i])
             if lineBuffer.isEmpty {

@@ -214,7 +214,7 @@ public struct SSEDecoder: Sendable {
     /// The index of the first `byte` in `base[from..<to]`, or `to` when there is none.
     @inline(__always)
     private static func find(_ byte: UInt8, _ base: UnsafeRawPointer, from: Int, to: Int) -> Int {
-        guard from < to, let p = memchr(base + from, Int32(byte), to - from) else { return to }
+        guard from < to, let p = memchr(base + from, Int32(truncatingIfNeeded: byte), to - from) else { return to }
         return base.distance(to: UnsafeRawPointer(p))
     }
 
