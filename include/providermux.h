@@ -672,7 +672,7 @@ PMX_API pmx_status pmx_router_stream_open(pmx_stream **out, pmx_router *router, 
  * ERROR event.
  * Returns: PMX_OK (events taken, or none when timeout_ms passed).
  * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, out_count or stream; capacity 0; event_size too
- *         small; unknown flags; timeout_ms below -1; a stream from pmx_router_stream_async,
+ *         small; capacity * event_size overflowing; unknown flags; timeout_ms below -1; a stream from pmx_router_stream_async,
  *         whose events go to its callback; another thread inside pmx_stream_next on the same
  *         stream; the terminal event already returned), PMX_ERR_WOULD_DEADLOCK (timeout_ms != 0 on a library
  *         I/O thread, e.g. inside an async stream's callback: it would wait for itself; 0

@@ -161,9 +161,13 @@ public func pmx_stream_next(_ out: UnsafeMutableRawPointer?, _ capacity: Int, _ 
         guard let out else { throw PMXError(.invalidArgument, "out is NULL") }
         guard let outCount else { throw PMXError(.invalidArgument, "out_count is NULL") }
         guard let s else { throw PMXError(.invalidArgument, "stream is NULL") }
-        guard capacity > 0 else { throw PMXError(.invalidArgument, "capacity is 0: room for at least one event is needed") }
+        // size_t arguments arrive as Int: one above Int.max reads as negative, refused here too.
+        guard capacity > 0 else { throw PMXError(.invalidArgument, "capacity is 0 (or above SIZE_MAX / 2): room for at least one event is needed") }
         guard eventSize >= EventLayout.size else {
-            throw PMXError(.invalidArgument, "event_size \(eventSize) is below PMX_EVENT_SIZE_MIN (\(EventLayout.size)): pass sizeof(pmx_event)")
+            throw PMXError(.invalidArgument, "event_size \(UInt(bitPattern: eventSize)) is below PMX_EVENT_SIZE_MIN (\(EventLayout.size)): pass sizeof(pmx_event)")
+        }
+        guard !capacity.multipliedReportingOverflow(by: eventSize).overflow else {
+            throw PMXError(.invalidArgument, "capacity \(capacity) × event_size \(eventSize) does not fit in memory: no such array")
         }
         guard flags & ~EventLayout.flagWithJSON == 0 else {
             throw PMXError(.invalidArgument, "flags: unknown bits \(flags & ~EventLayout.flagWithJSON) (known: PMX_NEXT_WITH_JSON)")

@@ -782,6 +782,12 @@ static void test_misuse(void)
     CHECK_CONTAINS(err.message, "capacity");
     CHECK_STATUS(pmx_stream_next(ev, 2, sizeof(pmx_event) - 8, &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
     CHECK_CONTAINS(err.message, "event_size");
+    CHECK_STATUS(pmx_stream_next(ev, 2, (size_t)-1, &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
+    CHECK_CONTAINS(err.message, "event_size");
+    CHECK_STATUS(pmx_stream_next(ev, (size_t)-1, sizeof(pmx_event), &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
+    CHECK_CONTAINS(err.message, "capacity");
+    CHECK_STATUS(pmx_stream_next(ev, (size_t)1 << 60, sizeof(pmx_event), &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
+    CHECK_CONTAINS(err.message, "does not fit");
     CHECK_STATUS(pmx_stream_next(ev, 2, sizeof(pmx_event), &count, s, -1, 0x80, &err), PMX_ERR_INVALID_ARGUMENT, &err);
     CHECK_CONTAINS(err.message, "flags");
     CHECK_STATUS(pmx_stream_next(ev, 2, sizeof(pmx_event), &count, s, -2, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
