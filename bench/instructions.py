@@ -150,9 +150,16 @@ def table(measured, baseline=None):
         lines.append("")
         lines.append("guard: against the baseline (%s), tolerance +%.0f %%" % (
             baseline.get("source", "?"), tol * 100))
+        below = False
         for key, m, b, change, ok in rows:
             ch = "—" if change is None else "%+.1f %%" % (change * 100)
-            lines.append("  %-15s %10s  baseline %10s  %8s  %s" % (key, fmt(m), fmt(b), ch, "ok" if ok else "REGRESSION"))
+            verdict = "REGRESSION" if not ok else "ok"
+            if ok and change is not None and change < -tol:
+                verdict, below = "ok, well below", True
+            lines.append("  %-15s %10s  baseline %10s  %8s  %s" % (key, fmt(m), fmt(b), ch, verdict))
+        if below:
+            lines.append("Figures more than %.0f %% below the baseline leave room for a regression to pass: "
+                         "lower it (bench/instructions.sh LIBDIR --update-baseline, commit the file)." % (tol * 100))
     return "\n".join(lines)
 
 
