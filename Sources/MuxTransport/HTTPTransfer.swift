@@ -22,7 +22,8 @@ public final class HTTPTransfer {
     private weak var loop: EventLoop?
 
     private var status = 0
-    private var headers: [(String, String)] = []
+    /// The header lines of the current block, as received.
+    private var headerLines: [UInt8] = []
     private var headDelivered = false
     private var receivedBytes = 0
     private var lastActivityNs: UInt64 = 0
@@ -172,35 +173,37 @@ public final class HTTPTransfer {
     private func headerLine(_ line: UnsafeRawBufferPointer) -> Bool {
         guard !finished else { return false }
         lastActivityNs = MonotonicClock.nanos()
-        if line.starts(with: "HTTP/".utf8) {
-            // A new status line: a 1xx interim answer's block is replaced by the final one.
-            let text = String(decoding: line, as: UTF8.self)
-            let parts = text.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-            headers.removeAll()
+        if line.count >= 5 && line[0] == 0x48 && line[1] == 0x54 && line[2] == 0x54 && line[3] == 0x50 && line[4] == 0x2F {
+            // "HTTP/": a new status line; a 1xx interim answer's block is replaced by the final one.
+            status = Self.statusCode(line)
+            headerLines.removeAll(keepingCapacity: true)
             return true
         }
         if line.count <= 2 {  // the blank line ending a header block
             if status >= 200 { deliverHead() }
             return !finished
         }
-        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-            // ASCII lower-casing and trimming on the bytes: no Unicode case mapping, no
-            // intermediate strings (a few headers per response, every response).
-            let name = String(unsafeUninitializedCapacity: colon) { out in
-                for i in 0..<colon {
-                    let b = line[i]
-                    out[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
-                }
-                return colon
-            }
-            var lo = colon + 1, hi = line.count
-            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
-            while lo < hi && isSpace(line[lo]) { lo += 1 }
-            while hi > lo && isSpace(line[hi - 1]) { hi -= 1 }
-            headers.append((name, String(decoding: UnsafeRawBufferPointer(rebasing: line[lo..<hi]), as: UTF8.self)))
-        }
+        // Kept as received: split into pairs only if someone asks (HTTPResponseHead).
+        headerLines.append(contentsOf: line)
         return !finished
+    }
+
+    /// The status code of a status line ("HTTP/1.1 200 OK"): the second space-separated word
+    /// when it is all digits, else 0 (then the code curl parsed is used).
+    package static func statusCode(_ line: UnsafeRawBufferPointer) -> Int {
+        func isEnd(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0D || b == 0x0A }
+        var i = 0
+        while i < line.count && line[i] != 0x20 { i += 1 }
+        while i < line.count && line[i] == 0x20 { i += 1 }
+        var code = 0, digits = 0
+        while i < line.count && !isEnd(line[i]) {
+            let d = line[i] &- 0x30
+            guard d < 10, digits < 9 else { return 0 }
+            code = code * 10 + Int(d)
+            digits += 1
+            i += 1
+        }
+        return code
     }
 
     private func bodyChunk(_ chunk: UnsafeRawBufferPointer) -> Bool {
@@ -230,7 +233,7 @@ public final class HTTPTransfer {
             _ = pmx_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
             status = code
         }
-        onHead?(HTTPResponseHead(status: status, headers: headers))
+        onHead?(HTTPResponseHead(status: status, lines: headerLines))
         if let loop, !finished { armWatchdog(loop) }  // from first-byte to idle checks
     }
 

@@ -1,3 +1,5 @@
+import MuxBase
+
 
 /// One HTTP request as the transport sends it. Transport knows nothing of providers.
 public struct HTTPRequest: Sendable {
@@ -57,18 +59,74 @@ public struct TLSSettings: Sendable, Equatable {
 }
 
 /// Status line and headers of a response (names lower-cased).
+///
+/// The transport hands over the header lines as received and they are split into pairs only
+/// when asked (`headers`, `header(_:)`): a successful answer's headers are rarely read, and
+/// building a `String` pair per line cost ~15,000 instructions per request.
 public struct HTTPResponseHead: Sendable {
     public var status: Int
-    public var headers: [(String, String)]
+    private var list: [(String, String)]?
+    /// The final header block's lines ("Name: value\r\n" each) when `list` is nil.
+    private var lines: [UInt8]
+
     public init(status: Int, headers: [(String, String)]) {
         self.status = status
-        self.headers = headers
+        self.list = headers
+        self.lines = []
     }
+
+    /// From the raw header lines of the final block (the status line not included).
+    package init(status: Int, lines: [UInt8]) {
+        self.status = status
+        self.list = nil
+        self.lines = lines
+    }
+
+    /// Name (ASCII lower-cased) and value (spaces, tabs and the line end trimmed) per line
+    /// that has a colon, in order.
+    public var headers: [(String, String)] {
+        get { list ?? Self.split(lines) }
+        set { list = newValue; lines = [] }
+    }
+
     /// Names are stored lower-case; callers usually ask in lower case already.
     public func header(_ name: String) -> String? {
+        let headers = self.headers
         if let hit = headers.first(where: { $0.0 == name }) { return hit.1 }
         let lower = name.lowercased()
         return lower == name ? nil : headers.first { $0.0 == lower }?.1
+    }
+
+    private static func split(_ block: [UInt8]) -> [(String, String)] {
+        var out: [(String, String)] = []
+        block.withUnsafeBufferPointer { all in
+            var start = 0
+            while start < all.count {
+                var end = start
+                while end < all.count && all[end] != 0x0A { end += 1 }
+                if end < all.count { end += 1 }  // the line with its LF
+                if let pair = pair(UnsafeBufferPointer(rebasing: all[start..<end])) { out.append(pair) }
+                start = end
+            }
+        }
+        return out
+    }
+
+    private static func pair(_ line: UnsafeBufferPointer<UInt8>) -> (String, String)? {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        // ASCII lower-casing and trimming on the bytes: no Unicode case mapping.
+        let name = String(unsafeUninitializedCapacity: colon) { out in
+            for i in 0..<colon {
+                let b = line[i]
+                out[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+            }
+            return colon
+        }
+        var lo = colon + 1, hi = line.count
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        while lo < hi && isSpace(line[lo]) { lo += 1 }
+        while hi > lo && isSpace(line[hi - 1]) { hi -= 1 }
+        return (name, String(decoding: UnsafeBufferPointer(rebasing: line[lo..<hi]), as: UTF8.self))
     }
 }
 
@@ -76,13 +134,13 @@ extension HTTPRequest {
     /// What makes this request unsafe to hand to curl (a control character in the URL, a
     /// header name or value, which would split the request line or inject a header), or nil.
     public var wireProblem: String? {
-        func control(_ s: String, tab: Bool) -> Bool { s.utf8.contains { ($0 < 0x20 && !(tab && $0 == 0x09)) || $0 == 0x7F } }
-        if control(url, tab: false) || url.utf8.contains(0x20) { return "the URL contains a space or control character" }
+        // One pass over each string's bytes (WireSafety.anyByte), not one per forbidden byte.
+        if WireSafety.anyByte(url, { $0 <= 0x20 || $0 == 0x7F }) { return "the URL contains a space or control character" }
         for (name, value) in headers {
-            if name.isEmpty || control(name, tab: false) || name.utf8.contains(0x20) || name.utf8.contains(UInt8(ascii: ":")) {
+            if name.isEmpty || WireSafety.anyByte(name, { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: ":") }) {
                 return "a header name contains a space, colon or control character"
             }
-            if control(value, tab: true) { return "the value of header \(name) contains a control character" }
+            if !WireSafety.isHeaderValue(value) { return "the value of header \(name) contains a control character" }
         }
         return nil
     }

@@ -176,8 +176,8 @@ public enum Secrets {
 
 /// The live keys compiled for a one-pass byte scan: every spelling of every key (raw and
 /// JSON-escaped), indexed by its first 4 bytes, longest first. A position is looked at only
-/// when its byte can start a spelling (a 256-entry table): over text that holds no key the
-/// scan is one table load and branch per byte.
+/// when its byte can start a spelling (a 256-entry table, or `memchr` when only one byte can):
+/// over text that holds no key the scan is one table load and branch per byte, or less.
 package final class SecretMatcher: @unchecked Sendable {
     package struct Pattern {
         package var bytes: [UInt8]
@@ -190,13 +190,23 @@ package final class SecretMatcher: @unchecked Sendable {
     }
 
     package let patterns: [Pattern]
-    /// Spellings of 4 bytes or more by their first 4 bytes (little-endian load), longest first.
-    package let byPrefix: [UInt32: [Int]]
+    /// The distinct first 4 bytes (little-endian load) of the spellings of 4 bytes or more,
+    /// sorted: a binary search over a few words, where a `Dictionary` lookup hashed every
+    /// candidate position (most of the cost of masking a document).
+    private let prefixKeys: [UInt32]
+    /// For `prefixKeys[k]`: its spellings are `prefixItems[prefixStart[k]..<prefixStart[k + 1]]`
+    /// (indexes into `patterns`, longest first).
+    private let prefixStart: [Int]
+    private let prefixItems: [Int]
     /// Spellings of 1 to 3 bytes (short keys), longest first.
     package let tiny: [Int]
     /// Per first byte: bit 0 = starts a spelling used in `.message`; bit 1 = in `.json` /
     /// `.text`.
     package let first: [UInt8]
+    /// The one byte every spelling used in `.message` (index 0) / `.json` and `.text`
+    /// (index 1) starts with, when there is only one (the common case: one key, or keys of one
+    /// vendor's `sk-` shape): the scan then jumps between its occurrences with `memchr`.
+    private let onlyFirst: (UInt8?, UInt8?)
 
     package init(keys: [String]) {
         var list: [Pattern] = []
@@ -225,9 +235,35 @@ package final class SecretMatcher: @unchecked Sendable {
             }
         }
         patterns = list
-        byPrefix = index
+        let sortedKeys = index.keys.sorted()
+        var starts = [0], items: [Int] = []
+        for k in sortedKeys {
+            items += index[k] ?? []  // each list keeps the longest-first order of `list`
+            starts.append(items.count)
+        }
+        prefixKeys = sortedKeys
+        prefixStart = starts
+        prefixItems = items
         self.tiny = tiny
         self.first = first
+        func only(_ bit: UInt8) -> UInt8? {
+            let bytes = (0..<256).filter { first[$0] & bit != 0 }
+            return bytes.count == 1 ? UInt8(bytes[0]) : nil
+        }
+        onlyFirst = (only(1), only(2))
+    }
+
+    /// The spellings (indexes into `patterns`, longest first) whose first 4 bytes are `key`.
+    @inline(__always)
+    private func candidates(_ key: UInt32) -> ArraySlice<Int> {
+        var lo = 0, hi = prefixKeys.count
+        while lo < hi {
+            let mid = (lo &+ hi) >> 1
+            let k = prefixKeys[mid]
+            if k == key { return prefixItems[prefixStart[mid]..<prefixStart[mid &+ 1]] }
+            if k < key { lo = mid &+ 1 } else { hi = mid }
+        }
+        return []
     }
 
     package static func prefix(_ b: [UInt8]) -> UInt32 {
@@ -278,7 +314,7 @@ package final class SecretMatcher: @unchecked Sendable {
             let base = buf.baseAddress!
             for j in Swift.max(0, tailCount - longest + 1)..<tailCount where first[Int(base[j])] & 2 != 0 && end - j >= 4 {
                 let key = UnsafeRawPointer(base + j).loadUnaligned(as: UInt32.self).littleEndian
-                for c in byPrefix[key] ?? [] where patterns[c].bytes.count > tailCount - j {
+                for c in candidates(key) where patterns[c].bytes.count > tailCount - j {
                     if matches(patterns[c], base, end, at: j, .text) {
                         covered = Swift.max(covered, j + patterns[c].bytes.count - tailCount)
                     }
@@ -301,7 +337,7 @@ package final class SecretMatcher: @unchecked Sendable {
             for j in lo...(n - minimum) where first[Int(base[j])] & 2 != 0 {
                 let rest = n - j  // ≥ minimum ≥ 4: the prefix index applies
                 let key = UnsafeRawPointer(base + j).loadUnaligned(as: UInt32.self).littleEndian
-                for c in byPrefix[key] ?? [] {
+                for c in candidates(key) {
                     let p = patterns[c]
                     guard !p.wholeWord && p.bytes.count > rest else { continue }
                     if p.bytes.withUnsafeBufferPointer({ memcmp(base + j, $0.baseAddress!, rest) == 0 }) { return rest }
@@ -319,10 +355,15 @@ package final class SecretMatcher: @unchecked Sendable {
         // Matched ranges, merged when they overlap or touch; `pattern` -1 = merged.
         var regions: [(start: Int, end: Int, pattern: Int)] = []
         var json = JSONStringState()
+        let only = surface == .message ? onlyFirst.0 : onlyFirst.1
         first.withUnsafeBufferPointer { table in
             var i = 0
             while i < n {
-                if table[Int(base[i])] & wanted == 0 { i &+= 1; continue }
+                if let only {
+                    // One possible first byte: libc's vectorized search skips to it.
+                    guard let hit = memchr(base + i, Int32(only), n - i) else { break }
+                    i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                } else if table[Int(base[i])] & wanted == 0 { i &+= 1; continue }
                 if let (p, len) = match(base, n, at: i, surface) {
                     if surface == .json && !json.isInsideString(base, at: i) { i &+= 1; continue }
                     let end = i + len
@@ -355,9 +396,7 @@ package final class SecretMatcher: @unchecked Sendable {
     private func match(_ base: UnsafePointer<UInt8>, _ n: Int, at i: Int, _ surface: Secrets.Surface) -> (Int, Int)? {
         if n - i >= 4 {
             let key = UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self).littleEndian
-            if let candidates = byPrefix[key] {
-                for c in candidates where matches(patterns[c], base, n, at: i, surface) { return (c, patterns[c].bytes.count) }
-            }
+            for c in candidates(key) where matches(patterns[c], base, n, at: i, surface) { return (c, patterns[c].bytes.count) }
         }
         guard surface == .message else { return nil }
         for c in tiny where matches(patterns[c], base, n, at: i, surface) { return (c, patterns[c].bytes.count) }

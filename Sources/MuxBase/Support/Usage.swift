@@ -135,21 +135,28 @@ extension Usage {
     }
 
     // Member names are tested on their UTF-8 bytes: `String.contains` / `hasSuffix` compare
-    // grapheme clusters, which cost ~60,000 instructions per usage object, once per response.
+    // grapheme clusters, which cost ~60,000 instructions per usage object, once per response;
+    // walking `String.UTF8View` by index still cost ~4,000: the contiguous bytes are compared.
     private static func bytes(of key: String, contain part: StaticString) -> Bool {
-        let k = key.utf8, p = UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount)
-        guard p.count <= k.count else { return false }
-        var start = k.startIndex
-        let last = k.index(k.endIndex, offsetBy: -p.count)
-        while true {
-            if k[start...].starts(with: p) { return true }
-            if start == last { return false }
-            start = k.index(after: start)
+        let p = UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount)
+        return withBytes(of: key) { k in
+            guard p.count <= k.count else { return false }
+            for start in 0...(k.count - p.count) where UnsafeBufferPointer(rebasing: k[start..<(start + p.count)]).elementsEqual(p) {
+                return true
+            }
+            return false
         }
     }
 
     private static func bytes(of key: String, endWith part: StaticString) -> Bool {
-        let k = key.utf8, p = UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount)
-        return p.count <= k.count && k[k.index(k.endIndex, offsetBy: -p.count)...].elementsEqual(p)
+        let p = UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount)
+        return withBytes(of: key) { k in
+            p.count <= k.count && UnsafeBufferPointer(rebasing: k[(k.count - p.count)...]).elementsEqual(p)
+        }
+    }
+
+    private static func withBytes(of key: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        if let r = key.utf8.withContiguousStorageIfAvailable(body) { return r }
+        return Array(key.utf8).withUnsafeBufferPointer(body)
     }
 }

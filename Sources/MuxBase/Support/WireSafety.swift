@@ -21,7 +21,16 @@
 public enum WireSafety {
     /// Whether `s` may be sent as a header value.
     public static func isHeaderValue(_ s: String) -> Bool {
-        !s.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+        !anyByte(s) { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+    }
+
+    /// Whether some UTF-8 byte of `s` satisfies `test`: one pass over the string's contiguous
+    /// bytes (iterating `String.UTF8View` through the generic `contains` cost ~10 instructions
+    /// per byte more, on every header of every request).
+    @inline(__always)
+    public static func anyByte(_ s: String, _ test: (UInt8) -> Bool) -> Bool {
+        if let found = s.utf8.withContiguousStorageIfAvailable({ bytes in bytes.contains(where: test) }) { return found }
+        return s.utf8.contains(where: test)
     }
 
     /// Whether `s` is an HTTP header name (RFC 9110 token).
@@ -33,7 +42,7 @@ public enum WireSafety {
 
     /// Whether `s` has a control character (what no name on the wire may hold).
     public static func hasControl(_ s: String) -> Bool {
-        s.utf8.contains { $0 < 0x20 || $0 == 0x7F }
+        anyByte(s) { $0 < 0x20 || $0 == 0x7F }
     }
 
     @inline(__always)
