@@ -16,18 +16,48 @@ public enum OpenAIProtocol {
 
     /// The request body for `POST {base}/chat/completions`: the caller's body with the
     /// provider's model and, when streaming, `stream_options.include_usage` so usage arrives.
+    ///
+    /// Written straight from the caller's members (the three keys replaced in place, or added
+    /// at the end in this order when absent): the same bytes as setting them on a copy of the
+    /// body and writing that, without copying the body's member list first.
     public static func chatBody(_ request: ChatRequest, model: String?, stream: Bool) -> [UInt8] {
-        var body = request.body
-        if let model { body["model"] = .string(model) } else { body["model"] = nil }
-        body["stream"] = .bool(stream)
-        if stream {
-            var options = body["stream_options"]?.objectValue ?? JSONObject()
-            options["include_usage"] = true
-            body["stream_options"] = .object(options)
-        } else {
-            body["stream_options"] = nil
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        var wrote = 0
+        func member(_ key: String, _ value: JSONValue) {
+            out.append(wrote == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            wrote += 1
+            JSONWriter.writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONWriter.write(value, into: &out)
         }
-        return JSONWriter.bytes(.object(body))
+        func streamOptions(_ current: JSONValue?) -> JSONValue {
+            var options = current?.objectValue ?? JSONObject()
+            options["include_usage"] = true
+            return .object(options)
+        }
+        var sawModel = false, sawStream = false, sawOptions = false
+        for m in request.body.members {
+            switch m.key {
+            case "model":
+                sawModel = true
+                if let model { member("model", .string(model)) }
+            case "stream":
+                sawStream = true
+                member("stream", .bool(stream))
+            case "stream_options":
+                sawOptions = true
+                if stream { member("stream_options", streamOptions(m.value)) }
+            default:
+                member(m.key, m.value)
+            }
+        }
+        if !sawModel, let model { member("model", .string(model)) }
+        if !sawStream { member("stream", .bool(stream)) }
+        if stream && !sawOptions { member("stream_options", streamOptions(nil)) }
+        out.append(wrote == 0 ? UInt8(ascii: "{") : UInt8(ascii: "}"))
+        if wrote == 0 { out.append(UInt8(ascii: "}")) }
+        return out
     }
 
     /// Decodes a non-streamed `chat.completion`.
@@ -36,21 +66,43 @@ public enum OpenAIProtocol {
         if let err = ProviderErrorBody.inBand(json) {
             throw PMXError(.upstreamServer, "error in response body: \(ProviderErrorBody.message(err))", httpStatus: 200, provider: provider)
         }
-        guard var o = json.objectValue, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
+        guard case .object(var o) = consume json, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
             throw PMXError(.upstreamProtocol, "response has no choices", provider: provider)
         }
         // The upstream's usage object goes to the caller as it is, but with its numbers bounded.
         if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
-        o["choices"] = .array(choices.enumerated().map { n, choice in
-            guard var c = choice.objectValue else { return choice }
-            if c["index"] != nil { c["index"] = positionIndex(c["index"], at: n) }
-            if var message = c["message"]?.objectValue, let calls = message["tool_calls"]?.arrayValue {
-                message["tool_calls"] = .array(withPositionIndexes(calls))
-                c["message"] = .object(message)
-            }
-            return .object(c)
-        })
+        // Rebuilt only when an index needs fixing: the usual answer is already right, and
+        // copying its objects (copy-on-write) cost thousands of instructions per request.
+        if choices.contains(where: choiceNeedsIndexes) {
+            o["choices"] = .array(choices.enumerated().map { n, choice in
+                guard var c = choice.objectValue else { return choice }
+                if c["index"] != nil { c["index"] = positionIndex(c["index"], at: n) }
+                if var message = c["message"]?.objectValue, let calls = message["tool_calls"]?.arrayValue {
+                    message["tool_calls"] = .array(withPositionIndexes(calls))
+                    c["message"] = .object(message)
+                }
+                return .object(c)
+            })
+        }
         return o
+    }
+
+    /// Whether `decodeChat` changes `choice`: its `index`, or an `index` of one of its
+    /// message's tool calls, is present and not already a non-negative integer.
+    private static func choiceNeedsIndexes(_ choice: JSONValue) -> Bool {
+        guard case .object(let c) = choice else { return false }
+        if let i = c["index"], !isPositionIndex(i) { return true }
+        guard let calls = c["message"]?["tool_calls"]?.arrayValue else { return false }
+        return calls.contains { call in
+            guard case .object(let o) = call, let i = o["index"] else { return false }
+            return !isPositionIndex(i)
+        }
+    }
+
+    /// Already what `positionIndex` makes of it (an `.int` ≥ 0, kept as it is).
+    private static func isPositionIndex(_ v: JSONValue) -> Bool {
+        if case .int(let i) = v { return i >= 0 }
+        return false
     }
 
     /// An upstream's `index` (of a choice, a tool call, an embedding) as the host gets it: a

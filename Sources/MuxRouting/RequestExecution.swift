@@ -249,6 +249,8 @@ public final class RequestExecution {
         let c = current
         var r: JSONObject
         if let response { r = response } else { r = accumulator.response(fallbackModel: attemptModel) }
+        // provider, attempts, latency_ms (+ ttft_ms): one growth (and copy) of the shared list.
+        r.reserveCapacity(r.count + 4)
         var usage = Usage(openAI: r["usage"])?.nonNegative
         if var u = usage, var fields = r["usage"]?.objectValue {
             // Added to the provider's usage object as it is (embeddings keep their shape).

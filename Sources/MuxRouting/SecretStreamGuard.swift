@@ -52,6 +52,14 @@ package struct SecretStreamGuard {
     /// One pass over what was sent (the channel's tail), what was held and the new fragment,
     /// in one buffer: the usual fragment, with no key in sight, comes back as it was.
     private static func filter(_ fragment: String, _ ch: inout Channel, _ m: SecretMatcher) -> String {
+        // The usual fragment: nothing held, and no byte of it or of the tail can start a key,
+        // so nothing is held or replaced. Only the tail moves on, in place (no buffer per delta).
+        if ch.held.isEmpty && !m.mayStartKey(ch.tail) && !m.mayStartKey(fragment) {
+            let keep = Swift.max(m.longest - 1, 0)
+            ch.tail.append(contentsOf: fragment.utf8)
+            if ch.tail.count > keep { ch.tail.removeFirst(ch.tail.count - keep) }
+            return fragment
+        }
         let hadHeld = !ch.held.isEmpty
         let tailCount = ch.tail.count
         var all = ch.tail
@@ -72,6 +80,7 @@ package struct SecretStreamGuard {
 
     /// The held fragments as one delta (nil when nothing is held).
     private mutating func flush() -> ExecutionEvent? {
+        if content.held.isEmpty && arguments.isEmpty { return nil }  // every non-delta event asks
         // Held bytes end the text with 4 bytes or more of a key's start (with what was sent
         // before them): the stream stopped inside a key.
         func out(_ held: [UInt8]) -> String { "****" }

@@ -107,7 +107,21 @@ public final class HTTPTransfer {
             }
         }
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        for (name, value) in request.headers { list = curl_slist_append(list, "\(name): \(value)") }
+        // Each "Name: value" line built as bytes in one reused buffer (curl copies it): string
+        // interpolation cost ~700 instructions per header.
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        for (name, value) in request.headers {
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: name.utf8)
+            line.append(UInt8(ascii: ":"))
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: value.utf8)
+            line.append(0)
+            list = line.withUnsafeBufferPointer { buf in
+                buf.withMemoryRebound(to: CChar.self) { curl_slist_append(list, $0.baseAddress) }
+            }
+        }
         list = curl_slist_append(list, "Expect:")  // no 100-continue round trip on large bodies
         headerList = list
         _ = pmx_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)

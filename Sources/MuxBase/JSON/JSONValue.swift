@@ -88,16 +88,28 @@ public struct JSONObject: Sendable, Equatable {
     /// Get returns nil for a missing key; set appends a new key or replaces in place; setting nil removes.
     public subscript(key: String) -> JSONValue? {
         get {
-            for m in members where m.key == key { return m.value }
+            for m in members where Self.sameKey(m.key, key) { return m.value }
             return nil
         }
         set {
-            if let i = members.firstIndex(where: { $0.key == key }) {
+            if let i = members.firstIndex(where: { Self.sameKey($0.key, key) }) {
                 if let newValue { members[i].value = newValue } else { members.remove(at: i) }
             } else if let newValue {
                 members.append(Member(key: key, value: newValue))
             }
         }
+    }
+
+    /// Room for `n` members in all: a caller about to add several keys grows (and, when its
+    /// storage is shared, copies) the member list once instead of once per key.
+    package mutating func reserveCapacity(_ n: Int) { members.reserveCapacity(n) }
+
+    /// Names of different UTF-8 lengths are never the same member name (JSON compares names
+    /// by code points): the length test rejects most members at once, where `String ==` went
+    /// through its Unicode comparison for every member passed over.
+    @inline(__always)
+    static func sameKey(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a == b
     }
 
     /// Appends without checking for an existing key (parser fast path: the parser merges

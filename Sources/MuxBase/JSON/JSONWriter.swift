@@ -35,22 +35,19 @@ public enum JSONWriter {
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
-            var first = true
-            for v in a {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                write(v, into: &out)
+            for i in a.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                write(a[i], into: &out)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            var first = true
-            for m in o.members {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                writeString(m.key, into: &out)
+            let members = o.members
+            for i in members.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(members[i].key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(m.value, into: &out)
+                write(members[i].value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -92,11 +89,11 @@ public enum JSONWriter {
     private static func writeString(bytes u: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for i in 0..<u.count {
-            let b = u[i]
+        for at in 0..<u.count {
+            let b = u[at]
             guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-            if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i])) }
-            runStart = i + 1
+            if at > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<at])) }
+            runStart = at + 1
             switch b {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
             case 0x0A: literal("\\n", into: &out)

@@ -305,6 +305,23 @@ package final class SecretMatcher: @unchecked Sendable {
 
     package var longest: Int { patterns.first?.bytes.count ?? 0 }
 
+    /// Whether some byte of `bytes` can start a spelling used in JSON text (8 bytes or more):
+    /// false means no key, nor the start of one, is in them.
+    package func mayStartKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+        if let only = onlyFirst.1 { return memchr(base, Int32(only), bytes.count) != nil }
+        return first.withUnsafeBufferPointer { table in bytes.contains { table[Int($0)] & 2 != 0 } }
+    }
+
+    package func mayStartKey(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { mayStartKey($0) }
+    }
+
+    package func mayStartKey(_ text: String) -> Bool {
+        if let r = text.utf8.withContiguousStorageIfAvailable({ mayStartKey($0) }) { return r }
+        return mayStartKey(Array(text.utf8))
+    }
+
     /// How many bytes of `all[tailCount..<end]` continue a key (8 bytes or more) that starts in
     /// `all[..<tailCount]` (the last bytes already handed out on the same text channel); 0 when
     /// none.

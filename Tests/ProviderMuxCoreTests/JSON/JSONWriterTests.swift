@@ -27,6 +27,32 @@ struct JSONWriterTests {
         #expect(try JSONParser.parse(JSONWriter.string(.string(noNul))) == .string(noNul))
     }
 
+    @Test("every byte that needs an escape is found at every position of a long string (the 8-byte scan)")
+    func escapeAtEveryPosition() throws {
+        let specials: [Character] = ["\"", "\\", "\n", "\u{00}", "\u{1F}", "\t"]
+        for special in specials {
+            for length in [1, 7, 8, 9, 16, 17, 31] {
+                for at in 0..<length {
+                    var chars = Array(repeating: Character("é"), count: length / 2) + Array(repeating: Character("a"), count: length - length / 2)
+                    chars[at] = special
+                    let s = String(chars)
+                    let text = JSONWriter.string(.string(s))
+                    #expect(!text.dropFirst().dropLast().utf8.contains(where: { $0 < 0x20 }), "\(length) \(at)")
+                    #expect(text.utf8.filter { $0 == UInt8(ascii: "\\") }.count >= 1, "\(length) \(at)")
+                    if special != "\u{00}" { #expect(try JSONParser.parse(text) == .string(s), "\(length) \(at)") }
+                }
+            }
+        }
+        // No escape needed: the text is the string's bytes in quotes, whatever its length.
+        for length in 0..<40 {
+            let s = String(repeating: "x", count: length) + "✓"
+            #expect(JSONWriter.string(.string(s)) == "\"" + s + "\"")
+        }
+        // Bytes just around the specials are not escaped.
+        let near = "\u{20}!#[]^_\u{7F}"
+        #expect(JSONWriter.string(.string(near + near)) == "\"" + near + near + "\"")
+    }
+
     @Test("quotes and backslashes")
     func quotesAndBackslashes() throws {
         let s = #"say "hi" \ C:\path\ "#

@@ -242,6 +242,22 @@ struct OpenAIProtocolRequestTests {
         try JSONParser.parse(OpenAIProtocol.chatBody(ChatRequest.parse(JSONParser.parse(request)), model: model, stream: stream))
     }
 
+    @Test("the body keeps the caller's key order: model, stream and stream_options replaced in place, else added last")
+    func keyOrder() throws {
+        func text(_ request: String, model: String?, stream: Bool) throws -> String {
+            String(decoding: OpenAIProtocol.chatBody(try ChatRequest.parse(try JSONParser.parse(request)), model: model, stream: stream), as: UTF8.self)
+        }
+        let inPlace = #"{"stream_options":{"x":1},"model":"a","temperature":0.5,"stream":false,"messages":[{"role":"user","content":"hi"}]}"#
+        #expect(try text(inPlace, model: "m", stream: true)
+            == #"{"stream_options":{"x":1,"include_usage":true},"model":"m","temperature":0.5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(try text(inPlace, model: nil, stream: false)
+            == #"{"temperature":0.5,"stream":false,"messages":[{"role":"user","content":"hi"}]}"#)
+        let absent = #"{"messages":[{"role":"user","content":"hi"}]}"#
+        #expect(try text(absent, model: "m", stream: true)
+            == #"{"messages":[{"role":"user","content":"hi"}],"model":"m","stream":true,"stream_options":{"include_usage":true}}"#)
+        #expect(try text(absent, model: "m", stream: false) == #"{"messages":[{"role":"user","content":"hi"}],"model":"m","stream":false}"#)
+    }
+
     @Test("streaming sets stream and stream_options.include_usage")
     func streaming() throws {
         let b = try body(#"{"model":"p/gpt-4o","messages":[{"role":"user","content":"hi"}]}"#, model: "gpt-4o", stream: true)
