@@ -198,6 +198,7 @@ public final class HTTPTransfer {
             return !finished
         }
         // Kept as received: split into pairs only if someone asks (HTTPResponseHead).
+        if headerLines.capacity == 0 { headerLines.reserveCapacity(512) }  // one allocation for a usual head
         headerLines.append(contentsOf: line)
         return !finished
     }

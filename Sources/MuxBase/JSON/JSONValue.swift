@@ -100,10 +100,6 @@ public struct JSONObject: Sendable, Equatable {
         }
     }
 
-    /// Room for `n` members in all: a caller about to add several keys grows (and, when its
-    /// storage is shared, copies) the member list once instead of once per key.
-    package mutating func reserveCapacity(_ n: Int) { members.reserveCapacity(n) }
-
     /// Names of different UTF-8 lengths are never the same member name (JSON compares names
     /// by code points): the length test rejects most members at once, where `String ==` went
     /// through its Unicode comparison for every member passed over.

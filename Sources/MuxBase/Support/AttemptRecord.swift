@@ -50,6 +50,7 @@ public struct AttemptRecord: Sendable, Equatable {
     /// error_class, http_status, message, and latency_ms (ms, rounded to the microsecond).
     public func json() -> JSONValue {
         var a = JSONObject()
+        a.reserveCapacity(8)  // every key below: one allocation, not one per doubling
         a["provider"] = .string(provider)
         a["model"] = .string(model)
         a["outcome"] = .string(outcome.rawValue)

@@ -56,6 +56,7 @@ public struct Usage: Sendable, Equatable {
 
     public func json() -> JSONValue {
         var o = JSONObject()
+        o.reserveCapacity(7)  // every key below: one allocation, not one per doubling
         o["prompt_tokens"] = .int(Int64(promptTokens))
         o["completion_tokens"] = .int(Int64(completionTokens))
         o["total_tokens"] = .int(Int64(totalTokens))
@@ -113,6 +114,7 @@ extension Usage {
 
     private static func sanitized(_ o: JSONObject, depth: Int) -> JSONObject {
         var out = JSONObject()
+        out.reserveCapacity(o.count)
         for m in o.members {
             switch m.value {
             case .int, .double:
