@@ -7,9 +7,10 @@ import Glibc
 /// allocates nothing per event. Addresses are only taken once a batch is written in full
 /// (`base`), since growing may move the memory.
 final class ByteArena {
-    private(set) var base: UnsafeMutableRawPointer?
-    private(set) var count = 0
-    private var capacity = 0
+    // One thread at a time (the writer's reader): no runtime exclusivity checks.
+    @exclusivity(unchecked) private(set) var base: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private(set) var count = 0
+    @exclusivity(unchecked) private var capacity = 0
 
     deinit { free(base) }
 

@@ -53,14 +53,16 @@ final class EventViewWriter {
         var id = Span(), type = Span(), name = Span(), arguments = Span()
     }
 
+    // Only the one reader inside pmx_stream_next touches these (PullStream's `busy` guard), so
+    // the runtime's exclusivity checks (~200 instructions a batch) are left out.
     private let arena = ByteArena()
-    private var slots: [Slot] = []
-    private var tools: [ToolSlot] = []
-    private var scratch: [UInt8] = []
-    private var matcher: SecretMatcher?
+    @exclusivity(unchecked) private var slots: [Slot] = []
+    @exclusivity(unchecked) private var tools: [ToolSlot] = []
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var matcher: SecretMatcher?
     /// The transcript is on: every event's JSON is recorded (Transcript.swift), as the JSON
     /// callback's are, so that the secret scan sees what the host got.
-    private var recording = false
+    @exclusivity(unchecked) private var recording = false
 
     /// Writes `events` into `out` (elements of `stride` bytes, the caller's sizeof(pmx_event)).
     func write(_ events: [ExecutionEvent], to out: UnsafeMutableRawPointer, stride: Int, flags: UInt32) {
