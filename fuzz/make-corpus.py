@@ -6,9 +6,10 @@ Tests/ProviderMuxCoreTests (recorded stream fragments, request and response bodi
 targets by file name and content; plus a few hand-written streams per protocol, the shapes the
 fake upstreams in Tests/upstream/protocols send. Stream targets read the first byte as the chunk
 selector (see Sources/FuzzSupport/Chunking.swift): seeds get 0x00 (one chunk) and 0x83 (byte by
-byte) variants.
+byte) variants. fuzz-json gets every JSON-looking literal, every `data:` payload and the edge
+cases below. Usage: make-corpus.py [TARGET...] (only those targets' directories rewritten).
 """
-import hashlib, json, pathlib, re, shutil
+import hashlib, json, pathlib, re, shutil, sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "fuzz" / "corpus"
@@ -127,11 +128,23 @@ def classify(name, s):
         if "ollama" in lname and '"done"' in s: out.add("ollama-stream")
     return out
 
+# fuzz-json: the parser's rules at their edges (the differential target compares with jansson).
+JSON_EDGES = [
+    "", " ", "[1,]", "{\"a\":1,}", "[01]", "-", "1.", "1e", "1e+", "-0", "-0.0", "1e309", "1e-400",
+    "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+    "3.14159265358979323846264338327950288", "\"\\ud83d\\ude00\"", "\"\\ud800\"", "\"\\udc00\"",
+    "\"\\ud800\\u0041\"", "{\"a\\u0000\":1}", "[\"a\\u0000b\"]", "{\"a\":1,\"b\":2,\"a\":3}",
+    "{\"a\":1,\"\\u0061\":2}", "truex", "[null1]", "\"\\x\"", "\"\\u12G4\"", "[" * 2049 + "]" * 2049,
+    "[" * 2048 + "1" + "]" * 2048, "\"\u00e9\u4e16\U0001F600\"",
+]
+JSON_EDGE_BYTES = [b'"\xc0\x80"', b'"\xed\xa0\x80"', b'"\xf4\x90\x80\x80"', b'"\xe2\x82"', b"[1\xff]",
+                   b"[tru\xff]", b'"\\ud800\xff"', b'"a\tb"', b'"a\x00b"']
+
 def main():
     seeds = {}
     def add(target, data):
         if isinstance(data, str): data = data.encode()
-        if not data or len(data) > MAX: return
+        if len(data) > MAX or (not data and target != "json"): return
         if target in STREAM_TARGETS:
             variants = [b"\x00" + data, b"\x83" + data, b"\x41" + data]
         elif target == "responses":
@@ -148,6 +161,18 @@ def main():
         for s in literals(f.read_text()):
             for t in classify(f.name, s):
                 add(t, s)
+    # fuzz-json: JSON-looking literals of every test source and every `data:` payload.
+    for f in sorted((ROOT / "Tests" / "ProviderMuxCoreTests").rglob("*.swift")):
+        for s in literals(f.read_text()):
+            if s.lstrip().startswith(("{", "[")): add("json", s)
+            for line in s.split("\n"):
+                if line.startswith("data:"): add("json", line[5:].lstrip())
+    for items in HAND.values():
+        for s in items:
+            for line in s.split("\n"):
+                if line.startswith("data:"): add("json", line[5:].lstrip())
+    for s in JSON_EDGES: add("json", s.encode())
+    for b in JSON_EDGE_BYTES: add("json", b)
     for t, items in HAND.items():
         for s in items:
             add(t, s)
@@ -177,9 +202,12 @@ def main():
                 add("usage", bytes([proto | stream]) + ",".join([v] * 3 + ["1", "2"]).encode())
     add("usage", b"\x00" + ",".join(extremes).encode())
     add("usage", b"\x80" + ",".join(reversed(extremes)).encode())
-    if OUT.exists(): shutil.rmtree(OUT)
+    only = set(a.removeprefix("fuzz-") for a in sys.argv[1:])
+    if not only and OUT.exists(): shutil.rmtree(OUT)
     for t in sorted(seeds):
+        if only and t not in only: continue
         d = OUT / t
+        if d.exists(): shutil.rmtree(d)
         d.mkdir(parents=True)
         for h, v in sorted(seeds[t].items()):
             (d / h).write_bytes(v)

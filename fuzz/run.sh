@@ -3,7 +3,7 @@
 # copy of its seed corpus, either for SECONDS or for N executions.
 #   fuzz/run.sh [SECONDS_PER_TARGET=60] [TARGET...]     e.g. fuzz/run.sh 6 (the CI smoke run)
 #   fuzz/run.sh --runs N [TARGET...]                     e.g. fuzz/run.sh --runs 10000000 sse
-# Targets: fuzz-config or config, ... (all twelve by default). New inputs go to
+# Targets: fuzz-config or config, ... (all thirteen by default). New inputs go to
 # fuzz/.out/<target>/corpus, findings to fuzz/.out/<target>/{crash,timeout,oom,leak}-*, the
 # libFuzzer log to fuzz/.out/<target>/fuzz.log; a summary line per target is printed and
 # appended to fuzz/.out/summary.txt. FUZZ_OUT and FUZZ_SCRATCH move the output and build
@@ -21,7 +21,7 @@ elif [[ -n "${1:-}" && "${1:-}" =~ ^[0-9]+$ ]]; then
 fi
 all=(fuzz-config fuzz-request fuzz-sse fuzz-ndjson fuzz-openai-stream fuzz-anthropic-stream
      fuzz-gemini-stream fuzz-ollama-stream fuzz-cohere-stream fuzz-responses fuzz-headers
-     fuzz-usage)
+     fuzz-usage fuzz-json)
 targets=()
 for t in "${@:-${all[@]}}"; do [[ "$t" == fuzz-* ]] && targets+=("$t") || targets+=("fuzz-$t"); done
 export SWIFT_BACKTRACE=enable=no

@@ -3,7 +3,9 @@ import Glibc
 /// The byte-level grammar: one pass over the text writes the tape (`JSONNode`s). Accepts
 /// exactly what jansson accepts with `JSON_DECODE_ANY | JSON_ALLOW_NUL` (RFC 8259, any
 /// top-level value, strict UTF-8, `\u0000` allowed except in keys, integers within Int64,
-/// reals within Double, nesting to 2,048) — the differential tests hold it to that.
+/// reals within Double, nesting to 2,048) — the differential tests hold it to that. One
+/// deliberate difference: a raw NUL byte is refused wherever it stands, while jansson 2.14
+/// loses a NUL it puts back after a number or a word and so accepts `[1\0]` as `[1]`.
 /// It runs without bounds checks: the text is followed by `JSONTape.padding` zero bytes, and a
 /// zero byte stops every run (whitespace, digits, string content, UTF-8 continuation). Any
 /// error goes to `JSONErrorLocator`, which finds the first error jansson would report.

@@ -54,6 +54,10 @@ struct JSONDifferentialTests {
             let ours = JanssonOracle.ours(bytes)
             let theirs = JanssonOracle.parse(bytes)
             let label = String(decoding: bytes.prefix(120), as: UTF8.self)
+            if bytes.contains(0) {  // jansson 2.14 may drop a raw NUL (JSONScannerEdgeTests); we refuse it
+                #expect(ours.status != nil, "\(label): a raw NUL byte was accepted")
+                continue
+            }
             switch (ours, theirs) {
             case (.value(let a), .value(let b)):
                 accepted += 1

@@ -1,9 +1,10 @@
 import CJansson
-@testable import MuxBase
+import MuxBase
 
 /// jansson as the reference parser: the library's parser before issue 14 (json_loadb with
 /// JSON_DECODE_ANY | JSON_ALLOW_NUL, then the tree converted to `JSONValue`), kept here, out of
-/// the library, so that the differential tests can hold the new scanner to it.
+/// the library, so that the differential tests (and fuzz/Sources/fuzz-json, through a
+/// symlink to this file) can hold the new scanner to it.
 enum JanssonOracle {
     enum Outcome: Equatable, CustomStringConvertible {
         case value(JSONValue)

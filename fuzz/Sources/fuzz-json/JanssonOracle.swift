@@ -1,0 +1,1 @@
+../../../Tests/ProviderMuxCoreTests/JSON/JanssonOracle.swift
