@@ -66,11 +66,12 @@ pc_libdir=$(pkg-config --variable=libdir providermux)
 pc_includedir=$(pkg-config --variable=includedir providermux)
 [ -n "$pc_includedir" ] && [ "$(readlink -f "$pc_includedir")" = "$(readlink -f "$prefix/include")" ] && pass \
   || fail "pkg-config includedir '$pc_includedir' is not $prefix/include"
+# The library parses JSON itself since issue 14: libcurl is its only dependency beyond libc.
 if pkg-config --print-requires-private providermux | grep -q libcurl \
-   && pkg-config --print-requires-private providermux | grep -q jansson; then
+   && ! pkg-config --print-requires-private providermux | grep -q jansson; then
   pass
 else
-  fail "Requires.private should name libcurl and jansson"
+  fail "Requires.private should name libcurl and not jansson: $(pkg-config --print-requires-private providermux | tr '\n' ' ')"
 fi
 
 cat > "$tmp/consumer.c" <<'C'

@@ -49,6 +49,8 @@ needed=$(printf '%s\n' "$dyn" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p')
 echo "NEEDED: $(echo $needed)"
 bad_needed=$(printf '%s\n' "$needed" | grep -E '^(libswift|libFoundation|libdispatch|libBlocksRuntime)' || true)
 [ -z "$bad_needed" ] && pass || fail "needs Swift runtime libraries: $(echo $bad_needed)"
+# JSON is parsed by the library's own scanner (issue 14); jansson is for the tests only.
+if printf '%s\n' "$needed" | grep -q '^libjansson'; then fail "links jansson: $(echo $needed)"; else pass; fi
 if command -v ldd >/dev/null 2>&1; then
   resolved=$(env -u LD_LIBRARY_PATH ldd "$real" 2>&1)
   if printf '%s\n' "$resolved" | grep -q 'not found'; then

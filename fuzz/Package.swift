@@ -13,7 +13,7 @@ let fuzzers = [
     "fuzz-config", "fuzz-request", "fuzz-sse", "fuzz-ndjson",
     "fuzz-openai-stream", "fuzz-anthropic-stream", "fuzz-gemini-stream",
     "fuzz-ollama-stream", "fuzz-cohere-stream", "fuzz-responses",
-    "fuzz-headers", "fuzz-usage",
+    "fuzz-headers", "fuzz-usage", "fuzz-json",
 ]
 
 let package = Package(
@@ -24,7 +24,8 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson"),
         // The core: one target per layer, lowest first (docs/ARCHITECTURE.md). A target depends
         // only on targets listed before it, so naming a type of a higher layer fails to build.
-        .target(name: "MuxBase", dependencies: ["CJansson"]),
+        // MuxBase parses JSON itself; CJansson is fuzz-json's oracle (and any harness's).
+        .target(name: "MuxBase"),
         .target(name: "MuxTransport", dependencies: ["MuxBase", "CCurl"]),
         .target(name: "MuxConfig", dependencies: ["MuxBase", "MuxTransport"]),
         .target(name: "MuxProtocols", dependencies: ["MuxBase", "MuxTransport", "MuxConfig"]),
@@ -33,6 +34,6 @@ let package = Package(
         .target(name: "MuxRouting", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders"]),
         .target(name: "FuzzSupport", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting"]),
     ] + fuzzers.map {
-        .executableTarget(name: $0, dependencies: ["FuzzSupport", "MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting"], path: "Sources/\($0)")
+        .executableTarget(name: $0, dependencies: ["FuzzSupport", "CJansson", "MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting"], path: "Sources/\($0)")
     }
 )

@@ -1,17 +1,19 @@
-
-/// The memory bound on parsing (issue 12): a parsed document lives twice for a moment — as
-/// jansson's tree and as the `JSONValue` built from it — and a node costs far more than its
-/// text (an empty object `{}` is 3 bytes of text and ~200 bytes in jansson's tree, with its
-/// hash table). Left alone, 8 MiB of `[{},{},…]` raised peak memory by ~690 MiB.
+/// The memory bound on parsing (issue 12): a parsed document lives twice for a moment — as the
+/// parser's representation and as the `JSONValue` built from it — and a node costs far more
+/// than its text. With jansson (until issue 14) an empty object `{}` was 3 bytes of text and
+/// ~200 bytes of tree; 8 MiB of `[{},{},…]` raised peak memory by ~690 MiB.
 ///
-/// Before jansson sees a large document, one tight pass over its bytes counts what it would
+/// Before a large document is parsed, one tight pass over its bytes counts what it would
 /// build — containers, values, object members — outside strings, and the document is refused
 /// when the estimated cost passes `factor` × its size (+ `slack`). Legitimate documents are far
 /// below that (text, embeddings and tool arguments are a few values per hundred bytes); a
 /// document made mostly of tiny values is not. Documents shorter than `scanFromBytes` are not
 /// scanned (a stream chunk costs nothing extra): their cost is bounded by their size anyway.
-/// Depth: jansson refuses nesting deeper than 2,048 (JSON_PARSER_MAX_DEPTH), which bounds the
-/// recursion of `JSONParser.convert`, `JSONWriter` and the tree's release.
+/// The per-node costs were measured with jansson's tree; the library's own scanner (a 16-byte
+/// tape node per value) costs less, so the estimate is an upper bound and refuses exactly the
+/// documents it refused before (docs/HARDENING.md has both measurements).
+/// Depth: the parser refuses nesting deeper than 2,048 (jansson's JSON_PARSER_MAX_DEPTH, kept),
+/// which bounds the recursion of the conversion to `JSONValue`, `JSONWriter` and the release.
 public enum JSONBudget {
     /// Documents shorter than this are parsed without the scan (worst case ~64 KiB × 90).
     public static let scanFromBytes = 64 << 10
@@ -22,7 +24,7 @@ public enum JSONBudget {
     public static let slack = 4 << 20
 
     /// Cost in bytes of one node of each kind — jansson's node, its slot in the parent and the
-    /// Swift value built from it — measured with 8 MiB documents of each shape on x86-64 glibc
+    /// Swift value built from it (an upper bound since issue 14) — measured with 8 MiB documents of each shape on x86-64 glibc
     /// (peak RSS growth / node count, docs/HARDENING.md): any value 66 (`0,`), a string 49 more
     /// (`"",` 115), an object 193 more (`{},` 259), an array 97 more (`[],` 163), an object
     /// member 123 more than its value (`"k1":{},` 382).
@@ -58,7 +60,7 @@ public enum JSONBudget {
     /// One pass over the bytes: `{` and `[` outside strings open containers, `"` a string
     /// (keys included), `,` separates values (values ≤ commas + containers + 1), `:` marks an
     /// object member. A string's content is skipped, honouring backslash escapes. Malformed
-    /// text gives some count and jansson refuses it afterwards.
+    /// text gives some count and the parser refuses it afterwards.
     package static func count(_ bytes: UnsafeRawBufferPointer) -> Counts {
         var objects = 0, arrays = 0, strings = 0, commas = 0, colons = 0
         var i = 0
