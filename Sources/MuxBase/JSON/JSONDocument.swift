@@ -7,20 +7,21 @@
 public final class JSONDocument {
     @usableFromInline package var tape: JSONTape
 
-    /// Parses UTF-8 bytes (copied); errors as `JSONParser.parse`.
+    /// Parses UTF-8 bytes (copied); errors as `JSONParser.parse`. The buffers come from the
+    /// thread's spare pair when there is one (JSONTapeCache) and go back to it at deinit.
     public init(_ bytes: UnsafeRawBufferPointer) throws {
-        var t = JSONTape()
+        var t = JSONTapeCache.take()
         do { try t.load(bytes) } catch {
-            t.deallocate()
+            JSONTapeCache.give(&t)
             throw error
         }
         tape = t
     }
 
     public init(_ bytes: [UInt8]) throws {
-        var t = JSONTape()
+        var t = JSONTapeCache.take()
         do { try bytes.withUnsafeBytes { try t.load($0) } } catch {
-            t.deallocate()
+            JSONTapeCache.give(&t)
             throw error
         }
         tape = t
@@ -35,7 +36,7 @@ public final class JSONDocument {
         try tape.load(bytes)
     }
 
-    deinit { tape.deallocate() }
+    deinit { JSONTapeCache.give(&tape) }
 
     /// The root value; valid while this document lives and until the next `load` (keep the
     /// document in scope while reading).

@@ -6,8 +6,8 @@ public enum JSONParser {
     /// Large documents are checked against `JSONBudget` first (the tape and the `JSONValue`
     /// built from it are both alive at the peak).
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
-        var tape = JSONTape()
-        defer { tape.deallocate() }
+        var tape = JSONTapeCache.take()
+        defer { JSONTapeCache.give(&tape) }
         try tape.load(bytes)
         guard let text = tape.text, let nodes = tape.nodes else { return .null }
         return JSONConversion.value(text, nodes, 0)

@@ -59,6 +59,25 @@ package struct JSONTape {
         nodeCapacity = nodes == nil ? 0 : n
     }
 
+    /// Takes over buffers (JSONTapeCache's spare ones).
+    mutating func adopt(text: UnsafeMutablePointer<UInt8>?, textCapacity: Int, nodes: UnsafeMutablePointer<JSONNode>?, nodeCapacity: Int) {
+        deallocate()
+        self.text = text
+        self.textCapacity = text == nil ? 0 : textCapacity
+        self.nodes = nodes
+        self.nodeCapacity = nodes == nil ? 0 : nodeCapacity
+    }
+
+    /// Forgets the buffers without freeing them (they were handed over).
+    mutating func disown() {
+        text = nil
+        nodes = nil
+        textCapacity = 0
+        nodeCapacity = 0
+        count = 0
+        textCount = 0
+    }
+
     package mutating func deallocate() {
         free(text)
         free(nodes)
