@@ -12,7 +12,7 @@ as ``providermux/_native/libprovidermux.so.0`` (symlinks resolved), taken from, 
 
 Paths 2 and 4 are relative to this project directory (bindings/python), the working directory
 of every hook. The wheel is tagged ``py3-none-<platform>`` (the library is native code that
-links the system's libcurl and jansson).
+links the system's libcurl; it parses JSON itself).
 """
 
 import base64
