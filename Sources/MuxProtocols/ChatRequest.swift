@@ -41,7 +41,7 @@ public struct ChatRequest: Sendable {
         guard let messages = try r.array("messages") else { throw r.fail("messages", "is required") }
         guard !messages.isEmpty else { throw r.fail("messages", "must not be empty") }
         for (i, m) in messages.enumerated() {
-            let path = "messages[\(i)]"
+            var path: String { "messages[\(i)]" }  // built only for an error message
             guard let o = m.objectValue else { throw PMXError(.invalidRequest, "\(path): expected an object, got \(m.typeName)") }
             guard let role = o["role"] else { throw PMXError(.invalidRequest, "\(path).role: is required") }
             guard role.stringValue != nil else { throw PMXError(.invalidRequest, "\(path).role: expected a string, got \(role.typeName)") }

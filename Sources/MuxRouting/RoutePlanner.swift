@@ -172,7 +172,7 @@ public struct RoutePlanner {
         // provider) is explicit enough: the default lane does not narrow it.
         if let m = model {
             if routing.modelGroups[m] != nil { return nil }
-            if let slash = m.firstIndex(of: "/"), providers.contains(where: { $0.name == m[..<slash] }) { return nil }
+            if let slash = m.firstSlash, providers.contains(where: { $0.name == m[..<slash] }) { return nil }
         }
         return routing.defaultLane
     }
