@@ -33,6 +33,8 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
     private var cachedTokens: Int?
     private var blocks: [Int: Block] = [:]
     private var toolCalls = 0
+    /// Each event is parsed into this one document: its buffers are reused, event after event.
+    private let document = JSONDocument()
 
     package init(provider: ProviderConfig) { self.provider = provider }
 
@@ -58,11 +60,9 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
     /// One event. The per-token events (`content_block_delta`, `ping`) are read in place from
     /// the parsed document; the few others (start, stop, usage, error) as a `JSONValue`.
     private func handle(_ event: SSEEventView, _ emit: (ProviderEvent) -> Void) throws {
-        let doc: JSONDocument
-        do { doc = try JSONDocument(event.data) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "Anthropic stream: malformed \(event.event ?? "data") event: \(e.message)", provider: provider.name)
-        }
-        let ref = doc.ref
+        try CodecSupport.load(event.data, into: document, provider: provider.name,
+                              prefix: "Anthropic stream: malformed \(event.event ?? "data") event: ")
+        let ref = document.ref
         guard ref.isObject else { throw fail("\(event.event ?? "data") event is not a JSON object") }
         if ended { return }  // nothing after message_stop can change the answer
         // The `event:` line names the event; its data repeats it as `type`.

@@ -24,20 +24,20 @@ package final class CohereStreamDecoder: ChatStreamDecoding {
     package init(provider: String) { self.provider = provider }
 
     package func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
-        try sse.feed(bytes) { event in try decode(event, emit) }
+        try sse.feedBorrowed(bytes) { event in try decode(event, emit) }
     }
 
     /// Flushes a last event without its blank line. No `.end` here: a stream cut before
     /// `message-end` is incomplete, and the driver reports it as such.
     package func finish(_ emit: (ProviderEvent) -> Void) throws {
-        try sse.finish { event in try decode(event, emit) }
+        try sse.finishBorrowed { event in try decode(event, emit) }
     }
 
     private func broken(_ what: String) -> PMXError {
         PMXError(.upstreamProtocol, "cohere: \(what)", provider: provider)
     }
 
-    private func decode(_ event: SSEEvent, _ emit: (ProviderEvent) -> Void) throws {
+    private func decode(_ event: SSEEventView, _ emit: (ProviderEvent) -> Void) throws {
         if ended { return }  // nothing after message-end matters (some proxies add `[DONE]`)
         if event.data.count == 6 && event.data.elementsEqual("[DONE]".utf8) {
             throw broken("stream said [DONE] before message-end")

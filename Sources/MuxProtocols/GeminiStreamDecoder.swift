@@ -12,6 +12,8 @@ package final class GeminiStreamDecoder: ChatStreamDecoding {
     /// JSON-array form, which deserves a clearer message than "no finish reason".
     private var firstByte: UInt8?
     private var failed = false
+    /// Each event is parsed into this one document: its buffers are reused, event after event.
+    private let document = JSONDocument()
 
     package init(provider: String) { reader = GeminiResponseReader(provider: provider) }
 
@@ -19,21 +21,23 @@ package final class GeminiStreamDecoder: ChatStreamDecoding {
         if failed { return }
         if firstByte == nil, let b = bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) { firstByte = b }
         var reader = self.reader, sawData = self.sawData, failed = false
+        let document = self.document
         defer { self.reader = reader; self.sawData = sawData; self.failed = failed }
         try sse.feedBorrowed(bytes) { event in
             if failed { return }
             sawData = true
-            try Self.decode(event.data, &reader, &failed, emit)
+            try Self.decode(event.data, document, &reader, &failed, emit)
         }
     }
 
     package func finish(_ emit: (ProviderEvent) -> Void) throws {
         if failed { return }
         var reader = self.reader, failed = false
+        let document = self.document
         defer { self.reader = reader; self.failed = failed }
         try sse.finishBorrowed { event in
             sawData = true
-            try Self.decode(event.data, &reader, &failed, emit)
+            try Self.decode(event.data, document, &reader, &failed, emit)
         }
         if failed { return }
         guard reader.finishReason != nil else {
@@ -45,9 +49,9 @@ package final class GeminiStreamDecoder: ChatStreamDecoding {
         emit(.end)
     }
 
-    private static func decode(_ data: UnsafeRawBufferPointer, _ reader: inout GeminiResponseReader, _ failed: inout Bool,
-                               _ emit: (ProviderEvent) -> Void) throws {
-        let doc = try CodecSupport.document(data, provider: reader.provider, prefix: "gemini: malformed stream event: ")
+    private static func decode(_ data: UnsafeRawBufferPointer, _ doc: JSONDocument, _ reader: inout GeminiResponseReader,
+                               _ failed: inout Bool, _ emit: (ProviderEvent) -> Void) throws {
+        try CodecSupport.load(data, into: doc, provider: reader.provider, prefix: "gemini: malformed stream event: ")
         try reader.read(doc.ref) { e in
             if case .error = e { failed = true }  // nothing after an error means anything
             emit(e)

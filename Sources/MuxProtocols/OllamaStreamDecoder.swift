@@ -118,6 +118,8 @@ package struct OllamaChatDecoding {
 public final class OllamaStreamDecoder: ChatStreamDecoding {
     private var lines = NDJSONDecoder()
     private var chat: OllamaChatDecoding
+    /// Each line is parsed into this one document: its buffers are reused, line after line.
+    private let document = JSONDocument()
 
     public init(provider: String, maxLineBytes: Int = 16 << 20) {
         lines = NDJSONDecoder(maxLineBytes: maxLineBytes)
@@ -138,7 +140,7 @@ public final class OllamaStreamDecoder: ChatStreamDecoding {
     }
 
     private func line(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
-        let doc = try CodecSupport.document(bytes, provider: chat.provider, prefix: "ollama: malformed stream line: ")
-        try chat.decode(doc.ref, emit)
+        try CodecSupport.load(bytes, into: document, provider: chat.provider, prefix: "ollama: malformed stream line: ")
+        try chat.decode(document.ref, emit)
     }
 }

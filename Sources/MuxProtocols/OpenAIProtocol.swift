@@ -146,8 +146,9 @@ public enum OpenAIProtocol {
     }
 }
 
-/// Decodes an OpenAI SSE chat stream into provider events, at any byte split.
-public struct OpenAIStreamDecoder: Sendable {
+/// Decodes an OpenAI SSE chat stream into provider events, at any byte split. One owner at a
+/// time (copies share the parsed-chunk buffers of `document`).
+public struct OpenAIStreamDecoder {
     /// The same decoder behind the `ChatStreamDecoding` interface.
     package final class Adapter: ChatStreamDecoding {
         package var decoder: OpenAIStreamDecoder
@@ -160,36 +161,36 @@ public struct OpenAIStreamDecoder: Sendable {
     private let provider: String
     /// `id` and `model` are the same on every chunk: reported once.
     private var metaSent = false
+    /// Each chunk is parsed into this one document: its buffers are reused, chunk after chunk.
+    private let document = JSONDocument()
 
     public init(provider: String) { self.provider = provider }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
-        let provider = self.provider
+        let provider = self.provider, document = self.document
         var metaSent = self.metaSent
         defer { self.metaSent = metaSent }
-        try sse.feedBorrowed(bytes) { event in try Self.decode(event.data, provider: provider, metaSent: &metaSent, emit) }
+        try sse.feedBorrowed(bytes) { event in try Self.decode(event.data, provider: provider, metaSent: &metaSent, into: document, emit) }
     }
 
     public mutating func finish(_ emit: (ProviderEvent) -> Void) throws {
-        let provider = self.provider
+        let provider = self.provider, document = self.document
         var metaSent = self.metaSent
         defer { self.metaSent = metaSent }
-        try sse.finishBorrowed { event in try Self.decode(event.data, provider: provider, metaSent: &metaSent, emit) }
+        try sse.finishBorrowed { event in try Self.decode(event.data, provider: provider, metaSent: &metaSent, into: document, emit) }
     }
 
     package static func decode(_ event: SSEEvent, provider: String, _ emit: (ProviderEvent) -> Void) throws {
         var metaSent = false
-        try event.data.withUnsafeBytes { try decode($0, provider: provider, metaSent: &metaSent, emit) }
+        try event.data.withUnsafeBytes { try decode($0, provider: provider, metaSent: &metaSent, into: JSONDocument(), emit) }
     }
 
     /// One chunk's data, read in place from the parsed document: only the fields an event
     /// needs become Swift values (this runs once per streamed token).
-    package static func decode(_ data: UnsafeRawBufferPointer, provider: String, metaSent: inout Bool, _ emit: (ProviderEvent) -> Void) throws {
+    package static func decode(_ data: UnsafeRawBufferPointer, provider: String, metaSent: inout Bool, into doc: JSONDocument,
+                               _ emit: (ProviderEvent) -> Void) throws {
         if data.count == 6 && data.elementsEqual("[DONE]".utf8) { emit(.end); return }
-        let doc: JSONDocument
-        do { doc = try JSONDocument(data) } catch let e as PMXError {
-            throw PMXError(.upstreamProtocol, "malformed stream event: \(e.message)", provider: provider)
-        }
+        try CodecSupport.load(data, into: doc, provider: provider, prefix: "malformed stream event: ")
         let json = doc.ref
         // Errors under HTTP 200 (OpenRouter and others) arrive as an `error` object.
         if let err = json["error"], !err.isNull {

@@ -31,6 +31,14 @@ public enum CodecSupport {
         }
     }
 
+    /// `document`, parsed into a decoder's own reused document (no allocation per event).
+    public static func load(_ bytes: UnsafeRawBufferPointer, into doc: JSONDocument, provider: String,
+                            prefix: @autoclosure () -> String) throws {
+        do { try doc.load(bytes) } catch let e as PMXError {
+            throw PMXError(.upstreamProtocol, "\(prefix())\(e.message)", provider: provider)
+        }
+    }
+
     public static func parseEvent(_ bytes: [UInt8], provider: String, prefix: @autoclosure () -> String) throws -> JSONValue {
         do { return try JSONParser.parse(bytes) } catch let e as PMXError {
             throw PMXError(.upstreamProtocol, "\(prefix())\(e.message)", provider: provider)
