@@ -1,12 +1,26 @@
 import MuxBase
 
-/// What the stream decoders read from a borrowed `JSONRef` beyond its own surface, written over
-/// that surface so it works whatever parser backs the document. Scalars convert to `JSONValue`
-/// without allocating; containers never reach `value` here.
+/// What the stream decoders read from a borrowed `JSONRef` beyond its public surface: the
+/// node's kind, read from the tape (no `JSONValue` made).
 extension JSONRef {
     /// The boolean, nil for anything else.
-    package var readBool: Bool? { isNull || isArray || isObject ? nil : value.boolValue }
+    package var readBool: Bool? {
+        switch kind {
+        case .true: true
+        case .false: false
+        default: nil
+        }
+    }
 
     /// The JSON type's name as `JSONValue.typeName` says it (for error messages).
-    package var kindName: String { isObject ? "object" : isArray ? "array" : value.typeName }
+    package var kindName: String {
+        switch kind {
+        case .null: "null"
+        case .false, .true: "boolean"
+        case .int, .real: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
 }
