@@ -21,19 +21,21 @@ public final class HTTPTransfer {
     private var onComplete: CompletionHandler?
     private weak var loop: EventLoop?
 
-    private var status = 0
+    // Loop thread only, inside curl's callbacks (per header line, per body chunk): no
+    // runtime exclusivity check (~180 instructions per access).
+    @exclusivity(unchecked) private var status = 0
     /// The header lines of the current block, as received.
-    private var headerLines: [UInt8] = []
-    private var headDelivered = false
-    private var receivedBytes = 0
-    private var lastActivityNs: UInt64 = 0
+    @exclusivity(unchecked) private var headerLines: [UInt8] = []
+    @exclusivity(unchecked) private var headDelivered = false
+    @exclusivity(unchecked) private var receivedBytes = 0
+    @exclusivity(unchecked) private var lastActivityNs: UInt64 = 0
     private var watchdog: UInt64?
     private var stopReason: TransportFailure?
-    private var finished = false
+    @exclusivity(unchecked) private var finished = false
     /// Completed, failed or cancelled: nothing more will happen (the loop skips a deferred add).
     package var isFinished: Bool { finished }
     private var selfRetain: Unmanaged<HTTPTransfer>?
-    private var inCallback = false
+    @exclusivity(unchecked) private var inCallback = false
 
     /// Flow control, generic (the transport knows nothing of who consumes the body): asked on
     /// the loop thread before each body chunk is handed over. True pauses the transfer —

@@ -42,7 +42,8 @@ final class ProviderBox {
 /// Serializes events of one stream into one reused buffer and hands each to a C callback as
 /// (NUL-terminated pointer, length): no allocation per event once the buffer is warm.
 final class EventSerializer {
-    private var buffer: [UInt8] = []
+    // One stream's events, one at a time: no runtime exclusivity check per event.
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
 
     func deliver(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
         buffer.removeAll(keepingCapacity: true)
