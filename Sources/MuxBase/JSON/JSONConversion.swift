@@ -1,51 +1,91 @@
-/// A tape subtree as a `JSONValue`. Recursion is bounded by the parser's depth limit (2,048).
+/// A tape subtree as a `JSONValue`. Iterative, with its own stack of open containers: a
+/// document may nest 2,048 deep (the parser's limit), and a recursive walk of that depth can
+/// overflow a host thread's small stack (and did overflow a test thread's in a debug build
+/// under TSan).
 enum JSONConversion {
-    static func value(_ text: UnsafePointer<UInt8>, _ nodes: UnsafePointer<JSONNode>, _ i: Int) -> JSONValue {
-        let node = nodes[i]
-        switch node.kind {
-        case .null: return .null
-        case .false: return .bool(false)
-        case .true: return .bool(true)
-        case .int: return .int(Int64(bitPattern: node.body))
-        case .real: return .double(Double(bitPattern: node.body))
-        case .string: return .string(JSONKeys.string(text, node))
-        case .array:
-            var a: [JSONValue] = []
-            a.reserveCapacity(node.members)
-            var j = i &+ 1
-            for _ in 0..<node.members {
-                a.append(value(text, nodes, j))
-                j = next(nodes, j)
-            }
-            return .array(a)
-        case .object:
-            let members = node.members
-            var o = JSONObject()
-            o.reserveCapacity(members)
-            if let positions = JSONKeys.firstPositions(text, nodes, object: i, members: members) {
-                // A repeated key keeps its first position and takes the last value.
-                var slots: [Int] = []  // member position → index in `o`
-                slots.reserveCapacity(members)
-                var j = i &+ 1
-                for p in positions {
-                    let v = value(text, nodes, j &+ 1)
+    /// One open container: what it holds so far and where its next member starts.
+    private struct Open {
+        let isObject: Bool
+        /// Members still to convert.
+        var remaining: Int
+        /// Node of the next member (an object's: its key).
+        var cursor: Int
+        var array: [JSONValue] = []
+        var object = JSONObject()
+        /// Objects with a repeated key: each member's first position (JSONKeys.firstPositions).
+        var positions: [Int]?
+        /// Member position → index in `object` (only with `positions`).
+        var slots: [Int] = []
+
+        /// Where the next member's value starts.
+        var valueIndex: Int { isObject ? cursor &+ 1 : cursor }
+
+        /// Takes the value of the member at `cursor` and moves on to the next member.
+        mutating func add(_ v: JSONValue, _ text: UnsafePointer<UInt8>, _ nodes: UnsafePointer<JSONNode>) {
+            if !isObject {
+                array.append(v)
+                cursor = JSONConversion.next(nodes, cursor)
+            } else {
+                if let positions {
+                    // A repeated key keeps its first position and takes the last value.
+                    let p = positions[slots.count]
                     if p == slots.count {
-                        slots.append(o.count)
-                        o.appendUnchecked(JSONKeys.string(text, nodes[j]), v)
+                        slots.append(object.count)
+                        object.appendUnchecked(JSONKeys.string(text, nodes[cursor]), v)
                     } else {
                         slots.append(slots[p])
-                        o.replaceValue(at: slots[p], v)
+                        object.replaceValue(at: slots[p], v)
                     }
-                    j = next(nodes, j &+ 1)
+                } else {
+                    object.appendUnchecked(JSONKeys.string(text, nodes[cursor]), v)
                 }
-                return .object(o)
+                cursor = JSONConversion.next(nodes, cursor &+ 1)
             }
-            var j = i &+ 1
-            for _ in 0..<members {
-                o.appendUnchecked(JSONKeys.string(text, nodes[j]), value(text, nodes, j &+ 1))
-                j = next(nodes, j &+ 1)
+            remaining &-= 1
+        }
+
+        var value: JSONValue { isObject ? .object(object) : .array(array) }
+    }
+
+    static func value(_ text: UnsafePointer<UInt8>, _ nodes: UnsafePointer<JSONNode>, _ i: Int) -> JSONValue {
+        var open: [Open] = []
+        var at = i
+        while true {
+            var produced: JSONValue
+            let node = nodes[at]
+            switch node.kind {
+            case .null: produced = .null
+            case .false: produced = .bool(false)
+            case .true: produced = .bool(true)
+            case .int: produced = .int(Int64(bitPattern: node.body))
+            case .real: produced = .double(Double(bitPattern: node.body))
+            case .string: produced = .string(JSONKeys.string(text, node))
+            case .array, .object:
+                let isObject = node.kind == .object
+                var c = Open(isObject: isObject, remaining: node.members, cursor: at &+ 1)
+                if isObject {
+                    c.object.reserveCapacity(node.members)
+                    c.positions = JSONKeys.firstPositions(text, nodes, object: at, members: node.members)
+                    if c.positions != nil { c.slots.reserveCapacity(node.members) }
+                } else {
+                    c.array.reserveCapacity(node.members)
+                }
+                guard c.remaining > 0 else { produced = c.value; break }
+                at = c.valueIndex
+                open.append(c)
+                continue
             }
-            return .object(o)
+            // Hand the value to its container; a container that is complete is handed on.
+            while true {
+                guard !open.isEmpty else { return produced }
+                let top = open.count &- 1
+                open[top].add(produced, text, nodes)
+                if open[top].remaining > 0 {
+                    at = open[top].valueIndex
+                    break
+                }
+                produced = open.removeLast().value
+            }
         }
     }
 

@@ -79,16 +79,33 @@ enum JanssonOracle {
         }
     }
 
-    /// Do two values agree exactly (doubles by bit pattern: -0.0 is not 0.0 here)?
+    /// Do two values agree exactly (doubles by bit pattern: -0.0 is not 0.0 here)? Walks with
+    /// its own stack, not by recursion: the edge table nests 2,048 deep, and a recursive walk
+    /// overflows a test thread's stack in a debug build under TSan.
     static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
-        switch (a, b) {
-        case (.double(let x), .double(let y)): return x.bitPattern == y.bitPattern
-        case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
-        case (.object(let x), .object(let y)):
-            return x.count == y.count && zip(x.members, y.members).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && same($0.value, $1.value) }
-        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
-        default: return a == b
+        var pending: [(JSONValue, JSONValue)] = [(a, b)]
+        while let (a, b) = pending.popLast() {
+            switch (a, b) {
+            case (.double(let x), .double(let y)):
+                if x.bitPattern != y.bitPattern { return false }
+            case (.array(let x), .array(let y)):
+                if x.count != y.count { return false }
+                pending.append(contentsOf: zip(x, y))
+            case (.object(let x), .object(let y)):
+                if x.count != y.count { return false }
+                for (m, n) in zip(x.members, y.members) {
+                    if !m.key.utf8.elementsEqual(n.key.utf8) { return false }
+                    pending.append((m.value, n.value))
+                }
+            case (.string(let x), .string(let y)):
+                if !x.utf8.elementsEqual(y.utf8) { return false }
+            case (.array, _), (.object, _), (.string, _), (.double, _):
+                return false
+            default:
+                if a != b { return false }
+            }
         }
+        return true
     }
 
     /// Every JSONRef read of `ref` agrees with `v` (what jansson built), recursively; returns
