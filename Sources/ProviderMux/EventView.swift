@@ -185,7 +185,7 @@ final class EventViewWriter {
         s.completionTokens = Int64(clamping: u.completionTokens)
         s.totalTokens = Int64(clamping: u.totalTokens)
         s.cachedTokens = u.cachedTokens.map { Int64(clamping: $0) } ?? -1
-        s.costUSD = u.costUSD.map { ($0 * 1e8).rounded() / 1e8 } ?? .nan
+        s.costUSD = u.reportedCostUSD ?? .nan
         s.upstreamCostUSD = u.upstreamCostUSD ?? .nan
         s.tokensPerSecond = u.tokensPerSecond ?? .nan
     }

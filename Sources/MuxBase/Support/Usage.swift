@@ -54,6 +54,9 @@ public struct Usage: Sendable, Equatable {
         upstreamCostUSD = Self.reportedCost(o["cost_usd"] ?? o["cost"] ?? o["upstream_cost_usd"])
     }
 
+    /// `costUSD` as every document reports it (`cost_usd`): rounded to 8 decimals (1e-8 USD).
+    public var reportedCostUSD: Double? { costUSD.map { ($0 * 1e8).rounded() / 1e8 } }
+
     public func json() -> JSONValue {
         var o = JSONObject()
         o.reserveCapacity(7)  // every key below: one allocation, not one per doubling
@@ -62,7 +65,7 @@ public struct Usage: Sendable, Equatable {
         o["total_tokens"] = .int(Int64(totalTokens))
         if let cachedTokens { o["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cachedTokens))] }
         if let tokensPerSecond { o["tokens_per_second"] = .double(tokensPerSecond) }
-        if let costUSD { o["cost_usd"] = .double((costUSD * 1e8).rounded() / 1e8) }
+        if let reportedCostUSD { o["cost_usd"] = .double(reportedCostUSD) }
         if let upstreamCostUSD { o["upstream_cost_usd"] = .double(upstreamCostUSD) }
         return .object(o)
     }
