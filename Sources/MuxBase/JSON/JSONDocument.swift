@@ -10,21 +10,21 @@ public final class JSONDocument {
     /// Parses UTF-8 bytes (copied); errors as `JSONParser.parse`. The buffers come from the
     /// thread's spare pair when there is one (JSONTapeCache) and go back to it at deinit.
     public init(_ bytes: UnsafeRawBufferPointer) throws {
+        tape = try Self.loaded(bytes)
+    }
+
+    public init(_ bytes: [UInt8]) throws {
+        tape = try bytes.withUnsafeBytes { try Self.loaded($0) }
+    }
+
+    /// A tape from the thread's spare buffers holding `bytes`; on an error the buffers go back.
+    private static func loaded(_ bytes: UnsafeRawBufferPointer) throws -> JSONTape {
         var t = JSONTapeCache.take()
         do { try t.load(bytes) } catch {
             JSONTapeCache.give(&t)
             throw error
         }
-        tape = t
-    }
-
-    public init(_ bytes: [UInt8]) throws {
-        var t = JSONTapeCache.take()
-        do { try bytes.withUnsafeBytes { try t.load($0) } } catch {
-            JSONTapeCache.give(&t)
-            throw error
-        }
-        tape = t
+        return t
     }
 
     /// An empty document (`ref` reads as null) to `load` into, again and again.
