@@ -144,7 +144,7 @@ def test_wheel_contents(wheel):
         dist = "providermux-%s.dist-info/" % providermux.__version__
         for name in ("providermux/__init__.py", "providermux/_lib.py", "providermux/py.typed",
                      "providermux/_native/libprovidermux.so.0", dist + "METADATA",
-                     dist + "WHEEL", dist + "RECORD"):
+                     dist + "LICENSE", dist + "WHEEL", dist + "RECORD"):
             assert name in names, sorted(names)
         assert not any("__pycache__" in n or n.endswith(".pyc") for n in names), names
         native = whl.getinfo("providermux/_native/libprovidermux.so.0")
@@ -158,6 +158,10 @@ def test_wheel_contents(wheel):
         metadata = whl.read(dist + "METADATA").decode()
         assert "Name: providermux" in metadata
         assert "Version: %s" % providermux.__version__ in metadata
+        assert "\nLicense: Apache-2.0\n" in metadata
+        assert "Classifier: License :: OSI Approved :: Apache Software License" in metadata
+        with open(os.path.join(BINDINGS, "LICENSE"), "rb") as f:
+            assert whl.read(dist + "LICENSE") == f.read()
         record = whl.read(dist + "RECORD").decode().splitlines()
         assert sorted(line.split(",")[0] for line in record) == sorted(names)
 
@@ -674,3 +678,22 @@ def test_concurrent_astreams():
 
     assert arun(main()) == ["mock: s%d a b" % i for i in range(25)]
     assert providermux._live_callbacks == {}
+
+
+def test_sdist_carries_the_license(tmp_path):
+    """The sdist has the license text and declares it (an unpacked sdist builds a wheel that
+    carries it too: the backend reads LICENSE from the project directory)."""
+    import tarfile
+    src = tmp_path / "python"
+    shutil.copytree(BINDINGS, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    hook = ("import sys; sys.path.insert(0, 'backend'); import providermux_build as b; "
+            "print(b.build_sdist(sys.argv[1]))")
+    os.makedirs(str(tmp_path / "out"))
+    result = run([sys.executable, "-c", hook, str(tmp_path / "out")], cwd=str(src),
+                 env=clean_env(), timeout=120)
+    base = "providermux-%s" % providermux.__version__
+    with tarfile.open(str(tmp_path / "out" / result.stdout.strip().splitlines()[-1])) as tar:
+        with open(os.path.join(BINDINGS, "LICENSE"), "rb") as f:
+            assert tar.extractfile(base + "/LICENSE").read() == f.read()
+        pkg_info = tar.extractfile(base + "/PKG-INFO").read().decode()
+    assert "\nLicense: Apache-2.0\n" in pkg_info

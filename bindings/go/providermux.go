@@ -12,6 +12,10 @@
 // A Router is safe for concurrent use. Requests (Complete, Stream) take a context.Context:
 // cancelling it cancels the request in the library (pmx_stream_cancel), which then ends with
 // an Error whose code is CodeCancelled.
+//
+// Licensed under the Apache-2.0 license (LICENSE in this module, the same text as the
+// repository's). The module's version is the library's (abi/abi.json of the repository,
+// listed in its CHANGELOG.md); Version reports the loaded library's at run time.
 package providermux
 
 /*

@@ -62,7 +62,8 @@ def _metadata():
         return match.group(1) if match else ""
 
     lines = ["Metadata-Version: 2.1", "Name: " + NAME, "Version: " + _version(),
-             "Summary: " + field("description"), "Requires-Python: " + field("requires-python")]
+             "Summary: " + field("description"), "License: " + field("license"),
+             "Requires-Python: " + field("requires-python")]
     lines += ["Classifier: " + c for c in re.findall(r'(?m)^\s*"([A-Z][^"]* :: [^"]*)",?$',
                                                        pyproject)]
     readme = os.path.join(_project(), "README.md")
@@ -72,6 +73,12 @@ def _metadata():
         with open(readme, encoding="utf-8") as f:
             body = f.read()
     return ("\n".join(lines) + "\n\n" + body).encode("utf-8")
+
+
+def _license_file():
+    """The license text: this directory's copy of the repository's LICENSE (ctest
+    release_metadata keeps them identical), so that an unpacked sdist has it too."""
+    return os.path.join(_project(), "LICENSE")
 
 
 def _tag(editable=False):
@@ -139,6 +146,7 @@ def _write_wheel(directory, tag, entries):
     dist_info = _dist_info()
     name = "%s-%s-%s.whl" % (NAME, _version(), tag)
     entries = list(entries) + [(dist_info + "/METADATA", _metadata(), False),
+                               (dist_info + "/LICENSE", _license_file(), False),
                                (dist_info + "/WHEEL", _wheel_file(tag), False)]
     record = []
     with zipfile.ZipFile(os.path.join(directory, name), "w", zipfile.ZIP_DEFLATED) as whl:
@@ -210,6 +218,7 @@ def build_sdist(sdist_directory, config_settings=None):
     name = base + ".tar.gz"
     files = [("pyproject.toml", os.path.join(_project(), "pyproject.toml")),
              ("README.md", os.path.join(_project(), "README.md")),
+             ("LICENSE", _license_file()),
              ("backend/providermux_build.py", os.path.abspath(__file__))]
     files += list(_package_files())
     with tarfile.open(os.path.join(sdist_directory, name), "w:gz", format=tarfile.PAX_FORMAT) as tar:
