@@ -24,9 +24,12 @@
  *    pmx_string_free(), never free(). Every *_free function accepts NULL.
  *  - Input: strings are UTF-8 JSON, NUL-terminated, copied by the library before the call
  *    returns (the caller may free them right after). Invalid UTF-8 gives PMX_ERR_INVALID_UTF8,
- *    unparsable JSON gives PMX_ERR_INVALID_JSON with the line and column.
+ *    unparsable JSON gives PMX_ERR_INVALID_JSON with the line and column; so does JSON nested
+ *    deeper than 256 levels (the root is level 1), which keeps the stack a call needs small:
+ *    a request or answer nested to the limit runs on a thread with a 64 KiB stack.
  *  - Threading: a router is safe to share between threads. Each router owns one I/O thread
- *    (libcurl multi event loop) that carries all of its requests; no thread per request.
+ *    (libcurl multi event loop) that carries all of its requests; no thread per request. It
+ *    gets at least 1 MiB of stack, whatever the process default (ulimit -s, musl's 128 KiB).
  *  - Re-entrancy: the blocking functions (pmx_router_complete, _stream, _embed, _models,
  *    _health, _model_manage) wait for an I/O thread, so on ANY router's I/O thread (inside an
  *    async stream's callback, or a log line delivered there) they return

@@ -33,13 +33,25 @@ public final class EventLoop: Scheduler, @unchecked Sendable {
     private let easyPool = Locked<[UInt]>([])
     private static let easyPoolLimit = 64
 
+    /// The I/O thread's stack is at least this large. The default comes from the host (glibc:
+    /// `ulimit -s` or `pthread_setattr_default_np`; musl: 128 KiB), and this thread runs
+    /// libcurl, TLS and the decoding of every answer (a 256-deep JSON answer included). Only
+    /// raised, never lowered; the pages are committed only as they are touched.
+    package static let minimumStackBytes = 1 << 20
+
     public init(name: String = "pmx-io") throws {
         guard CurlGlobal.initialized, let m = curl_multi_init() else {
             throw PMXError(.internal, "libcurl initialisation failed")
         }
         multi = m
         let box = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        defer { pthread_attr_destroy(&attr) }
+        var stack = 0
+        pthread_attr_getstacksize(&attr, &stack)
+        if stack < Self.minimumStackBytes { pthread_attr_setstacksize(&attr, Self.minimumStackBytes) }
+        let rc = pthread_create(&thread, &attr, { arg in
             let loop = Unmanaged<EventLoop>.fromOpaque(arg!).takeRetainedValue()
             loop.run()
             return nil

@@ -12,8 +12,9 @@
 /// The per-node costs were measured with jansson's tree; the library's own scanner (a 16-byte
 /// tape node per value) costs less, so the estimate is an upper bound and refuses exactly the
 /// documents it refused before (docs/HARDENING.md has both measurements).
-/// Depth: the parser refuses nesting deeper than 2,048 (jansson's JSON_PARSER_MAX_DEPTH, kept),
-/// which bounds the recursion of the conversion to `JSONValue`, `JSONWriter` and the release.
+/// Depth: the parser refuses nesting deeper than `JSONScanner.maxDepth` (256), which bounds the
+/// recursion of `JSONWriter`, the comparison and the release of a `JSONValue` (and the stack
+/// they need on a host's thread).
 public enum JSONBudget {
     /// Documents shorter than this are parsed without the scan (worst case ~64 KiB × 90).
     public static let scanFromBytes = 64 << 10

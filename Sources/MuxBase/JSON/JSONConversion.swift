@@ -1,7 +1,6 @@
 /// A tape subtree as a `JSONValue`. Iterative, with its own stack of open containers: a
-/// document may nest 2,048 deep (the parser's limit), and a recursive walk of that depth can
-/// overflow a host thread's small stack (and did overflow a test thread's in a debug build
-/// under TSan).
+/// document may nest `JSONScanner.maxDepth` deep, and a recursive walk costs stack per level
+/// on a host's thread (a debug build under TSan overflowed a test thread's stack at 2,048).
 enum JSONConversion {
     /// One open container: what it holds so far and where its next member starts.
     private struct Open {

@@ -1,6 +1,10 @@
 /// Parses JSON text to `JSONValue` (our own scanner, `JSONScanner`; jansson stays only as the
 /// tests' oracle). For reading a few fields of a document in place, use `JSONDocument`.
 public enum JSONParser {
+    /// The deepest nesting accepted (the root is level 1); deeper is `.invalidJSON` "maximum
+    /// parsing depth reached". Why 256: `JSONScanner.maxDepth`.
+    public static let maxDepth = JSONScanner.maxDepth
+
     /// Parses UTF-8 bytes. Errors name the line, column and byte offset, and distinguish
     /// invalid UTF-8 (`.invalidUTF8`) from invalid JSON (`.invalidJSON`).
     /// Large documents are checked against `JSONBudget` first (the tape and the `JSONValue`

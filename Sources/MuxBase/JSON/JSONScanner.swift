@@ -3,16 +3,22 @@ import Glibc
 /// The byte-level grammar: one pass over the text writes the tape (`JSONNode`s). Accepts
 /// exactly what jansson accepts with `JSON_DECODE_ANY | JSON_ALLOW_NUL` (RFC 8259, any
 /// top-level value, strict UTF-8, `\u0000` allowed except in keys, integers within Int64,
-/// reals within Double, nesting to 2,048) — the differential tests hold it to that. One
-/// deliberate difference: a raw NUL byte is refused wherever it stands, while jansson 2.14
-/// loses a NUL it puts back after a number or a word and so accepts `[1\0]` as `[1]`.
+/// reals within Double) — the differential tests hold it to that. Two deliberate differences:
+/// a raw NUL byte is refused wherever it stands, while jansson 2.14 loses a NUL it puts back
+/// after a number or a word and so accepts `[1\0]` as `[1]`; and nesting stops at 256 levels,
+/// not jansson's 2,048 (`maxDepth`).
 /// It runs without bounds checks: the text is followed by `JSONTape.padding` zero bytes, and a
 /// zero byte stops every run (whitespace, digits, string content, UTF-8 continuation). Any
 /// error goes to `JSONErrorLocator`, which finds the first error jansson would report.
 struct JSONScanner {
-    /// jansson's JSON_PARSER_MAX_DEPTH: a value nested deeper is refused. It also bounds the
-    /// recursion of the conversion to `JSONValue`, `JSONWriter` and the release of a value.
-    static let maxDepth = 2048
+    /// The deepest nesting accepted: a value at a deeper level (the root is level 1, as
+    /// jansson counts) is refused with jansson's message, at the place jansson reports its own
+    /// limit. 256, not jansson's JSON_PARSER_MAX_DEPTH of 2,048: the writer, the comparison and
+    /// Swift's release of a nested `JSONValue` recurse once per level (~150 bytes of stack each
+    /// in a release build), and the library runs on its host's threads — 2,048 levels crashed a
+    /// thread with a 256 KiB stack, 256 levels run in 64 KiB (docs/HARDENING.md). Requests and
+    /// answers seen in practice nest a few dozen levels at most, tool schemas included.
+    static let maxDepth = 256
 
     let p: UnsafeMutablePointer<UInt8>
     let n: Int

@@ -3,10 +3,11 @@ import Glibc
 #endif
 
 /// Runs a body on a thread of its own with a 64 MiB stack and waits for it. The JSON rules
-/// nest values 2,048 deep (the parser's limit): building, comparing and releasing such a
-/// `JSONValue` recurses once per level (Swift releases nested enums recursively), and a debug
-/// build under TSan needs more than a test-pool thread's stack for that. Hosts see the same
-/// tree (documented in docs/HARDENING.md); this only keeps the test's own threads out of it.
+/// nest values 2,048 deep (jansson's limit, which the oracle still reads and converts):
+/// building, comparing and releasing such a `JSONValue` recurses once per level (Swift
+/// releases nested enums recursively), and a debug build under TSan needs more than a
+/// test-pool thread's stack for that. The library itself stops at 256 levels
+/// (`JSONParser.maxDepth`); this only keeps the test's own oracle trees off small stacks.
 enum DeepStack {
     private final class Job {
         let body: () throws -> Void

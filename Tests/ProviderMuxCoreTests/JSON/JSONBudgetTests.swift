@@ -103,18 +103,21 @@ struct JSONBudgetTests {
         #expect(c.values == 2 + 2 + 1)  // commas + containers + 1
     }
 
-    @Test("deep nesting: 100,000 '[' is refused by jansson's depth limit (no stack overflow); 2,048 levels parse, convert and write back")
+    @Test("deep nesting: 100,000 '[' is refused by the depth limit (no stack overflow); 256 levels parse, convert and write back")
     func deepNesting() throws {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: PMXError.self) { try JSONParser.parse(deep) }
         #expect(throws: PMXError.self) { try JSONDocument(Array(deep.utf8)) }
-        let ok = String(repeating: "[", count: 2048) + String(repeating: "]", count: 2048)
+        let limit = JSONParser.maxDepth
+        #expect(limit == 256)
+        let ok = String(repeating: "[", count: limit) + String(repeating: "]", count: limit)
         let v = try JSONParser.parse(ok)
         #expect(JSONWriter.string(v) == ok)
         let tooDeep = "[" + ok + "]"
-        #expect(throws: PMXError.self) { try JSONParser.parse(tooDeep) }
+        #expect { try JSONParser.parse(tooDeep) } throws: { ($0 as? PMXError)?.message.contains("maximum parsing depth") == true }
+        #expect(throws: PMXError.self) { try JSONDocument(Array(tooDeep.utf8)) }
         // Large and deep at once goes through the consuming conversion.
-        let inner = String(repeating: "[", count: 2047) + String(repeating: "]", count: 2047)
+        let inner = String(repeating: "[", count: limit - 1) + String(repeating: "]", count: limit - 1)
         let big = "[" + String(repeating: "\"" + String(repeating: "x", count: 100) + "\",", count: 1000) + inner + "]"
         #expect(try JSONParser.parse(big).arrayValue?.count == 1001)
     }

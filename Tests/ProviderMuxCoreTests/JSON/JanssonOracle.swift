@@ -40,6 +40,27 @@ enum JanssonOracle {
         }
     }
 
+    /// jansson's nesting limit (JSON_PARSER_MAX_DEPTH in its build).
+    static let janssonMaxDepth = 2048
+
+    /// What jansson would answer if its nesting limit were ours (`JSONParser.maxDepth`, lower
+    /// than its 2,048): the document is also parsed behind `janssonMaxDepth - maxDepth` open
+    /// brackets, so jansson meets its own limit exactly where ours stands. When that run stops
+    /// on the depth limit before the plain run's first error (or the plain run accepts), the
+    /// answer is that depth error, its place moved back by the brackets (column too on line 1);
+    /// otherwise the plain run's outcome.
+    static func reference(_ bytes: [UInt8]) -> Outcome {
+        let plain = parse(bytes)
+        let shift = janssonMaxDepth - JSONParser.maxDepth
+        guard shift > 0, case .failure(let s, let l, let c, let b, let t) = parse(Array(repeating: UInt8(ascii: "["), count: shift) + bytes),
+              t.contains("maximum parsing depth"), b > shift else { return plain }
+        let depthError = Outcome.failure(s, line: l, column: l == 1 ? c - shift : c, byte: b - shift, text: t)
+        switch plain {
+        case .value: return depthError
+        case .failure(_, _, _, let firstError, _): return b - shift < firstError ? depthError : plain
+        }
+    }
+
     static func convert(_ j: UnsafeMutablePointer<json_t>) -> JSONValue {
         switch json_type(rawValue: UInt32(pmx_json_type(j))) {
         case JSON_OBJECT:
@@ -80,8 +101,8 @@ enum JanssonOracle {
     }
 
     /// Do two values agree exactly (doubles by bit pattern: -0.0 is not 0.0 here)? Walks with
-    /// its own stack, not by recursion: the edge table nests 2,048 deep, and a recursive walk
-    /// overflows a test thread's stack in a debug build under TSan.
+    /// its own stack, not by recursion: the edge table nests 2,048 deep (as jansson reads it),
+    /// and a recursive walk overflows a test thread's stack in a debug build under TSan.
     static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
         var pending: [(JSONValue, JSONValue)] = [(a, b)]
         while let (a, b) = pending.popLast() {
