@@ -27,9 +27,11 @@ package providermux
 import "C"
 
 import (
+	"context"
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -242,57 +244,135 @@ func takeString(s *C.char) string {
 	return C.GoString(s)
 }
 
-// Embed computes embeddings: request {"model": ..., "input": "text" | ["a", "b"]}; returns an
-// OpenAI embeddings list plus "provider" and "attempts". Blocks (not cancellable).
-func (r *Router) Embed(requestJSON string) (string, error) {
-	cs := C.CString(requestJSON)
-	defer C.free(unsafe.Pointer(cs))
-	ptr, err := r.acquire()
-	if err != nil {
-		return "", err
-	}
-	defer r.release()
-	var out *C.char
-	var cerr C.pmx_error
-	rc := C.pmx_router_embed(&out, ptr, cs, &cerr)
-	text := takeString(out)
-	if rc != 0 {
-		return "", newError(rc, &cerr)
-	}
-	return text, nil
+// EmbedJSON computes embeddings: request {"model": ..., "input": "text" | ["a", "b"]}; returns
+// an OpenAI embeddings list plus "provider" and "attempts" (EmbedRequest is the typed form).
+// The library call blocks and has no cancel of its own: when ctx ends first, EmbedJSON
+// returns at once with an *Error (CodeCancelled) matching ctx.Err(), and the call finishes in
+// the background (bounded by the router's timeouts; its result is dropped; Router.Close waits
+// for it).
+func (r *Router) EmbedJSON(ctx context.Context, requestJSON string) (string, error) {
+	return r.callOut(ctx, requestJSON, func(out **C.char, ptr *C.pmx_router, arg *C.char, cerr *C.pmx_error) C.pmx_status {
+		return C.pmx_router_embed(out, ptr, arg, cerr)
+	})
 }
 
-// Models lists the models of every provider (JSON). Blocks.
-func (r *Router) Models() (string, error) {
-	return r.callOut(func(out **C.char, ptr *C.pmx_router, cerr *C.pmx_error) C.pmx_status {
+// ModelsJSON lists the models of every provider (JSON; ListModels is the typed form). It
+// blocks up to about one health timeout per 64 providers; cancelling ctx returns at once as
+// for EmbedJSON.
+func (r *Router) ModelsJSON(ctx context.Context) (string, error) {
+	return r.callOut(ctx, "", func(out **C.char, ptr *C.pmx_router, _ *C.char, cerr *C.pmx_error) C.pmx_status {
 		return C.pmx_router_models(out, ptr, cerr)
 	})
 }
 
-// Health probes every provider now and reports their state (JSON). Blocks up to the health
-// timeout.
-func (r *Router) Health() (string, error) {
-	return r.callOut(func(out **C.char, ptr *C.pmx_router, cerr *C.pmx_error) C.pmx_status {
+// HealthJSON probes every provider now and reports their state (JSON; CheckHealth is the
+// typed form). It blocks up to about one health timeout per 64 providers; cancelling ctx
+// returns at once as for EmbedJSON.
+func (r *Router) HealthJSON(ctx context.Context) (string, error) {
+	return r.callOut(ctx, "", func(out **C.char, ptr *C.pmx_router, _ *C.char, cerr *C.pmx_error) C.pmx_status {
 		return C.pmx_router_health(out, ptr, cerr)
 	})
 }
 
-// Stats returns usage statistics since the router was created (or last reset). format is
-// "json" (or "") or "prometheus" (text exposition 0.0.4); reset zeroes the counters right
-// after this snapshot.
-func (r *Router) Stats(format string, reset bool) (string, error) {
+// StatsText returns usage statistics since the router was created (or last reset). format
+// is "json" (or "") or "prometheus" (text exposition 0.0.4); reset zeroes the counters right
+// after this snapshot. It does not wait for I/O; a ctx already ended refuses the call.
+func (r *Router) StatsText(ctx context.Context, format string, reset bool) (string, error) {
 	if format == "" {
 		format = "json"
 	}
 	opts := `{"format":` + jsonString(format) + `,"reset":` + strconv.FormatBool(reset) + `}`
-	cs := C.CString(opts)
-	defer C.free(unsafe.Pointer(cs))
-	return r.callOut(func(out **C.char, ptr *C.pmx_router, cerr *C.pmx_error) C.pmx_status {
-		return C.pmx_router_stats_ex(out, ptr, cs, cerr)
+	return r.callOut(ctx, opts, func(out **C.char, ptr *C.pmx_router, arg *C.char, cerr *C.pmx_error) C.pmx_status {
+		return C.pmx_router_stats_ex(out, ptr, arg, cerr)
 	})
 }
 
-func (r *Router) callOut(fn func(out **C.char, ptr *C.pmx_router, cerr *C.pmx_error) C.pmx_status) (string, error) {
+// Embed is EmbedJSON without a context.
+//
+// Deprecated: use EmbedRequest (typed) or EmbedJSON (a context, JSON text); kept for existing
+// callers.
+func (r *Router) Embed(requestJSON string) (string, error) {
+	return r.EmbedJSON(context.Background(), requestJSON)
+}
+
+// Models is ModelsJSON without a context.
+//
+// Deprecated: use ListModels (typed) or ModelsJSON; kept for existing callers.
+func (r *Router) Models() (string, error) { return r.ModelsJSON(context.Background()) }
+
+// Health is HealthJSON without a context.
+//
+// Deprecated: use CheckHealth (typed) or HealthJSON; kept for existing callers.
+func (r *Router) Health() (string, error) { return r.HealthJSON(context.Background()) }
+
+// Stats is StatsText without a context.
+//
+// Deprecated: use StatsReport (typed) or StatsText; kept for existing callers.
+func (r *Router) Stats(format string, reset bool) (string, error) {
+	return r.StatsText(context.Background(), format, reset)
+}
+
+// outCall is one blocking library call writing a string to out; arg is the call's C string
+// argument (NULL when the call takes none).
+type outCall func(out **C.char, ptr *C.pmx_router, arg *C.char, cerr *C.pmx_error) C.pmx_status
+
+// callOut runs fn and returns its string. These library calls cannot be cancelled, so with a
+// context that can end, fn runs on its own goroutine and callOut returns ctx's error as soon
+// as ctx ends; that goroutine still finishes the call (holding the router shared, so
+// Router.Close waits for it) and frees what it returns. arg ("" = none) is copied to C memory
+// owned by that goroutine, never freed while the call may use it.
+func (r *Router) callOut(ctx context.Context, arg string, fn outCall) (string, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return "", cancelledError(err)
+	}
+	if ctx.Done() == nil {
+		return r.callOutNow(arg, fn)
+	}
+	type result struct {
+		text string
+		err  error
+	}
+	done := make(chan result, 1) // buffered: the goroutine never blocks on an abandoned call
+	go func() {
+		text, err := r.callOutNow(arg, fn)
+		done <- result{text, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			if cause := contextEnded(ctx); cause != nil {
+				// The call failed because the context's deadline ran out (EmbedRequest sends it
+				// as route.timeout_ms): report it as the context's, as Complete does.
+				return "", cancelledError(cause)
+			}
+		}
+		return res.text, res.err
+	case <-ctx.Done():
+		return "", cancelledError(ctx.Err())
+	}
+}
+
+// contextEnded is ctx's error, or DeadlineExceeded once its deadline has passed even if its
+// timer has not fired yet; nil while ctx runs.
+func contextEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (r *Router) callOutNow(arg string, fn outCall) (string, error) {
+	var carg *C.char
+	if arg != "" {
+		carg = C.CString(arg)
+		defer C.free(unsafe.Pointer(carg))
+	}
 	ptr, err := r.acquire()
 	if err != nil {
 		return "", err
@@ -300,7 +380,7 @@ func (r *Router) callOut(fn func(out **C.char, ptr *C.pmx_router, cerr *C.pmx_er
 	defer r.release()
 	var out *C.char
 	var cerr C.pmx_error
-	rc := fn(&out, ptr, &cerr)
+	rc := fn(&out, ptr, carg, &cerr)
 	text := takeString(out)
 	if rc != 0 {
 		return "", newError(rc, &cerr)

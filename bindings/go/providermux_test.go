@@ -444,7 +444,7 @@ func TestUpstreamStream(t *testing.T) {
 	}
 	last = events[len(events)-1]
 	resp, err = ParseResponse(last.Response)
-	if !sawToolDelta || err != nil || !strings.Contains(string(resp.Choices[0].Message.ToolCalls), "get_weather") {
+	if !sawToolDelta || err != nil || len(resp.ToolCalls()) != 1 || resp.ToolCalls()[0].Function.Name != "get_weather" {
 		t.Fatalf("tool calls: delta seen %v, done %s", sawToolDelta, last.Raw)
 	}
 }

@@ -10,15 +10,6 @@ func jsonString(s string) string {
 	return string(b)
 }
 
-// Message is one chat message of a request.
-type Message struct {
-	Role       string          `json:"role"`
-	Content    string          `json:"content"`
-	Name       string          `json:"name,omitempty"`
-	ToolCallID string          `json:"tool_call_id,omitempty"`
-	ToolCalls  json.RawMessage `json:"tool_calls,omitempty"`
-}
-
 // Route is the request's optional "route" object (per-request routing overrides).
 type Route struct {
 	Providers   []string `json:"providers,omitempty"`
@@ -30,28 +21,56 @@ type Route struct {
 	Cache       *bool    `json:"cache,omitempty"`
 }
 
-// ChatRequest holds the common fields of a chat completion request. Extra holds any other
-// request keys (temperature, tools, response_format, ...), merged in when marshalled.
+// StreamOptions is a request's "stream_options" (OpenAI's): IncludeUsage asks the provider
+// for the usage numbers at the end of a stream.
+type StreamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// ChatRequest is an OpenAI chat completion request plus the router's "route". Optional
+// numbers are pointers (nil: not sent; Ptr(0.2) sets one). Extra holds any other request
+// key, merged in when marshalled (the typed fields win).
 type ChatRequest struct {
-	Model     string         `json:"model,omitempty"`
-	Messages  []Message      `json:"messages"`
-	MaxTokens int            `json:"max_tokens,omitempty"`
-	Route     *Route         `json:"route,omitempty"`
-	Extra     map[string]any `json:"-"`
+	Model               string          `json:"model,omitempty"`
+	Messages            []Message       `json:"messages"`
+	MaxTokens           int             `json:"max_tokens,omitempty"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	TopP                *float64        `json:"top_p,omitempty"`
+	N                   *int            `json:"n,omitempty"`
+	Stop                []string        `json:"stop,omitempty"`
+	Seed                *int64          `json:"seed,omitempty"`
+	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
+	User                string          `json:"user,omitempty"`
+	Tools               []Tool          `json:"tools,omitempty"`
+	ToolChoice          *ToolChoice     `json:"tool_choice,omitempty"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls,omitempty"`
+	ResponseFormat      *ResponseFormat `json:"response_format,omitempty"`
+	StreamOptions       *StreamOptions  `json:"stream_options,omitempty"`
+	Metadata            map[string]any  `json:"metadata,omitempty"`
+	Route               *Route          `json:"route,omitempty"`
+	Extra               map[string]any  `json:"-"`
 }
 
 // MarshalJSON encodes the request with Extra's keys merged in (the typed fields win).
 func (q ChatRequest) MarshalJSON() ([]byte, error) {
 	type plain ChatRequest
-	b, err := json.Marshal(plain(q))
-	if err != nil || len(q.Extra) == 0 {
+	return marshalWithExtra(plain(q), q.Extra)
+}
+
+// marshalWithExtra encodes v (a struct without a MarshalJSON of its own) and adds extra's keys
+// that v did not write.
+func marshalWithExtra(v any, extra map[string]any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
 		return b, err
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
-	for k, v := range q.Extra {
+	for k, v := range extra {
 		if _, typed := m[k]; typed {
 			continue
 		}
@@ -62,75 +81,6 @@ func (q ChatRequest) MarshalJSON() ([]byte, error) {
 		m[k] = raw
 	}
 	return json.Marshal(m)
-}
-
-// ResponseMessage is a choice's message.
-type ResponseMessage struct {
-	Role      string          `json:"role"`
-	Content   string          `json:"content"`
-	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
-}
-
-// Choice is one entry of a response's "choices".
-type Choice struct {
-	Index        int             `json:"index"`
-	Message      ResponseMessage `json:"message"`
-	FinishReason string          `json:"finish_reason"`
-}
-
-// Usage is a response's token usage and cost.
-type Usage struct {
-	PromptTokens     int      `json:"prompt_tokens"`
-	CompletionTokens int      `json:"completion_tokens"`
-	TotalTokens      int      `json:"total_tokens"`
-	CostUSD          *float64 `json:"cost_usd,omitempty"` // nil when the model has no price
-}
-
-// Attempt is one provider attempt of a request.
-type Attempt struct {
-	Provider   string  `json:"provider"`
-	Model      string  `json:"model"`
-	Outcome    string  `json:"outcome"` // "ok", "error", "skipped"
-	Code       int32   `json:"code,omitempty"`
-	StatusName string  `json:"status_name,omitempty"`
-	ErrorClass string  `json:"error_class,omitempty"`
-	HTTPStatus int     `json:"http_status,omitempty"`
-	Message    string  `json:"message,omitempty"`
-	LatencyMs  float64 `json:"latency_ms"`
-}
-
-// ChatResponse holds the common fields of a response; Raw is the whole document.
-type ChatResponse struct {
-	ID        string          `json:"id"`
-	Object    string          `json:"object"`
-	Created   int64           `json:"created"`
-	Model     string          `json:"model"`
-	Provider  string          `json:"provider"`
-	Choices   []Choice        `json:"choices"`
-	Usage     Usage           `json:"usage"`
-	Attempts  []Attempt       `json:"attempts"`
-	LatencyMs float64         `json:"latency_ms"`
-	TTFTMs    float64         `json:"ttft_ms,omitempty"`
-	Cached    bool            `json:"cached,omitempty"`
-	Raw       json.RawMessage `json:"-"`
-}
-
-// Content is the first choice's message content ("" when there is none).
-func (r *ChatResponse) Content() string {
-	if len(r.Choices) == 0 {
-		return ""
-	}
-	return r.Choices[0].Message.Content
-}
-
-// ParseResponse decodes a response document (Complete's result, a done event's Response).
-func ParseResponse(raw []byte) (*ChatResponse, error) {
-	var resp ChatResponse
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		return nil, err
-	}
-	resp.Raw = append(json.RawMessage(nil), raw...)
-	return &resp, nil
 }
 
 // CompleteRequest is Complete with typed request and response.
