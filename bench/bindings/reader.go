@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	providermux "github.com/providermux/providermux-go"
+	providermux "github.com/providermux/libprovidermux/bindings/go"
 )
 
 func main() {

@@ -1,3 +1,3 @@
-module github.com/providermux/providermux-go
+module github.com/providermux/libprovidermux/bindings/go
 
 go 1.19

@@ -33,8 +33,9 @@ fi
 
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export CGO_ENABLED=1
-export CGO_LDFLAGS="-Wl,-rpath,$PREFIX/lib${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
-export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# No CGO_LDFLAGS and no LD_LIBRARY_PATH: the binaries find the library through the rpath that
+# providermux.pc's Libs carries (-Wl,-rpath,${libdir}), as a user's build does.
+unset CGO_LDFLAGS LD_LIBRARY_PATH
 export GOFLAGS=-mod=mod
 export GOCACHE="$HERE/.cache/gocache"
 export GOPATH="$HERE/.cache/gopath"
@@ -46,6 +47,14 @@ export GOTELEMETRY=off
 echo "== $(go version); libprovidermux $(pkg-config --modversion providermux) from $PREFIX"
 
 mkdir -p "$HERE/.cache"
+# Go's build cache keys cgo packages on CGO_* variables but not on pkg-config's output: a
+# package built against another providermux.pc (another prefix, no rpath) would be reused
+# with that file's link flags. Start over whenever the flags changed.
+pc_flags=$(pkg-config --cflags --libs providermux)
+if [ "$(cat "$HERE/.cache/pkg-config-flags" 2>/dev/null)" != "$pc_flags" ]; then
+    go clean -cache
+    printf '%s' "$pc_flags" >"$HERE/.cache/pkg-config-flags"
+fi
 failures=0
 run_step() {  # run_step NAME COMMAND...: output to .cache/NAME.log, shown on failure
     local name=$1; shift
@@ -74,6 +83,31 @@ if run_step example timeout 120 go run ./example ../../examples/router.json "hel
         cat "$HERE/.cache/example.log"
         echo "-- example: FAILED (no mock answer in the output)"
         failures=$((failures + 1))
+    fi
+fi
+
+# Another repository's module depending on this one (a replace directive stands in for the
+# `bindings/go/vX.Y.Z` tag: no network), built with only PKG_CONFIG_PATH and run with no
+# LD_LIBRARY_PATH: the library is found through the rpath from providermux.pc.
+outside="$HERE/.cache/outside"
+rm -rf "$outside" && mkdir -p "$outside"
+cp "$HERE/testdata/outside/main.go" "$outside/main.go"
+cat >"$outside/go.mod" <<EOF
+module example.com/outside
+
+go 1.19
+
+require github.com/providermux/libprovidermux/bindings/go v0.0.0
+
+replace github.com/providermux/libprovidermux/bindings/go => $HERE
+EOF
+if run_step outside_build sh -c "cd '$outside' && timeout 300 go build -o outside ."; then
+    if run_step outside_run env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 60 "$outside/outside"; then
+        if ! grep -q '^mock: from outside' "$HERE/.cache/outside_run.log"; then
+            cat "$HERE/.cache/outside_run.log"
+            echo "-- outside_run: FAILED (no mock answer in the output)"
+            failures=$((failures + 1))
+        fi
     fi
 fi
 

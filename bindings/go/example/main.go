@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	providermux "github.com/providermux/providermux-go"
+	providermux "github.com/providermux/libprovidermux/bindings/go"
 )
 
 func main() {
