@@ -1,17 +1,25 @@
 // Package providermux is the Go binding of libprovidermux, an in-process router for LLM
 // providers (OpenAI-compatible servers, local servers, a mock), over its C ABI with cgo.
 //
-// The library is found with pkg-config (`providermux.pc` from an installed prefix):
+// Import it as
 //
-//	PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig CGO_LDFLAGS=-Wl,-rpath,$PREFIX/lib go build
+//	import providermux "github.com/providermux/libprovidermux/bindings/go"
 //
-// Every JSON document (config, request, response, event) is the library's own vocabulary
-// (docs/VOCABULARY.md of the repository); this package passes strings through unchanged and
-// adds small typed conveniences (ChatRequest, ChatResponse, Event, Error).
+// (versions are the repository's tags bindings/go/vX.Y.Z). The library is found with
+// pkg-config (providermux.pc of an installed prefix, whose Libs carry the rpath, so binaries
+// start without LD_LIBRARY_PATH):
 //
-// A Router is safe for concurrent use. Requests (Complete, Stream) take a context.Context:
-// cancelling it cancels the request in the library (pmx_stream_cancel), which then ends with
-// an Error whose code is CodeCancelled.
+//	PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig go build
+//
+// Requests and responses are OpenAI's chat completion shape as structs (ChatRequest with
+// Message content parts, Tools, ToolChoice, ResponseFormat; ChatResponse with typed ToolCalls;
+// EmbeddingRequest, ModelList, HealthReport, Stats); the JSON-text calls (Complete, Stream,
+// EmbedJSON, ...) pass the library's own vocabulary (docs/VOCABULARY.md) through unchanged.
+//
+// A Router is safe for concurrent use. Every call that does I/O takes a context.Context
+// first: cancelling it cancels a completion or stream in the library (pmx_stream_cancel), which
+// then ends with an Error whose code is CodeCancelled; embeddings, models and health return at
+// once while the library call (which has no cancel) finishes in the background.
 //
 // Licensed under the Apache-2.0 license (LICENSE in this module, the same text as the
 // repository's). The module's version is the library's (abi/abi.json of the repository,
