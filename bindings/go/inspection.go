@@ -82,10 +82,8 @@ type Stats struct {
 	Raw       json.RawMessage            `json:"-"`
 }
 
-// ProviderStats is one provider's counters; Requests counts attempts.
-type ProviderStats struct {
-	Name             string           `json:"name"`
-	Type             string           `json:"type"`
+// Counters are the counts a provider and each of its models keep. Requests counts attempts.
+type Counters struct {
 	Requests         int64            `json:"requests"`
 	Successes        int64            `json:"successes"`
 	Failures         int64            `json:"failures"`
@@ -97,30 +95,27 @@ type ProviderStats struct {
 	CostUSD          float64          `json:"cost_usd"`
 	FailuresByStatus map[string]int64 `json:"failures_by_status"`
 	FailuresByClass  map[string]int64 `json:"failures_by_class"`
-	RateLimit        json.RawMessage  `json:"rate_limit,omitempty"`
-	Models           []ModelStats     `json:"models"`
+}
+
+// ProviderStats is one provider's counters and its models'.
+type ProviderStats struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Counters
+	RateLimit json.RawMessage `json:"rate_limit,omitempty"`
+	Models    []ModelStats    `json:"models"`
 }
 
 // ModelStats is one model's counters on a provider. Latency percentiles are nil before the
 // first sample.
 type ModelStats struct {
-	Model            string           `json:"model"`
-	Requests         int64            `json:"requests"`
-	Successes        int64            `json:"successes"`
-	Failures         int64            `json:"failures"`
-	Retries          int64            `json:"retries"`
-	Fallbacks        int64            `json:"fallbacks"`
-	FailuresByStatus map[string]int64 `json:"failures_by_status"`
-	FailuresByClass  map[string]int64 `json:"failures_by_class"`
-	PromptTokens     int64            `json:"prompt_tokens"`
-	CompletionTokens int64            `json:"completion_tokens"`
-	CachedTokens     int64            `json:"cached_tokens"`
-	CostUSD          float64          `json:"cost_usd"`
-	InFlight         int64            `json:"in_flight"`
-	LatencyMs        Percentiles      `json:"latency_ms"`
-	TTFTMs           Percentiles      `json:"ttft_ms"`
-	TokensPerSecond  *float64         `json:"tokens_per_second"`
-	Circuit          string           `json:"circuit"`
+	Model string `json:"model"`
+	Counters
+	CachedTokens    int64       `json:"cached_tokens"`
+	LatencyMs       Percentiles `json:"latency_ms"`
+	TTFTMs          Percentiles `json:"ttft_ms"`
+	TokensPerSecond *float64    `json:"tokens_per_second"`
+	Circuit         string      `json:"circuit"`
 }
 
 // Percentiles of a latency series in milliseconds; nil where there is no sample yet.
