@@ -67,12 +67,14 @@ def check_license(root, problems):
     text = read(root, "LICENSE")
     if not any(LICENSE_FIRST_LINE in line for line in text.splitlines()[:3]):
         problems.append("LICENSE: not the Apache License text")
-    for copy in ("bindings/go/LICENSE", "bindings/python/LICENSE"):  # published on their own
+    for copy in ("bindings/go/LICENSE", "bindings/python/LICENSE",  # published on their own
+                 "bindings/rust/providermux/LICENSE", "bindings/rust/providermux-sys/LICENSE"):
         if read(root, copy) != text:
             problems.append("%s: differs from LICENSE (the package ships its own copy)" % copy)
     wanted = {
         "bindings/python/pyproject.toml": r'(?m)^license\s*=\s*"%s"' % re.escape(LICENSE_ID),
-        "bindings/rust/Cargo.toml": r'(?m)^license\s*=\s*"%s"' % re.escape(LICENSE_ID),
+        "bindings/rust/providermux/Cargo.toml": r'(?m)^license\s*=\s*"%s"' % re.escape(LICENSE_ID),
+        "bindings/rust/providermux-sys/Cargo.toml": r'(?m)^license\s*=\s*"%s"' % re.escape(LICENSE_ID),
         "bindings/go/providermux.go": r"(?m)^// SPDX-License-Identifier: %s|^// Licensed under the %s"
                                       % (re.escape(LICENSE_ID), re.escape(LICENSE_ID)),
         "README.md": r"(?m)^## License\s*\n(?:.*\n){0,3}.*%s" % re.escape(LICENSE_ID),
@@ -92,8 +94,10 @@ def check(root):
 # -- self-test ---------------------------------------------------------------------------------
 
 COPIED = ("abi/abi.json", "CHANGELOG.md", "README.md", "CMakeLists.txt", "cmake/providermux.pc.in",
-          "bindings/python/pyproject.toml", "bindings/rust/Cargo.toml", "bindings/go/providermux.go",
-          "bindings/go/LICENSE", "bindings/python/LICENSE", "LICENSE")
+          "bindings/python/pyproject.toml", "bindings/rust/providermux/Cargo.toml",
+          "bindings/rust/providermux-sys/Cargo.toml", "bindings/go/providermux.go",
+          "bindings/go/LICENSE", "bindings/python/LICENSE", "bindings/rust/providermux/LICENSE",
+          "bindings/rust/providermux-sys/LICENSE", "LICENSE")
 
 
 def self_test():
@@ -126,7 +130,11 @@ def self_test():
         ("README.md", "libprovidermux.so.%s" % v, "libprovidermux.so.9.9.9", "README.md: names"),
         ("cmake/providermux.pc.in", "@PROJECT_VERSION@", v, "providermux.pc.in"),
         ("bindings/python/pyproject.toml", 'dynamic = ["version"]', 'version = "%s"' % v, "dynamic"),
-        ("bindings/rust/Cargo.toml", 'license = "Apache-2.0"', 'license = "MIT"', "Cargo.toml"),
+        ("bindings/rust/providermux/Cargo.toml", 'license = "Apache-2.0"', 'license = "MIT"', "Cargo.toml"),
+        ("bindings/rust/providermux-sys/Cargo.toml", 'license = "Apache-2.0"', 'license = "MIT"',
+         "providermux-sys/Cargo.toml"),
+        ("bindings/rust/providermux-sys/LICENSE", "Apache License", "Other License",
+         "bindings/rust/providermux-sys/LICENSE"),
         ("bindings/python/pyproject.toml", 'license = "Apache-2.0"', 'license = "MIT"', "pyproject.toml: no"),
         ("bindings/go/LICENSE", "Apache License", "Other License", "bindings/go/LICENSE"),
         ("bindings/python/LICENSE", "Version 2.0", "Version 3.0", "bindings/python/LICENSE"),

@@ -297,6 +297,11 @@ def cargo_version(t):
     return ['version = "%s"' % version_string(t["version"])]
 
 
+def cargo_sys_dependency(t):
+    # The two crates are released together: the safe crate's tables match its sys crate's.
+    return ['version = "=%s"' % version_string(t["version"])]
+
+
 # -- typed event types (pmx_event.type) ----------------------------------------------------------
 
 def event_types(t):
@@ -362,6 +367,8 @@ REGIONS = {
     "rust-from-code": rust_from_code,
     "rust-to-code": rust_to_code,
     "cargo-version": cargo_version,
+    "cargo-sys-version": cargo_version,
+    "cargo-sys-dependency": cargo_sys_dependency,
     "md-status": md_status,
     "c-event-types": c_event_types,
     "swift-event-types": swift_event_types,
@@ -515,7 +522,7 @@ def self_test():
                 failures.append("the planted status did not reach the header")
 
         root = copy_tree()
-        rs = os.path.join(root, "bindings", "rust", "src", "error.rs")
+        rs = os.path.join(root, "bindings", "rust", "providermux", "src", "error.rs")
         with open(rs, encoding="utf-8") as f:
             text = f.read()
         with open(rs, "w", encoding="utf-8") as f:

@@ -3,18 +3,26 @@
 # Idempotent: installs only what is missing. Run as root or with sudo available.
 set -euo pipefail
 
-packages=(libcurl4-openssl-dev libjansson-dev cmake ninja-build pkg-config binutils golang-go python3-venv valgrind nginx-light)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
+# install_missing [--no-install-recommends] PACKAGE...: apt-get installs those not installed yet.
+install_missing() {
+  local flags=() missing=() p sudo=""
+  [ "$1" = "--no-install-recommends" ] && { flags+=("$1"); shift; }
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${flags[@]}" "${missing[@]}" >/dev/null
+}
+
+install_missing libcurl4-openssl-dev libjansson-dev cmake ninja-build pkg-config binutils golang-go \
+  python3-venv valgrind nginx-light
+# The Rust bindings' serde / serde_json, as Debian's packaged crates (/usr/share/cargo/registry):
+# bindings/rust/run-tests.sh builds against them offline. No recommends: those pull in ~60 more
+# crates the bindings do not use.
+install_missing --no-install-recommends librust-serde-dev librust-serde-derive-dev librust-serde-json-dev
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (install Swift 6.x first)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "setup: python3 is required" >&2; exit 1; }

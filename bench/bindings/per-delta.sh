@@ -64,9 +64,10 @@ fi
 cargo=$(command -v cargo || ls "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" /root/.cargo/bin/cargo 2>/dev/null | head -1)
 if [ -n "$cargo" ] && "$cargo" --version >/dev/null 2>&1; then
   mkdir -p "$tmp/rust" && (cd "$root/bindings/rust" && tar --exclude=./target -cf - .) | tar -xf - -C "$tmp/rust"
-  cp "$here/reader.rs" "$tmp/rust/examples/reader.rs"
+  cp "$here/reader.rs" "$tmp/rust/providermux/examples/reader.rs"
   if (cd "$tmp/rust" && PROVIDERMUX_LIB_DIR="$lib" CARGO_TARGET_DIR="$tmp/rust-target" CARGO_NET_OFFLINE=true \
-        timeout 300 "$cargo" build --offline --release --example reader >"$tmp/rust-build.log" 2>&1); then
+        timeout 300 "$cargo" --config ci/debian-registry.toml build --offline --release -p providermux \
+        --example reader >"$tmp/rust-build.log" 2>&1); then
     count "rust stream()" "$tmp/rust-target/release/examples/reader"
   else
     echo "rust: build FAILED"; tail -5 "$tmp/rust-build.log"

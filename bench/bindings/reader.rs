@@ -1,5 +1,6 @@
 //! One mock stream of N words read through the crate's `Router::stream`; prints "DELTAS BYTES".
-//! Copied into a scratch copy of bindings/rust as an example by bench/bindings/per-delta.sh.
+//! Copied into a scratch copy of bindings/rust (as providermux/examples/reader.rs) by
+//! bench/bindings/per-delta.sh.
 use providermux::{json, EventKind, Router};
 
 fn main() {

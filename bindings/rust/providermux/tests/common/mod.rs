@@ -39,7 +39,9 @@ pub fn response_content(response: &str) -> String {
 }
 
 pub fn repo_root() -> PathBuf {
+    // bindings/rust/providermux -> the repository root.
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
         .join("..")
         .join("..")
 }

@@ -1,23 +1,28 @@
-//! Rust bindings for libprovidermux: one in-process router for LLM providers, over its C ABI
-//! (include/providermux.h is the reference).
+//! Rust API of libprovidermux: one in-process router for LLM providers, over its C ABI
+//! (include/providermux.h is the reference; the raw declarations are the `providermux-sys`
+//! crate, re-exported as [`sys`]).
 //!
-//! No dependencies: every JSON document (config, request, response) crosses this API as text.
-//! Build requests with your JSON library of choice (or [`json::quote`] for simple cases);
-//! parse responses the same way (the crate's small scanner, [`json`], reads top-level
-//! members). Stream events are typed ([`Event`]): copied from the library's `pmx_event` view,
-//! pulled in batches, with no JSON parsed per event.
+//! Requests and responses are typed in OpenAI's shape ([`ChatRequest`], [`ChatCompletion`],
+//! serde): `resp.choices[0].message.content`, tool calls, usage with `cost_usd`, the provider
+//! and every attempt. Stream events are typed too ([`Event`]): copied from the library's
+//! `pmx_event` view, pulled in batches, with no JSON parsed per event. Errors carry the status
+//! ([`Error::code`], [`ErrorKind`]). The raw JSON stays reachable: every request method also
+//! takes JSON text, and [`Router::complete_json`] returns the response's text.
 //!
 //! ```no_run
-//! let router = providermux::Router::new(r#"{"providers":[{"name":"m","type":"mock"}]}"#)?;
-//! let request = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
-//! println!("{}", router.complete(request)?);                 // response JSON
-//! for event in router.stream(request)? {                       // typed events, iterator
+//! use providermux::{ChatRequest, Message, Router};
+//! let router = Router::new(r#"{"providers":[{"name":"m","type":"mock"}]}"#)?;
+//! let request = ChatRequest::new("m/any").message(Message::user("hi"));
+//! let resp = router.complete(&request)?;                      // typed response
+//! println!("{:?} via {}", resp.choices[0].message.content, resp.provider);
+//! for event in router.stream(&request)? {                      // typed events, iterator
 //!     if let Some(text) = &event.content { print!("{text}"); }
 //! }
-//! router.stream_with(request, |event| {                        // the same, with a closure
+//! router.stream_with(&request, |event| {                       // the same, with a closure
 //!     if let Some(text) = &event.content { print!("{text}"); }
 //!     true                                                     // false = cancel
 //! })?;
+//! let raw: String = router.complete_json(r#"{"messages":[{"role":"user","content":"hi"}]}"#)?;
 //! # Ok::<(), providermux::Error>(())
 //! ```
 
@@ -30,11 +35,22 @@ use std::sync::{Arc, Mutex};
 pub mod error;
 pub mod event;
 pub mod json;
+pub mod request;
+pub mod response;
 pub mod stream;
-pub mod sys;
+
+/// The raw C declarations (the `providermux-sys` crate).
+pub use providermux_sys as sys;
 
 pub use error::{Error, ErrorKind};
 pub use event::{Event, EventKind, ToolCallDelta, Usage};
+pub use request::{
+    ChatRequest, Content, ContentPart, FunctionCall, FunctionDef, ImageUrl, Message, RequestBody,
+    Role, Tool, ToolCall,
+};
+pub use response::{
+    Attempt, ChatCompletion, Choice, CompletionUsage, PromptTokensDetails, ResponseMessage,
+};
 pub use stream::StreamIter;
 
 /// Runtime version of the loaded library, e.g. "0.1.0".
@@ -162,7 +178,8 @@ impl Drop for RouterHandle {
 /// [`StreamIter`] of it is alive any more: Rust's borrows guarantee that no blocking call is
 /// still running on another thread at that point, as the header requires.
 ///
-/// Every method takes and returns JSON text (docs/VOCABULARY.md describes the documents).
+/// Chat requests are typed ([`ChatRequest`]) or JSON text ([`RequestBody`]); configs and the
+/// other documents are JSON text (docs/VOCABULARY.md describes them).
 pub struct Router {
     inner: Arc<RouterHandle>,
 }
@@ -173,6 +190,11 @@ impl std::fmt::Debug for Router {
             .field("ptr", &self.inner.0)
             .finish()
     }
+}
+
+/// A request's JSON text as a C string.
+fn request_cstring<R: RequestBody + ?Sized>(request: &R) -> Result<CString, Error> {
+    cstring(&request.request_json()?, "request")
 }
 
 fn cstring(text: &str, what: &str) -> Result<CString, Error> {
@@ -239,9 +261,16 @@ impl Router {
     }
 
     /// Runs one chat completion and waits for it (retries and failover included). Returns the
-    /// response JSON: an OpenAI chat.completion plus "provider", "attempts", "latency_ms".
-    pub fn complete(&self, request: &str) -> Result<String, Error> {
-        let request = cstring(request, "request")?;
+    /// typed response: an OpenAI chat.completion plus `provider`, `attempts`, `latency_ms` and
+    /// `usage.cost_usd`. `request` is a [`ChatRequest`] (or JSON text, see [`RequestBody`]).
+    pub fn complete<R: RequestBody + ?Sized>(&self, request: &R) -> Result<ChatCompletion, Error> {
+        ChatCompletion::from_json(&self.complete_json(request)?)
+    }
+
+    /// As [`Router::complete`], returning the response's JSON text as the library wrote it
+    /// (the escape hatch for members this crate does not type).
+    pub fn complete_json<R: RequestBody + ?Sized>(&self, request: &R) -> Result<String, Error> {
+        let request = request_cstring(request)?;
         // SAFETY: valid pointers for the duration of the call.
         self.call_out(|out, r, err| unsafe {
             sys::pmx_router_complete(out, r, request.as_ptr(), err)
@@ -322,7 +351,7 @@ impl Router {
     }
 
     /// Runs a streamed completion on the calling thread, calling `on_event` for each event,
-    /// in order, on this thread; returns the full response JSON (the one the `done` event
+    /// in order, on this thread; returns the full typed response (the one the `done` event
     /// carries). The events are those of [`Router::stream`] (typed, pulled in batches).
     ///
     /// `on_event` returns `true` to continue and `false` to cancel (for good: later `true`s do
@@ -331,8 +360,9 @@ impl Router {
     /// already finished when the cancel arrived.
     /// If `on_event` panics, the request is cancelled, the closure is not called again, and
     /// the panic is resumed on this thread once the stream has ended.
-    pub fn stream_with<F>(&self, request: &str, mut on_event: F) -> Result<String, Error>
+    pub fn stream_with<R, F>(&self, request: &R, mut on_event: F) -> Result<ChatCompletion, Error>
     where
+        R: RequestBody + ?Sized,
         F: FnMut(Event) -> bool,
     {
         let mut stream = self.stream(request)?;
@@ -359,22 +389,25 @@ impl Router {
         if let Some(payload) = panic {
             resume_unwind(payload);
         }
-        stream.result()
+        stream.completion()
     }
 
     /// Starts a streamed completion (`pmx_router_stream_open`) and returns an iterator of its
     /// typed events, pulled in batches on the iterating thread and ending after the terminal
     /// one. Input errors are returned here, at once. Dropping the iterator early cancels the
     /// request. Only `done` and `error` events carry `json`. See [`StreamIter`].
-    pub fn stream(&self, request: &str) -> Result<StreamIter, Error> {
-        let request = cstring(request, "request")?;
+    pub fn stream<R: RequestBody + ?Sized>(&self, request: &R) -> Result<StreamIter, Error> {
+        let request = request_cstring(request)?;
         StreamIter::start(&self.inner, &request, 0)
     }
 
     /// As [`Router::stream`], with every event's `json` filled too (`PMX_NEXT_WITH_JSON`: the
     /// library then writes each event's JSON as well).
-    pub fn stream_with_json(&self, request: &str) -> Result<StreamIter, Error> {
-        let request = cstring(request, "request")?;
+    pub fn stream_with_json<R: RequestBody + ?Sized>(
+        &self,
+        request: &R,
+    ) -> Result<StreamIter, Error> {
+        let request = request_cstring(request)?;
         StreamIter::start(&self.inner, &request, sys::PMX_NEXT_WITH_JSON)
     }
 
@@ -402,7 +435,12 @@ impl Router {
     /// A blocking call that delivers JSON events to `on_event` on this thread
     /// (`pmx_router_model_manage`). A panic in `on_event` cancels the call and is resumed here
     /// once the library call has returned.
-    fn call_with_events<F>(&self, request: &str, on_event: &mut F, call: BlockingEventCall) -> Result<String, Error>
+    fn call_with_events<F>(
+        &self,
+        request: &str,
+        on_event: &mut F,
+        call: BlockingEventCall,
+    ) -> Result<String, Error>
     where
         F: FnMut(Event) -> bool,
     {

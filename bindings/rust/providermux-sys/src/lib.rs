@@ -1,9 +1,17 @@
-//! Raw declarations of include/providermux.h (the header is the reference for ownership,
-//! threading and callbacks). Everything here is `unsafe` to call; the safe API is in the
-//! crate root.
+//! Raw FFI declarations of libprovidermux's C ABI (`include/providermux.h`, the reference for
+//! ownership, threading and callbacks): every function, the structs `pmx_error`, `pmx_event`,
+//! `pmx_str`, `pmx_tool_call_delta`, and the status, event-type and log-level constants.
+//! Everything here is `unsafe` to call; the safe, typed API is the `providermux` crate.
+//!
+//! The constants are generated from the project's `abi/abi.json` (scripts/gen-abi-tables.py);
+//! the project's `scripts/check-rust-sys.py` (ctest `rust_sys_decls`) checks every declaration and
+//! struct field here against the header. The build script links the library (pkg-config
+//! `providermux`, or `PROVIDERMUX_LIB_DIR`) and exports the directory it found to dependents'
+//! build scripts as `DEP_PROVIDERMUX_LIB_DIR` (see the crate's README for the rpath).
 #![allow(non_camel_case_types)]
+#![no_std]
 
-use std::os::raw::{c_char, c_void};
+use core::ffi::{c_char, c_void};
 
 /// `typedef int32_t pmx_status;`
 pub type pmx_status = i32;
@@ -139,8 +147,12 @@ impl Default for pmx_error {
 }
 
 // Compile-time layout checks against the header.
-const _: () = assert!(std::mem::size_of::<pmx_error>() == 4 + 4 + 4 + 64 + 512);
-const _: () = assert!(std::mem::align_of::<pmx_error>() == 4);
+const _: () = assert!(core::mem::size_of::<pmx_error>() == 4 + 4 + 4 + 64 + 512);
+const _: () = assert!(core::mem::align_of::<pmx_error>() == 4);
+
+/// `PMX_EVENT_SIZE_MIN`: the smallest `event_size` `pmx_stream_next` accepts (through `json`,
+/// the last field of this version's `pmx_event`, which has no tail padding).
+pub const PMX_EVENT_SIZE_MIN: usize = core::mem::size_of::<pmx_event>();
 
 /// `pmx_stream_next` flag: fill every event's `json`, not only DONE's and ERROR's.
 pub const PMX_NEXT_WITH_JSON: u32 = 1;
@@ -198,29 +210,29 @@ pub struct pmx_event {
 
 // Layout checks against the header (x86_64 / aarch64 figures of sizeof in C).
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<pmx_tool_call_delta>() == 72);
+const _: () = assert!(core::mem::size_of::<pmx_tool_call_delta>() == 72);
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<pmx_event>() == 208);
+const _: () = assert!(core::mem::size_of::<pmx_event>() == 208);
 
 /// Opaque `pmx_provider`.
 #[repr(C)]
 pub struct pmx_provider {
     _private: [u8; 0],
-    _not_send_sync: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+    _not_send_sync: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
 }
 
 /// Opaque `pmx_router`.
 #[repr(C)]
 pub struct pmx_router {
     _private: [u8; 0],
-    _not_send_sync: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+    _not_send_sync: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
 }
 
 /// Opaque `pmx_stream`.
 #[repr(C)]
 pub struct pmx_stream {
     _private: [u8; 0],
-    _not_send_sync: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+    _not_send_sync: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
 }
 
 /// `typedef void (*pmx_log_fn)(int32_t level, const char *message, size_t len, void *userdata);`

@@ -35,7 +35,7 @@ fn version_and_status_names() {
 #[test]
 fn complete_with_mock() {
     let router = Router::new(MOCK).unwrap();
-    let response = router.complete(&request("hello \"world\" é")).unwrap();
+    let response = router.complete_json(&request("hello \"world\" é")).unwrap();
     assert_eq!(response_content(&response), "mock: hello \"world\" é");
     assert_eq!(
         json::string_field(&response, "provider").as_deref(),
@@ -48,10 +48,7 @@ fn stream_iterator_with_mock() {
     let router = Router::new(MOCK).unwrap();
     let events: Vec<_> = router.stream(&request("one two three")).unwrap().collect();
     assert_eq!(events.first().unwrap().kind, EventKind::Start);
-    assert_eq!(
-        events.first().unwrap().provider.as_deref(),
-        Some("m")
-    );
+    assert_eq!(events.first().unwrap().provider.as_deref(), Some("m"));
     let last = events.last().unwrap();
     assert_eq!(last.kind, EventKind::Done);
     assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
@@ -92,7 +89,7 @@ fn stream_with_mock() {
     assert_eq!(text, "mock: blocking stream");
     assert_eq!(kinds.first(), Some(&EventKind::Start));
     assert_eq!(kinds.last(), Some(&EventKind::Done));
-    assert_eq!(response_content(&response), "mock: blocking stream");
+    assert_eq!(response.text(), Some("mock: blocking stream"));
 }
 
 #[test]
@@ -150,7 +147,7 @@ fn bad_config_names_the_field() {
 fn unknown_lane_is_invalid_request() {
     let router = Router::new(MOCK).unwrap();
     let req = request_with("x", r#""route":{"lane":"nope"}"#);
-    let err = router.complete(&req).unwrap_err();
+    let err = router.complete_json(&req).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert!(err.message.contains("nope"), "{}", err.message);
     // Input errors of a stream come back at once, for both kinds of stream.
@@ -167,7 +164,7 @@ fn unknown_lane_is_invalid_request() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert!(!called);
-    let err = router.complete(r#"{"messages":[]}"#).unwrap_err();
+    let err = router.complete_json(r#"{"messages":[]}"#).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
 }
 
@@ -252,7 +249,7 @@ fn dropping_stream_iter_early_cancels() {
         .unwrap();
     assert_eq!(text, "mock: short");
     assert_eq!(
-        response_content(&router.complete(&request("x")).unwrap()),
+        response_content(&router.complete_json(&request("x")).unwrap()),
         "mock: x"
     );
     assert!(started.elapsed() < Duration::from_secs(8));
@@ -284,7 +281,7 @@ fn router_shared_across_threads() {
             std::thread::spawn(move || {
                 for i in 0..25 {
                     let text = format!("thread {t} request {i}");
-                    let response = router.complete(&request(&text)).unwrap();
+                    let response = router.complete_json(&request(&text)).unwrap();
                     assert_eq!(response_content(&response), format!("mock: {text}"));
                 }
             })
@@ -318,7 +315,7 @@ fn providers_routing_and_documents() {
         .add_provider(r#"{"name":"m2","type":"mock","reply":"from m2"}"#)
         .unwrap();
     let response = router
-        .complete(&request_with("x", r#""route":{"providers":["m2"]}"#))
+        .complete_json(&request_with("x", r#""route":{"providers":["m2"]}"#))
         .unwrap();
     assert_eq!(
         json::string_field(&response, "provider").as_deref(),
@@ -335,7 +332,7 @@ fn providers_routing_and_documents() {
     assert_eq!(err.kind(), ErrorKind::Config);
 
     router.update_routing(r#"{"order":["m2","m"]}"#).unwrap();
-    let response = router.complete(&request("y")).unwrap();
+    let response = router.complete_json(&request("y")).unwrap();
     assert_eq!(
         json::string_field(&response, "provider").as_deref(),
         Some("m2")
@@ -354,7 +351,7 @@ fn providers_routing_and_documents() {
     let err = router.remove_provider("m2").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ProviderNotFound);
     let err = router
-        .complete(&request_with("x", r#""route":{"providers":["m2"]}"#))
+        .complete_json(&request_with("x", r#""route":{"providers":["m2"]}"#))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ProviderNotFound);
 
@@ -397,13 +394,13 @@ fn log_callback_receives_lines() {
         counter.fetch_add(1, Ordering::SeqCst);
     });
     let router = Router::new(MOCK).unwrap();
-    router.complete(&request("log me")).unwrap();
+    router.complete_json(&request("log me")).unwrap();
     drop(router);
     providermux::clear_log_callback();
     let after = lines.load(Ordering::SeqCst);
     assert!(after > 0, "router creation logs at debug level");
     // Nothing may arrive after clear_log_callback returned.
     let router = Router::new(MOCK).unwrap();
-    router.complete(&request("quiet")).unwrap();
+    router.complete_json(&request("quiet")).unwrap();
     assert_eq!(lines.load(Ordering::SeqCst), after);
 }

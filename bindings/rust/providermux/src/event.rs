@@ -330,6 +330,12 @@ impl Event {
         }
     }
 
+    /// For a `done` event: the full response, typed (`None` for other events).
+    pub fn completion(&self) -> Option<Result<crate::response::ChatCompletion, Error>> {
+        self.response()
+            .map(crate::response::ChatCompletion::from_json)
+    }
+
     /// For an `error` event: the error it carries, from the typed fields (or from the JSON
     /// for an event built with [`Event::from_json`]).
     pub fn error(&self) -> Option<Error> {

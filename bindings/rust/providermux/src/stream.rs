@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::event::{Event, EventKind};
+use crate::response::ChatCompletion;
 use crate::sys;
 use crate::RouterHandle;
 
@@ -189,6 +190,12 @@ impl StreamIter {
                 "stream ended without a terminal event",
             )),
         }
+    }
+
+    /// Consumes the rest of the stream and returns the typed response `done` carries, or the
+    /// error of `error`.
+    pub fn completion(self) -> Result<ChatCompletion, Error> {
+        ChatCompletion::from_json(&self.result()?)
     }
 
     /// Consumes the rest of the stream and returns the full response JSON of `done`, or the

@@ -40,13 +40,10 @@ fn streamed_answer_from_openai_compatible_provider() {
         .unwrap();
     assert_eq!(streamed, "echo: the blocking way");
     assert!(deltas >= 3, "streamed word by word, got {deltas} deltas");
-    assert_eq!(response_content(&response), "echo: the blocking way");
-    assert_eq!(
-        json::string_field(&response, "provider").as_deref(),
-        Some("up")
-    );
+    assert_eq!(response.text(), Some("echo: the blocking way"));
+    assert_eq!(response.provider, "up");
 
-    let response = router.complete(&request("not streamed")).unwrap();
+    let response = router.complete_json(&request("not streamed")).unwrap();
     assert_eq!(response_content(&response), "echo: not streamed");
 
     let metrics = router.stats_ex("prometheus", false).unwrap();
@@ -79,7 +76,9 @@ fn fallback_from_a_dead_provider() {
             "retry":{"max_attempts":1},"timeouts":{"connect_ms":500}}]}"#,
     )
     .unwrap();
-    let err = only_dead.complete(&request("nobody home")).unwrap_err();
+    let err = only_dead
+        .complete_json(&request("nobody home"))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection);
     assert_eq!(err.provider, "dead");
     assert!(err.attempts >= 1);
