@@ -55,10 +55,13 @@ type EmbeddingResponse struct {
 // EmbedRequest computes embeddings (typed Embed). The library call has no cancel of its own:
 // when ctx ends first, EmbedRequest returns at once with an *Error (CodeCancelled) matching
 // ctx.Err() and the call finishes in the background (its result dropped). A ctx deadline is
-// also sent as route.timeout_ms when the request sets none, so the library stops by then too.
+// also sent as route.timeout_ms (20 ms later) when the request sets none, so the library stops
+// then too.
 func (r *Router) EmbedRequest(ctx context.Context, req EmbeddingRequest) (*EmbeddingResponse, error) {
 	if deadline, ok := contextDeadline(ctx); ok && (req.Route == nil || req.Route.TimeoutMs == 0) {
-		ms := time.Until(deadline).Milliseconds() + 1
+		// A little after the deadline: the library's timer (whole milliseconds, its own clock)
+		// must not fire first, or the error would be its timeout instead of the context's.
+		ms := time.Until(deadline).Milliseconds() + deadlineMarginMs
 		if ms > math.MaxInt32 {
 			ms = math.MaxInt32
 		}
@@ -76,6 +79,9 @@ func (r *Router) EmbedRequest(ctx context.Context, req EmbeddingRequest) (*Embed
 	out, err := r.EmbedJSON(ctx, string(body))
 	return decodeDocument(out, err, func(v *EmbeddingResponse, raw json.RawMessage) { v.Raw = raw })
 }
+
+// deadlineMarginMs is how much later than a context's deadline the library is told to stop.
+const deadlineMarginMs = 20
 
 func contextDeadline(ctx context.Context) (time.Time, bool) {
 	if ctx == nil {

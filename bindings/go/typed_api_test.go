@@ -334,7 +334,7 @@ func TestContextCancelsBlockingCalls(t *testing.T) {
 	control(t, scope+"/script", map[string]any{"entries": []any{map[string]any{"hang": true, "times": 100}}})
 	defer control(t, scope+"/reset", map[string]any{})
 	r := newRouter(t, `{"providers":[{"name":"up","type":"openai-compatible","base_url":"`+upstreamBase(scope)+`",
-	  "retry":{"max_attempts":1},"timeouts":{"total_ms":3000,"health_ms":3000}}]}`)
+	  "retry":{"max_attempts":1},"timeouts":{"total_ms":6000,"health_ms":6000}}]}`)
 
 	cancelAfterRequest := func(name string, call func(ctx context.Context) error) {
 		before := len(upstreamRequests(t, scope))
