@@ -32,6 +32,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 
+pub mod embedding;
 pub mod error;
 pub mod event;
 pub mod json;
@@ -42,6 +43,9 @@ pub mod stream;
 /// The raw C declarations (the `providermux-sys` crate).
 pub use providermux_sys as sys;
 
+pub use embedding::{
+    Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, Model, ModelList,
+};
 pub use error::{Error, ErrorKind};
 pub use event::{Event, EventKind, ToolCallDelta, Usage};
 pub use request::{
@@ -277,14 +281,30 @@ impl Router {
         })
     }
 
-    /// Computes embeddings: `{"model": ..., "input": "text" | ["text", ...]}`.
-    pub fn embed(&self, request: &str) -> Result<String, Error> {
-        let request = cstring(request, "request")?;
+    /// Computes embeddings, typed: one vector per input, plus `usage`, `provider` and
+    /// `attempts`.
+    pub fn embeddings<R: RequestBody + ?Sized>(
+        &self,
+        request: &R,
+    ) -> Result<EmbeddingResponse, Error> {
+        response::from_json_text(&self.embed(request)?, "an embeddings list")
+    }
+
+    /// Every provider's models, typed (`ModelList::errors`: the providers that failed).
+    pub fn list_models(&self) -> Result<ModelList, Error> {
+        response::from_json_text(&self.models()?, "a model list")
+    }
+
+    /// Computes embeddings and returns the JSON text: `{"model": ..., "input": "text" |
+    /// ["text", ...]}` as an [`EmbeddingRequest`] or JSON text.
+    pub fn embed<R: RequestBody + ?Sized>(&self, request: &R) -> Result<String, Error> {
+        let request = request_cstring(request)?;
         // SAFETY: as above.
         self.call_out(|out, r, err| unsafe { sys::pmx_router_embed(out, r, request.as_ptr(), err) })
     }
 
-    /// Lists the models of every provider (failing providers are listed under "errors").
+    /// Lists the models of every provider as JSON text (failing providers are listed under
+    /// "errors"); [`Router::list_models`] is the typed form.
     pub fn models(&self) -> Result<String, Error> {
         // SAFETY: as above.
         self.call_out(|out, r, err| unsafe { sys::pmx_router_models(out, r, err) })

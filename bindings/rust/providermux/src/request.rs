@@ -295,13 +295,18 @@ impl ChatRequest {
 
     /// The request's JSON text.
     pub fn to_json(&self) -> Result<String, Error> {
-        serde_json::to_string(self).map_err(|e| {
-            Error::new(
-                sys::PMX_ERR_INVALID_ARGUMENT,
-                format!("request: cannot serialize: {e}"),
-            )
-        })
+        to_json_text(self, "request")
     }
+}
+
+/// A typed request's JSON text; `what` names it in the error.
+pub(crate) fn to_json_text<T: Serialize>(value: &T, what: &str) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| {
+        Error::new(
+            sys::PMX_ERR_INVALID_ARGUMENT,
+            format!("{what}: cannot serialize: {e}"),
+        )
+    })
 }
 
 /// What the router's request methods accept: a typed [`ChatRequest`], a `serde_json::Value`,

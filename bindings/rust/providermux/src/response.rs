@@ -55,12 +55,7 @@ pub struct ChatCompletion {
 impl ChatCompletion {
     /// Decodes a response document (the JSON `complete_json` returns).
     pub fn from_json(text: &str) -> Result<ChatCompletion, Error> {
-        serde_json::from_str(text).map_err(|e| {
-            Error::new(
-                sys::PMX_ERR_INTERNAL,
-                format!("response: not a chat.completion this crate can read: {e}"),
-            )
-        })
+        from_json_text(text, "a chat.completion")
     }
 
     /// `choices[0].message.content`, when there is one.
@@ -72,6 +67,20 @@ impl ChatCompletion {
     pub fn tool_calls(&self) -> &[ToolCall] {
         self.choices.first().map_or(&[], |c| &c.message.tool_calls)
     }
+}
+
+/// Decodes a document the library wrote into `T`; `what` names the expected document in the
+/// error (`ErrorKind::Internal`: the library's output is the contract this crate reads).
+pub(crate) fn from_json_text<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::new(
+            sys::PMX_ERR_INTERNAL,
+            format!("response: not {what} this crate can read: {e}"),
+        )
+    })
 }
 
 /// One choice of an answer (the router merges one: `n` is 1).

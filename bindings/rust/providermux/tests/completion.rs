@@ -204,3 +204,36 @@ fn typed_errors_carry_the_status() {
     let err = dead.stream(&request).unwrap().completion().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection);
 }
+
+#[test]
+fn typed_embeddings_and_models() {
+    use providermux::EmbeddingRequest;
+    let router = Router::new(r#"{"providers":[{"name":"m","type":"mock"}]}"#).unwrap();
+    let resp = router
+        .embeddings(&EmbeddingRequest::new("m/e", vec!["first text", "second"]))
+        .unwrap();
+    assert_eq!(resp.data.len(), 2);
+    assert_eq!((resp.data[0].index, resp.data[1].index), (0, 1));
+    assert!(!resp.data[0].embedding.is_empty());
+    assert_eq!(resp.data[0].embedding.len(), resp.data[1].embedding.len());
+    assert_ne!(resp.data[0].embedding, resp.data[1].embedding);
+    assert_eq!(resp.provider, "m");
+    assert!(resp.usage.as_ref().map_or(0, |u| u.prompt_tokens) > 0);
+    assert!(resp.attempts[0].is_ok());
+    // One text is a list of one.
+    let one = router
+        .embeddings(&EmbeddingRequest::new("m/e", "first text"))
+        .unwrap();
+    assert_eq!(one.data.len(), 1);
+    assert_eq!(one.data[0].embedding, resp.data[0].embedding);
+
+    let models = router.list_models().unwrap();
+    let mock = models
+        .data
+        .iter()
+        .find(|m| m.provider == "m")
+        .expect("the mock's model");
+    assert_eq!(mock.id, format!("m/{}", mock.model));
+    assert!(mock.capabilities.iter().any(|c| c == "chat"), "{mock:?}");
+    assert!(models.errors.is_empty(), "{:?}", models.errors);
+}
