@@ -151,6 +151,17 @@ else
     echo "cargo package: ok, no warnings"
 fi
 
+echo "== without ci/debian-registry.toml the crates resolve serde from crates.io (a user's build)"
+# Offline this either resolves from a crates.io cache or fails naming the crates.io index:
+# both say where a build without our CI config looks.
+meta=$(timeout 60 cargo metadata --format-version 1 --offline 2>&1)
+if [[ "$meta" == *crates.io* ]]; then
+    echo "default source: crates.io"
+else
+    echo "default source: FAILED, cargo metadata did not name crates.io: $(echo "$meta" | head -3)"
+    failed=1
+fi
+
 echo "== summary: rust binding: ${passed:-?} tests passed, ${nfailed:-?} failed, example $([ $example_rc -eq 0 ] && echo ok || echo failed), rpath-consumer $([ $app_rc -eq 0 ] && echo ok || echo failed)"
 if [ $failed -ne 0 ]; then
     echo "rust binding: FAILED"
