@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use providermux::{json, EventKind, Router};
+use providermux::{ChatRequest, EventKind, Message, Router};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -51,13 +51,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let model_member = model
-        .map(|m| format!(r#""model":{},"#, json::quote(&m)))
-        .unwrap_or_default();
-    let request = format!(
-        r#"{{{model_member}"messages":[{{"role":"user","content":{}}}]}}"#,
-        json::quote(&prompt)
-    );
+    // No model: the router's default.
+    let request = ChatRequest {
+        model,
+        ..ChatRequest::default()
+    }
+    .message(Message::user(prompt));
 
     let stream = match router.stream(&request) {
         Ok(stream) => stream,
@@ -83,10 +82,22 @@ fn main() -> ExitCode {
             }
             EventKind::Done => {
                 println!();
-                eprintln!(
-                    "[provider {}]",
-                    event.provider.as_deref().unwrap_or_default()
-                );
+                // The whole answer, typed: provider, usage and cost.
+                match event.completion() {
+                    Some(Ok(resp)) => {
+                        let usage = resp.usage.unwrap_or_default();
+                        eprintln!(
+                            "[provider {}, {} tokens, ${:.6}]",
+                            resp.provider,
+                            usage.total_tokens,
+                            usage.cost_usd.unwrap_or(0.0)
+                        );
+                    }
+                    _ => eprintln!(
+                        "[provider {}]",
+                        event.provider.as_deref().unwrap_or_default()
+                    ),
+                }
             }
             EventKind::Error => {
                 println!();
