@@ -32,7 +32,11 @@ func (m *ResponseMessage) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes OpenAI's message shape back (content null when there is no text).
 func (m ResponseMessage) MarshalJSON() ([]byte, error) {
-	return json.Marshal(Message{Role: m.Role, Content: m.Content, Parts: m.Parts, ToolCalls: m.ToolCalls})
+	b, err := json.Marshal(Message{Role: m.Role, Content: m.Content, Parts: m.Parts, ToolCalls: m.ToolCalls})
+	if err != nil || m.Refusal == "" {
+		return b, err
+	}
+	return marshalWithExtra(json.RawMessage(b), map[string]any{"refusal": m.Refusal})
 }
 
 // Choice is one entry of a response's "choices".

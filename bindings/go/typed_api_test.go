@@ -100,6 +100,17 @@ func TestMessageJSONShape(t *testing.T) {
 		t.Fatalf("Content and Parts together: %v", err)
 	}
 
+	// A response message: content null beside tool calls, a refusal; it writes back the same.
+	answer := `{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}],"refusal":"no"}`
+	var rm ResponseMessage
+	if err := json.Unmarshal([]byte(answer), &rm); err != nil || rm.Content != "" || rm.Refusal != "no" ||
+		len(rm.ToolCalls) != 1 || rm.ToolCalls[0].Function.Name != "f" {
+		t.Fatalf("response message %+v (%v)", rm, err)
+	}
+	if got := asJSONValue(t, rm); !reflect.DeepEqual(got, asJSONValue(t, json.RawMessage(answer))) {
+		t.Fatalf("response message written back as %v", got)
+	}
+
 	choices := map[string]*ToolChoice{`"auto"`: ToolChoiceAuto, `"none"`: ToolChoiceNone, `"required"`: ToolChoiceRequired,
 		`{"type":"function","function":{"name":"get_weather"}}`: ToolChoiceFunction("get_weather")}
 	for want, c := range choices {

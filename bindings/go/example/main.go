@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -63,16 +62,12 @@ func run() int {
 		switch ev.Type {
 		case "delta":
 			fmt.Print(ev.Content)
-		case "fallback", "retry":
-			var info struct {
-				From, To, Provider string
-				StatusName         string `json:"status_name"`
-			}
-			_ = json.Unmarshal(ev.Raw, &info)
-			fmt.Fprintf(os.Stderr, "[%s %s%s -> %s: %s]\n", ev.Type, info.From, info.Provider, info.To, info.StatusName)
+		case "retry":
+			fmt.Fprintf(os.Stderr, "[retry %s after %d ms: %s]\n", ev.Provider, ev.DelayMs, providermux.StatusName(ev.Code))
+		case "fallback":
+			fmt.Fprintf(os.Stderr, "[fallback %s -> %s: %s]\n", ev.Provider, ev.NextProvider, providermux.StatusName(ev.Code))
 		case "done":
-			resp, err := providermux.ParseResponse(ev.Response)
-			if err == nil {
+			if resp, err := providermux.ParseResponse(ev.Response); err == nil {
 				fmt.Printf("\n[provider %s, %d attempt(s), %d tokens, %.1f ms]\n",
 					resp.Provider, len(resp.Attempts), resp.Usage.TotalTokens, resp.LatencyMs)
 			}
