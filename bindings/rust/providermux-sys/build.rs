@@ -7,12 +7,15 @@
 //!
 //! Every library directory found is
 //! - put in the rpath of this package's own tests (`-Wl,-rpath,DIR`), and
-//! - handed to the build scripts of the packages depending on this one as
-//!   `DEP_PROVIDERMUX_LIB_DIR` and `DEP_PROVIDERMUX_RPATH` (PATH-style lists; `links =
-//!   "providermux"`), with the header directory as `DEP_PROVIDERMUX_INCLUDE`. Cargo never passes a dependency's link arguments
-//!   on to the final binary, so a package that builds binaries puts the rpath in with its own
-//!   build script from that variable (the `providermux` crate does for its tests and examples;
-//!   its README shows the four lines for an application).
+//! - handed to the build scripts of the packages depending on this one (`links =
+//!   "providermux"` metadata) as `DEP_PROVIDERMUX_LIB_DIR` and `DEP_PROVIDERMUX_RPATH`
+//!   (PATH-style lists), with the header directory as `DEP_PROVIDERMUX_INCLUDE`.
+//!
+//! Cargo never passes a dependency's link arguments on to the final binary, so a package that
+//! builds binaries puts the rpath in with its own build script from `DEP_PROVIDERMUX_RPATH`
+//! (the `providermux` crate does for its tests and examples; its README shows the four lines
+//! for an application).
+//!
 //! `PROVIDERMUX_NO_RPATH=1` leaves the rpath out (e.g. for a distribution package).
 
 use std::env;
