@@ -97,6 +97,9 @@ if (cd "$tmp" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror consumer.c -o c
   [ "$needed" = "libprovidermux.so.$abi" ] && pass || fail "consumer NEEDs '$needed', expected libprovidermux.so.$abi"
   out=$(cd "$tmp" && env -u LD_PRELOAD LD_LIBRARY_PATH="$libdir" ./consumer 2>&1)
   [ "$out" = "$ver" ] && pass || fail "consumer printed '$out', expected $ver"
+  # pkg-config's Libs carry the rpath: the consumer also starts with no LD_LIBRARY_PATH.
+  out=$(cd "$tmp" && env -u LD_PRELOAD -u LD_LIBRARY_PATH ./consumer 2>&1)
+  [ "$out" = "$ver" ] && pass || fail "consumer without LD_LIBRARY_PATH printed '$out', expected $ver (no rpath in: $flags)"
   # It really loaded the installed copy.
   maps=$(cd "$tmp" && LD_LIBRARY_PATH="$libdir" LD_DEBUG=libs ./consumer 2>&1 | grep -m1 'calling init: .*libprovidermux' || true)
   case "$maps" in
