@@ -232,6 +232,12 @@ pub struct ChatRequest {
     pub max_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
+    /// `{"type": "json_object"}` or `{"type": "json_schema", "json_schema": {...}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<Value>,
+    /// Passed through to providers that sample deterministically with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
     /// Every other member (router extras: `route`, `lane`, `metadata`, …; vendor options),
     /// written inline.
     #[serde(flatten)]
@@ -279,6 +285,16 @@ impl ChatRequest {
 
     pub fn max_tokens(mut self, n: u64) -> ChatRequest {
         self.max_tokens = Some(n);
+        self
+    }
+
+    pub fn response_format(mut self, format: Value) -> ChatRequest {
+        self.response_format = Some(format);
+        self
+    }
+
+    pub fn seed(mut self, seed: i64) -> ChatRequest {
+        self.seed = Some(seed);
         self
     }
 
@@ -363,6 +379,8 @@ mod tests {
             .tool(Tool::function("f", "does f", json!({"type": "object"})))
             .tool_choice("auto")
             .max_tokens(5)
+            .response_format(json!({"type": "json_object"}))
+            .seed(7)
             .param("route", json!({"max_attempts": 2}));
         let value: Value = serde_json::from_str(&request.to_json().unwrap()).unwrap();
         assert_eq!(
@@ -378,6 +396,8 @@ mod tests {
                            "function": {"name": "f", "description": "does f", "parameters": {"type": "object"}}}],
                 "tool_choice": "auto",
                 "max_tokens": 5,
+                "response_format": {"type": "json_object"},
+                "seed": 7,
                 "route": {"max_attempts": 2}
             })
         );

@@ -237,3 +237,31 @@ fn typed_embeddings_and_models() {
     assert!(mock.capabilities.iter().any(|c| c == "chat"), "{mock:?}");
     assert!(models.errors.is_empty(), "{:?}", models.errors);
 }
+
+#[test]
+fn response_members_round_trip_and_unknown_ones_are_kept() {
+    // A newer library's member and a refusal survive decoding (extra) and re-encoding.
+    let text = r#"{"id":"x","object":"chat.completion","created":1,"model":"m","provider":"p",
+        "choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":null,
+        "refusal":"no","audio":{"id":"a1"}}}],"usage":{"prompt_tokens":1,"completion_tokens":2,
+        "total_tokens":3,"prompt_tokens_details":{"cached_tokens":1},"cost_usd":0.5},
+        "attempts":[{"provider":"p","model":"m","outcome":"ok","http_status":200,"latency_ms":1.5}],
+        "latency_ms":2.0,"future_member":[1,2]}"#;
+    let resp = ChatCompletion::from_json(text).unwrap();
+    assert_eq!(resp.choices[0].message.refusal.as_deref(), Some("no"));
+    assert_eq!(resp.choices[0].message.extra["audio"], json!({"id": "a1"}));
+    assert_eq!(resp.extra["future_member"], json!([1, 2]));
+    let usage = resp.usage.as_ref().unwrap();
+    assert_eq!(
+        usage.prompt_tokens_details.as_ref().unwrap().cached_tokens,
+        Some(1)
+    );
+    assert_eq!(usage.cost_usd, Some(0.5));
+    let again: Value = serde_json::to_value(&resp).unwrap();
+    assert_eq!(again["future_member"], json!([1, 2]));
+    assert_eq!(again["choices"][0]["message"]["audio"]["id"], "a1");
+    // Not a chat.completion: an Internal error naming what was expected.
+    let err = ChatCompletion::from_json(r#"{"choices":"nope"}"#).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Internal);
+    assert!(err.message.contains("chat.completion"), "{err}");
+}
