@@ -1,9 +1,10 @@
 //! A tiny JSON scanner: just enough to read a few top-level members of the documents the
 //! library returns (an event's `type` and `content`, an error event's `code`, `message`, ...).
 //!
-//! The crate has no dependencies, so no serde: every document is handed to you as the raw JSON
-//! text the library produced, and you parse it with whatever you like. This module does not
-//! build a tree. It walks the top-level object member by member, skipping values by their
+//! Requests and responses are typed with serde (`request`, `response`, `embedding`); this
+//! scanner stays for the documents still handed out as JSON text (stats, health, a model
+//! management result, a progress event's members) where reading one member should not need a
+//! tree, and for `Error::from_event_json`. It does not build a tree. It walks the top-level object member by member, skipping values by their
 //! syntax (strings with escapes, nested objects and arrays by bracket depth, literals), and
 //! decodes only the value you ask for. It assumes well-formed input (the library's own output)
 //! and returns `None` rather than guessing when something does not fit.
