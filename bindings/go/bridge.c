@@ -9,3 +9,14 @@ static void pmxgo_log_trampoline(int32_t level, const char *message, size_t len,
 void pmxgo_set_log(int enable, int32_t min_level) {
     pmx_set_log_callback(enable ? pmxgo_log_trampoline : NULL, min_level, NULL);
 }
+
+/* Runs on the thread that called pmx_router_model_manage (the library's contract). */
+static int32_t pmxgo_manage_trampoline(const char *event_json, size_t len, void *userdata) {
+    return pmxgoManageEvent((uintptr_t)userdata, (char *)event_json, len);
+}
+
+pmx_status pmxgo_model_manage(char **out, pmx_router *router, const char *request_json,
+                              uintptr_t handle, pmx_error *err) {
+    return pmx_router_model_manage(out, router, request_json, pmxgo_manage_trampoline,
+                                   (void *)handle, err);
+}

@@ -1,5 +1,6 @@
-/* C side of the Go binding: the log callback's trampoline (a C function calling the exported Go
- * one). Streams need none: their events are pulled (pmx_stream_next), not called back. */
+/* C side of the Go binding: the trampolines (C functions calling the exported Go ones) of the
+ * log callback and of model management's progress events. Streams need none: their events are
+ * pulled (pmx_stream_next), not called back. */
 #ifndef PMXGO_BRIDGE_H
 #define PMXGO_BRIDGE_H
 
@@ -8,5 +9,10 @@
 #include <providermux.h>
 
 void pmxgo_set_log(int enable, int32_t min_level);
+
+/* pmx_router_model_manage with progress events delivered to the Go callback registered under
+ * handle (a number, not a pointer: Go memory never crosses into C). */
+pmx_status pmxgo_model_manage(char **out, pmx_router *router, const char *request_json,
+                              uintptr_t handle, pmx_error *err);
 
 #endif
