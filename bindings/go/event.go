@@ -15,9 +15,13 @@ import (
 // is parsed per event. Which fields a type fills follows pmx_event in providermux.h; the others
 // are zero.
 type Event struct {
-	Type      string          // "start", "delta", "retry", "fallback", "usage", "done", "error"
-	Content   string          // delta: text
-	ToolCalls json.RawMessage // delta: tool call deltas (OpenAI shape, built from ToolCallDeltas), nil when none
+	Type    string // "start", "delta", "retry", "fallback", "usage", "done", "error"
+	Content string // delta: text
+	// ToolCalls is ToolCallDeltas as JSON (OpenAI's streamed shape), nil when none.
+	//
+	// Deprecated: use the typed ToolCallDeltas (joined by a ToolCallAccumulator); kept for
+	// existing callers.
+	ToolCalls json.RawMessage
 	// Raw is the event object as the library wrote it: always for done and error, for every
 	// event when the stream was started WithEventJSON(); nil otherwise.
 	Raw      json.RawMessage

@@ -104,3 +104,45 @@ type JSONSchemaFormat struct {
 
 // Ptr returns a pointer to v: for the optional fields (ChatRequest.Temperature: Ptr(0.2)).
 func Ptr[T any](v T) *T { return &v }
+
+// ToolCallAccumulator joins a stream's tool-call pieces (Event.ToolCallDeltas) into whole
+// calls: a call's first piece opens it (by Index) and names it, later ones append to its
+// arguments. The
+// zero value is ready to use; not safe for concurrent use.
+type ToolCallAccumulator struct {
+	calls []ToolCall
+	index map[int]int // delta Index -> position in calls
+}
+
+// Add takes the pieces of one delta event. A piece without an Index (-1) belongs to the call
+// opened last, or opens one when there is none.
+func (a *ToolCallAccumulator) Add(deltas []ToolCallDelta) {
+	if a.index == nil {
+		a.index = map[int]int{}
+	}
+	for _, d := range deltas {
+		at, open := a.index[d.Index]
+		if d.Index < 0 && len(a.calls) > 0 {
+			at, open = len(a.calls)-1, true
+		}
+		if !open {
+			a.calls = append(a.calls, ToolCall{Type: "function"})
+			at = len(a.calls) - 1
+			a.index[d.Index] = at
+		}
+		c := &a.calls[at]
+		if d.ID != "" {
+			c.ID = d.ID
+		}
+		if d.Type != "" {
+			c.Type = d.Type
+		}
+		if c.Function.Name == "" {
+			c.Function.Name = d.Name // the first piece names the function; later ones do not
+		}
+		c.Function.Arguments += d.Arguments
+	}
+}
+
+// Calls returns the calls joined so far, in the order they opened.
+func (a *ToolCallAccumulator) Calls() []ToolCall { return a.calls }

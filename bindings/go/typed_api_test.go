@@ -124,6 +124,21 @@ func TestMessageJSONShape(t *testing.T) {
 	}
 }
 
+func TestToolCallAccumulator(t *testing.T) {
+	var a ToolCallAccumulator
+	a.Add([]ToolCallDelta{{Index: 0, ID: "c0", Type: "function", Name: "f", Arguments: `{"a":`}})
+	a.Add([]ToolCallDelta{{Index: 1, ID: "c1", Type: "function", Name: "g"}, {Index: 0, Name: "f", Arguments: "1}"}})
+	a.Add([]ToolCallDelta{{Index: 1, Arguments: "{}"}})
+	a.Add([]ToolCallDelta{{Index: -1, Arguments: " "}}) // no index: the call opened last
+	want := []ToolCall{
+		{ID: "c0", Type: "function", Function: FunctionCall{Name: "f", Arguments: `{"a":1}`}},
+		{ID: "c1", Type: "function", Function: FunctionCall{Name: "g", Arguments: "{} "}},
+	}
+	if !reflect.DeepEqual(a.Calls(), want) {
+		t.Fatalf("calls %+v", a.Calls())
+	}
+}
+
 func TestTypedRequestReachesUpstreamInOpenAIShape(t *testing.T) {
 	control(t, "gotyped/reset", map[string]any{})
 	r := newRouter(t, `{"providers":[{"name":"up","type":"openai-compatible","base_url":"`+upstreamBase("gotyped")+`"}]}`)
@@ -222,6 +237,8 @@ func TestTypedToolCallsCompleteAndStream(t *testing.T) {
 	}
 	defer s.Close()
 	var name, id, arguments strings.Builder
+	var joined ToolCallAccumulator
+	pieces := 0
 	for ev := range s.Events() {
 		for _, d := range ev.ToolCallDeltas {
 			if d.Index != 0 {
@@ -230,10 +247,15 @@ func TestTypedToolCallsCompleteAndStream(t *testing.T) {
 			name.WriteString(d.Name)
 			id.WriteString(d.ID)
 			arguments.WriteString(d.Arguments)
+			pieces++
 		}
+		joined.Add(ev.ToolCallDeltas)
 	}
-	if name.String() != "get_weather" || id.String() != "call_fake_1" || arguments.String() != `{"city": "Paris"}` {
-		t.Fatalf("streamed call %q %q %q", name.String(), id.String(), arguments.String())
+	if name.String() != "get_weather" || id.String() != "call_fake_1" || arguments.String() != `{"city": "Paris"}` || pieces < 2 {
+		t.Fatalf("streamed call %q %q %q in %d pieces", name.String(), id.String(), arguments.String(), pieces)
+	}
+	if !reflect.DeepEqual(joined.Calls(), want) {
+		t.Fatalf("accumulated %+v", joined.Calls())
 	}
 	done, err := s.WaitResponse()
 	if err != nil || !reflect.DeepEqual(done.ToolCalls(), want) {
