@@ -79,7 +79,19 @@ def validate(table):
         if s["python_base"] not in defined:
             raise SystemExit("%s: %s's base %s must be listed before it"
                              % (TABLE, s["python_class"], s["python_base"]))
+        openai_base = s.get("python_openai_base")
+        if openai_base is not None and openai_base not in OPENAI_BASES:
+            raise SystemExit("%s: %s's python_openai_base %s is not one of %s"
+                             % (TABLE, s["python_class"], openai_base, ", ".join(OPENAI_BASES)))
         defined.add(s["python_class"])
+
+
+# The openai SDK's exception names, hand-written in bindings/python/providermux/_errors.py: a
+# status's optional "python_openai_base" makes its class derive from one of them too, so that
+# `except providermux.RateLimitError` (openai's name) and `except RateLimitedError` both catch it.
+OPENAI_BASES = ("APIError", "APIConnectionError", "APITimeoutError", "APIStatusError",
+                "BadRequestError", "AuthenticationError", "NotFoundError", "RateLimitError",
+                "InternalServerError")
 
 
 def errors(table):
@@ -227,7 +239,10 @@ def python_classes(t):
             lines[0] += '"""'
         else:
             lines[-1] += '"""'
-        out += ["class %s(%s):" % (s["python_class"], s["python_base"])] + lines
+        bases = s["python_base"]
+        if s.get("python_openai_base"):  # first: a base after its own subclass has no valid MRO
+            bases = s["python_openai_base"] + ", " + bases
+        out += ["class %s(%s):" % (s["python_class"], bases)] + lines
         out += ["    default_code = %s" % s["name"][len("PMX_"):], "", ""]
     out.append("#: Status code -> exception class, covering every PMX_ERR_* code of"
                " include/providermux.h.")

@@ -3,6 +3,11 @@
 Every failure raises a subclass of :class:`ProviderMuxError`, chosen by its status code through
 :data:`ERROR_CLASSES`; ``except providermux.ProviderMuxError`` still catches them all. Codes this
 version does not know (the header is append-only) raise :class:`ProviderMuxError` itself.
+
+The openai SDK's exception names are here too (:class:`APIError`, :class:`RateLimitError`,
+:class:`BadRequestError`, ...; ``OpenAIError`` is :class:`ProviderMuxError`): each status class
+also derives from the openai-named class abi/abi.json gives it (``python_openai_base``), so code
+written against the openai SDK catches the same failures by the same names.
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class ProviderMuxError(Exception):
     provider: str
     attempts: int
     details: Optional[Dict[str, Any]]
+    #: The ``error`` event a stream ended with (None for a failed call that was not a stream).
+    event: Optional[Dict[str, Any]] = None
 
     def __init__(self, code: Optional[int] = None, message: str = "", http_status: int = 0,
                  provider: str = "", attempts: int = 0,
@@ -120,13 +127,35 @@ class ProviderMuxError(Exception):
         if isinstance(attempts, list):  # the vocabulary may give the attempt objects
             attempts = len(attempts)
         code = event.get("code", ERR_INTERNAL)
-        return ProviderMuxError.class_for(code)(
+        exc = ProviderMuxError.class_for(code)(
             code,
             message=event.get("message", ""),
             http_status=event.get("http_status", 0),
             provider=event.get("provider", ""),
             attempts=attempts if isinstance(attempts, int) else 0,
             details=dict(event))
+        exc.event = event
+        return exc
+
+    # -- the openai SDK's APIError attributes ---------------------------------------------------
+
+    @property
+    def body(self) -> Optional[Dict[str, Any]]:
+        """openai's ``APIError.body``: the error event of a stream (else None)."""
+        return self.details
+
+    #: openai's ``param`` / ``request``: the library has neither.
+    param: Optional[str] = None
+    request: Any = None
+
+    @property
+    def type(self) -> Optional[str]:
+        """openai's ``APIError.type``: the ``error_class`` of the error event (else None)."""
+        return (self.details or {}).get("error_class")
+
+
+#: The openai SDK's base exception name.
+OpenAIError = ProviderMuxError
 
 
 class UpstreamError(ProviderMuxError):
@@ -135,20 +164,84 @@ class UpstreamError(ProviderMuxError):
     default_code = ERR_UPSTREAM_HTTP
 
 
+# -- the openai SDK's exception names (openai/_exceptions.py), as bases of the status classes ----
+# Listed in abi/abi.json per status ("python_openai_base"); the classes only add openai's
+# attributes. ``code`` stays the library's status (openai's is a string code or None).
+
+class APIError(ProviderMuxError):
+    """openai's ``APIError``: base of every failure of a request."""
+
+
+class APIConnectionError(APIError):
+    """openai's ``APIConnectionError``: the provider could not be reached."""
+    default_code = ERR_CONNECTION
+
+
+class APITimeoutError(APIConnectionError):
+    """openai's ``APITimeoutError``: a timeout expired."""
+    default_code = ERR_TIMEOUT
+
+
+class APIStatusError(APIError):
+    """openai's ``APIStatusError``: an error status. ``status_code`` is the provider's HTTP
+    status, or the one the openai SDK would have seen for this class when none was received
+    (e.g. 429 for a rate limit the router applied itself)."""
+    default_code = ERR_UPSTREAM_HTTP
+    default_http_status = 500
+
+    #: openai's ``response`` (an httpx.Response there): the library hands out none.
+    response: Any = None
+
+    @property
+    def status_code(self) -> int:
+        return self.http_status or self.default_http_status
+
+
+class BadRequestError(APIStatusError):
+    """openai's ``BadRequestError`` (HTTP 400)."""
+    default_code = ERR_INVALID_REQUEST
+    default_http_status = 400
+
+
+class AuthenticationError(APIStatusError):
+    """openai's ``AuthenticationError`` (HTTP 401)."""
+    default_code = ERR_AUTH
+    default_http_status = 401
+
+
+class NotFoundError(APIStatusError):
+    """openai's ``NotFoundError`` (HTTP 404)."""
+    default_code = ERR_MODEL_NOT_FOUND
+    default_http_status = 404
+
+
+class RateLimitError(APIStatusError):
+    """openai's ``RateLimitError`` (HTTP 429)."""
+    default_code = ERR_RATE_LIMITED
+    default_http_status = 429
+
+
+class InternalServerError(APIStatusError):
+    """openai's ``InternalServerError`` (HTTP 5xx)."""
+    default_code = ERR_UPSTREAM_SERVER
+    default_http_status = 500
+
+
+
 # -- one class per status, grouped by its base (ConfigError, UpstreamError) -----------------
 
 # BEGIN GENERATED abi:python-classes (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
-class InvalidArgumentError(ProviderMuxError):
+class InvalidArgumentError(BadRequestError, ProviderMuxError):
     """PMX_ERR_INVALID_ARGUMENT: a missing or out-of-range argument (e.g. a bad stats option)."""
     default_code = ERR_INVALID_ARGUMENT
 
 
-class InvalidJSONError(ProviderMuxError):
+class InvalidJSONError(BadRequestError, ProviderMuxError):
     """PMX_ERR_INVALID_JSON: an input document is not JSON (the message gives line and column)."""
     default_code = ERR_INVALID_JSON
 
 
-class InvalidUTF8Error(ProviderMuxError):
+class InvalidUTF8Error(BadRequestError, ProviderMuxError):
     """PMX_ERR_INVALID_UTF8: an input document is not valid UTF-8."""
     default_code = ERR_INVALID_UTF8
 
@@ -169,17 +262,17 @@ class UnknownProviderTypeError(ConfigError):
     default_code = ERR_UNKNOWN_PROVIDER_TYPE
 
 
-class InvalidRequestError(ProviderMuxError):
+class InvalidRequestError(BadRequestError, ProviderMuxError):
     """PMX_ERR_INVALID_REQUEST: the request is well-formed JSON but invalid."""
     default_code = ERR_INVALID_REQUEST
 
 
-class NoProviderError(ProviderMuxError):
+class NoProviderError(NotFoundError, ProviderMuxError):
     """PMX_ERR_NO_PROVIDER: no configured provider serves the requested model."""
     default_code = ERR_NO_PROVIDER
 
 
-class ProviderNotFoundError(ProviderMuxError):
+class ProviderNotFoundError(NotFoundError, ProviderMuxError):
     """PMX_ERR_PROVIDER_NOT_FOUND: a provider named in a call or in ``"route"`` does not exist."""
     default_code = ERR_PROVIDER_NOT_FOUND
 
@@ -195,59 +288,59 @@ class StreamCancelledError(ProviderMuxError):
     default_code = ERR_CANCELLED
 
 
-class ProviderTimeoutError(UpstreamError):
+class ProviderTimeoutError(APITimeoutError, UpstreamError):
     """PMX_ERR_TIMEOUT: a timeout expired (connect, first byte, idle or total). Not the builtin
     :class:`TimeoutError`."""
     default_code = ERR_TIMEOUT
 
 
-class ProviderConnectionError(UpstreamError):
+class ProviderConnectionError(APIConnectionError, UpstreamError):
     """PMX_ERR_CONNECTION: connecting to the provider failed (refused, reset, DNS, TLS). Not the
     builtin :class:`ConnectionError`."""
     default_code = ERR_CONNECTION
 
 
-class UpstreamHTTPError(UpstreamError):
+class UpstreamHTTPError(APIStatusError, UpstreamError):
     """PMX_ERR_UPSTREAM_HTTP: an HTTP error without a more specific class."""
     default_code = ERR_UPSTREAM_HTTP
 
 
-class RateLimitedError(UpstreamError):
+class RateLimitedError(RateLimitError, UpstreamError):
     """PMX_ERR_RATE_LIMITED: the provider rate-limited the request (HTTP 429)."""
     default_code = ERR_RATE_LIMITED
 
 
-class AuthError(UpstreamError):
+class AuthError(AuthenticationError, UpstreamError):
     """PMX_ERR_AUTH: the provider rejected the credentials (HTTP 401)."""
     default_code = ERR_AUTH
 
 
-class UpstreamProtocolError(UpstreamError):
+class UpstreamProtocolError(APIError, UpstreamError):
     """PMX_ERR_UPSTREAM_PROTOCOL: the provider's answer could not be understood."""
     default_code = ERR_UPSTREAM_PROTOCOL
 
 
-class StreamInterruptedError(UpstreamError):
+class StreamInterruptedError(APIError, UpstreamError):
     """PMX_ERR_STREAM_INTERRUPTED: the provider failed inside a stream that had produced output."""
     default_code = ERR_STREAM_INTERRUPTED
 
 
-class UpstreamBadRequestError(UpstreamError):
+class UpstreamBadRequestError(BadRequestError, UpstreamError):
     """PMX_ERR_UPSTREAM_BAD_REQUEST: the provider rejected the request (HTTP 400/413/422)."""
     default_code = ERR_UPSTREAM_BAD_REQUEST
 
 
-class ModelNotFoundError(UpstreamError):
+class ModelNotFoundError(NotFoundError, UpstreamError):
     """PMX_ERR_MODEL_NOT_FOUND: the provider does not serve the model (HTTP 404)."""
     default_code = ERR_MODEL_NOT_FOUND
 
 
-class UnsupportedError(ProviderMuxError):
+class UnsupportedError(BadRequestError, ProviderMuxError):
     """PMX_ERR_UNSUPPORTED: the provider cannot do this (e.g. embeddings on a chat provider)."""
     default_code = ERR_UNSUPPORTED
 
 
-class UpstreamServerError(UpstreamError):
+class UpstreamServerError(InternalServerError, UpstreamError):
     """PMX_ERR_UPSTREAM_SERVER: the provider's server failed (HTTP 5xx)."""
     default_code = ERR_UPSTREAM_SERVER
 
@@ -257,55 +350,55 @@ class RouterClosedError(ProviderMuxError):
     default_code = ERR_ROUTER_CLOSED
 
 
-class ResponseTooLargeError(UpstreamError):
+class ResponseTooLargeError(APIError, UpstreamError):
     """PMX_ERR_RESPONSE_TOO_LARGE: a response exceeded the configured size limit."""
     default_code = ERR_RESPONSE_TOO_LARGE
 
 
-class QuotaExceededError(UpstreamError):
+class QuotaExceededError(RateLimitError, UpstreamError):
     """PMX_ERR_QUOTA_EXCEEDED: the account's quota or credit is used up."""
     default_code = ERR_QUOTA_EXCEEDED
 
 
-class PermissionDeniedError(UpstreamError):
+class PermissionDeniedError(APIStatusError, UpstreamError):
     """PMX_ERR_PERMISSION: valid credentials not allowed this model or operation (HTTP 403). Not
     the builtin :class:`PermissionError`."""
     default_code = ERR_PERMISSION
 
 
-class ModelNotLoadedError(UpstreamError):
+class ModelNotLoadedError(InternalServerError, UpstreamError):
     """PMX_ERR_MODEL_NOT_LOADED: the model exists but a local server is still loading it."""
     default_code = ERR_MODEL_NOT_LOADED
 
 
-class ContextLengthExceededError(UpstreamError):
+class ContextLengthExceededError(BadRequestError, UpstreamError):
     """PMX_ERR_CONTEXT_LENGTH_EXCEEDED: the prompt does not fit the model's context window."""
     default_code = ERR_CONTEXT_LENGTH_EXCEEDED
 
 
-class ContentFilteredError(UpstreamError):
+class ContentFilteredError(BadRequestError, UpstreamError):
     """PMX_ERR_CONTENT_FILTERED: the provider refused the content (safety filters)."""
     default_code = ERR_CONTENT_FILTERED
 
 
-class BudgetExceededError(ProviderMuxError):
+class BudgetExceededError(APIError, ProviderMuxError):
     """PMX_ERR_BUDGET_EXCEEDED: the router's or lane's spending budget is used up."""
     default_code = ERR_BUDGET_EXCEEDED
 
 
-class CircuitOpenError(ProviderMuxError):
+class CircuitOpenError(InternalServerError, ProviderMuxError):
     """PMX_ERR_CIRCUIT_OPEN: every candidate's circuit breaker is open."""
     default_code = ERR_CIRCUIT_OPEN
 
 
-class WouldDeadlockError(ProviderMuxError):
+class WouldDeadlockError(BadRequestError, ProviderMuxError):
     """PMX_ERR_WOULD_DEADLOCK: a blocking call was made from inside a callback the library runs
     on one of its I/O threads (an async stream's event callback, a log callback): it would wait
     for itself, so it returned at once. Call it from another thread instead."""
     default_code = ERR_WOULD_DEADLOCK
 
 
-class InternalError(ProviderMuxError):
+class InternalError(APIError, ProviderMuxError):
     """PMX_ERR_INTERNAL: a bug in the library; please report it."""
     default_code = ERR_INTERNAL
 
@@ -349,6 +442,20 @@ __all__ = [
 ]
 # END GENERATED abi:python-classes
 
-for _cls in set(ERROR_CLASSES.values()) | {ProviderMuxError, UpstreamError}:
+#: A 403 (openai's ``PermissionDeniedError`` is this class: the names coincide).
+PermissionDeniedError.default_http_status = 403
+
+#: The openai-named classes (they are also listed in providermux.__all__).
+OPENAI_ERROR_NAMES = ("OpenAIError", "APIError", "APIConnectionError", "APITimeoutError",
+                      "APIStatusError", "BadRequestError", "AuthenticationError",
+                      "PermissionDeniedError", "NotFoundError", "RateLimitError",
+                      "InternalServerError")
+__all__ += ["OpenAIError", "APIError", "APIConnectionError", "APITimeoutError", "APIStatusError",
+            "BadRequestError", "AuthenticationError", "NotFoundError", "RateLimitError",
+            "InternalServerError", "OPENAI_ERROR_NAMES"]  # a literal: mypy reads it
+
+for _cls in (set(ERROR_CLASSES.values()) | {ProviderMuxError, UpstreamError, APIError,
+             APIConnectionError, APITimeoutError, APIStatusError, BadRequestError,
+             AuthenticationError, NotFoundError, RateLimitError, InternalServerError}):
     _cls.__module__ = "providermux"  # as users import them (tracebacks, pickling)
 del _cls
