@@ -79,12 +79,11 @@ def run_stream(router, request):
                         printed = True
                 elif kind == "done":
                     return finish(event.get("response") or {})
-                elif kind == "error":
-                    if printed:
-                        sys.stdout.write("\n")  # end the partial reply line
-                    err = stream.error
-                    interrupted = cancelled or err.code == providermux.ERR_CANCELLED
-                    return fail(err.status_name, err.message, 130 if interrupted else 1)
+            except providermux.ProviderMuxError as err:  # the stream's `error` event, raised
+                if printed:
+                    sys.stdout.write("\n")  # end the partial reply line
+                interrupted = cancelled or err.code == providermux.ERR_CANCELLED
+                return fail(err.status_name, err.message, 130 if interrupted else 1)
             except KeyboardInterrupt:
                 # Cancel, then wait for the terminal event (an error, PMX_ERR_CANCELLED, unless
                 # the stream had just finished); a second Ctrl-C ends the program at once.

@@ -69,3 +69,30 @@ def closed_port():
 
 def dumps(document):
     return json.dumps(document, ensure_ascii=False)
+
+
+def drain(stream):
+    """Every event of a stream, its `error` terminal included: iterating a stream raises on an
+    `error` event (the event is the exception's `.event`); this lists it last instead."""
+    import providermux
+    events = []
+    try:
+        for event in stream:
+            events.append(event)
+    except providermux.ProviderMuxError as exc:
+        assert exc.event is not None and exc.event["type"] == "error", exc
+        events.append(exc.event)
+    return events
+
+
+async def adrain(stream):
+    """drain() for an AsyncStream."""
+    import providermux
+    events = []
+    try:
+        async for event in stream:
+            events.append(event)
+    except providermux.ProviderMuxError as exc:
+        assert exc.event is not None and exc.event["type"] == "error", exc
+        events.append(exc.event)
+    return events

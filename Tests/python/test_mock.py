@@ -8,7 +8,7 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from pmx_testlib import mock_config, reply_text, user  # noqa: E402
+from pmx_testlib import drain, mock_config, reply_text, user  # noqa: E402
 
 LONG_PROMPT = " ".join("word%d" % i for i in range(60))
 
@@ -219,7 +219,7 @@ def test_drop_after_deltas_interrupts_stream():
                           "script": [{"drop_after_deltas": 3}]})
     with providermux.Router(config) as router:
         stream = router.stream(user(LONG_PROMPT))
-        events = list(stream)
+        events = drain(stream)
     check_stream_shape(events)
     deltas = [e for e in events if e["type"] == "delta"]
     assert len(deltas) == 3, [e["type"] for e in events]

@@ -19,7 +19,7 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from pmx_testlib import BINDINGS, ROOT, mock_config, user  # noqa: E402
+from pmx_testlib import BINDINGS, ROOT, adrain, mock_config, user  # noqa: E402
 
 HEADER = os.path.join(ROOT, "include", "providermux.h")
 LONG_PROMPT = " ".join("word%d" % i for i in range(60))
@@ -535,7 +535,7 @@ def test_astream_error_event_then_result_raises():
                               "script": [{"drop_after_deltas": 2}]})
         with providermux.Router(config) as router:
             stream = router.astream(user(LONG_PROMPT))
-            events = [event async for event in stream]
+            events = await adrain(stream)
             with pytest.raises(providermux.StreamInterruptedError):
                 await stream.result()
             return events

@@ -5,6 +5,8 @@ import copy
 
 import providermux
 
+from pmx_testlib import drain
+
 KEY = "sk-pull-typed-events-KEY-9d2e"
 
 RETRY_FALLBACK = {
@@ -82,7 +84,7 @@ def test_an_error_stream_is_the_json_callbacks():
     request = {"messages": [{"role": "user", "content": "fail"}]}
     with providermux.Router(config) as r1:
         stream = r1.stream(request)
-        pulled = list(stream)
+        pulled = drain(stream)
     assert pulled[-1]["type"] == "error" and pulled[-1]["code"] == providermux.ERR_UPSTREAM_SERVER
     assert isinstance(stream.error, providermux.UpstreamServerError)
 

@@ -8,7 +8,7 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from pmx_testlib import FAST_RETRY, SECRET, closed_port, reply_text, user  # noqa: E402
+from pmx_testlib import FAST_RETRY, SECRET, closed_port, drain, reply_text, user  # noqa: E402
 
 
 def provider(up, scope, **extra):
@@ -132,7 +132,7 @@ def test_all_providers_fail(up):
         assert_no_secret(str(err))
 
         stream = router.stream(user("doomed"))
-        events = list(stream)
+        events = drain(stream)
     terminal = events[-1]
     assert terminal["type"] == "error"
     assert terminal["code"] == providermux.ERR_UPSTREAM_SERVER
@@ -168,7 +168,7 @@ def test_cancel_from_another_thread(up):
         started = time.monotonic()
         timer.start()
         try:
-            events = list(stream)
+            events = drain(stream)
         finally:
             timer.cancel()
         elapsed = time.monotonic() - started
@@ -195,7 +195,7 @@ def test_first_byte_timeout(up):
 def test_disconnect_mid_stream(up):
     up.script("a", [{"disconnect_after_chunks": 3}])
     with providermux.Router(config(provider(up, "a"), retry={"max_attempts": 1})) as router:
-        events = list(router.stream(user("one two three four five six seven")))
+        events = drain(router.stream(user("one two three four five six seven")))
     assert events[-1]["type"] == "error"
     assert [e["type"] for e in events].count("error") == 1
     assert events[-1]["code"] in (providermux.ERR_STREAM_INTERRUPTED,

@@ -14,6 +14,7 @@ Example::
         for event in router.stream({"messages": [{"role": "user", "content": "hi"}]}):
             if event.type == "delta":          # or event["type"]: events are dicts
                 print(event.content or "", end="", flush=True)
+        # A failed stream raises (ProviderMuxError subclasses; exc.event is the error event).
 
     async def main():
         with providermux.Router(config) as router:
@@ -39,7 +40,7 @@ import threading
 import time
 import weakref
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Dict, Iterator, List, Optional, Union, overload
+from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar, Union, overload
 
 from . import _lib
 from . import _errors
@@ -49,17 +50,18 @@ from ._events import EVENT_DONE, EVENT_ERROR
 from ._errors import *  # noqa: F401,F403
 from ._lib import PmxError, library_path
 from ._types import (TERMINAL_TYPES, DeltaEvent, DoneEvent, ErrorEvent, Event, FallbackEvent,
-                     JSONDocument, Response, RetryEvent, StartEvent, UsageEvent, make_event,
-                     make_response)
+                     JSONDocument, Response, RetryEvent, StartEvent, StreamEvent, UsageEvent,
+                     make_event, make_response)
 from ._version import __version__
 
 __all__ = [
     "__version__", "version", "version_number", "library_path", "set_log_callback",
     "Router", "Stream", "AsyncStream",
     "Event", "StartEvent", "DeltaEvent", "RetryEvent", "FallbackEvent", "UsageEvent",
-    "DoneEvent", "ErrorEvent", "Response", "JSONDocument",
+    "DoneEvent", "ErrorEvent", "StreamEvent", "Response", "JSONDocument",
     "LOG_TRACE", "LOG_DEBUG", "LOG_INFO", "LOG_WARN", "LOG_ERROR",
-] + list(_errors.__all__)
+]
+__all__ += _errors.__all__  # (this spelling lets mypy see the re-exports)
 
 LOG_TRACE = 0
 LOG_DEBUG = 1
@@ -71,6 +73,7 @@ _TERMINAL_TYPES = TERMINAL_TYPES
 _TERMINAL_CODES = (EVENT_DONE, EVENT_ERROR)
 
 EventCallback = Callable[[Event], Any]
+_T = TypeVar("_T")
 
 
 def version() -> str:
@@ -329,9 +332,14 @@ class _StreamBase:
 
 
 class Stream(_StreamBase):
-    """A streamed completion: an iterator of :class:`Event` (dicts).
+    """A streamed completion: an iterator of :class:`Event` (dicts; typed as
+    :data:`StreamEvent`, which mypy narrows by ``event.type``).
 
-    Iteration ends after the terminal event (``done`` or ``error``, which is yielded too).
+    Iteration ends after the terminal event: ``done`` is yielded last; an ``error`` terminal
+    event raises its :class:`ProviderMuxError` subclass instead (openai-named too, e.g.
+    :class:`RateLimitError`), with the event as ``exc.event`` — as the openai SDK raises, a
+    failed stream never ends quietly. ``cancel()`` then reading on raises
+    :class:`StreamCancelledError`.
     ``close()`` (also on ``with`` exit, on garbage collection, or when a ``for`` loop over a
     temporary ``router.stream(...)`` is left early) cancels a stream still running and waits
     for its terminal event. After the end: ``response`` is the full response (``done``),
@@ -369,10 +377,10 @@ class Stream(_StreamBase):
         self._started = True
         router._streams.add(self)
 
-    def __iter__(self) -> Iterator[Event]:
+    def __iter__(self) -> Iterator[StreamEvent]:
         return self
 
-    def __next__(self) -> Event:
+    def __next__(self) -> StreamEvent:
         pending = self._pending
         if not pending:
             if self._exhausted or not self._pull(self._wait_ms, until_terminal=False):
@@ -382,7 +390,9 @@ class Stream(_StreamBase):
         if not pending and self._state.terminal is event:
             self._exhausted = True
             self._record(event)
-        return event
+            if self.error is not None:  # an `error` terminal: raised, as the openai SDK does
+                raise self.error
+        return event  # type: ignore[return-value]  # make_pulled_event builds the subclass
 
     def _pull(self, wait_ms: int, until_terminal: bool, release: bool = True) -> bool:
         """Pulls one batch (or, with until_terminal, everything up to the terminal event, for
@@ -466,9 +476,9 @@ class AsyncStream(_StreamBase):
     """A streamed completion for asyncio: ``async for event in router.astream(request)``.
 
     Events come from the router's I/O thread through ``loop.call_soon_threadsafe`` into an
-    :class:`asyncio.Queue`: nothing blocks the event loop. Iteration ends after the terminal
-    event, which is yielded too (as with :class:`Stream`); ``await stream.result()`` returns
-    the response or raises the error instead.
+    :class:`asyncio.Queue`: nothing blocks the event loop. Iteration ends as with
+    :class:`Stream`: ``done`` is yielded last, an ``error`` terminal raises (``exc.event``);
+    ``await stream.result()`` returns the response or raises the error.
 
     Cancelling the task that iterates (``task.cancel()``, ``asyncio.wait_for`` timing out)
     cancels the stream, waits (asynchronously) for its terminal event, then lets
@@ -485,7 +495,14 @@ class AsyncStream(_StreamBase):
     def __aiter__(self) -> "AsyncStream":
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> StreamEvent:
+        event = await self._next_event()
+        if self.error is not None and event is self.terminal:
+            raise self.error  # an `error` terminal: raised, as the openai SDK does
+        return event  # type: ignore[return-value]  # make_event builds the subclass
+
+    async def _next_event(self) -> Event:
+        """The next event, the `error` terminal included (StopAsyncIteration after the end)."""
         if self._exhausted:
             raise StopAsyncIteration
         try:
@@ -561,6 +578,10 @@ class Router:
     def __init__(self, config: JSONDocument) -> None:
         self._handle: Any = None
         self._close_lock = threading.Lock()
+        # Blocking calls the async wrappers (aembed, amodels, ...) run on worker threads: close()
+        # waits for them, as pmx_router_free must not run under a blocking call.
+        self._athreads = 0
+        self._athreads_idle = threading.Condition(self._close_lock)
         self._streams: "weakref.WeakSet[_StreamBase]" = weakref.WeakSet()
         handle = c_void_p()
         err = PmxError()
@@ -585,6 +606,7 @@ class Router:
         with self._close_lock:
             handle, self._handle = self._handle, None
             streams = list(self._streams)
+            self._athreads_idle.wait_for(lambda: self._athreads == 0)
         if not handle:
             return
         for stream in streams:  # stream handles go first: none is used after the router
@@ -744,7 +766,8 @@ class Router:
         :class:`ProviderMuxError` subclass."""
         stream = AsyncStream(self, request)
         try:
-            async for event in stream:
+            while not stream._exhausted:  # on_event sees the `error` event too
+                event = await stream._next_event()
                 if on_event is not None and on_event(event):
                     stream.cancel()
         except GeneratorExit:  # the coroutine was closed: no more awaiting
@@ -754,6 +777,61 @@ class Router:
             await stream.aclose()  # immediate when the stream has already ended
             raise
         return stream._outcome()
+
+    # -- asyncio: every other call, on a worker thread -------------------------------------------
+
+    async def _athread(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """fn(*args) on the loop's default executor: the loop keeps running meanwhile.
+        Cancelling the awaiting task does not stop the call (the library's blocking calls
+        cannot be cancelled); close() waits for it."""
+        def run() -> _T:
+            with self._close_lock:
+                self._athreads += 1
+            try:
+                return fn(*args)
+            finally:
+                with self._close_lock:
+                    self._athreads -= 1
+                    self._athreads_idle.notify_all()
+        return await asyncio.get_running_loop().run_in_executor(None, run)
+
+    async def aembed(self, request: JSONDocument) -> Dict[str, Any]:
+        """:meth:`embed` without blocking the event loop (on a worker thread)."""
+        return await self._athread(self.embed, request)
+
+    async def amodels(self) -> Dict[str, Any]:
+        """:meth:`models` without blocking the event loop."""
+        return await self._athread(self.models)
+
+    async def ahealth(self) -> Dict[str, Any]:
+        """:meth:`health` without blocking the event loop."""
+        return await self._athread(self.health)
+
+    async def astats(self, reset: bool = False) -> Dict[str, Any]:
+        """:meth:`stats` without blocking the event loop."""
+        return await self._athread(self.stats, reset)
+
+    async def ametrics(self, reset: bool = False) -> str:
+        """:meth:`metrics` without blocking the event loop."""
+        return await self._athread(self.metrics, reset)
+
+    async def aupdate_routing(self, routing: JSONDocument) -> None:
+        """:meth:`update_routing` without blocking the event loop."""
+        await self._athread(self.update_routing, routing)
+
+    async def amanage_model(self, action: str, provider: str, model: Optional[str] = None,
+                            on_progress: Optional[EventCallback] = None) -> Dict[str, Any]:
+        """:meth:`manage_model` without blocking the event loop; ``on_progress`` runs on the
+        worker thread."""
+        return await self._athread(self.manage_model, action, provider, model, on_progress)
+
+    async def aadd_provider(self, provider: JSONDocument) -> None:
+        """:meth:`add_provider` without blocking the event loop."""
+        await self._athread(self.add_provider, provider)
+
+    async def aremove_provider(self, name: str) -> None:
+        """:meth:`remove_provider` without blocking the event loop."""
+        await self._athread(self.remove_provider, name)
 
     # -- model management ----------------------------------------------------------------------
 
@@ -808,6 +886,18 @@ class Router:
         rc = _lib.pmx_router_remove_provider(self._require(), name.encode("utf-8"), byref(err))
         if rc != OK:
             raise ProviderMuxError._from_struct(rc, err)
+
+
+# The openai SDK's surface and the LiteLLM-style helper (they use Router, defined above).
+from ._openai import AsyncOpenAI, OpenAI  # noqa: E402
+from ._openai_stream import AsyncChatCompletionStream, ChatCompletionStream  # noqa: E402
+from . import _openai_types  # noqa: E402
+from ._openai_types import *  # noqa: E402,F401,F403
+from ._completion import acompletion, completion, completion_router  # noqa: E402
+
+__all__ += ["OpenAI", "AsyncOpenAI", "ChatCompletionStream", "AsyncChatCompletionStream",
+            "completion", "acompletion", "completion_router"]
+__all__ += _openai_types.__all__
 
 
 @atexit.register

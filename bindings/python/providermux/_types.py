@@ -5,11 +5,16 @@ dict and ``json.dumps(event)`` work as before; the properties only read the dict
 event is built as the subclass for its ``type`` (:class:`DeltaEvent`, :class:`DoneEvent`, ...;
 plain :class:`Event` for types this version does not know), so ``isinstance`` and ``match``
 statements work too.
+
+For static typing, each subclass declares its ``type`` as a ``Literal`` and :data:`StreamEvent`
+is their ``Union`` (what iterating a stream gives): mypy narrows ``event`` by
+``if event.type == "done":`` (then ``event.response`` is a :class:`Response`, not Optional).
+An event of a type this version does not know still arrives as a plain :class:`Event`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Union
 
 if TYPE_CHECKING:
     from ._errors import ProviderMuxError
@@ -149,24 +154,43 @@ class Event(dict):
         return "%s(%s)" % (type(self).__name__, dict.__repr__(self))
 
 
+# The subclasses re-declare `type` (and the fields their type always has) with narrower types:
+# the values are the same dict reads, only the annotations differ.
+
 class StartEvent(Event):
     """``start``: an attempt begins (``provider``, ``model``, ``attempt``)."""
     __slots__ = ()
+
+    @property
+    def type(self) -> Literal["start"]:
+        return "start"
 
 
 class DeltaEvent(Event):
     """``delta``: ``content`` and/or ``tool_calls``."""
     __slots__ = ()
 
+    @property
+    def type(self) -> Literal["delta"]:
+        return "delta"
+
 
 class RetryEvent(Event):
     """``retry``: ``provider``, ``attempt``, ``delay_ms``, ``code``, ``status_name``, ``message``."""
     __slots__ = ()
 
+    @property
+    def type(self) -> Literal["retry"]:
+        return "retry"
+
 
 class FallbackEvent(Event):
     """``fallback``: ``from``, ``to``, ``code``, ``status_name``, ``message``."""
     __slots__ = ()
+
+    @property
+    def type(self) -> Literal["fallback"]:
+        return "fallback"
 
     @property
     def from_provider(self) -> Optional[str]:
@@ -181,16 +205,54 @@ class UsageEvent(Event):
     """``usage``: the ``usage`` object."""
     __slots__ = ()
 
+    @property
+    def type(self) -> Literal["usage"]:
+        return "usage"
+
+    @property
+    def usage(self) -> Dict[str, Any]:
+        return self.get("usage") or {}
+
 
 class DoneEvent(Event):
     """``done`` (terminal): ``response``, the full :class:`Response`."""
     __slots__ = ()
+
+    @property
+    def type(self) -> Literal["done"]:
+        return "done"
+
+    @property
+    def response(self) -> Response:
+        return self.get("response") or Response()
 
 
 class ErrorEvent(Event):
     """``error`` (terminal): ``code``, ``status_name``, ``http_status``, ``provider``,
     ``message``, ``attempts``; :attr:`error` is the matching exception."""
     __slots__ = ()
+
+    @property
+    def type(self) -> Literal["error"]:
+        return "error"
+
+    @property
+    def code(self) -> int:
+        return self.get("code", 0)
+
+    @property
+    def message(self) -> str:
+        return self.get("message", "")
+
+    @property
+    def error(self) -> "ProviderMuxError":
+        from ._errors import ProviderMuxError
+        return ProviderMuxError._from_event(self)
+
+
+#: What iterating a stream gives: mypy narrows it by ``event.type`` (see the module docstring).
+StreamEvent = Union[StartEvent, DeltaEvent, RetryEvent, FallbackEvent, UsageEvent, DoneEvent,
+                    ErrorEvent]
 
 
 for _cls in (Response, Event, StartEvent, DeltaEvent, RetryEvent, FallbackEvent, UsageEvent,
