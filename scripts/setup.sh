@@ -26,4 +26,9 @@ install_missing --no-install-recommends librust-serde-dev librust-serde-derive-d
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (install Swift 6.x first)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "setup: python3 is required" >&2; exit 1; }
-python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+# Python test dependencies: pytest; openai (Tests/python/test_openai_surface.py validates the
+# binding's results with openai's own types and runs openai-SDK code both ways); mypy
+# (Tests/python/test_typing.py). The tests fail, never skip, without them.
+for module in pytest openai mypy; do
+  python3 -c "import $module" 2>/dev/null || python3 -m pip install -q "$module"
+done

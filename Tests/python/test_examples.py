@@ -258,3 +258,30 @@ def test_python_example_in_a_bare_environment(tmp_path, mock_cfg):
         [python, str(tree / "examples-python" / "pmx_chat.py"), "-c", mock_cfg] + PROMPT,
         capture_output=True, text=True, timeout=60)
     check_success(result, "mock: say hello to the world", "mock")
+
+
+# -- examples-python/openai_client.py: openai-SDK code on providermux.OpenAI ---------------------
+
+OPENAI_SCRIPT = os.path.join(ROOT, "examples-python", "openai_client.py")
+
+
+def run_openai_example(args):
+    return subprocess.run([sys.executable, OPENAI_SCRIPT] + args, capture_output=True, text=True,
+                          env=base_env(), timeout=60)
+
+
+def test_openai_client_example_streams_through_the_router(upstream_cfg, up):
+    result = run_openai_example(["-c", upstream_cfg, "-m", "fake-small"] + PROMPT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "echo: say hello to the world\n"
+    assert result.stderr.strip() == "[provider=fake prompt_tokens=5 completion_tokens=6 cost_usd=None]"
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_openai_client_example_failure_raises_an_openai_named_error(tmp_path):
+    cfg = write_config(tmp_path, "down.json", {
+        "providers": [{"name": "down", "type": "mock", "script": [{"status": 429, "times": 9}]}],
+        "retry": {"max_attempts": 1}})
+    result = run_openai_example(["-c", cfg, "hi"])
+    assert result.returncode == 1, result.stderr
+    assert "openai_client.py: error: PMX_ERR_RATE_LIMITED" in result.stderr
