@@ -82,7 +82,7 @@ class ProviderMuxError(Exception):
     attempts: int
     details: Optional[Dict[str, Any]]
     #: The ``error`` event a stream ended with (None for a failed call that was not a stream).
-    event: Optional[Dict[str, Any]] = None
+    event: Optional[Mapping[str, Any]] = None
 
     def __init__(self, code: Optional[int] = None, message: str = "", http_status: int = 0,
                  provider: str = "", attempts: int = 0,

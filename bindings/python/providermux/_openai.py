@@ -199,7 +199,10 @@ class _ClientBase:
             raise InvalidArgumentError(message="give a config (dict, JSON text or file path) "
                                                "or router=, not both")
         self._owns_router = router is None
-        self.router: Router = router if router is not None else Router(load_config(config))
+        if router is None:
+            assert config is not None  # checked above
+            router = Router(load_config(config))
+        self.router: Router = router
         # openai's client-wide options, applied to every request (route.timeout_ms /
         # route.max_attempts) unless the request sets its own.
         self._defaults: Dict[str, Any] = {}

@@ -80,20 +80,26 @@ class _Chunker:
         return []
 
 
-class ChatCompletionStream:
-    """``client.chat.completions.create(..., stream=True)``: iterate it for
-    :class:`ChatCompletionChunk`; a failure raises. ``completion`` is the full
-    :class:`ChatCompletion` once the stream has ended (the router's extra). ``close()`` (or
-    leaving a ``with`` block) cancels a stream still running."""
+class _ChunkStream:
+    """What the sync and async chunk streams share: the router's stream and the chunker."""
 
-    def __init__(self, stream: "Stream", include_usage: bool) -> None:
+    def __init__(self, stream: Any, include_usage: bool) -> None:
         self._stream = stream
         self._chunker = _Chunker(include_usage)
         self._ready: List[ChatCompletionChunk] = []
 
     @property
     def completion(self) -> Optional[ChatCompletion]:
+        """The full :class:`ChatCompletion` once the stream has ended (the router's extra)."""
         return self._chunker.completion
+
+
+class ChatCompletionStream(_ChunkStream):
+    """``client.chat.completions.create(..., stream=True)``: iterate it for
+    :class:`ChatCompletionChunk`; a failure raises. ``close()`` (or leaving a ``with`` block)
+    cancels a stream still running."""
+
+    _stream: "Stream"
 
     def __iter__(self) -> "ChatCompletionStream":
         return self
@@ -114,17 +120,10 @@ class ChatCompletionStream:
         self.close()
 
 
-class AsyncChatCompletionStream:
+class AsyncChatCompletionStream(_ChunkStream):
     """The asyncio twin of :class:`ChatCompletionStream`: ``async for chunk in stream``."""
 
-    def __init__(self, stream: "AsyncStream", include_usage: bool) -> None:
-        self._stream = stream
-        self._chunker = _Chunker(include_usage)
-        self._ready: List[ChatCompletionChunk] = []
-
-    @property
-    def completion(self) -> Optional[ChatCompletion]:
-        return self._chunker.completion
+    _stream: "AsyncStream"
 
     def __aiter__(self) -> "AsyncChatCompletionStream":
         return self

@@ -94,24 +94,45 @@ class ChatCompletionMessageToolCall(OpenAIObject):
     _nested = {"function": Function}
 
 
-class ChatCompletionMessage(OpenAIObject):
-    role: str
+# What a message and a stream delta have in common, a choice and a chunk's choice, a completion
+# and a chunk (openai declares them one by one; the members are the same).
+
+class _MessageFields(OpenAIObject):
     content: Optional[str] = None
     refusal: Optional[str] = None
-    tool_calls: Optional[List[ChatCompletionMessageToolCall]] = None
     function_call: Optional[OpenAIObject] = None
-    annotations: Optional[List[OpenAIObject]] = None
-    audio: Optional[OpenAIObject] = None
     #: The model's reasoning, where the provider gave it (the library's extra).
     reasoning_content: Optional[str] = None
+
+
+class _ChoiceFields(OpenAIObject):
+    index: int
+    finish_reason: Optional[str] = None
+    logprobs: Optional[OpenAIObject] = None
+
+
+class _CompletionFields(OpenAIObject):
+    id: str
+    object: str
+    created: int
+    model: str
+    usage: Optional["CompletionUsage"] = None
+    system_fingerprint: Optional[str] = None
+    service_tier: Optional[str] = None
+    #: The provider that answered (the router's extra).
+    provider: str = ""
+
+
+class ChatCompletionMessage(_MessageFields):
+    role: str
+    tool_calls: Optional[List[ChatCompletionMessageToolCall]] = None
+    annotations: Optional[List[OpenAIObject]] = None
+    audio: Optional[OpenAIObject] = None
     _nested = {"tool_calls": ChatCompletionMessageToolCall}
 
 
-class Choice(OpenAIObject):
-    index: int
+class Choice(_ChoiceFields):
     message: ChatCompletionMessage
-    finish_reason: Optional[str] = None
-    logprobs: Optional[OpenAIObject] = None
     _nested = {"message": ChatCompletionMessage}
 
 
@@ -125,18 +146,10 @@ class CompletionUsage(OpenAIObject):
     cost_usd: Optional[float] = None
 
 
-class ChatCompletion(OpenAIObject):
+class ChatCompletion(_CompletionFields):
     """openai ``ChatCompletion`` plus the router's ``provider``, ``attempts``, ``latency_ms``
     and ``ttft_ms`` (streams)."""
-    id: str
-    object: str
-    created: int
-    model: str
     choices: List[Choice]
-    usage: Optional[CompletionUsage] = None
-    system_fingerprint: Optional[str] = None
-    service_tier: Optional[str] = None
-    provider: str = ""
     attempts: List[OpenAIObject]
     latency_ms: Optional[float] = None
     ttft_ms: Optional[float] = None
@@ -158,36 +171,21 @@ class ChoiceDeltaToolCall(OpenAIObject):
     _nested = {"function": ChoiceDeltaToolCallFunction}
 
 
-class ChoiceDelta(OpenAIObject):
-    content: Optional[str] = None
+class ChoiceDelta(_MessageFields):
     role: Optional[str] = None
-    refusal: Optional[str] = None
     tool_calls: Optional[List[ChoiceDeltaToolCall]] = None
-    function_call: Optional[OpenAIObject] = None
-    reasoning_content: Optional[str] = None
     _nested = {"tool_calls": ChoiceDeltaToolCall}
 
 
-class ChunkChoice(OpenAIObject):
+class ChunkChoice(_ChoiceFields):
     """openai ``...chat_completion_chunk.Choice``."""
-    index: int
     delta: ChoiceDelta
-    finish_reason: Optional[str] = None
-    logprobs: Optional[OpenAIObject] = None
     _nested = {"delta": ChoiceDelta}
 
 
-class ChatCompletionChunk(OpenAIObject):
+class ChatCompletionChunk(_CompletionFields):
     """openai ``ChatCompletionChunk`` plus the router's ``provider``."""
-    id: str
-    object: str
-    created: int
-    model: str
     choices: List[ChunkChoice]
-    usage: Optional[CompletionUsage] = None
-    system_fingerprint: Optional[str] = None
-    service_tier: Optional[str] = None
-    provider: str = ""
     _nested = {"choices": ChunkChoice, "usage": CompletionUsage}
 
 
