@@ -96,12 +96,16 @@ import providermux
 config = {"providers": [{"name": "m", "type": "mock"}]}
 with providermux.Router(config) as router:
     events = list(router.stream({"messages": [{"role": "user", "content": "from the venv"}]}))
+with providermux.OpenAI(config) as client:  # the openai surface, without the openai package
+    openai_text = client.chat.completions.create(
+        model="m/x", messages=[{"role": "user", "content": "openai"}]).choices[0].message.content
 maps = sorted({line.split()[-1] for line in open("/proc/self/maps") if "libprovidermux" in line})
 print(json.dumps({
     "file": providermux.__file__, "library_path": providermux.library_path, "maps": maps,
     "text": "".join(e.content or "" for e in events if e.type == "delta"),
     "types": [e["type"] for e in events], "version": providermux.version(),
     "package_version": providermux.__version__, "sys_path": sys.path,
+    "openai_text": openai_text,
 }))
 """
 
@@ -122,6 +126,7 @@ def test_installed_package_streams_with_its_own_library(venv, tmp_path):
     assert [os.path.realpath(p) for p in info["maps"]] == [lib], info["maps"]
     assert info["text"] == "mock: from the venv"
     assert info["types"][0] == "start" and info["types"][-1] == "done"
+    assert info["openai_text"] == "mock: openai"
     assert info["version"] == providermux.version()
     assert info["package_version"] == providermux.__version__
 
