@@ -21,8 +21,7 @@ public enum OpenAIProtocol {
     /// at the end in this order when absent): the same bytes as setting them on a copy of the
     /// body and writing that, without copying the body's member list first.
     public static func chatBody(_ request: ChatRequest, model: String?, stream: Bool) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
+        var out = JSONByteSink(capacity: 1024)
         var wrote = 0
         func member(_ key: String, _ value: JSONValue) {
             out.append(wrote == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
@@ -57,7 +56,7 @@ public enum OpenAIProtocol {
         if stream && !sawOptions { member("stream_options", streamOptions(nil)) }
         out.append(wrote == 0 ? UInt8(ascii: "{") : UInt8(ascii: "}"))
         if wrote == 0 { out.append(UInt8(ascii: "}")) }
-        return out
+        return out.array()
     }
 
     /// Decodes a non-streamed `chat.completion`.

@@ -15,7 +15,14 @@ public final class HTTPTransfer {
     package var easy: UnsafeMutableRawPointer?
     package var attached = false
     private var headerList: UnsafeMutablePointer<curl_slist>?
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// curl's error text (CURLOPT_ERRORBUFFER). Allocated, not `[CChar](repeating:count:)`:
+    /// that array initializer is not specialized and looked its type metadata up at run time
+    /// (~700 instructions per transfer).
+    private let errorBuffer: UnsafeMutablePointer<CChar> = {
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        p.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        return p
+    }()
     private var onHead: HeadHandler?
     private var onBody: BodyHandler?
     private var onComplete: CompletionHandler?
@@ -60,6 +67,7 @@ public final class HTTPTransfer {
             if let loop, !attached { loop.recycle(easy) } else { curl_easy_cleanup(easy) }
         }
         if let headerList { curl_slist_free_all(headerList) }
+        errorBuffer.deallocate()  // after the handle is cleaned up or reset for reuse
     }
 
     /// Configures curl and adds the transfer to the loop. Loop thread only.
@@ -92,7 +100,7 @@ public final class HTTPTransfer {
         case nil: break
         }
         _ = pmx_curl_setopt_ptr(easy, CURLOPT_PRIVATE, me)
-        errorBuffer.withUnsafeMutableBufferPointer { _ = pmx_curl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, $0.baseAddress) }
+        _ = pmx_curl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
 
         if request.method == "GET" {
             _ = pmx_curl_setopt_long(easy, CURLOPT_HTTPGET, 1)
@@ -292,7 +300,7 @@ public final class HTTPTransfer {
     }
 
     private func errorText(_ code: CURLcode) -> String {
-        let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let detail = String(cString: errorBuffer)
         return detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
     }
 

@@ -17,7 +17,12 @@ public struct FieldReader {
         self.object = o
         self.path = path
         self.errorStatus = status
-        self.seen = Array(repeating: false, count: o.count)
+        // Reserved and appended: `Array(repeating:count:)` is not specialized (it looked the
+        // array's type metadata up at run time, ~700 instructions per object read).
+        var seen: [Bool] = []
+        seen.reserveCapacity(o.count)
+        for _ in 0..<o.count { seen.append(false) }
+        self.seen = seen
     }
 
     public func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -27,7 +32,7 @@ public struct FieldReader {
     }
 
     public mutating func raw(_ key: String) -> JSONValue? {
-        guard let i = object.members.firstIndex(where: { $0.key == key }) else { return nil }
+        guard let i = object.members.firstIndex(where: { JSONObject.sameKey($0.key, key) }) else { return nil }
         seen[i] = true
         let v = object.members[i].value
         if v.isNull { return Optional<JSONValue>.none }  // not `nil` in a ternary: JSONValue takes nil literals

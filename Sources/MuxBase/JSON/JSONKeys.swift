@@ -80,14 +80,22 @@ enum JSONKeys {
     /// small objects).
     static func firstPositions(_ text: UnsafePointer<UInt8>, _ nodes: UnsafePointer<JSONNode>, object: Int, members: Int) -> [Int]? {
         guard members > 1 else { return nil }
-        let keys = keyIndexes(nodes, object: object, members: members)
         if members <= 16 {
+            // Pairwise on the tape, without gathering the key indexes into an array first
+            // (an allocation per object converted).
             var any = false
-            for b in 1..<members where !any {
-                for a in 0..<b where equals(text, nodes[keys[a]], nodes[keys[b]]) { any = true; break }
+            var b = object &+ 1
+            search: for _ in 1..<members {
+                b = JSONConversion.next(nodes, b &+ 1)
+                var a = object &+ 1
+                while a < b {
+                    if equals(text, nodes[a], nodes[b]) { any = true; break search }
+                    a = JSONConversion.next(nodes, a &+ 1)
+                }
             }
             guard any else { return nil }
         }
+        let keys = keyIndexes(nodes, object: object, members: members)
         // Hash the unescaped key bytes: large objects stay linear.
         var first: [KeyBytes: Int] = [:]
         first.reserveCapacity(members)

@@ -81,6 +81,9 @@ public struct JSONObject: Sendable, Equatable {
         members = pairs.map { Member(key: $0.0, value: $0.1) }
     }
 
+    /// Members whose keys are already distinct (the parser merges repeated keys itself).
+    package init(members: [Member]) { self.members = members }
+
     public var keys: [String] { members.map(\.key) }
     public var isEmpty: Bool { members.isEmpty }
     public var count: Int { members.count }
