@@ -41,7 +41,7 @@ enum JSONConversion {
             // Hand the value to its container; a container that is complete is handed on.
             while true {
                 let top = open.count &- 1
-                values.push(produced)
+                values.append(produced)
                 open[top].remaining &-= 1
                 let o = open[top]
                 let isObject = nodes[o.node].kind == .object
@@ -108,40 +108,11 @@ enum JSONConversion {
 }
 
 /// The values of open containers, in document order, until their container closes and moves
-/// them out. Grows by doubling (its size is bounded by the tape's node count).
-struct JSONValueStack: ~Copyable {
-    private var base: UnsafeMutablePointer<JSONValue>
-    private(set) var count = 0
-    private var capacity: Int
+/// them out (its size is bounded by the tape's node count).
+typealias JSONValueStack = GrowableBuffer<JSONValue>
 
-    init() {
-        capacity = 16
-        base = .allocate(capacity: capacity)
-    }
-
-    deinit {
-        base.deinitialize(count: count)
-        base.deallocate()
-    }
-
-    /// Room for `more` values beyond those held.
-    @inline(__always)
-    mutating func reserve(_ more: Int) {
-        guard more > capacity &- count else { return }
-        let grown = Swift.max(capacity &* 2, count &+ more)
-        let fresh = UnsafeMutablePointer<JSONValue>.allocate(capacity: grown)
-        fresh.moveInitialize(from: base, count: count)
-        base.deallocate()
-        base = fresh
-        capacity = grown
-    }
-
-    @inline(__always)
-    mutating func push(_ v: consuming JSONValue) {
-        if count == capacity { reserve(1) }
-        (base + count).initialize(to: v)
-        count &+= 1
-    }
+extension GrowableBuffer where Element == JSONValue {
+    init() { self.init(capacity: 16) }
 
     /// The values from `start` on, moved into an array; the stack ends at `start`.
     /// Reserved and appended: `Array(unsafeUninitializedCapacity:)` is not specialized (it
@@ -149,7 +120,7 @@ struct JSONValueStack: ~Copyable {
     mutating func take(from start: Int) -> [JSONValue] {
         let n = count &- start
         let from = base + start
-        count = start
+        forgetMoved(from: start)
         var out: [JSONValue] = []
         out.reserveCapacity(n)
         for k in 0..<n { out.append((from + k).move()) }
@@ -162,7 +133,7 @@ struct JSONValueStack: ~Copyable {
                               object: Int) -> [JSONObject.Member] {
         let n = count &- start
         let from = base + start
-        count = start
+        forgetMoved(from: start)
         var out: [JSONObject.Member] = []
         out.reserveCapacity(n)
         var key = object &+ 1
