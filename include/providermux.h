@@ -332,6 +332,9 @@ typedef struct pmx_provider pmx_provider;
  * Returns: PMX_OK or an error below.
  * Errors: PMX_ERR_INVALID_ARGUMENT (NULL), PMX_ERR_INVALID_UTF8, PMX_ERR_INVALID_JSON,
  *         PMX_ERR_CONFIG, PMX_ERR_UNKNOWN_PROVIDER_TYPE, PMX_ERR_ENV_VAR_MISSING.
+ *         PMX_ERR_CONFIG also when a cloud type (one with a key variable: openai, anthropic,
+ *         gemini, azure, cohere, ...) has no "api_key" and its variable is unset or empty; the
+ *         message names the variable. "api_key": "" means "no key, on purpose" (nothing sent).
  * Thread-safe. Does not start any thread or touch the network.
  */
 PMX_API pmx_status pmx_provider_new(pmx_provider **out, const char *provider_json, pmx_error *err);

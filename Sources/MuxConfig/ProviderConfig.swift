@@ -107,14 +107,8 @@ extension ProviderConfig {
             throw r.fail("base_url", "is not used by type \"\(typeName)\"")
         }
 
-        var apiKey = try r.string("api_key", nonEmpty: false)
-        if apiKey == nil, let envName = entry.apiKeyEnv {
-            apiKey = lookup(envName)  // optional default: no key, no header
-        }
-        if apiKey?.isEmpty == true { apiKey = nil }
-        if let k = apiKey, k.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-            throw r.fail("api_key", "contains control characters (value not shown)")
-        }
+        let key = try ProviderKey.resolve(&r, entry: entry, lookup: lookup)
+        let apiKey = key.value
         // Masked from here on (a later field's error cannot show it), for as long as the
         // returned config or a copy of it lives.
         let keyRegistration = Secrets.register(apiKey)
@@ -196,6 +190,7 @@ extension ProviderConfig {
             }
         }
         try r.finish()
+        try key.requirePresent(r, typeName: typeName)
 
         var config = ProviderConfig(name: name, type: type, baseURL: baseURL, apiKey: apiKey, models: models,
                                     defaultModel: defaultModel, headers: entry.headers + headers, retryOverride: retryOverride,

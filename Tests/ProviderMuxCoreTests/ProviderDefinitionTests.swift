@@ -51,7 +51,10 @@ struct ProviderDefinitionTests {
     func defaultKeyVariable() throws {
         let p = try definition(#"{"name":"o","type":"openai"}"#, env: ["OPENAI_API_KEY": "sk-from-lookup-42"])
         #expect(p.apiKey == "sk-from-lookup-42")
-        #expect(try definition(#"{"name":"o","type":"openai"}"#, env: [:]).apiKey == nil)
+        // Unset: refused naming the variable (issue 15), unless the key is intentionally empty.
+        let e = try #require(definitionError(#"{"name":"o","type":"openai"}"#, env: [:]))
+        #expect(e.status == .config && e.message.contains("provider.api_key") && e.message.contains("OPENAI_API_KEY"), "\(e.message)")
+        #expect(try definition(#"{"name":"o","type":"openai","api_key":""}"#, env: [:]).apiKey == nil)
     }
 }
 

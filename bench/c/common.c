@@ -144,7 +144,10 @@ void pmx_check(pmx_status st, const pmx_error *err, const char *what)
 
 pmx_router *router_one(const char *name, const char *type, const char *base_url)
 {
-    json_t *cfg = json_pack("{s:[{s:s,s:s,s:s}]}", "providers", "name", name, "type", type, "base_url", base_url);
+    /* "api_key": "" = keyless on purpose: the raw client it is compared with sends no key, and
+     * the cloud types (anthropic, gemini) refuse to start without one otherwise. */
+    json_t *cfg = json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "providers", "name", name, "type", type, "base_url", base_url,
+                            "api_key", "");
     char *txt = json_dumps(cfg, JSON_COMPACT);
     pmx_router *r = NULL;
     pmx_error err;

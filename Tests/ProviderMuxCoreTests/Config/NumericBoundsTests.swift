@@ -79,7 +79,7 @@ private let configFields: [NumericField] = [
     NumericField(template: mock(#","script":[{"status":$V}]"#), path: "providers[0].script[0].status"),
     NumericField(template: mock(#","script":[{"status":429,"retry_after_ms":$V}]"#), path: "providers[0].script[0].retry_after_ms"),
     NumericField(template: mock(#","script":[{"drop_after_deltas":$V}]"#), path: "providers[0].script[0].drop_after_deltas"),
-    NumericField(template: #"{"providers":[{"name":"a","type":"anthropic","base_url":"http://127.0.0.1:1","default_max_tokens":$V}]}"#,
+    NumericField(template: #"{"providers":[{"name":"a","type":"anthropic","base_url":"http://127.0.0.1:1","api_key":"","default_max_tokens":$V}]}"#,
           path: "providers[0].default_max_tokens"),
 ]
 

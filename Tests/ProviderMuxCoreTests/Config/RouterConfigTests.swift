@@ -181,7 +181,8 @@ struct RouterConfigTests {
     func everyDesignType() throws {
         for type in ["openai", "anthropic", "gemini", "ollama", "lmstudio", "llamacpp", "cohere", "openrouter", "groq",
                      "together", "cerebras", "mistral", "deepseek", "xai", "fireworks", "huggingface"] {
-            let c = try RouterConfig.parse(JSONParser.parse(withProvider(#"{"name":"p","type":"\#(type)"}"#)), lookup: { _ in nil })
+            // A key: the cloud types refuse to start without one (ProviderKeyTests).
+            let c = try RouterConfig.parse(JSONParser.parse(withProvider(#"{"name":"p","type":"\#(type)","api_key":"k-every-type"}"#)), lookup: { _ in nil })
             #expect(c.providers[0].type.rawValue == type)
             #expect(c.providers[0].baseURL.hasPrefix("http"), "\(type) has a default base URL")
         }
@@ -192,7 +193,7 @@ struct RouterConfigTests {
     @Test("type-specific options are accepted only for their type")
     func typeOptions() throws {
         let c = try RouterConfig.parse(JSONParser.parse(withProvider(
-            #"{"name":"az","type":"azure","base_url":"https://r.openai.azure.com","api_version":"2024-10-21","deployment":"gpt4o"}"#)), lookup: { _ in nil })
+            #"{"name":"az","type":"azure","base_url":"https://r.openai.azure.com","api_key":"","api_version":"2024-10-21","deployment":"gpt4o"}"#)), lookup: { _ in nil })
         #expect(c.providers[0].options["api_version"] == "2024-10-21")
         #expect(c.providers[0].options["deployment"] == "gpt4o")
         expectConfigError(withProvider(#"{"name":"x","type":"openai","api_version":"1"}"#), .config, "providers[0].api_version: unknown key")
@@ -230,7 +231,7 @@ struct RouterConfigTests {
         expectConfigError(withProvider(#"{"name":"o","type":"openai-compatible","base_url":5}"#), .config,
                           "providers[0].base_url: expected a string, got number")
         expectConfigError(withProvider(#"{"name":"m","type":"mock","base_url":"http://h/v1"}"#), .config, "providers[0].base_url", "not used")
-        let c = try parseConfig(withProvider(#"{"name":"o","type":"openai","base_url":"https://proxy.example/v1///"}"#))
+        let c = try parseConfig(withProvider(#"{"name":"o","type":"openai","base_url":"https://proxy.example/v1///","api_key":""}"#))
         #expect(c.providers[0].baseURL == "https://proxy.example/v1")
     }
 

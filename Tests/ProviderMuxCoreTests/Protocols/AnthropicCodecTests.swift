@@ -175,9 +175,9 @@ struct AnthropicCodecTests {
         #expect(json["model"] == "claude-sonnet-4-5")  // the provider's default_model
     }
 
-    @Test("no key configured: no x-api-key header")
+    @Test("no key configured (intentionally empty): no x-api-key header")
     func noKey() throws {
-        let p = try ProviderConfig.parse(JSONParser.parse(#"{"name":"local","type":"anthropic","base_url":"http://127.0.0.1:8080"}"#),
+        let p = try ProviderConfig.parse(JSONParser.parse(#"{"name":"local","type":"anthropic","base_url":"http://127.0.0.1:8080","api_key":""}"#),
                                          path: "p", lookup: { _ in nil })
         let call = try AnthropicCodec().chatCall(request(#"{"messages":[{"role":"user","content":"hi"}]}"#), model: "m", stream: false, provider: p)
         #expect(call.url == "http://127.0.0.1:8080/v1/messages")

@@ -65,7 +65,7 @@ struct WireSafetyConfigTests {
             expectRefused(provider("azure", base: "https://r.openai.azure.com", ["api_version": "2024-10-21", "deployment": .string(d)]), naming: "deployment")
         }
         #expect(throws: Never.self) {
-            try ProviderConfig.parse(provider("azure", base: "https://r.openai.azure.com", ["api_version": "2024-05-01-preview", "deployment": "gpt 4o/mini"]), path: "p")
+            try ProviderConfig.parse(provider("azure", base: "https://r.openai.azure.com", ["api_version": "2024-05-01-preview", "deployment": "gpt 4o/mini", "api_key": ""]), path: "p")
         }
     }
 
@@ -146,7 +146,7 @@ struct WireSafetyRequestTests {
         #expect(WireSafety.pathSegment("Az09-._~") == "Az09-._~")
         #expect(WireSafety.pathSegment("a b/c:d?e#f%g") == "a%20b%2Fc%3Ad%3Fe%23f%25g")
         #expect(WireSafety.pathSegment("é") == "%C3%A9")
-        let gemini = try ProviderConfig.parse(provider("gemini", base: "http://127.0.0.1:9", [:]), path: "p")
+        let gemini = try ProviderConfig.parse(provider("gemini", base: "http://127.0.0.1:9", ["api_key": ""]), path: "p")
         #expect(try GeminiCodec.resource("my model:v1/x?y#z", provider: gemini) == "models/my%20model%3Av1%2Fx%3Fy%23z")
         #expect(try GeminiCodec.resource("models/gemini-2.0-flash", provider: gemini) == "models/gemini-2.0-flash")
         #expect(try GeminiCodec.resource("tunedModels/my-tuned", provider: gemini) == "tunedModels/my-tuned")
@@ -156,7 +156,7 @@ struct WireSafetyRequestTests {
                 #expect(e.status == .invalidRequest && e.message.contains("model"), "\(e.message)")
             }
         }
-        let azure = try ProviderConfig.parse(provider("azure", base: "https://r.openai.azure.com", ["api_version": "2024-10-21"]), path: "p")
+        let azure = try ProviderConfig.parse(provider("azure", base: "https://r.openai.azure.com", ["api_version": "2024-10-21", "api_key": ""]), path: "p")
         #expect(try AzureCodec().url(azure, "/chat/completions", model: "gpt 4o/x") == "https://r.openai.azure.com/openai/deployments/gpt%204o%2Fx/chat/completions?api-version=2024-10-21")
         for bad in ["x\r\ny", "..", "x\u{0}"] {
             #expect(throws: PMXError.self) { try AzureCodec().url(azure, "/chat/completions", model: bad) }

@@ -10,8 +10,10 @@ struct CodecToolkitTests {
     /// A JSON object written as a literal.
     private func obj(_ v: JSONValue) -> JSONObject { v.objectValue ?? JSONObject() }
 
+    /// Keyless (`"api_key": ""`, intentionally empty) unless `extra` gives a key.
     private func provider(_ extra: String = "") throws -> ProviderConfig {
-        try ProviderConfig.parse(JSONParser.parse(#"{"name":"tk","type":"openai","base_url":"http://127.0.0.1:9/v1"\#(extra)}"#), path: "p")
+        let key = extra.contains(#""api_key""#) ? "" : #","api_key":"""#
+        return try ProviderConfig.parse(JSONParser.parse(#"{"name":"tk","type":"openai","base_url":"http://127.0.0.1:9/v1"\#(key)\#(extra)}"#), path: "p")
     }
 
     // MARK: DataURL
