@@ -258,12 +258,32 @@ for wanted in "$major.$((minor + 1))" "$((major + 1)).0"; do
   fi
 done
 
+# The CLI: bin/pmx-chat runs from the prefix with no LD_LIBRARY_PATH (RUNPATH $ORIGIN/../lib)
+# and loads the installed library, not the build tree's.
+check_cli() {  # <prefix>
+  local bin=$1/bin/pmx-chat out
+  [ -x "$bin" ] || { fail "bin/pmx-chat not installed in $1"; return; }
+  pass
+  out=$(env -u LD_LIBRARY_PATH "$bin" --version 2>&1)
+  [ "$out" = "pmx-chat $ver (libprovidermux $ver)" ] && pass || fail "pmx-chat --version: '$out'"
+  printf '{"providers":[{"name":"m","type":"mock"}]}' > "$tmp/cli-mock.json"
+  out=$(env -u LD_LIBRARY_PATH "$bin" -c "$tmp/cli-mock.json" hello from the prefix 2>/dev/null)
+  [ "$out" = "mock: hello from the prefix" ] && pass || fail "installed pmx-chat answered '$out'"
+  out=$(env -u LD_LIBRARY_PATH ldd "$bin" 2>&1 | grep libprovidermux)
+  case "$out" in
+    *"=> $(readlink -f "$1")/"*) pass ;;
+    *) fail "installed pmx-chat does not load the installed library: $out" ;;
+  esac
+}
+check_cli "$prefix"
+
 # Relocatable: move the whole prefix and build the C++ consumer against the new place.
 moved=$tmp/moved/elsewhere
 mkdir -p "$(dirname "$moved")"
 if mv "$prefix" "$moved"; then
   pass
   check_cmake_consumer cmake_cxx CXX "$tmp/consumer_cmake.cpp" "$moved" "mock: hello from C++"
+  check_cli "$moved"
 else
   fail "cannot move $prefix"
 fi

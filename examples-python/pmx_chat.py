@@ -3,7 +3,8 @@
 
 Usage: pmx_chat.py [-c CONFIG] [-m MODEL] [-s SYSTEM] [--no-stream] [PROMPT...]
 
-The same program as examples-c/pmx-chat. CONFIG defaults to $PMX_CONFIG, else
+The same program as examples-c/pmx-chat's one-question mode (the C CLI adds a conversation
+mode, model listing and -v). CONFIG defaults to $PMX_CONFIG, else
 examples/router.json (relative to the current directory). The prompt is the arguments joined
 by spaces, or stdin when there are none. Replies go to stdout; a summary line
 "[provider=... model=... latency_ms=... ttft_ms=... prompt_tokens=... completion_tokens=...
