@@ -96,3 +96,10 @@ async def adrain(stream):
         assert exc.event is not None and exc.event["type"] == "error", exc
         events.append(exc.event)
     return events
+
+
+def write_config(tmp_path, name, document):
+    """`document` as JSON in tmp_path/name (a pathlib.Path); returns the path as a string."""
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return str(path)

@@ -1,6 +1,5 @@
 """examples-python/pmx_chat.py, compared with the C examples-c/pmx-chat ($PMX_CHAT_BIN)."""
 
-import json
 import os
 import re
 import shutil
@@ -13,7 +12,7 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
-from pmx_testlib import ROOT, SECRET  # noqa: E402
+from pmx_testlib import ROOT, SECRET, write_config  # noqa: E402
 
 SCRIPT = os.path.join(ROOT, "examples-python", "pmx_chat.py")
 SUMMARY = re.compile(r"^\[provider=(\S+) model=(\S*) latency_ms=(\d+) ttft_ms=(\d+) "
@@ -61,12 +60,6 @@ def summary_of(stderr):
 
 def normalized(line):
     return re.sub(r"(latency_ms|ttft_ms)=\d+", r"\1=N", line)
-
-
-def write_config(tmp_path, name, document):
-    path = tmp_path / name
-    path.write_text(json.dumps(document))
-    return str(path)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ colour only on a terminal, and the interactive conversation under a pseudo-termi
 against the mock provider and the fake upstream (Tests/upstream). $PMX_CHAT_BIN is the program
 (ctest python_tests sets it). Timeouts here only stop a hang; nothing asserts a duration."""
 
-import json
 import os
 import pty
 import re
@@ -15,7 +14,7 @@ import time
 
 import pytest
 
-from pmx_testlib import ROOT, SECRET
+from pmx_testlib import ROOT, SECRET, write_config as write
 
 BIN = os.environ.get("PMX_CHAT_BIN")
 pytestmark = pytest.mark.skipif(not BIN, reason="PMX_CHAT_BIN not set")
@@ -38,12 +37,6 @@ def env(**extra):
 def run(args, stdin="", **extra):
     return subprocess.run([BIN] + args, input=stdin, capture_output=True, text=True,
                           env=env(**extra), timeout=60)
-
-
-def write(tmp_path, name, document):
-    path = tmp_path / name
-    path.write_text(json.dumps(document))
-    return str(path)
 
 
 @pytest.fixture
