@@ -13,14 +13,16 @@ public enum AttemptOperation {
 public struct AttemptCallbacks {
     public var onEvent: (ProviderEvent) -> Void
     /// Non-streamed answers carry the decoded response; streams pass nil (the events were the answer).
-    public var onSuccess: (JSONObject?) -> Void
+    /// The response is handed over (consumed): the state machine adds its members to it
+    /// without copying the decoded object first.
+    public var onSuccess: (consuming JSONObject?) -> Void
     public var onFailure: (PMXError, _ retryAfterMs: Int?) -> Void
     /// Back-pressure: asked before producing more stream events; true = hold on until the
     /// handle's `resume()` (an HTTP stream pauses its transfer, the mock its token timer).
     /// nil (the default, every consumer but the blocking stream): never pause, at no cost per chunk.
     public var shouldPause: (() -> Bool)? = nil
 
-    public init(onEvent: @escaping (ProviderEvent) -> Void, onSuccess: @escaping (JSONObject?) -> Void,
+    public init(onEvent: @escaping (ProviderEvent) -> Void, onSuccess: @escaping (consuming JSONObject?) -> Void,
                 onFailure: @escaping (PMXError, _ retryAfterMs: Int?) -> Void, shouldPause: (() -> Bool)? = nil) {
         self.onEvent = onEvent
         self.onSuccess = onSuccess

@@ -245,12 +245,11 @@ public final class RequestExecution {
         return true
     }
 
-    private func succeeded(_ response: JSONObject?) {
+    private func succeeded(_ response: consuming JSONObject?) {
         handle = nil
         record(nil)
         let c = current
-        var r: JSONObject
-        if let response { r = response } else { r = accumulator.response(fallbackModel: attemptModel) }
+        var r = response ?? accumulator.response(fallbackModel: attemptModel)  // moved, not copied
         // provider, attempts, latency_ms (+ ttft_ms): one growth (and copy) of the shared list.
         r.reserveCapacity(r.count + 4)
         var usage = Usage(openAI: r["usage"])?.nonNegative
@@ -259,9 +258,10 @@ public final class RequestExecution {
             // `cost_usd` is the router's price only: an upstream's own figure moves to
             // `upstream_cost_usd` (reported, never trusted for budgets unless opted in).
             u.costUSD = context.cost(c, u)
-            let priced = u.json()
-            fields["cost_usd"] = priced["cost_usd"]
-            fields["upstream_cost_usd"] = priced["upstream_cost_usd"]
+            // The two members `Usage.json()` writes for them (absent when nil), without
+            // building the whole usage object to read them back.
+            fields["cost_usd"] = u.reportedCostUSD.map { .double($0) }
+            fields["upstream_cost_usd"] = u.upstreamCostUSD.map { .double($0) }
             r["usage"] = .object(fields)
             usage = u
         }

@@ -106,8 +106,7 @@ public struct RoutePlanner {
                                                        poolIsRestricted: lane != nil || route.providers != nil)
         candidates = try filter(candidates, needs: needs, lane: lane)
         let strategy = route.strategy ?? laneConfig?.strategy ?? routing.strategy
-        let key = "\(lane ?? "")|\(model ?? "")"
-        candidates = order(candidates, strategy: strategy, key: key, needs: needs, streaming: streaming)
+        candidates = order(candidates, strategy: strategy, key: "\(lane ?? "")|\(model ?? "")", needs: needs, streaming: streaming)
         return RoutePlan(lane: lane, strategy: strategy, label: model, candidates: candidates)
     }
 
@@ -228,11 +227,13 @@ public struct RoutePlanner {
         return kept
     }
 
-    package func order(_ candidates: [RequestExecution.Candidate], strategy: StrategyKind, key: String, needs: RequestNeeds,
-               streaming: Bool) -> [RequestExecution.Candidate] {
+    /// `key` is built only for a round-robin turn (its interpolation cost ~600 instructions
+    /// on every request, most of which have one candidate).
+    package func order(_ candidates: [RequestExecution.Candidate], strategy: StrategyKind, key: @autoclosure () -> String,
+                       needs: RequestNeeds, streaming: Bool) -> [RequestExecution.Candidate] {
         guard candidates.count > 1 else { return candidates }
         let facts = candidates.map { self.facts($0, needs) }
-        let turn = strategy == .roundRobin ? self.turn(key) : 0
+        let turn = strategy == .roundRobin ? self.turn(key()) : 0
         return StrategySelector.order(strategy, facts: facts, turn: turn, exploration: routing.exploration,
                                       streaming: streaming, random: random).map { candidates[$0] }
     }
