@@ -32,22 +32,22 @@ public enum JSONWriter {
         case .string(let s): putString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
-            var first = true
-            for v in a {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                put(v, into: &out)
+            a.withUnsafeBufferPointer { items in
+                for i in items.indices {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    put(items[i], into: &out)
+                }
             }
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            var first = true
-            for m in o.members {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                putString(m.key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                put(m.value, into: &out)
+            o.members.withUnsafeBufferPointer { members in
+                for i in members.indices {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    putString(members[i].key, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    put(members[i].value, into: &out)
+                }
             }
             out.append(UInt8(ascii: "}"))
         }
