@@ -76,20 +76,29 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
         try handle(type, json, emit)
     }
 
+    /// The members of a `content_block_delta` and of its `delta`, each found in one walk.
+    private enum DeltaEvent: Int { case index, delta }
+    private static let deltaEventKeys = JSONKeySet(["index", "delta"])
+    private enum Delta: Int { case type, text, partialJSON }
+    private static let deltaKeys = JSONKeySet(["type", "text", "partial_json"])
+
     /// A `content_block_delta`: text or a piece of a tool call's arguments.
-    private func contentDelta(_ json: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+    private func contentDelta(_ ref: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
         let type = "content_block_delta"
-        let index = try blockIndex(json["index"]?.intValue, type)
+        let json = ref.fields(Self.deltaEventKeys)
+        let index = try blockIndex(json[DeltaEvent.index]?.intValue, type)
         let block = try openBlock(index, type)
-        guard let delta = json["delta"], let kind = delta["type"]?.stringValue else {
+        guard let deltaRef = json[DeltaEvent.delta] else { throw fail("content_block_delta \(index) without a delta type") }
+        let delta = deltaRef.fields(Self.deltaKeys)
+        guard let kind = delta[Delta.type]?.stringValue else {
             throw fail("content_block_delta \(index) without a delta type")
         }
         switch (kind, block.kind) {
         case ("text_delta", .text):
-            guard let t = delta["text"]?.stringValue else { throw fail("text_delta \(index) without text") }
+            guard let t = delta[Delta.text]?.stringValue else { throw fail("text_delta \(index) without text") }
             if !t.isEmpty { emit(.delta(content: t, toolCalls: nil)) }
         case ("input_json_delta", .toolUse(let call)):
-            guard let piece = delta["partial_json"]?.stringValue else { throw fail("input_json_delta \(index) without partial_json") }
+            guard let piece = delta[Delta.partialJSON]?.stringValue else { throw fail("input_json_delta \(index) without partial_json") }
             if !piece.isEmpty {
                 emit(.delta(content: nil, toolCalls: [ToolCalls.argumentsDelta(index: call, piece: piece)]))
             }

@@ -80,19 +80,32 @@ package struct GeminiResponseReader {
         PMXError(.upstreamProtocol, "gemini: \(what)", provider: provider)
     }
 
-    package mutating func read(_ json: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
-        guard json.isObject else { throw broken("expected a GenerateContentResponse object, got \(json.kindName)") }
-        if let err = json["error"], !err.isNull {
+    /// The members read, each object's found in one walk (`JSONRef.fields`).
+    private enum Response: Int { case error, responseId, modelVersion, candidates, promptFeedback, usageMetadata }
+    private static let responseKeys = JSONKeySet(["error", "responseId", "modelVersion", "candidates", "promptFeedback", "usageMetadata"])
+    private enum Candidate: Int { case index, content, finishReason }
+    private static let candidateKeys = JSONKeySet(["index", "content", "finishReason"])
+    private enum Part: Int { case thought, text, functionCall, thoughtSignature }
+    private static let partKeys = JSONKeySet(["thought", "text", "functionCall", "thoughtSignature"])
+    private enum UsageField: Int { case prompt, candidates, thoughts, toolPrompt, total, cached }
+    private static let usageNames = ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount",
+                                     "totalTokenCount", "cachedContentTokenCount"]
+    private static let usageKeys = JSONKeySet(usageNames)
+
+    package mutating func read(_ ref: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+        guard ref.isObject else { throw broken("expected a GenerateContentResponse object, got \(ref.kindName)") }
+        let json = ref.fields(Self.responseKeys)
+        if let err = json[Response.error], !err.isNull {
             emit(.error(GeminiErrors.inBody(err.value, httpStatus: 200, provider: provider)))
             return
         }
         if !sawMeta {
             sawMeta = true
-            responseId = try optionalString(json["responseId"], "responseId")
-            emit(.meta(id: responseId, model: try optionalString(json["modelVersion"], "modelVersion")))
+            responseId = try optionalString(json[Response.responseId], "responseId")
+            emit(.meta(id: responseId, model: try optionalString(json[Response.modelVersion], "modelVersion")))
         }
         var candidates: JSONRef?
-        if let c = json["candidates"], !c.isNull {
+        if let c = json[Response.candidates], !c.isNull {
             guard c.isArray else { throw broken("candidates is \(c.kindName), not an array") }
             candidates = c
         }
@@ -100,12 +113,12 @@ package struct GeminiResponseReader {
         if let candidate = Self.firstCandidate(candidates) {
             sawCandidate = true
             try read(candidate: candidate, emit)
-        } else if let reason = json["promptFeedback"]?["blockReason"]?.stringValue {
-            let why = json["promptFeedback"]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
+        } else if let reason = json[Response.promptFeedback]?["blockReason"]?.stringValue {
+            let why = json[Response.promptFeedback]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
             emit(.error(PMXError(.contentFiltered, "gemini blocked the prompt (\(reason))\(why)", httpStatus: 200, provider: provider)))
             return
         }
-        if let u = json["usageMetadata"], !u.isNull { try read(usage: u, emit) }
+        if let u = json[Response.usageMetadata], !u.isNull { try read(usage: u, emit) }
     }
 
     /// The candidate with `index` 0 (a missing index counts as 0), else the first one.
@@ -113,29 +126,31 @@ package struct GeminiResponseReader {
         guard let candidates else { return nil }
         let n = candidates.count
         for i in 0..<n {
-            if let c = candidates[i], c["index"]?.intValue ?? 0 == 0 { return c }
+            if let c = candidates[i], c.fields(candidateKeys)[Candidate.index]?.intValue ?? 0 == 0 { return c }
         }
         return candidates[0]
     }
 
-    private mutating func read(candidate: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
-        guard candidate.isObject else { throw broken("a candidate is \(candidate.kindName), not an object") }
+    private mutating func read(candidate ref: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+        guard ref.isObject else { throw broken("a candidate is \(ref.kindName), not an object") }
+        let candidate = ref.fields(Self.candidateKeys)
         var parts: JSONRef?
-        if let p = candidate["content"]?["parts"], !p.isNull {
+        if let p = candidate[Candidate.content]?["parts"], !p.isNull {
             guard p.isArray else { throw broken("content.parts is \(p.kindName), not an array") }
             parts = p
         }
         var text = ""
         var calls: [JSONValue] = []
         for i in 0..<(parts?.count ?? 0) {
-            guard let part = parts?[i] else { continue }
-            guard part.isObject else { throw broken("a part is \(part.kindName), not an object") }
-            if part["thought"]?.readBool == true { continue }  // a thought summary is not the answer
-            if let t = part["text"] {
+            guard let partRef = parts?[i] else { continue }
+            guard partRef.isObject else { throw broken("a part is \(partRef.kindName), not an object") }
+            let part = partRef.fields(Self.partKeys)
+            if part[Part.thought]?.readBool == true { continue }  // a thought summary is not the answer
+            if let t = part[Part.text] {
                 guard let s = t.stringValue else { throw broken("text is \(t.kindName), not a string") }
                 text += s
-            } else if let fc = part["functionCall"] {
-                calls.append(try toolCallDelta(fc.value, signature: part["thoughtSignature"]?.stringValue))
+            } else if let fc = part[Part.functionCall] {
+                calls.append(try toolCallDelta(fc.value, signature: part[Part.thoughtSignature]?.stringValue))
             }
             // Other parts (executableCode, inlineData output, ...) have no OpenAI counterpart.
         }
@@ -143,7 +158,7 @@ package struct GeminiResponseReader {
         if !text.isEmpty || !calls.isEmpty {
             emit(.delta(content: text.isEmpty ? nil : text, toolCalls: calls.isEmpty ? nil : calls))
         }
-        if let f = candidate["finishReason"], !f.isNull {
+        if let f = candidate[Candidate.finishReason], !f.isNull {
             guard let raw = f.stringValue else { throw broken("finishReason is \(f.kindName), not a string") }
             if raw != "FINISH_REASON_UNSPECIFIED" && finishReason == nil {
                 let reason = Self.openAIReason(raw, calledTools: toolCalls > 0)
@@ -180,13 +195,14 @@ package struct GeminiResponseReader {
     /// the prompt count (OpenAI's `cached_tokens`).
     private mutating func read(usage u: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
         guard u.isObject else { throw broken("usageMetadata is \(u.kindName), not an object") }
-        func count(_ key: String) throws -> Int? {  // clamped into 0...Usage.maxTokens: the sums below cannot overflow
-            try TokenCounts.count(u[key]?.value, orThrow: broken("usageMetadata.\(key) is not a count"))
+        let fields = u.fields(Self.usageKeys)
+        func count(_ key: UsageField) throws -> Int? {  // clamped into 0...Usage.maxTokens: the sums below cannot overflow
+            try TokenCounts.count(ref: fields[key], orThrow: broken("usageMetadata.\(Self.usageNames[key.rawValue]) is not a count"))
         }
-        let prompt = try count("promptTokenCount"), candidates = try count("candidatesTokenCount")
-        let thoughts = try count("thoughtsTokenCount"), toolPrompt = try count("toolUsePromptTokenCount")
-        let total = try count("totalTokenCount")
-        let cached = try count("cachedContentTokenCount")
+        let prompt = try count(.prompt), candidates = try count(.candidates)
+        let thoughts = try count(.thoughts), toolPrompt = try count(.toolPrompt)
+        let total = try count(.total)
+        let cached = try count(.cached)
         guard prompt != nil || candidates != nil || total != nil else { return }  // e.g. only {"trafficType": ...}
         let usage = Usage(promptTokens: (prompt ?? 0) + (toolPrompt ?? 0), completionTokens: (candidates ?? 0) + (thoughts ?? 0),
                           totalTokens: total, cachedTokens: cached)

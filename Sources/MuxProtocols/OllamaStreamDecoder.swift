@@ -25,31 +25,39 @@ package struct OllamaChatDecoding {
         PMXError(.upstreamProtocol, "ollama: \(what)", provider: provider)
     }
 
+    /// The members read, each object's found in one walk (`JSONRef.fields`).
+    private enum Answer: Int { case error, done, model, message }
+    private static let answerKeys = JSONKeySet(["error", "done", "model", "message"])
+    private enum Message: Int { case content, toolCalls }
+    private static let messageKeys = JSONKeySet(["content", "tool_calls"])
+
     /// One answer object, read in place (a streamed line costs no `JSONValue` tree).
-    package mutating func decode(_ json: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+    package mutating func decode(_ ref: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
         if failed { return }
-        guard json.isObject else { throw fail("expected a JSON object per line, got \(json.kindName)") }
+        guard ref.isObject else { throw fail("expected a JSON object per line, got \(ref.kindName)") }
+        let json = ref.fields(Self.answerKeys)
         if done { throw fail("a line after the final \"done\": true line") }
         // Errors after the stream started arrive under HTTP 200 as {"error": "..."}.
-        if let err = json["error"], !err.isNull {
+        if let err = json[Answer.error], !err.isNull {
             failed = true
             emit(.error(OllamaCodec.inBandError(ProviderErrorBody.message(err.value), provider: provider, inStream: inStream)))
             return
         }
-        guard let doneValue = json["done"] else { throw fail("a line without \"done\"") }
+        guard let doneValue = json[Answer.done] else { throw fail("a line without \"done\"") }
         guard let isDone = doneValue.readBool else { throw fail("\"done\": expected a boolean, got \(doneValue.kindName)") }
         if !sawMeta {
             sawMeta = true
-            emit(.meta(id: nil, model: json["model"]?.stringValue))  // Ollama answers carry no id
+            emit(.meta(id: nil, model: json[Answer.model]?.stringValue))  // Ollama answers carry no id
         }
 
-        if let message = json["message"], !message.isNull {
-            guard message.isObject else { throw fail("\"message\": expected an object, got \(message.kindName)") }
-            if let c = message["content"], !c.isNull {
+        if let messageRef = json[Answer.message], !messageRef.isNull {
+            guard messageRef.isObject else { throw fail("\"message\": expected an object, got \(messageRef.kindName)") }
+            let message = messageRef.fields(Self.messageKeys)
+            if let c = message[Message.content], !c.isNull {
                 guard let text = c.stringValue else { throw fail("\"message.content\": expected a string, got \(c.kindName)") }
                 if !text.isEmpty { emit(.delta(content: text, toolCalls: nil)) }
             }
-            if let t = message["tool_calls"], !t.isNull {
+            if let t = message[Message.toolCalls], !t.isNull {
                 guard t.isArray else { throw fail("\"message.tool_calls\": expected an array, got \(t.kindName)") }
                 for i in 0..<t.count { if let call = t[i] { try toolCall(call.value, emit) } }
             }
@@ -59,7 +67,7 @@ package struct OllamaChatDecoding {
 
         guard isDone else { return }
         done = true
-        let o = json.value.objectValue ?? JSONObject()  // the last line, once: read as a value
+        let o = ref.value.objectValue ?? JSONObject()  // the last line, once: read as a value
         emit(.finish(reason: try finishReason(o["done_reason"])))
         let prompt = try count(o, "prompt_eval_count")
         let completion = try count(o, "eval_count")

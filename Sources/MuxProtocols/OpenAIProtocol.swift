@@ -184,15 +184,23 @@ public struct OpenAIStreamDecoder {
         try event.data.withUnsafeBytes { try decode($0, provider: provider, metaSent: &metaSent, into: JSONDocument(), emit) }
     }
 
+    /// The members a chunk is read for, each object's found in one walk (`JSONRef.fields`).
+    private enum Chunk: Int { case error, id, model, choices, usage }
+    private static let chunkKeys = JSONKeySet(["error", "id", "model", "choices", "usage"])
+    private enum Choice: Int { case delta, finishReason }
+    private static let choiceKeys = JSONKeySet(["delta", "finish_reason"])
+    private enum Delta: Int { case content, toolCalls }
+    private static let deltaKeys = JSONKeySet(["content", "tool_calls"])
+
     /// One chunk's data, read in place from the parsed document: only the fields an event
     /// needs become Swift values (this runs once per streamed token).
     package static func decode(_ data: UnsafeRawBufferPointer, provider: String, metaSent: inout Bool, into doc: JSONDocument,
                                _ emit: (ProviderEvent) -> Void) throws {
         if data.count == 6 && data.elementsEqual("[DONE]".utf8) { emit(.end); return }
         try CodecSupport.load(data, into: doc, provider: provider, prefix: "malformed stream event: ")
-        let json = doc.ref
+        let json = doc.ref.fields(chunkKeys)
         // Errors under HTTP 200 (OpenRouter and others) arrive as an `error` object.
-        if let err = json["error"], !err.isNull {
+        if let err = json[Chunk.error], !err.isNull {
             let value = err.value  // an error ends the stream: the one event worth a Swift copy
             let code = ProviderErrorBody.httpCode(value)
             emit(.error(PMXError(code.map(HTTPErrorMapping.status(forHTTP:)) ?? .upstreamServer,
@@ -200,26 +208,28 @@ public struct OpenAIStreamDecoder {
             return
         }
         if !metaSent {
-            let id = json["id"]?.stringValue, model = json["model"]?.stringValue
+            let id = json[Chunk.id]?.stringValue, model = json[Chunk.model]?.stringValue
             if id != nil || model != nil {
                 emit(.meta(id: id, model: model))
                 // Azure's first chunk (prompt_filter_results) has empty ones: keep looking.
                 metaSent = id?.isEmpty == false && model?.isEmpty == false
             }
         }
-        if let choice = json["choices"]?[0] {
-            if let delta = choice["delta"] {
-                let content = delta["content"].flatMap { $0.isEmptyString ? nil : $0.stringValue }
+        if let choiceRef = json[Chunk.choices]?[0] {
+            let choice = choiceRef.fields(choiceKeys)
+            if let deltaRef = choice[Choice.delta] {
+                let delta = deltaRef.fields(deltaKeys)
+                let content = delta[Delta.content].flatMap { $0.isEmptyString ? nil : $0.stringValue }
                 var calls: [JSONValue]?
-                if let c = delta["tool_calls"], c.isArray, c.count > 0, case .array(let list) = c.value {
+                if let c = delta[Delta.toolCalls], c.isArray, c.count > 0, case .array(let list) = c.value {
                     // The host sees these deltas as they are: no negative index (it would pick a
                     // call from the end of the host's list); such an index becomes the position.
                     calls = list.contains { ($0["index"]?.intValue ?? 0) < 0 } ? OpenAIProtocol.withPositionIndexes(list) : list
                 }
                 if content != nil || calls != nil { emit(.delta(content: content, toolCalls: calls)) }
             }
-            if let reason = choice["finish_reason"]?.stringValue { emit(.finish(reason: reason)) }
+            if let reason = choice[Choice.finishReason]?.stringValue { emit(.finish(reason: reason)) }
         }
-        if let u = json["usage"], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
+        if let u = json[Chunk.usage], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
     }
 }

@@ -2,14 +2,20 @@ import MuxBase
 
 /// What a routed request tells its consumer, on the loop thread. Serialized to the JSON event
 /// vocabulary only by consumers that stream (a blocking `complete` never builds these strings).
+///
+/// Every case but `delta` is boxed (`indirect`): one of them comes per attempt or per stream,
+/// a delta per token. Unboxed, the enum was as large as its largest payload (a retry's
+/// `PMXError`, ~200 bytes), and every delta paid for copying that much through the enum's
+/// outlined copy as it went through the guard, the queue and the consumer (~400 instructions
+/// per chunk); boxed, it is the size of the delta's two references.
 public enum ExecutionEvent {
-    case start(provider: String, model: String, attempt: Int)
+    indirect case start(provider: String, model: String, attempt: Int)
     case delta(content: String?, toolCalls: [JSONValue]?)
-    case retry(provider: String, attempt: Int, delayMs: Int, error: PMXError)
-    case fallback(from: String, to: String, error: PMXError)
-    case usage(Usage)
+    indirect case retry(provider: String, attempt: Int, delayMs: Int, error: PMXError)
+    indirect case fallback(from: String, to: String, error: PMXError)
+    indirect case usage(Usage)
     case done(JSONObject)
-    case error(PMXError)
+    indirect case error(PMXError)
 
     public var isTerminal: Bool {
         switch self {
@@ -25,13 +31,14 @@ public enum ExecutionEvent {
             JSONWriter.write(json(), into: &out)
             return
         }
-        out.append(contentsOf: #"{"type":"delta""#.utf8)
+        // Literals as bytes: a `String`'s UTF8View is appended through the generic path.
+        JSONWriter.literal(#"{"type":"delta""#, into: &out)
         if let content {
-            out.append(contentsOf: #","content":"#.utf8)
+            JSONWriter.literal(#","content":"#, into: &out)
             JSONWriter.writeString(content, into: &out)
         }
         if let toolCalls {
-            out.append(contentsOf: #","tool_calls":"#.utf8)
+            JSONWriter.literal(#","tool_calls":"#, into: &out)
             JSONWriter.write(.array(toolCalls), into: &out)
         }
         out.append(UInt8(ascii: "}"))

@@ -20,15 +20,35 @@ package struct SecretStreamGuard {
     }
     private var content = Channel()
     private var arguments: [Int64: Channel] = [:]
+    /// The matcher, fetched without a lock while the set of keys stays the same.
+    private var matchers = Secrets.MatcherCache()
     /// Held fragments shorter than this are sent as they are when flushed.
     package static let holdMinimum = 4
 
+    /// What goes out for `e`, in order: nothing (a fragment held back), the event, or the
+    /// held fragments followed by the event.
+    package struct Output {
+        package var first: ExecutionEvent?
+        package var second: ExecutionEvent?
+
+        package func send(to sink: (ExecutionEvent) -> Void) {
+            if let first { sink(first) }
+            if let second { sink(second) }
+        }
+    }
+
     package mutating func pass(_ e: ExecutionEvent, to sink: (ExecutionEvent) -> Void) {
-        guard let matcher = Secrets.currentMatcher() else { sink(e); return }
+        filtered(e).send(to: sink)
+    }
+
+    /// The same as `pass`, returning the events instead of handing them on: the guard calls
+    /// nothing outside itself while it changes (RequestExecution keeps it without runtime
+    /// exclusivity checks, and hands the events on after).
+    package mutating func filtered(_ e: ExecutionEvent) -> Output {
+        guard let matcher = matchers.current() else { return Output(first: e) }
         guard case .delta(let text, let toolCalls) = e else {
-            if let flushed = flush() { sink(flushed) }
-            sink(e)
-            return
+            if let flushed = flush() { return Output(first: flushed, second: e) }
+            return Output(first: e)
         }
         var outText: String? = nil
         if let text { outText = Self.filter(text, &content, matcher) }
@@ -45,8 +65,8 @@ package struct SecretStreamGuard {
             }
         }
         // Everything held and nothing else: the event waits for the next fragment.
-        if outText?.isEmpty ?? true, outCalls == nil, text?.isEmpty == false { return }
-        sink(.delta(content: outText, toolCalls: outCalls))
+        if outText?.isEmpty ?? true, outCalls == nil, text?.isEmpty == false { return Output() }
+        return Output(first: .delta(content: outText, toolCalls: outCalls))
     }
 
     /// One pass over what was sent (the channel's tail), what was held and the new fragment,
@@ -55,9 +75,7 @@ package struct SecretStreamGuard {
         // The usual fragment: nothing held, and no byte of it or of the tail can start a key,
         // so nothing is held or replaced. Only the tail moves on, in place (no buffer per delta).
         if ch.held.isEmpty && !m.mayStartKey(ch.tail) && !m.mayStartKey(fragment) {
-            let keep = Swift.max(m.longest - 1, 0)
-            ch.tail.append(contentsOf: fragment.utf8)
-            if ch.tail.count > keep { ch.tail.removeFirst(ch.tail.count - keep) }
+            keepTail(&ch.tail, fragment, Swift.max(m.longest - 1, 0))
             return fragment
         }
         let hadHeld = !ch.held.isEmpty
@@ -76,6 +94,21 @@ package struct SecretStreamGuard {
         var s = Array(all[tailCount..<end])
         if cont > 0 { s.replaceSubrange(0..<Swift.min(cont, s.count), with: Array("****".utf8)) }
         return String(decoding: s, as: UTF8.self)
+    }
+
+    /// `tail` + `fragment`'s bytes, cut to the last `keep` bytes, from the fragment's own
+    /// storage (appending its UTF8View went byte by byte).
+    private static func keepTail(_ tail: inout [UInt8], _ fragment: String, _ keep: Int) {
+        var fragment = fragment
+        fragment.withUTF8 { bytes in
+            if bytes.count >= keep {
+                tail.removeAll(keepingCapacity: true)
+                tail.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(bytes.count - keep)...]))
+            } else {
+                tail.append(contentsOf: bytes)
+                if tail.count > keep { tail.removeFirst(tail.count - keep) }
+            }
+        }
     }
 
     /// The held fragments as one delta (nil when nothing is held).

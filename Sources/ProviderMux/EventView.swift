@@ -60,6 +60,7 @@ final class EventViewWriter {
     @exclusivity(unchecked) private var tools: [ToolSlot] = []
     @exclusivity(unchecked) private var scratch: [UInt8] = []
     @exclusivity(unchecked) private var matcher: SecretMatcher?
+    @exclusivity(unchecked) private var matchers = Secrets.MatcherCache()
     /// The transcript is on: every event's JSON is recorded (Transcript.swift), as the JSON
     /// callback's are, so that the secret scan sees what the host got.
     @exclusivity(unchecked) private var recording = false
@@ -69,7 +70,7 @@ final class EventViewWriter {
         arena.reset()
         slots.removeAll(keepingCapacity: true)
         tools.removeAll(keepingCapacity: true)
-        matcher = Secrets.currentMatcher()  // once per batch: one atomic load when no key is live
+        matcher = matchers.current()  // once per batch: atomic loads, no lock while the keys stay the same
         recording = Transcript.isOn
         let withJSON = flags & EventLayout.flagWithJSON != 0
         for event in events { slots.append(slot(event, withJSON: withJSON)) }

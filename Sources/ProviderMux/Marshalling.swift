@@ -44,11 +44,12 @@ final class ProviderBox {
 final class EventSerializer {
     // One stream's events, one at a time: no runtime exclusivity check per event.
     @exclusivity(unchecked) private var buffer: [UInt8] = []
+    @exclusivity(unchecked) private var matchers = Secrets.MatcherCache()
 
     func deliver(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
         buffer.removeAll(keepingCapacity: true)
         event.writeJSON(into: &buffer)
-        Secrets.mask(&buffer)  // one atomic load when no key is live
+        Secrets.mask(&buffer, cache: &matchers)  // one atomic load when no key is live
         let n = buffer.count
         buffer.append(0)
         return buffer.withUnsafeBufferPointer { buf in

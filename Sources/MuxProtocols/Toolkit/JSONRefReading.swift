@@ -12,6 +12,16 @@ extension JSONRef {
         }
     }
 
+    /// A number as the `JSONValue` it converts to (`.int` or `.double`), without converting
+    /// anything else (nil for every other kind).
+    package var numberValue: JSONValue? {
+        switch kind {
+        case .int: .int(Int64(bitPattern: node.body))
+        case .real: .double(Double(bitPattern: node.body))
+        default: nil
+        }
+    }
+
     /// The JSON type's name as `JSONValue.typeName` says it (for error messages).
     package var kindName: String {
         switch kind {

@@ -10,4 +10,12 @@ public enum TokenCounts {
         guard let n = Usage.count(value) else { throw error() }
         return n
     }
+
+    /// The same read in place (a stream's usage fields, chunk after chunk: no `JSONValue`).
+    @inline(__always)
+    package static func count(ref: JSONRef?, orThrow error: @autoclosure () -> PMXError) throws -> Int? {
+        guard let ref, !ref.isNull else { return nil }
+        guard let v = ref.numberValue, let n = Usage.count(v) else { throw error() }
+        return n
+    }
 }

@@ -31,6 +31,25 @@ struct SecretsTests {
         _ = (a, b)
     }
 
+    @Test("a reader's matcher cache sees a key registered after it was warmed, and drops a released one")
+    func matcherCache() {
+        let early = uniqueKey("early"), late = uniqueKey("late")
+        let first = Secrets.register(early)
+        var cache = Secrets.MatcherCache()
+        var text = Array("x \(early) \(late) y".utf8)
+        Secrets.mask(&text, cache: &cache, surface: .text)  // warms the cache with the early key only
+        #expect(String(decoding: text, as: UTF8.self) == "x \(Secrets.masked(early)) \(late) y")
+        var second = Secrets.register(late)
+        text = Array("x \(late) y".utf8)
+        Secrets.mask(&text, cache: &cache, surface: .text)
+        #expect(String(decoding: text, as: UTF8.self) == "x \(Secrets.masked(late)) y", "registered after the cache was warm")
+        second = nil
+        text = Array("x \(late) y".utf8)
+        Secrets.mask(&text, cache: &cache, surface: .text)
+        #expect(String(decoding: text, as: UTF8.self) == "x \(late) y", "released: no longer masked")
+        _ = (first, second)
+    }
+
     @Test("nil and empty are not registered; a short key is")
     func tooShort() {
         #expect(Secrets.register(nil) == nil)
