@@ -41,11 +41,11 @@ public struct JSONKeySet: @unchecked Sendable {
         for (i, name) in bytes.enumerated() {
             firstWord[i] = w
             lengths[i] = name.count
-            byLength[Swift.min(name.count, Self.longBucket)] |= UInt16(1) << UInt16(i)
+            byLength[Swift.min(name.count, Self.longBucket)] |= (1 as UInt16) << i
             var k = 0
             while k < name.count {
                 var word: UInt64 = 0
-                for b in 0..<Swift.min(8, name.count - k) { word |= UInt64(name[k + b]) << UInt64(8 * b) }
+                for b in 0..<Swift.min(8, name.count - k) { word |= UInt64(truncatingIfNeeded: name[k + b]) << (8 * b) }
                 words[w] = word
                 w += 1
                 k += 8
@@ -71,14 +71,14 @@ public struct JSONKeySet: @unchecked Sendable {
         let raw = UnsafeRawPointer(s)
         var k = 0, w = 0
         while k &+ 8 <= length {
-            if UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) != name[w] { return false }
+            if raw.loadUnaligned(fromByteOffset: k, as: UInt64.self).littleEndian != name[w] { return false }
             k &+= 8
             w &+= 1
         }
         let rest = length &- k
         guard rest > 0 else { return true }
         let keep: UInt64 = (1 << UInt64(truncatingIfNeeded: rest &* 8)) &- 1
-        return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) & keep == name[w]
+        return raw.loadUnaligned(fromByteOffset: k, as: UInt64.self).littleEndian & keep == name[w]
     }
 
     /// The slot of a member name with escapes (unescaped first, into a buffer padded for
