@@ -24,18 +24,25 @@ public enum ExecutionEvent {
         }
     }
 
-    /// Appends this event's JSON text (the same as `json()`) to `out`. Deltas, one per token,
-    /// are written directly without building a `JSONValue` first.
+    /// Appends this event's JSON text (the same as `json()`) to `out`.
     public func writeJSON(into out: inout [UInt8]) {
+        var sink = JSONByteSink(capacity: 256)
+        writeJSON(into: &sink)
+        sink.copy(to: &out)
+    }
+
+    /// The same into a byte sink (the hosts' event text, EventJSONText: one reused sink per
+    /// stream). Deltas, one per token, are written directly without building a `JSONValue`.
+    package func writeJSON(into out: inout JSONByteSink) {
         guard case .delta(let content, let toolCalls) = self else {
             JSONWriter.write(json(), into: &out)
             return
         }
-        // Literals as bytes: a `String`'s UTF8View is appended through the generic path.
-        JSONWriter.literal(#"{"type":"delta""#, into: &out)
         if let content {
-            JSONWriter.literal(#","content":"#, into: &out)
+            JSONWriter.literal(#"{"type":"delta","content":"#, into: &out)
             JSONWriter.writeString(content, into: &out)
+        } else {
+            JSONWriter.literal(#"{"type":"delta""#, into: &out)
         }
         if let toolCalls {
             JSONWriter.literal(#","tool_calls":"#, into: &out)

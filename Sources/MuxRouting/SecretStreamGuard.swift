@@ -73,9 +73,13 @@ package struct SecretStreamGuard {
     /// in one buffer: the usual fragment, with no key in sight, comes back as it was.
     private static func filter(_ fragment: String, _ ch: inout Channel, _ m: SecretMatcher) -> String {
         // The usual fragment: nothing held, and no byte of it or of the tail can start a key,
-        // so nothing is held or replaced. Only the tail moves on, in place (no buffer per delta).
+        // so nothing is held or replaced. The tail it leaves (the last bytes of tail + fragment)
+        // then holds no byte that can start a key either, and such a tail counts for nothing
+        // below: `heldSuffix` and `continuation` only look at keys that START in what was sent
+        // (at a byte `mayStartKey` finds), and the bytes handed out are those after the tail.
+        // So it is kept empty, exactly as strong, instead of copying every fragment into it.
         if ch.held.isEmpty && !m.mayStartKey(ch.tail) && !m.mayStartKey(fragment) {
-            keepTail(&ch.tail, fragment, Swift.max(m.longest - 1, 0))
+            if !ch.tail.isEmpty { ch.tail.removeAll(keepingCapacity: true) }
             return fragment
         }
         let hadHeld = !ch.held.isEmpty
@@ -94,21 +98,6 @@ package struct SecretStreamGuard {
         var s = Array(all[tailCount..<end])
         if cont > 0 { s.replaceSubrange(0..<Swift.min(cont, s.count), with: Array("****".utf8)) }
         return String(decoding: s, as: UTF8.self)
-    }
-
-    /// `tail` + `fragment`'s bytes, cut to the last `keep` bytes, from the fragment's own
-    /// storage (appending its UTF8View went byte by byte).
-    private static func keepTail(_ tail: inout [UInt8], _ fragment: String, _ keep: Int) {
-        var fragment = fragment
-        fragment.withUTF8 { bytes in
-            if bytes.count >= keep {
-                tail.removeAll(keepingCapacity: true)
-                tail.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(bytes.count - keep)...]))
-            } else {
-                tail.append(contentsOf: bytes)
-                if tail.count > keep { tail.removeFirst(tail.count - keep) }
-            }
-        }
     }
 
     /// The held fragments as one delta (nil when nothing is held).

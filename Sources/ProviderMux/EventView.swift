@@ -58,7 +58,7 @@ final class EventViewWriter {
     private let arena = ByteArena()
     @exclusivity(unchecked) private var slots: [Slot] = []
     @exclusivity(unchecked) private var tools: [ToolSlot] = []
-    @exclusivity(unchecked) private var scratch: [UInt8] = []
+    private let json = EventJSONText()
     @exclusivity(unchecked) private var matcher: SecretMatcher?
     @exclusivity(unchecked) private var matchers = Secrets.MatcherCache()
     /// The transcript is on: every event's JSON is recorded (Transcript.swift), as the JSON
@@ -234,13 +234,11 @@ final class EventViewWriter {
 
     /// The event's JSON text exactly as the JSON callback gets it (EventSerializer).
     private func putJSON(_ event: ExecutionEvent) -> Span {
-        scratch.removeAll(keepingCapacity: true)
-        event.writeJSON(into: &scratch)
-        Secrets.mask(&scratch)
-        if recording { Transcript.record(.event, scratch) }
-        let offset = scratch.withUnsafeBytes { arena.append($0) }
-        let span = Span(offset: offset, count: scratch.count)
-        arena.appendByte(0)
-        return span
+        json.with(event) { text in
+            if recording { Transcript.record(.event, text) }
+            let offset = arena.append(UnsafeRawBufferPointer(text))
+            arena.appendByte(0)
+            return Span(offset: offset, count: text.count)
+        }
     }
 }

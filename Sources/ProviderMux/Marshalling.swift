@@ -42,19 +42,12 @@ final class ProviderBox {
 /// Serializes events of one stream into one reused buffer and hands each to a C callback as
 /// (NUL-terminated pointer, length): no allocation per event once the buffer is warm.
 final class EventSerializer {
-    // One stream's events, one at a time: no runtime exclusivity check per event.
-    @exclusivity(unchecked) private var buffer: [UInt8] = []
-    @exclusivity(unchecked) private var matchers = Secrets.MatcherCache()
+    private let text = EventJSONText()
 
     func deliver(_ event: ExecutionEvent, _ fn: PMXEventFn, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
-        buffer.removeAll(keepingCapacity: true)
-        event.writeJSON(into: &buffer)
-        Secrets.mask(&buffer, cache: &matchers)  // one atomic load when no key is live
-        let n = buffer.count
-        buffer.append(0)
-        return buffer.withUnsafeBufferPointer { buf in
-            Transcript.record(.event, UnsafeBufferPointer(rebasing: buf[..<n]))
-            return buf.withMemoryRebound(to: CChar.self) { fn($0.baseAddress, n, userdata) }
+        text.with(event) { buf in
+            Transcript.record(.event, buf)
+            return buf.withMemoryRebound(to: CChar.self) { fn($0.baseAddress, buf.count, userdata) }
         }
     }
 }

@@ -47,6 +47,13 @@ package struct GrowableBuffer<Element>: ~Copyable {
         count &+= n
     }
 
+    /// Drops every element, keeping the storage (a buffer reused event after event).
+    @inline(__always)
+    package mutating func removeAll() {
+        base.deinitialize(count: count)
+        count = 0
+    }
+
     /// Ends the buffer at `start`, the elements from there on already moved out by the caller.
     @inline(__always)
     package mutating func forgetMoved(from start: Int) { count = start }

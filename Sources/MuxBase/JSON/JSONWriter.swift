@@ -70,6 +70,8 @@ public enum JSONWriter {
     @inline(__always)
     package static func literal(_ text: StaticString, into out: inout [UInt8]) { putLiteral(text, into: &out) }
 
+    package static func literal(_ text: StaticString, into out: inout JSONByteSink) { putLiteral(text, into: &out) }
+
     @inline(__always)
     static func putLiteral<Out: JSONOutput & ~Copyable>(_ text: StaticString, into out: inout Out) {
         out.append(text.utf8Start, count: text.utf8CodeUnitCount)
