@@ -85,6 +85,7 @@ package struct GeminiResponseReader {
     private static let responseKeys = JSONKeySet(["error", "responseId", "modelVersion", "candidates", "promptFeedback", "usageMetadata"])
     private enum Candidate: Int { case index, content, finishReason }
     private static let candidateKeys = JSONKeySet(["index", "content", "finishReason"])
+    private static let contentKeys = JSONKeySet(["parts"])
     private enum Part: Int { case thought, text, functionCall, thoughtSignature }
     private static let partKeys = JSONKeySet(["thought", "text", "functionCall", "thoughtSignature"])
     private enum UsageField: Int { case prompt, candidates, thoughts, toolPrompt, total, cached }
@@ -110,9 +111,9 @@ package struct GeminiResponseReader {
             candidates = c
         }
         // Usage-only chunks have no candidates; a blocked prompt has none and says why.
-        if let candidate = Self.firstCandidate(candidates) {
+        if let (candidate, fields) = Self.firstCandidate(candidates) {
             sawCandidate = true
-            try read(candidate: candidate, emit)
+            try read(candidate: candidate, fields, emit)
         } else if let reason = json[Response.promptFeedback]?["blockReason"]?.stringValue {
             let why = json[Response.promptFeedback]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
             emit(.error(PMXError(.contentFiltered, "gemini blocked the prompt (\(reason))\(why)", httpStatus: 200, provider: provider)))
@@ -121,21 +122,24 @@ package struct GeminiResponseReader {
         if let u = json[Response.usageMetadata], !u.isNull { try read(usage: u, emit) }
     }
 
-    /// The candidate with `index` 0 (a missing index counts as 0), else the first one.
-    private static func firstCandidate(_ candidates: JSONRef?) -> JSONRef? {
+    /// The candidate with `index` 0 (a missing index counts as 0), else the first one, with
+    /// its members (found once).
+    private static func firstCandidate(_ candidates: JSONRef?) -> (JSONRef, JSONFields)? {
         guard let candidates else { return nil }
         let n = candidates.count
         for i in 0..<n {
-            if let c = candidates[i], c.fields(candidateKeys)[Candidate.index]?.intValue ?? 0 == 0 { return c }
+            if let c = candidates[i] {
+                let fields = c.fields(candidateKeys)
+                if fields[Candidate.index]?.intValue ?? 0 == 0 { return (c, fields) }
+            }
         }
-        return candidates[0]
+        return candidates[0].map { ($0, $0.fields(candidateKeys)) }
     }
 
-    private mutating func read(candidate ref: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+    private mutating func read(candidate ref: JSONRef, _ candidate: JSONFields, _ emit: (ProviderEvent) -> Void) throws {
         guard ref.isObject else { throw broken("a candidate is \(ref.kindName), not an object") }
-        let candidate = ref.fields(Self.candidateKeys)
         var parts: JSONRef?
-        if let p = candidate[Candidate.content]?["parts"], !p.isNull {
+        if let p = candidate[Candidate.content]?.fields(Self.contentKeys)[0], !p.isNull {
             guard p.isArray else { throw broken("content.parts is \(p.kindName), not an array") }
             parts = p
         }

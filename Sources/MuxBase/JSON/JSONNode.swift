@@ -25,7 +25,10 @@ package struct JSONNode {
     }
 
     @inlinable package var kindBits: UInt8 { UInt8(truncatingIfNeeded: head & 0xF) }
-    @inlinable package var kind: Kind { Kind(rawValue: kindBits & 0x7) ?? .null }
+    /// Every 3-bit value is a case (0...7), so the bits are the kind as they are: the optional
+    /// `Kind(rawValue:)` was an outlined call on the per-chunk path (~150 instructions a
+    /// Gemini chunk).
+    @inlinable package var kind: Kind { unsafeBitCast(kindBits & 0x7, to: Kind.self) }
     @inlinable package var hasEscapes: Bool { head & Self.escapedFlag != 0 }
     /// Byte offset of a string's content (after the opening quote).
     @inlinable package var offset: Int { Int(truncatingIfNeeded: head >> 8) }
