@@ -12,6 +12,8 @@ public struct CodecHTTPDriver: AttemptDriver {
     /// Bodies larger than this are refused before anything is sent (`limits.max_request_bytes`).
     package var maxRequestBytes = 32 << 20
     package let unsupportedParams: UnsupportedParameterPolicy
+    /// This provider's curl header lists, reused by its attempts that send the same headers.
+    package let headerCache = CurlHeaderCache()
 
     /// The request as this provider can take it: router extension parameters it does not
     /// support are dropped, or the attempt is refused, per the policy.
@@ -61,7 +63,8 @@ public struct CodecHTTPDriver: AttemptDriver {
             attempt.failLater(e, on: loop)
             return attempt
         }
-        let http = ExchangeLimits(timeouts, maxResponseBytes: maxResponseBytes, tls: p.tls).request(call)
+        var http = ExchangeLimits(timeouts, maxResponseBytes: maxResponseBytes, tls: p.tls).request(call)
+        http.headerCache = headerCache
         let attempt = HTTPAttempt(provider: p, model: model, codec: codec, mode: mode, callbacks: callbacks)
         attempt.start(http, on: loop)
         return attempt

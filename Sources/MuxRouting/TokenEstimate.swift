@@ -23,9 +23,9 @@ public enum TokenEstimate {
 
     public static func expectedOutput(_ request: ChatRequest) -> Int {
         // Parsing bounded both to NumericBounds.tokens; clamped again for requests built in code.
-        for key in ["max_completion_tokens", "max_tokens"] {
-            if let v = request.body[key]?.intValue, v > 0 { return Int(SafeNumbers.clamp(v, 1, NumericBounds.tokens)) }
-        }
-        return defaultOutput
+        // Two lookups written out: a loop over an array literal of the keys allocated it per request.
+        var v = request.body["max_completion_tokens"]?.intValue ?? 0
+        if v <= 0 { v = request.body["max_tokens"]?.intValue ?? 0 }
+        return v > 0 ? Int(SafeNumbers.clamp(v, 1, NumericBounds.tokens)) : defaultOutput
     }
 }

@@ -14,7 +14,7 @@ public final class HTTPTransfer {
     package let request: HTTPRequest
     package var easy: UnsafeMutableRawPointer?
     package var attached = false
-    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var headerList: CurlHeaderList?
     /// curl's error text (CURLOPT_ERRORBUFFER). Allocated, not `[CChar](repeating:count:)`:
     /// that array initializer is not specialized and looked its type metadata up at run time
     /// (~700 instructions per transfer).
@@ -68,7 +68,6 @@ public final class HTTPTransfer {
         if let easy {
             if let loop, !attached { loop.recycle(easy) } else { curl_easy_cleanup(easy) }
         }
-        if let headerList { curl_slist_free_all(headerList) }
         errorBuffer.deallocate()  // after the handle is cleaned up or reset for reuse
     }
 
@@ -118,25 +117,10 @@ public final class HTTPTransfer {
                 }
             }
         }
-        var list: UnsafeMutablePointer<curl_slist>? = nil
-        // Each "Name: value" line built as bytes in one reused buffer (curl copies it): string
-        // interpolation cost ~700 instructions per header.
-        var line: [UInt8] = []
-        line.reserveCapacity(256)
-        for (name, value) in request.headers {
-            line.removeAll(keepingCapacity: true)
-            line.append(contentsOf: name.utf8)
-            line.append(UInt8(ascii: ":"))
-            line.append(UInt8(ascii: " "))
-            line.append(contentsOf: value.utf8)
-            line.append(0)
-            list = line.withUnsafeBufferPointer { buf in
-                buf.withMemoryRebound(to: CChar.self) { curl_slist_append(list, $0.baseAddress) }
-            }
-        }
-        list = curl_slist_append(list, "Expect:")  // no 100-continue round trip on large bodies
-        headerList = list
-        _ = pmx_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        // Held until the transfer is gone (curl reads it while the handle is in use).
+        let headers = request.headerCache?.list(for: request.headers) ?? CurlHeaderList(request.headers)
+        headerList = headers
+        _ = pmx_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, headers.list)
 
         _ = pmx_curl_setopt_datafn(easy, CURLOPT_HEADERFUNCTION, { ptr, size, n, ud in
             let t = Unmanaged<HTTPTransfer>.fromOpaque(ud!).takeUnretainedValue()

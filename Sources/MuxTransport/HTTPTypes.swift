@@ -15,6 +15,9 @@ public struct HTTPRequest: Sendable {
     public var maxResponseBytes: Int
     /// Certificate checks for https:// URLs (verification on unless `verify` is false).
     public var tls: TLSSettings
+    /// Where the transfer finds a curl header list already built for these `headers` (its
+    /// provider's); nil: it builds its own.
+    public var headerCache: CurlHeaderCache?
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 600_000, firstByteTimeoutMs: Int = 0,
