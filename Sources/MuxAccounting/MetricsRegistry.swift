@@ -76,10 +76,12 @@ public struct SeriesSnapshot: Sendable, Equatable {
     public var latencyMs = Quantiles()
     /// Time to first token of streamed successes that had one: quantiles and mean over the last 1024.
     public var ttftMs = Quantiles()
-    /// Every latency / TTFT sample since the last reset (count and sum: a Prometheus summary's
-    /// `_count` and `_sum`, which the windowed quantiles cannot give).
+    /// Every latency / TTFT sample since the last reset (count and sum: a Prometheus
+    /// histogram's `_count` and `_sum`, which the windowed quantiles cannot give).
     public var latencyCount = 0, latencySumMs = 0.0
     public var ttftCount = 0, ttftSumMs = 0.0
+    /// The same samples in fixed buckets: the histograms' `_bucket` lines.
+    public var latencyBuckets = DurationBuckets(), ttftBuckets = DurationBuckets()
     /// Mean of per-response generation speed (completion tokens per second) over the last 1024 responses.
     public var tokensPerSecond: Double?
     public var ewmaLatencyMs: Double?, ewmaTTFTMs: Double?
@@ -192,12 +194,14 @@ public final class MetricsRegistry: Sendable {
                 if latencyMs.isFinite {
                     s.latency.add(latencyMs)
                     s.ewmaLatency.add(latencyMs)
+                    s.counters.latencyBuckets.add(latencyMs)
                     s.counters.latencyCount = s.counters.latencyCount.addingSaturated(1)
                     s.counters.latencySumMs = SafeNumbers.clampFinite(s.counters.latencySumMs + latencyMs, -.greatestFiniteMagnitude, .greatestFiniteMagnitude)
                 }
                 if let ttftMs, ttftMs.isFinite {
                     s.ttft.add(ttftMs)
                     s.ewmaTTFT.add(ttftMs)
+                    s.counters.ttftBuckets.add(ttftMs)
                     s.counters.ttftCount = s.counters.ttftCount.addingSaturated(1)
                     s.counters.ttftSumMs = SafeNumbers.clampFinite(s.counters.ttftSumMs + ttftMs, -.greatestFiniteMagnitude, .greatestFiniteMagnitude)
                 }

@@ -104,13 +104,15 @@ public enum StatsRendering {
                    })
         out.family("pmx_provider_cost_usd_total", .counter, "Estimated cost in US dollars.", series.map { (labels($0), $0.costUSD) })
         out.family("pmx_in_flight", .gauge, "Attempts in flight.", series.map { (labels($0), Double($0.inFlight)) })
-        out.summary("pmx_latency_ms", "Latency of successful attempts in milliseconds.", series.map { s in
-            (labels(s), [("0.5", s.latencyMs.p50), ("0.95", s.latencyMs.p95), ("0.99", s.latencyMs.p99)],
-             s.latencySumMs, s.latencyCount)
+        // Durations as histograms in seconds (Prometheus conventions: base units, buckets that
+        // add up across processes); a series without a sample has no lines here.
+        out.histogram("pmx_attempt_duration_seconds", "Duration of successful attempts in seconds.", series.compactMap { s in
+            s.latencyCount > 0 ? (labels(s), s.latencyBuckets, s.latencySumMs / 1000, s.latencyCount) : nil
         })
-        out.summary("pmx_ttft_ms", "Time to first token of streamed successes in milliseconds.", series.map { s in
-            (labels(s), [("0.5", s.ttftMs.p50), ("0.95", s.ttftMs.p95)], s.ttftSumMs, s.ttftCount)
-        })
+        out.histogram("pmx_time_to_first_token_seconds", "Time to first token of streamed successes in seconds.",
+                      series.compactMap { s in
+                          s.ttftCount > 0 ? (labels(s), s.ttftBuckets, s.ttftSumMs / 1000, s.ttftCount) : nil
+                      })
         out.family("pmx_tokens_per_second", .gauge, "Mean generation speed in completion tokens per second.",
                    series.compactMap { s in s.tokensPerSecond.map { (labels(s), $0) } })
 
@@ -156,7 +158,7 @@ public enum StatsRendering {
 
 /// Accumulates Prometheus text: one family at a time.
 package struct PrometheusWriter {
-    package enum Kind: String { case counter, gauge, summary }
+    package enum Kind: String { case counter, gauge, histogram }
     package typealias Labels = [(String, String)]
     package private(set) var text = ""
 
@@ -166,17 +168,20 @@ package struct PrometheusWriter {
         for (labels, value) in samples { sample(name, labels, value) }
     }
 
-    /// A summary: the quantiles that exist, then `_sum` and `_count`, per label set.
-    package mutating func summary(_ name: String, _ help: String,
-                          _ rows: [(labels: Labels, quantiles: [(String, Double?)], sum: Double, count: Int)])
+    /// A histogram over `DurationBuckets.boundsMs`, per label set: the cumulative `_bucket`
+    /// lines with `le` in seconds, `+Inf` (= `count`), then `_sum` (seconds) and `_count`.
+    package mutating func histogram(_ name: String, _ help: String,
+                                    _ rows: [(labels: Labels, buckets: DurationBuckets, sumSeconds: Double, count: Int)])
     {
         guard !rows.isEmpty else { return }
-        header(name, .summary, help)
+        header(name, .histogram, help)
+        let bounds = DurationBuckets.boundsMs.map { Self.format($0 / 1000) }
         for row in rows {
-            for (q, v) in row.quantiles {
-                if let v { sample(name, row.labels + [("quantile", q)], v) }
+            for (le, n) in zip(bounds, row.buckets.cumulative(total: row.count)) {
+                sample(name + "_bucket", row.labels + [("le", le)], Double(n))
             }
-            sample(name + "_sum", row.labels, row.sum)
+            sample(name + "_bucket", row.labels + [("le", "+Inf")], Double(row.count))
+            sample(name + "_sum", row.labels, row.sumSeconds)
             sample(name + "_count", row.labels, Double(row.count))
         }
     }

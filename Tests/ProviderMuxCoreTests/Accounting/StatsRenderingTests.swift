@@ -27,6 +27,7 @@ struct StatsRenderingTests {
         s.latencyMs = Quantiles(p50: 120.5, p95: 120.5, p99: 120.5, mean: 120.5)
         s.latencyCount = 1
         s.latencySumMs = 120.5
+        s.latencyBuckets.add(120.5)
         return s
     }
 
@@ -124,17 +125,26 @@ struct StatsRenderingTests {
             # HELP pmx_in_flight Attempts in flight.
             # TYPE pmx_in_flight gauge
             pmx_in_flight{\(l)} 1
-            # HELP pmx_latency_ms Latency of successful attempts in milliseconds.
-            # TYPE pmx_latency_ms summary
-            pmx_latency_ms{\(l),quantile="0.5"} 120.5
-            pmx_latency_ms{\(l),quantile="0.95"} 120.5
-            pmx_latency_ms{\(l),quantile="0.99"} 120.5
-            pmx_latency_ms_sum{\(l)} 120.5
-            pmx_latency_ms_count{\(l)} 1
-            # HELP pmx_ttft_ms Time to first token of streamed successes in milliseconds.
-            # TYPE pmx_ttft_ms summary
-            pmx_ttft_ms_sum{\(l)} 0
-            pmx_ttft_ms_count{\(l)} 0
+            # HELP pmx_attempt_duration_seconds Duration of successful attempts in seconds.
+            # TYPE pmx_attempt_duration_seconds histogram
+            pmx_attempt_duration_seconds_bucket{\(l),le="0.005"} 0
+            pmx_attempt_duration_seconds_bucket{\(l),le="0.01"} 0
+            pmx_attempt_duration_seconds_bucket{\(l),le="0.025"} 0
+            pmx_attempt_duration_seconds_bucket{\(l),le="0.05"} 0
+            pmx_attempt_duration_seconds_bucket{\(l),le="0.1"} 0
+            pmx_attempt_duration_seconds_bucket{\(l),le="0.25"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="0.5"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="1"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="2.5"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="5"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="10"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="20"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="30"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="60"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="120"} 1
+            pmx_attempt_duration_seconds_bucket{\(l),le="+Inf"} 1
+            pmx_attempt_duration_seconds_sum{\(l)} 0.1205
+            pmx_attempt_duration_seconds_count{\(l)} 1
             # HELP pmx_provider_info Configured providers and their types (always 1).
             # TYPE pmx_provider_info gauge
             pmx_provider_info{provider="openai",type="openai"} 1
@@ -166,6 +176,8 @@ struct StatsRenderingTests {
         s1.ttftMs = Quantiles(p50: 10, p95: 20)
         s1.ttftCount = 2
         s1.ttftSumMs = 30
+        s1.ttftBuckets.add(10)
+        s1.ttftBuckets.add(20)
         s1.tokensPerSecond = 12.5
         var s2 = SeriesSnapshot(key: SeriesKey(provider: "a", model: "m"))
         s2.requests = 2
@@ -188,7 +200,7 @@ struct StatsRenderingTests {
         var family: [String] = []
         for line in lines where !line.hasPrefix("#") {
             var name = String(line.prefix { $0 != "{" && $0 != " " })
-            for suffix in ["_sum", "_count"] where name.hasSuffix(suffix) && helps.contains(String(name.dropLast(suffix.count))) {
+            for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) && helps.contains(String(name.dropLast(suffix.count))) {
                 name = String(name.dropLast(suffix.count))
             }
             if family.last != name {
@@ -196,10 +208,16 @@ struct StatsRenderingTests {
                 family.append(name)
             }
         }
-        #expect(lines.contains(#"pmx_ttft_ms{provider="b",model="m",quantile="0.5"} 10"#))
-        #expect(lines.contains(#"pmx_ttft_ms{provider="b",model="m",quantile="0.95"} 20"#))
-        #expect(lines.contains(#"pmx_ttft_ms_count{provider="b",model="m"} 2"#))
-        #expect(!lines.contains { $0.hasPrefix(#"pmx_ttft_ms{provider="a""#) })
+        #expect(lines.contains(#"pmx_time_to_first_token_seconds_bucket{provider="b",model="m",le="0.005"} 0"#))
+        #expect(lines.contains(#"pmx_time_to_first_token_seconds_bucket{provider="b",model="m",le="0.01"} 1"#))
+        #expect(lines.contains(#"pmx_time_to_first_token_seconds_bucket{provider="b",model="m",le="0.025"} 2"#))
+        #expect(lines.contains(#"pmx_time_to_first_token_seconds_bucket{provider="b",model="m",le="+Inf"} 2"#))
+        #expect(lines.contains(#"pmx_time_to_first_token_seconds_sum{provider="b",model="m"} 0.03"#))
+        #expect(lines.contains(#"pmx_time_to_first_token_seconds_count{provider="b",model="m"} 2"#))
+        // Series "a" never streamed: no TTFT lines at all; neither series succeeded: no latency histogram.
+        #expect(!lines.contains { $0.hasPrefix(#"pmx_time_to_first_token_seconds_bucket{provider="a""#) })
+        #expect(!lines.contains { $0.hasPrefix(#"pmx_time_to_first_token_seconds_count{provider="a""#) })
+        #expect(!helps.contains("pmx_attempt_duration_seconds"))
         #expect(lines.contains(#"pmx_tokens_per_second{provider="b",model="m"} 12.5"#))
         #expect(!lines.contains { $0.hasPrefix(#"pmx_tokens_per_second{provider="a""#) })
         #expect(lines.contains(#"pmx_provider_healthy{provider="b"} 0"#))
