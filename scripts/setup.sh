@@ -28,7 +28,8 @@ command -v swift >/dev/null || { echo "setup: swift is not on PATH (install Swif
 command -v python3 >/dev/null || { echo "setup: python3 is required" >&2; exit 1; }
 # Python test dependencies: pytest; openai (Tests/python/test_openai_surface.py validates the
 # binding's results with openai's own types and runs openai-SDK code both ways); mypy
-# (Tests/python/test_typing.py). The tests fail, never skip, without them.
-for module in pytest openai mypy; do
+# (Tests/python/test_typing.py); prometheus_client (Tests/python/test_prometheus_format.py reads
+# the exposition with the official text parser). The tests fail, never skip, without them.
+for module in pytest openai mypy prometheus_client; do
   python3 -c "import $module" 2>/dev/null || python3 -m pip install -q "$module"
 done
