@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
 // libprovidermux: a Swift core behind a stable C ABI (include/providermux.h).
 // The release library is built by scripts/build-lib.sh (static Swift runtime, SONAME,
 // pmx_*-only exports); `swift test` uses the plain debug configuration.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs a configured+built tree into a temporary prefix and builds tiny consumers against it:
 # one through pkg-config, then CMake projects using find_package(providermux) and the imported
 # target providermux::providermux, in C and in C++ (providermux.hpp), run against the mock

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Checks the shape of the built library: Tests/check-library.sh <path-to-libprovidermux.so*>
 #  - SONAME libprovidermux.so.<ABI>, no RPATH/RUNPATH
 #  - no NEEDED Swift runtime (libswift*, libFoundation*, libdispatch, libBlocksRuntime) and

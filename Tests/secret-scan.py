@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The suite-wide secret scan: no test API key may appear in anything the library handed to a
 test, across the whole ctest suite (C, C++, Python, Swift, Go, Rust, examples).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turns the callgrind dumps of bench/c/counted.c into instructions per request and per
 chunk, and guards them against a committed baseline (bench/instructions-baseline.json).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Instructions per request and per chunk (callgrind, all threads: a count, the same from run to
 # run whatever the machine's load), for the library and for a raw libcurl client doing the same
 # requests: complete (OpenAI), and streams of OpenAI SSE, Anthropic SSE, Gemini SSE, Ollama NDJSON.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Merges bench/.out/c.json and bench/.out/python.json into bench/.out/results.json and writes
 bench/RESULTS.md: the machine, every figure with its target, and which targets were met.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark: builds what it needs, starts the bench nginx, runs the C benches and the
 # Python bench, stops nginx, writes bench/.out/results.json and bench/RESULTS.md.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # bench/scale.sh [N...] — how pmx_router_new, _health, _models, _update_routing, a request routed
 # over N candidates and N add/remove_provider calls grow with the number of providers
 # (default N: 100 1000 10000). Builds the release library with CMake (build/, as in the README)

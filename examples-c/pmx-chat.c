@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pmx-chat — chat completions through libprovidermux from the command line.
  *

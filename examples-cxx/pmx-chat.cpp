@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pmx-chat-cxx — one streamed chat completion through the C++ wrapper (providermux.hpp).
 //
 // Usage: pmx-chat-cxx CONFIG PROMPT...

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """openai_client.py — openai-SDK code on libprovidermux: only the import and the constructor
 differ from a program written for `openai`.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """pmx_chat.py — one chat completion through libprovidermux, streamed to stdout.
 
 Usage: pmx_chat.py [-c CONFIG] [-m MODEL] [-s SYSTEM] [--no-stream] [PROMPT...]

@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer targets for libprovidermux (see fuzz/README.md). A separate package so the root
 // Package.swift stays untouched. It compiles the library's core ITSELF, through symlinks
 // (Sources/Mux*, Sources/CCurl, Sources/CJansson → ../../Sources/…), rather than

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Builds fuzz/corpus/<target>/ seed files (run from anywhere; rewrites the corpus).
 
 Sources: examples/*.json and Tests/cxx/*.json (configs); string literals of the Swift tests in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets (release, AddressSanitizer + libFuzzer coverage) and runs each on a
 # copy of its seed corpus, either for SECONDS or for N executions.
 #   fuzz/run.sh [SECONDS_PER_TARGET=60] [TARGET...]     e.g. fuzz/run.sh 6 (the CI smoke run)

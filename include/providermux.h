@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * providermux.h — the C ABI of libprovidermux, one in-process router for LLM providers.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // providermux.hpp — header-only C++17 RAII wrapper over the C ABI in providermux.h.
 //
 // Everything here is a thin layer over include/providermux.h, which stays the reference for

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the self-contained release library: Swift runtime linked in statically, SONAME
 # libprovidermux.so.<ABI>, only pmx_* exported. Usage: scripts/build-lib.sh [OUTDIR]
 # Leaves OUTDIR/libprovidermux.so.<VERSION>, .so.<ABI> -> it, .so -> .so.<ABI>.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Release metadata: one version everywhere, one license everywhere (ctest release_metadata).
 
     python3 scripts/check-release.py [--root DIR]   # exit 1 listing every drift

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks the Rust declarations (bindings/rust/providermux-sys/src/lib.rs) against the C header.
 
     python3 scripts/check-rust-sys.py [--root DIR]   # ctest rust_sys_decls

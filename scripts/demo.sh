@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds, and streams an answer with pmx-chat on the example config
 # (a local Ollama / LM Studio / llama.cpp server if one answers, else the built-in mock).
 # Usage: scripts/demo.sh [PROMPT...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the C ABI's tables (version numbers, status codes) from abi/abi.json into every copy.
 
     python3 scripts/gen-abi-tables.py            # rewrite the generated regions in place

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Lint for numeric conversions that can trap a Swift process (issue 12, "numbers from outside
 can never trap").
 

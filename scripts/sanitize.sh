@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Sanitizer and valgrind runs over the test suites (docs/SANITIZERS.md has the figures).
 #
 # Usage: scripts/sanitize.sh [asan|tsan|ubsan|valgrind|all] [--quick]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what building and testing libprovidermux needs on Debian 12 with Swift on PATH.
 # Idempotent: installs only what is missing. Run as root or with sudo available.
 set -euo pipefail

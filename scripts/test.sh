@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds everything and runs every test through ctest:
 # Swift unit + integration tests, C tests, Python tests, library shape and install checks.
 # Usage: scripts/test.sh [extra ctest args, e.g. -R c_]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Soak test: soak/run.sh [SECONDS] [STREAMS]   (defaults 60 s, 1000 streams in flight)
 #
 # Library: $PMX_PREFIX if set (an installed prefix: lib/ + include/); otherwise a staged install

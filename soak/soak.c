@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * soak.c — long-running churn test of pmx_router_stream_async.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Typed, non-variadic wrappers over libcurl's variadic calls, which Swift cannot import.
  * static inline: nothing here is exported from libprovidermux.so. */
 #ifndef PMX_CCURL_SHIM_H

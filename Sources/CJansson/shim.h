@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Wrappers over jansson's macros and inline functions that Swift does not import.
  * static inline: nothing here is exported from libprovidermux.so. */
 #ifndef PMX_CJANSSON_SHIM_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Exponentially weighted moving average: a cheap "recent typical value" for least-latency
 /// routing. The first sample is taken as is (no bias towards zero); each later sample moves the

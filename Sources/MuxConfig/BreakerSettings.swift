@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Circuit breaker knobs. Router-wide in `circuit_breaker`, overridable per provider.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// A spending cap over a sliding time window (e.g. "at most $5 per hour" for a lane).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// The router's `cache` section. Caching is opt-in: identical requests may legitimately expect

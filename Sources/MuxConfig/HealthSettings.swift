@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// The router config section "health_checks". Off by default: probes cost requests.

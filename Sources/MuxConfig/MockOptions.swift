@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Options of the in-process `mock` provider: deterministic replies, latency and scripted faults.

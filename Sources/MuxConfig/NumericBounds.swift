@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// The ranges shared by several numeric config and request fields. Every number read from a
 /// config or a request has an explicit range (`FieldReader.int` / `.double` require one), chosen

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Every provider type the design names. Presets over one protocol are catalogue entries,
 /// not copies of code.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// A provider's own rate limits, so the router stays under them instead of collecting 429s.

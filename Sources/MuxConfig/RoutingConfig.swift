@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// How a route orders its candidates. Set per router or lane in config and per request in `route.strategy`.

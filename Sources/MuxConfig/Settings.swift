@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Retry policy knobs. Router-wide in `retry`, overridable per provider and per request.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// A `timeouts` section as written (router, provider or request `route`): only the keys it

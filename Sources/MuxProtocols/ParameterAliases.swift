@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Parameter names as users write them, mapped to the one name the router speaks. Applied

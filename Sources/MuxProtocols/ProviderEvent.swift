@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// What a wire protocol decodes a provider's stream into, whatever the provider.

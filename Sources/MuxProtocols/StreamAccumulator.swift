@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Builds the full `chat.completion` response from a stream's events, the way OpenAI's own

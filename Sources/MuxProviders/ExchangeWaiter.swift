@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Hands a loop-thread result (and progress events before it) to a thread that waits for it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// What a routed request tells its consumer, on the loop thread. Serialized to the JSON event

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxProviders
 
 /// Blocking calls on an I/O thread. `complete`, `embed`, `stream`, `models`, `health` and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Keeps a key out of stream deltas when a provider streams it in pieces: a model that echoes

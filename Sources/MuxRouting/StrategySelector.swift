@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxConfig
 
 /// What a strategy knows about one candidate when it orders them.

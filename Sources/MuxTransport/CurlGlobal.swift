@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CCurl
 
 /// `curl_global_init` exactly once per process, on first use (a lazy global is thread-safe).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Newline-delimited JSON (NDJSON / JSON Lines) splitter, operating on raw bytes.
 //
 // Lines are delimited by LF; a CR before the LF is stripped (CRLF streams). Whitespace-only lines

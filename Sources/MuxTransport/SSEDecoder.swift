@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server-Sent Events decoder (WHATWG HTML, "event stream interpretation"), operating on raw bytes.
 //
 // Bytes may arrive split anywhere: mid-line, between CR and LF, inside a UTF-8 sequence.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Where request state machines get time and timers from: the event loop in production, a
 /// manual fake clock in tests. All calls happen on one thread (the loop's).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Timers of one event loop: a binary min-heap of deadlines. Loop thread only.
 /// Cancelling removes the action; its heap slot is skipped when it comes up.

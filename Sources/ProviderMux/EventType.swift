@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pmx_event.type (include/providermux.h): the typed events' PMX_EVENT_* values.
 // BEGIN GENERATED abi:swift-event-types (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)
 public enum EventType: Int32, Sendable, CaseIterable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ExecutionEvent → pmx_event (include/providermux.h), for pmx_stream_next. No behaviour: each
 // field is what the event's JSON says (ExecutionEvent.writeJSON), copied into the stream's
 // arena with keys masked, as the JSON events are (Marshalling.swift says why there).

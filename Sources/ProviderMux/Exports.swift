@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C ABI of include/providermux.h. This layer holds no behaviour: it converts C arguments
 // to core calls and core results to C (status, owned strings, pmx_error), nothing more.
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // C <-> Swift conversions for the exports. No behaviour lives here. Every string handed to
 // the caller passes through one of these helpers, which also hands it to the transcript
 // (Transcript.swift: a no-op unless PMX_TRANSCRIPT_DIR is set).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // header_check.cpp — include/providermux.h must compile as C++17 under
 // -Wall -Wextra -Wpedantic -Werror, give C linkage, and agree with the loaded library.
 #include "providermux.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_abuse.c — every function of include/providermux.h called with abuse: NULL for each
  * pointer parameter in turn, invalid UTF-8 and invalid / wrongly typed JSON in every string

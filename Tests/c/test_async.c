@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_async.c — pmx_router_stream_async: many streams from several threads on one router,
  * cancellation from another thread and from inside the callback, pmx_stream_free of a running

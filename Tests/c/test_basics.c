@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_basics.c — versions, status names, *_free(NULL), NULL arguments, input validation
  * (JSON, UTF-8, config keys, provider types, environment variables) and secret hygiene.

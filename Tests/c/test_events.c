@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_events.c — typed events and the pull stream (pmx_router_stream_open, pmx_stream_next).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mock.c — a router with the built-in mock provider: complete, blocking streams (events on
  * the calling thread, exactly one terminal event, deltas == final content), cancellation by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_protocols.c — one router with one provider per wire protocol (openai-compatible,
  * anthropic, gemini, ollama, cohere, and azure when the fake upstream has its plugin), each on

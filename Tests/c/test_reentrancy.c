@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_reentrancy.c — library calls made from inside the library's own callbacks never
  * deadlock: blocking calls from an async stream callback (the router's I/O thread) answer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_routing.c — router intelligence through the C ABI: lanes chosen by route.lane, tags
  * and aliases; round robin; statistics as JSON and Prometheus text with reset; live routing

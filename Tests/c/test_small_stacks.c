@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_small_stacks.c — the library on threads with small stacks (issue 12: nothing from
  * outside may crash the host).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_upstream.c — openai-compatible providers against the fake upstream
  * (Tests/upstream/fake_upstream.py): complete, stream, retry on 429 (with Retry-After),

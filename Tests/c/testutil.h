@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * testutil.h — tiny helpers shared by the C tests of libprovidermux.
  *

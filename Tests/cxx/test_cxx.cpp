@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_cxx.cpp — tests of include/providermux.hpp, the header-only C++17 wrapper, against the
 // in-process mock provider (no network). Prints "N passed, N failed" as the last line and exits
 // non-zero on any failure.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Chaos upstream: an HTTP/1.1 server on 127.0.0.1 that answers every request with EXACTLY the
 status line, headers and body a test scripted, and records every request exactly as it arrived.
 

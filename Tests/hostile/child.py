@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The child process of the hostile harness: loads libprovidermux with ctypes (the raw
 declarations of bindings/python/providermux/_lib.py, so no binding-level guard hides what the
 library itself does), runs hostile cases and prints one JSON line per case on stdout:

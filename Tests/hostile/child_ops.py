@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Child-side steps that need code inside library callbacks or loops too long to describe as
 data (run by child.py's "py" step: fn(case, **args) -> record). Each returns a record like the
 other steps; "strings" lists every further string the library handed over (for the secret

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pytest fixtures of the hostile suite: one chaos upstream per session, and the batch cache
 (each parametrized group of cases runs in one child process; see harness.py)."""
 

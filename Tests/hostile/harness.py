@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Parent side of the hostile harness: the chaos upstream's lifecycle and control calls, the
 child-process runner, and the assertions every hostile case shares.
 

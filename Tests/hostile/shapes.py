@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What each wire protocol's upstream says, as chaos-upstream answers with any number in any
 field. The framing (SSE frames, Anthropic/Cohere `event:` lines, Gemini's CRLF, Ollama's NDJSON)
 is the fake upstream's own (Tests/upstream/fake_upstream.py and protocols/*.py); the shapes

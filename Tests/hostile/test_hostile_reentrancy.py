@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Re-entrancy (issue 12, item 6), from Python ctypes callbacks in a child process so that a
 deadlock is a failed case (the child is killed at the timeout), not a wedged runner.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every usage / count / index number an upstream sends, in every protocol, in a plain answer, a
 stream event and an embeddings answer, set to each extreme (shapes.EXTREMES: INT64_MAX and one
 past it, -1, 1e308, 1e999, "NaN"/"Infinity" strings, +-40 digits, a fraction).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Header and URL injection (issue 12, item 5): every string that becomes part of a request line
 or a header is checked at config or request time.
 

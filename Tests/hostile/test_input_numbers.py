@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every numeric field of a REQUEST and of a router CONFIG, set to each extreme.
 
 Expected (issue 12, item 1): no trap, no hang. A config value out of its documented range is

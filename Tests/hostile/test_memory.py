@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Memory stays within documented bounds (issue 12, item 3). Each case runs alone in a child
 whose VmHWM is reset before the case (/proc/self/clear_refs) and read after it: the growth is
 the case's own peak.

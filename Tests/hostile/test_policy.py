@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Upstreams inform policy within bounds (issue 12, item 2).
 
 - A 429 whose Retry-After (or retry-after-ms, or reset header) asks for 1e20 seconds cools the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Secrets (issue 12, item 4): an upstream that echoes the API key, in every way a careless or
 hostile one might, never gets the key into anything the library hands to the host.
 

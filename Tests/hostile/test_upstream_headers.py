@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every response header an upstream uses to steer the router's timing (Retry-After,
 retry-after-ms, x-ms-retry-after-ms, x-ratelimit-reset-requests / -tokens, and Google's
 RetryInfo.retryDelay in a Gemini error body), with every extreme value, on a 429 and a 503.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pytest fixtures for the Python ABI tests; helpers live in pmx_testlib.py."""
 
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers shared by the Python ABI tests of libprovidermux (imported by conftest.py and the
 test modules; a module of its own so that it never clashes with another directory's conftest).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every network provider type the Python host tests drive against the fake upstream
 (Tests/upstream/fake_upstream.py and its protocol plugins), with what the tests need to know
 about its wire format. Shared by test_protocols.py and test_fault_matrix.py.

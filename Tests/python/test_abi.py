@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The C ABI seen from ctypes: versions, status names, the error struct, input validation."""
 
 import ctypes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """providermux.completion(): LiteLLM-style one call, and its router cache (one router per
 distinct config value; a file path is compared by its content)."""
 

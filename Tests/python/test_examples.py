@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """examples-python/pmx_chat.py, compared with the C examples-c/pmx-chat ($PMX_CHAT_BIN)."""
 
 import os

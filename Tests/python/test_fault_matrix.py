@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fault matrix (issue 7): every fault the fake upstream can inject, crossed with every
 network protocol, each asserting the documented outcome through the real .so (ctypes binding)
 against the real fake upstream over loopback. docs/FAULTS.md is the same matrix as a table.

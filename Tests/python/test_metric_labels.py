@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Metric series from request-supplied model names, through the C ABI (issue 12, item 3).
 
 Model names are the caller's: a NUL, CR, LF, quote, backslash or control character in one must

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Completions and streams against the in-process `mock` provider (no network)."""
 
 import gc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pmx_router_model_manage against the fake upstream's Ollama API: pull with progress on the
 calling thread, cancel from the progress callback, show, loaded, delete, and clear errors."""
 import threading

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Numbers from a config or a request are bounded where they are read (issue 12, item 1).
 
 Each case runs in a child process: a Swift arithmetic trap (SIGILL/SIGTRAP) kills the process

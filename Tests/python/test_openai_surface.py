@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """providermux.OpenAI / AsyncOpenAI: code written for the openai SDK runs unchanged on them.
 
 The same user code (written once, below) runs through the real openai SDK against the fake

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The pip-installable package (bindings/python): the wheel, an install into a fresh venv that
 finds its own copy of the library, and the package API: typed events, the exception classes,
 asyncio (acomplete, astream, cancellation)."""

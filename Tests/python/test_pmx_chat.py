@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """examples-c/pmx-chat as a CLI (issue 15): empty stdin, --version, --help, --list-models, -v,
 colour only on a terminal, and the interactive conversation under a pseudo-terminal (pty),
 against the mock provider and the fake upstream (Tests/upstream). $PMX_CHAT_BIN is the program

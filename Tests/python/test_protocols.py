@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Cross-protocol host tests: ONE router with one provider of every network type (each on its
 own scope of the fake upstream, Tests/upstream/fake_upstream.py + its protocol plugins) plus a
 mock, and the same calls through every one of them: plain and streamed completions, tool

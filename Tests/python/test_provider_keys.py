@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Issue 15: a cloud provider with no key anywhere is refused at router creation (its requests
 would go out unauthenticated), naming the variable; `"api_key": ""` is an intentional no-key.
 Through the C ABI (pmx_router_new, pmx_provider_new), with the real process environment."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Library calls from inside the library's callbacks: the log callback runs with no library lock
 held (a call that logs, or waits for the I/O thread, returns), and a blocking call made where
 it would wait for itself (on a router's I/O thread) raises WouldDeadlockError at once."""

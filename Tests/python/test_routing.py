@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Router intelligence through the ABI from Python: lanes, strategies, breakers, budgets,
 cache, stats (JSON and Prometheus), live routing updates, and config errors naming the field."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Keys echoed by a provider in SUCCESSFUL answers never reach the host: the chat reply
 (complete, the blocking stream's events and the async stream's events, the `done` response),
 tool-call arguments, the model list, health, stats (JSON and Prometheus) and the transcript.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Self-tests of the suite-wide secret scan (Tests/secret-scan.py): it finds keys in every
 language's test sources, fails on a planted key naming file:line and the MASKED key (never the
 key), fails when the transcripts are missing or a test that ran left none, and passes on clean

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pmx_router_stream with a blocked callback: memory stays bounded (issue 12, item 3).
 
 A child process (so that VmHWM measures this stream only) streams an answer of ~100,000 chunks

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """router.stream() pulls typed events (pmx_stream_next) and builds the event dicts from their
 fields: they must be the dicts the JSON callback gives for the same request, every type."""
 

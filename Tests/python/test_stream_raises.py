@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Router.stream() / astream() iteration raises on an `error` terminal event (as the openai SDK
 does; it used to end quietly), with the event on the exception; `done` still ends it normally."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The transcript (PMX_TRANSCRIPT_DIR) in a process of its own: what it records, that keys
 never reach it even when a provider echoes them back in its error messages, and that a
 transcript that cannot be opened is logged once and turns itself off.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """mypy (--strict) on typed users of the binding: events narrow by `event.type` (Literal-typed
 `type` fields, the StreamEvent Union) and the openai surface's results are typed attributes.
 mypy is needed (scripts/setup.sh installs it): without it this test fails, it never skips."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real libcurl over loopback against Tests/upstream/fake_upstream.py."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Extreme numbers from an upstream through the real .so: a huge Retry-After family and usage
 figures at INT64_MAX must neither take the process down nor come out unbounded.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures every test file here shares: one fake upstream per test module, reset before each
 test. The HTTP client (``FakeUpstream.send``) and the SSE frame reader (``sse_frames``) live in
 upstream.py beside the start/stop code, which Tests/hostile imports as well.

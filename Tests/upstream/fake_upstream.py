@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Fake LLM provider server for libprovidermux integration tests.
 
 Python 3.11 standard library only. See README.md in this directory for the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fake upstream's Anthropic Messages handler (protocols/anthropic.py).
 
     python3 -m pytest Tests/upstream -q

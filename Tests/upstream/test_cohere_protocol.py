@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fake upstream's Cohere v2 handler (protocols/cohere.py).
 
     python3 -m pytest Tests/upstream -q

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Tests of the fake provider server itself (stdlib clients only).
 
     python3 -m pytest Tests/upstream -q

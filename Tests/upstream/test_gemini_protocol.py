@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fake upstream's Gemini handler (protocols/gemini.py), with stdlib clients.
 
     python3 -m pytest Tests/upstream/test_gemini_protocol.py -q

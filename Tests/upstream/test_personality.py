@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``--personality``: the fake upstream as exactly one kind of local server, at its root.
 
     python3 -m pytest Tests/upstream -q

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fake upstream's OpenAI-compatible variants: protocols/azure.py, lmstudio.py, llamacpp.py.
 
     python3 -m pytest Tests/upstream -q

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Start/stop helper for fake_upstream.py (Python 3.11 standard library only).
 
     import sys; sys.path.insert(0, "<repo>/Tests/upstream")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Instructions per streamed delta read through each binding's stream iterator: C++ (Router::events,
 # and Router::stream's JSON events read with the header's scanner), Rust (Router::stream) and Go
 # (Stream.Next), against the in-process mock provider. callgrind counts every thread, so a figure

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One mock stream of N words read through providermux.hpp; prints "DELTAS BYTES".
 // Built twice by per-delta.sh: -DJSON_CALLBACK reads Router::stream's JSON events with the
 // header's scanner (how a reader did it before the typed events), otherwise range-for over

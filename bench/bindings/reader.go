@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // One mock stream of N words read through the Go binding's Stream.Next; prints "DELTAS BYTES".
 // Copied into a scratch copy of bindings/go as ./reader/main.go by bench/bindings/per-delta.sh.
 package main

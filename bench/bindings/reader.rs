@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! One mock stream of N words read through the crate's `Router::stream`; prints "DELTAS BYTES".
 //! Copied into a scratch copy of bindings/rust (as providermux/examples/reader.rs) by
 //! bench/bindings/per-delta.sh.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cgmark — callgrind phase markers for code that cannot expand the client-request macros itself
  * (bench/python/bench.py --count-instructions loads it with ctypes). cg_zero() starts a phase,

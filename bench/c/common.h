@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * common.h — helpers shared by the C benchmarks: a monotonic clock, sample statistics,
  * /proc/self readings, a growable buffer, a tiny JSON result writer on top of jansson, and

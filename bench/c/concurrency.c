@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * concurrency — N concurrent 256-chunk SSE streams through ONE router (pmx_router_stream_async).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * counted — the counted loopback run behind bench/instructions.sh and the CI guard.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * create — pmx_router_new time from a 20-provider config (no discovery, no health checks).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Instruction-count driver for bench/instructions.sh: N blocking requests (complete; stream,
  * JSON event callback; or pull, the typed pull stream) through one openai-compatible provider
  * with an API key (so masking runs) against the bench nginx. Run under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * latency — raw libcurl vs libprovidermux, interleaved, one process.
  *

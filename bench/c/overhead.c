@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * overhead — where the fixed cost of one blocking request goes, from the floor up.
  *

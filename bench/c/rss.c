@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rss — VmRSS after WARM and after TOTAL sequential non-streaming requests through one router.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scale.c — how the router's whole-router calls grow with the number of providers.
  *

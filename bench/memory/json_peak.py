@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Peak memory of parsing adversarial JSON, through the C ABI (issue 12, item 3).
 
 For each shape, a child process loads libprovidermux.so (PROVIDERMUX_LIB), makes one small

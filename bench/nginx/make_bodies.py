@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the fixed upstream bodies nginx serves for the benchmarks.
 
 Usage: make_bodies.py HTML_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Starts the bench nginx (its own prefix bench/.out/nginx, not the system service) on a free
 # loopback port. Prints "PORT n" and writes the port to bench/.out/nginx/port.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Stops the bench nginx started by start.sh (by the pid in its own prefix; never the system one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

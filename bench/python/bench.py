@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Python-side benchmark: providermux (ctypes binding) vs the official openai SDK vs raw http.client.
 
 Usage (from anywhere; the script creates and re-execs itself inside bench/.out/venv):

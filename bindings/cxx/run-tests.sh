@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the C++ wrapper's tests against an installed prefix (like /work/prebuilt):
 #   bindings/cxx/run-tests.sh PREFIX
 # Compiles Tests/cxx/test_cxx.cpp and examples-cxx/pmx-chat.cpp with -std=c++17 -Wall -Wextra

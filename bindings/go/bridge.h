@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C side of the Go binding: the trampolines (C functions calling the exported Go ones) of the
  * log callback and of model management's progress events. Streams need none: their events are
  * pulled (pmx_stream_next), not called back. */

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Status codes of include/providermux.h (append-only: never reused, never renumbered).
 
 package providermux

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package providermux is the Go binding of libprovidermux, an in-process router for LLM
 // providers (OpenAI-compatible servers, local servers, a mock), over its C ABI with cgo.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the Go binding's whole suite against an installed libprovidermux prefix:
 #   bindings/go/run-tests.sh PREFIX        (e.g. /work/prebuilt or /usr/local)
 # Installs golang-go with apt only when `go` is missing. No network for Go itself

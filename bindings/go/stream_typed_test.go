@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package providermux
 
 // Typed events: the fields filled from the library's pmx_event view (no JSON per event).

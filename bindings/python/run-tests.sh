@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the Python suite against the library of an installed tree: Tests/python (the package
 # tests included: wheel built offline, installed into a fresh venv) and Tests/upstream.
 # Usage: bindings/python/run-tests.sh PREFIX      (e.g. /work/prebuilt or /usr/local)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds and tests the Rust bindings (the workspace: providermux-sys, providermux and the
 # rpath-consumer application) against an installed libprovidermux.
 #

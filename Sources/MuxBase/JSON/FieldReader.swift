@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Reads one JSON object field by field, remembering the path (`providers[1].retry`) so that
 /// every validation error names the field and the reason. Unknown keys are reported by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Elements in one allocation that grows by doubling, moved (never copied) when it grows: the
 /// JSON writer's byte sink and the conversion's value stack. Appending is a compare and a
 /// store; a Swift array paid its uniqueness and capacity checks through the buffer at every

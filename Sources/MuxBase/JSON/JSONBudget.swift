@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The memory bound on parsing (issue 12): a parsed document lives twice for a moment — as the
 /// parser's representation and as the `JSONValue` built from it — and a node costs far more
 /// than its text. With jansson (until issue 14) an empty object `{}` was 3 bytes of text and

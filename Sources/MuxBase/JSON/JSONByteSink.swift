@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Where `JSONWriter` writes a whole document: a raw growable buffer, its bytes copied out once.
 package typealias JSONByteSink = GrowableBuffer<UInt8>
 

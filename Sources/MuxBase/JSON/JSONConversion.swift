@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A tape subtree as a `JSONValue`. Iterative, with its own stack of open containers: a
 /// document may nest `JSONScanner.maxDepth` deep, and a recursive walk costs stack per level
 /// on a host's thread (a debug build under TSan overflowed a test thread's stack at 2,048).

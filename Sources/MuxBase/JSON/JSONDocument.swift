@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A parsed document read in place: the text and a tape of nodes (`JSONNode`), no value tree.
 /// Hot paths (a stream's chunk after chunk) look up the few fields they need through `ref`;
 /// only what is asked for becomes a Swift value (`stringValue`, `value`).

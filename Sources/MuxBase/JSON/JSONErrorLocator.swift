@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Turns a parse failure into the error jansson would report, so that the error class
 /// (invalid UTF-8 or invalid JSON) and the place do not depend on which parser ran.
 ///

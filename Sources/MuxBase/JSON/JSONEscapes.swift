@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// String escapes: read when a string is asked for (a tape node only records that its string
 /// has escapes; the scanner has already checked every one of them).
 enum JSONEscapes {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The member names a decoder reads from one kind of object, chunk after chunk, fixed once
 /// (a `static let`), for `JSONRef.fields(_:)`: ONE walk over an object's members fills the
 /// slot of every name, where `JSONRef[key]` walks the members once per name (a streamed

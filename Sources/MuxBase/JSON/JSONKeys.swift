@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Strings and object keys read from a tape. Keys compare by their bytes after unescaping
 /// (jansson's rule: "é" and "e\u0301" are different keys, "a" and "\u0061" the same). A key
 /// that appears twice in one object counts once, at its first position, with its last

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One entry of a parsed document's tape: every value and every object key is one node, in
 /// document order (an object's members are key, value, key, value…), 16 bytes each. Nothing
 /// is copied out of the text: a string node points at its bytes and is unescaped only when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Numbers as jansson converts them: an integer (no '.', 'e', 'E') must fit Int64 (strtoll:
 /// "too big integer" otherwise), a real is the correctly rounded Double of its text (strtod;
 /// an overflow to infinity is refused, an underflow reads as 0 or a subnormal, `-0.0` stays

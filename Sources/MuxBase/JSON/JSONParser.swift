@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Parses JSON text to `JSONValue` (our own scanner, `JSONScanner`; jansson stays only as the
 /// tests' oracle). For reading a few fields of a document in place, use `JSONDocument`.
 public enum JSONParser {

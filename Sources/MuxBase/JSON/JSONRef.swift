@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Glibc
 
 /// A borrowed node of a `JSONDocument` (its text and tape, by address). Never outlives its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Glibc
 
 /// The byte-level grammar: one pass over the text writes the tape (`JSONNode`s). Accepts

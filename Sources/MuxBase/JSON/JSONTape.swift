@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Glibc
 
 /// The buffers of one parsed document: a copy of the text, followed by 16 zero bytes (the

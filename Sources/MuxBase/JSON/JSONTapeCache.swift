@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Glibc
 
 /// One spare pair of tape buffers per thread, so that a one-shot parse (`JSONParser.parse`, a

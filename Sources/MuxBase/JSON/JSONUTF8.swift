@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Strict UTF-8 as jansson checks it (utf8_check_first / utf8_check_full): no continuation
 /// byte first, no overlong form (C0, C1, E0 80–9F, F0 80–8F), no UTF-16 surrogate (ED A0–BF),
 /// nothing above U+10FFFF (F4 90–BF, F5–FF), no sequence cut short.

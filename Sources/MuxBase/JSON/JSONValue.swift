@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// A JSON value. Objects keep their key order (responses read the way providers wrote them).
 public enum JSONValue: Sendable, Equatable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Serializes `JSONValue` to compact JSON text. A whole document is written into a
 /// `JSONByteSink` (a raw growable buffer: a compare and a store per byte) and copied out once;

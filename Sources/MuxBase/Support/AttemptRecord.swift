@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// One attempt of a routed request, or a candidate passed over without one: what a response's
 /// or an error's `attempts` array lists. Kept typed while the request runs; turned into JSON

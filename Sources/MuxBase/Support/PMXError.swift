@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// An error as the ABI reports it: a status, a message naming what was wrong, and where known
 /// the provider and HTTP status of the last attempt. Messages never contain secrets.

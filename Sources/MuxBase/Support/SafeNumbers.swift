@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 // Int is assumed 64 bits wide (Int64 ↔ Int conversions of parsed JSON integers; the reasons in
 // scripts/lint-numbers.allow rely on it): a 32-bit build must fail here, not trap at run time.

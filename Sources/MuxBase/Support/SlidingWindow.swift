@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// A sliding time window kept as a ring of buckets, each window/buckets long: memory stays
 /// constant however many values are added, and old values slide out in steps of one bucket.

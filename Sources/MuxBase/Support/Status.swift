@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Status codes of the C ABI. Append-only: a value is never reused or renumbered.
 /// Written from abi/abi.json like the PMX_* macros of include/providermux.h (ctest abi_tables).

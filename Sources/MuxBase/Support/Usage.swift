@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// Token usage of one response, in OpenAI's terms.
 ///

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// The library's version: the Swift copy of PMX_VERSION_* in include/providermux.h, generated
 /// with it from abi/abi.json (scripts/gen-abi-tables.py; ctest abi_tables checks they agree).

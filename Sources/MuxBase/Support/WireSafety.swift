@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// The one validator for every string that becomes part of an upstream request line or header
 /// (no copy per codec): a CR or LF in a header value or URL would let a config value or a

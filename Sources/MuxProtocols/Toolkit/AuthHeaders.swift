@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxConfig
 
 /// The request headers every protocol sends, in one order: `Content-Type` (when the call has a

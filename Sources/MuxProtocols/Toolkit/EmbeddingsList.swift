@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// An OpenAI embeddings list (`object`, `data[]`, `model`, `usage`) from the vectors another

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// The provider's own words in an error message: masked (no key can appear), then cut to at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 
 /// OpenAI's finish reasons where other protocols have no word of their own.
 public enum FinishReasons {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// What the stream decoders read from a borrowed `JSONRef` beyond its public surface: the

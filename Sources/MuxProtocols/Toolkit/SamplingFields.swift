@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// The generation settings of an OpenAI request that every other protocol also takes, under

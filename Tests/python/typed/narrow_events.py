@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A typed user of providermux: mypy --strict must accept it (Tests/python/test_typing.py).
 Events are narrowed by `event.type`; the openai surface's results are typed attributes."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What mypy must refuse (Tests/python/test_typing.py): without narrowing, `event` may be any
 event type, and `response` is Optional on the others; a str is not an int."""
 

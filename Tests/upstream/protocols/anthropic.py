@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Anthropic Messages for the fake upstream: ``POST /v1/messages`` (plain and SSE) and
 ``GET /v1/models``. A provider's base_url is ``http://127.0.0.1:PORT/<scope>`` (host root).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Azure OpenAI for the fake upstream, served with the OpenAI shapes (``fu.OpenAIProtocol``'s
 handlers). A provider's base_url is ``http://127.0.0.1:PORT/<scope>`` (the resource root, as
 Azure's own is ``https://<resource>.openai.azure.com``); the paths below follow the scope.

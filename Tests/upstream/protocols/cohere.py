@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Cohere v2 for the fake upstream: ``POST /v2/chat`` (plain and SSE), ``POST /v2/embed``,
 ``GET /v1/models``. A provider's base_url is ``http://127.0.0.1:PORT/<scope>`` (host root).
 

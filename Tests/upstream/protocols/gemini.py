@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Google Gemini (Generative Language API, v1beta) for the fake upstream. A provider's
 base_url is ``http://127.0.0.1:PORT/<scope>`` (host root); the paths after the scope are
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """llama.cpp's ``llama-server`` native endpoints for the fake upstream. A provider's base_url
 is ``http://127.0.0.1:PORT/<scope>/v1`` (llama-server's is ``http://127.0.0.1:8080/v1``): the
 OpenAI-compatible ``/v1/...`` routes are the OpenAI protocol's; the codec strips ``/v1`` to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """LM Studio's own REST API for the fake upstream. A provider's base_url is
 ``http://127.0.0.1:PORT/<scope>/v1`` (LM Studio's is ``http://127.0.0.1:1234/v1``): the
 OpenAI-compatible ``/v1/...`` routes are the OpenAI protocol's; the codec strips ``/v1`` to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Ollama's native API for the fake upstream. A provider's base_url is
 ``http://127.0.0.1:PORT/<scope>`` (the server root, as Ollama's own is
 ``http://127.0.0.1:11434``); the paths below follow the scope segment.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command example streams an answer through a router built from a config file and prints the
 // deltas as they arrive. With the repository's examples/router.json and no local LLM server
 // running, the local providers fail fast and the mock provider answers.

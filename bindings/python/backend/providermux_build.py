@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """In-tree PEP 517 / PEP 660 build backend for the ``providermux`` wheel (standard library only).
 
 No setuptools, no wheel package, nothing fetched: ``pip install ./bindings/python`` works

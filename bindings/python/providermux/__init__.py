@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Python bindings for libprovidermux, over ctypes (standard library only).
 
 The library is found, in order: the ``PROVIDERMUX_LIB`` environment variable (a full path,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``providermux.completion(model=..., messages=..., config=...)``: one call, LiteLLM-style.
 
 Router reuse (the caching rule): a router is built once per distinct config and reused by every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Status codes (include/providermux.h) and the exception classes, one per status class.
 
 Every failure raises a subclass of :class:`ProviderMuxError`, chosen by its status code through

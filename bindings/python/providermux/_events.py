@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Typed event constants (pmx_event.type of include/providermux.h), from abi/abi.json."""
 
 # BEGIN GENERATED abi:python-event-types (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Raw ctypes declarations for libprovidermux (include/providermux.h is the reference).
 
 Every foreign function gets explicit ``argtypes``/``restype``. Strings the library returns are

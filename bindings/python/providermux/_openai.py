@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``providermux.OpenAI`` / ``providermux.AsyncOpenAI``: the openai SDK's client surface over a
 :class:`Router`, so that openai code ports by changing the import and the constructor::
 

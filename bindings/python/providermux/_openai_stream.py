@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Streamed chat completions as the openai SDK hands them out: iterators of
 :class:`ChatCompletionChunk` that raise on failure.
 

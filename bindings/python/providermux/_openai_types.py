@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The openai SDK's result types (openai.types.*), as plain classes over the library's JSON.
 
 The library answers in openai's JSON shape already; these classes only give it openai's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The pull stream (pmx_router_stream_open / pmx_stream_next) and its typed events as the event
 dicts the JSON callback gives: the same keys and values, built from the C fields, so that an
 iterator crosses the FFI once per batch of events and parses JSON only for ``done`` and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Typed views of the JSON the library returns: stream events and responses.
 
 They are ``dict`` subclasses, so ``event["type"]``, ``event.get("content")``, ``==`` with a

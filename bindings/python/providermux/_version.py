@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The package version (read by the build backend too: keep it a plain string literal)."""
 
 # BEGIN GENERATED abi:python-version (scripts/gen-abi-tables.py from abi/abi.json: edit the table, not this)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Finds libprovidermux and links it (the `*-sys` convention: only this package links it).
 //!
 //! Order: `PROVIDERMUX_LIB_DIR` (a directory holding libprovidermux.so; when set it wins, so an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Puts the library directory that providermux-sys found (DEP_PROVIDERMUX_RPATH, from its
 //! `links = "providermux"` metadata) in the rpath of this package's tests and examples, so they
 //! run without LD_LIBRARY_PATH. Cargo applies a build script's link arguments to its own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers for the libFuzzer targets: how an input becomes stream chunks, and the
 // provider configurations the codecs need. Only crashes and sanitizer reports are findings:
 // every harness swallows the errors the library throws on purpose.

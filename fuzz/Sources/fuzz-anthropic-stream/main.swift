@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The anthropic codec's stream decoder over the chunked input (first byte picks the cuts).
 import MuxProviders
 import FuzzSupport

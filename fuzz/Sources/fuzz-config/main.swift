@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RouterConfig.parse on the input as text: JSON parsing, env expansion, every section's validation.
 import MuxConfig
 import FuzzSupport

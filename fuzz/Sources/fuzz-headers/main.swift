@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The headers an upstream uses to steer the router's timing: Retry-After, retry-after-ms,
 // x-ms-retry-after-ms, x-ratelimit-reset-requests / -tokens and (in the body) Google's
 // RetryInfo.retryDelay. The first byte picks the codec (low nibble) and the status (high

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JSON scanner against jansson (the oracle, JanssonOracle.swift shared with the Swift
 // tests): the input is one document. Both must accept or refuse it alike — the same error
 // class (invalid UTF-8 / invalid JSON) at the same line, column and byte — and, when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NDJSONDecoder over the input cut into chunks (first byte picks the cuts). Besides crashes it
 // checks that the lines do not depend on where the stream was cut.
 import MuxTransport

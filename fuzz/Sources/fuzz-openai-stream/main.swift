@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OpenAIStreamDecoder (SSE + chunk JSON read in place from jansson) over the chunked input.
 import MuxProtocols
 import FuzzSupport

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ChatRequest.parse (aliases, validation), what routing reads off it (RequestNeeds: token
 // estimates, capabilities) and the response-cache key (sorted, normalized serialization).
 import MuxBase

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A codec's decodeChat (a non-streamed 2xx answer → an OpenAI chat.completion) and
 // decodeModels on the input. The first byte picks the codec (one provider type of each), the
 // rest is the body: one decode pair per execution keeps the rate up and lets libFuzzer's

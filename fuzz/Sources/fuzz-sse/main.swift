@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SSEDecoder over the input cut into chunks (first byte picks the cuts). Besides crashes it
 // checks the decoder's promise: the events do not depend on where the stream was cut.
 import MuxTransport

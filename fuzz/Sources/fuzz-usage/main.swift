@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Usage decoding with numbers from the input, in every protocol. The first byte picks the
 // protocol (low nibble) and whether the answer is a plain body or a stream (high bit); the
 // rest is a comma-separated list of number literals (bytes outside [0-9eE+-.] dropped, so

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command outside is built by run-tests.sh in a temporary module OUTSIDE the repository, the
 // way another project depends on the binding: only PKG_CONFIG_PATH points at the installed
 // prefix (no CGO_LDFLAGS), and it runs with no LD_LIBRARY_PATH (the rpath comes from

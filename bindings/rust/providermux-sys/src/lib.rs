@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Raw FFI declarations of libprovidermux's C ABI (`include/providermux.h`, the reference for
 //! ownership, threading and callbacks): every function, the structs `pmx_error`, `pmx_event`,
 //! `pmx_str`, `pmx_tool_call_delta`, and the status, event-type and log-level constants.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Streams an answer and prints the deltas as they arrive.
 //!
 //!     cargo run --example chat -- ../../examples/router.json [-m MODEL] [PROMPT...]

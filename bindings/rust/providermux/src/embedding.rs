@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Typed embeddings and model listing: [`EmbeddingRequest`] / [`EmbeddingResponse`]
 //! (`Router::embeddings`) and [`ModelList`] (`Router::list_models`), in OpenAI's shape plus the
 //! router's members (docs/VOCABULARY.md). Unnamed members are kept in `extra`.

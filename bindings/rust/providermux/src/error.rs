@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! [`Error`]: a failed call or a stream that ended with an `error` event.
 
 use std::fmt;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Stream events: [`Event`], [`EventKind`], [`ToolCallDelta`] and [`Usage`]
 //! (docs/VOCABULARY.md, "Stream events").
 

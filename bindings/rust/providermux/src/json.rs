@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! A tiny JSON scanner: just enough to read a few top-level members of the documents the
 //! library returns (an event's `type` and `content`, an error event's `code`, `message`, ...).
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Rust API of libprovidermux: one in-process router for LLM providers, over its C ABI
 //! (include/providermux.h is the reference; the raw declarations are the `providermux-sys`
 //! crate, re-exported as [`sys`]).

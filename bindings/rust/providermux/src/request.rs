@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Typed chat requests: [`ChatRequest`] and its [`Message`]s, content parts and tools, in
 //! OpenAI's JSON shape (docs/VOCABULARY.md, "Request"), serialized with serde.
 //!

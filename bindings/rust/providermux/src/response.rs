@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Typed responses: [`ChatCompletion`] (what `Router::complete` returns and a stream's `done`
 //! event carries) with the router's extras (`provider`, `attempts`, `latency_ms`,
 //! `usage.cost_usd`), and [`Attempt`]. docs/VOCABULARY.md, "Response", is the reference.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Streaming: [`StreamIter`], the pull iterator behind [`Router::stream`](crate::Router::stream)
 //! and [`Router::stream_with`](crate::Router::stream_with), and the JSON-callback trampoline
 //! behind [`Router::model_manage_with`](crate::Router::model_manage_with).

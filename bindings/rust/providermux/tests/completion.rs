@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Typed requests and responses (serde): `complete` returns a `ChatCompletion`, streams end
 //! in one, tool calls come out typed, errors carry their status. Against the mock provider
 //! and the project's fake upstream (Tests/upstream/fake_upstream.py).

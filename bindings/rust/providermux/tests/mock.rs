@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Against the in-process mock provider (no network).
 
 mod common;

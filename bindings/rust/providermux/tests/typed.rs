@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Typed stream events: the fields copied from the library's `pmx_event` view (no JSON per
 //! event), against the mock provider and the fake upstream.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Against the project's fake upstream (Tests/upstream/fake_upstream.py), an OpenAI-compatible
 //! server on loopback started per test.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The rpath of an application's binary: the library directory providermux-sys found.
 fn main() {
     if let Some(dirs) = std::env::var_os("DEP_PROVIDERMUX_RPATH") {

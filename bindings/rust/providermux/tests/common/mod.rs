@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Test helpers: requests and the project's fake upstream as a child process.
 #![allow(dead_code)]
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! One typed completion through the mock provider; prints the answer.
 use providermux::{ChatRequest, Message, Router};
 
