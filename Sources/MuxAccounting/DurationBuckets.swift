@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
 /// Per-bucket counts of durations for a Prometheus histogram (`_bucket{le="…"}`), over a fixed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Prometheus exposition through the C ABI, read by the official parser (issue 15, item 6).
 
 `prometheus_client`'s text parser must accept the whole exposition, durations must come out as
