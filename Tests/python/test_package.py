@@ -62,15 +62,16 @@ def run(args, timeout=120, **kwargs):
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    """A wheel built by pip through the in-tree PEP 517 backend, offline, with the library this
-    test run uses (PROVIDERMUX_LIB as ctest sets it)."""
+    """A wheel built by pip through hatchling and bindings/python/hatch_build.py, offline (no
+    build isolation: scripts/setup.sh installs hatchling), with the library this test run uses
+    (PROVIDERMUX_LIB as ctest sets it)."""
     out = tmp_path_factory.mktemp("wheel")
     lib = os.environ.get("PROVIDERMUX_LIB") or library_file()
     # The source tree is copied: a build must not need (or leave anything in) the checkout.
     src = out / "src"
     shutil.copytree(BINDINGS, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    run([sys.executable, "-m", "pip", "wheel", "--no-index", "--no-deps", "-w", str(out),
-         str(src)], env=clean_env(PROVIDERMUX_LIB=lib), timeout=180)
+    run([sys.executable, "-m", "pip", "wheel", "--no-index", "--no-deps", "--no-build-isolation",
+         "-w", str(out), str(src)], env=clean_env(PROVIDERMUX_LIB=lib), timeout=180)
     wheels = sorted(out.glob("providermux-*.whl"))
     assert len(wheels) == 1, wheels
     return str(wheels[0]), lib
@@ -150,12 +151,13 @@ def test_wheel_contents(wheel):
         dist = "providermux-%s.dist-info/" % providermux.__version__
         for name in ("providermux/__init__.py", "providermux/_lib.py", "providermux/py.typed",
                      "providermux/_native/libprovidermux.so.0", dist + "METADATA",
-                     dist + "LICENSE", dist + "WHEEL", dist + "RECORD"):
+                     dist + "licenses/LICENSE", dist + "WHEEL", dist + "RECORD"):
             assert name in names, sorted(names)
         assert not any("__pycache__" in n or n.endswith(".pyc") for n in names), names
         native = whl.getinfo("providermux/_native/libprovidermux.so.0")
-        # A real file (the symlinks resolved), the very library the build was given.
-        assert native.file_size == os.path.getsize(os.path.realpath(lib))
+        # A real file (the symlinks resolved), the very library the build was given, stripped
+        # (Tests/wheel checks its build id and sections).
+        assert native.file_size < os.path.getsize(os.path.realpath(lib))
         assert (native.external_attr >> 16) & 0o170000 == 0o100000
         assert (native.external_attr >> 16) & 0o111
         assert whl.read(native.filename)[:4] == b"\x7fELF"
@@ -164,10 +166,10 @@ def test_wheel_contents(wheel):
         metadata = whl.read(dist + "METADATA").decode()
         assert "Name: providermux" in metadata
         assert "Version: %s" % providermux.__version__ in metadata
-        assert "\nLicense: Apache-2.0\n" in metadata
-        assert "Classifier: License :: OSI Approved :: Apache Software License" in metadata
+        assert "\nLicense-Expression: Apache-2.0\n" in metadata
+        assert "\nLicense-File: LICENSE\n" in metadata
         with open(os.path.join(BINDINGS, "LICENSE"), "rb") as f:
-            assert whl.read(dist + "LICENSE") == f.read()
+            assert whl.read(dist + "licenses/LICENSE") == f.read()
         record = whl.read(dist + "RECORD").decode().splitlines()
         assert sorted(line.split(",")[0] for line in record) == sorted(names)
 
@@ -180,18 +182,19 @@ def test_build_without_any_library_fails_clearly(tmp_path):
     env = clean_env(PKG_CONFIG_PATH=str(tmp_path), PKG_CONFIG_LIBDIR=str(tmp_path),
                     PROVIDERMUX_NO_BUILD="1")
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-index", "--no-deps",
+                             "--no-build-isolation",
                              "-w", str(tmp_path / "out"), str(src)], capture_output=True,
                             text=True, timeout=120, env=env)
     assert result.returncode != 0
     assert "PROVIDERMUX_LIB" in result.stdout + result.stderr
 
 
-BUILD_HOOK = ("import sys; sys.path.insert(0, 'backend'); import providermux_build as b; "
-              "print(b.build_wheel(sys.argv[1]))")
+BUILD_HOOK = ("import sys; from hatchling.build import build_wheel; "
+              "print(build_wheel(sys.argv[1]))")
 
 
 def build_with_backend(src, out, env):
-    """Calls the backend's build_wheel hook directly; returns (wheel path, backend log)."""
+    """Calls hatchling's build_wheel hook directly; returns (wheel path, build hook log)."""
     os.makedirs(out, exist_ok=True)
     result = run([sys.executable, "-c", BUILD_HOOK, str(out)], cwd=str(src), env=env,
                  timeout=120)
@@ -214,11 +217,12 @@ def test_library_search_order_build_tree_then_pkg_config(tmp_path, wheel):
         "Version: 0.1.0\nLibs: -L${libdir} -lprovidermux\n" % prefix)
     env = clean_env(PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"), PROVIDERMUX_NO_BUILD="1")
 
+    with zipfile.ZipFile(wheel[0]) as whl:  # the same library, stripped the same way
+        shipped = whl.getinfo("providermux/_native/libprovidermux.so.0").file_size
     path, log = build_with_backend(src, tmp_path / "out1", env)
     assert "(from pkg-config)" in log, log
     with zipfile.ZipFile(path) as whl:
-        assert whl.getinfo("providermux/_native/libprovidermux.so.0").file_size \
-            == os.path.getsize(lib)
+        assert whl.getinfo("providermux/_native/libprovidermux.so.0").file_size == shipped
 
     (repo / "build" / "lib").mkdir(parents=True)
     os.symlink(lib, str(repo / "build" / "lib" / "libprovidermux.so.0"))
@@ -231,7 +235,7 @@ def test_source_package_has_py_typed_and_version():
     assert os.path.isfile(os.path.join(BINDINGS, "providermux", "py.typed"))
     with open(os.path.join(BINDINGS, "pyproject.toml")) as f:
         pyproject = f.read()
-    assert 'build-backend = "providermux_build"' in pyproject
+    assert 'build-backend = "hatchling.build"' in pyproject
     assert re.match(r"^\d+\.\d+\.\d+$", providermux.__version__)
 
 
@@ -688,18 +692,17 @@ def test_concurrent_astreams():
 
 def test_sdist_carries_the_license(tmp_path):
     """The sdist has the license text and declares it (an unpacked sdist builds a wheel that
-    carries it too: the backend reads LICENSE from the project directory)."""
+    carries it too: hatchling reads LICENSE from the project directory). Built in place: the
+    sdist takes the Swift sources from ../.. (Tests/wheel checks them)."""
     import tarfile
-    src = tmp_path / "python"
-    shutil.copytree(BINDINGS, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    hook = ("import sys; sys.path.insert(0, 'backend'); import providermux_build as b; "
-            "print(b.build_sdist(sys.argv[1]))")
+    hook = ("import sys; from hatchling.build import build_sdist; "
+            "print(build_sdist(sys.argv[1]))")
     os.makedirs(str(tmp_path / "out"))
-    result = run([sys.executable, "-c", hook, str(tmp_path / "out")], cwd=str(src),
+    result = run([sys.executable, "-c", hook, str(tmp_path / "out")], cwd=BINDINGS,
                  env=clean_env(), timeout=120)
     base = "providermux-%s" % providermux.__version__
     with tarfile.open(str(tmp_path / "out" / result.stdout.strip().splitlines()[-1])) as tar:
         with open(os.path.join(BINDINGS, "LICENSE"), "rb") as f:
             assert tar.extractfile(base + "/LICENSE").read() == f.read()
         pkg_info = tar.extractfile(base + "/PKG-INFO").read().decode()
-    assert "\nLicense: Apache-2.0\n" in pkg_info
+    assert "\nLicense-Expression: Apache-2.0\n" in pkg_info
