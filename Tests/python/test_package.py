@@ -20,13 +20,12 @@ import pytest
 
 providermux = pytest.importorskip("providermux")
 
+from pip_env import clean_env, run  # noqa: E402
 from pmx_testlib import BINDINGS, ROOT, adrain, mock_config, user  # noqa: E402
 
 HEADER = os.path.join(ROOT, "include", "providermux.h")
 LONG_PROMPT = " ".join("word%d" % i for i in range(60))
 SLOW = {"name": "slow", "type": "mock", "token_delay_ms": 50}
-QUIET_PIP = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1",
-             "PIP_NO_INPUT": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def library_file():
@@ -39,23 +38,6 @@ def library_file():
             if "libprovidermux" in line:
                 return line.split()[-1]
     pytest.skip("cannot tell where libprovidermux was loaded from")
-
-
-def clean_env(**extra):
-    """The environment for the build and the venv: no PYTHONPATH, no PROVIDERMUX_LIB."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PROVIDERMUX_LIB", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
-           and not k.startswith("PIP_")}
-    env.update(QUIET_PIP)
-    env.update(extra)
-    return env
-
-
-def run(args, timeout=120, **kwargs):
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
-    assert result.returncode == 0, "%s\nstdout:\n%s\nstderr:\n%s" % (
-        args, result.stdout, result.stderr)
-    return result
 
 
 # -- the wheel and a fresh venv --------------------------------------------------------------

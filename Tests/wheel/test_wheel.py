@@ -23,13 +23,12 @@ import pytest
 ROOT = os.environ.get("PMX_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 BINDINGS = os.path.join(ROOT, "bindings", "python")
-sys.path.insert(0, os.path.join(ROOT, "Tests", "upstream"))
+sys.path[:0] = [os.path.join(ROOT, "Tests", "upstream"), os.path.join(ROOT, "Tests", "python")]
+import pip_env  # noqa: E402
+from pip_env import clean_env  # noqa: E402
 from upstream import FakeUpstream  # noqa: E402
 
 KEY = "sk-test-WHEEL-8c1d2e7a90"
-# What a user's shell may have that would hide a broken wheel: all removed.
-HIDING = ("PROVIDERMUX_LIB", "LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONPATH", "PYTHONHOME",
-          "VIRTUAL_ENV", "PMX_SOURCE_DIR")
 
 
 def version():
@@ -38,19 +37,8 @@ def version():
     return "%d.%d.%d" % (v["major"], v["minor"], v["patch"])
 
 
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in HIDING and not k.startswith("PIP_")}
-    env.update({"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1", "PIP_NO_INPUT": "1",
-                "PYTHONDONTWRITEBYTECODE": "1"})
-    env.update(extra)
-    return env
-
-
 def run(args, timeout=300, **kwargs):
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
-    assert result.returncode == 0, "%s\nstdout:\n%s\nstderr:\n%s" % (
-        args, result.stdout, result.stderr)
-    return result
+    return pip_env.run(args, timeout=timeout, **kwargs)
 
 
 def library():
