@@ -3,8 +3,8 @@
 # Runs the Python suite against the library of an installed tree: Tests/python (the package
 # tests included: wheel built offline, installed into a fresh venv) and Tests/upstream.
 # Usage: bindings/python/run-tests.sh PREFIX      (e.g. /work/prebuilt or /usr/local)
-# Needs python3 with pytest (and python3-venv for the install tests, else they skip); installs
-# nothing. PYTHON overrides the interpreter. Exits non-zero on failure; never runs over ~3 min.
+# Needs python3 with pytest and hatchling (and python3-venv for the install tests, else they
+# skip); installs nothing. PYTHON overrides the interpreter. Exits non-zero on failure; never runs over ~3 min.
 set -euo pipefail
 prefix=${1:?usage: $0 PREFIX}
 prefix=$(cd "$prefix" && pwd)
@@ -21,6 +21,11 @@ if [ -z "$lib" ]; then
 fi
 if ! "$python" -c 'import pytest' 2>/dev/null; then
   echo "run-tests.sh: $python has no pytest (apt-get install python3-pytest, or pip install pytest)" >&2
+  exit 2
+fi
+# test_package.py builds the wheel offline, without build isolation: the backend must be here.
+if ! "$python" -c 'import hatchling' 2>/dev/null; then
+  echo "run-tests.sh: $python has no hatchling (the package's build backend: pip install hatchling)" >&2
   exit 2
 fi
 
