@@ -184,7 +184,8 @@ def build_with_backend(src, out, env):
 
 
 def test_library_search_order_build_tree_then_pkg_config(tmp_path, wheel):
-    """Without PROVIDERMUX_LIB: ../../build/lib first, then `pkg-config --variable=libdir`."""
+    """Without PROVIDERMUX_LIB: ../../build/lib first (only in a checkout: ../../Package.swift),
+    then `pkg-config --variable=libdir`."""
     if shutil.which("pkg-config") is None:
         pytest.skip("pkg-config is not installed")
     lib = os.path.realpath(wheel[1])
@@ -209,6 +210,9 @@ def test_library_search_order_build_tree_then_pkg_config(tmp_path, wheel):
     (repo / "build" / "lib").mkdir(parents=True)
     os.symlink(lib, str(repo / "build" / "lib" / "libprovidermux.so.0"))
     path, log = build_with_backend(src, tmp_path / "out2", env)
+    assert "(from pkg-config)" in log, "a build/lib outside a checkout must not count: " + log
+    (repo / "Package.swift").write_text("// the checkout's marker\n")
+    path, log = build_with_backend(src, tmp_path / "out3", env)
     assert "(from the build tree)" in log, log
     assert "_native" not in os.listdir(str(src / "providermux")), "the build wrote into the tree"
 

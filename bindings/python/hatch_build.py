@@ -7,7 +7,8 @@ platform (``py3-none-linux_x86_64``: ctypes, so any Python 3; scripts/build-whee
 turns it into a manylinux wheel with auditwheel). The library is taken from the first of:
 
 1. ``PROVIDERMUX_LIB``: that file (an already built library: no Swift build);
-2. the checkout's build tree: ``../../build/lib/libprovidermux.so.0`` (or ``.so``);
+2. the checkout's build tree: ``../../build/lib/libprovidermux.so.0`` (or ``.so``), when
+   ``../..`` is the checkout (has Package.swift);
 3. an installed tree: ``pkg-config --variable=libdir providermux`` (PKG_CONFIG_PATH applies);
 4. a build from source with ``scripts/build-lib.sh``: in the sdist's ``native/`` copy of the
    Swift package, else in the checkout. Unless ``PROVIDERMUX_NO_BUILD`` is set; when the
@@ -115,7 +116,9 @@ def find_library(project, scratch):
             raise RuntimeError("PROVIDERMUX_LIB: no such file: %s" % explicit)
         return os.path.realpath(explicit), "PROVIDERMUX_LIB"
     repo = os.path.dirname(os.path.dirname(project))
-    for name in NAMES:
+    # Only a checkout's build tree: an unpacked sdist's ../.. is any folder (pip's temp dir).
+    in_checkout = os.path.isfile(os.path.join(repo, "Package.swift"))
+    for name in NAMES if in_checkout else ():
         path = os.path.join(repo, "build", "lib", name)
         if os.path.isfile(path):
             return os.path.realpath(path), "the build tree"
