@@ -26,7 +26,8 @@ def _candidates():
         # An explicit choice is final: a wrong path must fail loudly, not fall back silently.
         return [env], True
     here = os.path.dirname(os.path.abspath(__file__))
-    # The copy an installed wheel carries (bindings/python/pyproject.toml puts it there).
+    # The copy an installed wheel carries (bindings/python/hatch_build.py puts it there; in the
+    # manylinux wheel its RPATH finds the libcurl auditwheel bundled in providermux.libs/).
     paths = [os.path.join(here, "_native", _SONAME), os.path.join(here, _SONAME)]
     # bindings/python/providermux -> repository root
     root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
