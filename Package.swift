@@ -16,6 +16,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl"),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson"),
+        // hiredis, loaded with dlopen when a router is configured with "shared" (the .so does not
+        // NEED it): compiled against Debian's libhiredis-dev headers (Sources/CHiredis/include).
+        .target(name: "CHiredis"),
         // The core: one target per layer, lowest first (docs/ARCHITECTURE.md). A target depends
         // only on targets listed before it, so naming a type of a higher layer fails to build.
         // MuxBase parses JSON itself (JSON/JSONScanner.swift): the library no longer links
@@ -25,8 +28,10 @@ let package = Package(
         .target(name: "MuxConfig", dependencies: ["MuxBase", "MuxTransport"]),
         .target(name: "MuxProtocols", dependencies: ["MuxBase", "MuxTransport", "MuxConfig"]),
         .target(name: "MuxAccounting", dependencies: ["MuxBase", "MuxConfig"]),
+        // Shared state on Redis (the `shared` section): the link, the Lua scripts, the key layout.
+        .target(name: "MuxShared", dependencies: ["MuxBase", "MuxConfig", "CHiredis"]),
         .target(name: "MuxProviders", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting"]),
-        .target(name: "MuxRouting", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders"]),
+        .target(name: "MuxRouting", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxShared", "MuxProviders"]),
         .target(
             name: "ProviderMux",
             dependencies: ["MuxBase", "MuxConfig", "MuxProtocols", "MuxRouting"],
@@ -40,7 +45,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProviderMuxCoreTests",
-            dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting", "CCurl", "CJansson"]
+            dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxShared", "MuxProviders", "MuxRouting", "CCurl", "CJansson"]
         ),
     ]
 )

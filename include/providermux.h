@@ -366,6 +366,12 @@ typedef struct pmx_router pmx_router;
  * Returns: PMX_OK or an error below; on failure no thread was left running.
  * Errors: as pmx_provider_new, plus PMX_ERR_DUPLICATE_PROVIDER. Unknown keys are errors.
  *         PMX_ERR_INTERNAL when libcurl cannot be initialized or the I/O thread not started.
+ *         With "shared" (state on Redis: {"redis": "redis://[[user]:password@]HOST[:PORT][/DB]",
+ *         "key_prefix": "pmx:", "timeout_ms": 20, "reconnect_ms": 1000}), PMX_ERR_CONFIG also
+ *         when libhiredis.so.0.14 cannot be loaded (it is loaded on demand, only then); an
+ *         unreachable Redis is NOT an error: the router starts degraded (local state) and
+ *         connects later. With "shared" the call waits up to timeout_ms for the first connect.
+ *         The password never appears in messages, logs or documents.
  * Thread-safe.
  */
 PMX_API pmx_status pmx_router_new(pmx_router **out, const char *router_json, pmx_error *err);
@@ -721,6 +727,11 @@ PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *
  * "discovered" marks providers found by local discovery). Network providers are probed at most
  * 64 at a time (10,000 providers never open 10,000 sockets at once): the call blocks for about
  * ceil(n / 64) health timeouts at worst (timeouts.health_ms), usually one round trip per 64.
+ * With "shared" configured the document also has "shared": {"redis": "connected"|"degraded",
+ * "url" (password masked), "key_prefix", "timeout_ms", "transitions", "fallbacks",
+ * "cache_hits", "cache_misses", "last_error" (while degraded)}: the call PINGs Redis (or
+ * reconnects when due), waiting at most timeout_ms. "circuits" and "rate_limit" stay this
+ * router's local state (used while degraded); the shared ones live on Redis.
  * Any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
  * out:  receives the document; free it with pmx_string_free. NULL on failure.
  * Returns: PMX_OK, also when providers are unhealthy (that is what the document reports).

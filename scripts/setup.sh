@@ -20,6 +20,10 @@ install_missing() {
 
 install_missing libcurl4-openssl-dev libjansson-dev cmake ninja-build pkg-config binutils golang-go \
   python3-venv valgrind nginx-light
+# Shared state (issue 17): hiredis's headers to build against (the library is loaded on demand,
+# only by a router configured with "shared"), and redis-server, which the tests start themselves
+# on a free loopback port (Tests/python/test_shared_redis.py).
+install_missing libhiredis-dev redis-server
 # The Rust bindings' serde / serde_json, as Debian's packaged crates (/usr/share/cargo/registry):
 # bindings/rust/run-tests.sh builds against them offline. No recommends: those pull in ~60 more
 # crates the bindings do not use.

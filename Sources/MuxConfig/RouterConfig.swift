@@ -31,6 +31,8 @@ public struct RouterConfig: Sendable {
     public var cache = CacheSettings()
     public var health = HealthSettings()
     public var discovery = DiscoverySettings()
+    /// Shared state on Redis (`shared`); nil = every router keeps its own.
+    public var shared: SharedSettings?
 
     public init(providers: [ProviderConfig]) { self.providers = providers }
 
@@ -70,6 +72,7 @@ public struct RouterConfig: Sendable {
         if var c = try r.object("cache") { config.cache = try CacheSettings.parse(&c) }
         if var h = try r.object("health_checks") { config.health = try HealthSettings.parse(&h) }
         if var d = try r.object("discovery") { config.discovery = try DiscoverySettings.parse(&d) }
+        if var s = try r.object("shared") { config.shared = try SharedSettings.parse(&s) }
         if let p = try parsePolicy(&r, "unsupported_params") { config.unsupportedParams = p }
         if var retry = try r.object("retry") { config.retry = try RetrySettings().overlaid(with: &retry) }
         if var t = try r.object("tls") { config.tls = try TLSSettings.parse(&t) }

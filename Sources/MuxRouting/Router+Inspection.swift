@@ -163,7 +163,10 @@ extension Router {
             addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], to: &o)
             list.append(.object(o))
         }
-        return ["providers": .array(list)]
+        var doc = JSONObject()
+        doc["providers"] = .array(list)
+        if let s = sharedJSON(probe: true) { doc["shared"] = s }
+        return .object(doc)
     }
 
     /// Circuit breakers (per model), rate limits, the periodic monitor's last verdict, discovery.

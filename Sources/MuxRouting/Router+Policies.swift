@@ -12,11 +12,15 @@ extension Router {
         let (routing, providers, laneBudgets) = providersLock.withLock { (self.routing, self.providers, self.laneBudgets) }
         var planner = RoutePlanner(routing: routing, providers: providers)
         planner.facts = { [unowned self] c, needs in facts(for: c, needs: needs) }
-        planner.budgetAction = { [routerBudget] lane in
+        planner.budgetAction = { [routerBudget, unowned self] lane in
             let now = MonotonicClock.nanos()
             var actions: [BudgetSettings.OnExceeded] = []
-            if let b = routerBudget, b.exhausted(nowNs: now) { actions.append(b.settings.onExceeded) }
-            if let lane, let b = laneBudgets[lane], b.exhausted(nowNs: now) { actions.append(b.settings.onExceeded) }
+            if let b = routerBudget, b.exhausted(nowNs: now) || sharedBudgetExhausted(lane: nil, usd: b.settings.usd) {
+                actions.append(b.settings.onExceeded)
+            }
+            if let lane, let b = laneBudgets[lane], b.exhausted(nowNs: now) || sharedBudgetExhausted(lane: lane, usd: b.settings.usd) {
+                actions.append(b.settings.onExceeded)
+            }
             if actions.contains(.fail) { return .fail }
             return actions.first
         }
@@ -95,7 +99,7 @@ extension Router {
     package func makeContext(plan: RoutePlan, planner: RoutePlanner, needs: RequestNeeds, streaming: Bool) -> ExecutionContext {
         let context = ExecutionContext(metrics: metrics)
         let tokens = needs.estimatedTokens
-        context.admit = { [unowned self] c in admit(c, estimatedTokens: tokens) }
+        context.admit = { [unowned self] c in admit(c, estimatedTokens: tokens, lane: plan.lane) }
         context.attemptEnded = { [unowned self] c, outcome in attemptEnded(c, outcome, estimatedTokens: tokens, lane: plan.lane) }
         context.cost = { [pricing] c, usage in
             guard let model = c.effectiveModel else { return nil }
@@ -111,7 +115,8 @@ extension Router {
 
     /// Loop thread, right before an attempt: its circuit must let it through and its rate limits
     /// must have room. A refused candidate is passed over, not attempted.
-    package func admit(_ c: RequestExecution.Candidate, estimatedTokens: Int) -> PMXError? {
+    package func admit(_ c: RequestExecution.Candidate, estimatedTokens: Int, lane: String? = nil) -> PMXError? {
+        if let verdict = sharedAdmit(c, estimatedTokens: estimatedTokens, lane: lane) { return verdict }
         let now = loop.nowNs
         let b = breaker(for: c.seriesKey, provider: c.provider)
         guard b.allow(nowNs: now) else {
@@ -135,6 +140,7 @@ extension Router {
 
     /// Loop thread: what one attempt's outcome changes in the breaker, the rate limiter and the budgets.
     package func attemptEnded(_ c: RequestExecution.Candidate, _ outcome: AttemptOutcome, estimatedTokens: Int, lane: String?) {
+        if sharedAttemptEnded(c, outcome, estimatedTokens: estimatedTokens, lane: lane) { return }
         let now = loop.nowNs
         let b = breaker(for: c.seriesKey, provider: c.provider)
         var spent: Usage?

@@ -134,6 +134,7 @@ extension Router {
             list.append(.object(po))
         }
         o["providers"] = .array(list)
+        if let s = sharedJSON(probe: false) { o["shared"] = s }
         return .object(o)
     }
 

@@ -5,6 +5,7 @@ import MuxConfig
 import MuxProtocols
 import MuxAccounting
 import MuxProviders
+import MuxShared
 import Synchronization
 
 /// A router: providers, routing policy, one event loop. Safe to share between threads; every
@@ -27,6 +28,8 @@ public final class Router: @unchecked Sendable {
     public let metrics = MetricsRegistry()
     public let cache: ResponseCache
     package let routerBudget: BudgetTracker?
+    /// State shared on Redis (`shared`), nil when not configured: then nothing below asks it.
+    package let shared: SharedState?
     /// Guards `providers`, `routing` and `laneBudgets`: what requests are planned from.
     package let providersLock = ConditionLock()
     package var providers: [ProviderRuntime]
@@ -81,6 +84,7 @@ public final class Router: @unchecked Sendable {
         store.enabled = true
         cache = ResponseCache(settings: store)
         routerBudget = config.budget.map(BudgetTracker.init)
+        shared = try config.shared.map(SharedState.init)
         providers = []
         routing = config.routing
         policy = Locked(PolicyState(rng: SplitMix64(seed: config.routing.seed ?? MonotonicClock.nanos())))
@@ -256,7 +260,7 @@ public final class Router: @unchecked Sendable {
 
         var cacheKey: String?
         if case .chat(let r, _) = operation, route.cache ?? cacheSettings.enabled, let key = ResponseCache.key(for: r) {
-            if let hit = cache.get(key, nowNs: MonotonicClock.nanos()) {
+            if let hit = sharedCacheGet(key) ?? cache.get(key, nowNs: MonotonicClock.nanos()) {
                 replayCached(hit, handle: handle, sink: sink)
                 return handle
             }
@@ -275,10 +279,15 @@ public final class Router: @unchecked Sendable {
             maxTotalAttempts: route.maxTotalAttempts ?? maxTotalAttempts,
             maxTotalAttemptsField: route.maxTotalAttempts != nil ? "route.max_total_attempts" : "limits.max_total_attempts",
             context: context, label: plan.label,
-            sink: { [counters] event in
+            sink: { [counters, shared, cacheSettings] event in
                 if case .done(let response) = event {
                     counters.withLock { $0.successes += 1 }
-                    if let cacheKey { cacheRef.put(cacheKey, response: Self.cacheable(response), nowNs: MonotonicClock.nanos()) }
+                    if let cacheKey {
+                        let stored = Self.cacheable(response)
+                        if !Self.sharedCachePut(shared, cacheSettings, cacheKey, stored) {
+                            cacheRef.put(cacheKey, response: stored, nowNs: MonotonicClock.nanos())
+                        }
+                    }
                 }
                 if case .error = event { counters.withLock { $0.failures += 1 } }
                 sink(event)

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// dlopen of libhiredis: see include/chiredis.h for why the library is not linked.
+#include "chiredis.h"
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static struct {
+    redisContext *(*connectWithTimeout)(const char *, int, const struct timeval);
+    int (*setTimeout)(redisContext *, const struct timeval);
+    int (*enableKeepAlive)(redisContext *);
+    void (*free)(redisContext *);
+    int (*appendArgv)(redisContext *, int, const char **, const size_t *);
+    int (*bufferWrite)(redisContext *, int *);
+    int (*getReply)(redisContext *, void **);
+    void (*freeReply)(void *);
+} api;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static char loadError[256];
+static int loaded;
+
+static void load(void) {
+    const char *path = getenv("PMX_HIREDIS_LIBRARY");
+    if (!path || !*path) path = "libhiredis.so.0.14";
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(loadError, sizeof loadError, "cannot load %s (install libhiredis0.14): %s", path, why ? why : "?");
+        return;
+    }
+#define SYM(field, name) \
+    if (!(*(void **)&api.field = dlsym(h, name))) { \
+        snprintf(loadError, sizeof loadError, "%s has no %s", path, name); return; }
+    SYM(connectWithTimeout, "redisConnectWithTimeout")
+    SYM(setTimeout, "redisSetTimeout")
+    SYM(enableKeepAlive, "redisEnableKeepAlive")
+    SYM(free, "redisFree")
+    SYM(appendArgv, "redisAppendCommandArgv")
+    SYM(bufferWrite, "redisBufferWrite")
+    SYM(getReply, "redisGetReply")
+    SYM(freeReply, "freeReplyObject")
+#undef SYM
+    loaded = 1;
+}
+
+int pmx_hiredis_load(char *err, size_t errlen) {
+    pthread_once(&once, load);
+    if (loaded) return 0;
+    if (err && errlen) snprintf(err, errlen, "%s", loadError);
+    return -1;
+}
+
+redisContext *pmx_hiredis_connect(const char *host, int port, int timeout_ms, char *err, size_t errlen) {
+    if (pmx_hiredis_load(err, errlen) != 0) return NULL;
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    redisContext *c = api.connectWithTimeout(host, port, tv);
+    if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
+    if (c->err) {
+        snprintf(err, errlen, "%s", c->errstr);
+        api.free(c);
+        return NULL;
+    }
+    if (api.setTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, errlen, "cannot set the socket timeout: %s", c->errstr);
+        api.free(c);
+        return NULL;
+    }
+    api.enableKeepAlive(c);
+    return c;
+}
+
+void pmx_hiredis_free(redisContext *c) { if (c) api.free(c); }
+
+int pmx_hiredis_append(redisContext *c, int argc, const char **argv, const size_t *lens) {
+    return api.appendArgv(c, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+int pmx_hiredis_flush(redisContext *c) {
+    int done = 0;
+    while (!done) {
+        if (api.bufferWrite(c, &done) != REDIS_OK) return -1;
+    }
+    return 0;
+}
+
+redisReply *pmx_hiredis_read(redisContext *c) {
+    void *reply = NULL;
+    if (api.getReply(c, &reply) != REDIS_OK) return NULL;
+    return reply;
+}
+
+void pmx_hiredis_reply_free(redisReply *r) { if (r) api.freeReply(r); }
+
+const char *pmx_hiredis_error(const redisContext *c) { return c && c->err ? c->errstr : ""; }

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: Apache-2.0
+import CHiredis
+import MuxBase
+import MuxConfig
+import Synchronization
+
+/// One router's connection to Redis: hiredis's synchronous context, with `timeout_ms` on the
+/// connect and on every read and write, so no call waits longer than that for the server.
+///
+/// Calls run on the thread that needs the answer (the router's loop thread for admission, the
+/// caller's thread for a cache lookup) under one mutex: a Redis round-trip on loopback costs
+/// tens of microseconds, far less than a thread hop would add. Updates whose answer nobody
+/// waits for (an attempt's outcome, a cache store) are written at once and their replies read
+/// with the next call's ("write-behind": pipelined, no round-trip of their own).
+///
+/// Failure is not an outage: any error or timeout closes the connection and the link is
+/// `degraded` — callers use their local state — until a call made `reconnect_ms` later
+/// connects again (reloading the scripts). One WARN per change of state; `transitions` and
+/// `fallbacks` count them.
+package final class RedisLink: @unchecked Sendable {
+    package enum LinkState: String, Sendable { case connected, degraded }
+
+    package let settings: SharedSettings
+    /// Guards every var below. Nothing is logged and no handler runs while it is held: the
+    /// host's log callback may call back into the router (stats, health).
+    private let lock = ConditionLock()
+    private var context: UnsafeMutablePointer<redisContext>?
+    private var shas: [String] = []
+    /// Write-behind commands sent whose replies are not read yet, oldest first.
+    private var pending: [Command] = []
+    private var state: LinkState?
+    private var nextConnectNs: UInt64 = 0
+    /// Log lines and write-behind replies met under the lock, handed out after it.
+    private var logLines: [(LogLevel, String)] = []
+    private var replies: [RedisValue] = []
+    /// Read by `json()` without the lock (stats must not wait for a Redis call in flight).
+    private let shownState = Atomic<Bool>(false)
+    private let lastError = Locked<String?>(nil)
+    private let transitionCount = Atomic<Int>(0)
+    private let fallbackCount = Atomic<Int>(0)
+    /// Called with each write-behind command's reply once it is read (after the lock is
+    /// released, on the thread of the call that read it).
+    package var onDeferredReply: (@Sendable (RedisValue) -> Void)?
+
+    /// Most write-behind replies left unread before a call reads them all.
+    package static let maxPending = 64
+
+    package struct Command: Sendable {
+        package var script: SharedScripts.Name
+        package var keys: [String]
+        package var args: [String]
+        package var retried = false
+        package init(_ script: SharedScripts.Name, keys: [String], args: [String]) {
+            self.script = script
+            self.keys = keys
+            self.args = args
+        }
+    }
+
+    package init(settings: SharedSettings) {
+        self.settings = settings
+    }
+
+    deinit { if let c = context { pmx_hiredis_free(c) } }
+
+    /// Checks that hiredis can be loaded at all: a router configured with `shared` on a machine
+    /// without it is a config error, not a silent local-only router.
+    package static func requireClientLibrary() throws {
+        var err = [CChar](repeating: 0, count: 256)
+        if pmx_hiredis_load(&err, err.count) != 0 {
+            throw PMXError(.config, "shared.redis: the Redis client library is missing: \(String(cString: err))")
+        }
+    }
+
+    // MARK: Calls
+
+    /// Runs one script and returns its reply; nil when the link is degraded (use local state).
+    package func call(_ command: Command) -> RedisValue? {
+        locked {
+            guard connectIfDue() else { return fallback() }
+            guard let reply = roundTrip(command) else { return fallback() }
+            return reply
+        }
+    }
+
+    /// Sends one script without waiting for its reply (read with a later call). False when the
+    /// link is degraded: the caller applies the update locally.
+    @discardableResult
+    package func send(_ command: Command) -> Bool {
+        locked {
+            guard connectIfDue(), let c = context else { fallback(); return false }
+            guard append(c, command), pmx_hiredis_flush(c) == 0 else { fail(c); fallback(); return false }
+            pending.append(command)
+            if pending.count > Self.maxPending && !drainPending(c) { return true }  // sent; its answer is lost with the link
+            return true
+        }
+    }
+
+    /// For health: PING when connected (finds a server that went away), else a reconnect if due.
+    package func probe() {
+        locked {
+            guard connectIfDue(), let c = context else { return }
+            guard drainPending(c) else { return }
+            let ping = ["PING"]
+            guard appendRaw(c, ping), pmx_hiredis_flush(c) == 0, let r = read(c) else { fail(c); return }
+            if case .error(let e) = r { fail(c, e) }
+        }
+    }
+
+    package var linkState: LinkState { shownState.load(ordering: .acquiring) ? .connected : .degraded }
+    package var transitions: Int { transitionCount.load(ordering: .relaxed) }
+    package var fallbacks: Int { fallbackCount.load(ordering: .relaxed) }
+
+    /// {"redis": "connected"|"degraded", "url" (password masked), "key_prefix", "timeout_ms",
+    ///  "transitions", "fallbacks", "last_error" (while degraded)}
+    package func json() -> JSONValue {
+        let s = linkState, err = lastError.withLock { $0 }
+        var o = JSONObject()
+        o["redis"] = .string(s.rawValue)
+        o["url"] = .string(settings.displayURL)
+        o["key_prefix"] = .string(settings.keyPrefix)
+        o["timeout_ms"] = .int(Int64(settings.timeoutMs))
+        o["transitions"] = .int(Int64(transitions))
+        o["fallbacks"] = .int(Int64(fallbacks))
+        if s == .degraded, let err { o["last_error"] = .string(err) }
+        return .object(o)
+    }
+
+    // MARK: Internals (lock held)
+
+    /// Runs `body` under the lock, then logs what it noted and hands on the replies it read.
+    private func locked<T>(_ body: () -> T) -> T {
+        let (result, lines, read) = lock.withLock { () -> (T, [(LogLevel, String)], [RedisValue]) in
+            let r = body()
+            defer { logLines.removeAll(); replies.removeAll() }
+            return (r, logLines, replies)
+        }
+        for (level, line) in lines { Log.log(level, line) }
+        if let handler = onDeferredReply { for r in read { handler(r) } }
+        return result
+    }
+
+    @discardableResult
+    private func fallback() -> RedisValue? {
+        fallbackCount.add(1, ordering: .relaxed)
+        return nil
+    }
+
+    /// Connected now, or connects when the reconnect interval has passed. False = degraded.
+    private func connectIfDue() -> Bool {
+        if context != nil { return true }
+        let now = MonotonicClock.nanos()
+        guard now >= nextConnectNs else { return false }
+        nextConnectNs = now.addingSaturated(SafeNumbers.nanos(ms: settings.reconnectMs))
+        var err = [CChar](repeating: 0, count: 256)
+        guard let c = pmx_hiredis_connect(settings.host, Int32(clamping: settings.port), Int32(clamping: settings.timeoutMs), &err, err.count) else {
+            setState(.degraded, String(cString: err))
+            return false
+        }
+        context = c
+        guard handshake(c) else { return false }
+        setState(.connected, nil)
+        return true
+    }
+
+    /// AUTH, SELECT and SCRIPT LOAD of every script, pipelined: one round-trip.
+    private func handshake(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        var commands: [[String]] = []
+        if let password = settings.password {
+            commands.append(settings.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
+        }
+        if settings.db != 0 { commands.append(["SELECT", String(settings.db)]) }
+        for name in SharedScripts.Name.allCases { commands.append(["SCRIPT", "LOAD", SharedScripts.source(name)]) }
+        for cmd in commands { guard appendRaw(c, cmd) else { fail(c); return false } }
+        guard pmx_hiredis_flush(c) == 0 else { fail(c); return false }
+        var loaded: [String] = []
+        for cmd in commands {
+            guard let r = read(c) else { fail(c); return false }
+            if case .error(let e) = r {
+                // Names the step, never its arguments (AUTH's are the credentials).
+                fail(c, "\(cmd[0]) \(cmd[0] == "SCRIPT" ? "LOAD " : "")failed: \(e)")
+                return false
+            }
+            if cmd[0] == "SCRIPT" {
+                guard let sha = r.text, sha.utf8.count == 40 else { fail(c, "SCRIPT LOAD answered no SHA1"); return false }
+                loaded.append(sha)
+            }
+        }
+        shas = loaded
+        pending.removeAll()
+        return true
+    }
+
+    private func roundTrip(_ command: Command) -> RedisValue? {
+        guard let c = context else { return nil }
+        guard append(c, command), pmx_hiredis_flush(c) == 0 else { fail(c); return nil }
+        guard drainPending(c) else { return nil }
+        guard let reply = read(c) else { fail(c); return nil }
+        if reply.isNoScript && !command.retried {
+            // The server lost its scripts (SCRIPT FLUSH, or another server behind the address).
+            guard reloadScripts(c) else { return nil }
+            var again = command
+            again.retried = true
+            return roundTrip(again)
+        }
+        if case .error(let e) = reply {
+            // A script error is a bug or a server refusing (OOM, READONLY replica): go local.
+            fail(c, "EVALSHA \(command.script): \(e)")
+            return nil
+        }
+        return reply
+    }
+
+    /// Reads the replies of every write-behind command sent so far. False when the link failed.
+    private func drainPending(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        while !pending.isEmpty {
+            let command = pending.removeFirst()
+            guard let reply = read(c) else { fail(c); return false }
+            if reply.isNoScript && !command.retried {
+                guard reloadScripts(c) else { return false }
+                var again = command
+                again.retried = true
+                guard append(c, again), pmx_hiredis_flush(c) == 0 else { fail(c); return false }
+                pending.append(again)
+                continue
+            }
+            replies.append(reply)
+        }
+        return true
+    }
+
+    private func reloadScripts(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        logLines.append((.info, "shared state: Redis lost the scripts (NOSCRIPT); loading them again"))
+        var loaded: [String] = []
+        for name in SharedScripts.Name.allCases {
+            guard appendRaw(c, ["SCRIPT", "LOAD", SharedScripts.source(name)]) else { fail(c); return false }
+        }
+        guard pmx_hiredis_flush(c) == 0 else { fail(c); return false }
+        // Replies of write-behind commands sent before come first: keep them for drainPending.
+        var early: [RedisValue] = []
+        for _ in pending { guard let r = read(c) else { fail(c); return false }; early.append(r) }
+        for _ in SharedScripts.Name.allCases {
+            guard let r = read(c), let sha = r.text, sha.utf8.count == 40 else { fail(c, "SCRIPT LOAD failed"); return false }
+            loaded.append(sha)
+        }
+        shas = loaded
+        // The early replies answered commands sent with the old SHAs: a NOSCRIPT among them is an
+        // update lost, counted as a fallback; the rest are handed on.
+        let sent = pending
+        pending.removeAll()
+        for (command, reply) in zip(sent, early) {
+            if reply.isNoScript && !command.retried {
+                var again = command
+                again.retried = true
+                if append(c, again), pmx_hiredis_flush(c) == 0 { pending.append(again) } else { fail(c); return false }
+            } else {
+                replies.append(reply)
+            }
+        }
+        return true
+    }
+
+    private func append(_ c: UnsafeMutablePointer<redisContext>, _ command: Command) -> Bool {
+        let sha = shas.indices.contains(command.script.rawValue) ? shas[command.script.rawValue] : ""
+        return appendRaw(c, ["EVALSHA", sha, String(command.keys.count)] + command.keys + command.args)
+    }
+
+    /// Binary-safe: every argument goes with its length.
+    private func appendRaw(_ c: UnsafeMutablePointer<redisContext>, _ argv: [String]) -> Bool {
+        var buffers = argv.map { Array($0.utf8CString) }
+        let lens = buffers.map { $0.count - 1 }
+        return buffers.withUnsafeMutableBufferPointer { bufs -> Bool in
+            var pointers: [UnsafePointer<CChar>?] = []
+            pointers.reserveCapacity(bufs.count)
+            for i in bufs.indices { pointers.append(bufs[i].withUnsafeBufferPointer { $0.baseAddress }) }
+            return pointers.withUnsafeMutableBufferPointer { p in
+                lens.withUnsafeBufferPointer { l in
+                    pmx_hiredis_append(c, Int32(clamping: argv.count), p.baseAddress, l.baseAddress) == 0
+                }
+            }
+        }
+    }
+
+    private func read(_ c: UnsafeMutablePointer<redisContext>) -> RedisValue? {
+        guard let r = pmx_hiredis_read(c) else { return nil }
+        defer { pmx_hiredis_reply_free(r) }
+        return RedisValue(r)
+    }
+
+    /// Closes the connection after an error; degraded until a later reconnect.
+    private func fail(_ c: UnsafeMutablePointer<redisContext>, _ reason: String? = nil) {
+        var why = reason ?? String(cString: pmx_hiredis_error(c))
+        if why.isEmpty { why = "connection lost" }
+        pmx_hiredis_free(c)
+        context = nil
+        pending.removeAll()
+        nextConnectNs = MonotonicClock.nanos().addingSaturated(SafeNumbers.nanos(ms: settings.reconnectMs))
+        setState(.degraded, why)
+    }
+
+    private func setState(_ new: LinkState, _ reason: String?) {
+        let why = reason.map { Secrets.mask($0) }
+        if new == .degraded { lastError.withLock { $0 = why } }
+        let old = state
+        guard old != new else { return }
+        state = new
+        shownState.store(new == .connected, ordering: .releasing)
+        if old != nil { transitionCount.add(1, ordering: .relaxed) }
+        switch new {
+        case .connected:
+            logLines.append(old == nil ? (.info, "shared state: connected to \(settings.displayURL) (prefix \"\(settings.keyPrefix)\")")
+                                       : (.warn, "shared state: reconnected to \(settings.displayURL); sharing resumed"))
+        case .degraded:
+            logLines.append((.warn, "shared state: Redis at \(settings.displayURL) unavailable (\(why ?? "?")); using local state until it answers"))
+        }
+    }
+}

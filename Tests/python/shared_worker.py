@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A router in a process of its own for the shared-state tests (redis_support.Worker).
+
+argv[1]: the router config (JSON). Prints {"ok": true} (or the creation error) once, then
+answers one JSON line per command line: complete (the response or the error), health, stats,
+logs (the WARN lines so far), quit."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
+import providermux  # noqa: E402
+
+logs = []
+providermux.set_log_callback(lambda level, message: logs.append([level, message]), providermux.LOG_INFO)
+
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+try:
+    router = providermux.Router(json.loads(sys.argv[1]))
+except providermux.ProviderMuxError as e:
+    reply({"ok": False, "code": e.code, "message": e.message})
+    sys.exit(0)
+reply({"ok": True})
+for line in sys.stdin:
+    cmd = json.loads(line)
+    op = cmd["op"]
+    if op == "quit":
+        reply({"ok": True})
+        break
+    try:
+        if op == "complete":
+            r = router.complete(cmd["request"])
+            reply({"ok": True, "provider": r["provider"], "cached": r.get("cached", False),
+                   "content": r["choices"][0]["message"]["content"]})
+        elif op == "health":
+            reply({"ok": True, "health": router.health()})
+        elif op == "stats":
+            reply({"ok": True, "stats": router.stats()})
+        elif op == "logs":
+            reply({"ok": True, "logs": logs})
+    except providermux.ProviderMuxError as e:
+        reply({"ok": False, "code": e.code, "message": e.message})
+router.close()

@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Shared state on Redis (issue 17): two routers in two PROCESSES on one real redis-server share
+rpm, budget, breaker, 429 cooldown and cache; Redis killed mid-run → requests go on with local
+state (degraded, WARN once, health and stats say it); restarted → sharing resumes. Also: the
+library runs without hiredis when `shared` is not configured, the Redis password never shows,
+keys stay under key_prefix and no API key reaches Redis."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+providermux = pytest.importorskip("providermux")
+
+from redis_support import RedisServer, Worker  # noqa: E402
+
+SECRET_KEY = "sk-shared-test-NEVER-IN-REDIS-77aa"
+
+
+@pytest.fixture
+def redis():
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def config(redis, *providers, prefix="t:", **sections):
+    c = {"providers": list(providers) or [{"name": "a", "type": "mock"}],
+         "retry": {"max_attempts": 1, "initial_backoff_ms": 1, "max_backoff_ms": 1, "jitter": 0.0},
+         "shared": {"redis": redis.url, "key_prefix": prefix, "timeout_ms": 200, "reconnect_ms": 50}}
+    c.update(sections)
+    return c
+
+
+def pair(cfg, **kw):
+    a, b = Worker(cfg, **kw), Worker(cfg, **kw)
+    assert a.ready["ok"] and b.ready["ok"], (a.ready, b.ready)
+    return a, b
+
+
+def test_two_processes_share_one_rpm(redis):
+    cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 2}})
+    a, b = pair(cfg)
+    with a, b:
+        assert a.complete()["ok"] and b.complete()["ok"]
+        third = a.complete()
+        assert not third["ok"] and third["code"] == providermux.ERR_RATE_LIMITED, third
+        assert "(shared)" in third["message"]
+        # Local state alone would let the other process through: its own bucket is still full.
+        fourth = b.complete()
+        assert not fourth["ok"] and fourth["code"] == providermux.ERR_RATE_LIMITED, fourth
+        a.close(); b.close()
+
+
+def test_two_processes_share_one_budget(redis):
+    cfg = config(redis, {"name": "a", "type": "mock", "models": ["m"]},
+                 pricing={"a/m": {"input_per_mtok": 1000000, "output_per_mtok": 0}},
+                 budget={"usd": 0.5, "window": "1h"})
+    a, b = pair(cfg)
+    with a, b:
+        assert a.complete()["ok"]
+        refused = b.complete()  # b never spent anything itself
+        assert not refused["ok"] and refused["code"] == providermux.ERR_BUDGET_EXCEEDED, refused
+        stats = a.call("stats")["stats"]
+        assert stats["shared"]["redis"] == "connected"
+        a.close(); b.close()
+
+
+def test_two_processes_share_one_breaker(redis):
+    cfg = config(redis, {"name": "bad", "type": "mock", "script": [{"status": 503, "times": 100}]},
+                 circuit_breaker={"consecutive_failures": 2, "cooldown_ms": 60000})
+    a, b = pair(cfg)
+    with a, b:
+        assert a.complete()["code"] == providermux.ERR_UPSTREAM_SERVER
+        assert b.complete()["code"] == providermux.ERR_UPSTREAM_SERVER  # the second failure, elsewhere
+        for w in (a, b):
+            r = w.complete()
+            assert r["code"] == providermux.ERR_CIRCUIT_OPEN, r
+            assert "half-opens in" in r["message"]
+        warns = [m for level, m in a.call("logs")["logs"] + b.call("logs")["logs"] if "shared circuit bad/" in m]
+        assert any("closed → open" in m for m in warns), warns
+        a.close(); b.close()
+
+
+def test_a_429_cooldown_is_shared(redis):
+    cfg = config(redis, {"name": "a", "type": "mock", "script": [{"status": 429, "retry_after_ms": 60000}]})
+    a, b = pair(cfg)
+    with a, b:
+        assert a.complete()["code"] == providermux.ERR_RATE_LIMITED
+        cooled = b.complete()  # b's mock would answer: its script has not run in b
+        assert not cooled["ok"] and cooled["code"] == providermux.ERR_RATE_LIMITED, cooled
+        assert "cooldown" in cooled["message"]
+        a.close(); b.close()
+
+
+def test_the_response_cache_is_shared(redis):
+    first = config(redis, {"name": "a", "type": "mock", "reply": "answer from A"}, cache={"enabled": True})
+    second = config(redis, {"name": "a", "type": "mock", "reply": "answer from B"}, cache={"enabled": True})
+    a, b = Worker(first), Worker(second)
+    with a, b:
+        assert a.complete("same question")["content"] == "answer from A"
+        hit = b.complete("same question")
+        assert hit["ok"] and hit["cached"] and hit["content"] == "answer from A", hit
+        assert b.complete("another question")["content"] == "answer from B"
+        assert b.call("stats")["stats"]["shared"]["cache_hits"] == 1
+        a.close(); b.close()
+
+
+def test_redis_killed_mid_run_then_restarted(redis):
+    cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 3}})
+    a, b = pair(cfg)
+    with a, b:
+        assert a.complete()["ok"] and b.complete()["ok"]
+        redis.stop()
+        # Down: each process goes on with its own bucket (3 rpm each, full), nothing fails.
+        for w in (a, b):
+            for _ in range(3):
+                r = w.complete()
+                assert r["ok"], r
+            health = w.call("health")["health"]
+            assert health["shared"]["redis"] == "degraded"
+            assert "last_error" in health["shared"]
+            stats = w.call("stats")["stats"]["shared"]
+            assert stats["transitions"] == 1 and stats["fallbacks"] >= 3
+            warns = [m for level, m in w.call("logs")["logs"] if level == providermux.LOG_WARN and "unavailable" in m]
+            assert len(warns) == 1, warns  # once per transition, not per request
+        redis.start()
+        time.sleep(0.1)  # reconnect_ms is 50
+        # Back: one shared bucket again (the restarted server starts empty, rpm 3 for both).
+        assert a.complete()["ok"] and b.complete()["ok"] and a.complete()["ok"]
+        r = b.complete()
+        assert r["code"] == providermux.ERR_RATE_LIMITED and "(shared)" in r["message"], r
+        for w in (a, b):
+            assert w.call("health")["health"]["shared"]["redis"] == "connected"
+            assert w.call("stats")["stats"]["shared"]["transitions"] == 2
+            assert any("sharing resumed" in m for _, m in w.call("logs")["logs"])
+        a.close(); b.close()
+
+
+def test_flushed_scripts_are_loaded_again(redis):
+    cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 2}})
+    with Worker(cfg) as a:
+        assert a.complete()["ok"]
+        redis.command("SCRIPT", "FLUSH")
+        redis.command("FLUSHALL")
+        assert a.complete()["ok"] and a.complete()["ok"]  # the flush emptied the bucket's history
+        assert a.complete()["code"] == providermux.ERR_RATE_LIMITED
+        assert a.call("stats")["stats"]["shared"]["transitions"] == 0  # NOSCRIPT is no outage
+        a.close()
+
+
+def test_keys_stay_under_the_prefix_and_hold_no_api_key(redis):
+    cfg = config(redis, {"name": "a", "type": "mock", "api_key": SECRET_KEY, "limits": {"rpm": 100, "tpm": 100000}},
+                 prefix="myapp:pmx:", cache={"enabled": True},
+                 budget={"usd": 10, "window": "1h"}, pricing={"a/*": {"input_per_mtok": 1, "output_per_mtok": 1}})
+    with Worker(cfg) as a:
+        assert a.complete(f"say {SECRET_KEY}")["ok"] is not None
+        assert a.complete("plain")["ok"]
+        a.call("stats")  # a call after the write-behind updates: they have reached the server
+        keys = redis.command("KEYS", "*")
+        assert keys and all(k.startswith("myapp:pmx:") for k in keys), keys
+        for k in keys:
+            kind = redis.command("TYPE", k)
+            values = redis.command("HGETALL", k) if kind == "hash" else [redis.command("GET", k)]
+            assert SECRET_KEY not in json.dumps(values), k
+        a.close()
+
+
+def test_the_password_is_masked_everywhere(redis):
+    password = "pw-Redis-Secret-0042xyz"
+    cfg = config(redis)
+    cfg["shared"]["redis"] = f"redis://:{password}@127.0.0.1:{redis.port}/0"
+    with Worker(cfg) as a:  # the server has no password: AUTH fails, the router goes on locally
+        assert a.ready["ok"]
+        assert a.complete()["ok"]
+        health = a.call("health")["health"]["shared"]
+        logs = a.call("logs")["logs"]
+        assert health["redis"] == "degraded" and "AUTH" in health["last_error"]
+        assert health["url"] == f"redis://:****@127.0.0.1:{redis.port}/0"
+        assert password not in json.dumps(health) and password not in json.dumps(logs)
+        a.close()
+    bad = config(redis)
+    bad["shared"]["redis"] = f"redis://:{password}@127.0.0.1:99999/0"
+    with pytest.raises(providermux.ProviderMuxError) as info:
+        providermux.Router(bad)
+    assert info.value.code == providermux.ERR_CONFIG
+    assert info.value.message.startswith("shared.redis:") and "port" in info.value.message
+    assert password not in info.value.message
+
+
+@pytest.mark.parametrize("shared, field", [
+    ({}, "shared.redis"),
+    ({"redis": "http://127.0.0.1:6379"}, "shared.redis"),
+    ({"redis": "rediss://127.0.0.1:6379"}, "shared.redis"),
+    ({"redis": "redis://127.0.0.1:6379/x"}, "shared.redis"),
+    ({"redis": "redis://:6379"}, "shared.redis"),
+    ({"redis": "redis://127.0.0.1", "timeout_ms": 0}, "shared.timeout_ms"),
+    ({"redis": "redis://127.0.0.1", "key_prefix": "x" * 300}, "shared.key_prefix"),
+    ({"redis": "redis://127.0.0.1", "ttl": 5}, "shared.ttl"),
+])
+def test_bad_shared_config_names_the_field(shared, field):
+    with pytest.raises(providermux.ProviderMuxError) as info:
+        providermux.Router({"providers": [], "shared": shared})
+    assert info.value.code == providermux.ERR_CONFIG
+    assert info.value.message.startswith(field), info.value.message
+
+
+def test_env_expansion_in_the_redis_url(redis, monkeypatch):
+    monkeypatch.setenv("PMX_TEST_REDIS_URL", redis.url)
+    with providermux.Router({"providers": [{"name": "a", "type": "mock"}],
+                             "shared": {"redis": "${PMX_TEST_REDIS_URL}"}}) as router:
+        assert router.health()["shared"]["redis"] == "connected"
+
+
+def test_runs_without_hiredis_unless_shared_is_configured(redis):
+    """A process where libhiredis cannot be loaded: a router without `shared` works; one with
+    it is a config error naming the missing library. And the .so does not NEED hiredis."""
+    script = (
+        "import json, providermux\n"
+        "with providermux.Router({'providers': [{'name': 'a', 'type': 'mock'}]}) as r:\n"
+        "    print(json.dumps(r.complete({'messages': [{'role': 'user', 'content': 'x'}]})['provider']))\n"
+        "try:\n"
+        f"    providermux.Router({{'providers': [], 'shared': {{'redis': '{redis.url}'}}}})\n"
+        "except providermux.ProviderMuxError as e:\n"
+        "    print(json.dumps([e.code, e.message]))\n")
+    env = dict(os.environ, PMX_HIREDIS_LIBRARY="/nonexistent/libhiredis.so.0.14")
+    bindings = os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python")
+    env["PYTHONPATH"] = bindings + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert json.loads(lines[0]) == "a"
+    code, message = json.loads(lines[1])
+    assert code == providermux.ERR_CONFIG and "Redis client library is missing" in message, message
+    from providermux._lib import library_path
+    needed = subprocess.run(["readelf", "-d", library_path], capture_output=True, text=True).stdout
+    assert "NEEDED" in needed and "hiredis" not in needed
