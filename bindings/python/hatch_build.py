@@ -36,7 +36,9 @@ NATIVE = "providermux/_native/" + SONAME
 NAMES = (SONAME, "libprovidermux.so")
 # Headers the Swift build compiles against: (header, pkg-config name, Debian package). jansson is
 # not one: the library parses JSON itself, only the Swift tests link jansson (Package.swift).
-HEADERS = (("curl/curl.h", "libcurl", "libcurl4-openssl-dev"),)
+# hiredis's headers are (Sources/CHiredis); its library is loaded at run time, only by a router
+# configured with "shared", so the wheel needs nothing of it.
+HEADERS = (("curl/curl.h", "libcurl", "libcurl4-openssl-dev"), ("hiredis/hiredis.h", "hiredis", "libhiredis-dev"))
 
 
 def log(message):
