@@ -747,8 +747,10 @@ PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *
  *   "prompt_tokens","completion_tokens","cost_usd","in_flight","failures_by_status",
  *   "failures_by_class","rate_limit","models":[{"model","requests",...,"latency_ms":{"p50",
  *   "p95","p99","mean"},"ttft_ms":{"p50","p95"},"tokens_per_second","circuit"}]}]}.
- * "requests" counts routed requests; a provider's "requests" counts attempts. Never contains
- * secrets. Same as pmx_router_stats_ex with options NULL. Any thread, also from inside
+ * "requests" counts routed requests; a provider's "requests" counts attempts. With "shared"
+ * configured also "shared": as in pmx_router_health (read without contacting Redis), and the
+ * Prometheus text has pmx_shared_redis_connected, pmx_shared_transitions_total and
+ * pmx_shared_fallbacks_total. Never contains secrets. Same as pmx_router_stats_ex with options NULL. Any thread, also from inside
  * callbacks (it does not wait for the I/O thread).
  * out:  receives the document; free it with pmx_string_free. NULL on failure.
  * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out or router).

@@ -2,7 +2,9 @@
 // dlopen of libhiredis: see include/chiredis.h for why the library is not linked.
 #include "chiredis.h"
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,37 @@ static void load(void) {
     loaded = 1;
 }
 
+/* hiredis writes with write(2): on a connection the server has closed, that raises SIGPIPE,
+ * whose default action kills the host. A library must not change the process's signal
+ * dispositions, so each call that may write blocks SIGPIPE in this thread, takes back a
+ * SIGPIPE it caused (one already pending before is left alone), and restores the mask. */
+typedef struct { sigset_t old; int wasPending; } pipe_guard;
+
+static void guard_begin(pipe_guard *g) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    g->wasPending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &g->old);
+}
+
+static void guard_end(pipe_guard *g) {
+    if (!g->wasPending) {
+        sigset_t pipe, pending;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE)) {
+            struct timespec zero = { 0, 0 };
+            int saved = errno;
+            while (sigtimedwait(&pipe, NULL, &zero) == -1 && errno == EINTR) {}
+            errno = saved;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 int pmx_hiredis_load(char *err, size_t errlen) {
     pthread_once(&once, load);
     if (loaded) return 0;
@@ -79,17 +112,23 @@ int pmx_hiredis_append(redisContext *c, int argc, const char **argv, const size_
 }
 
 int pmx_hiredis_flush(redisContext *c) {
-    int done = 0;
+    int done = 0, rc = 0;
+    pipe_guard g;
+    guard_begin(&g);
     while (!done) {
-        if (api.bufferWrite(c, &done) != REDIS_OK) return -1;
+        if (api.bufferWrite(c, &done) != REDIS_OK) { rc = -1; break; }
     }
-    return 0;
+    guard_end(&g);
+    return rc;
 }
 
 redisReply *pmx_hiredis_read(redisContext *c) {
     void *reply = NULL;
-    if (api.getReply(c, &reply) != REDIS_OK) return NULL;
-    return reply;
+    pipe_guard g;
+    guard_begin(&g);  /* redisGetReply writes what is still buffered first */
+    int rc = api.getReply(c, &reply);
+    guard_end(&g);
+    return rc == REDIS_OK ? reply : NULL;
 }
 
 void pmx_hiredis_reply_free(redisReply *r) { if (r) api.freeReply(r); }

@@ -9,6 +9,9 @@ public struct RouterTotals: Sendable, Equatable {
     /// Attempts counted in a provider's "__other__" series because the series cap was reached.
     public var foldedAttempts = 0
     public var budgetSpentUSD: Double?, budgetLimitUSD: Double?
+    /// Shared state on Redis (nil without `shared`): the link's state and its counters.
+    public var sharedConnected: Bool?
+    public var sharedTransitions = 0, sharedFallbacks = 0
     public init() {}
 }
 
@@ -87,6 +90,14 @@ public enum StatsRendering {
         }
         if let v = totals.budgetLimitUSD {
             out.family("pmx_budget_limit_usd", .gauge, "Budget limit in US dollars.", [([], v)])
+        }
+        if let up = totals.sharedConnected {
+            out.family("pmx_shared_redis_connected", .gauge, "Shared state: 1 while Redis is connected, 0 while degraded (local state).",
+                       [([], up ? 1 : 0)])
+            out.family("pmx_shared_transitions_total", .counter, "Shared state: changes between connected and degraded.",
+                       [([], Double(totals.sharedTransitions))])
+            out.family("pmx_shared_fallbacks_total", .counter, "Shared state: operations that used local state because Redis was unavailable.",
+                       [([], Double(totals.sharedFallbacks))])
         }
 
         // Per provider+model.

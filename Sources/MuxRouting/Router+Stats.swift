@@ -2,6 +2,7 @@
 import MuxBase
 import MuxConfig
 import MuxAccounting
+import MuxShared
 
 /// `pmx_router_stats`: counters per router, per provider and per provider+model, as JSON or
 /// Prometheus text; reset on demand.
@@ -61,6 +62,11 @@ extension Router {
         t.cacheBytes = cs.bytes
         t.costUSD = Self.finiteSum(series.map(\.costUSD))
         t.foldedAttempts = metrics.foldedAttempts
+        if let link = shared?.link {
+            t.sharedConnected = link.linkState == .connected
+            t.sharedTransitions = link.transitions
+            t.sharedFallbacks = link.fallbacks
+        }
         if let b = routerBudget {
             t.budgetSpentUSD = b.spent(nowNs: MonotonicClock.nanos())
             t.budgetLimitUSD = b.settings.usd

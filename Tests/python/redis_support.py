@@ -109,8 +109,15 @@ class Worker:
         return json.loads(line)
 
     def call(self, op, **fields):
+        self.send(op, **fields)
+        return self._read()
+
+    def send(self, op, **fields):
+        """Starts a command without waiting for its answer (`result()` reads it)."""
         self.proc.stdin.write(json.dumps(dict(fields, op=op)) + "\n")
         self.proc.stdin.flush()
+
+    def result(self):
         return self._read()
 
     def complete(self, text="hello", **extra):

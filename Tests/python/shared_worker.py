@@ -2,12 +2,18 @@
 """A router in a process of its own for the shared-state tests (redis_support.Worker).
 
 argv[1]: the router config (JSON). Prints {"ok": true} (or the creation error) once, then
-answers one JSON line per command line: complete (the response or the error), health, stats,
+answers one JSON line per command line: complete (the response or the error), stream (the
+event types), health, stats, metrics (Prometheus text),
 logs (the WARN lines so far), quit."""
 
 import json
 import os
+import signal
 import sys
+
+# As in a C program: SIGPIPE kills the process unless the library keeps it from being raised
+# (Python ignores it by default, which would hide a write to a connection Redis closed).
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
 import providermux  # noqa: E402
@@ -38,6 +44,11 @@ for line in sys.stdin:
             r = router.complete(cmd["request"])
             reply({"ok": True, "provider": r["provider"], "cached": r.get("cached", False),
                    "content": r["choices"][0]["message"]["content"]})
+        elif op == "stream":
+            events = list(router.stream(cmd["request"]))
+            reply({"ok": events[-1]["type"] == "done", "types": [e["type"] for e in events]})
+        elif op == "metrics":
+            reply({"ok": True, "text": router.metrics()})
         elif op == "health":
             reply({"ok": True, "health": router.health()})
         elif op == "stats":

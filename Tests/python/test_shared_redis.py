@@ -7,6 +7,7 @@ keys stay under key_prefix and no API key reaches Redis."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -129,6 +130,10 @@ def test_redis_killed_mid_run_then_restarted(redis):
             assert stats["transitions"] == 1 and stats["fallbacks"] >= 3
             warns = [m for level, m in w.call("logs")["logs"] if level == providermux.LOG_WARN and "unavailable" in m]
             assert len(warns) == 1, warns  # once per transition, not per request
+            metrics = w.call("metrics")["text"]
+            assert re.search(r"^pmx_shared_redis_connected 0$", metrics, re.M), metrics
+            assert re.search(r"^pmx_shared_transitions_total 1$", metrics, re.M)
+            assert re.search(r"^pmx_shared_fallbacks_total [1-9]", metrics, re.M)
         redis.start()
         time.sleep(0.1)  # reconnect_ms is 50
         # Back: one shared bucket again (the restarted server starts empty, rpm 3 for both).
@@ -138,8 +143,46 @@ def test_redis_killed_mid_run_then_restarted(redis):
         for w in (a, b):
             assert w.call("health")["health"]["shared"]["redis"] == "connected"
             assert w.call("stats")["stats"]["shared"]["transitions"] == 2
+            assert re.search(r"^pmx_shared_redis_connected 1$", w.call("metrics")["text"], re.M)
             assert any("sharing resumed" in m for _, m in w.call("logs")["logs"])
         a.close(); b.close()
+
+
+def test_redis_killed_while_an_attempt_is_in_flight(redis):
+    """The attempt's outcome is written to a connection Redis has closed, and the next call
+    writes again: the library must not let SIGPIPE kill the host (the worker restores SIGPIPE's
+    default action, as a C program has it)."""
+    cfg = config(redis, {"name": "a", "type": "mock", "reply": "one two three", "token_delay_ms": 300})
+    with Worker(cfg) as a:
+        assert a.complete()["ok"]
+        a.send("stream", request={"messages": [{"role": "user", "content": "slow"}]})
+        time.sleep(0.2)  # admitted (one round-trip), now streaming its tokens
+        redis.stop()
+        assert a.result()["ok"]
+        for _ in range(3):
+            r = a.complete()
+            assert r["ok"], r
+        assert a.proc.poll() is None
+        assert a.call("health")["health"]["shared"]["redis"] == "degraded"
+        a.close()
+
+
+def test_a_slow_redis_is_left_after_timeout_ms(redis):
+    """A server that does not answer within timeout_ms (CLIENT PAUSE holds it) is degraded for
+    that call; the request goes on locally, and sharing resumes once it answers again."""
+    cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 1000}})
+    cfg["shared"].update(timeout_ms=100, reconnect_ms=1500)
+    with Worker(cfg) as a:
+        assert a.complete()["ok"]
+        redis.command("CLIENT", "PAUSE", "1000", "ALL")  # every client's commands wait 1 s
+        r = a.complete()
+        assert r["ok"], r
+        shared = a.call("stats")["stats"]["shared"]
+        assert shared["redis"] == "degraded" and shared["transitions"] == 1, shared
+        time.sleep(1.5)  # the pause and reconnect_ms are over
+        assert a.complete()["ok"]
+        assert a.call("health")["health"]["shared"]["redis"] == "connected"
+        a.close()
 
 
 def test_flushed_scripts_are_loaded_again(redis):
