@@ -72,6 +72,48 @@ def test_two_processes_share_one_budget(redis):
         a.close(); b.close()
 
 
+def test_two_processes_share_one_tpm_and_one_lane_budget(redis):
+    tpm = config(redis, {"name": "a", "type": "mock", "limits": {"tpm": 60}})
+    a, b = pair(tpm)
+    with a, b:
+        long_text = "x" * 160  # estimated at 40 tokens: one request fits in 60, two do not
+        assert a.complete(long_text)["ok"]
+        r = b.complete(long_text)
+        assert r["code"] == providermux.ERR_RATE_LIMITED and "(shared)" in r["message"], r
+        a.close(); b.close()
+    lanes = config(redis, {"name": "a", "type": "mock", "models": ["m"]},
+                   pricing={"a/m": {"input_per_mtok": 1000000, "output_per_mtok": 0}},
+                   routing={"lanes": {"paid": {"providers": ["a"], "budget": {"usd": 0.5, "window": "1h"}},
+                                      "free": {"providers": ["a"]}}})
+    a, b = pair(lanes)
+    with a, b:
+        assert a.complete(route={"lane": "paid"})["ok"]
+        r = b.complete(route={"lane": "paid"})
+        assert r["code"] == providermux.ERR_BUDGET_EXCEEDED, r
+        assert b.complete(route={"lane": "free"})["ok"]  # another lane's budget is its own
+        a.close(); b.close()
+
+
+def test_one_half_open_probe_across_processes(redis):
+    """After the cooldown exactly one process probes; the other is refused while the probe runs,
+    and the probe's success closes the circuit for both."""
+    cfg = config(redis, {"name": "p", "type": "mock", "reply": "one two three four", "token_delay_ms": 150,
+                         "script": [{"status": 503}]},
+                 circuit_breaker={"consecutive_failures": 1, "cooldown_ms": 300})
+    a, b = pair(cfg)
+    with a, b:
+        assert a.complete()["code"] == providermux.ERR_UPSTREAM_SERVER  # opens the shared circuit
+        time.sleep(0.4)  # past the cooldown
+        a.send("stream", request={"messages": [{"role": "user", "content": "probe"}]})
+        time.sleep(0.2)  # a's probe is streaming (token_delay_ms)
+        r = b.complete()
+        assert r["code"] == providermux.ERR_CIRCUIT_OPEN and "probe still in flight" in r["message"], r
+        assert a.result()["ok"]
+        # Closed again, for b too: b is admitted (and meets its own mock's scripted 503).
+        assert b.complete()["code"] == providermux.ERR_UPSTREAM_SERVER
+        a.close(); b.close()
+
+
 def test_two_processes_share_one_breaker(redis):
     cfg = config(redis, {"name": "bad", "type": "mock", "script": [{"status": 503, "times": 100}]},
                  circuit_breaker={"consecutive_failures": 2, "cooldown_ms": 60000})
