@@ -720,6 +720,23 @@ PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *
 PMX_API pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *err);
 
 /**
+ * pmx_router_models with a filter. query_json: {"search": "claude", "provider": "or"}, both
+ * optional. "search" keeps the models whose "id" ("provider/model") contains it, ASCII case
+ * ignored (e.g. "claude" finds "or/anthropic/claude-sonnet-4"); "provider" lists that
+ * provider's models only and asks no other provider. Models of a provider that publishes its
+ * prices (type openrouter: pricing.prompt / pricing.completion of its /models, USD per token)
+ * carry "pricing": {"input_per_mtok", "output_per_mtok", "cached_input_per_mtok"?}, and the
+ * router keeps those prices for the cost_usd of later requests (a "pricing" section in the
+ * config still wins). Blocks; any thread but a library I/O thread.
+ * out:  receives the list (same shape as pmx_router_models); free it with pmx_string_free.
+ *       NULL on failure.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, router or query_json; query_json not JSON),
+ *         PMX_ERR_INVALID_REQUEST (an unknown key or a non-string value, naming it),
+ *         PMX_ERR_PROVIDER_NOT_FOUND (no provider of that name), PMX_ERR_WOULD_DEADLOCK.
+ */
+PMX_API pmx_status pmx_router_models_query(char **out, pmx_router *router, const char *query_json, pmx_error *err);
+
+/**
  * Probes every provider now and reports {"providers":[{"name","type","healthy","latency_ms",
  * "http_status","error","error_class","circuits":{MODEL:{"state":"closed"|"open"|"half_open",
  * ...}},"rate_limit":{...},"monitor":{...},"discovered":true}]} (error omitted when healthy;

@@ -30,13 +30,16 @@ extension PricingTable {
     /// "-2411", "-preview" / "-exp"), overrides[name] then defaults[name] (and defaults[name-latest]).
     /// Without overrides (the usual config) their lookups are skipped: the interpolated keys
     /// and their hashing cost ~2,500 instructions per call, twice per request (planning, cost).
-    public func price(provider: String, type: ProviderType, model: String) -> ModelPrice? {
+    /// `listed`: the prices the provider itself published (OpenRouter's `/models`), read right
+    /// after the overrides, so configured prices win and the provider's own beat the built-in list.
+    public func price(provider: String, type: ProviderType, model: String, listed: ListedPrices? = nil) -> ModelPrice? {
         let overridden = !overrides.isEmpty
         if overridden {
             if let p = overrides["\(provider)/\(model)"] { return p }
             if let p = overrides["\(provider)/*"] { return p }
             if let p = overrides[model] { return p }
         }
+        if let listed, let p = listed.price(model) { return p }
         if Self.localTypes.contains(type) { return .zero }
         if useDefaults, let p = Self.defaults[model] { return p }
         for name in Self.baseNames(of: model).dropFirst() {

@@ -5,6 +5,12 @@ import MuxBase
 public enum LocalServerKind: String, Sendable, CaseIterable {
     case ollama, lmstudio, llamacpp
 
+    /// A canonical name or a provider-type alias of one (`lm-studio`, `llama-cpp`).
+    public init?(named name: String) {
+        guard let t = ProviderType(named: name), let kind = LocalServerKind(rawValue: t.rawValue) else { return nil }
+        self = kind
+    }
+
     /// The provider type a discovered server is registered as.
     public var providerType: ProviderType {
         switch self {
@@ -56,7 +62,7 @@ public struct DiscoverySettings: Sendable, Equatable {
     public init() {}
 
     /// Keys: enabled, interval_ms, timeout_ms, models_ttl_ms, allow_remote (default false), targets:
-    /// `[{"type": "ollama"|"lmstudio"|"llamacpp", "port": n} | {"type": …, "base_url": "http://host:port[/path]"}]`
+    /// `[{"type": "ollama"|"lmstudio"|"llamacpp" (or "lm-studio", "llama-cpp"), "port": n} | {"type": …, "base_url": "http://host:port[/path]"}]`
     /// (`{"type": …}` alone = its default port on 127.0.0.1). Hosts must be loopback unless
     /// allow_remote is true: discovery must not become a way to scan a network by accident.
     public static func parse(_ r: inout FieldReader) throws -> DiscoverySettings {
@@ -89,7 +95,7 @@ public struct DiscoverySettings: Sendable, Equatable {
     private static func parseTarget(_ value: JSONValue, path: String, allowRemote: Bool, allowRemotePath: String) throws -> DiscoveryTarget {
         var t = try FieldReader(value, path: path)
         let typeName = try t.requiredString("type")
-        guard let kind = LocalServerKind(rawValue: typeName) else {
+        guard let kind = LocalServerKind(named: typeName) else {
             throw t.fail("type", "unknown local server type \"\(typeName)\" (expected one of: \(LocalServerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let port = try t.int("port", min: 1, max: 65_535)

@@ -90,7 +90,7 @@ extension ProviderConfig {
               name.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D })
         else { throw r.fail("name", "must be 1 to 63 characters of A-Z a-z 0-9 . _ - (got \"\(name)\")") }
         let typeName = try r.requiredString("type")
-        guard let type = ProviderType(rawValue: typeName) else {
+        guard let type = ProviderType(named: typeName) else {
             throw PMXError(.unknownProviderType, "\(r.fieldPath("type")): unknown provider type \"\(typeName)\" (available: \(ProviderType.availableList))")
         }
         let entry = type.defaults

@@ -9,9 +9,28 @@ public enum ProviderType: String, Sendable, CaseIterable {
     case openrouter, groq, together, cerebras, mistral, deepseek, xai, fireworks, huggingface
     case mock
 
-    package static var availableList: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    /// The canonical names, then each alias with what it stands for.
+    package static var availableList: String {
+        (allCases.map(\.rawValue) + aliases.keys.sorted().map { "\($0) (= \(aliases[$0]!.rawValue))" }).joined(separator: ", ")
+    }
+
+    /// The names users type for a type, beside its canonical name (the vendor's or tool's own
+    /// spelling). Config accepts them wherever a type is read; everything the router reports
+    /// (health, stats, models, logs) shows the canonical `rawValue`.
+    public static let aliases: [String: ProviderType] = [
+        "claude": .anthropic, "google": .gemini, "lm-studio": .lmstudio, "llama-cpp": .llamacpp,
+    ]
+
+    /// The type `name` means: a canonical name or an alias; nil when neither.
+    public init?(named name: String) {
+        guard let t = ProviderType(rawValue: name) ?? Self.aliases[name] else { return nil }
+        self = t
+    }
 
     public var usesNetwork: Bool { self != .mock }
+
+    /// Its `/models` answer carries per-model prices (OpenRouter's `pricing`), learnt by the router.
+    public var publishesPrices: Bool { self == .openrouter }
 }
 
 /// The kind of value a type-specific provider option takes.
@@ -41,7 +60,7 @@ extension ProviderType {
         case .openaiCompatible: return ProviderDefaults()
         case .openrouter:
             return ProviderDefaults(defaultBaseURL: "https://openrouter.ai/api/v1", apiKeyEnv: "OPENROUTER_API_KEY",
-                                    options: ["http_referer": .string, "x_title": .string])
+                                    options: ["http_referer": .string, "x_title": .string, "fetch_pricing": .bool])
         case .groq: return ProviderDefaults(defaultBaseURL: "https://api.groq.com/openai/v1", apiKeyEnv: "GROQ_API_KEY")
         case .together: return ProviderDefaults(defaultBaseURL: "https://api.together.xyz/v1", apiKeyEnv: "TOGETHER_API_KEY")
         case .cerebras: return ProviderDefaults(defaultBaseURL: "https://api.cerebras.ai/v1", apiKeyEnv: "CEREBRAS_API_KEY")

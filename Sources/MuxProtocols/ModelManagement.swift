@@ -38,3 +38,19 @@ public enum ModelPullEvent: Sendable, Equatable {
 public protocol ModelPullDecoding: AnyObject {
     func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ModelPullEvent) -> Void) throws
 }
+
+/// Loading models into memory and unloading them, as a capability: servers that keep models on
+/// disk and load them on request (LM Studio's REST API) conform. Separate from
+/// `ModelManaging` because such servers neither pull nor delete through their API.
+public protocol ModelLoading: WireCodec {
+    /// Loads `model`; `options` (load settings such as `context_length`) go into the body as given.
+    func loadCall(_ model: String, options: JSONObject, provider: ProviderConfig) -> ProviderHTTPCall
+    /// The load answer as the result document's fields (`instance_id`, `load_time_seconds`, …).
+    func decodeLoad(_ body: [UInt8], model: String, provider: ProviderConfig) throws -> JSONObject
+    /// Unloads one loaded instance (`instance`: an instance id; a model's first instance has
+    /// the model's own name).
+    func unloadCall(_ instance: String, provider: ProviderConfig) -> ProviderHTTPCall
+    /// The models with at least one loaded instance.
+    func loadedCall(provider: ProviderConfig) -> ProviderHTTPCall
+    func decodeLoaded(_ body: [UInt8], provider: ProviderConfig) throws -> [ModelInfo]
+}

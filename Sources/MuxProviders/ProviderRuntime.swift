@@ -16,6 +16,9 @@ public final class ProviderRuntime {
     /// attempt. nil for a runtime built
     /// outside a router (tests hand `RequestExecution` a driver of their own).
     public let driver: (any AttemptDriver)?
+    /// The prices this provider publishes (OpenRouter's `/models`), for types that publish
+    /// them; nil for the others, so their price lookups take no lock.
+    public let listedPrices: ListedPrices?
     /// Mock script progress; touched on the loop thread only.
     package var mockScriptIndex = 0
     package var mockScriptUsed = 0
@@ -25,6 +28,7 @@ public final class ProviderRuntime {
         self.codec = codec
         self.driver = driver
         limiter = RateLimiter(settings: config.rateLimits)
+        listedPrices = config.type.publishesPrices ? ListedPrices() : nil
     }
 
     /// A runtime without a driver (outside a router).

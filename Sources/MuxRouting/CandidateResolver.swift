@@ -40,8 +40,13 @@ public enum CandidateResolver {
     /// - `"provider/model"` where `provider` names a provider: only that one, with `model`.
     /// - a bare model: the entries fixed to it or whose provider lists it; if none, the entries
     ///   with no fixed model whose provider has no list.
+    /// When nothing serves the model, the error suggests the closest known names (models the
+    /// providers list or default to, group names, and `aliases`, e.g. the lanes'), see
+    /// `ModelSuggestions`. `aliases` is only evaluated then.
     public static func resolve(model: String?, pool: [PoolEntry], all: [ProviderRuntime], groups: [String: [Deployment]],
-                               poolIsRestricted: Bool = false) throws -> [RequestExecution.Candidate] {
+                               poolIsRestricted: Bool = false, aliases: @autoclosure () -> [String] = []) throws
+        -> [RequestExecution.Candidate]
+    {
         guard let model else {
             if pool.isEmpty { throw PMXError(.noProvider, all.isEmpty ? "the router has no providers" : "no provider on this route") }
             return pool.map { .init(provider: $0.provider, model: $0.model) }
@@ -69,7 +74,9 @@ public enum CandidateResolver {
                 }
                 guard !rest.isEmpty else { throw PMXError(.invalidRequest, "model: \"\(model)\" names no model after the provider") }
                 guard p.config.serves(rest) else {
-                    throw PMXError(.noProvider, "provider \"\(prefix)\" does not serve model \"\(rest)\" (it lists: \(p.config.models!.joined(separator: ", ")))")
+                    let close = ModelSuggestions.closest(to: rest, among: knownModels(of: p)).map { "\(prefix)/\($0)" }
+                    throw PMXError(.noProvider, "provider \"\(prefix)\" does not serve model \"\(rest)\"" + ModelSuggestions.hint(close)
+                        + " (it lists: \(p.config.models!.joined(separator: ", ")))")
                 }
                 return [.init(provider: p, model: rest)]
             }
@@ -80,9 +87,17 @@ public enum CandidateResolver {
             // The first few only: a router may have thousands.
             var known = pool.prefix(20).map { e in "\(e.provider.name) [\(e.model ?? e.provider.config.models?.prefix(20).joined(separator: ", ") ?? "any")]" }
             if pool.count > 20 { known.append("… \(pool.count - 20) more") }
-            throw PMXError(.noProvider, "no provider serves model \"\(model)\"" + (known.isEmpty ? " (the router has no providers)" : " (providers: \(known.joined(separator: "; ")))"))
+            let listed = pool.lazy.flatMap { e in e.model.map { [$0] } ?? knownModels(of: e.provider) }
+            let close = ModelSuggestions.closest(to: model, among: Array(listed.prefix(ModelSuggestions.maxCandidates))
+                + groups.keys.sorted() + aliases())
+            throw PMXError(.noProvider, "no provider serves model \"\(model)\"" + ModelSuggestions.hint(close) + (known.isEmpty ? " (the router has no providers)" : " (providers: \(known.joined(separator: "; ")))"))
         }
         return chosen.map { .init(provider: $0.provider, model: model) }
+    }
+
+    /// The model names a provider declares: its list, then its default model.
+    private static func knownModels(of p: ProviderRuntime) -> [String] {
+        (p.config.models ?? []) + (p.config.defaultModel.map { [$0] } ?? [])
     }
 
     /// Providers by name (names are unique; the first wins if not).

@@ -104,7 +104,8 @@ public struct RoutePlanner {
         var pool = self.pool(lane: lane)
         pool = try CandidateResolver.restrict(pool, to: route.providers, all: providers, lane: lane)
         var candidates = try CandidateResolver.resolve(model: model, pool: pool, all: providers, groups: routing.modelGroups,
-                                                       poolIsRestricted: lane != nil || route.providers != nil)
+                                                       poolIsRestricted: lane != nil || route.providers != nil,
+                                                       aliases: routing.lanes.flatMap(\.aliases))
         candidates = try filter(candidates, needs: needs, lane: lane)
         let strategy = route.strategy ?? laneConfig?.strategy ?? routing.strategy
         candidates = order(candidates, strategy: strategy, key: "\(lane ?? "")|\(model ?? "")", needs: needs, streaming: streaming)

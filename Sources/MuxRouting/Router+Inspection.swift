@@ -77,10 +77,16 @@ extension Router {
         a.error(mappedBy: p.codec, provider: p.config)
     }
 
-    /// Every provider's models as an OpenAI list with `provider/model` ids.
-    public func models() throws -> JSONValue {
+    /// Every provider's models as an OpenAI list with `provider/model` ids, filtered by `query`
+    /// (see `ModelQuery`). A provider that publishes prices (OpenRouter) has them learnt from
+    /// its answer (`cost_usd` of later requests) and shown as each model's `pricing`.
+    public func models(_ query: ModelQuery = ModelQuery()) throws -> JSONValue {
         try refuseOnIOThread("pmx_router_models")
-        let all = providerSnapshot
+        var all = providerSnapshot
+        if let only = query.provider {
+            all = all.filter { $0.name == only }
+            guard !all.isEmpty else { throw PMXError(.providerNotFound, "query.provider: no provider named \"\(only)\"") }
+        }
         let asking = all.filter { $0.config.models == nil && $0.config.type.usesNetwork }
         let answers = try probeAll(asking, timeoutMs: timeouts.healthMs, caller: "pmx_router_models") { codec, p in codec.modelsCall(provider: p) }
         var data: [JSONValue] = []
@@ -94,6 +100,7 @@ extension Router {
                 do {
                     if let e = a.error(mappedBy: codec, provider: p.config) { throw e }
                     infos = try codec.decodeModels(a.body, provider: p.config)
+                    if let listed = p.listedPrices { Self.learnPrices(p, listed, from: a.body) }
                 } catch {
                     let e = error as? PMXError ?? PMXError(.internal, "\(error)")
                     var o = JSONObject()
@@ -107,8 +114,10 @@ extension Router {
                 infos = [ModelInfo(id: p.config.defaultModel ?? "mock", capabilities: ["chat", "embeddings"])]
             }
             for info in infos {
+                let id = "\(p.name)/\(info.id)"
+                guard query.matches(id: id, name: info.details["name"]?.stringValue) else { continue }
                 var m = JSONObject()
-                m["id"] = .string("\(p.name)/\(info.id)")
+                m["id"] = .string(id)
                 m["object"] = "model"
                 m["owned_by"] = .string(p.name)
                 m["provider"] = .string(p.name)
@@ -116,6 +125,7 @@ extension Router {
                 if let ctx = info.contextLength { m["context_length"] = .int(Int64(ctx)) }
                 if !info.capabilities.isEmpty { m["capabilities"] = .array(info.capabilities.map { .string($0) }) }
                 if !info.details.isEmpty { m["details"] = .object(info.details) }
+                if let price = p.listedPrices?.price(info.id) { m["pricing"] = price.json() }
                 data.append(.object(m))
             }
         }

@@ -4,26 +4,37 @@ import MuxConfig
 import MuxProtocols
 import MuxProviders
 
-/// Model management on local servers (Ollama today): pull with progress, delete, show, list
-/// loaded. One JSON request shape, `{"action", "provider", "model"}`, so that more servers
-/// and actions can be added without new C symbols.
+/// Model management on local servers: pull with progress, delete, show, list loaded (Ollama);
+/// load, unload, list loaded (LM Studio). One JSON request shape,
+/// `{"action", "provider", "model", "options"?}`, so that more servers and actions can be added
+/// without new C symbols.
 public struct ModelManagementRequest: Sendable {
-    public enum Action: String, Sendable { case pull, delete, show, loaded }
+    public enum Action: String, Sendable { case pull, delete, show, loaded, load, unload }
     public var action: Action
     public var provider: String
     public var model: String?
+    /// `load` only: load settings passed to the server as given (LM Studio: `context_length`,
+    /// `flash_attention`, `eval_batch_size`, `num_experts`, `offload_kv_cache_to_gpu`,
+    /// `echo_load_config`).
+    public var options = JSONObject()
 
     public static func parse(_ value: JSONValue) throws -> ModelManagementRequest {
         var r = try FieldReader(value, path: "", status: .invalidRequest)
         let actionName = try r.requiredString("action")
         guard let action = Action(rawValue: actionName) else {
-            throw r.fail("action", "expected \"pull\", \"delete\", \"show\" or \"loaded\", got \"\(actionName)\"")
+            throw r.fail("action", "expected \"pull\", \"delete\", \"show\", \"loaded\", \"load\" or \"unload\", got \"\(actionName)\"")
         }
         let provider = try r.requiredString("provider")
         let model = try r.string("model")
         if action != .loaded && model == nil { throw r.fail("model", "is required for \(actionName)") }
+        var request = ModelManagementRequest(action: action, provider: provider, model: model)
+        if let options = try r.object("options") {
+            guard action == .load else { throw r.fail("options", "is only taken by \"load\"") }
+            guard options.object["model"] == nil else { throw options.fail("model", "goes in the request's \"model\"") }
+            request.options = options.object
+        }
         try r.finish()
-        return ModelManagementRequest(action: action, provider: provider, model: model)
+        return request
     }
 }
 
@@ -38,10 +49,18 @@ extension Router {
             throw PMXError(.providerNotFound, "provider: no provider named \"\(request.provider)\"")
         }
         let p = runtime.config
-        guard let codec = runtime.codec as? any ModelManaging else {
-            throw PMXError(.unsupported, "provider \"\(p.name)\" (\(p.type.rawValue)) has no model management; only ollama has", provider: p.name)
-        }
         let limits = ExchangeLimits(p.timeouts(over: timeouts), maxResponseBytes: maxResponseBytes, tls: p.tls)
+        if let loader = runtime.codec as? any ModelLoading {
+            return try manageLoading(request, provider: p, codec: loader, limits: limits, caller: caller)
+        }
+        guard let codec = runtime.codec as? any ModelManaging else {
+            throw PMXError(.unsupported, "provider \"\(p.name)\" (\(p.type.rawValue)) has no model management; only ollama and lmstudio have",
+                           provider: p.name)
+        }
+        if request.action == .load || request.action == .unload {
+            throw PMXError(.unsupported, "provider \"\(p.name)\" (\(p.type.rawValue)) cannot \(request.action.rawValue) models; lmstudio can",
+                           provider: p.name)
+        }
         func perform(_ call: ProviderHTTPCall) throws -> [UInt8] {
             try ProviderExchange.perform(call, limits, provider: p, codec: codec, on: loop, caller: caller).body
         }
@@ -55,6 +74,8 @@ extension Router {
         case .delete:
             _ = try perform(codec.deleteCall(request.model!, provider: p))
             return ["provider": .string(p.name), "model": .string(request.model!), "status": "deleted"]
+        case .load, .unload:
+            preconditionFailure("refused above")
         case .pull:
             // Downloads take as long as they take: only silence (idle_ms) ends them.
             var pullLimits = limits

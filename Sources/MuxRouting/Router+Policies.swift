@@ -46,7 +46,7 @@ extension Router {
         f.weight = c.provider.config.weight
         f.latencyMs = metrics.ewmaLatencyMs(key)
         f.ttftMs = metrics.ewmaTTFTMs(key)
-        if let model = c.effectiveModel, let price = pricing.price(provider: c.provider.name, type: c.provider.config.type, model: model) {
+        if let model = c.effectiveModel, let price = pricing.price(provider: c.provider.name, type: c.provider.config.type, model: model, listed: c.provider.listedPrices) {
             f.costUSD = price.cost(Usage(promptTokens: needs.promptTokens, completionTokens: needs.outputTokens))
         } else if c.provider.config.isLocal {
             f.costUSD = 0
@@ -103,8 +103,8 @@ extension Router {
         context.attemptEnded = { [unowned self] c, outcome in attemptEnded(c, outcome, estimatedTokens: tokens, lane: plan.lane) }
         context.cost = { [pricing] c, usage in
             guard let model = c.effectiveModel else { return nil }
-            if c.provider.config.isLocal && pricing.price(provider: c.provider.name, type: c.provider.config.type, model: model) == nil { return 0 }
-            return pricing.price(provider: c.provider.name, type: c.provider.config.type, model: model)?.cost(usage)
+            if c.provider.config.isLocal && pricing.price(provider: c.provider.name, type: c.provider.config.type, model: model, listed: c.provider.listedPrices) == nil { return 0 }
+            return pricing.price(provider: c.provider.name, type: c.provider.config.type, model: model, listed: c.provider.listedPrices)?.cost(usage)
         }
         context.fallback = { kind, tried, failed in
             planner.nextFallback(kind, tried: tried, failedModel: failed.effectiveModel, lane: plan.lane,
@@ -167,8 +167,9 @@ extension Router {
         }
     }
 
-    /// Health probes and local discovery, when configured.
+    /// Health probes and local discovery, when configured; published prices (OpenRouter).
     package func startBackgroundServices(_ config: RouterConfig) {
+        for p in providerSnapshot where Self.fetchesPricesAtStart(p.config) { fetchListedPrices(p) }
         if config.discovery.enabled {
             func configs(_ servers: [DiscoveredServer]) -> [ProviderConfig] {
                 servers.map { s in var c = s.providerConfig(); c.discovered = true; return c }

@@ -122,14 +122,16 @@ public final class Router: @unchecked Sendable {
 
     public func addProvider(_ config: ProviderConfig) throws {
         let config = Self.resolvedTLS(config, defaults: tlsDefaults)
+        let runtime = makeRuntime(config)
         try providersLock.withLock {
             guard !providerNames.contains(config.name) else {
                 throw PMXError(.duplicateProvider, "a provider named \"\(config.name)\" already exists")
             }
-            providers.append(makeRuntime(config))
+            providers.append(runtime)
             providerNames.insert(config.name)
         }
         Log.info("provider \(config.name) added")
+        if Self.fetchesPricesAtStart(config) { fetchListedPrices(runtime) }
     }
 
     /// Requests already running on the provider finish there; new ones no longer see it (lanes
@@ -145,12 +147,24 @@ public final class Router: @unchecked Sendable {
         Log.info("provider \(name) removed")
     }
 
-    /// Replaces discovered providers by `found`, leaving configured ones alone.
+    /// Replaces discovered providers by `found`, leaving configured ones alone. A server still
+    /// found under the same name and URL keeps its place, but takes the re-listed model set
+    /// (a new runtime with the new `models`): a model pulled into it becomes routable, a removed
+    /// one stops being routed. Requests already running keep the runtime they started with.
     /// Logs only after the lock is released: the host's log callback may call back into the
     /// router (add/remove_provider, stats, update_routing take this lock).
     package func replaceDiscovered(_ found: [ProviderConfig]) {
-        let (added, removed) = providersLock.withLock { () -> ([ProviderConfig], [String]) in
-            let keep = providers.filter { p in !p.config.discovered || found.contains { $0.name == p.name && $0.baseURL == p.config.baseURL } }
+        let (added, removed, relisted) = providersLock.withLock { () -> ([ProviderConfig], [String], [ProviderConfig]) in
+            var relisted: [ProviderConfig] = []
+            let keep = providers.compactMap { p -> ProviderRuntime? in
+                guard p.config.discovered else { return p }
+                guard let c = found.first(where: { $0.name == p.name && $0.baseURL == p.config.baseURL }) else { return nil }
+                guard c.models != p.config.models else { return p }
+                var updated = p.config
+                updated.models = c.models
+                relisted.append(updated)
+                return makeRuntime(updated)
+            }
             var next = keep
             var added: [ProviderConfig] = []
             for c in found where !next.contains(where: { $0.name == c.name || $0.config.baseURL == c.baseURL }) {
@@ -158,11 +172,12 @@ public final class Router: @unchecked Sendable {
                 next.append(makeRuntime(resolved))
                 added.append(resolved)
             }
-            let removed = providers.filter { p in !next.contains { $0 === p } }.map(\.name)
+            let removed = providers.filter { p in !next.contains { $0.name == p.name } }.map(\.name)
             providers = next
             providerNames = Set(next.map(\.name))
-            return (added, removed)
+            return (added, removed, relisted)
         }
+        for c in relisted { Log.info("discovered provider \(c.name) re-listed: \(c.models?.count ?? 0) models") }
         for c in added {
             Self.warnIfUnverified(c)
             Log.info("discovered \(c.type.rawValue) at \(c.baseURL) as provider \(c.name) (\(c.models?.count ?? 0) models)")

@@ -213,6 +213,12 @@ public func pmx_router_models(_ out: UnsafeMutablePointer<UnsafeMutablePointer<C
     documentCall(out, r, err, .models) { try $0.models() }
 }
 
+@_cdecl("pmx_router_models_query")
+public func pmx_router_models_query(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                                    _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    documentCall(out, r, err, .models) { router in try router.models(ModelQuery.parse(try parseInput(json, "query_json"))) }
+}
+
 @_cdecl("pmx_router_health")
 public func pmx_router_health(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
                               _ err: UnsafeMutableRawPointer?) -> Int32 {

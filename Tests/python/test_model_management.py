@@ -77,3 +77,52 @@ def test_bad_management_requests(up):
                 router.manage_model(action, provider, model)
             assert info.value.code == code, (action, provider, info.value)
             assert fragment in info.value.message
+
+
+def lmstudio_router(up, scope="lms"):
+    return providermux.Router({"providers": [
+        {"name": "studio", "type": "lm-studio", "base_url": up.base(scope)},
+        {"name": "local", "type": "ollama", "base_url": "http://127.0.0.1:%d/%s" % (up.port, "mm")},
+    ]})
+
+
+def test_lmstudio_load_loaded_unload(up):
+    with lmstudio_router(up) as router:
+        loaded = router.manage_model("loaded", "studio")
+        assert [m["model"] for m in loaded["data"]] == ["qwen2.5-7b-instruct"]
+        assert loaded["data"][0]["details"]["instances"] == [{"id": "qwen2.5-7b-instruct", "context_length": 32768}]
+
+        result = router.manage_model("load", "studio", "text-embedding-nomic-embed-text-v1.5",
+                                     options={"context_length": 1024, "echo_load_config": True})
+        assert result["status"] == "loaded"
+        assert result["provider"] == "studio" and result["model"] == "text-embedding-nomic-embed-text-v1.5"
+        assert result["instance_id"] == "text-embedding-nomic-embed-text-v1.5"
+        assert result["type"] == "embedding" and result["load_time_seconds"] == 1.25
+        assert result["load_config"]["context_length"] == 1024
+        sent = [r for r in up.requests("lms") if r["path"] == "/lms/api/v1/models/load"]
+        assert sent[0]["json"] == {"context_length": 1024, "echo_load_config": True,
+                                   "model": "text-embedding-nomic-embed-text-v1.5"}
+        assert sorted(m["model"] for m in router.manage_model("loaded", "studio")["data"]) == \
+            ["qwen2.5-7b-instruct", "text-embedding-nomic-embed-text-v1.5"]
+
+        assert router.manage_model("unload", "studio", "qwen2.5-7b-instruct") == \
+            {"provider": "studio", "model": "qwen2.5-7b-instruct", "instance_id": "qwen2.5-7b-instruct", "status": "unloaded"}
+        assert [m["model"] for m in router.manage_model("loaded", "studio")["data"]] == ["text-embedding-nomic-embed-text-v1.5"]
+        unloads = [r for r in up.requests("lms") if r["path"] == "/lms/api/v1/models/unload"]
+        assert unloads[0]["json"] == {"instance_id": "qwen2.5-7b-instruct"}
+
+
+def test_lmstudio_management_errors(up):
+    with lmstudio_router(up) as router:
+        for action, provider, model, extra, code, fragment in [
+            ("load", "studio", "no-such-model", {}, providermux.ERR_MODEL_NOT_FOUND, "no-such-model"),
+            ("unload", "studio", "not-loaded", {}, providermux.ERR_MODEL_NOT_FOUND, "not-loaded"),
+            ("pull", "studio", "m", {}, providermux.ERR_UNSUPPORTED, "load, unload and loaded"),
+            ("load", "local", "m", {}, providermux.ERR_UNSUPPORTED, "lmstudio can"),
+            ("unload", "studio", "m", {"options": {"context_length": 5}}, providermux.ERR_INVALID_REQUEST, "options"),
+            ("load", "studio", "m", {"options": {"model": "x"}}, providermux.ERR_INVALID_REQUEST, "options.model"),
+        ]:
+            with pytest.raises(providermux.ProviderMuxError) as info:
+                router.manage_model(action, provider, model, **extra)
+            assert info.value.code == code, (action, provider, info.value)
+            assert fragment in info.value.message, (action, info.value.message)

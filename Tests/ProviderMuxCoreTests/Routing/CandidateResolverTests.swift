@@ -106,4 +106,24 @@ struct CandidateResolverTests {
         #expect(e.message.contains("route.providers[1]"))
         #expect(e.message.contains("\"ghost\""))
     }
+
+    @Test("a model nobody serves: the error suggests the closest listed names, groups and aliases, only when close")
+    func didYouMean() throws {
+        let ps = try Self.providers(#"[{"name":"a","type":"mock","models":["gpt-4o-mini","gpt-4.1-mini"]},{"name":"b","type":"mock","default_model":"llama3.2","models":["qwen3"]}]"#)
+        func message(_ model: String, groups: [String: [Deployment]] = [:], aliases: [String] = []) -> String {
+            do {
+                _ = try CandidateResolver.resolve(model: model, pool: ps.map { ($0, nil) }, all: ps, groups: groups, aliases: aliases)
+                Issue.record("resolved \(model)")
+            } catch let e as PMXError { #expect(e.status == .noProvider); return e.message } catch { Issue.record("\(error)") }
+            return ""
+        }
+        #expect(message("gpt-4-mini").contains(#"(did you mean "gpt-4o-mini", "gpt-4.1-mini"?)"#))
+        #expect(message("llama3").contains(#"did you mean "llama3.2"?"#), "a default model is a known name")
+        #expect(message("fst", aliases: ["fast"]).contains(#"did you mean "fast"?"#))
+        #expect(message("smrat", groups: ["smart": [Deployment(provider: "a", model: "gpt-4o-mini")]]).contains(#"did you mean "smart"?"#))
+        #expect(!message("mistral-large").contains("did you mean"))
+        // Pinned: that provider's names, in the form that routes.
+        let pinned = try #require(resolveError("b/qwen", in: ps))
+        #expect(pinned.message.contains(#"did you mean "b/qwen3"?"#))
+    }
 }

@@ -667,9 +667,17 @@ class Router:
         """Computes embeddings: ``{"model": ..., "input": "text" | [...]}``."""
         return self._call_json(_lib.pmx_router_embed, _encode(request))
 
-    def models(self) -> Dict[str, Any]:
-        """Lists the models of every provider."""
-        return self._call_json(_lib.pmx_router_models)
+    def models(self, search: Optional[str] = None, provider: Optional[str] = None) -> Dict[str, Any]:
+        """Lists the models of every provider; ``search`` keeps the ids containing it (ASCII
+        case ignored), ``provider`` one provider's models (pmx_router_models_query)."""
+        if search is None and provider is None:
+            return self._call_json(_lib.pmx_router_models)
+        query: Dict[str, Any] = {}
+        if search is not None:
+            query["search"] = search
+        if provider is not None:
+            query["provider"] = provider
+        return self._call_json(_lib.pmx_router_models_query, _encode(query))
 
     def health(self) -> Dict[str, Any]:
         """Probes every provider now."""
@@ -837,13 +845,17 @@ class Router:
     # -- model management ----------------------------------------------------------------------
 
     def manage_model(self, action: str, provider: str, model: Optional[str] = None,
-                     on_progress: Optional[EventCallback] = None) -> Dict[str, Any]:
-        """Model management on a local server provider (ollama): ``action`` is "pull",
-        "delete", "show" or "loaded". ``on_progress(event)`` receives pull progress on this
-        thread; a truthy return cancels. Returns the result document."""
+                     on_progress: Optional[EventCallback] = None,
+                     options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Model management on a local server provider: ``action`` is "pull", "delete", "show"
+        or "loaded" (ollama), "load", "unload" or "loaded" (lmstudio; ``options`` are the load
+        settings, e.g. ``{"context_length": 8192}``). ``on_progress(event)`` receives pull
+        progress on this thread; a truthy return cancels. Returns the result document."""
         request: Dict[str, Any] = {"action": action, "provider": provider}
         if model is not None:
             request["model"] = model
+        if options is not None:
+            request["options"] = options
         raised: List[BaseException] = []
 
         def trampoline(event_json, length, _userdata):

@@ -156,6 +156,9 @@ pmx_stream_next = _declare("pmx_stream_next", c_int32,
 pmx_router_embed = _declare("pmx_router_embed", c_int32, [_out_str, c_void_p, c_char_p, _err_p])
 # pmx_status pmx_router_models(char **out, pmx_router *router, pmx_error *err);
 pmx_router_models = _declare("pmx_router_models", c_int32, [_out_str, c_void_p, _err_p])
+# pmx_status pmx_router_models_query(char **out, pmx_router *router, const char *query_json,
+#                                    pmx_error *err);
+pmx_router_models_query = _declare("pmx_router_models_query", c_int32, [_out_str, c_void_p, c_char_p, _err_p])
 # pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *err);
 pmx_router_health = _declare("pmx_router_health", c_int32, [_out_str, c_void_p, _err_p])
 # pmx_status pmx_router_stats(char **out, pmx_router *router, pmx_error *err);

@@ -331,6 +331,12 @@ extern "C" {
         router: *mut pmx_router,
         err: *mut pmx_error,
     ) -> pmx_status;
+    pub fn pmx_router_models_query(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        query_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
     pub fn pmx_router_health(
         out: *mut *mut c_char,
         router: *mut pmx_router,
