@@ -565,7 +565,8 @@ typedef struct pmx_tool_call_delta {
  * fills; every other field is 0, { NULL, 0 }, NULL or -1 / NaN for numbers marked so:
  *
  *   START     provider, model, attempt (1 for the first attempt).
- *   DELTA     text (the content piece, or absent), reasoning, tool_calls + tool_call_count.
+ *   DELTA     text (the content piece, or absent), reasoning (the reasoning piece, or
+ *             absent), tool_calls + tool_call_count.
  *   RETRY     provider, attempt (the one that failed), delay_ms, status, http_status, text
  *             (the failure's message).
  *   FALLBACK  provider (the one left), next_provider (the one tried next), status,
@@ -601,7 +602,9 @@ typedef struct pmx_event {
     int64_t delay_ms;
     /** DELTA: the content piece; RETRY, FALLBACK, ERROR: the message; DONE: the answer. */
     pmx_str text;
-    /** DELTA: the reasoning piece. Always absent in this version (deltas do not carry it yet). */
+    /** DELTA: the reasoning piece (the JSON's "reasoning": OpenAI-compatible
+        reasoning_content / reasoning, Anthropic thinking, Gemini thoughts, Ollama thinking),
+        absent otherwise. A delta carries reasoning or content, and reasoning comes first. */
     pmx_str reasoning;
     /** START, RETRY, DONE, ERROR: the provider's name; FALLBACK: the provider left. */
     pmx_str provider;

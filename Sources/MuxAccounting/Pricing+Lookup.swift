@@ -6,16 +6,20 @@ import MuxConfig
 /// (Config/Pricing.swift holds the data and its parsing).
 extension ModelPrice {
     /// USD for one response. Cached tokens (`usage.cachedTokens`, a subset of the prompt
-    /// tokens) are charged at the cached rate, the rest of the prompt at the input rate.
+    /// tokens) are charged at the cached rate, tokens written to the cache
+    /// (`usage.cacheWriteTokens`, also a subset) at the cache write rate, the rest of the
+    /// prompt at the input rate; reasoning tokens are completion tokens.
     /// Always finite, in 0...`Usage.maxCostUSD` (a NaN price gives 0), whatever the counts and
     /// prices: a cost feeds sums (stats, budgets) that must stay finite.
     public func cost(_ usage: Usage) -> Double {
         let prompt = max(0, usage.promptTokens)
         let cached = min(prompt, max(0, usage.cachedTokens ?? 0))
-        let uncached = prompt - cached
+        let written = min(prompt - cached, max(0, usage.cacheWriteTokens ?? 0))
+        let uncached = prompt - cached - written
         let completion = max(0, usage.completionTokens)
         let usd = (Double(uncached) * inputPerMTok
             + Double(cached) * (cachedInputPerMTok ?? inputPerMTok)
+            + Double(written) * (cacheWriteInputPerMTok ?? inputPerMTok)
             + Double(completion) * outputPerMTok) / 1_000_000
         return SafeNumbers.clampFinite(usd, 0, Usage.maxCostUSD)
     }

@@ -13,7 +13,8 @@ extension Usage {
     /// stats, rate limiters and budgets never see a negative count.
     public var nonNegative: Usage {
         var u = Usage(promptTokens: max(0, promptTokens), completionTokens: max(0, completionTokens),
-                      totalTokens: max(0, totalTokens), cachedTokens: cachedTokens.map { max(0, $0) })
+                      totalTokens: max(0, totalTokens), cachedTokens: cachedTokens.map { max(0, $0) },
+                      cacheWriteTokens: cacheWriteTokens.map { max(0, $0) }, reasoningTokens: reasoningTokens.map { max(0, $0) })
         u.tokensPerSecond = tokensPerSecond.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
         u.costUSD = costUSD.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
         u.upstreamCostUSD = upstreamCostUSD.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }

@@ -9,21 +9,26 @@ public struct ModelPrice: Sendable, Equatable {
     public var outputPerMTok: Double
     /// USD per million cached prompt tokens; nil = same as input.
     public var cachedInputPerMTok: Double?
+    /// USD per million prompt tokens written to the prompt cache (Anthropic's 5-minute cache
+    /// writes cost 1.25 × input); nil = same as input.
+    public var cacheWriteInputPerMTok: Double?
 
-    public init(inputPerMTok: Double, outputPerMTok: Double, cachedInputPerMTok: Double? = nil) {
+    public init(inputPerMTok: Double, outputPerMTok: Double, cachedInputPerMTok: Double? = nil, cacheWriteInputPerMTok: Double? = nil) {
         self.inputPerMTok = inputPerMTok
         self.outputPerMTok = outputPerMTok
         self.cachedInputPerMTok = cachedInputPerMTok
+        self.cacheWriteInputPerMTok = cacheWriteInputPerMTok
     }
 
     public static let zero = ModelPrice(inputPerMTok: 0, outputPerMTok: 0)
 
-    /// {"input_per_mtok": x, "output_per_mtok": y, "cached_input_per_mtok": z?}
+    /// {"input_per_mtok": x, "output_per_mtok": y, "cached_input_per_mtok": z?, "cache_write_input_per_mtok": w?}
     public func json() -> JSONValue {
         var o = JSONObject()
         o["input_per_mtok"] = .double(inputPerMTok)
         o["output_per_mtok"] = .double(outputPerMTok)
         if let cachedInputPerMTok { o["cached_input_per_mtok"] = .double(cachedInputPerMTok) }
+        if let cacheWriteInputPerMTok { o["cache_write_input_per_mtok"] = .double(cacheWriteInputPerMTok) }
         return .object(o)
     }
 }
@@ -51,14 +56,14 @@ public struct PricingTable: Sendable {
         "text-embedding-3-small": ModelPrice(inputPerMTok: 0.02, outputPerMTok: 0),
         "text-embedding-3-large": ModelPrice(inputPerMTok: 0.13, outputPerMTok: 0),
         "text-embedding-ada-002": ModelPrice(inputPerMTok: 0.10, outputPerMTok: 0),
-        // Anthropic (cached = cache reads)
-        "claude-opus-4-1": ModelPrice(inputPerMTok: 15.00, outputPerMTok: 75.00, cachedInputPerMTok: 1.50),
-        "claude-opus-4": ModelPrice(inputPerMTok: 15.00, outputPerMTok: 75.00, cachedInputPerMTok: 1.50),
-        "claude-sonnet-4-5": ModelPrice(inputPerMTok: 3.00, outputPerMTok: 15.00, cachedInputPerMTok: 0.30),
-        "claude-sonnet-4": ModelPrice(inputPerMTok: 3.00, outputPerMTok: 15.00, cachedInputPerMTok: 0.30),
-        "claude-3-7-sonnet": ModelPrice(inputPerMTok: 3.00, outputPerMTok: 15.00, cachedInputPerMTok: 0.30),
-        "claude-3-5-haiku": ModelPrice(inputPerMTok: 0.80, outputPerMTok: 4.00, cachedInputPerMTok: 0.08),
-        "claude-haiku-4-5": ModelPrice(inputPerMTok: 1.00, outputPerMTok: 5.00, cachedInputPerMTok: 0.10),
+        // Anthropic (cached = cache reads; cache writes: the 5-minute cache, 1.25 × input)
+        "claude-opus-4-1": ModelPrice(inputPerMTok: 15.00, outputPerMTok: 75.00, cachedInputPerMTok: 1.50, cacheWriteInputPerMTok: 18.75),
+        "claude-opus-4": ModelPrice(inputPerMTok: 15.00, outputPerMTok: 75.00, cachedInputPerMTok: 1.50, cacheWriteInputPerMTok: 18.75),
+        "claude-sonnet-4-5": ModelPrice(inputPerMTok: 3.00, outputPerMTok: 15.00, cachedInputPerMTok: 0.30, cacheWriteInputPerMTok: 3.75),
+        "claude-sonnet-4": ModelPrice(inputPerMTok: 3.00, outputPerMTok: 15.00, cachedInputPerMTok: 0.30, cacheWriteInputPerMTok: 3.75),
+        "claude-3-7-sonnet": ModelPrice(inputPerMTok: 3.00, outputPerMTok: 15.00, cachedInputPerMTok: 0.30, cacheWriteInputPerMTok: 3.75),
+        "claude-3-5-haiku": ModelPrice(inputPerMTok: 0.80, outputPerMTok: 4.00, cachedInputPerMTok: 0.08, cacheWriteInputPerMTok: 1.00),
+        "claude-haiku-4-5": ModelPrice(inputPerMTok: 1.00, outputPerMTok: 5.00, cachedInputPerMTok: 0.10, cacheWriteInputPerMTok: 1.25),
         // Google Gemini (prompts ≤ 200k tokens)
         "gemini-2.5-pro": ModelPrice(inputPerMTok: 1.25, outputPerMTok: 10.00, cachedInputPerMTok: 0.125),
         "gemini-2.5-flash": ModelPrice(inputPerMTok: 0.30, outputPerMTok: 2.50, cachedInputPerMTok: 0.03),
@@ -89,7 +94,7 @@ public struct PricingTable: Sendable {
 
     /// The router config's "pricing" section:
     /// {"<model>" | "<provider>/<model>" | "<provider>/*": {"input_per_mtok": x, "output_per_mtok": y,
-    ///  "cached_input_per_mtok": z?}, …, "use_defaults": bool?}. Prices must be ≥ 0.
+    ///  "cached_input_per_mtok": z?, "cache_write_input_per_mtok": w?}, …, "use_defaults": bool?}. Prices must be ≥ 0.
     public static func parse(_ r: inout FieldReader) throws -> PricingTable {
         var overrides: [String: ModelPrice] = [:]
         var useDefaults = true
@@ -113,8 +118,9 @@ public struct PricingTable: Sendable {
             let input = try nonNegative("input_per_mtok", required: true)!
             let output = try nonNegative("output_per_mtok", required: true)!
             let cached = try nonNegative("cached_input_per_mtok", required: false)
+            let written = try nonNegative("cache_write_input_per_mtok", required: false)
             try pr.finish()
-            overrides[key] = ModelPrice(inputPerMTok: input, outputPerMTok: output, cachedInputPerMTok: cached)
+            overrides[key] = ModelPrice(inputPerMTok: input, outputPerMTok: output, cachedInputPerMTok: cached, cacheWriteInputPerMTok: written)
         }
         try r.finish()
         return PricingTable(overrides: overrides, useDefaults: useDefaults)

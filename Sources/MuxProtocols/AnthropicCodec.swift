@@ -69,8 +69,16 @@ public struct AnthropicCodec: WireCodec {
                     throw CodecSupport.protocolError(provider, "Anthropic response: content[\(i)].input is not an object")
                 }
                 calls.append(ToolCalls.delta(index: calls.count, id: id, name: name, arguments: JSONWriter.string(input)))
+            case "thinking":
+                guard let t = block["thinking"]?.stringValue else {
+                    throw CodecSupport.protocolError(provider, "Anthropic response: content[\(i)].thinking is not a string")
+                }
+                if !t.isEmpty { events.append(.reasoning(t)) }
+                events.append(.thinkingBlock(block))
+            case "redacted_thinking":
+                events.append(.thinkingBlock(block))  // encrypted: no text to show, kept to send back
             default:
-                break  // thinking, redacted_thinking, server tool blocks: nothing OpenAI can show
+                break  // server tool blocks and others: nothing OpenAI can show
             }
         }
         if text != nil || !calls.isEmpty { events.append(.delta(content: text, toolCalls: calls.isEmpty ? nil : calls)) }
@@ -83,7 +91,8 @@ public struct AnthropicCodec: WireCodec {
         if let usage = message["usage"], !usage.isNull {
             let input = try Self.inputTokens(usage, provider: provider)
             let output = try Self.count(usage["output_tokens"], "usage.output_tokens", provider: provider) ?? 0
-            events.append(.usage(Usage(promptTokens: input?.prompt ?? 0, completionTokens: output, cachedTokens: input?.cached)))
+            events.append(.usage(Usage(promptTokens: input?.prompt ?? 0, completionTokens: output, cachedTokens: input?.cached,
+                                       cacheWriteTokens: input?.written)))
         }
         return CodecSupport.completion(from: events, model: model)
     }
@@ -190,11 +199,13 @@ public struct AnthropicCodec: WireCodec {
     /// The input side of an Anthropic `usage` object, or nil when it has no `input_tokens`.
     /// `prompt` counts every input token, as OpenAI's `prompt_tokens` does: Anthropic's
     /// `input_tokens` leaves out the tokens read from or written to the prompt cache.
-    package static func inputTokens(_ usage: JSONValue, provider: ProviderConfig) throws -> (prompt: Int, cached: Int?)? {
+    /// `written` is `cache_creation_input_tokens` (priced at the cache write rate), nil when
+    /// nothing was written: a zero write costs nothing and is not reported.
+    package static func inputTokens(_ usage: JSONValue, provider: ProviderConfig) throws -> (prompt: Int, cached: Int?, written: Int?)? {
         guard let input = try count(usage["input_tokens"], "usage.input_tokens", provider: provider) else { return nil }
         let created = try count(usage["cache_creation_input_tokens"], "usage.cache_creation_input_tokens", provider: provider) ?? 0
         let read = try count(usage["cache_read_input_tokens"], "usage.cache_read_input_tokens", provider: provider)
-        return (input + created + (read ?? 0), read)
+        return (input + created + (read ?? 0), read, created > 0 ? created : nil)
     }
 }
 
@@ -208,15 +219,62 @@ package struct AnthropicRequestTranslation {
         let conversation = try translateMessages()
         var out = JSONObject()
         out["model"] = .string(model)
-        if !conversation.system.isEmpty { out["system"] = .string(conversation.system.joined(separator: "\n\n")) }
+        if let system = Self.system(conversation.system) { out["system"] = system }
         out["messages"] = .array(conversation.messages)
+        var maxTokens = self.maxTokens
+        let thinking = try thinking(maxTokens: &maxTokens)
         out["max_tokens"] = .int(Int64(maxTokens))
         if let stop = try SamplingFields.stopSequences(request, provider: provider.name) { out["stop_sequences"] = .array(stop) }
-        SamplingFields.copy(["temperature", "top_p", "top_k"], from: request, into: &out)
+        if thinking == nil {
+            SamplingFields.copy(["temperature", "top_p", "top_k"], from: request, into: &out)
+        } else if let topP = request["top_p"]?.doubleValue, topP >= 0.95 {
+            // With thinking Anthropic refuses a changed temperature or top_k and a top_p below
+            // 0.95: those are left out rather than failing the request.
+            out["top_p"] = request["top_p"]
+        }
         try addTools(into: &out, conversationHasToolBlocks: conversation.hasToolBlocks)
         if let user = request["user"]?.stringValue, !user.isEmpty { out["metadata"] = ["user_id": .string(user)] }
+        if let thinking { out["thinking"] = thinking }
         out["stream"] = .bool(stream)
         return out
+    }
+
+    /// The system prompt: one string, as before, unless a part carries `cache_control`; then
+    /// Anthropic's array of text blocks, each with its marker, so the cache breakpoint holds.
+    private static func system(_ blocks: [JSONObject]) -> JSONValue? {
+        if blocks.isEmpty { return nil }
+        if !blocks.contains(where: { $0["cache_control"] != nil }) {
+            return .string(blocks.map { $0["text"]?.stringValue ?? "" }.joined(separator: "\n\n"))
+        }
+        return .array(blocks.map { .object($0) })
+    }
+
+    /// Anthropic `thinking`: the caller's own `thinking` object as given (it wins), else one
+    /// built from `reasoning_effort` (ReasoningEffort.budget). The budget must be at least
+    /// 1,024 and below `max_tokens`: without a `max_tokens` from the caller, `max_tokens`
+    /// grows to budget + the default 4,096; with one, the budget shrinks to `max_tokens` - 1,
+    /// and a `max_tokens` of 1,024 or less cannot think (an invalid request naming both).
+    private func thinking(maxTokens: inout Int) throws -> JSONValue? {
+        if let t = request["thinking"], !t.isNull {
+            guard t.objectValue != nil else {
+                throw fail("thinking", "expected an object such as {\"type\":\"enabled\",\"budget_tokens\":2048}, got \(t.typeName)")
+            }
+            return t
+        }
+        guard let effort = try ReasoningEffort.effort(request, provider: provider.name), var budget = ReasoningEffort.budget(effort) else {
+            return nil
+        }
+        if maxTokens <= budget {
+            if let n = SamplingFields.maxTokens(request)?.intValue, n > 0 {
+                guard maxTokens > ReasoningEffort.anthropicMinimumBudget else {
+                    throw fail("reasoning_effort", "Anthropic thinking needs max_tokens above \(ReasoningEffort.anthropicMinimumBudget), got \(maxTokens)")
+                }
+                budget = maxTokens - 1
+            } else {
+                maxTokens = budget + AnthropicCodec.defaultMaxTokens
+            }
+        }
+        return ["type": "enabled", "budget_tokens": .int(Int64(budget))]
     }
 
     private func fail(_ path: String, _ reason: String, _ status: Status = .invalidRequest) -> PMXError {
@@ -239,8 +297,8 @@ package struct AnthropicRequestTranslation {
 
     /// The conversation: system text hoisted out, tool results as user turns, consecutive turns
     /// of one role merged (Anthropic alternates user and assistant).
-    private func translateMessages() throws -> (system: [String], messages: [JSONValue], hasToolBlocks: Bool) {
-        var system: [String] = []
+    private func translateMessages() throws -> (system: [JSONObject], messages: [JSONValue], hasToolBlocks: Bool) {
+        var system: [JSONObject] = []
         var turns: [Turn] = []
         var hasToolBlocks = false
         for (i, m) in (request["messages"]?.arrayValue ?? []).enumerated() {
@@ -248,16 +306,18 @@ package struct AnthropicRequestTranslation {
             let role = m["role"]?.stringValue ?? ""
             switch role {
             case "system", "developer":
-                system += try systemText(m["content"], path: "\(path).content")
+                var blocks = try systemText(m["content"], path: "\(path).content")
+                Self.markLast(&blocks, m)
+                system += blocks
             case "user":
-                append(&turns, "user", try userBlocks(m["content"], path: "\(path).content"))
+                append(&turns, "user", Self.markedLast(try userBlocks(m["content"], path: "\(path).content"), m))
             case "assistant":
                 let blocks = try assistantBlocks(m, path: path)
                 if blocks.contains(where: { $0["type"] == "tool_use" }) { hasToolBlocks = true }
-                append(&turns, "assistant", blocks)
+                append(&turns, "assistant", Self.markedLast(blocks, m))
             case "tool":
                 hasToolBlocks = true
-                append(&turns, "user", [try toolResult(m, path: path)])
+                append(&turns, "user", Self.markedLast([try toolResult(m, path: path)], m))
             default:
                 throw fail("\(path).role", "\"\(role)\" is not supported by the Anthropic protocol (system, developer, user, assistant, tool)",
                            role == "function" ? .unsupported : .invalidRequest)
@@ -265,7 +325,7 @@ package struct AnthropicRequestTranslation {
         }
         let messages: [JSONValue] = turns.map { t in
             // A lone text block reads best as plain string content, as Anthropic's own examples write it.
-            if t.blocks.count == 1, t.blocks[0]["type"] == "text", let text = t.blocks[0]["text"] {
+            if t.blocks.count == 1, t.blocks[0]["type"] == "text", t.blocks[0]["cache_control"] == nil, let text = t.blocks[0]["text"] {
                 return ["role": .string(t.role), "content": text]
             }
             return ["role": .string(t.role), "content": .array(t.blocks)]
@@ -285,17 +345,51 @@ package struct AnthropicRequestTranslation {
         }
     }
 
-    private func systemText(_ content: JSONValue?, path: String) throws -> [String] {
+    // MARK: Prompt caching
+
+    /// A message-level `cache_control` (LiteLLM's form, for string content) marks the last
+    /// block of that message: the breakpoint sits where the message ends.
+    private static func markedLast(_ blocks: [JSONValue], _ m: JSONValue) -> [JSONValue] {
+        guard let marker = m["cache_control"], !marker.isNull, case .object(var last)? = blocks.last else { return blocks }
+        var out = blocks
+        last["cache_control"] = marker
+        out[out.count - 1] = .object(last)
+        return out
+    }
+
+    private static func markLast(_ blocks: inout [JSONObject], _ m: JSONValue) {
+        guard let marker = m["cache_control"], !marker.isNull, !blocks.isEmpty else { return }
+        blocks[blocks.count - 1]["cache_control"] = marker
+    }
+
+    /// `block` with the part's `cache_control` carried over unchanged (Anthropic reads the
+    /// marker where the caller put it: on a content part, a system part, a tool).
+    private static func cached(_ block: JSONValue, from p: JSONValue) -> JSONValue {
+        guard let marker = p["cache_control"], !marker.isNull, case .object(var o) = block else { return block }
+        o["cache_control"] = marker
+        return .object(o)
+    }
+
+    private func systemText(_ content: JSONValue?, path: String) throws -> [JSONObject] {
+        func text(_ s: String) -> JSONObject {
+            var o = JSONObject()
+            o["type"] = "text"
+            o["text"] = .string(s)
+            return o
+        }
         switch content {
         case nil, .null: return []
-        case .string(let s): return s.isEmpty ? [] : [s]
+        case .string(let s): return s.isEmpty ? [] : [text(s)]
         case .array(let parts):
             return try parts.enumerated().compactMap { j, p in
                 guard p["type"] == "text" || p.stringValue != nil else {
                     throw fail("\(path)[\(j)]", "a system message may only hold text parts")
                 }
                 let s = p["text"]?.stringValue ?? p.stringValue ?? ""
-                return s.isEmpty ? nil : s
+                if s.isEmpty { return nil }
+                var block = text(s)
+                if let marker = p["cache_control"], !marker.isNull { block["cache_control"] = marker }
+                return block
             }
         case let c?: throw fail(path, "expected a string or an array of parts, got \(c.typeName)")
         }
@@ -316,9 +410,9 @@ package struct AnthropicRequestTranslation {
         switch p["type"]?.stringValue {
         case "text":
             guard let t = p["text"]?.stringValue else { throw fail("\(path).text", "expected a string") }
-            return ["type": "text", "text": .string(t)]
+            return Self.cached(["type": "text", "text": .string(t)], from: p)
         case "image_url":
-            return try image(p["image_url"], path: "\(path).image_url")
+            return Self.cached(try image(p["image_url"], path: "\(path).image_url"), from: p)
         case let other:
             throw fail("\(path).type", "content part \"\(other ?? "(none)")\" is not supported by the Anthropic protocol (text, image_url)",
                        .unsupported)
@@ -337,7 +431,7 @@ package struct AnthropicRequestTranslation {
     }
 
     private func assistantBlocks(_ m: JSONValue, path: String) throws -> [JSONValue] {
-        var blocks: [JSONValue] = []
+        var blocks = try thinkingBlocks(m, path: path)
         switch m["content"] {
         case nil, .null: break
         case .string(let s): if !s.isEmpty { blocks.append(["type": "text", "text": .string(s)]) }
@@ -346,7 +440,7 @@ package struct AnthropicRequestTranslation {
                 // An assistant's refusal part is text it said; Anthropic rejects empty text blocks.
                 let t = p.stringValue ?? p["text"]?.stringValue ?? p["refusal"]?.stringValue
                 guard let t else { throw fail("\(path).content[\(j)]", "an assistant message may only hold text parts") }
-                if !t.isEmpty { blocks.append(["type": "text", "text": .string(t)]) }
+                if !t.isEmpty { blocks.append(Self.cached(["type": "text", "text": .string(t)], from: p)) }
             }
         case let c?: throw fail("\(path).content", "expected a string or an array of parts, got \(c.typeName)")
         }
@@ -364,6 +458,22 @@ package struct AnthropicRequestTranslation {
                                                                           provider: provider.name))])
         }
         return blocks
+    }
+
+    /// The thinking blocks an earlier answer carried (`thinking_blocks` on the assistant
+    /// message, as this router's answers give them), sent back first and unmodified: Anthropic
+    /// checks their signatures, and wants them before the turn's tool calls. A
+    /// `reasoning_content` without its blocks has no signature and is not sent.
+    private func thinkingBlocks(_ m: JSONValue, path: String) throws -> [JSONValue] {
+        guard let value = m["thinking_blocks"], !value.isNull else { return [] }
+        guard let list = value.arrayValue else { throw fail("\(path).thinking_blocks", "expected an array, got \(value.typeName)") }
+        return try list.enumerated().map { j, b in
+            let type = b["type"]?.stringValue
+            guard b.objectValue != nil, type == "thinking" || type == "redacted_thinking" else {
+                throw fail("\(path).thinking_blocks[\(j)]", "expected a {\"type\":\"thinking\"} or {\"type\":\"redacted_thinking\"} block")
+            }
+            return b
+        }
     }
 
     private func toolResult(_ m: JSONValue, path: String) throws -> JSONValue {
@@ -403,7 +513,7 @@ package struct AnthropicRequestTranslation {
             } else {
                 tool["input_schema"] = ["type": "object", "properties": .object(JSONObject())]
             }
-            return .object(tool)
+            return Self.cached(.object(tool), from: t)
         }
 
         var choice: JSONObject?

@@ -16,7 +16,10 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
     private enum BlockKind: Equatable {
         case text
         case toolUse(call: Int)
-        /// thinking, redacted_thinking, server tool blocks...: nothing OpenAI can show.
+        /// Extended thinking: its text goes out as reasoning deltas, and the whole block (text
+        /// and signature) as one `thinkingBlock` at its `content_block_stop`.
+        case thinking
+        /// Server tool blocks and others: nothing OpenAI can show.
         case other
     }
 
@@ -32,6 +35,10 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
     /// From `message_start`: `message_delta` usage may carry only the output count.
     private var inputTokens = 0
     private var cachedTokens: Int?
+    private var cacheWriteTokens: Int?
+    /// The open thinking block's text and signature, until its `content_block_stop`.
+    private var thinkingText: [UInt8] = []
+    private var signature = ""
     private var blocks: [Int: Block] = [:]
     private var toolCalls = 0
     /// Each event is parsed into this one document: its buffers are reused, event after event.
@@ -80,8 +87,8 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
     /// The members of a `content_block_delta` and of its `delta`, each found in one walk.
     private enum DeltaEvent: Int { case index, delta }
     private static let deltaEventKeys = JSONKeySet(["index", "delta"])
-    private enum Delta: Int { case type, text, partialJSON }
-    private static let deltaKeys = JSONKeySet(["type", "text", "partial_json"])
+    private enum Delta: Int { case type, text, partialJSON, thinking, signature }
+    private static let deltaKeys = JSONKeySet(["type", "text", "partial_json", "thinking", "signature"])
 
     /// A `content_block_delta`: text or a piece of a tool call's arguments.
     private func contentDelta(_ ref: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
@@ -103,10 +110,20 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
             if !piece.isEmpty {
                 emit(.delta(content: nil, toolCalls: [ToolCalls.argumentsDelta(index: call, piece: piece)]))
             }
-        case ("text_delta", .toolUse), ("input_json_delta", .text):
+        case ("thinking_delta", .thinking):
+            guard let t = delta[Delta.thinking]?.stringValue else { throw fail("thinking_delta \(index) without thinking") }
+            if !t.isEmpty {
+                thinkingText.append(contentsOf: t.utf8)
+                emit(.reasoning(t))
+            }
+        case ("signature_delta", .thinking):
+            guard let sig = delta[Delta.signature]?.stringValue else { throw fail("signature_delta \(index) without a signature") }
+            signature += sig
+        case ("text_delta", .toolUse), ("input_json_delta", .text), ("text_delta", .thinking), ("input_json_delta", .thinking),
+             ("thinking_delta", .text), ("thinking_delta", .toolUse):
             throw fail("\(kind) for content block \(index) of another type")
         default:
-            break  // thinking_delta, signature_delta, citations_delta, deltas of ignored blocks
+            break  // citations_delta, deltas of ignored blocks, delta types added later
         }
     }
 
@@ -120,13 +137,13 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
             started = true
             let startUsage = message["usage"] ?? .null
             let input = try AnthropicCodec.inputTokens(startUsage, provider: provider)
-            if let input { (inputTokens, cachedTokens) = input }
+            if let input { (inputTokens, cachedTokens, cacheWriteTokens) = input }
             emit(.meta(id: message["id"]?.stringValue, model: message["model"]?.stringValue))
             if input != nil {
                 // The input side is known (and billed) from here on: a stream interrupted
                 // before message_delta still reports its prompt tokens in its partial usage.
                 let output = try AnthropicCodec.count(startUsage["output_tokens"], "message_start usage.output_tokens", provider: provider) ?? 0
-                emit(.usage(Usage(promptTokens: inputTokens, completionTokens: output, cachedTokens: cachedTokens)))
+                emit(.usage(usage(output: output)))
             }
         case "content_block_start":
             let index = try blockIndex(json["index"]?.intValue, type)
@@ -149,6 +166,18 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
                 var arguments = ""
                 if let input = block["input"]?.objectValue, !input.isEmpty { arguments = JSONWriter.string(.object(input)) }
                 emit(.delta(content: nil, toolCalls: [ToolCalls.delta(index: call, id: id, name: name, arguments: arguments)]))
+            case "thinking":
+                blocks[index] = Block(kind: .thinking)
+                thinkingText = []
+                signature = block["signature"]?.stringValue ?? ""
+                if let t = block["thinking"]?.stringValue, !t.isEmpty {
+                    thinkingText.append(contentsOf: t.utf8)
+                    emit(.reasoning(t))
+                }
+            case "redacted_thinking":
+                // Encrypted: nothing to show, but the caller must send it back unmodified.
+                blocks[index] = Block(kind: .other)
+                emit(.thinkingBlock(block))
             default:
                 blocks[index] = Block(kind: .other)
             }
@@ -156,8 +185,14 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
             return  // never here: read in place by handle(_:_:) before the document is converted
         case "content_block_stop":
             let index = try blockIndex(json["index"]?.intValue, type)
-            _ = try openBlock(index, type)
+            let block = try openBlock(index, type)
             blocks[index]?.open = false
+            if block.kind == .thinking {
+                emit(.thinkingBlock(["type": "thinking", "thinking": .string(String(decoding: thinkingText, as: UTF8.self)),
+                                     "signature": .string(signature)]))
+                thinkingText = []
+                signature = ""
+            }
         case "message_delta":
             guard started else { throw fail("message_delta before message_start") }
             if let reason = json["delta"]?["stop_reason"], !reason.isNull {
@@ -166,9 +201,9 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
             }
             if let usage = json["usage"], !usage.isNull {
                 // Cumulative totals: they replace what came before, never add to it.
-                if let input = try AnthropicCodec.inputTokens(usage, provider: provider) { (inputTokens, cachedTokens) = input }
+                if let input = try AnthropicCodec.inputTokens(usage, provider: provider) { (inputTokens, cachedTokens, cacheWriteTokens) = input }
                 if let output = try AnthropicCodec.count(usage["output_tokens"], "message_delta usage.output_tokens", provider: provider) {
-                    emit(.usage(Usage(promptTokens: inputTokens, completionTokens: output, cachedTokens: cachedTokens)))
+                    emit(.usage(self.usage(output: output)))
                 }
             }
         case "message_stop":
@@ -181,6 +216,11 @@ package final class AnthropicStreamDecoder: ChatStreamDecoding {
         default:
             break  // event types added after this was written
         }
+    }
+
+    /// The usage so far: the input side as last reported, `output` completion tokens.
+    private func usage(output: Int) -> Usage {
+        Usage(promptTokens: inputTokens, completionTokens: output, cachedTokens: cachedTokens, cacheWriteTokens: cacheWriteTokens)
     }
 
     /// The `index` of a content block event, which must come after `message_start`.

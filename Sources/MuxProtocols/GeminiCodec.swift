@@ -401,6 +401,36 @@ package struct GeminiRequestTranslation {
             g["responseMimeType"] = "application/json"
             g["responseJsonSchema"] = schema
         }
+        if let thinking = try thinkingConfig(r) { g["thinkingConfig"] = .object(thinking) }
         return g
+    }
+
+    /// `thinkingConfig` from `reasoning_effort` (ReasoningEffort.budget; "none" is a budget of
+    /// 0, thinking off) or from an Anthropic-style `thinking` object (`budget_tokens`, or
+    /// `{"type":"disabled"}`). Thoughts are asked for (`includeThoughts`) whenever thinking is
+    /// on, so they come back as reasoning. Nil: the model's own default.
+    private func thinkingConfig(_ r: JSONObject) throws -> JSONObject? {
+        var config = JSONObject()
+        if let t = r["thinking"], !t.isNull {
+            guard t.objectValue != nil else { throw fail("thinking", "expected an object such as {\"type\":\"enabled\",\"budget_tokens\":2048}, got \(t.typeName)") }
+            if t["type"]?.stringValue == "disabled" {
+                config["thinkingBudget"] = 0
+                return config
+            }
+            config["includeThoughts"] = true
+            if let budget = t["budget_tokens"] {
+                guard budget.intValue != nil else { throw fail("thinking.budget_tokens", "expected an integer, got \(budget.typeName)") }
+                config["thinkingBudget"] = budget
+            }
+            return config
+        }
+        guard let effort = try ReasoningEffort.effort(r, provider: provider.name) else { return nil }
+        guard let budget = ReasoningEffort.budget(effort) else {
+            config["thinkingBudget"] = 0
+            return config
+        }
+        config["includeThoughts"] = true
+        config["thinkingBudget"] = .int(Int64(budget))
+        return config
     }
 }

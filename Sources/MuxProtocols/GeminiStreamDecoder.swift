@@ -145,12 +145,20 @@ package struct GeminiResponseReader {
             parts = p
         }
         var text = ""
+        var thoughts = ""
         var calls: [JSONValue] = []
         for i in 0..<(parts?.count ?? 0) {
             guard let partRef = parts?[i] else { continue }
             guard partRef.isObject else { throw broken("a part is \(partRef.kindName), not an object") }
             let part = partRef.fields(Self.partKeys)
-            if part[Part.thought]?.readBool == true { continue }  // a thought summary is not the answer
+            if part[Part.thought]?.readBool == true {
+                // A thought summary (includeThoughts) is reasoning, not the answer.
+                if let t = part[Part.text] {
+                    guard let s = t.stringValue else { throw broken("text is \(t.kindName), not a string") }
+                    thoughts += s
+                }
+                continue
+            }
             if let t = part[Part.text] {
                 guard let s = t.stringValue else { throw broken("text is \(t.kindName), not a string") }
                 text += s
@@ -160,6 +168,7 @@ package struct GeminiResponseReader {
             // Other parts (executableCode, inlineData output, ...) have no OpenAI counterpart.
         }
         if finishReason != nil && (!text.isEmpty || !calls.isEmpty) { throw broken("content after the finish reason") }
+        if !thoughts.isEmpty { emit(.reasoning(thoughts)) }
         if !text.isEmpty || !calls.isEmpty {
             emit(.delta(content: text.isEmpty ? nil : text, toolCalls: calls.isEmpty ? nil : calls))
         }
@@ -196,7 +205,8 @@ package struct GeminiResponseReader {
     }
 
     /// Totals so far. Gemini counts thinking apart from the answer; OpenAI's completion tokens
-    /// include reasoning, so they are added. `cachedContentTokenCount` is the cached part of
+    /// include reasoning, so they are added (and `thoughtsTokenCount` is also the
+    /// `reasoning_tokens`). `cachedContentTokenCount` is the cached part of
     /// the prompt count (OpenAI's `cached_tokens`).
     private mutating func read(usage u: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
         guard u.isObject else { throw broken("usageMetadata is \(u.kindName), not an object") }
@@ -210,7 +220,7 @@ package struct GeminiResponseReader {
         let cached = try count(.cached)
         guard prompt != nil || candidates != nil || total != nil else { return }  // e.g. only {"trafficType": ...}
         let usage = Usage(promptTokens: (prompt ?? 0) + (toolPrompt ?? 0), completionTokens: (candidates ?? 0) + (thoughts ?? 0),
-                          totalTokens: total, cachedTokens: cached)
+                          totalTokens: total, cachedTokens: cached, reasoningTokens: thoughts)
         if usage != lastUsage {
             lastUsage = usage
             emit(.usage(usage))

@@ -205,7 +205,21 @@ extension OllamaCodec {
         if !options.isEmpty { body["options"] = .object(options) }
 
         if let keep = openAI["keep_alive"], !keep.isNull { body["keep_alive"] = keep }
+        if let think = try think(openAI, provider: provider) { body["think"] = think }
         return body
+    }
+
+    /// Ollama's `think`: the caller's own (a bool or a level) as given, else from
+    /// `reasoning_effort` (ReasoningEffort.ollamaThink). Absent: Ollama's default (on for
+    /// thinking models).
+    private static func think(_ openAI: JSONObject, provider: String) throws -> JSONValue? {
+        if let t = openAI["think"], !t.isNull {
+            guard t.boolValue != nil || t.stringValue != nil else {
+                throw PMXError(.invalidRequest, "think: expected true, false or \"low\", \"medium\", \"high\", got \(t.typeName)", provider: provider)
+            }
+            return t
+        }
+        return try ReasoningEffort.effort(openAI, provider: provider).map(ReasoningEffort.ollamaThink)
     }
 
     package static func messages(_ list: [JSONValue]) throws -> [JSONValue] {
@@ -219,6 +233,8 @@ extension OllamaCodec {
             let (text, images) = try content(m["content"], path: "messages[\(i)].content")
             msg["content"] = .string(text)
             if !images.isEmpty { msg["images"] = .array(images.map { .string($0) }) }
+            // An earlier answer's reasoning goes back where Ollama keeps it.
+            if role == "assistant", let thinking = m["reasoning_content"]?.stringValue, !thinking.isEmpty { msg["thinking"] = .string(thinking) }
 
             if let calls = m["tool_calls"]?.arrayValue, !calls.isEmpty {
                 msg["tool_calls"] = .array(try calls.enumerated().map { j, call in

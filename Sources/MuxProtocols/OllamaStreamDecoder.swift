@@ -29,8 +29,8 @@ package struct OllamaChatDecoding {
     /// The members read, each object's found in one walk (`JSONRef.fields`).
     private enum Answer: Int { case error, done, model, message }
     private static let answerKeys = JSONKeySet(["error", "done", "model", "message"])
-    private enum Message: Int { case content, toolCalls }
-    private static let messageKeys = JSONKeySet(["content", "tool_calls"])
+    private enum Message: Int { case content, toolCalls, thinking }
+    private static let messageKeys = JSONKeySet(["content", "tool_calls", "thinking"])
 
     /// One answer object, read in place (a streamed line costs no `JSONValue` tree).
     package mutating func decode(_ ref: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
@@ -54,6 +54,11 @@ package struct OllamaChatDecoding {
         if let messageRef = json[Answer.message], !messageRef.isNull {
             guard messageRef.isObject else { throw fail("\"message\": expected an object, got \(messageRef.kindName)") }
             let message = messageRef.fields(Self.messageKeys)
+            // `think`: the reasoning comes in `message.thinking`, before the answer's content.
+            if let t = message[Message.thinking], !t.isNull {
+                guard let text = t.stringValue else { throw fail("\"message.thinking\": expected a string, got \(t.kindName)") }
+                if !text.isEmpty { emit(.reasoning(text)) }
+            }
             if let c = message[Message.content], !c.isNull {
                 guard let text = c.stringValue else { throw fail("\"message.content\": expected a string, got \(c.kindName)") }
                 if !text.isEmpty { emit(.delta(content: text, toolCalls: nil)) }

@@ -71,14 +71,19 @@ public enum OpenAIProtocol {
         }
         // The upstream's usage object goes to the caller as it is, but with its numbers bounded.
         if let u = o["usage"] { o["usage"] = Usage.sanitized(u) }
-        // Rebuilt only when an index needs fixing: the usual answer is already right, and
-        // copying its objects (copy-on-write) cost thousands of instructions per request.
-        if choices.contains(where: choiceNeedsIndexes) {
+        // Rebuilt only when an index needs fixing or a reasoning needs its usual name: the usual
+        // answer is already right, and copying its objects (copy-on-write) cost thousands of
+        // instructions per request.
+        if choices.contains(where: { choiceNeedsIndexes($0) || reasoningNeedsName($0) }) {
             o["choices"] = .array(choices.enumerated().map { n, choice in
                 guard var c = choice.objectValue else { return choice }
                 if c["index"] != nil { c["index"] = positionIndex(c["index"], at: n) }
                 if var message = c["message"]?.objectValue, let calls = message["tool_calls"]?.arrayValue {
                     message["tool_calls"] = .array(withPositionIndexes(calls))
+                    c["message"] = .object(message)
+                }
+                if var message = c["message"]?.objectValue, reasoningNeedsName(choice), let r = message["reasoning"] {
+                    message["reasoning_content"] = r
                     c["message"] = .object(message)
                 }
                 return .object(c)
@@ -97,6 +102,13 @@ public enum OpenAIProtocol {
             guard case .object(let o) = call, let i = o["index"] else { return false }
             return !isPositionIndex(i)
         }
+    }
+
+    /// A message whose reasoning came as `reasoning` (OpenRouter, vLLM, Ollama `/v1`): it also
+    /// gets `reasoning_content`, the name every protocol's answer uses.
+    private static func reasoningNeedsName(_ choice: JSONValue) -> Bool {
+        guard let m = choice["message"]?.objectValue, m["reasoning"]?.stringValue != nil else { return false }
+        return m["reasoning_content"] == nil
     }
 
     /// Already what `positionIndex` makes of it (an `.int` ≥ 0, kept as it is).
@@ -190,8 +202,16 @@ public struct OpenAIStreamDecoder {
     private static let chunkKeys = JSONKeySet(["error", "id", "model", "choices", "usage"])
     private enum Choice: Int { case delta, finishReason }
     private static let choiceKeys = JSONKeySet(["delta", "finish_reason"])
-    private enum Delta: Int { case content, toolCalls }
-    private static let deltaKeys = JSONKeySet(["content", "tool_calls"])
+    private enum Delta: Int { case content, toolCalls, reasoningContent, reasoning }
+    /// DeepSeek, llama.cpp and LM Studio name the reasoning `reasoning_content`; OpenRouter,
+    /// Ollama's `/v1` and current vLLM `reasoning`.
+    private static let deltaKeys = JSONKeySet(["content", "tool_calls", "reasoning_content", "reasoning"])
+
+    /// A delta's reasoning member when it holds text (servers send `null` or `""` beside content).
+    private static func reasoningText(_ r: JSONRef?) -> String? {
+        guard let r, !r.isEmptyString else { return nil }
+        return r.stringValue
+    }
 
     /// One chunk's data, read in place from the parsed document: only the fields an event
     /// needs become Swift values (this runs once per streamed token).
@@ -220,6 +240,10 @@ public struct OpenAIStreamDecoder {
             let choice = choiceRef.fields(choiceKeys)
             if let deltaRef = choice[Choice.delta] {
                 let delta = deltaRef.fields(deltaKeys)
+                // Reasoning comes before the answer: its event first when a chunk has both.
+                if let text = reasoningText(delta[Delta.reasoningContent]) ?? reasoningText(delta[Delta.reasoning]) {
+                    emit(.reasoning(text))
+                }
                 let content = delta[Delta.content].flatMap { $0.isEmptyString ? nil : $0.stringValue }
                 var calls: [JSONValue]?
                 if let c = delta[Delta.toolCalls], c.isArray, c.count > 0, case .array(let list) = c.value {

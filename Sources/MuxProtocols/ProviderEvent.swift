@@ -7,6 +7,14 @@ public enum ProviderEvent: Sendable, Equatable {
     case meta(id: String?, model: String?)
     /// Text and/or tool-call deltas in OpenAI's shape (`tool_calls` keyed by `index`).
     case delta(content: String?, toolCalls: [JSONValue]?)
+    /// A piece of the model's reasoning (OpenAI-compatible `reasoning_content` / `reasoning`,
+    /// Anthropic `thinking_delta`, Gemini thought parts, Ollama `thinking`). Its own case, not a
+    /// third member of `delta`: plain chat's per-token delta stays as small as it was.
+    case reasoning(String)
+    /// A finished Anthropic thinking block (`{"type":"thinking","thinking","signature"}` or
+    /// `{"type":"redacted_thinking","data"}`), kept on the message as `thinking_blocks` so the
+    /// caller can send it back in the next turn; hosts see its text as `reasoning` deltas.
+    case thinkingBlock(JSONValue)
     case finish(reason: String)
     case usage(Usage)
     /// The provider reported an error inside the stream.

@@ -13,6 +13,11 @@ public struct StreamAccumulator: Sendable {
     private var text: [UInt8] = []
     public var content: String { String(decoding: text, as: UTF8.self) }
     public private(set) var sawContent = false
+    /// The reasoning so far (`reasoning_content` on the message), as bytes like `text`.
+    private var reasoningText: [UInt8] = []
+    public var reasoning: String? { reasoningText.isEmpty ? nil : String(decoding: reasoningText, as: UTF8.self) }
+    /// Anthropic thinking blocks, in order (`thinking_blocks` on the message).
+    public private(set) var thinkingBlocks: [JSONValue] = []
     public private(set) var finishReason: String?
     public private(set) var usage: Usage?
     private var toolCalls: [Int: ToolCall] = [:]
@@ -55,6 +60,10 @@ public struct StreamAccumulator: Sendable {
                 }
                 toolCalls[index] = tc
             }
+        case .reasoning(var piece):
+            piece.withUTF8 { reasoningText.append(contentsOf: $0) }
+        case .thinkingBlock(let block):
+            thinkingBlocks.append(block)
         case .finish(let reason):
             finishReason = reason
         case .usage(let u):
@@ -80,6 +89,8 @@ public struct StreamAccumulator: Sendable {
         var message: JSONObject = JSONObject()
         message["role"] = "assistant"
         message["content"] = (sawContent || toolCalls.isEmpty) ? .string(content) : .null  // one String, at the end
+        if let reasoning { message["reasoning_content"] = .string(reasoning) }
+        if !thinkingBlocks.isEmpty { message["thinking_blocks"] = .array(thinkingBlocks) }
         if !toolCalls.isEmpty {
             message["tool_calls"] = .array(toolCalls.keys.sorted().map { i in
                 let tc = toolCalls[i]!

@@ -55,6 +55,7 @@ public final class EventQueue: @unchecked Sendable {
             var n = 64 + (content?.utf8.count ?? 0)
             if let toolCalls { n += toolCalls.count * 64 + toolCalls.reduce(0) { $0 + approximateSize($1) } }
             return n
+        case .reasoning(let text): return 64 + text.utf8.count
         case .start, .retry, .fallback, .usage: return 256
         case .done, .error: return 0
         }

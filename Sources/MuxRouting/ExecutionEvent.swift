@@ -12,6 +12,10 @@ import MuxBase
 public enum ExecutionEvent {
     indirect case start(provider: String, model: String, attempt: Int)
     case delta(content: String?, toolCalls: [JSONValue]?)
+    /// A piece of the model's reasoning: a `delta` event whose `reasoning` is set (the JSON
+    /// `{"type":"delta","reasoning":…}`, pmx_event's `reasoning`). Boxed like the rest: only
+    /// reasoning models send it, and plain chat's delta stays the size it was.
+    indirect case reasoning(String)
     indirect case retry(provider: String, attempt: Int, delayMs: Int, error: PMXError)
     indirect case fallback(from: String, to: String, error: PMXError)
     indirect case usage(Usage)
@@ -62,6 +66,8 @@ public enum ExecutionEvent {
             o["type"] = "delta"
             if let content { o["content"] = .string(content) }
             if let toolCalls { o["tool_calls"] = .array(toolCalls) }
+        case .reasoning(let text):
+            o["type"] = "delta"; o["reasoning"] = .string(text)
         case .retry(let provider, let attempt, let delayMs, let e):
             o["type"] = "retry"; o["provider"] = .string(provider); o["attempt"] = .int(Int64(attempt))
             o["delay_ms"] = .int(Int64(delayMs))

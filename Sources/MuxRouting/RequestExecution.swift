@@ -210,6 +210,12 @@ public final class RequestExecution {
             if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
             deltasEmitted += 1
             emit(.delta(content: content, toolCalls: toolCalls))
+        } else if case .reasoning(let text) = e {
+            // Reasoning is the first output of a thinking model: it counts as the first token.
+            if firstDeltaNs == nil { firstDeltaNs = scheduler.nowNs }
+            if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
+            deltasEmitted += 1
+            emit(.reasoning(text))
         }
     }
 
@@ -422,7 +428,8 @@ public final class RequestExecution {
     private var partialUsage: Usage {
         guard var u = accumulator.usage else { return Usage(promptTokens: 0, completionTokens: deltasEmitted) }
         if u.completionTokens < deltasEmitted {
-            var merged = Usage(promptTokens: u.promptTokens, completionTokens: deltasEmitted, cachedTokens: u.cachedTokens)
+            var merged = Usage(promptTokens: u.promptTokens, completionTokens: deltasEmitted, cachedTokens: u.cachedTokens,
+                               cacheWriteTokens: u.cacheWriteTokens, reasoningTokens: u.reasoningTokens)
             merged.tokensPerSecond = u.tokensPerSecond
             u = merged
         }

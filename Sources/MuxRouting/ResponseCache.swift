@@ -199,6 +199,7 @@ package struct LRUState: Sendable {
 /// A cached answer replayed as stream events: what a streamed request receives on a cache hit.
 public enum CacheReplay {
     /// [.start(provider: response["provider"] ?? "cache", model: response["model"], attempt: 1),
+    ///  one reasoning delta with the message's `reasoning_content` (if any),
     ///  one .delta with the whole message content (if any), one .delta with the tool calls in
     ///  OpenAI streaming delta shape (each with "index", "id", "type", "function": {"name",
     ///  "arguments"}, plus any provider-specific keys the call carried) if any,
@@ -209,6 +210,9 @@ public enum CacheReplay {
                    model: response["model"]?.stringValue ?? "", attempt: 1),
         ]
         let message = response["choices"]?.arrayValue?.first?["message"]
+        if let reasoning = message?["reasoning_content"]?.stringValue, !reasoning.isEmpty {
+            events.append(.reasoning(reasoning))  // before the answer, as it streamed
+        }
         if let content = message?["content"]?.stringValue, !content.isEmpty {
             events.append(.delta(content: content, toolCalls: nil))
         }

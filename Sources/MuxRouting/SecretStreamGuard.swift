@@ -20,6 +20,9 @@ package struct SecretStreamGuard {
         var held: [UInt8] = []
     }
     private var content = Channel()
+    /// The reasoning text: a channel of its own, flushed when anything else comes (the
+    /// reasoning is over).
+    private var reasoning = Channel()
     private var arguments: [Int64: Channel] = [:]
     /// The matcher, fetched without a lock while the set of keys stays the same.
     private var matchers = Secrets.MatcherCache()
@@ -31,8 +34,11 @@ package struct SecretStreamGuard {
     package struct Output {
         package var first: ExecutionEvent?
         package var second: ExecutionEvent?
+        /// Held reasoning, sent before the others (nil but for streams with reasoning).
+        package var reasoning: ExecutionEvent? = nil
 
         package func send(to sink: (ExecutionEvent) -> Void) {
+            if let reasoning { sink(reasoning) }
             if let first { sink(first) }
             if let second { sink(second) }
         }
@@ -47,6 +53,19 @@ package struct SecretStreamGuard {
     /// exclusivity checks, and hands the events on after).
     package mutating func filtered(_ e: ExecutionEvent) -> Output {
         guard let matcher = matchers.current() else { return Output(first: e) }
+        if case .reasoning(let text) = e {
+            let out = Self.filter(text, &reasoning, matcher)
+            return out.isEmpty ? Output() : Output(first: .reasoning(out))
+        }
+        var output = filtered(e, matcher)
+        if !reasoning.held.isEmpty {
+            reasoning.held = []
+            output.reasoning = .reasoning("****")  // the reasoning stopped inside a key
+        }
+        return output
+    }
+
+    private mutating func filtered(_ e: ExecutionEvent, _ matcher: SecretMatcher) -> Output {
         guard case .delta(let text, let toolCalls) = e else {
             if let flushed = flush() { return Output(first: flushed, second: e) }
             return Output(first: e)

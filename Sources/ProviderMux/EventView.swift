@@ -137,6 +137,9 @@ final class EventViewWriter {
             s.type = EventType.delta.rawValue
             s.text = put(content, .text)
             if let toolCalls, !toolCalls.isEmpty { putTools(toolCalls, into: &s) }
+        case .reasoning(let text):
+            s.type = EventType.delta.rawValue
+            s.reasoning = put(text, .text)
         case .retry(let provider, let attempt, let delayMs, let e):
             s.type = EventType.retry.rawValue
             s.provider = put(provider, .text); s.attempt = Int32(clamping: attempt)

@@ -99,7 +99,7 @@ static void check_event(const pmx_event *e)
     if (!j)
         return;
     CHECK_STR(json_string_value(json_object_get(j, "type")), type_name(e->type));
-    CHECK(e->reasoning.ptr == NULL); /* deltas do not carry reasoning yet */
+    check_str(e->reasoning, json_object_get(j, "reasoning"), "reasoning"); /* set on reasoning deltas only */
     switch (e->type) {
     case PMX_EVENT_START:
         check_str(e->provider, json_object_get(j, "provider"), "start.provider");

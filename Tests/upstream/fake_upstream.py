@@ -343,8 +343,19 @@ class OpenAIProtocol(Protocol):
             completion_tokens = len(words(tool_args))
         else:
             completion_tokens = len(words(reply))
+        # Reasoning models (DeepSeek, llama.cpp) answer `reasoning_effort` with their thinking
+        # in `reasoning_content` before the answer, counted in completion_tokens.
+        effort = body.get("reasoning_effort")
+        thought = f"thinking about: {last_user}" if isinstance(effort, str) and effort != "none" else None
+        if thought:
+            completion_tokens += len(words(thought))
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens}
+        if thought:
+            usage["completion_tokens_details"] = {"reasoning_tokens": len(words(thought))}
+        # Prompt caching seen by OpenAI-shaped servers (OpenRouter passes cache_control on).
+        if "cache_control" in json.dumps(messages):
+            usage["prompt_tokens_details"] = {"cached_tokens": min(7, prompt_tokens)}
         cid = f"chatcmpl-fake-{req.state.next_id()}"
         created = int(time.time())
 
@@ -357,6 +368,8 @@ class OpenAIProtocol(Protocol):
             else:
                 message = {"role": "assistant", "content": reply}
                 finish = "stop"
+            if thought:
+                message["reasoning_content"] = thought
             return JsonResponse(200, {
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
@@ -369,6 +382,10 @@ class OpenAIProtocol(Protocol):
                         "usage": None})
 
         events: list[bytes] = []
+        if thought:
+            events.append(chunk({"role": "assistant", "content": None, "reasoning_content": ""}))
+            for tok in re.findall(r"\S+\s*", thought):
+                events.append(chunk({"content": None, "reasoning_content": tok}))
         if tool_name:
             events.append(chunk({"role": "assistant", "content": None, "tool_calls": [
                 {"index": 0, "id": "call_fake_1", "type": "function",

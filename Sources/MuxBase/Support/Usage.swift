@@ -26,6 +26,14 @@ public struct Usage: Sendable, Equatable {
     /// (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`,
     /// Gemini `cachedContentTokenCount`).
     public var cachedTokens: Int?
+    /// Prompt tokens written to the provider's prompt cache (Anthropic
+    /// `cache_creation_input_tokens`), also inside `promptTokens`; reported as
+    /// `prompt_tokens_details.cache_creation_tokens` (LiteLLM's name) and priced at the cache
+    /// write rate.
+    public var cacheWriteTokens: Int?
+    /// Completion tokens spent reasoning, inside `completionTokens` (OpenAI
+    /// `completion_tokens_details.reasoning_tokens`, Gemini `thoughtsTokenCount`).
+    public var reasoningTokens: Int?
     /// Generation speed as the provider measured it (Ollama's eval_count / eval_duration).
     public var tokensPerSecond: Double? { didSet { tokensPerSecond = Self.rate(tokensPerSecond) } }
     /// What this usage cost in USD by the router's pricing table; nil when the model has no price.
@@ -35,11 +43,14 @@ public struct Usage: Sendable, Equatable {
     /// that budget says `trust_upstream_cost` (see UsagePolicy.swift).
     public var upstreamCostUSD: Double? { didSet { upstreamCostUSD = Self.cost(upstreamCostUSD) } }
 
-    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil) {
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil,
+                cacheWriteTokens: Int? = nil, reasoningTokens: Int? = nil) {
         self.promptTokens = Self.count(promptTokens)
         self.completionTokens = Self.count(completionTokens)
         self.totalTokens = Self.count(totalTokens ?? self.promptTokens + self.completionTokens)
         self.cachedTokens = cachedTokens.map(Self.count)
+        self.cacheWriteTokens = cacheWriteTokens.map(Self.count)
+        self.reasoningTokens = reasoningTokens.map(Self.count)
     }
 
     /// Reads an OpenAI `usage` object; nil when absent or null. Numbers are clamped (see the
@@ -48,8 +59,11 @@ public struct Usage: Sendable, Equatable {
         guard let o = value?.objectValue else { return nil }
         let p = o["prompt_tokens"].flatMap(Self.count) ?? 0
         let c = o["completion_tokens"].flatMap(Self.count) ?? 0
+        let promptDetails = o["prompt_tokens_details"]
         self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"].flatMap(Self.count),
-                  cachedTokens: o["prompt_tokens_details"]?["cached_tokens"].flatMap(Self.count))
+                  cachedTokens: promptDetails?["cached_tokens"].flatMap(Self.count),
+                  cacheWriteTokens: promptDetails?["cache_creation_tokens"].flatMap(Self.count),
+                  reasoningTokens: o["completion_tokens_details"]?["reasoning_tokens"].flatMap(Self.count))
         tokensPerSecond = Self.rate(o["tokens_per_second"]?.doubleValue)
         // An upstream's figure is not the router's price: kept apart, costUSD comes from the table.
         upstreamCostUSD = Self.reportedCost(o["cost_usd"] ?? o["cost"] ?? o["upstream_cost_usd"])
@@ -60,11 +74,17 @@ public struct Usage: Sendable, Equatable {
 
     public func json() -> JSONValue {
         var o = JSONObject()
-        o.reserveCapacity(7)  // every key below: one allocation, not one per doubling
+        o.reserveCapacity(8)  // every key below: one allocation, not one per doubling
         o["prompt_tokens"] = .int(Int64(promptTokens))
         o["completion_tokens"] = .int(Int64(completionTokens))
         o["total_tokens"] = .int(Int64(totalTokens))
-        if let cachedTokens { o["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cachedTokens))] }
+        if cachedTokens != nil || cacheWriteTokens != nil {
+            var details = JSONObject()
+            if let cachedTokens { details["cached_tokens"] = .int(Int64(cachedTokens)) }
+            if let cacheWriteTokens { details["cache_creation_tokens"] = .int(Int64(cacheWriteTokens)) }
+            o["prompt_tokens_details"] = .object(details)
+        }
+        if let reasoningTokens { o["completion_tokens_details"] = ["reasoning_tokens": .int(Int64(reasoningTokens))] }
         if let tokensPerSecond { o["tokens_per_second"] = .double(tokensPerSecond) }
         if let reportedCostUSD { o["cost_usd"] = .double(reportedCostUSD) }
         if let upstreamCostUSD { o["upstream_cost_usd"] = .double(upstreamCostUSD) }

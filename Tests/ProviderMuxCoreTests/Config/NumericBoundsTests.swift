@@ -49,6 +49,7 @@ private let configFields: [NumericField] = [
     NumericField(template: #"{"providers":[],"pricing":{"x":{"input_per_mtok":$V,"output_per_mtok":1}}}"#, path: "pricing.x.input_per_mtok"),
     NumericField(template: #"{"providers":[],"pricing":{"x":{"input_per_mtok":1,"output_per_mtok":$V}}}"#, path: "pricing.x.output_per_mtok"),
     NumericField(template: #"{"providers":[],"pricing":{"x":{"input_per_mtok":1,"output_per_mtok":1,"cached_input_per_mtok":$V}}}"#, path: "pricing.x.cached_input_per_mtok"),
+    NumericField(template: #"{"providers":[],"pricing":{"x":{"input_per_mtok":1,"output_per_mtok":1,"cache_write_input_per_mtok":$V}}}"#, path: "pricing.x.cache_write_input_per_mtok"),
     NumericField(template: #"{"providers":[],"budget":{"usd":$V,"window_ms":60000}}"#, path: "budget.usd"),
     NumericField(template: #"{"providers":[],"budget":{"usd":1,"window_ms":$V}}"#, path: "budget.window_ms"),
     NumericField(template: #"{"providers":[],"routing":{"lanes":{"l":{"budget":{"usd":1,"window_ms":$V}}}}}"#, path: "routing.lanes.l.budget.window_ms"),

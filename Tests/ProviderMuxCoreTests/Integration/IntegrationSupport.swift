@@ -33,6 +33,7 @@ struct ProtocolStream {
     var result: Result<JSONObject, PMXError>
     var error: PMXError? { if case .failure(let e) = result { return e }; return nil }
     var text: String { events.compactMap { if case .delta(let c, _) = $0 { return c }; return nil }.joined() }
+    var reasoning: String { events.compactMap { if case .reasoning(let r) = $0 { return r }; return nil }.joined() }
     var toolDeltas: [JSONValue] { events.flatMap { e -> [JSONValue] in if case .delta(_, let t) = e { return t ?? [] }; return [] } }
     var terminals: Int { events.filter(\.isTerminal).count }
     var lines: [String] {
@@ -40,6 +41,7 @@ struct ProtocolStream {
             switch e {
             case .start(let p, let m, let n): "start \(p) \(m) #\(n)"
             case .delta: "delta"
+            case .reasoning: "reasoning"
             case .retry(let p, let n, _, let err): "retry \(p) #\(n) \(err.status.nameString)"
             case .fallback(let f, let t, let err): "fallback \(f)->\(t) \(err.status.nameString)"
             case .usage(let u): "usage \(u.promptTokens)/\(u.completionTokens)/\(u.totalTokens)"

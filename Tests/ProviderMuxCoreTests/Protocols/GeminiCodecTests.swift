@@ -29,7 +29,7 @@ private let textExpected: [ProviderEvent] = [
     .usage(Usage(promptTokens: 8, completionTokens: 0, totalTokens: 8)),
     .delta(content: ", wörld 👋 — 世界", toolCalls: nil),
     .finish(reason: "stop"),
-    .usage(Usage(promptTokens: 8, completionTokens: 31, totalTokens: 39, cachedTokens: 4)),
+    .usage(Usage(promptTokens: 8, completionTokens: 31, totalTokens: 39, cachedTokens: 4, reasoningTokens: 24)),
     .end,
 ]
 
@@ -158,7 +158,8 @@ struct GeminiCodecTests {
         let r = CodecSupport.completion(from: out.events, model: "gemini-2.5-flash")
         #expect(r["choices"]?.arrayValue?.first?["message"]?["content"] == "Hello, wörld 👋 — 世界")
         #expect(r["id"] == "mYkSaPzWC8SWnvgPxN2z4Ak")
-        #expect(r["usage"] == ["prompt_tokens": 8, "completion_tokens": 31, "total_tokens": 39, "prompt_tokens_details": ["cached_tokens": 4]])
+        #expect(r["usage"] == ["prompt_tokens": 8, "completion_tokens": 31, "total_tokens": 39, "prompt_tokens_details": ["cached_tokens": 4],
+                               "completion_tokens_details": ["reasoning_tokens": 24]])
     }
 
     @Test("streamed tool calls: one whole delta per call with id, name, arguments; STOP becomes tool_calls")

@@ -166,7 +166,7 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
         #expect(u["prompt_tokens"] == .int(Int64(c)) && u["completion_tokens"] == .int(Int64(c)) && u["total_tokens"] == .int(Int64(c)))
         #expect(u["completion_tokens_details"]?["reasoning_tokens"] == .int(Int64(c)))
         let parsed = try #require(Usage(openAI: u))
-        #expect(parsed == Usage(promptTokens: c, completionTokens: c, totalTokens: c, cachedTokens: c).with(cost: parsed.costUSD, tps: parsed.tokensPerSecond, upstream: parsed.upstreamCostUSD))
+        #expect(parsed == Usage(promptTokens: c, completionTokens: c, totalTokens: c, cachedTokens: c, reasoningTokens: c).with(cost: parsed.costUSD, tps: parsed.tokensPerSecond, upstream: parsed.upstreamCostUSD))
         // An upstream's cost_usd is reported apart (upstream_cost_usd), never the router's cost.
         #expect(parsed.costUSD == nil)
         if let cost = parsed.upstreamCostUSD { #expect(cost <= Usage.maxCostUSD && cost >= 0) }
@@ -226,7 +226,7 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
         let (usage, error) = nonStream(AnthropicCodec(), try provider("anthropic", "https://api.anthropic.com"), body)
         guard let c = value.count else { return expectRefused(error) }
         let u = try #require(Usage(openAI: usage))
-        #expect(u == Usage(promptTokens: sum(c, 3), completionTokens: c, cachedTokens: c))
+        #expect(u == Usage(promptTokens: sum(c, 3), completionTokens: c, cachedTokens: c, cacheWriteTokens: c > 0 ? c : nil))
     }
 
     @Test(arguments: extremes)
@@ -243,7 +243,7 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
         let d = stream(AnthropicCodec(), try provider("anthropic", "https://api.anthropic.com"), events.map { "event: \($0.0)\ndata: \($0.1)\n\n" }.joined())
         guard let c = value.count else { return expectRefused(d.error) }
         #expect(d.error == nil)
-        #expect(d.usage == Usage(promptTokens: sum(c, 3), completionTokens: c, cachedTokens: c))
+        #expect(d.usage == Usage(promptTokens: sum(c, 3), completionTokens: c, cachedTokens: c, cacheWriteTokens: c > 0 ? c : nil))
     }
 
     /// A content block index is a dictionary key: INT64_MAX works, a negative one is refused.
@@ -272,7 +272,7 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
     func geminiAnswer(value: (text: String, count: Int?)) throws {
         let (usage, error) = nonStream(GeminiCodec(), try provider("gemini", "https://generativelanguage.googleapis.com"), geminiChunk(value.text))
         guard let c = value.count else { return expectRefused(error) }
-        #expect(Usage(openAI: usage) == Usage(promptTokens: sum(c, 2), completionTokens: sum(c, 2), totalTokens: c, cachedTokens: c))
+        #expect(Usage(openAI: usage) == Usage(promptTokens: sum(c, 2), completionTokens: sum(c, 2), totalTokens: c, cachedTokens: c, reasoningTokens: c))
     }
 
     @Test(arguments: extremes)
@@ -280,7 +280,7 @@ private func expectRefused(_ e: PMXError?, sourceLocation: SourceLocation = #_so
         let d = stream(GeminiCodec(), try provider("gemini", "https://generativelanguage.googleapis.com"), "data: \(geminiChunk(value.text))\r\n\r\n")
         guard let c = value.count else { return expectRefused(d.error) }
         #expect(d.error == nil)
-        #expect(d.usage == Usage(promptTokens: sum(c, 2), completionTokens: sum(c, 2), totalTokens: c, cachedTokens: c))
+        #expect(d.usage == Usage(promptTokens: sum(c, 2), completionTokens: sum(c, 2), totalTokens: c, cachedTokens: c, reasoningTokens: c))
     }
 
     // Ollama.

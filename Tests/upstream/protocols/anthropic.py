@@ -28,6 +28,15 @@ prompt is a top-level field), tool blocks without tool definitions, and a reques
 cuts the reply (``stop_reason: "max_tokens"``); a stop sequence found in the reply ends it
 there (``"stop_sequence"``).
 
+Extended thinking and prompt caching, as Anthropic's reference gives them: ``thinking:
+{"type": "enabled", "budget_tokens"}`` is checked (at least 1024 and below ``max_tokens``; no
+changed ``temperature``/``top_k``) and answered with a ``thinking`` block first (``thinking``,
+``signature``; in a stream ``thinking_delta`` per word, then one ``signature_delta``); a
+``thinking`` block sent back in an assistant turn must carry the signature this fake gave its
+text (else 400, as Anthropic checks signatures). ``cache_control`` markers on tools, system
+blocks and message blocks are counted (more than 4 is a 400, as Anthropic's limit); with any
+marker the usage reports ``cache_creation_input_tokens`` 11 and ``cache_read_input_tokens`` 7.
+
 ``GET /v1/models`` is also OpenAI's path under an OpenAI-style base URL (``<scope>/v1`` +
 ``/models``) and Cohere's. This protocol ``claims`` only the requests carrying the
 ``anthropic-version`` header, which every Anthropic client sends; the route lookup hands every
@@ -56,6 +65,25 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "
 def event(obj: dict) -> bytes:
     """One SSE frame the way Anthropic writes it: the event name, then the same name as ``type``."""
     return b"event: " + obj["type"].encode() + b"\n" + fu.sse(obj)
+
+
+def signature(thinking: str) -> str:
+    """The signature this fake gives a thinking text (opaque to clients, checked when sent back)."""
+    import base64
+    return "EqFake" + base64.b64encode(thinking.encode()).decode()
+
+
+def cache_markers(body: dict) -> int:
+    """How many ``cache_control`` markers the request carries (tools, system, message blocks)."""
+    n = 0
+    for t in body.get("tools") or []:
+        n += isinstance(t, dict) and "cache_control" in t
+    for b in body.get("system") if isinstance(body.get("system"), list) else []:
+        n += isinstance(b, dict) and "cache_control" in b
+    for m in body.get("messages") or []:
+        for b in m.get("content") if isinstance(m, dict) and isinstance(m.get("content"), list) else []:
+            n += isinstance(b, dict) and "cache_control" in b
+    return n
 
 
 def blocks_text(content) -> str:
@@ -143,6 +171,23 @@ class AnthropicProtocol(fu.Protocol):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise fu.BadRequest("messages: at least one message is required")
+        thinking = body.get("thinking")
+        if thinking is not None:
+            if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "disabled", "adaptive"):
+                raise fu.BadRequest("thinking: Input tag does not match any of the expected tags: 'enabled', 'disabled'")
+            if thinking["type"] == "enabled":
+                budget = thinking.get("budget_tokens")
+                if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1024:
+                    raise fu.BadRequest("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+                if budget >= max_tokens:
+                    raise fu.BadRequest("`max_tokens` must be greater than `thinking.budget_tokens`")
+                if body.get("temperature", 1) != 1 or "top_k" in body:
+                    raise fu.BadRequest("`temperature` may only be set to 1 when thinking is enabled")
+            else:
+                thinking = None
+        markers = cache_markers(body)
+        if markers > 4:
+            raise fu.BadRequest(f"A maximum of 4 blocks with cache_control may be provided. Found {markers}.")
         system = body.get("system")
         prompt_tokens = len(fu.words(blocks_text(system))) if system is not None else 0
         last_user, has_tool_blocks = "", False
@@ -161,6 +206,9 @@ class AnthropicProtocol(fu.Protocol):
                         raise fu.BadRequest(f"messages.{i}.content.{j}.tool_result.tool_use_id: Field required")
                     if t == "tool_use" and not isinstance(b.get("input"), dict):
                         raise fu.BadRequest(f"messages.{i}.content.{j}.tool_use.input: Input should be a valid dictionary")
+                    if t == "thinking" and (m.get("role") != "assistant" or not isinstance(b.get("thinking"), str)
+                                            or b.get("signature") != signature(b["thinking"])):
+                        raise fu.BadRequest(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
             prompt_tokens += len(fu.words(blocks_text(content)))
             if m["role"] == "user":
                 said = user_text(content)
@@ -195,8 +243,11 @@ class AnthropicProtocol(fu.Protocol):
                 tokens, stop_reason, stop_sequence = tokens[:max_tokens], "max_tokens", None
                 reply = "".join(tokens)
             output_tokens = len(tokens)
-        usage = {"input_tokens": prompt_tokens, "cache_creation_input_tokens": 0,
-                 "cache_read_input_tokens": 0, "output_tokens": output_tokens}
+        thought = f"thinking about: {last_user}" if thinking else None
+        if thought:
+            output_tokens += len(fu.words(thought))
+        usage = {"input_tokens": prompt_tokens, "cache_creation_input_tokens": 11 if markers else 0,
+                 "cache_read_input_tokens": 7 if markers else 0, "output_tokens": output_tokens}
         mid = f"msg_fake_{req.state.next_id()}"
         tool_id = "toolu_fake_1"
 
@@ -206,6 +257,8 @@ class AnthropicProtocol(fu.Protocol):
                             "input": {"city": "Paris"}}]
             else:
                 content = [{"type": "text", "text": reply}]
+            if thought:
+                content.insert(0, {"type": "thinking", "thinking": thought, "signature": signature(thought)})
             return fu.JsonResponse(200, {
                 "id": mid, "type": "message", "role": "assistant", "model": model,
                 "content": content, "stop_reason": stop_reason, "stop_sequence": stop_sequence,
@@ -215,23 +268,34 @@ class AnthropicProtocol(fu.Protocol):
         events = [event({"type": "message_start", "message": {
             "id": mid, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
+        index = 0
+        if thought:
+            events.append(event({"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "thinking", "thinking": "", "signature": ""}}))
+            for tok in re.findall(r"\S+\s*", thought):
+                events.append(event({"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "thinking_delta", "thinking": tok}}))
+            events.append(event({"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "signature_delta", "signature": signature(thought)}}))
+            events.append(event({"type": "content_block_stop", "index": 0}))
+            index = 1
         if tool_name:
-            events.append(event({"type": "content_block_start", "index": 0, "content_block": {
+            events.append(event({"type": "content_block_start", "index": index, "content_block": {
                 "type": "tool_use", "id": tool_id, "name": tool_name, "input": {}}}))
             events.append(event({"type": "ping"}))
             a = TOOL_ARGS
             cuts = [0, len(a) // 3, 2 * len(a) // 3, len(a)]
             for piece in [""] + [a[cuts[i]:cuts[i + 1]] for i in range(3)]:
-                events.append(event({"type": "content_block_delta", "index": 0,
+                events.append(event({"type": "content_block_delta", "index": index,
                                      "delta": {"type": "input_json_delta", "partial_json": piece}}))
         else:
-            events.append(event({"type": "content_block_start", "index": 0,
+            events.append(event({"type": "content_block_start", "index": index,
                                  "content_block": {"type": "text", "text": ""}}))
             events.append(event({"type": "ping"}))
             for tok in tokens:
-                events.append(event({"type": "content_block_delta", "index": 0,
+                events.append(event({"type": "content_block_delta", "index": index,
                                      "delta": {"type": "text_delta", "text": tok}}))
-        events.append(event({"type": "content_block_stop", "index": 0}))
+        events.append(event({"type": "content_block_stop", "index": index}))
         events.append(event({"type": "message_delta",
                              "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
                              "usage": {"output_tokens": output_tokens}}))

@@ -187,8 +187,20 @@ class GeminiProtocol(fu.Protocol):
 
         reply = "echo: " + last_user
         completion_tokens = len(fu.words(json.dumps(TOOL_ARGS) if tool_name else reply))
+        # thinkingConfig.includeThoughts: a thought summary part (`thought: true`) first; its
+        # tokens in thoughtsTokenCount, OUTSIDE candidatesTokenCount, as Gemini counts them.
+        thinking = config.get("thinkingConfig")
+        if thinking is not None and not isinstance(thinking, dict):
+            raise fu.BadRequest("generationConfig.thinkingConfig must be an object")
+        budget = (thinking or {}).get("thinkingBudget", -1)
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < -1:
+            raise fu.BadRequest("* GenerateContentRequest.generation_config.thinking_config.thinking_budget: invalid")
+        thought = f"thinking about: {last_user}" if (thinking or {}).get("includeThoughts") is True and budget != 0 else None
+        thoughts_tokens = len(fu.words(thought)) if thought else 0
         usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": completion_tokens,
-                 "totalTokenCount": prompt_tokens + completion_tokens}
+                 "totalTokenCount": prompt_tokens + completion_tokens + thoughts_tokens}
+        if thought:
+            usage["thoughtsTokenCount"] = thoughts_tokens
         response_id = f"fake-gemini-{req.state.next_id()}"
 
         def response(parts, finish=None, usage_metadata=None) -> dict:
@@ -204,10 +216,14 @@ class GeminiProtocol(fu.Protocol):
         call_part = {"functionCall": {"name": tool_name, "args": TOOL_ARGS}}
         if req.subpath.endswith(":generateContent"):
             parts = [call_part] if tool_name else [{"text": reply}]
+            if thought:
+                parts.insert(0, {"text": thought, "thought": True})
             return fu.JsonResponse(200, response(parts, "STOP", usage))
 
         prompt_only = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens}
         chunks = []
+        if thought:
+            chunks.append(response([{"text": thought, "thought": True}], None, prompt_only))
         if tool_name:
             chunks.append(response([call_part], None, prompt_only))
         else:

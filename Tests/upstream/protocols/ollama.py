@@ -192,6 +192,16 @@ class OllamaProtocol(fu.Protocol):
             tokens, reason = tokens[:limit], "length"
             reply = "".join(tokens)
         completion_tokens = len(fu.words(json.dumps(TOOL_ARGS))) if tool_name else len(tokens)
+        # `think` (a bool or "low"/"medium"/"high"): the thinking in `message.thinking`, before
+        # the content, counted in eval_count as Ollama does.
+        think = body.get("think")
+        if think is not None and not isinstance(think, (bool, str)):
+            return self.bad("json: cannot unmarshal think")
+        if isinstance(think, str) and think not in ("low", "medium", "high"):
+            return self.bad(f"invalid think value: {think!r}")
+        thought = f"thinking about: {last_user}" if think not in (None, False) else None
+        if thought:
+            completion_tokens += len(fu.words(thought))
 
         created = now_rfc3339()
         final = {"model": model, "created_at": created,
@@ -207,6 +217,8 @@ class OllamaProtocol(fu.Protocol):
 
         if body.get("stream", True) is False:
             message = {"role": "assistant", "content": "" if tool_name else reply}
+            if thought:
+                message["thinking"] = thought
             if tool_calls:
                 message["tool_calls"] = tool_calls
             return fu.JsonResponse(200, dict(final, message=message))
@@ -218,6 +230,9 @@ class OllamaProtocol(fu.Protocol):
             events = [chunk({"role": "assistant", "content": "", "tool_calls": tool_calls})]
         else:
             events = [chunk({"role": "assistant", "content": tok}) for tok in tokens]
+        if thought:
+            events[:0] = [chunk({"role": "assistant", "content": "", "thinking": tok})
+                          for tok in re.findall(r"\S+\s*", thought)]
         events.append(line(final))
         return fu.Stream(content_type=NDJSON, events=events,
                          malformed=b'{"message": {not json\n',

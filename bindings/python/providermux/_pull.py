@@ -134,6 +134,13 @@ def make_pulled_event(e: PmxEvent, status_name: Callable[[int], str]) -> Event:
         event["type"] = "delta"
         if text is not None:
             event["content"] = text.decode("utf-8", "replace")
+        else:
+            # A reasoning delta carries no content (reasoning models only: read only then).
+            reasoning = e.reasoning
+            if reasoning is not None:
+                if len(reasoning) != e.reasoning_len:
+                    reasoning = _bytes(e, "reasoning", reasoning)
+                event["reasoning"] = reasoning.decode("utf-8", "replace")
         return event
     if kind == EVENT_DONE or kind == EVENT_ERROR or e.json is not None:
         return make_event(json.loads(_bytes(e, "json", e.json)))
