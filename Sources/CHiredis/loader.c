@@ -107,6 +107,11 @@ redisContext *pmx_hiredis_connect(const char *host, int port, int timeout_ms, ch
 
 void pmx_hiredis_free(redisContext *c) { if (c) api.free(c); }
 
+int pmx_hiredis_set_timeout(redisContext *c, int timeout_ms) {
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    return api.setTimeout(c, tv) == REDIS_OK ? 0 : -1;
+}
+
 int pmx_hiredis_append(redisContext *c, int argc, const char **argv, const size_t *lens) {
     return api.appendArgv(c, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }

@@ -4,8 +4,9 @@ import MuxBase
 import MuxConfig
 import Synchronization
 
-/// One router's connection to Redis: hiredis's synchronous context, with `timeout_ms` on the
-/// connect and on every read and write, so no call waits longer than that for the server.
+/// One router's connection to Redis: hiredis's synchronous context. Each call has `timeout_ms`
+/// in all — the wait for the lock, a reconnect, its write and its read: every socket operation
+/// gets what is left (`arm`) — so no call waits longer than that for the server.
 ///
 /// Calls run on the thread that needs the answer (the router's loop thread for admission, the
 /// caller's thread for a cache lookup) under one mutex: a Redis round-trip on loopback costs
@@ -32,6 +33,11 @@ package final class RedisLink: @unchecked Sendable {
     private var nextConnectNs: UInt64 = 0
     /// Log lines and write-behind replies met under the lock, handed out after it.
     private var logLines: [(LogLevel, String)] = []
+    /// The running call's deadline, what the socket's timeout is set to now, and whether the
+    /// call ran out of time (then the error says so).
+    private var deadlineNs: UInt64 = 0
+    private var socketTimeoutMs = 0
+    private var spent = false
     private var replies: [RedisValue] = []
     /// Read by `json()` without the lock (stats must not wait for a Redis call in flight).
     private let shownState = Atomic<Bool>(false)
@@ -77,7 +83,7 @@ package final class RedisLink: @unchecked Sendable {
     /// Runs one script and returns its reply; nil when the link is degraded (use local state).
     package func call(_ command: Command) -> RedisValue? {
         locked {
-            guard connectIfDue() else { return fallback() }
+            guard msLeft() != nil, connectIfDue() else { return fallback() }
             guard let reply = roundTrip(command) else { return fallback() }
             return reply
         }
@@ -88,8 +94,8 @@ package final class RedisLink: @unchecked Sendable {
     @discardableResult
     package func send(_ command: Command) -> Bool {
         locked {
-            guard connectIfDue(), let c = context else { fallback(); return false }
-            guard append(c, command), pmx_hiredis_flush(c) == 0 else { fail(c); fallback(); return false }
+            guard msLeft() != nil, connectIfDue(), let c = context else { fallback(); return false }
+            guard append(c, command), flush(c) else { fail(c); fallback(); return false }
             pending.append(command)
             if pending.count > Self.maxPending && !drainPending(c) { return true }  // sent; its answer is lost with the link
             return true
@@ -102,7 +108,7 @@ package final class RedisLink: @unchecked Sendable {
             guard connectIfDue(), let c = context else { return }
             guard drainPending(c) else { return }
             let ping = ["PING"]
-            guard appendRaw(c, ping), pmx_hiredis_flush(c) == 0, let r = read(c) else { fail(c); return }
+            guard appendRaw(c, ping), flush(c), let r = read(c) else { fail(c); return }
             if case .error(let e) = r { fail(c, e) }
         }
     }
@@ -129,8 +135,13 @@ package final class RedisLink: @unchecked Sendable {
     // MARK: Internals (lock held)
 
     /// Runs `body` under the lock, then logs what it noted and hands on the replies it read.
+    /// Everything `body` does with the socket ends by `timeout_ms` after this was called.
     private func locked<T>(_ body: () -> T) -> T {
+        let entryNs = MonotonicClock.nanos()
         let (result, lines, read) = lock.withLock { () -> (T, [(LogLevel, String)], [RedisValue]) in
+            // The time budget starts before the wait for the lock: another thread's call counts.
+            deadlineNs = entryNs.addingSaturated(SafeNumbers.nanos(ms: settings.timeoutMs))
+            spent = false
             let r = body()
             defer { logLines.removeAll(); replies.removeAll() }
             return (r, logLines, replies)
@@ -153,11 +164,13 @@ package final class RedisLink: @unchecked Sendable {
         guard now >= nextConnectNs else { return false }
         nextConnectNs = now.addingSaturated(SafeNumbers.nanos(ms: settings.reconnectMs))
         var err = [CChar](repeating: 0, count: 256)
-        guard let c = pmx_hiredis_connect(settings.host, Int32(clamping: settings.port), Int32(clamping: settings.timeoutMs), &err, err.count) else {
+        let ms = msLeft() ?? 1
+        guard let c = pmx_hiredis_connect(settings.host, Int32(clamping: settings.port), Int32(clamping: ms), &err, err.count) else {
             setState(.degraded, String(cString: err))
             return false
         }
         context = c
+        socketTimeoutMs = ms
         guard handshake(c) else { return false }
         setState(.connected, nil)
         return true
@@ -172,7 +185,7 @@ package final class RedisLink: @unchecked Sendable {
         if settings.db != 0 { commands.append(["SELECT", String(settings.db)]) }
         for name in SharedScripts.Name.allCases { commands.append(["SCRIPT", "LOAD", SharedScripts.source(name)]) }
         for cmd in commands { guard appendRaw(c, cmd) else { fail(c); return false } }
-        guard pmx_hiredis_flush(c) == 0 else { fail(c); return false }
+        guard flush(c) else { fail(c); return false }
         var loaded: [String] = []
         for cmd in commands {
             guard let r = read(c) else { fail(c); return false }
@@ -193,7 +206,7 @@ package final class RedisLink: @unchecked Sendable {
 
     private func roundTrip(_ command: Command) -> RedisValue? {
         guard let c = context else { return nil }
-        guard append(c, command), pmx_hiredis_flush(c) == 0 else { fail(c); return nil }
+        guard append(c, command), flush(c) else { fail(c); return nil }
         guard drainPending(c) else { return nil }
         guard let reply = read(c) else { fail(c); return nil }
         if reply.isNoScript && !command.retried {
@@ -220,7 +233,7 @@ package final class RedisLink: @unchecked Sendable {
                 guard reloadScripts(c) else { return false }
                 var again = command
                 again.retried = true
-                guard append(c, again), pmx_hiredis_flush(c) == 0 else { fail(c); return false }
+                guard append(c, again), flush(c) else { fail(c); return false }
                 pending.append(again)
                 continue
             }
@@ -235,7 +248,7 @@ package final class RedisLink: @unchecked Sendable {
         for name in SharedScripts.Name.allCases {
             guard appendRaw(c, ["SCRIPT", "LOAD", SharedScripts.source(name)]) else { fail(c); return false }
         }
-        guard pmx_hiredis_flush(c) == 0 else { fail(c); return false }
+        guard flush(c) else { fail(c); return false }
         // Replies of write-behind commands sent before come first: keep them for drainPending.
         var early: [RedisValue] = []
         for _ in pending { guard let r = read(c) else { fail(c); return false }; early.append(r) }
@@ -252,7 +265,7 @@ package final class RedisLink: @unchecked Sendable {
             if reply.isNoScript && !command.retried {
                 var again = command
                 again.retried = true
-                if append(c, again), pmx_hiredis_flush(c) == 0 { pending.append(again) } else { fail(c); return false }
+                if append(c, again), flush(c) { pending.append(again) } else { fail(c); return false }
             } else {
                 replies.append(reply)
             }
@@ -282,14 +295,38 @@ package final class RedisLink: @unchecked Sendable {
     }
 
     private func read(_ c: UnsafeMutablePointer<redisContext>) -> RedisValue? {
-        guard let r = pmx_hiredis_read(c) else { return nil }
+        guard arm(c), let r = pmx_hiredis_read(c) else { return nil }
         defer { pmx_hiredis_reply_free(r) }
         return RedisValue(r)
     }
 
+    private func flush(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        arm(c) && pmx_hiredis_flush(c) == 0
+    }
+
+    /// Milliseconds left of this call's `timeout_ms` (at least 1), nil once spent.
+    private func msLeft() -> Int? {
+        let now = MonotonicClock.nanos()
+        guard now < deadlineNs else { return nil }
+        return max(1, Int(clamping: SafeNumbers.ceilMs(ns: deadlineNs - now)))
+    }
+
+    /// Gives the socket what is left of the call's time: a call is one write and one read (a
+    /// reconnect a connect, a write and a read), and all of it stays within `timeout_ms`.
+    private func arm(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        guard let ms = msLeft() else { spent = true; return false }
+        if ms != socketTimeoutMs {
+            guard pmx_hiredis_set_timeout(c, Int32(clamping: ms)) == 0 else { return false }
+            socketTimeoutMs = ms
+        }
+        return true
+    }
+
     /// Closes the connection after an error; degraded until a later reconnect.
     private func fail(_ c: UnsafeMutablePointer<redisContext>, _ reason: String? = nil) {
-        var why = reason ?? String(cString: pmx_hiredis_error(c))
+        // A socket timeout fires at the deadline (hiredis then says "Resource temporarily unavailable").
+        let outOfTime = spent || msLeft() == nil
+        var why = reason ?? (outOfTime ? "no answer within timeout_ms (\(settings.timeoutMs) ms)" : String(cString: pmx_hiredis_error(c)))
         if why.isEmpty { why = "connection lost" }
         pmx_hiredis_free(c)
         context = nil

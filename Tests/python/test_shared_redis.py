@@ -221,6 +221,7 @@ def test_a_slow_redis_is_left_after_timeout_ms(redis):
         assert r["ok"], r
         shared = a.call("stats")["stats"]["shared"]
         assert shared["redis"] == "degraded" and shared["transitions"] == 1, shared
+        assert shared["last_error"] == "no answer within timeout_ms (100 ms)", shared
         time.sleep(1.5)  # the pause and reconnect_ms are over
         assert a.complete()["ok"]
         assert a.call("health")["health"]["shared"]["redis"] == "connected"

@@ -18,6 +18,8 @@ PMX_HIDDEN int pmx_hiredis_load(char *err, size_t errlen);
 /// `err` filled on failure (nothing to free).
 PMX_HIDDEN redisContext *pmx_hiredis_connect(const char *host, int port, int timeout_ms, char *err, size_t errlen);
 PMX_HIDDEN void pmx_hiredis_free(redisContext *c);
+/// Sets the read and write timeout of the socket. 0 or -1.
+PMX_HIDDEN int pmx_hiredis_set_timeout(redisContext *c, int timeout_ms);
 /// Queues one command (binary-safe arguments) in the output buffer: no I/O. 0 or -1.
 PMX_HIDDEN int pmx_hiredis_append(redisContext *c, int argc, const char **argv, const size_t *lens);
 /// Writes the output buffer to the socket (waits at most the timeout). 0 or -1.
