@@ -7,6 +7,7 @@ public enum ProviderType: String, Sendable, CaseIterable {
     case openaiCompatible = "openai-compatible"
     case anthropic, gemini, ollama, lmstudio, llamacpp, azure, cohere
     case openrouter, groq, together, cerebras, mistral, deepseek, xai, fireworks, huggingface
+    case replicate
     case mock
 
     /// The canonical names, then each alias with what it stands for.
@@ -80,6 +81,7 @@ extension ProviderType {
         case .gemini: return ProviderDefaults(defaultBaseURL: "https://generativelanguage.googleapis.com", apiKeyEnv: "GEMINI_API_KEY")
         case .ollama: return ProviderDefaults(defaultBaseURL: "http://127.0.0.1:11434")
         case .cohere: return ProviderDefaults(defaultBaseURL: "https://api.cohere.com", apiKeyEnv: "COHERE_API_KEY")
+        case .replicate: return ProviderDefaults(defaultBaseURL: "https://api.replicate.com/v1", apiKeyEnv: "REPLICATE_API_TOKEN")
         case .mock: return ProviderDefaults()
         }
     }

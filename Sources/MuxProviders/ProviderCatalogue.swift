@@ -36,6 +36,7 @@ public enum ProviderCatalogue {
         case .gemini: return GeminiCodec()
         case .ollama: return OllamaCodec()
         case .cohere: return CohereCodec()
+        case .replicate: return ReplicateCodec()
         case .mock: return nil
         }
     }

@@ -223,8 +223,11 @@ public final class Router: @unchecked Sendable {
 
     private func makeDriver(_ codec: (any WireCodec)?) -> AttemptDriver {
         if let codec {
-            return CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, maxRequestBytes: maxRequestBytes,
-                                   unsupportedParams: unsupportedParams)
+            let http = CodecHTTPDriver(loop: loop, codec: codec, maxResponseBytes: maxResponseBytes, maxRequestBytes: maxRequestBytes,
+                                       unsupportedParams: unsupportedParams)
+            // A chat call that starts a job (Replicate's predictions) is followed up by polls or a stream.
+            if let prediction = codec as? any PredictionCodec { return PredictionDriver(http: http, codec: prediction) }
+            return http
         }
         return MockDriver(scheduler: loop)
     }
