@@ -31,8 +31,10 @@ let package = Package(
         .target(name: "MuxConfig", dependencies: ["MuxBase", "MuxTransport"]),
         .target(name: "MuxProtocols", dependencies: ["MuxBase", "MuxTransport", "MuxConfig"]),
         .target(name: "MuxAccounting", dependencies: ["MuxBase", "MuxConfig"]),
+        .target(name: "CHiredis"),
+        .target(name: "MuxShared", dependencies: ["MuxBase", "MuxConfig", "CHiredis"]),
         .target(name: "MuxProviders", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting"]),
-        .target(name: "MuxRouting", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders"]),
+        .target(name: "MuxRouting", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxShared", "MuxProviders"]),
         .target(name: "FuzzSupport", dependencies: ["MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting"]),
     ] + fuzzers.map {
         .executableTarget(name: $0, dependencies: ["FuzzSupport", "CJansson", "MuxBase", "MuxTransport", "MuxConfig", "MuxProtocols", "MuxAccounting", "MuxProviders", "MuxRouting"], path: "Sources/\($0)")
