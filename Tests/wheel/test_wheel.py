@@ -253,11 +253,13 @@ def test_missing_prerequisites_names_each_piece(tmp_path):
     finally:
         sys.path.remove(BINDINGS)
     missing = hatch_build.missing_prerequisites(path=str(tmp_path), header_dirs=[str(tmp_path)])
-    assert len(missing) == 2, missing
+    assert len(missing) == 3, missing
     assert "`swift` is not on PATH" in missing[0]
     assert "<curl/curl.h> not found" in missing[1] and "libcurl4-openssl-dev" in missing[1]
-    (tmp_path / "curl").mkdir()
-    (tmp_path / "curl" / "curl.h").write_text("")
+    assert "<hiredis/hiredis.h> not found" in missing[2] and "libhiredis-dev" in missing[2]
+    for header in ("curl/curl.h", "hiredis/hiredis.h"):
+        (tmp_path / header).parent.mkdir(exist_ok=True)
+        (tmp_path / header).write_text("")
     swift = tmp_path / "swift"
     swift.write_text("#!/bin/sh\n")
     swift.chmod(0o755)
