@@ -1266,6 +1266,17 @@ public:
         return take(rc, out, err);
     }
 
+    /// The models list filtered (pmx_router_models_query): query_json is
+    /// {"search": "claude", "provider": "name"}, both optional. Throws pmx::Error on a bad
+    /// query (PMX_ERR_INVALID_REQUEST) or an unknown provider (PMX_ERR_PROVIDER_NOT_FOUND). Blocks.
+    std::string models(const std::string &query_json) const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_models_query(&out, require(), query_json.c_str(), &err);
+        return take(rc, out, err);
+    }
+
     /// Probes every provider now (pmx_router_health). Blocks up to the health timeout.
     std::string health() const
     {

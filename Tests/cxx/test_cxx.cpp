@@ -555,6 +555,13 @@ static void test_stats_and_providers()
 
     // Models, health, embeddings.
     CHECK(contains(router.models(), "\"object\":\"list\""));
+    CHECK(contains(router.models(R"({"search":"no-such-model-anywhere"})"), "\"data\":[]"));
+    try {
+        router.models(R"({"provider":"ghost"})");
+        FAIL("an unknown provider in a models query should throw");
+    } catch (const pmx::Error &e) {
+        CHECK_EQ(e.status(), PMX_ERR_PROVIDER_NOT_FOUND);
+    }
     CHECK(contains(router.health(), "\"providers\""));
     try {
         const std::string emb = router.embed(R"({"model":"x","input":"hello"})");

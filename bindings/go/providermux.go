@@ -275,6 +275,26 @@ func (r *Router) ModelsJSON(ctx context.Context) (string, error) {
 	})
 }
 
+// ModelsQueryJSON is ModelsJSON filtered (pmx_router_models_query): search keeps the models
+// whose id contains it (ASCII case ignored), provider lists that provider's models only and asks
+// no other; an empty string leaves that filter out. An unknown provider is ErrProviderNotFound.
+func (r *Router) ModelsQueryJSON(ctx context.Context, search, provider string) (string, error) {
+	query := "{"
+	if search != "" {
+		query += `"search":` + jsonString(search)
+	}
+	if provider != "" {
+		if search != "" {
+			query += ","
+		}
+		query += `"provider":` + jsonString(provider)
+	}
+	query += "}"
+	return r.callOut(ctx, query, func(out **C.char, ptr *C.pmx_router, arg *C.char, cerr *C.pmx_error) C.pmx_status {
+		return C.pmx_router_models_query(out, ptr, arg, cerr)
+	})
+}
+
 // HealthJSON probes every provider now and reports their state (JSON; CheckHealth is the
 // typed form). It blocks up to about one health timeout per 64 providers; cancelling ctx
 // returns at once as for EmbedJSON.
