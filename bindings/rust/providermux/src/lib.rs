@@ -311,6 +311,28 @@ impl Router {
         self.call_out(|out, r, err| unsafe { sys::pmx_router_models(out, r, err) })
     }
 
+    /// The models list filtered (`pmx_router_models_query`): `search` keeps the models whose id
+    /// contains it (ASCII case ignored), `provider` lists that provider's models only and asks no
+    /// other. An unknown provider is an error (PMX_ERR_PROVIDER_NOT_FOUND).
+    pub fn models_query(
+        &self,
+        search: Option<&str>,
+        provider: Option<&str>,
+    ) -> Result<String, Error> {
+        let mut fields = Vec::new();
+        if let Some(s) = search {
+            fields.push(format!(r#""search":{}"#, json::quote(s)));
+        }
+        if let Some(p) = provider {
+            fields.push(format!(r#""provider":{}"#, json::quote(p)));
+        }
+        let query = cstring(&format!("{{{}}}", fields.join(",")), "query")?;
+        // SAFETY: as above.
+        self.call_out(|out, r, err| unsafe {
+            sys::pmx_router_models_query(out, r, query.as_ptr(), err)
+        })
+    }
+
     /// Probes every provider now.
     pub fn health(&self) -> Result<String, Error> {
         // SAFETY: as above.

@@ -405,3 +405,25 @@ fn log_callback_receives_lines() {
     router.complete_json(&request("quiet")).unwrap();
     assert_eq!(lines.load(Ordering::SeqCst), after);
 }
+
+#[test]
+fn models_query_filters_by_search_and_provider() {
+    let router = Router::new(
+        r#"{"providers":[{"name":"a","type":"mock","models":["claude-x","gpt-4o"]},
+                         {"name":"b","type":"mock","models":["Claude-Y"]}]}"#,
+    )
+    .unwrap();
+    let found = router.models_query(Some("claude"), None).unwrap();
+    assert!(
+        found.contains(r#""a/claude-x""#) && found.contains(r#""b/Claude-Y""#),
+        "{found}"
+    );
+    assert!(!found.contains("gpt-4o"), "{found}");
+    let only_b = router.models_query(Some("claude"), Some("b")).unwrap();
+    assert!(
+        !only_b.contains("claude-x") && only_b.contains("Claude-Y"),
+        "{only_b}"
+    );
+    let err = router.models_query(None, Some("ghost")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderNotFound);
+}
