@@ -710,6 +710,60 @@ PMX_API pmx_status pmx_stream_next(pmx_event *out, size_t capacity, size_t event
 PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *request_json, pmx_error *err);
 
 /**
+ * Runs one operation by name and waits for it: every OpenAI-shaped operation beyond chat,
+ * routed, retried, failed over, accounted (usage, cost_usd where priced, stats) and cached
+ * like chat.
+ *
+ * operation:    the openai Python SDK's resource path (UTF-8, NUL-terminated, borrowed):
+ *               "completions.create" (prompt, suffix for fill-in-the-middle, max_tokens,
+ *               temperature, stop, ...: an OpenAI text_completion object back),
+ *               "chat.completions.create", "embeddings.create" and "models.list" (the same
+ *               results as pmx_router_complete, pmx_router_embed and pmx_router_models),
+ *               "images.generate", "moderations.create", "audio.transcriptions.create",
+ *               "audio.speech.create", "rerank", "tokens.count", "responses.create", and
+ *               provider-specific ones named "<type>.<what>" ("openrouter.credits",
+ *               "openrouter.generation"). Binary payloads travel as base64 inside the JSON:
+ *               {"file":{"data":"<base64>","filename":...,"content_type":...}} in,
+ *               {"audio":"<base64>","content_type":...} out.
+ * request_json: the operation's OpenAI request (plus an optional "route" object, as for chat);
+ *               "stream" is ignored (never streamed here).
+ * out:          receives the result JSON (the operation's OpenAI shape plus "provider",
+ *               "attempts", "latency_ms" and "usage" with "cost_usd" where priced); free it with
+ *               pmx_string_free.
+ * A provider whose type lacks the operation is refused with PMX_ERR_UNSUPPORTED (naming the
+ * type and the operation) and the request fails over to the next candidate.
+ * Returns: PMX_OK, or the error that ended the request.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, router, operation or request_json; an unknown
+ *         operation, the message naming every known one), the input errors of
+ *         pmx_router_complete (PMX_ERR_INVALID_REQUEST naming the field, ...), PMX_ERR_UNSUPPORTED
+ *         when no candidate has the operation, else the class of the last attempt's failure
+ *         (err->message lists every attempt). Blocks the calling thread; any thread but a
+ *         library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
+ */
+PMX_API pmx_status pmx_router_call(char **out, pmx_router *router, const char *operation, const char *request_json,
+                                   pmx_error *err);
+
+/**
+ * pmx_router_call, streamed: events on the CALLING thread as for pmx_router_stream (the same
+ * event types, stop rule, back-pressure and terminal event), then returns.
+ * A "completions.create" stream sends `delta` events with "content" (the text as it comes),
+ * then `usage`, then `done` with the full text_completion object. Several prompts cannot be
+ * streamed (PMX_ERR_INVALID_REQUEST). An operation, or a provider's protocol, that has no
+ * streamed form makes one plain call: `start`, then `done` with the result ("models.list",
+ * which is no routed request, delivers only `done`). "chat.completions.create" is
+ * pmx_router_stream.
+ * out:       may be NULL; when given and the stream succeeds, receives the result `done` carries
+ *            (free with pmx_string_free).
+ * on_event:  required; userdata is passed to it untouched.
+ * Returns PMX_OK when the stream ended with `done`; otherwise the terminal error's code.
+ * Errors: before any event: those of pmx_router_call and PMX_ERR_INVALID_ARGUMENT for a NULL
+ *         on_event; after the first event: the code of the terminal `error` event.
+ *         Blocks; any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK, no event).
+ */
+PMX_API pmx_status pmx_router_call_stream(char **out, pmx_router *router, const char *operation, const char *request_json,
+                                          pmx_event_fn on_event, void *userdata, pmx_error *err);
+
+/**
  * Lists models: {"object":"list","data":[{"id":"provider/model","object":"model",
  * "provider":..., "model":...}], "errors":[{"provider":..., "message":...}]}. Providers with a
  * configured "models" list answer from it; others are asked (GET {base_url}/models). A failing

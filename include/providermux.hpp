@@ -1256,6 +1256,42 @@ public:
         return take(rc, out, err);
     }
 
+    /// Runs one operation by name (pmx_router_call): "completions.create", "images.generate",
+    /// "rerank", ... (the openai Python SDK's resource paths; see the header). Returns the
+    /// result JSON (the operation's OpenAI shape plus "provider", "attempts", "usage"). Blocks.
+    /// Throws Error: PMX_ERR_INVALID_ARGUMENT for an unknown operation (naming the known ones),
+    /// else as complete(), plus PMX_ERR_UNSUPPORTED when no provider has the operation.
+    std::string call(const std::string &operation, const std::string &request_json) const
+    {
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_call(&out, require(), operation.c_str(), request_json.c_str(), &err);
+        return take(rc, out, err);
+    }
+
+    /// Streams one operation (pmx_router_call_stream): `on_event(std::string_view event_json)`
+    /// receives each event on the CALLING thread ("delta" with "content" for completions, ...);
+    /// returning false cancels. Returns the result JSON of `done`. Exceptions it throws cancel
+    /// the stream and are rethrown here, as in stream().
+    template <class F>
+    std::string call_stream(const std::string &operation, const std::string &request_json, F &&on_event) const
+    {
+        using Fn = std::remove_reference_t<F>;
+        static_assert(std::is_invocable_v<Fn &, std::string_view>,
+                      "providermux: on_event must be callable with std::string_view");
+        detail::BlockingCall<Fn> call{&on_event, nullptr, std::string()};
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = pmx_router_call_stream(&out, require(), operation.c_str(), request_json.c_str(),
+                                                     &detail::BlockingCall<Fn>::trampoline, &call, &err);
+        detail::OwnedString owned(out);
+        if (call.exception)
+            std::rethrow_exception(call.exception);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+        return detail::to_string(owned);
+    }
+
     /// Lists the models of every provider (pmx_router_models); failing providers are listed
     /// under "errors", not thrown. Blocks.
     std::string models() const

@@ -12,7 +12,19 @@ public struct RouterTotals: Sendable, Equatable {
     /// Shared state on Redis (nil without `shared`): the link's state and its counters.
     public var sharedConnected: Bool?
     public var sharedTransitions = 0, sharedFallbacks = 0
+    /// Requests per operation of pmx_router_call other than chat and embeddings, by name.
+    public var operations: [OperationCount] = []
     public init() {}
+}
+
+/// One operation's request count (`RouterTotals.operations`).
+public struct OperationCount: Sendable, Equatable {
+    public var name: String
+    public var count: Int
+    public init(name: String, count: Int) {
+        self.name = name
+        self.count = count
+    }
 }
 
 /// Per-provider facts for rendering beside the per-series counters. Circuit breaker states are
@@ -77,6 +89,10 @@ public enum StatsRendering {
         out.family("pmx_router_requests_total", .counter, "Requests routed (not attempts).", [([], Double(totals.requests))])
         out.family("pmx_router_successes_total", .counter, "Routed requests that succeeded.", [([], Double(totals.successes))])
         out.family("pmx_router_failures_total", .counter, "Routed requests that failed.", [([], Double(totals.failures))])
+        if !totals.operations.isEmpty {  // only once pmx_router_call ran an operation beyond chat
+            out.family("pmx_router_operation_requests_total", .counter, "Requests per operation of pmx_router_call (beyond chat and embeddings).",
+                       totals.operations.map { ([("operation", $0.name)], Double($0.count)) })
+        }
         out.family("pmx_cache_hits_total", .counter, "Response cache hits.", [([], Double(totals.cacheHits))])
         out.family("pmx_cache_misses_total", .counter, "Response cache misses.", [([], Double(totals.cacheMisses))])
         out.family("pmx_cache_entries", .gauge, "Entries in the response cache.", [([], Double(totals.cacheEntries))])

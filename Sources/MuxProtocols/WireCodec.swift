@@ -76,6 +76,10 @@ public protocol WireCodec: Sendable {
     func retryAfterMs(_ head: HTTPResponseHead) -> Int?
     /// The same, also reading rate-limit reset headers and the error body (429s).
     func retryAfterMs(_ head: HTTPResponseHead, body: [UInt8]) -> Int?
+
+    /// This protocol's codec for an operation of pmx_router_call, or nil when it lacks it
+    /// (Operations/OperationCodec.swift; the default is nil).
+    func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)?
 }
 
 extension WireCodec {

@@ -7,6 +7,9 @@ import MuxProtocols
 public enum AttemptOperation {
     case chat(ChatRequest, stream: Bool)
     case embed(EmbedRequest)
+    /// An operation of pmx_router_call other than chat and embeddings; `stream` asks for its
+    /// streamed form where the protocol has one.
+    case call(OperationRequest, stream: Bool)
 }
 
 /// How a driver reports back, on the loop thread. After `onSuccess` or `onFailure` nothing

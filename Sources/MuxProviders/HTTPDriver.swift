@@ -54,6 +54,15 @@ public struct CodecHTTPDriver: AttemptDriver {
             case .embed(let request):
                 call = try codec.embedCall(request, model: model, provider: p)
                 mode = .embed(request)
+            case .call(let request, let stream):
+                guard let op = codec.operationCodec(request.operation, provider: p) else {
+                    throw OperationSupport.unsupported(request.operation, provider: p)
+                }
+                // A streamed call where the protocol does not stream this operation: one plain
+                // call, its result the `done` event's.
+                let decoder = stream ? op.streamDecoder(request, model: model, provider: p) : nil
+                call = try op.call(request, model: model, stream: decoder != nil, provider: p)
+                mode = decoder.map { .stream($0) } ?? .operation(op, request)
             }
             if let size = call.body?.count, size > maxRequestBytes {
                 throw PMXError(.invalidRequest, "request body of \(size) bytes is larger than the limit of \(maxRequestBytes) bytes (limits.max_request_bytes); not sent", provider: p.name)
@@ -78,6 +87,8 @@ package final class HTTPAttempt: AttemptHandle {
         case chat
         case stream(ChatStreamDecoding)
         case embed(EmbedRequest)
+        /// A non-streamed operation of pmx_router_call, decoded by its codec.
+        case operation(any OperationCodec, OperationRequest)
     }
 
     private let provider: ProviderConfig
@@ -208,6 +219,10 @@ package final class HTTPAttempt: AttemptHandle {
                 cb.onSuccess(response)
             case .embed(let request):
                 let response = try codec.decodeEmbeddings(body, request: request, model: model, provider: provider)
+                callbacks = nil
+                cb.onSuccess(response)
+            case .operation(let op, let request):
+                let response = try op.decode(body, head: head, request: request, model: model, provider: provider)
                 callbacks = nil
                 cb.onSuccess(response)
             }

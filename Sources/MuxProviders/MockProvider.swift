@@ -32,6 +32,19 @@ public enum MockReply {
         s.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).count
     }
 
+    /// A text completion: the configured `reply`, else "mock: " + the prompt (and, for FIM,
+    /// " … " + the suffix), so a test can see which fields reached the provider.
+    public static func completion(for request: OperationRequest, options: MockOptions) -> String {
+        if let reply = options.reply { return reply }
+        let prompt: String = switch request.body["prompt"] {
+        case .string(let s): s
+        case .array(let a): a.compactMap(\.stringValue).joined(separator: " ")
+        default: ""
+        }
+        guard let suffix = request.body["suffix"]?.stringValue else { return "mock: " + prompt }
+        return "mock: " + prompt + " … " + suffix
+    }
+
     public static func usage(for request: ChatRequest, reply: String) -> Usage {
         let messages = request.body["messages"]?.arrayValue ?? []
         let prompt = messages.reduce(0) { $0 + wordCount(ChatRequest.text(of: $1["content"])) }
@@ -127,6 +140,8 @@ package final class MockAttempt: AttemptHandle {
                     } else { answerChat(request, model: model) }
                 case .embed(let request):
                     answerEmbed(request, model: model)
+                case .call(let request, let stream):
+                    answerOperation(request, stream: stream, model: model, dropAfter: dropAfter)
                 }
             }
         }
@@ -156,9 +171,13 @@ package final class MockAttempt: AttemptHandle {
 
     private func streamChat(_ request: ChatRequest, model: String, dropAfter: Int?) {
         let reply = MockReply.text(for: request, options: options)
+        streamText(reply, usage: MockReply.usage(for: request, reply: reply), id: "chatcmpl-mock", model: model, dropAfter: dropAfter)
+    }
+
+    /// `reply` token by token on the loop's timers (`token_delay_ms`), then finish and usage.
+    private func streamText(_ reply: String, usage: Usage, id: String, model: String, dropAfter: Int?) {
         let tokens = MockReply.tokens(reply)
-        let usage = MockReply.usage(for: request, reply: reply)
-        callbacks?.onEvent(.meta(id: "chatcmpl-mock", model: model))
+        callbacks?.onEvent(.meta(id: id, model: model))
         var index = 0
         func next() {
             while true {
@@ -181,6 +200,26 @@ package final class MockAttempt: AttemptHandle {
             finishSuccess(nil)
         }
         next()
+    }
+
+    /// The operations of pmx_router_call the mock answers (deterministically, from the
+    /// request); the others are refused with PMX_ERR_UNSUPPORTED, so a request fails over.
+    private func answerOperation(_ request: OperationRequest, stream: Bool, model: String, dropAfter: Int?) {
+        switch request.operation {
+        case .completions:
+            let reply = MockReply.completion(for: request, options: options)
+            let usage = Usage(promptTokens: MockReply.wordCount(request.promptText), completionTokens: MockReply.wordCount(reply))
+            if stream {
+                streamText(reply, usage: usage, id: "cmpl-mock", model: model, dropAfter: dropAfter)
+            } else if dropAfter != nil {
+                finishFailure(PMXError(.connection, "mock scripted disconnect", provider: provider.name), retryAfterMs: nil)
+            } else {
+                finishSuccess(TextCompletion.object(id: "cmpl-mock", model: model, text: reply, finishReason: "stop", usage: usage))
+            }
+        default:
+            let e = PMXError(.unsupported, "provider type \"mock\" has no \(request.operation.rawValue)", provider: provider.name)
+            finishFailure(e, retryAfterMs: nil)
+        }
     }
 
     private func answerEmbed(_ request: EmbedRequest, model: String) {

@@ -122,8 +122,10 @@ public final class RequestExecution {
     package static let maxMessageLines = 10
 
     private var streaming: Bool {
-        if case .chat(_, let stream) = operation { return stream }
-        return false
+        switch operation {
+        case .chat(_, let stream), .call(_, let stream): return stream
+        case .embed: return false
+        }
     }
 
     private var current: Candidate { candidates[index] }
@@ -260,7 +262,7 @@ public final class RequestExecution {
         handle = nil
         record(nil)
         let c = current
-        var r = response ?? accumulator.response(fallbackModel: attemptModel)  // moved, not copied
+        var r = response ?? streamedResult()  // moved, not copied
         // provider, attempts, latency_ms (+ ttft_ms): one growth (and copy) of the shared list.
         r.reserveCapacity(r.count + 4)
         var usage = Usage(openAI: r["usage"])?.nonNegative
@@ -289,6 +291,14 @@ public final class RequestExecution {
         attemptOpen = false
         context.attemptEnded(c, .success(usage))
         finish(.done(r))
+    }
+
+    /// A streamed answer's result, from its events: a chat completion, or the operation's own
+    /// shape (a `text_completion` for completions.create).
+    private func streamedResult() -> JSONObject {
+        let chat = accumulator.response(fallbackModel: attemptModel)
+        if case .call(let request, _) = operation { return request.streamedResult(chat) }
+        return chat
     }
 
     private func failed(_ error: PMXError, retryAfterMs: Int?) {

@@ -2,6 +2,7 @@
 import MuxBase
 import MuxConfig
 import MuxProtocols
+import MuxProviders
 
 /// Exact-match response cache: a response is replayed for a later request whose normalized body
 /// (see `key(for:)`) is identical, while it is younger than the TTL. Bounded by entry count and
@@ -31,6 +32,21 @@ public final class ResponseCache: Sendable {
     /// recursively, serialized compactly, with integral numbers written one way (1 and 1.0 are
     /// the same key; `"n": 1` is the same as no `n`). The `model` string is kept as written. nil for
     /// requests that must not be cached: `n` > 1 (several sampled choices are not one answer to replay).
+    /// The key of any cacheable request: a chat request's own key; for another operation of
+    /// pmx_router_call its name and then its normalized body (the same body asked of two
+    /// operations is two answers). nil: not cached (embeddings, live-state operations).
+    public static func key(for operation: AttemptOperation) -> String? {
+        switch operation {
+        case .chat(let r, _): return key(for: r)
+        case .embed: return nil
+        case .call(let r, _):
+            guard r.operation.isCacheable else { return nil }
+            var body = JSONObject()
+            for m in sortedMembers(r.body) where !ignoredKeys.contains(m.key) { body.appendUnchecked(m.key, normalized(m.value)) }
+            return r.operation.rawValue + "\n" + JSONWriter.string(.object(body))
+        }
+    }
+
     public static func key(for request: ChatRequest) -> String? {
         let n = request.body["n"]?.doubleValue
         if let n, n > 1 { return nil }
@@ -209,11 +225,13 @@ public enum CacheReplay {
             .start(provider: response["provider"]?.stringValue ?? "cache",
                    model: response["model"]?.stringValue ?? "", attempt: 1),
         ]
-        let message = response["choices"]?.arrayValue?.first?["message"]
+        let choice = response["choices"]?.arrayValue?.first
+        let message = choice?["message"]
         if let reasoning = message?["reasoning_content"]?.stringValue, !reasoning.isEmpty {
             events.append(.reasoning(reasoning))  // before the answer, as it streamed
         }
-        if let content = message?["content"]?.stringValue, !content.isEmpty {
+        // A chat answer's content, or a text completion's text.
+        if let content = message?["content"]?.stringValue ?? choice?["text"]?.stringValue, !content.isEmpty {
             events.append(.delta(content: content, toolCalls: nil))
         }
         if let calls = message?["tool_calls"]?.arrayValue, !calls.isEmpty {

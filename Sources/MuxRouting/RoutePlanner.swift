@@ -31,6 +31,11 @@ public struct RequestNeeds: Sendable, Equatable {
             capabilities.insert(.embeddings)
             promptTokens = e.inputs.reduce(0) { $0.addingSaturated(($1.utf8.count + 3) / 4) }
             minContext = e.route.minContext
+        case .call(let r, _):
+            // About four bytes a token, as for embeddings; the output cap where the operation has one.
+            promptTokens = (r.promptText.utf8.count + 3) / 4
+            if let m = r.body["max_tokens"]?.intValue { outputTokens = Int(clamping: max(0, m)) }
+            minContext = r.route.minContext
         }
         estimatedTokens = promptTokens.addingSaturated(outputTokens)
     }

@@ -56,6 +56,7 @@ extension Router {
         t.requests = c.requests
         t.successes = c.successes
         t.failures = c.failures
+        t.operations = c.operations.map { OperationCount(name: $0.key.rawValue, count: $0.value) }.sorted { $0.name < $1.name }
         t.cacheHits = cs.hits
         t.cacheMisses = cs.misses
         t.cacheEntries = cs.entries
@@ -83,6 +84,9 @@ extension Router {
         o["requests"] = .int(Int64(t.requests))
         o["successes"] = .int(Int64(t.successes))
         o["failures"] = .int(Int64(t.failures))
+        var operations = JSONObject()
+        for op in t.operations { operations[op.name] = .int(Int64(op.count)) }
+        o["operations"] = .object(operations)
         o["retries"] = .int(Int64(series.reduce(0) { $0.addingSaturated($1.retries) }))
         o["fallbacks"] = .int(Int64(series.reduce(0) { $0.addingSaturated($1.fallbacks) }))
         o["cost_usd"] = .double(rounded(t.costUSD, 8))

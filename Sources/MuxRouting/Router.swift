@@ -59,7 +59,12 @@ public final class Router: @unchecked Sendable {
         package static let overflowTurnKey = "\u{0}overflow"
     }
 
-    package struct RouterCounters { package var requests = 0, successes = 0, failures = 0 }
+    package struct RouterCounters {
+        package var requests = 0, successes = 0, failures = 0
+        /// Requests per operation of pmx_router_call (chat and embeddings are the rest).
+        package var operations: [OperationName: Int] = [:]
+        package mutating func count(_ op: OperationName) { operations[op] = operations[op, default: 0].addingSaturated(1) }
+    }
     package final class RouterCountersBox: Sendable {
         package let state = Locked(RouterCounters())
         package func withLock<T>(_ body: (inout RouterCounters) -> T) -> T { state.withLock { body(&$0) } }
@@ -272,12 +277,15 @@ public final class Router: @unchecked Sendable {
             model = r.model; route = r.route; streaming = stream
             tags = route.tags + Self.metadataTags(r.body["metadata"])
         case .embed(let r): model = r.model; route = r.route; streaming = false
+        case .call(let r, let stream):
+            model = r.model; route = r.route; streaming = stream
+            tags = route.tags + Self.metadataTags(r.body["metadata"])
         }
         let handle = handle ?? makeHandle()
         let needs = RequestNeeds(operation)
 
         var cacheKey: String?
-        if case .chat(let r, _) = operation, route.cache ?? cacheSettings.enabled, let key = ResponseCache.key(for: r) {
+        if route.cache ?? cacheSettings.enabled, let key = ResponseCache.key(for: operation) {
             if let hit = sharedCacheGet(key) ?? cache.get(key, nowNs: MonotonicClock.nanos()) {
                 replayCached(hit, handle: handle, sink: sink)
                 return handle
@@ -287,7 +295,11 @@ public final class Router: @unchecked Sendable {
 
         let planner = makePlanner()
         let plan = try planner.plan(model: model, route: route, tags: tags, needs: needs, streaming: streaming)
-        counters.withLock { $0.requests += 1 }
+        if case .call(let r, _) = operation {
+            counters.withLock { $0.requests += 1; $0.count(r.operation) }
+        } else {
+            counters.withLock { $0.requests += 1 }
+        }
         let context = makeContext(plan: plan, planner: planner, needs: needs, streaming: streaming)
         let cacheRef = cache
         let execution = RequestExecution(
@@ -382,7 +394,7 @@ public final class Router: @unchecked Sendable {
         return try runToCompletion(.embed(request))
     }
 
-    private func runToCompletion(_ op: AttemptOperation) throws -> JSONObject {
+    package func runToCompletion(_ op: AttemptOperation) throws -> JSONObject {
         let box = BlockingResult()
         _ = try start(op) { event in
             switch event {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import MuxBase
 import MuxProtocols
+import MuxProviders
 
 /// One streamed chat request as its consumer sees it, for both stream calls: the blocking one
 /// (`run`, pmx_router_stream: events on the caller's thread through the bounded `EventQueue`)
@@ -77,6 +78,12 @@ public final class StreamSession: @unchecked Sendable {
     /// Async: validates and starts the request and returns at once; events go to `consumer` on
     /// the loop thread, possibly before this returns. Input errors and routing refusals are
     /// thrown here, and then `consumer` is never called. Any thread, the loop's included.
+    /// The C function a blocking stream of `operation` was called through (named in errors).
+    private static func callName(_ operation: AttemptOperation) -> String {
+        if case .chat = operation { return "pmx_router_stream" }
+        return "pmx_router_call_stream"
+    }
+
     public static func start(_ router: Router, _ request: ChatRequest, consumer: @escaping Consumer) throws -> StreamSession {
         // Made before the request starts: a consumer running before `start` returns can
         // already stop or cancel it through the session.
@@ -92,11 +99,16 @@ public final class StreamSession: @unchecked Sendable {
     /// of `done` or throws the terminal error. On a library I/O thread it throws
     /// `wouldDeadlock` before anything starts (Router+BlockingCalls.swift).
     package static func run(_ router: Router, _ request: ChatRequest, queue: EventQueue, consumer: Consumer) throws -> JSONObject {
-        try router.refuseOnIOThread("pmx_router_stream")
+        try run(router, .chat(request, stream: true), queue: queue, consumer: consumer)
+    }
+
+    /// `run` for any operation (pmx_router_call_stream): `operation` carries its own stream flag.
+    package static func run(_ router: Router, _ operation: AttemptOperation, queue: EventQueue, consumer: Consumer) throws -> JSONObject {
+        try router.refuseOnIOThread(Self.callName(operation))
         // The session lives in this call only (the loop's sink holds the queue, not the session).
         return try withoutActuallyEscaping(consumer) { consumer in
             let session = StreamSession(router: router, consumer: consumer)
-            let handle = try router.start(.chat(request, stream: true), handle: session.handle, flow: queue) { event in queue.push(event) }
+            let handle = try router.start(operation, handle: session.handle, flow: queue) { event in queue.push(event) }
             queue.onDrained = { handle.resume() }
             var batch: [ExecutionEvent] = []
             while true {

@@ -263,3 +263,41 @@ public func pmx_router_update_routing(_ r: OpaquePointer?, _ json: UnsafePointer
         try router.updateRouting(try parseInput(json, "routing_json"))
     }
 }
+
+// MARK: operations by name (pmx_router_call)
+
+@_cdecl("pmx_router_call")
+public func pmx_router_call(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                            _ operation: UnsafePointer<CChar>?, _ json: UnsafePointer<CChar>?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    documentCall(out, r, err, .response) { router in
+        let op = try operationArg(operation)
+        return try router.call(op, try parseInput(json, "request_json"))
+    }
+}
+
+@_cdecl("pmx_router_call_stream")
+public func pmx_router_call_stream(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ r: OpaquePointer?,
+                                   _ operation: UnsafePointer<CChar>?, _ json: UnsafePointer<CChar>?, _ onEvent: PMXEventFn?,
+                                   _ userdata: UnsafeMutableRawPointer?, _ err: UnsafeMutableRawPointer?) -> Int32 {
+    out?.pointee = nil
+    return call(err) {
+        let router = try routerArg(r)
+        let op = try operationArg(operation)
+        guard let onEvent else { throw PMXError(.invalidArgument, "on_event is NULL") }
+        let request = try parseInput(json, "request_json")
+        let serializer = EventSerializer()
+        let result = try router.callStream(op, request) { event in serializer.deliver(event, onEvent, userdata) }
+        out?.pointee = ownedCString(JSONWriter.bytes(result), .response)
+    }
+}
+
+/// The `operation` argument: NULL, invalid UTF-8 and unknown names are PMX_ERR_INVALID_ARGUMENT.
+private func operationArg(_ operation: UnsafePointer<CChar>?) throws -> OperationName {
+    guard let operation else { throw PMXError(.invalidArgument, "operation is NULL") }
+    do {
+        return try OperationName.parse(try utf8String(operation, "operation"))
+    } catch var e as PMXError where e.status == .invalidUTF8 {
+        e.status = .invalidArgument
+        throw e
+    }
+}

@@ -165,6 +165,29 @@ static void test_complete()
     }
 }
 
+static void test_call_operation()
+{
+    pmx::Router router(kConfig);
+    const std::string out = router.call("completions.create", R"({"prompt":"def f(","suffix":"pass"})");
+    CHECK(contains(out, "\"text_completion\""));
+    CHECK(contains(out, "\"text\":\"mock: def f( \xe2\x80\xa6 pass\""));
+    std::string text;
+    const std::string done = router.call_stream("completions.create", R"({"prompt":"a b"})", [&](std::string_view ev) {
+        if (auto c = pmx::json::string_member(ev, "content"))
+            text += *c;
+        return true;
+    });
+    CHECK_EQ(text, std::string("mock: a b"));
+    CHECK(contains(done, "text_completion"));
+    try {
+        router.call("completion.create", "{}");
+        FAIL("an unknown operation should throw");
+    } catch (const pmx::Error &e) {
+        CHECK_EQ(e.status(), PMX_ERR_INVALID_ARGUMENT);
+        CHECK(contains(e.message(), "\"completions.create\""));
+    }
+}
+
 static void test_bad_config()
 {
     try {
@@ -879,6 +902,7 @@ int main()
         {"json_scanner", test_json_scanner},
         {"error_from_event", test_error_from_event},
         {"complete", test_complete},
+        {"call_operation", test_call_operation},
         {"bad_config", test_bad_config},
         {"stream", test_stream},
         {"stream_exception", test_stream_exception},

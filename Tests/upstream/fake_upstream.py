@@ -473,6 +473,9 @@ def load_protocol_plugins() -> None:
         spec = importlib.util.spec_from_file_location("fake_upstream_protocol_" + name[:-3],
                                                       os.path.join(folder, name))
         module = importlib.util.module_from_spec(spec)
+        # Registered by name first: a plugin may build on one loaded before it
+        # (``from fake_upstream_protocol_ollama import OllamaProtocol``).
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         PROTOCOLS.insert(len(PROTOCOLS) - 1, module.PROTOCOL)
 

@@ -21,3 +21,11 @@ pmx_status pmxgo_model_manage(char **out, pmx_router *router, const char *reques
     return pmx_router_model_manage(out, router, request_json, pmxgo_manage_trampoline,
                                    (void *)handle, err);
 }
+
+/* pmx_router_call_stream with its events delivered to the Go callback under handle, on the
+ * calling thread (as for model management). */
+pmx_status pmxgo_call_stream(char **out, pmx_router *router, const char *operation, const char *request_json,
+                             uintptr_t handle, pmx_error *err) {
+    return pmx_router_call_stream(out, router, operation, request_json, pmxgo_manage_trampoline,
+                                  (void *)handle, err);
+}

@@ -16,4 +16,8 @@ void pmxgo_set_log(int enable, int32_t min_level);
 pmx_status pmxgo_model_manage(char **out, pmx_router *router, const char *request_json,
                               uintptr_t handle, pmx_error *err);
 
+/* pmx_router_call_stream with its events delivered to the Go callback registered under handle. */
+pmx_status pmxgo_call_stream(char **out, pmx_router *router, const char *operation, const char *request_json,
+                             uintptr_t handle, pmx_error *err);
+
 #endif

@@ -710,6 +710,65 @@ class Router:
         if rc != OK:
             raise ProviderMuxError._from_struct(rc, err)
 
+    # -- operations by name (pmx_router_call) ----------------------------------------------------
+
+    def call(self, operation: str, request: Optional[JSONDocument] = None, **fields: Any) -> Dict[str, Any]:
+        """Runs one operation by name (the openai SDK's resource path: "completions.create",
+        "images.generate", "rerank", ... ) and returns its result dict (the operation's OpenAI
+        shape plus "provider", "attempts", "usage"). The request is ``request`` (a dict or JSON
+        text) and/or keyword fields: ``router.call("completions.create", model="m",
+        prompt="def f(", suffix="return 1")``. Routed, retried and failed over like chat."""
+        return self._call_json(_lib.pmx_router_call, _operation_name(operation),
+                               _encode(_operation_request(request, fields)))
+
+    def call_stream(self, operation: str, request: Optional[JSONDocument] = None,
+                    on_event: Optional[EventCallback] = None, **fields: Any) -> Any:
+        """Streams an operation. With ``on_event``: runs on this thread, calling
+        ``on_event(event)`` for each event (a truthy return cancels), and returns the result of
+        ``done``. Without it: returns an iterator of events (the stream runs on a worker thread;
+        closing the iterator cancels it). A "completions.create" stream sends ``delta`` events
+        with ``content``, then ``usage``, then ``done``."""
+        document = _encode(_operation_request(request, fields))
+        name = _operation_name(operation)
+        if on_event is not None:
+            return self._call_stream_blocking(name, document, on_event)
+        return _CallStreamIterator(self, name, document)
+
+    def _call_stream_blocking(self, name: bytes, document: bytes, on_event: EventCallback) -> Any:
+        raised: List[BaseException] = []
+
+        def trampoline(event_json, length, _userdata):
+            _callback_state.depth = getattr(_callback_state, "depth", 0) + 1
+            try:
+                return 1 if on_event(_decode_event(event_json, length)) else 0
+            except BaseException as exc:  # cancel, re-raise below
+                raised.append(exc)
+                return 1
+            finally:
+                _callback_state.depth -= 1
+
+        callback = _lib.EVENT_FN(trampoline)  # alive until pmx_router_call_stream returns
+        out = c_void_p()
+        err = PmxError()
+        rc = _lib.pmx_router_call_stream(byref(out), self._require(), name, document, callback,
+                                         None, byref(err))
+        data = _lib.take_string(out)
+        if raised:
+            raise raised[0]
+        if rc != OK:
+            raise ProviderMuxError._from_struct(rc, err)
+        return _decode(data) if data is not None else None
+
+    async def acall(self, operation: str, request: Optional[JSONDocument] = None, **fields: Any) -> Dict[str, Any]:
+        """:meth:`call` without blocking the event loop (on a worker thread)."""
+        return await self._athread(self.call, operation, _operation_request(request, fields))
+
+    def acall_stream(self, operation: str, request: Optional[JSONDocument] = None,
+                     **fields: Any) -> "_AsyncCallStream":
+        """:meth:`call_stream` for ``async for``: the stream runs on a worker thread and its
+        events arrive on the running loop; ``aclose()`` (or leaving ``async with``) cancels it."""
+        return _AsyncCallStream(self, _operation_name(operation), _encode(_operation_request(request, fields)))
+
     # -- streams -------------------------------------------------------------------------------
 
     @overload
@@ -902,14 +961,148 @@ class Router:
 
 
 # The openai SDK's surface and the LiteLLM-style helper (they use Router, defined above).
+def _operation_name(operation: str) -> bytes:
+    if not isinstance(operation, str):
+        raise TypeError("operation must be a str such as 'completions.create', not %s" % type(operation).__name__)
+    return operation.encode("utf-8")
+
+
+def _operation_request(request: Optional[JSONDocument], fields: Dict[str, Any]) -> JSONDocument:
+    """The request of an operation call: ``request`` (dict or JSON text) with ``fields`` over it."""
+    if not fields:
+        return request if request is not None else {}
+    base: Dict[str, Any] = {}
+    if isinstance(request, (str, bytes, bytearray)):
+        base = json.loads(request)
+    elif request is not None:
+        base = dict(request)
+    base.update(fields)
+    return base
+
+
+class _CallStreamIterator:
+    """The events of :meth:`Router.call_stream` without a callback: the blocking call runs on a
+    worker thread and hands each event over a queue; closing the iterator cancels the stream.
+    After the terminal event, ``result`` holds the ``done`` result (an error event raises)."""
+
+    _END = object()
+
+    def __init__(self, router: "Router", name: bytes, document: bytes) -> None:
+        self._queue: "queue.Queue[Any]" = queue.Queue()
+        self._cancel = threading.Event()
+        self.result: Any = None
+        self._error: Optional[BaseException] = None
+
+        def on_event(event: Any) -> bool:
+            self._queue.put(event)
+            return self._cancel.is_set()
+
+        def run() -> None:
+            try:
+                self.result = router._call_stream_blocking(name, document, on_event)
+            except BaseException as exc:  # delivered to the consumer after the events
+                self._error = exc
+            finally:
+                self._queue.put(self._END)
+
+        self._thread = threading.Thread(target=run, name="providermux-call-stream", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> "_CallStreamIterator":
+        return self
+
+    def __next__(self) -> Any:
+        item = self._queue.get()
+        if item is self._END:
+            self._queue.put(self._END)  # later calls end too
+            self._thread.join()
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        """Cancels the stream (if still running) and waits for it to end."""
+        self._cancel.set()
+        self._thread.join()
+
+    def __enter__(self) -> "_CallStreamIterator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _AsyncCallStream:
+    """``async for event in router.acall_stream(...)``: the blocking stream on a worker thread,
+    its events handed to the loop. ``result`` holds the ``done`` result once it ended."""
+
+    def __init__(self, router: "Router", name: bytes, document: bytes) -> None:
+        self._router, self._name, self._document = router, name, document
+        self._cancel = threading.Event()
+        self._queue: Optional["asyncio.Queue[Any]"] = None
+        self._task: Optional["asyncio.Future[Any]"] = None
+        self._done = False
+        self.result: Any = None
+
+    def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        q: "asyncio.Queue[Any]" = asyncio.Queue()
+        self._queue = q
+
+        def on_event(event: Any) -> bool:
+            loop.call_soon_threadsafe(q.put_nowait, event)
+            return self._cancel.is_set()
+
+        self._task = asyncio.ensure_future(self._router._athread(
+            self._router._call_stream_blocking, self._name, self._document, on_event))
+        self._task.add_done_callback(lambda _t: loop.call_soon(q.put_nowait, _CallStreamIterator._END))
+
+    def __aiter__(self) -> "_AsyncCallStream":
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._done:
+            raise StopAsyncIteration
+        if self._queue is None:
+            self._start()
+        assert self._queue is not None and self._task is not None
+        item = await self._queue.get()
+        if item is _CallStreamIterator._END:
+            self._done = True
+            self.result = self._task.result()  # raises the stream's error
+            raise StopAsyncIteration
+        return item
+
+    async def __aenter__(self) -> "_AsyncCallStream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancels the stream and waits for its end."""
+        self._cancel.set()
+        if self._task is not None:
+            try:
+                await self._task
+            except Exception:
+                pass
+        self._done = True
+
+
 from ._openai import AsyncOpenAI, OpenAI  # noqa: E402
 from ._openai_stream import AsyncChatCompletionStream, ChatCompletionStream  # noqa: E402
 from . import _openai_types  # noqa: E402
 from ._openai_types import *  # noqa: E402,F401,F403
 from ._completion import acompletion, completion, completion_router  # noqa: E402
+from ._openai_completions import (AsyncCompletionStream, Completion, CompletionChoice,  # noqa: E402
+                                  CompletionStream)
 
 __all__ += ["OpenAI", "AsyncOpenAI", "ChatCompletionStream", "AsyncChatCompletionStream",
-            "completion", "acompletion", "completion_router"]
+            "completion", "acompletion", "completion_router",
+            "Completion", "CompletionChoice", "CompletionStream", "AsyncCompletionStream"]
 __all__ += _openai_types.__all__
 
 

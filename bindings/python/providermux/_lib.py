@@ -124,6 +124,15 @@ pmx_router_complete = _declare("pmx_router_complete", c_int32,
 #                              pmx_event_fn on_event, void *userdata, pmx_error *err);
 pmx_router_stream = _declare("pmx_router_stream", c_int32,
                              [_out_str, c_void_p, c_char_p, EVENT_FN, c_void_p, _err_p])
+# pmx_status pmx_router_call(char **out, pmx_router *router, const char *operation,
+#                            const char *request_json, pmx_error *err);
+pmx_router_call = _declare("pmx_router_call", c_int32,
+                           [_out_str, c_void_p, c_char_p, c_char_p, _err_p])
+# pmx_status pmx_router_call_stream(char **out, pmx_router *router, const char *operation,
+#                                   const char *request_json, pmx_event_fn on_event,
+#                                   void *userdata, pmx_error *err);
+pmx_router_call_stream = _declare("pmx_router_call_stream", c_int32,
+                                  [_out_str, c_void_p, c_char_p, c_char_p, EVENT_FN, c_void_p, _err_p])
 # pmx_status pmx_router_stream_async(pmx_stream **out, pmx_router *router,
 #                                    const char *request_json, pmx_event_fn on_event,
 #                                    void *userdata, pmx_error *err);

@@ -28,6 +28,7 @@ from typing import (TYPE_CHECKING, Any, Awaitable, Dict, Generator, Iterable, Li
                     Optional, Union, overload)
 
 from ._errors import ERR_MODEL_NOT_FOUND, InvalidArgumentError, ProviderMuxError
+from ._openai_completions import AsyncCompletionStream, Completion, CompletionStream
 from ._openai_stream import AsyncChatCompletionStream, ChatCompletionStream
 from ._openai_types import ChatCompletion, CreateEmbeddingResponse, Model, ModelPage
 
@@ -168,6 +169,30 @@ class _Chat:
         self.completions = _Completions(client)
 
 
+def _text_request(model: str, prompt: Any, params: Dict[str, Any], defaults: Mapping[str, Any]) -> Dict[str, Any]:
+    request = _options(params, defaults)
+    request["model"] = model
+    request["prompt"] = prompt
+    return request
+
+
+class _TextCompletions:
+    """``client.completions``: openai's legacy text completions (``suffix`` = fill-in-the-middle)."""
+
+    def __init__(self, client: "OpenAI") -> None:
+        self._client = client
+
+    def create(self, *, model: str, prompt: Any, stream: Optional[bool] = False,
+               **params: Any) -> Union[Completion, CompletionStream]:
+        """A :class:`Completion`, or with ``stream=True`` a :class:`CompletionStream` of
+        chunks. Raises the openai-named exceptions."""
+        request = _text_request(model, prompt, params, self._client._defaults)
+        router = self._client.router
+        if stream is True:
+            return CompletionStream(router.call_stream("completions.create", request), include_usage(request))
+        return Completion(router.call("completions.create", request))
+
+
 class _Embeddings:
     def __init__(self, client: "OpenAI") -> None:
         self._client = client
@@ -237,6 +262,7 @@ class OpenAI(_ClientBase):
                  max_retries: Optional[int] = None) -> None:
         super().__init__(config, router=router, timeout=timeout, max_retries=max_retries)
         self.chat = _Chat(self)
+        self.completions = _TextCompletions(self)
         self.embeddings = _Embeddings(self)
         self.models = _Models(self)
 
@@ -289,6 +315,21 @@ class _AsyncChat:
         self.completions = _AsyncCompletions(client)
 
 
+class _AsyncTextCompletions:
+    def __init__(self, client: "AsyncOpenAI") -> None:
+        self._client = client
+
+    async def create(self, *, model: str, prompt: Any, stream: Optional[bool] = False,
+                     **params: Any) -> Union[Completion, AsyncCompletionStream]:
+        """``await``: a :class:`Completion`, or with ``stream=True`` an
+        :class:`AsyncCompletionStream` (``async for chunk in ...``); nothing blocks the loop."""
+        request = _text_request(model, prompt, params, self._client._defaults)
+        router = self._client.router
+        if stream is True:
+            return AsyncCompletionStream(router.acall_stream("completions.create", request), include_usage(request))
+        return Completion(await router.acall("completions.create", request))
+
+
 class _AsyncEmbeddings:
     def __init__(self, client: "AsyncOpenAI") -> None:
         self._client = client
@@ -336,6 +377,7 @@ class AsyncOpenAI(_ClientBase):
                  max_retries: Optional[int] = None) -> None:
         super().__init__(config, router=router, timeout=timeout, max_retries=max_retries)
         self.chat = _AsyncChat(self)
+        self.completions = _AsyncTextCompletions(self)
         self.embeddings = _AsyncEmbeddings(self)
         self.models = _AsyncModels(self)
 

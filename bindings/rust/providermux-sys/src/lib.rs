@@ -326,6 +326,22 @@ extern "C" {
         request_json: *const c_char,
         err: *mut pmx_error,
     ) -> pmx_status;
+    pub fn pmx_router_call(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        operation: *const c_char,
+        request_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_call_stream(
+        out: *mut *mut c_char,
+        router: *mut pmx_router,
+        operation: *const c_char,
+        request_json: *const c_char,
+        on_event: pmx_event_fn,
+        userdata: *mut c_void,
+        err: *mut pmx_error,
+    ) -> pmx_status;
     pub fn pmx_router_models(
         out: *mut *mut c_char,
         router: *mut pmx_router,

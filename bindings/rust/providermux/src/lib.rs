@@ -454,6 +454,54 @@ impl Router {
         StreamIter::start(&self.inner, &request, sys::PMX_NEXT_WITH_JSON)
     }
 
+    /// Runs one operation by name (`pmx_router_call`): `operation` is the openai Python SDK's
+    /// resource path ("completions.create", "images.generate", "rerank", ...; see
+    /// [`operations`]), `request` its OpenAI request as JSON text or a [`RequestBody`]. Returns
+    /// the result JSON (the operation's OpenAI shape plus "provider", "attempts", "usage").
+    /// An unknown operation is an invalid-argument error naming the known ones.
+    pub fn call<R: RequestBody + ?Sized>(&self, operation: &str, request: &R) -> Result<String, Error> {
+        let operation = cstring(operation, "operation")?;
+        let request = request_cstring(request)?;
+        // SAFETY: valid pointers for the call's duration; no callback.
+        self.call_out(|out, r, err| unsafe {
+            sys::pmx_router_call(out, r, operation.as_ptr(), request.as_ptr(), err)
+        })
+    }
+
+    /// Streams one operation (`pmx_router_call_stream`): its events (JSON, e.g. "delta" with
+    /// "content" for completions) go to `on_event` on this thread, `false` cancels; returns the
+    /// result JSON of `done`. Panics are handled as in [`Router::stream_with`].
+    pub fn call_stream_with<R, F>(&self, operation: &str, request: &R, mut on_event: F) -> Result<String, Error>
+    where
+        R: RequestBody + ?Sized,
+        F: FnMut(Event) -> bool,
+    {
+        let operation = cstring(operation, "operation")?;
+        let request = request_cstring(request)?;
+        let mut ctx = stream::BlockingCtx { f: &mut on_event, panic: None, stopped: false };
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let mut err = sys::pmx_error::default();
+        // SAFETY: ctx outlives the blocking call, which is the only user of the userdata.
+        let rc = unsafe {
+            sys::pmx_router_call_stream(
+                &mut out,
+                self.as_raw(),
+                operation.as_ptr(),
+                request.as_ptr(),
+                Some(stream::blocking_trampoline::<F>),
+                &mut ctx as *mut stream::BlockingCtx<'_, F> as *mut c_void,
+                &mut err,
+            )
+        };
+        // SAFETY: ours to free.
+        let text = unsafe { take_string(out) };
+        if let Some(payload) = ctx.panic.take() {
+            resume_unwind(payload);
+        }
+        check(rc, &err)?;
+        Ok(text.unwrap_or_default())
+    }
+
     /// Model management on a local server provider (type "ollama"):
     /// `{"action": "pull"|"delete"|"show"|"loaded", "provider": NAME, "model": MODEL}`.
     /// Returns the result JSON.
@@ -525,6 +573,24 @@ type BlockingEventCall = unsafe extern "C" fn(
     *mut c_void,
     *mut sys::pmx_error,
 ) -> sys::pmx_status;
+
+/// Operation names of [`Router::call`] (`pmx_router_call`): the openai Python SDK's resource
+/// paths, plus provider-specific ones named "<type>.<what>".
+pub mod operations {
+    pub const CHAT_COMPLETIONS: &str = "chat.completions.create";
+    pub const COMPLETIONS: &str = "completions.create";
+    pub const EMBEDDINGS: &str = "embeddings.create";
+    pub const IMAGES_GENERATE: &str = "images.generate";
+    pub const MODERATIONS: &str = "moderations.create";
+    pub const AUDIO_TRANSCRIPTIONS: &str = "audio.transcriptions.create";
+    pub const AUDIO_SPEECH: &str = "audio.speech.create";
+    pub const RERANK: &str = "rerank";
+    pub const TOKENS_COUNT: &str = "tokens.count";
+    pub const RESPONSES: &str = "responses.create";
+    pub const MODELS_LIST: &str = "models.list";
+    pub const OPENROUTER_CREDITS: &str = "openrouter.credits";
+    pub const OPENROUTER_GENERATION: &str = "openrouter.generation";
+}
 
 #[cfg(test)]
 mod tests {

@@ -426,4 +426,29 @@ fn models_query_filters_by_search_and_provider() {
     );
     let err = router.models_query(None, Some("ghost")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ProviderNotFound);
+
+fn call_completions_by_name() {
+    let router = Router::new(MOCK).unwrap();
+    let out = router
+        .call(providermux::operations::COMPLETIONS, r#"{"model":"m/x","prompt":"def f(","suffix":"pass"}"#)
+        .unwrap();
+    assert!(out.contains(r#""object":"text_completion""#), "{out}");
+    assert!(out.contains(r#""text":"mock: def f( … pass""#), "{out}");
+    let mut text = String::new();
+    let mut kinds = Vec::new();
+    let done = router
+        .call_stream_with(providermux::operations::COMPLETIONS, r#"{"prompt":"a b"}"#, |e| {
+            if e.kind == EventKind::Delta {
+                text.push_str(e.content.as_deref().unwrap_or(""));
+            }
+            kinds.push(e.kind.clone());
+            true
+        })
+        .unwrap();
+    assert_eq!(text, "mock: a b");
+    assert_eq!(kinds.last(), Some(&EventKind::Done));
+    assert!(done.contains("text_completion"), "{done}");
+    let err = router.call("completion.create", r#"{"prompt":"x"}"#).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("\"completions.create\""), "{err}");
 }

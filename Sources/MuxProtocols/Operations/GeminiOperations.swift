@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+import MuxConfig
+
+/// The operations of pmx_router_call that Gemini's protocol has, one line each (the rest are
+/// refused with PMX_ERR_UNSUPPORTED and the request fails over).
+extension GeminiCodec {
+    public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
+        switch operation {
+        default: nil
+        }
+    }
+}

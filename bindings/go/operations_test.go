@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package providermux
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCallCompletions(t *testing.T) {
+	r := newRouter(t, `{"providers":[{"name":"m","type":"mock"}],
+	  "pricing":{"m/priced":{"input_per_mtok":1000000,"output_per_mtok":1000000}}}`)
+	out, err := r.Call(context.Background(), OpCompletions, `{"model":"m/priced","prompt":"def f(","suffix":"pass"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Object   string `json:"object"`
+		Provider string `json:"provider"`
+		Choices  []struct {
+			Text string `json:"text"`
+		} `json:"choices"`
+		Usage struct {
+			TotalTokens int     `json:"total_tokens"`
+			CostUSD     float64 `json:"cost_usd"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Object != "text_completion" || o.Provider != "m" || len(o.Choices) != 1 || o.Choices[0].Text != "mock: def f( … pass" {
+		t.Fatalf("result %s", out)
+	}
+	if o.Usage.CostUSD != float64(o.Usage.TotalTokens) || o.Usage.TotalTokens == 0 {
+		t.Fatalf("usage %s", out)
+	}
+
+	var text strings.Builder
+	var last string
+	done, err := r.CallStream(context.Background(), OpCompletions, `{"prompt":"a b"}`, func(ev string) {
+		var e struct {
+			Type    string `json:"type"`
+			Content string `json:"content"`
+		}
+		_ = json.Unmarshal([]byte(ev), &e)
+		text.WriteString(e.Content)
+		last = e.Type
+	})
+	if err != nil || text.String() != "mock: a b" || last != "done" || !strings.Contains(done, `"text_completion"`) {
+		t.Fatalf("stream: %v %q %q %s", err, text.String(), last, done)
+	}
+
+	_, err = r.Call(context.Background(), "completion.create", `{"prompt":"x"}`)
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), `"completions.create"`) {
+		t.Fatalf("unknown operation: %v", err)
+	}
+	_, err = r.Call(context.Background(), OpModerations, `{"input":"x"}`)
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("moderations on the mock: %v", err)
+	}
+}
