@@ -1188,23 +1188,9 @@ public:
     template <class F>
     std::string stream(const std::string &request_json, F &&on_event) const
     {
-        using Fn = std::remove_reference_t<F>;
-        static_assert(std::is_invocable_v<Fn &, std::string_view>,
-                      "providermux: on_event must be callable with std::string_view");
-        detail::BlockingCall<Fn> call{&on_event, nullptr, std::string()};
-        char *out = nullptr;
-        pmx_error err{};
-        const pmx_status rc = pmx_router_stream(&out, require(), request_json.c_str(),
-                                                &detail::BlockingCall<Fn>::trampoline, &call, &err);
-        detail::OwnedString owned(out);
-        if (call.exception)
-            std::rethrow_exception(call.exception);
-        if (rc != PMX_OK) {
-            if (!call.last_event.empty())
-                throw Error::from_event(call.last_event, rc);
-            throw Error::from_c(rc, err);
-        }
-        return detail::to_string(owned);
+        return with_events(on_event, EventErrors::from_event, [&](char **out, pmx_event_fn fn, void *userdata, pmx_error *err) {
+            return pmx_router_stream(out, require(), request_json.c_str(), fn, userdata, err);
+        });
     }
 
     /// Starts a streamed chat completion whose typed events the caller pulls
@@ -1276,20 +1262,9 @@ public:
     template <class F>
     std::string call_stream(const std::string &operation, const std::string &request_json, F &&on_event) const
     {
-        using Fn = std::remove_reference_t<F>;
-        static_assert(std::is_invocable_v<Fn &, std::string_view>,
-                      "providermux: on_event must be callable with std::string_view");
-        detail::BlockingCall<Fn> call{&on_event, nullptr, std::string()};
-        char *out = nullptr;
-        pmx_error err{};
-        const pmx_status rc = pmx_router_call_stream(&out, require(), operation.c_str(), request_json.c_str(),
-                                                     &detail::BlockingCall<Fn>::trampoline, &call, &err);
-        detail::OwnedString owned(out);
-        if (call.exception)
-            std::rethrow_exception(call.exception);
-        if (rc != PMX_OK)
-            throw Error::from_c(rc, err);
-        return detail::to_string(owned);
+        return with_events(on_event, EventErrors::from_event, [&](char **out, pmx_event_fn fn, void *userdata, pmx_error *err) {
+            return pmx_router_call_stream(out, require(), operation.c_str(), request_json.c_str(), fn, userdata, err);
+        });
     }
 
     /// Lists the models of every provider (pmx_router_models); failing providers are listed
@@ -1400,24 +1375,40 @@ public:
     template <class F>
     std::string model_manage(const std::string &request_json, F &&on_progress) const
     {
-        using Fn = std::remove_reference_t<F>;
-        static_assert(std::is_invocable_v<Fn &, std::string_view>,
-                      "providermux: on_progress must be callable with std::string_view");
-        detail::BlockingCall<Fn> call{&on_progress, nullptr, std::string()};
-        char *out = nullptr;
-        pmx_error err{};
-        const pmx_status rc = pmx_router_model_manage(&out, require(), request_json.c_str(),
-                                                      &detail::BlockingCall<Fn>::trampoline,
-                                                      &call, &err);
-        detail::OwnedString owned(out);
-        if (call.exception)
-            std::rethrow_exception(call.exception);
-        if (rc != PMX_OK)
-            throw Error::from_c(rc, err);
-        return detail::to_string(owned);
+        return with_events(on_progress, EventErrors::from_status, [&](char **out, pmx_event_fn fn, void *userdata, pmx_error *err) {
+            return pmx_router_model_manage(out, require(), request_json.c_str(), fn, userdata, err);
+        });
     }
 
 private:
+    /// Where a failed blocking stream's Error comes from: its terminal `error` event (streams:
+    /// it carries the attempts), or the status and pmx_error (model management).
+    enum class EventErrors { from_event, from_status };
+
+    /// A blocking call that delivers JSON events on the calling thread: `c_call(out, fn,
+    /// userdata, err)` makes it with the trampoline; `on_event(std::string_view)` returning
+    /// false cancels, an exception it throws cancels and is rethrown here.
+    template <class F, class Call>
+    std::string with_events(F &on_event, EventErrors errors, Call &&c_call) const
+    {
+        using Fn = std::remove_reference_t<F>;
+        static_assert(std::is_invocable_v<Fn &, std::string_view>,
+                      "providermux: the event callback must be callable with std::string_view");
+        detail::BlockingCall<Fn> call{&on_event, nullptr, std::string()};
+        char *out = nullptr;
+        pmx_error err{};
+        const pmx_status rc = c_call(&out, &detail::BlockingCall<Fn>::trampoline, &call, &err);
+        detail::OwnedString owned(out);
+        if (call.exception)
+            std::rethrow_exception(call.exception);
+        if (rc != PMX_OK) {
+            if (errors == EventErrors::from_event && !call.last_event.empty())
+                throw Error::from_event(call.last_event, rc);
+            throw Error::from_c(rc, err);
+        }
+        return detail::to_string(owned);
+    }
+
     pmx_router *require() const
     {
         if (!handle_)

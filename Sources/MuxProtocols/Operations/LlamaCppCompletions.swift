@@ -76,34 +76,14 @@ package enum LlamaCppInfill {
 
     /// SSE `data: {content, stop: false}` per piece, then one with `stop: true` (finish and
     /// counts): the stream's end marker.
-    package final class StreamDecoder: ChatStreamDecoding {
-        private var sse = SSEDecoder()
-        private let provider: String
+    package final class StreamDecoder: SSEJSONStreamDecoder {
         private var metaSent = false
         private var ended = false
 
-        package init(provider: String) { self.provider = provider }
+        package init(provider: String) { super.init(provider: provider, what: "/infill stream event") }
 
-        package func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ProviderEvent) -> Void) throws {
-            try sse.feed(bytes) { event in try decode(event, emit) }
-        }
-
-        package func finish(_ emit: (ProviderEvent) -> Void) throws {
-            try sse.finish { event in try decode(event, emit) }
-        }
-
-        private func decode(_ event: SSEEvent, _ emit: (ProviderEvent) -> Void) throws {
+        override func handle(_ json: JSONValue, _ emit: (ProviderEvent) -> Void) throws {
             if ended { return }
-            let json = try CodecSupport.parseBody(event.data, provider: provider, what: "/infill stream event")
-            guard json.objectValue != nil else {
-                throw PMXError(.upstreamProtocol, "/infill stream event: expected a JSON object, got \(json.typeName)", provider: provider)
-            }
-            if let err = json["error"], err != .null {
-                let code = ProviderErrorBody.httpCode(err)
-                emit(.error(PMXError(code.map(HTTPErrorMapping.status(forHTTP:)) ?? .upstreamServer,
-                                     "error event in stream: \(ProviderErrorBody.message(err))", httpStatus: code ?? 0, provider: provider)))
-                return
-            }
             if !metaSent {
                 metaSent = true
                 emit(.meta(id: nil, model: json["model"]?.stringValue))

@@ -735,29 +735,8 @@ class Router:
         return _CallStreamIterator(self, name, document)
 
     def _call_stream_blocking(self, name: bytes, document: bytes, on_event: EventCallback) -> Any:
-        raised: List[BaseException] = []
-
-        def trampoline(event_json, length, _userdata):
-            _callback_state.depth = getattr(_callback_state, "depth", 0) + 1
-            try:
-                return 1 if on_event(_decode_event(event_json, length)) else 0
-            except BaseException as exc:  # cancel, re-raise below
-                raised.append(exc)
-                return 1
-            finally:
-                _callback_state.depth -= 1
-
-        callback = _lib.EVENT_FN(trampoline)  # alive until pmx_router_call_stream returns
-        out = c_void_p()
-        err = PmxError()
-        rc = _lib.pmx_router_call_stream(byref(out), self._require(), name, document, callback,
-                                         None, byref(err))
-        data = _lib.take_string(out)
-        if raised:
-            raise raised[0]
-        if rc != OK:
-            raise ProviderMuxError._from_struct(rc, err)
-        return _decode(data) if data is not None else None
+        return self._with_events(on_event, lambda out, callback, err: _lib.pmx_router_call_stream(
+            out, self._require(), name, document, callback, None, err))
 
     async def acall(self, operation: str, request: Optional[JSONDocument] = None, **fields: Any) -> Dict[str, Any]:
         """:meth:`call` without blocking the event loop (on a worker thread)."""
@@ -793,6 +772,15 @@ class Router:
         """Runs a streamed completion on this thread, calling ``on_event(event)`` for each
         event; returns the full response. A truthy return value from ``on_event`` cancels the
         stream. An exception raised by ``on_event`` cancels it and is re-raised here."""
+        request_json = _encode(request)
+        data = self._with_events(on_event, lambda out, callback, err: _lib.pmx_router_stream(
+            out, self._require(), request_json, callback, None, err))
+        return make_response(data) if data is not None else None
+
+    def _with_events(self, on_event: EventCallback, run: Callable[[Any, Any, Any], int]) -> Any:
+        """A blocking call delivering events on this thread: ``run(out, callback, err)`` makes
+        the C call; returns its decoded result (None without one). A truthy return of
+        ``on_event`` cancels; an exception it raises cancels and is re-raised here."""
         raised: List[BaseException] = []
 
         def trampoline(event_json, length, _userdata):
@@ -805,17 +793,16 @@ class Router:
             finally:
                 _callback_state.depth -= 1
 
-        callback = _lib.EVENT_FN(trampoline)  # alive until pmx_router_stream returns
+        callback = _lib.EVENT_FN(trampoline)  # alive until the C call returns
         out = c_void_p()
         err = PmxError()
-        rc = _lib.pmx_router_stream(byref(out), self._require(), _encode(request), callback,
-                                    None, byref(err))
+        rc = run(byref(out), callback, byref(err))
         data = _lib.take_string(out)
         if raised:
             raise raised[0]
         if rc != OK:
             raise ProviderMuxError._from_struct(rc, err)
-        return make_response(_decode(data)) if data is not None else None
+        return _decode(data) if data is not None else None
 
     # -- asyncio -------------------------------------------------------------------------------
 

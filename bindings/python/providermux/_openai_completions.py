@@ -73,10 +73,8 @@ class _TextChunker:
         return []
 
 
-class CompletionStream:
-    """``client.completions.create(..., stream=True)``: iterate it for :class:`Completion`
-    chunks; ``close()`` (or leaving ``with``) cancels a stream still running; ``completion`` is
-    the whole answer once it ended."""
+class _TextStreamBase:
+    """What the sync and async text streams share: the router's events and the chunker."""
 
     def __init__(self, events: Any, include_usage: bool) -> None:
         self._events = events
@@ -85,7 +83,13 @@ class CompletionStream:
 
     @property
     def completion(self) -> Optional[Completion]:
+        """The whole :class:`Completion` once the stream has ended (the router's extra)."""
         return self._chunker.completion
+
+
+class CompletionStream(_TextStreamBase):
+    """``client.completions.create(..., stream=True)``: iterate it for :class:`Completion`
+    chunks; ``close()`` (or leaving ``with``) cancels a stream still running."""
 
     def __iter__(self) -> "CompletionStream":
         return self
@@ -105,17 +109,8 @@ class CompletionStream:
         self.close()
 
 
-class AsyncCompletionStream:
+class AsyncCompletionStream(_TextStreamBase):
     """The asyncio twin of :class:`CompletionStream`: ``async for chunk in stream``."""
-
-    def __init__(self, events: Any, include_usage: bool) -> None:
-        self._events = events
-        self._chunker = _TextChunker(include_usage)
-        self._ready: List[Completion] = []
-
-    @property
-    def completion(self) -> Optional[Completion]:
-        return self._chunker.completion
 
     def __aiter__(self) -> "AsyncCompletionStream":
         return self

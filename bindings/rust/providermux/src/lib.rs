@@ -478,28 +478,10 @@ impl Router {
     {
         let operation = cstring(operation, "operation")?;
         let request = request_cstring(request)?;
-        let mut ctx = stream::BlockingCtx { f: &mut on_event, panic: None, stopped: false };
-        let mut out: *mut c_char = std::ptr::null_mut();
-        let mut err = sys::pmx_error::default();
-        // SAFETY: ctx outlives the blocking call, which is the only user of the userdata.
-        let rc = unsafe {
-            sys::pmx_router_call_stream(
-                &mut out,
-                self.as_raw(),
-                operation.as_ptr(),
-                request.as_ptr(),
-                Some(stream::blocking_trampoline::<F>),
-                &mut ctx as *mut stream::BlockingCtx<'_, F> as *mut c_void,
-                &mut err,
-            )
-        };
-        // SAFETY: ours to free.
-        let text = unsafe { take_string(out) };
-        if let Some(payload) = ctx.panic.take() {
-            resume_unwind(payload);
-        }
-        check(rc, &err)?;
-        Ok(text.unwrap_or_default())
+        // SAFETY: every pointer is valid for the blocking call's duration.
+        self.call_with_events(&mut on_event, |out, r, callback, userdata, err| unsafe {
+            sys::pmx_router_call_stream(out, r, operation.as_ptr(), request.as_ptr(), callback, userdata, err)
+        })
     }
 
     /// Model management on a local server provider (type "ollama"):
@@ -520,22 +502,27 @@ impl Router {
     where
         F: FnMut(Event) -> bool,
     {
-        self.call_with_events(request, &mut on_progress, sys::pmx_router_model_manage)
+        let request = cstring(request, "request")?;
+        // SAFETY: every pointer is valid for the blocking call's duration.
+        self.call_with_events(&mut on_progress, |out, r, callback, userdata, err| unsafe {
+            sys::pmx_router_model_manage(out, r, request.as_ptr(), callback, userdata, err)
+        })
     }
 
     /// A blocking call that delivers JSON events to `on_event` on this thread
     /// (`pmx_router_model_manage`). A panic in `on_event` cancels the call and is resumed here
     /// once the library call has returned.
-    fn call_with_events<F>(
-        &self,
-        request: &str,
-        on_event: &mut F,
-        call: BlockingEventCall,
-    ) -> Result<String, Error>
+    fn call_with_events<F, C>(&self, on_event: &mut F, call: C) -> Result<String, Error>
     where
         F: FnMut(Event) -> bool,
+        C: FnOnce(
+            *mut *mut c_char,
+            *mut sys::pmx_router,
+            sys::pmx_event_fn,
+            *mut c_void,
+            *mut sys::pmx_error,
+        ) -> sys::pmx_status,
     {
-        let request = cstring(request, "request")?;
         let mut ctx = stream::BlockingCtx {
             f: on_event,
             panic: None,
@@ -544,16 +531,13 @@ impl Router {
         let mut out: *mut c_char = std::ptr::null_mut();
         let mut err = sys::pmx_error::default();
         // SAFETY: ctx outlives the blocking call, which is the only user of the userdata.
-        let rc = unsafe {
-            call(
-                &mut out,
-                self.as_raw(),
-                request.as_ptr(),
-                Some(stream::blocking_trampoline::<F>),
-                &mut ctx as *mut stream::BlockingCtx<'_, F> as *mut c_void,
-                &mut err,
-            )
-        };
+        let rc = call(
+            &mut out,
+            self.as_raw(),
+            Some(stream::blocking_trampoline::<F>),
+            &mut ctx as *mut stream::BlockingCtx<'_, F> as *mut c_void,
+            &mut err,
+        );
         // SAFETY: ours to free.
         let text = unsafe { take_string(out) };
         if let Some(payload) = ctx.panic.take() {
@@ -563,16 +547,6 @@ impl Router {
         Ok(text.unwrap_or_default())
     }
 }
-
-/// The C signature of the blocking calls that deliver JSON events on the caller's thread.
-type BlockingEventCall = unsafe extern "C" fn(
-    *mut *mut c_char,
-    *mut sys::pmx_router,
-    *const c_char,
-    sys::pmx_event_fn,
-    *mut c_void,
-    *mut sys::pmx_error,
-) -> sys::pmx_status;
 
 /// Operation names of [`Router::call`] (`pmx_router_call`): the openai Python SDK's resource
 /// paths, plus provider-specific ones named "<type>.<what>".
