@@ -204,17 +204,24 @@ package final class RedisLink: @unchecked Sendable {
         return true
     }
 
+    /// Sends `command` and reads its reply. Replies arrive in order: first those of the
+    /// write-behind commands sent before, then this one's.
     private func roundTrip(_ command: Command) -> RedisValue? {
         guard let c = context else { return nil }
         guard append(c, command), flush(c) else { fail(c); return nil }
-        guard drainPending(c) else { return nil }
+        var lost: [Command] = []
+        guard readPending(c, lost: &lost) else { return nil }
         guard let reply = read(c) else { fail(c); return nil }
-        if reply.isNoScript && !command.retried {
-            // The server lost its scripts (SCRIPT FLUSH, or another server behind the address).
-            guard reloadScripts(c) else { return nil }
-            var again = command
-            again.retried = true
-            return roundTrip(again)
+        let oursLost = reply.isNoScript && !command.retried
+        if oursLost || !lost.isEmpty {
+            // The server lost the scripts (SCRIPT FLUSH, or another server behind the address):
+            // load them, send again what met NOSCRIPT (this command last, and waited for).
+            guard reloadScripts(c), resend(c, lost) else { return nil }
+            if oursLost {
+                var ours = command
+                ours.retried = true
+                return roundTrip(ours)
+            }
         }
         if case .error(let e) = reply {
             // A script error is a bug or a server refusing (OOM, READONLY replica): go local.
@@ -224,52 +231,51 @@ package final class RedisLink: @unchecked Sendable {
         return reply
     }
 
-    /// Reads the replies of every write-behind command sent so far. False when the link failed.
-    private func drainPending(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+    /// Reads the replies of every write-behind command sent so far, handing them on; those
+    /// answered NOSCRIPT (not yet retried) go to `lost`. False when the link failed.
+    private func readPending(_ c: UnsafeMutablePointer<redisContext>, lost: inout [Command]) -> Bool {
         while !pending.isEmpty {
             let command = pending.removeFirst()
             guard let reply = read(c) else { fail(c); return false }
-            if reply.isNoScript && !command.retried {
-                guard reloadScripts(c) else { return false }
-                var again = command
-                again.retried = true
-                guard append(c, again), flush(c) else { fail(c); return false }
-                pending.append(again)
-                continue
-            }
-            replies.append(reply)
+            if reply.isNoScript && !command.retried { lost.append(command) } else { replies.append(reply) }
         }
         return true
     }
 
+    /// Reads every write-behind reply; what met NOSCRIPT is sent again after a reload and its
+    /// reply read too. Afterwards no reply is outstanding.
+    private func drainPending(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        var lost: [Command] = []
+        guard readPending(c, lost: &lost) else { return false }
+        guard !lost.isEmpty else { return true }
+        var again: [Command] = []  // stays empty: resent commands are never retried twice
+        return reloadScripts(c) && resend(c, lost) && readPending(c, lost: &again)
+    }
+
+    /// Sends `commands` again as write-behind (once: they are marked retried).
+    private func resend(_ c: UnsafeMutablePointer<redisContext>, _ commands: [Command]) -> Bool {
+        for var command in commands {
+            command.retried = true
+            guard append(c, command) else { fail(c); return false }
+            pending.append(command)
+        }
+        guard commands.isEmpty || flush(c) else { fail(c); return false }
+        return true
+    }
+
+    /// SCRIPT LOAD of every script, pipelined; no reply may be outstanding (drained before).
     private func reloadScripts(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
         logLines.append((.info, "shared state: Redis lost the scripts (NOSCRIPT); loading them again"))
-        var loaded: [String] = []
         for name in SharedScripts.Name.allCases {
             guard appendRaw(c, ["SCRIPT", "LOAD", SharedScripts.source(name)]) else { fail(c); return false }
         }
         guard flush(c) else { fail(c); return false }
-        // Replies of write-behind commands sent before come first: keep them for drainPending.
-        var early: [RedisValue] = []
-        for _ in pending { guard let r = read(c) else { fail(c); return false }; early.append(r) }
+        var loaded: [String] = []
         for _ in SharedScripts.Name.allCases {
             guard let r = read(c), let sha = r.text, sha.utf8.count == 40 else { fail(c, "SCRIPT LOAD failed"); return false }
             loaded.append(sha)
         }
         shas = loaded
-        // The early replies answered commands sent with the old SHAs: a NOSCRIPT among them is an
-        // update lost, counted as a fallback; the rest are handed on.
-        let sent = pending
-        pending.removeAll()
-        for (command, reply) in zip(sent, early) {
-            if reply.isNoScript && !command.retried {
-                var again = command
-                again.retried = true
-                if append(c, again), flush(c) { pending.append(again) } else { fail(c); return false }
-            } else {
-                replies.append(reply)
-            }
-        }
         return true
     }
 

@@ -240,6 +240,27 @@ def test_flushed_scripts_are_loaded_again(redis):
         a.close()
 
 
+def test_scripts_flushed_while_an_outcome_is_on_its_way(redis):
+    """SCRIPT FLUSH while an attempt runs: its outcome (write-behind) and the next admission
+    both meet NOSCRIPT; the scripts are loaded again, both are sent again, the link stays up."""
+    cfg = config(redis, {"name": "a", "type": "mock", "reply": "one two three", "token_delay_ms": 150})
+    with Worker(cfg) as a:
+        assert a.complete()["ok"]
+        a.send("stream", request={"messages": [{"role": "user", "content": "slow"}]})
+        time.sleep(0.2)  # admitted, streaming
+        redis.command("SCRIPT", "FLUSH")
+        assert a.result()["ok"]  # its outcome went out with the old SHA
+        assert a.complete()["ok"]
+        assert a.complete()["ok"]
+        shared = a.call("stats")["stats"]["shared"]
+        assert shared["redis"] == "connected" and shared["transitions"] == 0 and shared["fallbacks"] == 0, shared
+        # Every success reached the breaker's window (the resent outcome included).
+        window = redis.command("HGETALL", "t:cb:a/default")
+        fields = dict(zip(window[::2], window[1::2]))
+        assert sum(int(v) for k, v in fields.items() if k.startswith("a")) == 4, fields
+        a.close()
+
+
 def test_keys_stay_under_the_prefix_and_hold_no_api_key(redis):
     cfg = config(redis, {"name": "a", "type": "mock", "api_key": SECRET_KEY, "limits": {"rpm": 100, "tpm": 100000}},
                  prefix="myapp:pmx:", cache={"enabled": True},
