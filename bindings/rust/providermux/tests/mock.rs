@@ -426,7 +426,9 @@ fn models_query_filters_by_search_and_provider() {
     );
     let err = router.models_query(None, Some("ghost")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ProviderNotFound);
+}
 
+#[test]
 fn call_completions_by_name() {
     let router = Router::new(MOCK).unwrap();
     let out = router
