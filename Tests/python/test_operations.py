@@ -158,3 +158,21 @@ def test_operation_errors():
             r.call_stream("completions.create", prompt=["a", "b"], on_event=lambda e: None)
         with pytest.raises(providermux.UnsupportedError):
             r.call("moderations.create", input="x")
+
+
+def test_close_cancels_running_call_streams():
+    """Router.close() with a call_stream iterator mid-stream: the stream is cancelled (it ends
+    with the cancellation) and close returns; no library call outlives the router."""
+    config = mock_config({"name": "slow", "type": "mock", "reply": " ".join(["w"] * 40), "token_delay_ms": 50})
+    r = providermux.Router(config)
+    events = r.call_stream("completions.create", prompt="x")
+    first = next(events)
+    assert first["type"] == "start"
+    r.close()
+    seen = []
+    with pytest.raises(providermux.StreamCancelledError):
+        for e in events:
+            seen.append(e["type"])
+    assert "done" not in seen
+    with pytest.raises(providermux.RouterClosedError):
+        r.call_stream("completions.create", prompt="x")

@@ -584,6 +584,8 @@ class Router:
         self._athreads = 0
         self._athreads_idle = threading.Condition(self._close_lock)
         self._streams: "weakref.WeakSet[_StreamBase]" = weakref.WeakSet()
+        # call_stream iterators running on worker threads: close() cancels them first.
+        self._call_streams: "weakref.WeakSet[Any]" = weakref.WeakSet()
         handle = c_void_p()
         err = PmxError()
         rc = _lib.pmx_router_new(byref(handle), _encode(config), byref(err))
@@ -604,6 +606,8 @@ class Router:
 
     def close(self) -> None:
         """Frees the router (idempotent). Must not be called from one of its own callbacks."""
+        for call_stream in list(self._call_streams):
+            call_stream._cancel.set()  # ends at its next event; waited for below
         with self._close_lock:
             handle, self._handle = self._handle, None
             streams = list(self._streams)
@@ -990,8 +994,17 @@ class _CallStreamIterator:
             except BaseException as exc:  # delivered to the consumer after the events
                 self._error = exc
             finally:
+                with router._close_lock:
+                    router._athreads -= 1
+                    router._athreads_idle.notify_all()
                 self._queue.put(self._END)
 
+        # Counted as a worker call: Router.close() cancels it and waits for its end before
+        # freeing the router (no library call may outlive pmx_router_free).
+        router._require()
+        with router._close_lock:
+            router._athreads += 1
+        router._call_streams.add(self)
         self._thread = threading.Thread(target=run, name="providermux-call-stream", daemon=True)
         self._thread.start()
 
@@ -1034,6 +1047,7 @@ class _AsyncCallStream:
         self.result: Any = None
 
     def _start(self) -> None:
+        self._router._call_streams.add(self)  # Router.close() cancels it (see _CallStreamIterator)
         loop = asyncio.get_running_loop()
         q: "asyncio.Queue[Any]" = asyncio.Queue()
         self._queue = q
