@@ -54,9 +54,11 @@ EXPECTED: dict[str, dict[str, int]] = {
                      "manage": 1},
     "go_binding": {"log": 35, "error": 5, "response": 1, "event": 150, "stats": 1, "models": 1, "health": 1},
     "rust_binding": {"log": 80, "error": 6, "response": 70, "event": 25, "stats": 2, "models": 1, "health": 1},
+    # pmx-gateway's own process: the bodies it sends (Gateway/Responses.swift, ChunkEncoder).
+    "gateway": {"log": 8, "error": 5, "response": 2, "event": 8, "stats": 1, "models": 1, "health": 1},
 }
 # Tests that never load the library (no transcript expected).
-NO_LIBRARY = {"transcripts_clean", "secret_scan", "library_shape", "stage_install", "fuzz_smoke"}
+NO_LIBRARY = {"transcripts_clean", "secret_scan", "library_shape", "stage_install", "fuzz_smoke", "gateway_build"}
 # A full run (every EXPECTED test ran): totals over all transcripts, and processes (files).
 # A full run had log 2111, error 778, response 805, event 3378, stats 43, models 16, health 16
 # lines from 40 processes.

@@ -3,7 +3,7 @@
 """Lint for numeric conversions that can trap a Swift process (issue 12, "numbers from outside
 can never trap").
 
-Scans Sources/**/*.swift for risky patterns and fails unless every hit is explained in the
+Scans Sources/**/*.swift (and gateway/Sources, pmx-gateway's own) for risky patterns and fails unless every hit is explained in the
 allow-list (scripts/lint-numbers.allow). Patterns:
 
   int-conversion   `Int(`, `Int64(`, `Int32(`, `UInt…(` … whose argument is not obviously an
@@ -117,8 +117,10 @@ def hits_in_line(code):
 def scan(root):
     """[(relative path, line number, stripped text, kinds)] for every Sources/**/*.swift hit."""
     hits = []
-    sources = os.path.join(root, "Sources")
-    for dirpath, dirnames, filenames in os.walk(sources):
+    # gateway/Sources: pmx-gateway's own targets (its Mux* folders are symlinks to Sources/,
+    # which os.walk does not follow: each file is scanned once, under Sources/).
+    walks = [os.walk(os.path.join(root, top)) for top in ("Sources", os.path.join("gateway", "Sources"))]
+    for dirpath, dirnames, filenames in (entry for walk in walks for entry in walk):
         dirnames.sort()
         for name in sorted(filenames):
             if not name.endswith(".swift"):

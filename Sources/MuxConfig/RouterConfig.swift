@@ -33,6 +33,8 @@ public struct RouterConfig: Sendable {
     public var discovery = DiscoverySettings()
     /// Shared state on Redis (`shared`); nil = every router keeps its own.
     public var shared: SharedSettings?
+    /// The `gateway` section (pmx-gateway's bearer keys); nil when absent. The library ignores it.
+    public var gateway: GatewaySettings?
 
     public init(providers: [ProviderConfig]) { self.providers = providers }
 
@@ -73,6 +75,7 @@ public struct RouterConfig: Sendable {
         if var h = try r.object("health_checks") { config.health = try HealthSettings.parse(&h) }
         if var d = try r.object("discovery") { config.discovery = try DiscoverySettings.parse(&d) }
         if var s = try r.object("shared") { config.shared = try SharedSettings.parse(&s) }
+        if var g = try r.object("gateway") { config.gateway = try GatewaySettings.parse(&g) }
         if let p = try parsePolicy(&r, "unsupported_params") { config.unsupportedParams = p }
         if var retry = try r.object("retry") { config.retry = try RetrySettings().overlaid(with: &retry) }
         if var t = try r.object("tls") { config.tls = try TLSSettings.parse(&t) }
