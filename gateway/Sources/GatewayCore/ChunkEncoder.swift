@@ -33,6 +33,12 @@ package final class ChunkEncoder {
             if let content { delta["content"] = .string(content) }
             if let toolCalls { delta["tool_calls"] = .array(toolCalls) }
             append(chunk(delta: delta, finishReason: .null), to: &out)
+        case .reasoning(let text):
+            // As DeepSeek and OpenRouter stream it, and as responses carry it (`reasoning_content`).
+            var delta = JSONObject()
+            if !roleSent { delta["role"] = "assistant"; roleSent = true }
+            delta["reasoning_content"] = .string(text)
+            append(chunk(delta: delta, finishReason: .null), to: &out)
         case .done(let response):
             let choice = response["choices"]?.arrayValue?.first
             if !roleSent { append(chunk(delta: JSONObject([("role", "assistant"), ("content", "")]), finishReason: .null), to: &out); roleSent = true }
