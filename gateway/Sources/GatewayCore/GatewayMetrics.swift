@@ -6,7 +6,7 @@ import MuxBase
 /// (the routes below, the statuses the gateway sends), so the series count stays bounded.
 package final class GatewayMetrics: Sendable {
     package enum Route: String, Sendable, CaseIterable {
-        case chat = "/v1/chat/completions", embeddings = "/v1/embeddings", models = "/v1/models"
+        case chat = "/v1/chat/completions", completions = "/v1/completions", embeddings = "/v1/embeddings", models = "/v1/models"
         case health = "/health", metrics = "/metrics", other = "other"
     }
 

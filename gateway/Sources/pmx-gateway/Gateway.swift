@@ -30,6 +30,7 @@ struct Gateway: Sendable {
         r.add(middleware: GatewayMiddleware(auth: auth, metrics: metrics))
         r.post("/v1/chat/completions") { request, _ in await chat(request) }
         r.post("/v1/embeddings") { request, _ in await embeddings(request) }
+        r.post("/v1/completions") { request, _ in await completions(request) }
         r.get("/v1/models") { _, _ in await models() }
         r.get("/health") { _, _ in
             Responses.json(["status": "ok", "open_streams": .int(Int64(metrics.openStreams))], kind: .health)
@@ -120,6 +121,28 @@ struct Gateway: Sendable {
             return Responses.json(.object(response))
         case .failure(let e):
             return Responses.error(calls.openAIError(e))
+        }
+    }
+
+    // MARK: /v1/completions (pmx_router_call's "completions.create")
+
+    func completions(_ request: Request) async -> Response {
+        let doc: JSONValue
+        switch await Responses.readJSON(request, limit: maxRequestBytes) {
+        case .success(let d): doc = d
+        case .failure(let e): return Responses.error(e)
+        }
+        if doc["stream"]?.boolValue == true {
+            return Responses.error(OpenAIError(httpStatus: 400, type: "invalid_request_error", code: "unsupported", param: "stream",
+                                               message: "stream: this gateway streams /v1/chat/completions only; send /v1/completions without stream"))
+        }
+        let call: OperationRequest
+        do { call = try OperationRequest.parse(.completions, doc) } catch {
+            return Responses.error(calls.openAIError(RouterCalls.pmxError(error)))
+        }
+        switch await calls.run(.call(call, stream: false)) {
+        case .success(let response): return Responses.json(.object(response))
+        case .failure(let e): return Responses.error(calls.openAIError(e))
         }
     }
 
