@@ -16,16 +16,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from redis_support import RedisServer  # noqa: E402
 
 
-@pytest.fixture
-def redis():
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.close()
+def test_two_gateways_share_one_rpm():
+    with RedisServer() as redis:
+        run_two_gateways(redis)
 
 
-def test_two_gateways_share_one_rpm(redis):
+def run_two_gateways(redis):
     config = {"providers": [{"name": "m", "type": "mock", "limits": {"rpm": 2}}],
               "retry": {"max_attempts": 1},
               "shared": {"redis": redis.url, "key_prefix": "gw:", "timeout_ms": 200},

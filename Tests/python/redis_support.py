@@ -62,6 +62,12 @@ class RedisServer:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
     def command(self, *args):
         """One command over RESP (for the tests' own looks at the server), decoded simply."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:

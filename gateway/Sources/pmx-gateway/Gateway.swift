@@ -28,10 +28,10 @@ struct Gateway: Sendable {
         let r = Hummingbird.Router()
         // First: it wraps every route added after it, and unmatched paths too.
         r.add(middleware: GatewayMiddleware(auth: auth, metrics: metrics))
-        r.post("/v1/chat/completions") { request, _ in await chat(request) }
-        r.post("/v1/embeddings") { request, _ in await embeddings(request) }
-        r.post("/v1/completions") { request, _ in await completions(request) }
-        r.get("/v1/models") { _, _ in await models() }
+        r.post("/v1/chat/completions") { request, _ in await answer { try await chat(request) } }
+        r.post("/v1/embeddings") { request, _ in await answer { try await embeddings(request) } }
+        r.post("/v1/completions") { request, _ in await answer { try await completions(request) } }
+        r.get("/v1/models") { _, _ in await answer { try await models() } }
         r.get("/health") { _, _ in
             Responses.json(["status": "ok", "open_streams": .int(Int64(metrics.openStreams))], kind: .health)
         }
@@ -44,33 +44,32 @@ struct Gateway: Sendable {
         return r
     }
 
-    // MARK: /v1/chat/completions
-
-    func chat(_ request: Request) async -> Response {
-        let doc: JSONValue
-        switch await Responses.readJSON(request, limit: maxRequestBytes) {
-        case .success(let d): doc = d
-        case .failure(let e): return Responses.error(e)
-        }
-        let chat: ChatRequest
-        do { chat = try ChatRequest.parse(doc) } catch { return Responses.error(calls.openAIError(RouterCalls.pmxError(error))) }
-        guard chat.stream else {
-            switch await calls.run(.chat(chat, stream: false)) {
-            case .success(let response): return Responses.json(.object(response))
-            case .failure(let e): return Responses.error(calls.openAIError(e))
-            }
-        }
-        let encoder = ChunkEncoder(id: Responses.newID("chatcmpl-"), created: Int64(time(nil)), model: chat.model ?? "",
-                                   includeUsage: doc["stream_options"]?["include_usage"]?.boolValue ?? false)
-        let stream: ChatStream
-        do { stream = try ChatStream.start(calls.router, chat, encoder: encoder) } catch {
+    /// Runs a handler; the one place its failure becomes a response: an OpenAIError as it is,
+    /// a router error (invalid input, the request's terminal error) through `openAIError`.
+    func answer(_ handler: () async throws -> Response) async -> Response {
+        do {
+            return try await handler()
+        } catch let e as OpenAIError {
+            return Responses.error(e)
+        } catch {
             return Responses.error(calls.openAIError(RouterCalls.pmxError(error)))
         }
+    }
+
+    // MARK: /v1/chat/completions
+
+    func chat(_ request: Request) async throws -> Response {
+        let doc = try await Responses.readJSON(request, limit: maxRequestBytes).get()
+        let chat = try ChatRequest.parse(doc)
+        guard chat.stream else { return Responses.json(.object(try await calls.run(.chat(chat, stream: false)).get())) }
+        let encoder = ChunkEncoder(id: Responses.newID("chatcmpl-"), created: Int64(time(nil)), model: chat.model ?? "",
+                                   includeUsage: doc["stream_options"]?["include_usage"]?.boolValue ?? false)
+        let stream = try ChatStream.start(calls.router, chat, encoder: encoder)
         switch await stream.next() {
-        case .failedBeforeOutput(let e): return Responses.error(calls.openAIError(e))
+        case .failedBeforeOutput(let e): throw e
         case nil:
             stream.cancel()
-            return Responses.error(OpenAIError(PMXError(.cancelled, "the stream ended before any output")))
+            throw PMXError(.cancelled, "the stream ended before any output")
         case .frames(let first):
             metrics.streamOpened()
             return Response(status: .ok, headers: Responses.sseHeaders, body: ResponseBody { [metrics] writer in
@@ -93,12 +92,8 @@ struct Gateway: Sendable {
 
     // MARK: /v1/embeddings
 
-    func embeddings(_ request: Request) async -> Response {
-        var doc: JSONValue
-        switch await Responses.readJSON(request, limit: maxRequestBytes) {
-        case .success(let d): doc = d
-        case .failure(let e): return Responses.error(e)
-        }
+    func embeddings(_ request: Request) async throws -> Response {
+        var doc = try await Responses.readJSON(request, limit: maxRequestBytes).get()
         // The openai SDKs ask for base64 by default. Every provider is asked for floats (not all
         // speak base64), and the gateway encodes them itself when the client asked for base64.
         var wantsBase64 = false
@@ -107,52 +102,33 @@ struct Gateway: Sendable {
             case "base64": wantsBase64 = true
             case "float": break
             default:
-                return Responses.error(OpenAIError(httpStatus: 400, type: "invalid_request_error", code: "invalid_value", param: "encoding_format",
-                                                   message: "encoding_format: expected \"float\" or \"base64\""))
+                throw OpenAIError(httpStatus: 400, type: "invalid_request_error", code: "invalid_value", param: "encoding_format",
+                                  message: "encoding_format: expected \"float\" or \"base64\"")
             }
             o["encoding_format"] = nil
             doc = .object(o)
         }
-        let embed: EmbedRequest
-        do { embed = try EmbedRequest.parse(doc) } catch { return Responses.error(calls.openAIError(RouterCalls.pmxError(error))) }
-        switch await calls.run(.embed(embed)) {
-        case .success(var response):
-            if wantsBase64 { response = EmbeddingEncoding.base64(response) }
-            return Responses.json(.object(response))
-        case .failure(let e):
-            return Responses.error(calls.openAIError(e))
-        }
+        var response = try await calls.run(.embed(try EmbedRequest.parse(doc))).get()
+        if wantsBase64 { response = EmbeddingEncoding.base64(response) }
+        return Responses.json(.object(response))
     }
 
     // MARK: /v1/completions (pmx_router_call's "completions.create")
 
-    func completions(_ request: Request) async -> Response {
-        let doc: JSONValue
-        switch await Responses.readJSON(request, limit: maxRequestBytes) {
-        case .success(let d): doc = d
-        case .failure(let e): return Responses.error(e)
-        }
+    func completions(_ request: Request) async throws -> Response {
+        let doc = try await Responses.readJSON(request, limit: maxRequestBytes).get()
         if doc["stream"]?.boolValue == true {
-            return Responses.error(OpenAIError(httpStatus: 400, type: "invalid_request_error", code: "unsupported", param: "stream",
-                                               message: "stream: this gateway streams /v1/chat/completions only; send /v1/completions without stream"))
+            throw OpenAIError(httpStatus: 400, type: "invalid_request_error", code: "unsupported", param: "stream",
+                              message: "stream: this gateway streams /v1/chat/completions only; send /v1/completions without stream")
         }
-        let call: OperationRequest
-        do { call = try OperationRequest.parse(.completions, doc) } catch {
-            return Responses.error(calls.openAIError(RouterCalls.pmxError(error)))
-        }
-        switch await calls.run(.call(call, stream: false)) {
-        case .success(let response): return Responses.json(.object(response))
-        case .failure(let e): return Responses.error(calls.openAIError(e))
-        }
+        let call = try OperationRequest.parse(.completions, doc)
+        return Responses.json(.object(try await calls.run(.call(call, stream: false)).get()))
     }
 
     // MARK: /v1/models
 
-    func models() async -> Response {
-        switch await calls.blocking({ try $0.models() }) {
-        case .success(let list): return Responses.json(ModelList.openAI(list), kind: .models)
-        case .failure(let e): return Responses.error(calls.openAIError(e))
-        }
+    func models() async throws -> Response {
+        Responses.json(ModelList.openAI(try await calls.blocking({ try $0.models() }).get()), kind: .models)
     }
 }
 
