@@ -631,6 +631,10 @@ typedef struct pmx_event {
     /** The event's JSON object exactly as the JSON callback receives it: always for DONE and
         ERROR, for every event when pmx_stream_next was given PMX_NEXT_WITH_JSON; else absent. */
     pmx_str json;
+    /** DELTA of a request with "n" > 1: the choice the piece belongs to (0...n-1, the JSON's
+        "index"); -1 for every other event. Added after the first version: filled only when
+        event_size covers it (sizeof(pmx_event) of this header). */
+    int64_t choice_index;
 } pmx_event;
 
 /** The size of the first version of pmx_event: the smallest event_size pmx_stream_next takes. */

@@ -22,6 +22,7 @@ public struct AnthropicCodec: WireCodec {
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
         let model = try ModelGuard.require(model, provider: provider, protocolName: "the Anthropic protocol")
+        try ChoiceCount.requireOne(request, protocolName: "the Anthropic protocol", provider: provider)
         let body = try AnthropicRequestTranslation(request: request.body, provider: provider).body(model: model, stream: stream)
         return ProviderHTTPCall(method: "POST", url: CodecSupport.url(provider, "/v1/messages"),
                                 headers: Self.headers(provider, accept: AuthHeaders.accept(streaming: stream)),

@@ -57,7 +57,9 @@ public struct ChatRequest: Sendable {
         _ = try r.double("top_p", min: 0, max: 1)
         _ = try r.int("max_tokens", min: 1, max: NumericBounds.tokens)
         _ = try r.int("max_completion_tokens", min: 1, max: NumericBounds.tokens)
-        _ = try r.int("n", min: 1, max: 1)  // one choice: the router merges one answer
+        // Several choices: OpenAI-shaped providers take `n`, Gemini `candidateCount`; the
+        // other protocols refuse it (PMX_ERR_UNSUPPORTED, the request fails over). 128 is OpenAI's cap.
+        _ = try r.int("n", min: 1, max: 128)
         _ = try r.int("seed", min: Int64.min, max: Int64.max)  // passed through, never computed with
         _ = try r.int("num_ctx", min: 1, max: NumericBounds.tokens)
         _ = try r.double("frequency_penalty", min: -2, max: 2)
@@ -75,6 +77,9 @@ public struct ChatRequest: Sendable {
         body["route"] = nil
         return ChatRequest(body: body, model: model, route: route)
     }
+
+    /// The caller asked for more than one choice (`n` > 1).
+    public var asksSeveralChoices: Bool { (body["n"]?.doubleValue ?? 1) > 1 }
 
     /// Text of the last user message (string content, or the text parts joined).
     public var lastUserText: String {

@@ -19,6 +19,7 @@ public struct CohereCodec: WireCodec {
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
         let model = try ModelGuard.require(model, provider: provider, protocolName: "cohere")
+        try ChoiceCount.requireOne(request, protocolName: "cohere", provider: provider)
         let body = try CohereRequest.chatBody(request.body, model: model, stream: stream, provider: provider)
         return ProviderHTTPCall(method: "POST", url: CodecSupport.url(provider, "/v2/chat"),
                                 headers: Self.headers(provider, streaming: stream), body: JSONWriter.bytes(.object(body)))

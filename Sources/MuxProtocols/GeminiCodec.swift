@@ -388,7 +388,8 @@ package struct GeminiRequestTranslation {
 
     package func generationConfig(_ r: JSONObject) throws -> JSONObject {
         var g = JSONObject()
-        g["candidateCount"] = 1  // the router merges one answer
+        // One choice unless the caller asked for several (`n`, validated 1...128 by ChatRequest).
+        if let n = r["n"]?.intValue, n > 1 { g["candidateCount"] = .int(n) } else { g["candidateCount"] = 1 }
         SamplingFields.copy([("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK")], from: r, into: &g)
         // No default: without maxOutputTokens Gemini allows the model's own output limit.
         if let v = SamplingFields.maxTokens(r) { g["maxOutputTokens"] = v }

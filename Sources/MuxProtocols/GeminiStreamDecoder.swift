@@ -74,6 +74,9 @@ package struct GeminiResponseReader {
     private var lastUsage: Usage?
     /// Thought signatures by tool-call index, for the non-streamed answer's `extra_content`.
     package private(set) var signatures: [Int: String] = [:]
+    /// The readers of the other candidates (`candidateCount` > 1), by candidate index: each
+    /// keeps its own finish reason and tool-call numbering; their events go out as `.choice`.
+    private var others: [Int: GeminiResponseReader] = [:]
 
     package init(provider: String) { self.provider = provider }
 
@@ -115,12 +118,29 @@ package struct GeminiResponseReader {
         if let (candidate, fields) = Self.firstCandidate(candidates) {
             sawCandidate = true
             try read(candidate: candidate, fields, emit)
+            if let candidates, candidates.count > 1 { try readOthers(candidates, emit) }
         } else if let reason = json[Response.promptFeedback]?["blockReason"]?.stringValue {
             let why = json[Response.promptFeedback]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
             emit(.error(PMXError(.contentFiltered, "gemini blocked the prompt (\(reason))\(why)", httpStatus: 200, provider: provider)))
             return
         }
         if let u = json[Response.usageMetadata], !u.isNull { try read(usage: u, emit) }
+    }
+
+    /// Candidates other than the first (index 1...127; a missing index is the position),
+    /// each through its own reader, its events wrapped as `.choice(index:)`.
+    private mutating func readOthers(_ candidates: JSONRef, _ emit: (ProviderEvent) -> Void) throws {
+        for i in 0..<candidates.count {
+            guard let c = candidates[i] else { continue }
+            let fields = c.fields(Self.candidateKeys)
+            let index = fields[Candidate.index]?.intValue ?? Int64(i)
+            guard index > 0 && index < 128 else { continue }
+            let k = Int(index)
+            var sub = others[k] ?? GeminiResponseReader(provider: provider)
+            sub.responseId = responseId
+            try sub.read(candidate: c, fields) { emit(.choice(index: k, $0)) }
+            others[k] = sub
+        }
     }
 
     /// The candidate with `index` 0 (a missing index counts as 0), else the first one, with

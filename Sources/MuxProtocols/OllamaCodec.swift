@@ -20,6 +20,7 @@ public struct OllamaCodec: WireCodec {
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
         let model = try Self.requireModel(model, provider: provider)
+        try ChoiceCount.requireOne(request, protocolName: "ollama", provider: provider)
         let body = try Self.chatBody(request.body, model: model, stream: stream, provider: provider.name)
         return ProviderHTTPCall(method: "POST", url: CodecSupport.url(provider, "/api/chat"),
                                 headers: Self.headers(provider, accept: stream ? AuthHeaders.ndjson : AuthHeaders.json),

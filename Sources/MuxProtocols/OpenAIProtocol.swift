@@ -200,8 +200,8 @@ public struct OpenAIStreamDecoder {
     /// The members a chunk is read for, each object's found in one walk (`JSONRef.fields`).
     private enum Chunk: Int { case error, id, model, choices, usage }
     private static let chunkKeys = JSONKeySet(["error", "id", "model", "choices", "usage"])
-    private enum Choice: Int { case delta, finishReason }
-    private static let choiceKeys = JSONKeySet(["delta", "finish_reason"])
+    private enum Choice: Int { case delta, finishReason, index }
+    private static let choiceKeys = JSONKeySet(["delta", "finish_reason", "index"])
     private enum Delta: Int { case content, toolCalls, reasoningContent, reasoning }
     /// DeepSeek, llama.cpp and LM Studio name the reasoning `reasoning_content`; OpenRouter,
     /// Ollama's `/v1` and current vLLM `reasoning`.
@@ -236,8 +236,29 @@ public struct OpenAIStreamDecoder {
                 metaSent = id?.isEmpty == false && model?.isEmpty == false
             }
         }
-        if let choiceRef = json[Chunk.choices]?[0] {
+        guard let choices = json[Chunk.choices] else {
+            if let u = json[Chunk.usage], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
+            return
+        }
+        // Choice 0 as it always was; with `n` > 1 the others (by their `index`, 1...127) come
+        // wrapped as `.choice`, in the order the server interleaves them.
+        for i in 0..<max(choices.count, 1) {
+            guard let choiceRef = choices[i] else { break }
             let choice = choiceRef.fields(choiceKeys)
+            let index = choice[Choice.index]?.intValue ?? Int64(i)
+            if index == 0 {
+                try decodeChoice(choice, emit)
+            } else if index > 0 && index < 128 {
+                let k = Int(index)
+                try decodeChoice(choice) { emit(.choice(index: k, $0)) }
+            }
+        }
+        if let u = json[Chunk.usage], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
+    }
+
+    /// One choice of a chunk: its reasoning, content and tool-call deltas, its finish reason.
+    private static func decodeChoice(_ choice: JSONFields, _ emit: (ProviderEvent) -> Void) throws {
+        do {
             if let deltaRef = choice[Choice.delta] {
                 let delta = deltaRef.fields(deltaKeys)
                 // Reasoning comes before the answer: its event first when a chunk has both.
@@ -255,6 +276,5 @@ public struct OpenAIStreamDecoder {
             }
             if let reason = choice[Choice.finishReason]?.stringValue { emit(.finish(reason: reason)) }
         }
-        if let u = json[Chunk.usage], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
     }
 }

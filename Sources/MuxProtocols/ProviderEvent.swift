@@ -16,6 +16,9 @@ public enum ProviderEvent: Sendable, Equatable {
     /// caller can send it back in the next turn; hosts see its text as `reasoning` deltas.
     case thinkingBlock(JSONValue)
     case finish(reason: String)
+    /// An event (delta, reasoning, finish) of choice `index` 1...127 when the request asked
+    /// for several (`n` > 1). Choice 0's events stay unwrapped: one-choice streams are as before.
+    indirect case choice(index: Int, ProviderEvent)
     case usage(Usage)
     /// The provider reported an error inside the stream.
     case error(PMXError)

@@ -22,6 +22,8 @@ public struct StreamAccumulator: Sendable {
     public private(set) var usage: Usage?
     private var toolCalls: [Int: ToolCall] = [:]
     public private(set) var deltaCount = 0
+    /// Choices 1... (`n` > 1), each accumulated on its own; meta and usage stay here.
+    private var others: [Int: StreamAccumulator] = [:]
 
     package struct ToolCall: Sendable {
         package var id = ""
@@ -68,6 +70,10 @@ public struct StreamAccumulator: Sendable {
             finishReason = reason
         case .usage(let u):
             usage = u  // totals so far: replace, never add
+        case .choice(let index, let inner):
+            var sub = others[index] ?? StreamAccumulator()
+            sub.apply(inner)
+            others[index] = sub
         case .error, .end:
             break
         }
@@ -86,6 +92,20 @@ public struct StreamAccumulator: Sendable {
 
     /// The OpenAI `chat.completion` object (without the router's own fields).
     public func response(fallbackModel: String) -> JSONObject {
+        var choices: [JSONValue] = [.object(choice(index: 0))]
+        for index in others.keys.sorted() { choices.append(.object(others[index]!.choice(index: index))) }
+        var o = JSONObject()
+        o["id"] = .string(id ?? Self.generatedID())
+        o["object"] = "chat.completion"
+        o["created"] = .int(unixTimeSeconds())
+        o["model"] = .string(model ?? fallbackModel)
+        o["choices"] = .array(choices)
+        if let usage { o["usage"] = usage.json() }
+        return o
+    }
+
+    /// This accumulator's choice: `index`, `message`, `finish_reason`.
+    private func choice(index: Int) -> JSONObject {
         var message: JSONObject = JSONObject()
         message["role"] = "assistant"
         message["content"] = (sawContent || toolCalls.isEmpty) ? .string(content) : .null  // one String, at the end
@@ -103,16 +123,9 @@ public struct StreamAccumulator: Sendable {
             })
         }
         var choice = JSONObject()
-        choice["index"] = 0
+        choice["index"] = .int(Int64(index))
         choice["message"] = .object(message)
         choice["finish_reason"] = .string(finishReason ?? FinishReasons.endOfTurn(calledTools: !toolCalls.isEmpty))
-        var o = JSONObject()
-        o["id"] = .string(id ?? Self.generatedID())
-        o["object"] = "chat.completion"
-        o["created"] = .int(unixTimeSeconds())
-        o["model"] = .string(model ?? fallbackModel)
-        o["choices"] = .array([.object(choice)])
-        if let usage { o["usage"] = usage.json() }
-        return o
+        return choice
     }
 }

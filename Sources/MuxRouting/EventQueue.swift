@@ -56,6 +56,10 @@ public final class EventQueue: @unchecked Sendable {
             if let toolCalls { n += toolCalls.count * 64 + toolCalls.reduce(0) { $0 + approximateSize($1) } }
             return n
         case .reasoning(let text): return 64 + text.utf8.count
+        case .choiceDelta(_, let content, let reasoning, let toolCalls):
+            var n = 64 + (content?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
+            if let toolCalls { n += toolCalls.count * 64 + toolCalls.reduce(0) { $0 + approximateSize($1) } }
+            return n
         case .start, .retry, .fallback, .usage: return 256
         case .done, .error: return 0
         }

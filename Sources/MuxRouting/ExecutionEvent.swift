@@ -16,6 +16,9 @@ public enum ExecutionEvent {
     /// `{"type":"delta","reasoning":…}`, pmx_event's `reasoning`). Boxed like the rest: only
     /// reasoning models send it, and plain chat's delta stays the size it was.
     indirect case reasoning(String)
+    /// A delta of a request that asked for several choices (`n` > 1): every delta of such a
+    /// request names its choice (`{"type":"delta","index":1,…}`, pmx_event `choice_index`).
+    indirect case choiceDelta(index: Int, content: String?, reasoning: String?, toolCalls: [JSONValue]?)
     indirect case retry(provider: String, attempt: Int, delayMs: Int, error: PMXError)
     indirect case fallback(from: String, to: String, error: PMXError)
     indirect case usage(Usage)
@@ -68,6 +71,11 @@ public enum ExecutionEvent {
             if let toolCalls { o["tool_calls"] = .array(toolCalls) }
         case .reasoning(let text):
             o["type"] = "delta"; o["reasoning"] = .string(text)
+        case .choiceDelta(let index, let content, let reasoning, let toolCalls):
+            o["type"] = "delta"; o["index"] = .int(Int64(index))
+            if let content { o["content"] = .string(content) }
+            if let reasoning { o["reasoning"] = .string(reasoning) }
+            if let toolCalls { o["tool_calls"] = .array(toolCalls) }
         case .retry(let provider, let attempt, let delayMs, let e):
             o["type"] = "retry"; o["provider"] = .string(provider); o["attempt"] = .int(Int64(attempt))
             o["delay_ms"] = .int(Int64(delayMs))

@@ -96,6 +96,7 @@ public final class RequestExecution {
                 random: @escaping () -> Double = { Double.random(in: 0..<1) },
                 sink: @escaping (ExecutionEvent) -> Void) {
         self.operation = operation
+        if case .chat(let request, _) = operation { severalChoices = request.asksSeveralChoices } else { severalChoices = false }
         // A plan of thousands (a huge model group, every provider of a big router) is tried
         // in order until the caps stop it: only the first `maxCandidates` are kept.
         self.candidates = Array(candidates.prefix(Self.maxCandidates))
@@ -120,6 +121,9 @@ public final class RequestExecution {
     public static let maxRecordedAttempts = 100
     /// Failures spelled out in a final error's message; the `attempts` array has them all.
     package static let maxMessageLines = 10
+
+    /// The request asked for several choices (`n` > 1): its deltas name their choice.
+    private let severalChoices: Bool
 
     private var streaming: Bool {
         switch operation {
@@ -207,6 +211,7 @@ public final class RequestExecution {
 
     private func providerEvent(_ e: ProviderEvent) {
         accumulator.apply(e)
+        if severalChoices { return choiceEvent(e) }
         if case .delta(let content, let toolCalls) = e {
             if firstDeltaNs == nil { firstDeltaNs = scheduler.nowNs }
             if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
@@ -219,6 +224,23 @@ public final class RequestExecution {
             deltasEmitted += 1
             emit(.reasoning(text))
         }
+    }
+
+    /// A provider event of an `n` > 1 request: deltas and reasoning of every choice go out
+    /// as `choiceDelta`s naming their choice.
+    private func choiceEvent(_ e: ProviderEvent) {
+        var index = 0, inner = e
+        if case .choice(let i, let wrapped) = e { index = i; inner = wrapped }
+        let out: ExecutionEvent
+        switch inner {
+        case .delta(let content, let toolCalls): out = .choiceDelta(index: index, content: content, reasoning: nil, toolCalls: toolCalls)
+        case .reasoning(let text): out = .choiceDelta(index: index, content: nil, reasoning: text, toolCalls: nil)
+        default: return
+        }
+        if firstDeltaNs == nil { firstDeltaNs = scheduler.nowNs }
+        if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
+        deltasEmitted += 1
+        emit(out)
     }
 
     private func msSince(_ ns: UInt64) -> Double {

@@ -23,6 +23,10 @@ package struct SecretStreamGuard {
     /// The reasoning text: a channel of its own, flushed when anything else comes (the
     /// reasoning is over).
     private var reasoning = Channel()
+    /// `n` > 1: the content and reasoning of each choice, by index. What they hold when the
+    /// stream moves on is dropped (it ends with a key's start: nothing of it goes out).
+    private var choiceContent: [Int: Channel] = [:]
+    private var choiceReasoning: [Int: Channel] = [:]
     private var arguments: [Int64: Channel] = [:]
     /// The matcher, fetched without a lock while the set of keys stays the same.
     private var matchers = Secrets.MatcherCache()
@@ -56,6 +60,13 @@ package struct SecretStreamGuard {
         if case .reasoning(let text) = e {
             let out = Self.filter(text, &reasoning, matcher)
             return out.isEmpty ? Output() : Output(first: .reasoning(out))
+        }
+        if case .choiceDelta(let index, let text, let thought, let calls) = e {
+            let outText = text.map { Self.filter($0, &choiceContent[index, default: Channel()], matcher) }
+            let outThought = thought.map { Self.filter($0, &choiceReasoning[index, default: Channel()], matcher) }
+            if outText?.isEmpty ?? true, outThought?.isEmpty ?? true, calls == nil { return Output() }
+            return Output(first: .choiceDelta(index: index, content: outText?.isEmpty == true ? nil : outText,
+                                              reasoning: outThought?.isEmpty == true ? nil : outThought, toolCalls: calls))
         }
         var output = filtered(e, matcher)
         if !reasoning.held.isEmpty {

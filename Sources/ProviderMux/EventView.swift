@@ -18,6 +18,8 @@ enum EventLayout {
     static let promptTokens = 136, completionTokens = 144, totalTokens = 152, cachedTokens = 160
     static let costUSD = 168, upstreamCostUSD = 176, tokensPerSecond = 184
     static let json = 192
+    /// Appended in the second version (a caller's event_size of 216 or more): the choice index.
+    static let choiceIndex = 208, sizeWithChoice = 216
 
     static let toolSize = 72
     static let toolIndex = 0, toolID = 8, toolType = 24, toolName = 40, toolArguments = 56
@@ -47,6 +49,7 @@ final class EventViewWriter {
         var toolArray = -1, firstTool = 0, toolCount = 0
         var promptTokens: Int64 = -1, completionTokens: Int64 = -1, totalTokens: Int64 = -1, cachedTokens: Int64 = -1
         var costUSD = Double.nan, upstreamCostUSD = Double.nan, tokensPerSecond = Double.nan
+        var choiceIndex: Int64 = -1
     }
 
     private struct ToolSlot {
@@ -113,6 +116,9 @@ final class EventViewWriter {
             p.storeBytes(of: s.upstreamCostUSD, toByteOffset: EventLayout.upstreamCostUSD, as: Double.self)
             p.storeBytes(of: s.tokensPerSecond, toByteOffset: EventLayout.tokensPerSecond, as: Double.self)
             store(s.json, base, p + EventLayout.json)
+            if stride >= EventLayout.sizeWithChoice {
+                p.storeBytes(of: s.choiceIndex, toByteOffset: EventLayout.choiceIndex, as: Int64.self)
+            }
         }
     }
 
@@ -140,6 +146,12 @@ final class EventViewWriter {
         case .reasoning(let text):
             s.type = EventType.delta.rawValue
             s.reasoning = put(text, .text)
+        case .choiceDelta(let index, let content, let reasoning, let toolCalls):
+            s.type = EventType.delta.rawValue
+            s.choiceIndex = Int64(index)
+            s.text = put(content, .text)
+            s.reasoning = put(reasoning, .text)
+            if let toolCalls, !toolCalls.isEmpty { putTools(toolCalls, into: &s) }
         case .retry(let provider, let attempt, let delayMs, let e):
             s.type = EventType.retry.rawValue
             s.provider = put(provider, .text); s.attempt = Int32(clamping: attempt)

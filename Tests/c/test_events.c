@@ -100,6 +100,7 @@ static void check_event(const pmx_event *e)
         return;
     CHECK_STR(json_string_value(json_object_get(j, "type")), type_name(e->type));
     check_str(e->reasoning, json_object_get(j, "reasoning"), "reasoning"); /* set on reasoning deltas only */
+    check_int(e->choice_index, json_object_get(j, "index"), -1, "choice_index"); /* deltas of n > 1 requests only */
     switch (e->type) {
     case PMX_EVENT_START:
         check_str(e->provider, json_object_get(j, "provider"), "start.provider");
@@ -313,8 +314,9 @@ static void test_layout(void)
 {
     /* Sources/ProviderMux/EventView.swift writes these offsets (EventLayout). */
     CHECK_INT(sizeof(pmx_str), 16);
-    CHECK_INT(sizeof(pmx_event), 208);
+    CHECK_INT(sizeof(pmx_event), 216);
     CHECK_INT(PMX_EVENT_SIZE_MIN, 208);
+    CHECK_INT(offsetof(pmx_event, choice_index), 208);
     CHECK_INT(offsetof(pmx_event, type), 0);
     CHECK_INT(offsetof(pmx_event, attempt), 4);
     CHECK_INT(offsetof(pmx_event, status), 8);
@@ -781,7 +783,7 @@ static void test_misuse(void)
     CHECK_STATUS(pmx_stream_next(ev, 2, sizeof(pmx_event), &count, NULL, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
     CHECK_STATUS(pmx_stream_next(ev, 0, sizeof(pmx_event), &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
     CHECK_CONTAINS(err.message, "capacity");
-    CHECK_STATUS(pmx_stream_next(ev, 2, sizeof(pmx_event) - 8, &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(pmx_stream_next(ev, 2, PMX_EVENT_SIZE_MIN - 8, &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
     CHECK_CONTAINS(err.message, "event_size");
     CHECK_STATUS(pmx_stream_next(ev, 2, (size_t)-1, &count, s, -1, 0, &err), PMX_ERR_INVALID_ARGUMENT, &err);
     CHECK_CONTAINS(err.message, "event_size");

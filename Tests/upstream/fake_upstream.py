@@ -334,6 +334,11 @@ class OpenAIProtocol(Protocol):
             first = tools[0] if isinstance(tools[0], dict) else {}
             fn = first.get("function") if isinstance(first.get("function"), dict) else {}
             tool_name = fn.get("name") or "tool"
+        # `n` > 1: choice i answers "echo: <text> [i]" (choice 0 as with one choice); usage
+        # counts every choice, as OpenAI's does.
+        n = body.get("n", 1)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 128:
+            raise BadRequest("Invalid 'n': expected an integer between 1 and 128.")
         reply = "echo: " + last_user
         tool_args = self.TOOL_ARGS
         if req.echo:
@@ -349,6 +354,8 @@ class OpenAIProtocol(Protocol):
         thought = f"thinking about: {last_user}" if isinstance(effort, str) and effort != "none" else None
         if thought:
             completion_tokens += len(words(thought))
+        replies = [reply] + [f"{reply} [{i}]" for i in range(1, n if not tool_name else 1)]
+        completion_tokens += sum(len(words(r)) for r in replies[1:])
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens}
         if thought:
@@ -370,15 +377,17 @@ class OpenAIProtocol(Protocol):
                 finish = "stop"
             if thought:
                 message["reasoning_content"] = thought
+            choices = [{"index": 0, "message": message, "finish_reason": finish}]
+            choices += [{"index": i, "message": {"role": "assistant", "content": r}, "finish_reason": "stop"}
+                        for i, r in enumerate(replies) if i > 0]
             return JsonResponse(200, {
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": usage})
+                "choices": choices, "usage": usage})
 
-        def chunk(delta: dict, finish_reason=None) -> bytes:
+        def chunk(delta: dict, finish_reason=None, index=0) -> bytes:
             return sse({"id": cid, "object": "chat.completion.chunk", "created": created,
                         "model": model,
-                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                        "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason}],
                         "usage": None})
 
         events: list[bytes] = []
@@ -398,11 +407,17 @@ class OpenAIProtocol(Protocol):
                      "function": {"name": "", "arguments": a[cuts[i]:cuts[i + 1]]}}]}))
             events.append(chunk({}, "tool_calls"))
         else:
-            events.append(chunk({"role": "assistant", "content": ""}))
+            for i in range(len(replies)):
+                events.append(chunk({"role": "assistant", "content": ""}, None, i))
             # Each token is a word plus the whitespace that follows it: concatenation == reply.
-            for tok in re.findall(r"\S+\s*", reply):
-                events.append(chunk({"content": tok}))
-            events.append(chunk({}, "stop"))
+            # With n > 1 the choices' chunks interleave, as OpenAI sends them.
+            streams = [re.findall(r"\S+\s*", r) for r in replies]
+            for k in range(max(len(t) for t in streams)):
+                for i, toks in enumerate(streams):
+                    if k < len(toks):
+                        events.append(chunk({"content": toks[k]}, None, i))
+            for i in range(len(replies)):
+                events.append(chunk({}, "stop", i))
         so = body.get("stream_options")
         if isinstance(so, dict) and so.get("include_usage") is True:
             events.append(sse({"id": cid, "object": "chat.completion.chunk", "created": created,

@@ -42,6 +42,7 @@ struct ProtocolStream {
             case .start(let p, let m, let n): "start \(p) \(m) #\(n)"
             case .delta: "delta"
             case .reasoning: "reasoning"
+            case .choiceDelta(let i, _, _, _): "delta #\(i)"
             case .retry(let p, let n, _, let err): "retry \(p) #\(n) \(err.status.nameString)"
             case .fallback(let f, let t, let err): "fallback \(f)->\(t) \(err.status.nameString)"
             case .usage(let u): "usage \(u.promptTokens)/\(u.completionTokens)/\(u.totalTokens)"

@@ -57,7 +57,7 @@ struct ChatRequestTests {
         (#"{"temperature":"hot","messages":[{"role":"user","content":"a"}]}"#, "temperature: expected a number, got string"),
         (#"{"top_p":1.5,"messages":[{"role":"user","content":"a"}]}"#, "top_p: must be between 0"),
         (#"{"max_tokens":0,"messages":[{"role":"user","content":"a"}]}"#, "max_tokens: must be between 1 and 2147483647, got 0"),
-        (#"{"n":2,"messages":[{"role":"user","content":"a"}]}"#, "n: must be between 1 and 1, got 2"),
+        (#"{"n":129,"messages":[{"role":"user","content":"a"}]}"#, "n: must be between 1 and 128, got 129"),
         (#"{"stop":5,"messages":[{"role":"user","content":"a"}]}"#, "stop: expected a string or an array of strings, got number"),
         (#"{"tools":{},"messages":[{"role":"user","content":"a"}]}"#, "tools: expected an array, got object"),
         (#"{"stream":"yes","messages":[{"role":"user","content":"a"}]}"#, "stream: expected true or false, got string"),

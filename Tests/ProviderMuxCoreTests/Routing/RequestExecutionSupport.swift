@@ -193,6 +193,7 @@ final class ExecutionRecorder {
         case .start(let p, let m, let n): "start \(p) \(m) #\(n)"
         case .delta(let c, let t): "delta \(c.map { "\"\($0)\"" } ?? "-")\(t == nil ? "" : " tools:\(t!.count)")"
         case .reasoning(let r): "reasoning \"\(r)\""
+        case .choiceDelta(let i, let c, _, _): "delta #\(i) \(c.map { "\"\($0)\"" } ?? "-")"
         case .retry(let p, let n, let d, let err): "retry \(p) #\(n) \(d)ms \(err.status.nameString)"
         case .fallback(let f, let t, let err): "fallback \(f)->\(t) \(err.status.nameString)"
         case .usage(let u): "usage \(u.promptTokens)/\(u.completionTokens)/\(u.totalTokens)"

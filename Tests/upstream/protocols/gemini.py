@@ -187,6 +187,12 @@ class GeminiProtocol(fu.Protocol):
 
         reply = "echo: " + last_user
         completion_tokens = len(fu.words(json.dumps(TOOL_ARGS) if tool_name else reply))
+        # candidateCount > 1: candidate i answers "echo: <text> [i]", every one in each chunk.
+        count = config.get("candidateCount", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 8:
+            raise fu.BadRequest("* GenerateContentRequest.generation_config.candidate_count: must be between 1 and 8")
+        others = [f"{reply} [{i}]" for i in range(1, count)] if not tool_name else []
+        completion_tokens += sum(len(fu.words(r)) for r in others)
         # thinkingConfig.includeThoughts: a thought summary part (`thought: true`) first; its
         # tokens in thoughtsTokenCount, OUTSIDE candidatesTokenCount, as Gemini counts them.
         thinking = config.get("thinkingConfig")
@@ -203,11 +209,11 @@ class GeminiProtocol(fu.Protocol):
             usage["thoughtsTokenCount"] = thoughts_tokens
         response_id = f"fake-gemini-{req.state.next_id()}"
 
-        def response(parts, finish=None, usage_metadata=None) -> dict:
+        def response(parts, finish=None, usage_metadata=None, extra=()) -> dict:
             cand = {"content": {"parts": parts, "role": "model"}, "index": 0}
             if finish:
                 cand["finishReason"] = finish
-            out = {"candidates": [cand]}
+            out = {"candidates": [cand] + list(extra)}
             if usage_metadata:
                 out["usageMetadata"] = usage_metadata
             out.update({"modelVersion": model, "responseId": response_id})
@@ -218,7 +224,9 @@ class GeminiProtocol(fu.Protocol):
             parts = [call_part] if tool_name else [{"text": reply}]
             if thought:
                 parts.insert(0, {"text": thought, "thought": True})
-            return fu.JsonResponse(200, response(parts, "STOP", usage))
+            extra = [{"content": {"parts": [{"text": r}], "role": "model"}, "finishReason": "STOP", "index": i + 1}
+                     for i, r in enumerate(others)]
+            return fu.JsonResponse(200, response(parts, "STOP", usage, extra))
 
         prompt_only = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens}
         chunks = []
@@ -227,9 +235,14 @@ class GeminiProtocol(fu.Protocol):
         if tool_name:
             chunks.append(response([call_part], None, prompt_only))
         else:
-            for tok in re.findall(r"\S+\s*", reply):
-                chunks.append(response([{"text": tok}], None, prompt_only))
-        chunks.append(response([{"text": ""}], "STOP", usage))
+            other_tokens = [re.findall(r"\S+\s*", r) for r in others]
+            for k, tok in enumerate(re.findall(r"\S+\s*", reply)):
+                extra = [{"content": {"parts": [{"text": t[k]}], "role": "model"}, "index": i + 1}
+                         for i, t in enumerate(other_tokens) if k < len(t)]
+                chunks.append(response([{"text": tok}], None, prompt_only, extra))
+            tail = [{"content": {"parts": [{"text": "".join(t[len(re.findall(r"\S+\s*", reply)):])}], "role": "model"},
+                     "finishReason": "STOP", "index": i + 1} for i, t in enumerate(other_tokens)]
+        chunks.append(response([{"text": ""}], "STOP", usage, [] if tool_name else tail))
         chunks.append({"usageMetadata": usage, "modelVersion": model, "responseId": response_id})
         if not self.alt_sse(req):
             return fu.JsonResponse(200, chunks)  # the JSON-array form of a stream

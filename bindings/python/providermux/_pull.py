@@ -56,6 +56,7 @@ class PmxEvent(Structure):
         ("cached_tokens", c_int64),
         ("cost_usd", c_double), ("upstream_cost_usd", c_double), ("tokens_per_second", c_double),
         ("json", c_char_p), ("json_len", c_size_t),
+        ("choice_index", c_int64),
     ]
 
 
@@ -126,12 +127,20 @@ def make_pulled_event(e: PmxEvent, status_name: Callable[[int], str]) -> Event:
             text = _bytes(e, "text", text)
         if e.tool_call_count:
             d: Dict[str, Any] = {"type": "delta"}
+            if e.choice_index >= 0:
+                d["index"] = e.choice_index
             if text is not None:
                 d["content"] = text.decode("utf-8", "replace")
             d["tool_calls"] = _tool_calls(e)
             return DeltaEvent(d)
         event = DeltaEvent()  # filled item by item: cheaper than DeltaEvent(type=..., content=...)
         event["type"] = "delta"
+        choice = e.choice_index
+        if choice >= 0:  # a request with n > 1: every delta names its choice
+            event["index"] = choice
+            reasoning = e.reasoning
+            if reasoning is not None:
+                event["reasoning"] = _bytes(e, "reasoning", reasoning).decode("utf-8", "replace")
         if text is not None:
             event["content"] = text.decode("utf-8", "replace")
         else:
