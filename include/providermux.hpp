@@ -865,6 +865,11 @@ public:
     bool has_text() const noexcept { return e_->text.ptr != nullptr; }
     /// DELTA: the reasoning piece.
     std::string_view reasoning() const noexcept { return detail::view(e_->reasoning); }
+    /// DELTA of a request with "n" > 1: the choice it belongs to; nullopt otherwise.
+    std::optional<std::int64_t> choice_index() const noexcept
+    {
+        return e_->choice_index >= 0 ? std::optional<std::int64_t>(e_->choice_index) : std::nullopt;
+    }
     /// START, RETRY, DONE, ERROR: the provider; FALLBACK: the provider left.
     std::string_view provider() const noexcept { return detail::view(e_->provider); }
     /// START, DONE: the model.

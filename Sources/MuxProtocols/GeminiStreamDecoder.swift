@@ -133,7 +133,8 @@ package struct GeminiResponseReader {
         for i in 0..<candidates.count {
             guard let c = candidates[i] else { continue }
             let fields = c.fields(Self.candidateKeys)
-            let index = fields[Candidate.index]?.intValue ?? Int64(i)
+            var index = fields[Candidate.index]?.intValue ?? Int64(i)
+            if index < 0 || index >= 128 { index = Int64(i) }  // out of range: its position
             guard index > 0 && index < 128 else { continue }
             let k = Int(index)
             var sub = others[k] ?? GeminiResponseReader(provider: provider)

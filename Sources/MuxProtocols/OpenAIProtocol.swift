@@ -245,10 +245,12 @@ public struct OpenAIStreamDecoder {
         for i in 0..<max(choices.count, 1) {
             guard let choiceRef = choices[i] else { break }
             let choice = choiceRef.fields(choiceKeys)
-            let index = choice[Choice.index]?.intValue ?? Int64(i)
+            // An index out of 0...127 (negative, huge) counts by the choice's position.
+            var index = choice[Choice.index]?.intValue ?? Int64(i)
+            if index < 0 || index >= 128 { index = Int64(i) }
             if index == 0 {
                 try decodeChoice(choice, emit)
-            } else if index > 0 && index < 128 {
+            } else if index < 128 {
                 let k = Int(index)
                 try decodeChoice(choice) { emit(.choice(index: k, $0)) }
             }
