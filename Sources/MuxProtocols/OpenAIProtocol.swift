@@ -236,29 +236,35 @@ public struct OpenAIStreamDecoder {
                 metaSent = id?.isEmpty == false && model?.isEmpty == false
             }
         }
-        guard let choices = json[Chunk.choices] else {
-            if let u = json[Chunk.usage], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
-            return
-        }
         // Choice 0 as it always was; with `n` > 1 the others (by their `index`, 1...127) come
-        // wrapped as `.choice`, in the order the server interleaves them.
-        for i in 0..<max(choices.count, 1) {
-            guard let choiceRef = choices[i] else { break }
-            let choice = choiceRef.fields(choiceKeys)
-            // An index out of 0...127 (negative, huge) counts by the choice's position.
-            var index = choice[Choice.index]?.intValue ?? Int64(i)
-            if index < 0 || index >= 128 { index = Int64(i) }
-            if index == 0 {
-                try decodeChoice(choice, emit)
-            } else if index < 128 {
-                let k = Int(index)
-                try decodeChoice(choice) { emit(.choice(index: k, $0)) }
+        // wrapped as `.choice`, in the order the server interleaves them (one per chunk, as
+        // OpenAI sends them: the first element is read in place, the rest only when present).
+        if let choices = json[Chunk.choices], let first = choices[0] {
+            try decodeChoice(first.fields(choiceKeys), position: 0, emit)
+            if choices.count > 1 {
+                for i in 1..<choices.count {
+                    if let c = choices[i] { try decodeChoice(c.fields(choiceKeys), position: i, emit) }
+                }
             }
         }
         if let u = json[Chunk.usage], u.isObject, let usage = Usage(openAI: u.value) { emit(.usage(usage)) }
     }
 
+    /// A choice by its `index` (one out of 0...127, negative or huge, counts by its position):
+    /// choice 0's events as they are, the others' wrapped.
+    @inline(__always)
+    private static func decodeChoice(_ choice: JSONFields, position: Int, _ emit: (ProviderEvent) -> Void) throws {
+        var index = choice[Choice.index]?.intValue ?? Int64(position)
+        if index < 0 || index >= 128 { index = Int64(position) }
+        if index == 0 { return try decodeChoice(choice, emit) }
+        if index < 128 {
+            let k = Int(index)
+            try decodeChoice(choice) { emit(.choice(index: k, $0)) }
+        }
+    }
+
     /// One choice of a chunk: its reasoning, content and tool-call deltas, its finish reason.
+    @inline(__always)
     private static func decodeChoice(_ choice: JSONFields, _ emit: (ProviderEvent) -> Void) throws {
         do {
             if let deltaRef = choice[Choice.delta] {

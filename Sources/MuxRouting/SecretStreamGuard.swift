@@ -38,11 +38,8 @@ package struct SecretStreamGuard {
     package struct Output {
         package var first: ExecutionEvent?
         package var second: ExecutionEvent?
-        /// Held reasoning, sent before the others (nil but for streams with reasoning).
-        package var reasoning: ExecutionEvent? = nil
 
         package func send(to sink: (ExecutionEvent) -> Void) {
-            if let reasoning { sink(reasoning) }
             if let first { sink(first) }
             if let second { sink(second) }
         }
@@ -57,30 +54,45 @@ package struct SecretStreamGuard {
     /// exclusivity checks, and hands the events on after).
     package mutating func filtered(_ e: ExecutionEvent) -> Output {
         guard let matcher = matchers.current() else { return Output(first: e) }
-        if case .reasoning(let text) = e {
+        guard case .delta(let text, let toolCalls) = e else { return filteredOther(e, matcher) }
+        // Reasoning held when the answer starts: the reasoning stopped inside a key.
+        if !reasoning.held.isEmpty {
+            reasoning.held = []
+            return Output(first: .reasoning("****"), second: filteredDelta(text, toolCalls, matcher).first)
+        }
+        return filteredDelta(text, toolCalls, matcher)
+    }
+
+    /// Every event but a plain delta: reasoning and `n` > 1 deltas through their own
+    /// channels; anything else (usage, retry, done, error) after what is held.
+    private mutating func filteredOther(_ e: ExecutionEvent, _ matcher: SecretMatcher) -> Output {
+        switch e {
+        case .reasoning(let text):
             let out = Self.filter(text, &reasoning, matcher)
             return out.isEmpty ? Output() : Output(first: .reasoning(out))
-        }
-        if case .choiceDelta(let index, let text, let thought, let calls) = e {
+        case .choiceDelta(let index, let text, let thought, let calls):
+            // What a choice's channels still hold when the stream moves on is dropped: it
+            // ends with a key's start, and nothing of it goes out.
             let outText = text.map { Self.filter($0, &choiceContent[index, default: Channel()], matcher) }
             let outThought = thought.map { Self.filter($0, &choiceReasoning[index, default: Channel()], matcher) }
             if outText?.isEmpty ?? true, outThought?.isEmpty ?? true, calls == nil { return Output() }
             return Output(first: .choiceDelta(index: index, content: outText?.isEmpty == true ? nil : outText,
                                               reasoning: outThought?.isEmpty == true ? nil : outThought, toolCalls: calls))
-        }
-        var output = filtered(e, matcher)
-        if !reasoning.held.isEmpty {
-            reasoning.held = []
-            output.reasoning = .reasoning("****")  // the reasoning stopped inside a key
-        }
-        return output
-    }
-
-    private mutating func filtered(_ e: ExecutionEvent, _ matcher: SecretMatcher) -> Output {
-        guard case .delta(let text, let toolCalls) = e else {
-            if let flushed = flush() { return Output(first: flushed, second: e) }
+        default:
+            if let flushed = flush() {
+                reasoning.held = []  // with held content too (reasoning after the answer): dropped
+                return Output(first: flushed, second: e)
+            }
+            if !reasoning.held.isEmpty {
+                reasoning.held = []
+                return Output(first: .reasoning("****"), second: e)
+            }
             return Output(first: e)
         }
+    }
+
+    @inline(__always)
+    private mutating func filteredDelta(_ text: String?, _ toolCalls: [JSONValue]?, _ matcher: SecretMatcher) -> Output {
         var outText: String? = nil
         if let text { outText = Self.filter(text, &content, matcher) }
         var outCalls: [JSONValue]? = nil
