@@ -27,6 +27,7 @@ public struct ReplicateCodec: WireCodec, PredictionCodec {
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
         let model = try ModelGuard.require(model, provider: provider, protocolName: "replicate")
+        try ChoiceCount.requireOne(request, protocolName: "replicate", provider: provider)
         let (path, version) = try Self.route(model, provider: provider)
         var body = JSONObject()
         if let version { body["version"] = .string(version) }
