@@ -39,6 +39,13 @@ package final class ChunkEncoder {
             if !roleSent { delta["role"] = "assistant"; roleSent = true }
             delta["reasoning_content"] = .string(text)
             append(chunk(delta: delta, finishReason: .null), to: &out)
+        case .choiceDelta(let index, let content, let reasoning, let toolCalls):
+            // A request with n > 1: each choice's pieces under its own index, as OpenAI streams them.
+            var delta = JSONObject()
+            if let reasoning { delta["reasoning_content"] = .string(reasoning) }
+            if let content { delta["content"] = .string(content) }
+            if let toolCalls { delta["tool_calls"] = .array(toolCalls) }
+            append(chunk(delta: delta, finishReason: .null, index: index), to: &out)
         case .done(let response):
             let choice = response["choices"]?.arrayValue?.first
             if !roleSent { append(chunk(delta: JSONObject([("role", "assistant"), ("content", "")]), finishReason: .null), to: &out); roleSent = true }
@@ -69,9 +76,9 @@ package final class ChunkEncoder {
         return o
     }
 
-    private func chunk(delta: JSONObject, finishReason: JSONValue) -> JSONValue {
+    private func chunk(delta: JSONObject, finishReason: JSONValue, index: Int = 0) -> JSONValue {
         var o = header()
-        o["choices"] = [["index": 0, "delta": .object(delta), "finish_reason": finishReason]]
+        o["choices"] = [["index": .int(Int64(index)), "delta": .object(delta), "finish_reason": finishReason]]
         return .object(o)
     }
 
