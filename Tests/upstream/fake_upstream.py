@@ -892,6 +892,9 @@ class Handler(BaseHTTPRequestHandler):
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # listen() backlog: socketserver's default of 5 drops the SYNs of a burst (100 streams opened
+    # at once by a load test), and the client's SYN retries then take 1, 3, 7, ... seconds.
+    request_queue_size = 256
 
     def __init__(self, addr, verbose: bool = False, personality: str | None = None,
                  tls_context: ssl.SSLContext | None = None):
