@@ -96,22 +96,24 @@ struct ChoicesTests {
         #expect(whole["choices"]?.arrayValue?.map { $0["message"]?["content"] } == ["Red", " sky"])
     }
 
-    @Test("Anthropic, Ollama and Cohere answer with one choice: n > 1 is PMX_ERR_UNSUPPORTED (the request fails over)")
+    @Test("Anthropic, Ollama, Cohere and Replicate answer with one choice: n > 1 is PMX_ERR_UNSUPPORTED (the request fails over)")
     func refused() throws {
         let request = try chat(#"{"model":"m","n":2,"messages":[{"role":"user","content":"hi"}]}"#)
         let codecs: [(any WireCodec, ProviderConfig)] = [
             (AnthropicCodec(), try provider("anthropic", "https://api.anthropic.com")),
             (OllamaCodec(), try provider("ollama", "http://127.0.0.1:11434")),
             (CohereCodec(), try provider("cohere", "https://api.cohere.com")),
+            (ReplicateCodec(), try provider("replicate", "https://api.replicate.com")),
         ]
         for (codec, p) in codecs {
             do {
-                _ = try codec.chatCall(request, model: "m", stream: false, provider: p)
+                _ = try codec.chatCall(request, model: "meta/meta-llama-3-8b-instruct", stream: false, provider: p)
                 Issue.record("\(p.type.rawValue) took n = 2")
             } catch let e as PMXError {
                 #expect(e.status == .unsupported && e.message.hasPrefix("n: "))
             }
-            _ = try codec.chatCall(try chat(#"{"model":"m","n":1,"messages":[{"role":"user","content":"hi"}]}"#), model: "m", stream: false, provider: p)
+            _ = try codec.chatCall(try chat(#"{"model":"m","n":1,"messages":[{"role":"user","content":"hi"}]}"#), model: "meta/meta-llama-3-8b-instruct",
+                                   stream: false, provider: p)
         }
     }
 
