@@ -3,7 +3,7 @@ import MuxBase
 import MuxConfig
 
 /// OpenRouter's `/models` prices: `data[].pricing.prompt` / `.completion` (and
-/// `.input_cache_read`) are USD PER TOKEN, sent as decimal STRINGS ("0.000003"). They become
+/// `.input_cache_read`, `.input_cache_write`) are USD PER TOKEN, sent as decimal STRINGS ("0.000003"). They become
 /// `ModelPrice`s (USD per million tokens) keyed by the model's `id`, for `cost_usd`.
 public enum OpenRouterPricing {
     /// Every model of the listing with a usable prompt and completion price. Entries whose
@@ -16,7 +16,8 @@ public enum OpenRouterPricing {
         for m in data {
             guard let id = m["id"]?.stringValue, let pricing = m["pricing"],
                   let prompt = perMTok(pricing["prompt"]), let completion = perMTok(pricing["completion"]) else { continue }
-            out[id] = ModelPrice(inputPerMTok: prompt, outputPerMTok: completion, cachedInputPerMTok: perMTok(pricing["input_cache_read"]))
+            out[id] = ModelPrice(inputPerMTok: prompt, outputPerMTok: completion, cachedInputPerMTok: perMTok(pricing["input_cache_read"]),
+                                 cacheWriteInputPerMTok: perMTok(pricing["input_cache_write"]))
         }
         return out
     }

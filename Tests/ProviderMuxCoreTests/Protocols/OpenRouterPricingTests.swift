@@ -13,7 +13,7 @@ struct OpenRouterPricingTests {
     func prices() {
         let body = #"""
         {"data":[
-          {"id":"anthropic/claude-sonnet-4","pricing":{"prompt":"0.000003","completion":"0.000015","input_cache_read":"0.0000003"}},
+          {"id":"anthropic/claude-sonnet-4","pricing":{"prompt":"0.000003","completion":"0.000015","input_cache_read":"0.0000003","input_cache_write":"0.00000375"}},
           {"id":"num/model","pricing":{"prompt":0.000001,"completion":0.000002}},
           {"id":"openrouter/auto","pricing":{"prompt":"-1","completion":"-1"}},
           {"id":"bad/text","pricing":{"prompt":"free","completion":"0"}},
@@ -28,7 +28,8 @@ struct OpenRouterPricingTests {
         let c = p["anthropic/claude-sonnet-4"]!
         #expect(abs(c.inputPerMTok - 3) < 1e-9 && abs(c.outputPerMTok - 15) < 1e-9)
         #expect(abs((c.cachedInputPerMTok ?? 0) - 0.3) < 1e-9)
-        #expect(p["num/model"]?.cachedInputPerMTok == nil)
+        #expect(abs((c.cacheWriteInputPerMTok ?? 0) - 3.75) < 1e-9)
+        #expect(p["num/model"]?.cachedInputPerMTok == nil && p["num/model"]?.cacheWriteInputPerMTok == nil)
     }
 
     @Test("a body that is no listing gives no prices")
