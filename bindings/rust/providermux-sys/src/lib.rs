@@ -152,8 +152,8 @@ const _: () = assert!(core::mem::size_of::<pmx_error>() == 4 + 4 + 4 + 64 + 512)
 const _: () = assert!(core::mem::align_of::<pmx_error>() == 4);
 
 /// `PMX_EVENT_SIZE_MIN`: the smallest `event_size` `pmx_stream_next` accepts (through `json`,
-/// the last field of this version's `pmx_event`, which has no tail padding).
-pub const PMX_EVENT_SIZE_MIN: usize = core::mem::size_of::<pmx_event>();
+/// the last field of the first version of `pmx_event`; `choice_index` came after it).
+pub const PMX_EVENT_SIZE_MIN: usize = core::mem::offset_of!(pmx_event, json) + core::mem::size_of::<pmx_str>();
 
 /// `pmx_stream_next` flag: fill every event's `json`, not only DONE's and ERROR's.
 pub const PMX_NEXT_WITH_JSON: u32 = 1;
@@ -207,13 +207,16 @@ pub struct pmx_event {
     pub upstream_cost_usd: f64,
     pub tokens_per_second: f64,
     pub json: pmx_str,
+    /// DELTA of a request with `n` > 1: the choice it belongs to; -1 for every other event.
+    pub choice_index: i64,
 }
 
 // Layout checks against the header (x86_64 / aarch64 figures of sizeof in C).
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(core::mem::size_of::<pmx_tool_call_delta>() == 72);
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(core::mem::size_of::<pmx_event>() == 208);
+const _: () = assert!(core::mem::size_of::<pmx_event>() == 216);
+const _: () = assert!(PMX_EVENT_SIZE_MIN == 208);
 
 /// Opaque `pmx_provider`.
 #[repr(C)]

@@ -404,6 +404,7 @@ mod tests {
             upstream_cost_usd: f64::NAN,
             tokens_per_second: f64::NAN,
             json: ABSENT,
+            choice_index: -1,
         }
     }
 
