@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+import MuxBase
+import MuxTransport
+import MuxConfig
+
+/// `images.generate` on OpenAI's `/images/generations` (openai, openai-compatible, Azure through
+/// its preset's URL). The caller's parameters go as they are; without a model OpenAI means
+/// `dall-e-2`, which is named explicitly so an OpenAI-compatible server does not pick another.
+/// The answer is OpenAI's `{"created", "data": [{"b64_json" | "url", "revised_prompt"?}],
+/// "usage"?}` (gpt-image models report token usage).
+public struct OpenAIImages: OperationCodec {
+    let preset: any OpenAIPreset
+    public init(preset: any OpenAIPreset) { self.preset = preset }
+
+    public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
+        let body = OperationSupport.passthrough(request, model: model ?? "dall-e-2")
+        return ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/images/generations", model: model),
+                                headers: preset.headers(provider, streaming: false), body: JSONWriter.bytes(.object(body)))
+    }
+
+    public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
+        let o = try OperationSupport.object(body, provider: provider, what: "/images/generations response")
+        guard let data = o["data"]?.arrayValue else {
+            throw CodecSupport.protocolError(provider, "/images/generations response has no data array")
+        }
+        for (i, item) in data.enumerated() where item["b64_json"]?.stringValue == nil && item["url"]?.stringValue == nil {
+            throw CodecSupport.protocolError(provider, "/images/generations response: data[\(i)] has neither b64_json nor url")
+        }
+        return o
+    }
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+import MuxBase
+import MuxTransport
+import MuxConfig
+
+/// `moderations.create` on OpenAI's `/moderations` (openai, openai-compatible). `input` is a
+/// string, strings (one result each) or content parts (one result); the answer is OpenAI's
+/// `{"id", "model", "results": [{"flagged", "categories", "category_scores",
+/// "category_applied_input_types"}]}`, passed on as it is. Mistral's `/v1/moderations` answers
+/// another shape (its own category names, no `flagged`): not mapped.
+public struct OpenAIModerations: OperationCodec {
+    let preset: any OpenAIPreset
+    public init(preset: any OpenAIPreset) { self.preset = preset }
+
+    public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
+        ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/moderations", model: model),
+                         headers: preset.headers(provider, streaming: false),
+                         body: JSONWriter.bytes(.object(OperationSupport.passthrough(request, model: model))))
+    }
+
+    public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
+        let o = try OperationSupport.object(body, provider: provider, what: "/moderations response")
+        guard let results = o["results"]?.arrayValue else {
+            throw CodecSupport.protocolError(provider, "/moderations response has no results array")
+        }
+        for (i, r) in results.enumerated() where r["flagged"]?.boolValue == nil {
+            throw CodecSupport.protocolError(provider, "/moderations response: results[\(i)].flagged is not a boolean")
+        }
+        return o
+    }
+}

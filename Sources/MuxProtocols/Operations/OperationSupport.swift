@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+import MuxBase
+import MuxTransport
+import MuxConfig
+
+/// What the operation codecs share: the caller's body sent on with the provider's model, a
+/// JSON object answer read into a clear protocol error, and header edits for calls that are
+/// not JSON in and out (multipart uploads, binary answers, GETs).
+enum OperationSupport {
+    /// The request body as the caller wrote it (the router's `route` is already gone), with
+    /// `model` set to the provider's model name when there is one.
+    static func passthrough(_ request: OperationRequest, model: String?) -> JSONObject {
+        var body = request.body
+        if let model { body["model"] = .string(model) }
+        body["stream"] = nil
+        return body
+    }
+
+    /// A 2xx answer that must be a JSON object (`what` names it in the error).
+    static func object(_ body: [UInt8], provider: ProviderConfig, what: String) throws -> JSONObject {
+        let json = try CodecSupport.parseBody(body, provider: provider, what: what)
+        guard let o = json.objectValue else {
+            throw CodecSupport.protocolError(provider, "\(what): expected an object, got \(json.typeName)")
+        }
+        return o
+    }
+
+    /// `headers` with `name` (case-insensitive) set to `value`, or removed when `value` is nil.
+    static func replacing(_ headers: [(String, String)], _ name: String, with value: String?) -> [(String, String)] {
+        var out = headers.filter { $0.0.lowercased() != name.lowercased() }
+        if let value { out.insert((name, value), at: 0) }
+        return out
+    }
+
+    /// A non-negative integer count in a vendor's answer, or a protocol error naming `path`.
+    static func count(_ value: JSONValue?, provider: ProviderConfig, path: String) throws -> Int64 {
+        guard let n = value?.intValue, n >= 0 else {
+            throw CodecSupport.protocolError(provider, "\(path): expected a non-negative integer, got \(value?.typeName ?? "nothing")")
+        }
+        return n
+    }
+}
