@@ -24,7 +24,7 @@ public struct AnthropicTokenCount: OperationCodec {
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let o = try OperationSupport.object(body, provider: provider, what: "Anthropic count_tokens response")
-        return TokenCountInput.result(try OperationSupport.count(o["input_tokens"], provider: provider, path: "count_tokens response: input_tokens"))
+        let o = try OperationBodies.object(body, provider: provider, what: "Anthropic count_tokens response")
+        return TokenCountInput.result(try OperationBodies.count(o["input_tokens"], provider: provider, path: "count_tokens response: input_tokens"))
     }
 }

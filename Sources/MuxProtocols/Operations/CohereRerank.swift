@@ -24,7 +24,7 @@ public struct CohereRerank: OperationCodec {
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
         let input = try RerankInput.parse(request.body)
-        let o = try OperationSupport.object(body, provider: provider, what: "cohere /v2/rerank response")
+        let o = try OperationBodies.object(body, provider: provider, what: "cohere /v2/rerank response")
         guard let results = o["results"]?.arrayValue else {
             throw CodecSupport.protocolError(provider, "cohere /v2/rerank response has no results array")
         }

@@ -22,8 +22,8 @@ public struct GeminiTokenCount: OperationCodec {
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let o = try OperationSupport.object(body, provider: provider, what: "gemini countTokens response")
-        var out = TokenCountInput.result(try OperationSupport.count(o["totalTokens"], provider: provider, path: "countTokens response: totalTokens"))
+        let o = try OperationBodies.object(body, provider: provider, what: "gemini countTokens response")
+        var out = TokenCountInput.result(try OperationBodies.count(o["totalTokens"], provider: provider, path: "countTokens response: totalTokens"))
         if let cached = o["cachedContentTokenCount"]?.intValue { out["cached_tokens"] = .int(cached) }
         return out
     }

@@ -16,7 +16,7 @@ public struct LlamaCppTokenize: OperationCodec {
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let o = try OperationSupport.object(body, provider: provider, what: "llama.cpp /tokenize response")
+        let o = try OperationBodies.object(body, provider: provider, what: "llama.cpp /tokenize response")
         guard let tokens = o["tokens"]?.arrayValue else {
             throw CodecSupport.protocolError(provider, "llama.cpp /tokenize response has no tokens array")
         }

@@ -13,13 +13,13 @@ public struct OpenAIImages: OperationCodec {
     public init(preset: any OpenAIPreset) { self.preset = preset }
 
     public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        let body = OperationSupport.passthrough(request, model: model ?? "dall-e-2")
+        let body = OperationBodies.passthrough(request, model: model ?? "dall-e-2")
         return ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/images/generations", model: model),
                                 headers: preset.headers(provider, streaming: false), body: JSONWriter.bytes(.object(body)))
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let o = try OperationSupport.object(body, provider: provider, what: "/images/generations response")
+        let o = try OperationBodies.object(body, provider: provider, what: "/images/generations response")
         guard let data = o["data"]?.arrayValue else {
             throw CodecSupport.protocolError(provider, "/images/generations response has no data array")
         }

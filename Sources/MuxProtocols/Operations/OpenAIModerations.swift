@@ -15,11 +15,11 @@ public struct OpenAIModerations: OperationCodec {
     public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
         ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/moderations", model: model),
                          headers: preset.headers(provider, streaming: false),
-                         body: JSONWriter.bytes(.object(OperationSupport.passthrough(request, model: model))))
+                         body: JSONWriter.bytes(.object(OperationBodies.passthrough(request, model: model))))
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let o = try OperationSupport.object(body, provider: provider, what: "/moderations response")
+        let o = try OperationBodies.object(body, provider: provider, what: "/moderations response")
         guard let results = o["results"]?.arrayValue else {
             throw CodecSupport.protocolError(provider, "/moderations response has no results array")
         }

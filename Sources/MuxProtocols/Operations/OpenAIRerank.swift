@@ -15,7 +15,7 @@ public struct OpenAIRerank: OperationCodec {
     public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
         ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/rerank", model: model),
                          headers: preset.headers(provider, streaming: false),
-                         body: JSONWriter.bytes(.object(OperationSupport.passthrough(request, model: model))))
+                         body: JSONWriter.bytes(.object(OperationBodies.passthrough(request, model: model))))
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {

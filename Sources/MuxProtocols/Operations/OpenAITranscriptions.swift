@@ -24,8 +24,8 @@ public struct OpenAITranscriptions: OperationCodec {
             Self.addField(&form, m.key, m.value)
         }
         let (contentType, body) = form.encoded()
-        var headers = OperationSupport.replacing(preset.headers(provider, streaming: false), "Content-Type", with: contentType)
-        headers = OperationSupport.replacing(headers, "Accept", with: "application/json")
+        var headers = OperationBodies.replacing(preset.headers(provider, streaming: false), "Content-Type", with: contentType)
+        headers = OperationBodies.replacing(headers, "Accept", with: "application/json")
         return ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/audio/transcriptions", model: model),
                                 headers: headers, body: body)
     }
@@ -50,7 +50,7 @@ public struct OpenAITranscriptions: OperationCodec {
             }
             return JSONObject([("text", .string(text))])
         }
-        let o = try OperationSupport.object(body, provider: provider, what: "/audio/transcriptions response")
+        let o = try OperationBodies.object(body, provider: provider, what: "/audio/transcriptions response")
         guard o["text"]?.stringValue != nil else {
             throw CodecSupport.protocolError(provider, "/audio/transcriptions response has no text")
         }

@@ -22,12 +22,12 @@ public struct OpenRouterAccount: OperationCodec {
             if WireSafety.hasControl(id) { throw OperationFields.fail("id", "must not contain control characters") }
             url += "/generation?id=" + WireSafety.pathSegment(id)
         }
-        let headers = OperationSupport.replacing(OpenAIProtocol.headers(for: provider, streaming: false), "Content-Type", with: nil)
+        let headers = OperationBodies.replacing(OpenAIProtocol.headers(for: provider, streaming: false), "Content-Type", with: nil)
         return ProviderHTTPCall(method: "GET", url: url, headers: headers)
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let o = try OperationSupport.object(body, provider: provider, what: "openrouter response")
+        let o = try OperationBodies.object(body, provider: provider, what: "openrouter response")
         guard var data = o["data"]?.objectValue else { throw CodecSupport.protocolError(provider, "openrouter response has no data object") }
         data["object"] = .string(endpoint == .credits ? "openrouter.credits" : "openrouter.generation")
         return data

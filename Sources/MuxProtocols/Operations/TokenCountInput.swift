@@ -5,8 +5,8 @@ import MuxBase
 /// and `tool_choice` beside them) or `input`, a plain string counted as one user message. The
 /// vendors' counters take their own chat shapes, so the chat translations of each protocol
 /// are reused as they are.
-enum TokenCountInput {
-    static func chatBody(_ request: OperationRequest) -> JSONObject {
+public enum TokenCountInput {
+    public static func chatBody(_ request: OperationRequest) -> JSONObject {
         var body = request.body
         if body["messages"] == nil, let text = body["input"]?.stringValue {
             body["messages"] = .array([.object(JSONObject([("role", "user"), ("content", .string(text))]))])
@@ -16,13 +16,13 @@ enum TokenCountInput {
     }
 
     /// Every message's text, one message a line: what a plain tokenizer (llama.cpp) counts.
-    static func plainText(_ request: OperationRequest) -> String {
+    public static func plainText(_ request: OperationRequest) -> String {
         if request.body["messages"] == nil, let text = request.body["input"]?.stringValue { return text }
         return (request.body["messages"]?.arrayValue ?? []).map { ChatRequest.text(of: $0["content"]) }.joined(separator: "\n")
     }
 
     /// The result every counter gives: `{"input_tokens": N, "estimated": false}`.
-    static func result(_ n: Int64) -> JSONObject {
+    public static func result(_ n: Int64) -> JSONObject {
         JSONObject([("object", "tokens.count"), ("input_tokens", .int(n)), ("estimated", .bool(false))])
     }
 }

@@ -9,7 +9,7 @@ public enum Base64 {
     /// The value of each byte in the alphabet, 0xFF for every other byte.
     private static let values: [UInt8] = {
         var v = [UInt8](repeating: 0xFF, count: 256)
-        for (i, c) in alphabet.enumerated() { v[Int(c)] = UInt8(i) }
+        for (i, c) in alphabet.enumerated() { v[Int(truncatingIfNeeded: c)] = UInt8(truncatingIfNeeded: i) }
         return v
     }()
 
@@ -19,10 +19,10 @@ public enum Base64 {
         var it = bytes.makeIterator()
         while let a = it.next() {
             let b = it.next(), c = it.next()
-            out.append(alphabet[Int(a >> 2)])
-            out.append(alphabet[Int((a & 0x03) << 4 | (b ?? 0) >> 4)])
-            out.append(b.map { alphabet[Int(($0 & 0x0F) << 2 | (c ?? 0) >> 6)] } ?? UInt8(ascii: "="))
-            out.append(c.map { alphabet[Int($0 & 0x3F)] } ?? UInt8(ascii: "="))
+            out.append(alphabet[Int(truncatingIfNeeded: a >> 2)])
+            out.append(alphabet[Int(truncatingIfNeeded: (a & 0x03) << 4 | (b ?? 0) >> 4)])
+            out.append(b.map { alphabet[Int(truncatingIfNeeded: ($0 & 0x0F) << 2 | (c ?? 0) >> 6)] } ?? UInt8(ascii: "="))
+            out.append(c.map { alphabet[Int(truncatingIfNeeded: $0 & 0x3F)] } ?? UInt8(ascii: "="))
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -59,7 +59,7 @@ public enum Base64 {
                     pad += 1
                     continue
                 }
-                let v = values[Int(c)]
+                let v = values[Int(truncatingIfNeeded: c)]
                 guard v != 0xFF, pad == 0 else {
                     return .failure(Problem(text: "is not base64: unexpected byte at offset \(i + k)"))
                 }

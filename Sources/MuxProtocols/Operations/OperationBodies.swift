@@ -6,7 +6,7 @@ import MuxConfig
 /// What the operation codecs share: the caller's body sent on with the provider's model, a
 /// JSON object answer read into a clear protocol error, and header edits for calls that are
 /// not JSON in and out (multipart uploads, binary answers, GETs).
-enum OperationSupport {
+enum OperationBodies {
     /// The request body as the caller wrote it (the router's `route` is already gone), with
     /// `model` set to the provider's model name when there is one.
     static func passthrough(_ request: OperationRequest, model: String?) -> JSONObject {
