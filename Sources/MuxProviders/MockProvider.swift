@@ -217,6 +217,13 @@ package final class MockAttempt: AttemptHandle {
                 finishSuccess(TextCompletion.object(id: "cmpl-mock", model: model, text: reply, finishReason: "stop", usage: usage))
             }
         default:
+            do {
+                if let result = try MockOperations.answer(request, model: model) { return finishSuccess(result) }
+            } catch let e as PMXError {
+                return finishFailure(e, retryAfterMs: nil)
+            } catch {
+                return finishFailure(PMXError(.invalidRequest, "\(error)", provider: provider.name), retryAfterMs: nil)
+            }
             let e = PMXError(.unsupported, "provider type \"mock\" has no \(request.operation.rawValue)", provider: provider.name)
             finishFailure(e, retryAfterMs: nil)
         }

@@ -15,6 +15,13 @@ extension Router {
         case .chatCompletions: return .object(try complete(ChatRequest.parse(value)))
         case .embeddings: return .object(try embed(EmbedRequest.parse(value)))
         case .modelsList: return try models()
+        case .tokensCount:
+            // No candidate with a counter: the router's estimate, nothing sent (TokenCountFallback).
+            try refuseOnIOThread("pmx_router_call")
+            let request = try OperationRequest.parse(operation, value)
+            do { return .object(try runToCompletion(.call(request, stream: false))) } catch let e as PMXError where e.status == .unsupported {
+                return .object(TokenCountFallback.estimate(request))
+            }
         default:
             try refuseOnIOThread("pmx_router_call")
             return .object(try runToCompletion(.call(try OperationRequest.parse(operation, value), stream: false)))

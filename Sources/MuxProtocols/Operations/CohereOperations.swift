@@ -6,6 +6,7 @@ import MuxConfig
 extension CohereCodec {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
+        case .rerank: CohereRerank()
         default: nil
         }
     }

@@ -6,6 +6,7 @@ import MuxConfig
 extension GeminiCodec {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
+        case .tokensCount: GeminiTokenCount()
         default: nil
         }
     }

@@ -9,6 +9,14 @@ extension OpenAIPreset {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
         case .completions: return completionsCodec(provider)
+        case .imagesGenerate: return has(provider, [.openai, .azure, .openaiCompatible]) ? OpenAIImages(preset: self) : nil
+        case .moderations: return has(provider, [.openai, .openaiCompatible]) ? OpenAIModerations(preset: self) : nil
+        case .audioTranscriptions: return has(provider, [.openai, .openaiCompatible, .groq]) ? OpenAITranscriptions(preset: self) : nil
+        case .audioSpeech: return has(provider, [.openai, .openaiCompatible, .groq]) ? OpenAISpeech(preset: self) : nil
+        case .rerank: return has(provider, [.openaiCompatible, .llamacpp]) ? OpenAIRerank(preset: self) : nil
+        case .tokensCount: return provider.type == .llamacpp ? LlamaCppTokenize() : nil
+        case .openrouterCredits: return provider.type == .openrouter ? OpenRouterAccount(.credits) : nil
+        case .openrouterGeneration: return provider.type == .openrouter ? OpenRouterAccount(.generation) : nil
         default: return nil
         }
     }
@@ -26,4 +34,10 @@ extension OpenAIPreset {
         default: OpenAICompletions(preset: self)
         }
     }
+
+    /// Whether the provider's vendor has the endpoint (checked against each vendor's API
+    /// reference): OpenAI has all of them; Azure images; Groq Whisper and PlayAI speech; rerank
+    /// on OpenAI-compatible servers (vLLM, Infinity, TEI) and llama-server; the others refuse,
+    /// so the request fails over.
+    private func has(_ provider: ProviderConfig, _ types: Set<ProviderType>) -> Bool { types.contains(provider.type) }
 }

@@ -28,7 +28,7 @@ public struct OperationRequest: Sendable {
         _ = try r.bool("stream")
         switch operation {
         case .completions: try TextCompletionFields.validate(&r)
-        default: break
+        default: try OperationFields.check(operation, r.object)
         }
         var route = RouteOptions()
         if var rr = try r.object("route") { route = try RouteOptions.parse(&rr) }

@@ -742,6 +742,16 @@ class Router:
         return self._with_events(on_event, lambda out, callback, err: _lib.pmx_router_call_stream(
             out, self._require(), name, document, callback, None, err))
 
+    def rerank(self, request: Optional[JSONDocument] = None, **fields: Any) -> Dict[str, Any]:
+        """``call("rerank", ...)``: ``query``, ``documents``, ``top_n``, ``return_documents``;
+        results best-first, cut to ``top_n``, whatever the provider did."""
+        return self.call("rerank", request, **fields)
+
+    def count_tokens(self, request: Optional[JSONDocument] = None, **fields: Any) -> Dict[str, Any]:
+        """``call("tokens.count", ...)``: ``{"input_tokens": N, "estimated": bool}`` for
+        ``messages`` (or ``input``); estimated (nothing sent) when no provider can count."""
+        return self.call("tokens.count", request, **fields)
+
     async def acall(self, operation: str, request: Optional[JSONDocument] = None, **fields: Any) -> Dict[str, Any]:
         """:meth:`call` without blocking the event loop (on a worker thread)."""
         return await self._athread(self.call, operation, _operation_request(request, fields))

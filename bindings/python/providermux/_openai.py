@@ -29,6 +29,7 @@ from typing import (TYPE_CHECKING, Any, Awaitable, Dict, Generator, Iterable, Li
 
 from ._errors import ERR_MODEL_NOT_FOUND, InvalidArgumentError, ProviderMuxError
 from ._openai_completions import AsyncCompletionStream, Completion, CompletionStream
+from . import _openai_operations as _ops
 from ._openai_stream import AsyncChatCompletionStream, ChatCompletionStream
 from ._openai_types import ChatCompletion, CreateEmbeddingResponse, Model, ModelPage
 
@@ -265,6 +266,21 @@ class OpenAI(_ClientBase):
         self.completions = _TextCompletions(self)
         self.embeddings = _Embeddings(self)
         self.models = _Models(self)
+        self.images = _ops.Images(self)
+        self.moderations = _ops.Moderations(self)
+        self.audio = _ops.Audio(self)
+
+    def rerank(self, *, query: str, documents: Iterable[Any], model: Optional[str] = None,
+               **params: Any) -> "_ops.RerankResponse":
+        """Documents best-first by relevance to ``query`` (``top_n``, ``return_documents``):
+        Cohere, OpenAI-compatible rerank servers, llama.cpp. Not an openai SDK call."""
+        return _ops.RerankResponse(self.router.call(
+            "rerank", _ops.rerank(self, model, query, list(documents), params)))
+
+    def count_tokens(self, *, model: Optional[str] = None, **params: Any) -> "_ops.TokenCount":
+        """The input tokens of ``messages`` (or ``input``): Anthropic, Gemini, llama.cpp count;
+        elsewhere the router's estimate (``estimated`` True, nothing sent)."""
+        return _ops.TokenCount(self.router.call("tokens.count", _ops.count_tokens(self, model, params)))
 
     def close(self) -> None:
         """Closes the router this client created (not one given as ``router=``)."""
@@ -380,6 +396,17 @@ class AsyncOpenAI(_ClientBase):
         self.completions = _AsyncTextCompletions(self)
         self.embeddings = _AsyncEmbeddings(self)
         self.models = _AsyncModels(self)
+        self.images = _ops.AsyncImages(self)
+        self.moderations = _ops.AsyncModerations(self)
+        self.audio = _ops.AsyncAudio(self)
+
+    async def rerank(self, *, query: str, documents: Iterable[Any], model: Optional[str] = None,
+                     **params: Any) -> "_ops.RerankResponse":
+        return _ops.RerankResponse(await self.router.acall(
+            "rerank", _ops.rerank(self, model, query, list(documents), params)))
+
+    async def count_tokens(self, *, model: Optional[str] = None, **params: Any) -> "_ops.TokenCount":
+        return _ops.TokenCount(await self.router.acall("tokens.count", _ops.count_tokens(self, model, params)))
 
     async def close(self) -> None:
         """Closes the router this client created (not one given as ``router=``)."""
