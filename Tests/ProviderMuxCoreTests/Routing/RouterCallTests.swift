@@ -56,8 +56,9 @@ struct RouterCallTests {
         #expect(first["provider"] == "a" && first["status_name"] == "PMX_ERR_UNSUPPORTED")
         #expect(first["message"]?.stringValue?.contains("has no completions.create") == true)
         do {
-            _ = try r.call(.moderations, JSONParser.parse(#"{"model":"x","input":"hi"}"#))
-            Issue.record("mock answered moderations")
+            // The mock answers moderations since ops16b; OpenRouter's account stays unsupported.
+            _ = try r.call(.openrouterCredits, JSONParser.parse(#"{"model":"x"}"#))
+            Issue.record("mock answered openrouter.credits")
         } catch let e as PMXError {
             #expect(e.status == .unsupported)
         }
