@@ -62,7 +62,7 @@ def test_images_azure_deployment(up):
 def test_images_fail_over_from_a_provider_without_them(up):
     an = provider(up, "an", "anthropic", root=True, models=["m"])
     oa = provider(up, "oa", "openai", models=["m"])
-    with router(an, oa, routing={"strategy": "ordered"}) as r:
+    with router(an, oa, routing={"strategy": "priority"}) as r:
         out = call(r, "images.generate", model="m", prompt="a cat")
     assert out["provider"] == "oa"
     first = out["attempts"][0]
@@ -171,7 +171,7 @@ def test_rerank_best_first_cut_to_top_n(up, ptype, root):
 def test_rerank_fails_over_from_anthropic(up):
     an = provider(up, "an", "anthropic", root=True, models=["bge"])
     lc = provider(up, "lc", "llamacpp", models=["bge"])
-    with router(an, lc, routing={"strategy": "ordered"}) as r:
+    with router(an, lc, routing={"strategy": "priority"}) as r:
         out = call(r, "rerank", model="bge", query="panda", documents=DOCS, top_n=1)
     # "the giant panda" and "a panda" tie at 1.0: the lower index first.
     assert out["provider"] == "lc" and out["results"] == [{"index": 1, "relevance_score": 1.0}]
