@@ -13,9 +13,8 @@ public struct OpenAIImages: OperationCodec {
     public init(preset: any OpenAIPreset) { self.preset = preset }
 
     public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        let body = OperationBodies.passthrough(request, model: model ?? "dall-e-2")
-        return ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/images/generations", model: model),
-                                headers: preset.headers(provider, streaming: false), body: JSONWriter.bytes(.object(body)))
+        try OperationBodies.post(preset, "/images/generations", OperationBodies.passthrough(request, model: model ?? "dall-e-2"),
+                                 model: model, provider: provider)
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {

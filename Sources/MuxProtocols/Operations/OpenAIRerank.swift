@@ -13,9 +13,7 @@ public struct OpenAIRerank: OperationCodec {
     public init(preset: any OpenAIPreset) { self.preset = preset }
 
     public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/rerank", model: model),
-                         headers: preset.headers(provider, streaming: false),
-                         body: JSONWriter.bytes(.object(OperationBodies.passthrough(request, model: model))))
+        try OperationBodies.post(preset, "/rerank", OperationBodies.passthrough(request, model: model), model: model, provider: provider)
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {

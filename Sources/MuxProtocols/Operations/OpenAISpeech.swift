@@ -15,10 +15,8 @@ public struct OpenAISpeech: OperationCodec {
                               "wav": "audio/wav", "pcm": "audio/pcm"]
 
     public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        let body = OperationBodies.passthrough(request, model: model)
-        let headers = OperationBodies.replacing(preset.headers(provider, streaming: false), "Accept", with: "application/octet-stream")
-        return ProviderHTTPCall(method: "POST", url: try preset.url(provider, "/audio/speech", model: model),
-                                headers: headers, body: JSONWriter.bytes(.object(body)))
+        try OperationBodies.post(preset, "/audio/speech", OperationBodies.passthrough(request, model: model), model: model,
+                                 provider: provider, accept: "application/octet-stream")
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {

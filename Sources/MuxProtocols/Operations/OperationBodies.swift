@@ -16,6 +16,16 @@ enum OperationBodies {
         return body
     }
 
+    /// A JSON POST of `body` to `path` on an OpenAI-shaped server, with the preset's URL and
+    /// headers (`accept` replaces the JSON `Accept` where the answer is not JSON).
+    static func post(_ preset: any OpenAIPreset, _ path: String, _ body: JSONObject, model: String?,
+                     provider: ProviderConfig, accept: String? = nil) throws -> ProviderHTTPCall {
+        var headers = preset.headers(provider, streaming: false)
+        if let accept { headers = replacing(headers, "Accept", with: accept) }
+        return ProviderHTTPCall(method: "POST", url: try preset.url(provider, path, model: model),
+                                headers: headers, body: JSONWriter.bytes(.object(body)))
+    }
+
     /// A 2xx answer that must be a JSON object (`what` names it in the error).
     static func object(_ body: [UInt8], provider: ProviderConfig, what: String) throws -> JSONObject {
         let json = try CodecSupport.parseBody(body, provider: provider, what: what)
