@@ -42,8 +42,13 @@ def sent(up, scope):
 def test_images_openai(up):
     with router(provider(up, "oa", "openai")) as r:
         out = call(r, "images.generate", model="oa/gpt-image-1", prompt="a red cat", n=2)
+        stats = r.stats()
     assert len(out["data"]) == 2 and base64.b64decode(out["data"][0]["b64_json"]).startswith(b"\x89PNG")
     assert out["provider"] == "oa" and [a["outcome"] for a in out["attempts"]] == ["ok"]
+    # gpt-image's input/output tokens, also under the names accounting reads
+    assert out["usage"]["input_tokens"] == out["usage"]["prompt_tokens"] == 3
+    assert out["usage"]["output_tokens"] == out["usage"]["completion_tokens"] == 544
+    assert stats["operations"] == {"images.generate": 1}
     (req,) = sent(up, "oa")
     assert req["path"] == "/oa/v1/images/generations" and req["json"]["model"] == "gpt-image-1"
     assert req["headers"]["authorization"] == "Bearer " + SECRET + "-oa"

@@ -18,13 +18,14 @@ public struct OpenAIImages: OperationCodec {
     }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
-        let o = try OperationBodies.object(body, provider: provider, what: "/images/generations response")
+        var o = try OperationBodies.object(body, provider: provider, what: "/images/generations response")
         guard let data = o["data"]?.arrayValue else {
             throw CodecSupport.protocolError(provider, "/images/generations response has no data array")
         }
         for (i, item) in data.enumerated() where item["b64_json"]?.stringValue == nil && item["url"]?.stringValue == nil {
             throw CodecSupport.protocolError(provider, "/images/generations response: data[\(i)] has neither b64_json nor url")
         }
+        OperationBodies.normalizeUsage(&o)
         return o
     }
 }

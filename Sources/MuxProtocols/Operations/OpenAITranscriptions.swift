@@ -50,10 +50,11 @@ public struct OpenAITranscriptions: OperationCodec {
             }
             return JSONObject([("text", .string(text))])
         }
-        let o = try OperationBodies.object(body, provider: provider, what: "/audio/transcriptions response")
+        var o = try OperationBodies.object(body, provider: provider, what: "/audio/transcriptions response")
         guard o["text"]?.stringValue != nil else {
             throw CodecSupport.protocolError(provider, "/audio/transcriptions response has no text")
         }
+        OperationBodies.normalizeUsage(&o)
         return o
     }
 }

@@ -26,6 +26,16 @@ enum OperationBodies {
                                 headers: headers, body: JSONWriter.bytes(.object(body)))
     }
 
+    /// Usage reported as `input_tokens` / `output_tokens` (gpt-image, gpt-4o-transcribe) gets
+    /// `prompt_tokens` / `completion_tokens` beside them, the names the router's accounting and
+    /// pricing read; the vendor's own keys stay (openai's types declare them).
+    static func normalizeUsage(_ o: inout JSONObject) {
+        guard var u = o["usage"]?.objectValue, u["prompt_tokens"] == nil, let input = u["input_tokens"]?.intValue else { return }
+        u["prompt_tokens"] = .int(input)
+        u["completion_tokens"] = .int(u["output_tokens"]?.intValue ?? 0)
+        o["usage"] = .object(u)
+    }
+
     /// A 2xx answer that must be a JSON object (`what` names it in the error).
     static func object(_ body: [UInt8], provider: ProviderConfig, what: String) throws -> JSONObject {
         let json = try CodecSupport.parseBody(body, provider: provider, what: what)
