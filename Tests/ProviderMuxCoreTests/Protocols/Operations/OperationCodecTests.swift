@@ -61,7 +61,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         let answer = #"{"created":1713833628,"data":[{"b64_json":"iVBORw0KGgo=","revised_prompt":"y"}],"usage":{"input_tokens":3,"output_tokens":272,"total_tokens":275}}"#
         let out = try OpenAIImages(preset: OpenAICodec()).decode(bytes(answer), head: okHead, request: r, model: nil, provider: provider("openai"))
         // The vendor's usage keys stay; prompt/completion_tokens are added for accounting.
-        #expect(out["data"] == (try JSONParser.parse(answer))["data"] && out["created"] == 1713833628)
+        #expect(try out["data"] == JSONParser.parse(answer)["data"] && out["created"] == 1713833628)
         #expect(out["usage"] == ["input_tokens": 3, "output_tokens": 272, "total_tokens": 275, "prompt_tokens": 3, "completion_tokens": 272])
         #expect(throws: PMXError.self) {
             _ = try OpenAIImages(preset: OpenAICodec()).decode(bytes(#"{"created":1,"data":[{}]}"#), head: okHead, request: r, model: nil, provider: provider("openai"))
