@@ -736,6 +736,15 @@ PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *
  *               pmx_string_free.
  * A provider whose type lacks the operation is refused with PMX_ERR_UNSUPPORTED (naming the
  * type and the operation) and the request fails over to the next candidate.
+ * Results beyond completions: "images.generate" {"created","data":[{"b64_json"|"url",
+ * "revised_prompt"}]}; "moderations.create" {"id","model","results":[...]};
+ * "audio.transcriptions.create" {"text",...} (bad base64 in file.data: PMX_ERR_INVALID_REQUEST
+ * naming file.data, nothing sent; the multipart upload is bounded by limits.max_request_bytes);
+ * "audio.speech.create" {"audio","content_type"}; "rerank" {"results":[{"index",
+ * "relevance_score","document"?}]} best-first and cut to top_n whatever the provider did;
+ * "tokens.count" {"input_tokens":N,"estimated":false}, or, when every candidate lacks a counter,
+ * PMX_OK with the router's estimate and "estimated":true (nothing sent); "openrouter.credits" /
+ * "openrouter.generation" ({"id"}) the data object of OpenRouter's answer.
  * Returns: PMX_OK, or the error that ended the request.
  * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, router, operation or request_json; an unknown
  *         operation, the message naming every known one), the input errors of
