@@ -8,13 +8,10 @@ import MuxConfig
 /// `{"id", "model", "results": [{"flagged", "categories", "category_scores",
 /// "category_applied_input_types"}]}`, passed on as it is. Mistral's `/v1/moderations` answers
 /// another shape (its own category names, no `flagged`): not mapped.
-public struct OpenAIModerations: OperationCodec {
-    let preset: any OpenAIPreset
+public struct OpenAIModerations: OpenAIPassthroughOperation {
+    public let preset: any OpenAIPreset
+    public let path = "/moderations"
     public init(preset: any OpenAIPreset) { self.preset = preset }
-
-    public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        try OperationBodies.post(preset, "/moderations", OperationBodies.passthrough(request, model: model), model: model, provider: provider)
-    }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
         let o = try OperationBodies.object(body, provider: provider, what: "/moderations response")

@@ -8,13 +8,10 @@ import MuxConfig
 /// ends in `/v1`) answer: `{"results": [{"index", "relevance_score", "document"?}], "usage"?}`.
 /// llama-server builds differ in order and in honouring `top_n`: `RerankResults` normalizes.
 /// A bare array of `{index, score}` (llama-server's answer to `texts`) is read too.
-public struct OpenAIRerank: OperationCodec {
-    let preset: any OpenAIPreset
+public struct OpenAIRerank: OpenAIPassthroughOperation {
+    public let preset: any OpenAIPreset
+    public let path = "/rerank"
     public init(preset: any OpenAIPreset) { self.preset = preset }
-
-    public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        try OperationBodies.post(preset, "/rerank", OperationBodies.passthrough(request, model: model), model: model, provider: provider)
-    }
 
     public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
         let input = try RerankInput.parse(request.body)

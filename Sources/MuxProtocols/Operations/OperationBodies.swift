@@ -3,6 +3,19 @@ import MuxBase
 import MuxTransport
 import MuxConfig
 
+/// An operation that POSTs the caller's JSON body (with the provider's model) to one path of an
+/// OpenAI-shaped server: the call is the same for all of them, only the path differs.
+public protocol OpenAIPassthroughOperation: OperationCodec {
+    var preset: any OpenAIPreset { get }
+    var path: String { get }
+}
+
+extension OpenAIPassthroughOperation {
+    public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
+        try OperationBodies.post(preset, path, OperationBodies.passthrough(request, model: model), model: model, provider: provider)
+    }
+}
+
 /// What the operation codecs share: the caller's body sent on with the provider's model, a
 /// JSON object answer read into a clear protocol error, and header edits for calls that are
 /// not JSON in and out (multipart uploads, binary answers, GETs).
