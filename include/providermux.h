@@ -300,7 +300,7 @@ PMX_API void pmx_set_log_callback(pmx_log_fn fn, int32_t min_level, void *userda
  * every response document, every stream and model-management event, every stats document
  * (JSON and Prometheus text), model list and health document. Each line is
  * "<kind> <UTC time> <payload>", kind one of start, log, error, response, event, stats,
- * models, health, manage; line breaks inside a payload are written as \n.
+ * models, health, manage, record (an observer record); line breaks inside a payload are written as \n.
  *
  * The variable is read once per process, when the first router is created, the log callback
  * is first installed or the first error is returned, whichever comes first. Missing
@@ -869,6 +869,74 @@ PMX_API pmx_status pmx_router_stats_ex(char **out, pmx_router *router, const cha
  * Any thread.
  */
 PMX_API pmx_status pmx_router_update_routing(pmx_router *router, const char *routing_json, pmx_error *err);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Per-request observer                                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/**
+ * Per-request observer callback: one structured record per request when it ends.
+ *
+ * record_json: one JSON object, UTF-8, NUL-terminated, `len` bytes; borrowed for the call only
+ *              (copy what you keep). API keys are masked as in every string the library
+ *              hands out. Every record has every key (null when unknown):
+ *   "request_id"      the request's id (see Request ids below)
+ *   "operation"       "chat.completions.create", "embeddings.create", or the operation of
+ *                     pmx_router_call / _call_stream ("completions.create", ...);
+ *                     "stream": true/false
+ *   "metadata"        the request's "metadata" object as sent (null without one)
+ *   "lane"            the routing lane, "model_requested" the request's "model"
+ *   "provider", "model"  who served it and the model it answered with (on failure: the
+ *                     last provider tried and the model asked of it)
+ *   "attempts"        every attempt as in a response's "attempts": provider, model, outcome
+ *                     ("ok", "error", "skipped"), code, status_name, http_status, message,
+ *                     latency_ms
+ *   "latency_ms", "ttft_ms" (streams that produced output; else null)
+ *   "usage"           the response's usage object (prompt_tokens, completion_tokens,
+ *                     total_tokens, cost_usd, ...), or a failed stream's partial usage
+ *   "cost_usd"        the router's price of the request (null when unpriced)
+ *   "cache_hit"       true when the answer came from the response cache (no attempt)
+ *   "status"          "ok" or "error"; "code" (0 or the PMX_ERR_* value), "status_name",
+ *                     "http_status"; "error_class" and "message" on failure (else null)
+ *   "started_at", "ended_at"  wall-clock Unix time in seconds (fractional)
+ */
+typedef void (*pmx_observer_fn)(const char *record_json, size_t len, void *userdata);
+
+/**
+ * Sets (or with fn = NULL clears) the router's per-request observer; it replaces the previous
+ * one. Request ids and the observer are the library's per-request hook (logging, tracing,
+ * metrics pipelines): see the README's "Observability".
+ *
+ * When: exactly once per request that started while an observer was set, after the request
+ * ended — success, failure after every attempt, a cancellation, a candidate list refused
+ * without any attempt (open circuits, rate limits), a response-cache hit — and just BEFORE its
+ * terminal event is delivered: when pmx_router_complete / _stream / _embed return, the
+ * observer's call for that request has returned; an async stream's terminal callback comes
+ * after it. A request refused by the starting call itself (invalid input, unknown lane, spent
+ * budget: the call returns the error and no event is ever delivered) gets no record. A record
+ * goes to the observer set when the request ends; none set then: no call.
+ * Thread: the router's I/O thread, one call at a time. Keep it short (it delays every request
+ * of the router). Blocking library calls made from it (pmx_router_complete, _stream, _embed,
+ * _models, _health, _model_manage, pmx_stream_next waiting) return PMX_ERR_WOULD_DEADLOCK;
+ * non-blocking ones (stats, stream_async, set_observer) work. It must not free its router.
+ * Replacing / clearing: after this returns, the previous fn is not called again and no call of
+ * it is still running, so its userdata may be freed — except when called on a library I/O
+ * thread (from inside any callback the library runs there), where it does not wait and a call
+ * of the old fn on another router's thread may still be finishing.
+ * Cost: with no observer set a request pays one atomic load for it.
+ *
+ * Request ids: every request has one, "<8 hex>-<hex counter>" (unique per process, a random
+ * prefix per process), or the caller's own: "metadata": {"request_id": "..."} (a string of
+ * 1..128 bytes) is used as it is. Responses (and `done` events), `error` events and the
+ * library's log lines about the request ("[req 3f9a61c2-1b] openai: attempt 1 failed ...;
+ * retrying in 250 ms") carry it.
+ *
+ * fn:       the callback, or NULL to clear.
+ * userdata: passed to fn untouched; must stay valid until fn is replaced/cleared (and, from an
+ *           I/O thread, until its running call returned) or the router is freed.
+ * Errors: PMX_ERR_INVALID_ARGUMENT (NULL router). Any thread.
+ */
+PMX_API pmx_status pmx_router_set_observer(pmx_router *router, pmx_observer_fn fn, void *userdata, pmx_error *err);
 
 /**
  * Manages models on a local server provider (type "ollama"; other types answer

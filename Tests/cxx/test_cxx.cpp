@@ -576,6 +576,24 @@ static void test_stats_and_providers()
     }
     CHECK(contains(router.complete(request("after update")), "mock: after update"));
 
+    // The per-request observer: one record per request, before complete() returns; a throwing
+    // observer does not disturb the call; cleared, no more records.
+    {
+        std::vector<std::string> records;
+        router.set_observer([&records](std::string_view record) { records.emplace_back(record); });
+        const std::string observed = router.complete(request("observed"));
+        CHECK_EQ(records.size(), static_cast<size_t>(1));
+        CHECK(!records.empty() && contains(records.back(), "\"status\":\"ok\""));
+        const auto id = pmx::json::string_member(observed, "request_id");
+        CHECK(id.has_value());
+        CHECK(id && !records.empty() && pmx::json::string_member(records.back(), "request_id") == id);
+        router.set_observer([](std::string_view) { throw std::runtime_error("observer failure"); });
+        CHECK(contains(router.complete(request("still fine")), "mock: still fine"));
+        router.set_observer(nullptr);
+        router.complete(request("unobserved"));
+        CHECK_EQ(records.size(), static_cast<size_t>(1));
+    }
+
     // Models, health, embeddings.
     CHECK(contains(router.models(), "\"object\":\"list\""));
     CHECK(contains(router.models(R"({"search":"no-such-model-anywhere"})"), "\"data\":[]"));

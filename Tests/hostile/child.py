@@ -18,7 +18,9 @@ VmRSS before the case and VmHWM after it (VmHWM is reset first where the kernel 
 
 Steps: router(config) provider_new(config) complete(request) stream(request)
 stream_pull(request) (typed events: every string in "strings") stream_async(request[, cancel_at, free_at, return_at, wait_s]) embed(request) models health
-stats stats_ex(options) update_routing(routing) add_provider(config) sleep(ms) free, and
+stats stats_ex(options) update_routing(routing) add_provider(config) sleep(ms) free,
+observe (sets a per-request observer collecting its records), records (the records so far, as
+the step's "events"), and
 py(fn, args) which runs a function of Tests/hostile/child_ops.py (re-entrancy and memory
 cases, which need code inside callbacks).
 """
@@ -79,6 +81,7 @@ class Case:
     def __init__(self) -> None:
         self.router = ctypes.c_void_p()
         self.keep: list = []  # CFUNCTYPE objects C may still call
+        self.records: list[str] = []  # observer records (pmx_router_set_observer)
 
     # --- steps ---
     def router_step(self, config: str) -> dict:
@@ -243,6 +246,16 @@ class Case:
             rc = L.pmx_router_update_routing(self.router, step["routing"].encode(),
                                              ctypes.byref(err))
             return err_record(op, rc, err)
+        if op == "observe":
+            def on_record(data, length, _ud):
+                self.records.append(ctypes.string_at(data, length).decode("utf-8", "replace"))
+            cb = L.OBSERVER_FN(on_record)
+            self.keep.append(cb)
+            err = L.PmxError()
+            rc = L.pmx_router_set_observer(self.router, cb, None, ctypes.byref(err))
+            return err_record(op, rc, err)
+        if op == "records":
+            return err_record(op, 0, L.PmxError(), None, list(self.records))
         if op == "sleep":
             time.sleep(step["ms"] / 1000)
             return {"op": op, "status": 0}

@@ -8,8 +8,9 @@ delta, tool-call arguments, a models list, an error body longer than the truncat
 the key right at the cut; a 5-byte key, which README "Behaviour choices" treats as a placeholder:
 masked in errors and log lines, left in successful documents). The case then asks for everything: the call's result
 or error, its events (JSON, and every string of the typed events), models, health, stats (JSON and Prometheus), log lines at TRACE, and the
-transcript file (PMX_TRANSCRIPT_DIR, a private directory per group). The key, byte for byte,
-must appear in none of them."""
+transcript file (PMX_TRANSCRIPT_DIR, a private directory per group), and the per-request
+observer's records (pmx_router_set_observer: one per request, with its attempts' messages). The
+key, byte for byte, must appear in none of them."""
 
 import glob
 import json
@@ -96,12 +97,13 @@ def build(cases_spec, chaos, transcript_dir):
                    "stream_options": {"include_usage": True}}
         built.append({"id": cid, "log": True, "steps": [
             {"op": "router", "config": json.dumps(config)},
+            {"op": "observe"},
             {"op": "complete", "request": json.dumps(request)},
             {"op": "stream", "request": json.dumps(request)},
             {"op": "stream_pull", "request": json.dumps(request)},
             {"op": "stream_async", "request": json.dumps(request), "wait_s": 15},
             {"op": "models"}, {"op": "health"}, {"op": "stats"},
-            {"op": "stats_ex", "options": '{"format":"prometheus"}'}]})
+            {"op": "stats_ex", "options": '{"format":"prometheus"}'}, {"op": "records"}]})
     return built
 
 
@@ -146,8 +148,10 @@ def test_echoed_key_never_reaches_the_host(echo_outcomes, c):
     n = ECHO_CASES.index(c)
     key = key_for(n, c[3])
     outcome = outcomes[echo_id(c)].ok()
-    # The typed events were read (their strings are among the texts checked below).
+    # The typed events were read (their strings are among the texts checked below), and the
+    # observer's records too: one per request (complete, stream, stream_pull, stream_async).
     assert any(s.get("op") == "stream_pull" and s.get("events") for s in outcome.steps)
+    assert [len(s["events"]) for s in outcome.steps if s.get("op") == "records"] == [4]
     kinds = None
     if c[3] and c[1] not in ("error",):
         # README "Behaviour choices": a key under 8 bytes is a placeholder (`x`, `ollama`),

@@ -29,3 +29,12 @@ pmx_status pmxgo_call_stream(char **out, pmx_router *router, const char *operati
     return pmx_router_call_stream(out, router, operation, request_json, pmxgo_manage_trampoline,
                                   (void *)handle, err);
 }
+
+/* Runs on the router's I/O thread (the library's contract). */
+static void pmxgo_observer_trampoline(const char *record_json, size_t len, void *userdata) {
+    pmxgoObserve((uintptr_t)userdata, (char *)record_json, len);
+}
+
+pmx_status pmxgo_set_observer(pmx_router *router, uintptr_t handle, pmx_error *err) {
+    return pmx_router_set_observer(router, handle ? pmxgo_observer_trampoline : NULL, (void *)handle, err);
+}

@@ -121,6 +121,9 @@ type Router struct {
 	ptr     *C.pmx_router
 	streams map[*streamCore]struct{} // streams whose handle is not yet freed
 	smu     sync.Mutex
+	// observer is the handle of the SetObserver function in force (0: none); omu guards it.
+	observer uintptr
+	omu      sync.Mutex
 }
 
 // NewRouter creates a router from a router config JSON document.
@@ -163,6 +166,10 @@ func (r *Router) Close() error {
 	}
 	C.pmx_router_free(r.ptr)
 	r.ptr = nil
+	r.omu.Lock()
+	forgetObserver(r.observer) // the library calls it no more
+	r.observer = 0
+	r.omu.Unlock()
 	return nil
 }
 

@@ -21,6 +21,9 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
     /// A circuit-open refusal: milliseconds until that circuit half-opens (0: already half-open,
     /// its probe in flight). The request's final PMX_ERR_CIRCUIT_OPEN names the soonest.
     public var circuitHalfOpensInMs: Int? = nil
+    /// The id of the routed request this error ended (RequestID.swift); nil for errors that
+    /// end no request (input errors, a refusal before the request started).
+    public var requestID: String? = nil
 
     public init(_ status: Status, _ message: String, httpStatus: Int = 0, provider: String = "", retryable: Bool? = nil) {
         self.retryable = retryable
@@ -43,6 +46,7 @@ public struct PMXError: Error, Sendable, CustomStringConvertible {
         o["message"] = .string(Secrets.mask(message))
         AttemptRecord.write(attempts, omitted: attemptsOmitted, into: &o)
         if let partialUsage { o["usage"] = partialUsage.json() }
+        if let requestID { o["request_id"] = .string(requestID) }
         return .object(o)
     }
 

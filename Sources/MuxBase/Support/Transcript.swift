@@ -38,6 +38,8 @@ public enum Transcript {
         case health
         /// A model-management result.
         case manage
+        /// A per-request observer record (pmx_router_set_observer).
+        case record
     }
 
     private static let unknown: UInt8 = 0, off: UInt8 = 1, on: UInt8 = 2

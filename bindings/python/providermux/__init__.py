@@ -46,6 +46,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar, Union
 from . import _lib
 from . import _errors
 from . import _pull
+from . import _observe
+from ._observe import logging_observer, otel_available, otel_observer
 from ._events import EVENT_DONE, EVENT_ERROR
 # Status codes and exception classes: _errors.__all__ (written from abi/abi.json).
 from ._errors import *  # noqa: F401,F403
@@ -61,6 +63,7 @@ __all__ = [
     "Event", "StartEvent", "DeltaEvent", "RetryEvent", "FallbackEvent", "UsageEvent",
     "DoneEvent", "ErrorEvent", "StreamEvent", "Response", "JSONDocument",
     "LOG_TRACE", "LOG_DEBUG", "LOG_INFO", "LOG_WARN", "LOG_ERROR",
+    "logging_observer", "otel_observer", "otel_available",
 ]
 __all__ += _errors.__all__  # (this spelling lets mypy see the re-exports)
 
@@ -576,8 +579,11 @@ class Router:
     other threads have returned; streams still running are cancelled.
     """
 
-    def __init__(self, config: JSONDocument) -> None:
+    def __init__(self, config: JSONDocument,
+                 observer: "Union[_observe.Observer, List[_observe.Observer], None]" = None) -> None:
+        """`observer`: see :meth:`set_observer` (a callable or a list of them)."""
         self._handle: Any = None
+        self._observer_c: Any = None
         self._close_lock = threading.Lock()
         # Blocking calls the async wrappers (aembed, amodels, ...) run on worker threads: close()
         # waits for them, as pmx_router_free must not run under a blocking call.
@@ -593,6 +599,36 @@ class Router:
             raise ProviderMuxError._from_struct(rc, err)
         self._handle = handle
         _routers.add(self)
+        if observer is not None:
+            self.set_observer(observer)
+
+    def set_observer(self, observer: "Union[_observe.Observer, List[_observe.Observer], None]") -> None:
+        """Sets the per-request observer: ``observer(record: dict)`` is called once per request
+        when it ends (success, failure, cancellation, cache hit), before the call that ran it
+        returns, on the router's I/O thread. A list of callables calls each in order. ``None``
+        clears it. The record's keys: include/providermux.h (pmx_observer_fn); bridges:
+        :func:`logging_observer`, :func:`otel_observer`. An exception it raises is logged
+        (logger ``providermux``) and never propagates; blocking router calls made from it raise
+        :class:`WouldDeadlockError`. Requests started before an observer was set are not recorded.
+        """
+        fn = _observe.combine(observer)
+
+        def enter() -> None:
+            _callback_state.depth = getattr(_callback_state, "depth", 0) + 1
+
+        def leave() -> None:
+            _callback_state.depth -= 1
+
+        c_fn = _observe.make_trampoline(fn, enter, leave) if fn is not None else _lib.OBSERVER_FN()
+        err = PmxError()
+        rc = _lib.pmx_router_set_observer(self._require(), c_fn, None, byref(err))
+        if rc != OK:
+            raise ProviderMuxError._from_struct(rc, err)
+        # The previous callback is not called after the C call returned (or, when this runs on an
+        # I/O thread, may be finishing its call): retire it rather than drop it under that call.
+        if self._observer_c is not None:
+            _retired_callbacks.append(self._observer_c)
+        self._observer_c = c_fn if fn is not None else None
 
     def _require(self) -> Any:
         handle = self._handle

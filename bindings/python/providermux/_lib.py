@@ -76,6 +76,8 @@ class PmxError(Structure):
 EVENT_FN = CFUNCTYPE(c_int32, POINTER(c_char), c_size_t, c_void_p)
 # typedef void (*pmx_log_fn)(int32_t level, const char *message, size_t len, void *userdata);
 LOG_FN = CFUNCTYPE(None, c_int32, POINTER(c_char), c_size_t, c_void_p)
+# typedef void (*pmx_observer_fn)(const char *record_json, size_t len, void *userdata);
+OBSERVER_FN = CFUNCTYPE(None, POINTER(c_char), c_size_t, c_void_p)
 
 _err_p = POINTER(PmxError)
 _out_str = POINTER(c_void_p)   # char **out
@@ -147,6 +149,8 @@ pmx_router_model_manage = _declare("pmx_router_model_manage", c_int32,
 pmx_router_stats_ex = _declare("pmx_router_stats_ex", c_int32, [_out_str, c_void_p, c_char_p, _err_p])
 # pmx_status pmx_router_update_routing(pmx_router *router, const char *routing_json, pmx_error *err);
 pmx_router_update_routing = _declare("pmx_router_update_routing", c_int32, [c_void_p, c_char_p, _err_p])
+# pmx_status pmx_router_set_observer(pmx_router *router, pmx_observer_fn fn, void *userdata, pmx_error *err);
+pmx_router_set_observer = _declare("pmx_router_set_observer", c_int32, [c_void_p, OBSERVER_FN, c_void_p, _err_p])
 # void pmx_stream_cancel(pmx_stream *stream);
 pmx_stream_cancel = _declare("pmx_stream_cancel", None, [c_void_p])
 # void pmx_stream_free(pmx_stream *stream);

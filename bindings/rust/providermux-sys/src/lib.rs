@@ -244,6 +244,11 @@ pub type pmx_log_fn = Option<
     unsafe extern "C" fn(level: i32, message: *const c_char, len: usize, userdata: *mut c_void),
 >;
 
+/// `typedef void (*pmx_observer_fn)(const char *record_json, size_t len, void *userdata);`
+pub type pmx_observer_fn = Option<
+    unsafe extern "C" fn(record_json: *const c_char, len: usize, userdata: *mut c_void),
+>;
+
 /// `typedef int32_t (*pmx_event_fn)(const char *event_json, size_t len, void *userdata);`
 pub type pmx_event_fn = Option<
     unsafe extern "C" fn(event_json: *const c_char, len: usize, userdata: *mut c_void) -> i32,
@@ -375,6 +380,12 @@ extern "C" {
     pub fn pmx_router_update_routing(
         router: *mut pmx_router,
         routing_json: *const c_char,
+        err: *mut pmx_error,
+    ) -> pmx_status;
+    pub fn pmx_router_set_observer(
+        router: *mut pmx_router,
+        f: pmx_observer_fn,
+        userdata: *mut c_void,
         err: *mut pmx_error,
     ) -> pmx_status;
     pub fn pmx_router_model_manage(
