@@ -100,14 +100,24 @@ struct RequestObserverTests {
 
 @Suite("Request ids")
 struct RequestIDTests {
+    private func metadata(_ json: String) throws -> JSONValue { try JSONParser.parse(json) }
+
     @Test("generated ids are unique and short; a caller's metadata.request_id is used as given")
-    func ids() {
+    func ids() throws {
         let a = RequestID.next(), b = RequestID.next()
         #expect(a != b)
         #expect(a.utf8.count <= 20)
-        #expect(RequestID.forRequest(metadata: .object(["request_id": "abc"])) == "abc")
+        #expect(try RequestID.forRequest(metadata: metadata(#"{"request_id":"abc"}"#)) == "abc")
         let long = String(repeating: "x", count: RequestID.maxCallerLength + 1)
-        #expect(RequestID.forRequest(metadata: .object(["request_id": .string(long)])) != long)
-        #expect(RequestID.forRequest(metadata: .object(["request_id": .int(3)])) != "3")
+        #expect(try RequestID.forRequest(metadata: metadata(#"{"request_id":"\#(long)"}"#)) != long)
+        #expect(try RequestID.forRequest(metadata: metadata(#"{"request_id":3}"#)) != "3")
+        #expect(try RequestID.forRequest(metadata: metadata(#"{"request_id":""}"#)) != "")
+    }
+
+    @Test("the format: 8 hex digits of the prefix, a dash, the counter in hex")
+    func format() {
+        #expect(RequestID.format(prefix: 0x3f9a_61c2, counter: 0x1b) == "3f9a61c2-1b")
+        #expect(RequestID.format(prefix: 0xa, counter: 0) == "0000000a-0")
+        #expect(RequestID.format(prefix: .max, counter: .max) == "ffffffff-ffffffffffffffff")
     }
 }
