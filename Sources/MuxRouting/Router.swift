@@ -318,9 +318,9 @@ public final class Router: @unchecked Sendable {
             maxTotalAttempts: route.maxTotalAttempts ?? maxTotalAttempts,
             maxTotalAttemptsField: route.maxTotalAttempts != nil ? "route.max_total_attempts" : "limits.max_total_attempts",
             context: context, label: plan.label,
-            sink: { [counters, shared, cacheSettings, observers, weak self] event in
+            sink: { [counters, shared, cacheSettings, observers, typeOf = recorder == nil ? nil : providerTypeLookup()] event in
                 // The record goes out before the terminal event: a blocking call returns after it.
-                if let recorder, event.isTerminal { observers.deliver { recorder.record(event, typeOf: { self?.providerType($0) }) } }
+                if let recorder, let typeOf, event.isTerminal { observers.deliver { recorder.record(event, typeOf: typeOf) } }
                 if case .done(let response) = event {
                     counters.withLock { $0.successes += 1 }
                     if let cacheKey {
@@ -357,6 +357,12 @@ public final class Router: @unchecked Sendable {
         providersLock.withLock { providers.first { $0.name == name }?.config.type.rawValue }
     }
 
+    /// `providerType` without keeping the router alive (a request's sink must not: the router
+    /// holds its live requests). Made only for an observed request.
+    private func providerTypeLookup() -> (String) -> String? {
+        { [weak self] name in self?.providerType(name) }
+    }
+
     /// The openai SDK's resource path of `operation` (the observer record's `operation`).
     package static func operationName(_ operation: AttemptOperation) -> String {
         switch operation {
@@ -388,19 +394,19 @@ public final class Router: @unchecked Sendable {
         response["latency_ms"] = 0
         response["request_id"] = .string(requestID)
         Log.debug("[req \(requestID)] cache hit: \(response["provider"]?.stringValue ?? "?")")
-        loop.execute { [counters, observers, weak self] in
+        loop.execute { [counters, observers, typeOf = recorder == nil ? nil : providerTypeLookup()] in
             for e in CacheReplay.events(for: response) + [.done(response)] {
                 if handle.isCancelled {
                     counters.withLock { $0.failures += 1 }
                     var cancelled = PMXError(.cancelled, "request cancelled")
                     cancelled.requestID = requestID
-                    if let recorder { observers.deliver { recorder.record(.error(cancelled), cacheHit: true, typeOf: { self?.providerType($0) }) } }
+                    if let recorder, let typeOf { observers.deliver { recorder.record(.error(cancelled), cacheHit: true, typeOf: typeOf) } }
                     sink(.error(cancelled))
                     return
                 }
                 if case .done = e {
                     counters.withLock { $0.successes += 1 }
-                    if let recorder { observers.deliver { recorder.record(e, cacheHit: true, typeOf: { self?.providerType($0) }) } }
+                    if let recorder, let typeOf { observers.deliver { recorder.record(e, cacheHit: true, typeOf: typeOf) } }
                 }
                 sink(e)
             }
