@@ -30,10 +30,11 @@ def comparable(events):
         r = e.get("response")
         if isinstance(r, dict):
             r = dict(r)
-            for k in ("id", "created", "latency_ms", "ttft_ms", "attempts", "usage"):
+            for k in ("id", "created", "latency_ms", "ttft_ms", "attempts", "usage", "request_id"):
                 r.pop(k, None)
             e["response"] = r
         e.pop("attempts", None)
+        e.pop("request_id", None)  # an error event's: one per request
         if e.get("type") == "usage":
             e["usage"].pop("tokens_per_second", None)
         out.append(e)
