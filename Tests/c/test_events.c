@@ -301,8 +301,10 @@ static json_t *comparable(const char *text)
         json_object_del(r, "ttft_ms");
         json_object_del(r, "attempts");
         json_object_del(r, "usage"); /* tokens_per_second is measured */
+        json_object_del(r, "request_id"); /* one per request */
     }
     json_object_del(j, "attempts");
+    json_object_del(j, "request_id");
     return j;
 }
 
