@@ -149,8 +149,9 @@ class AnthropicProtocol(fu.Protocol):
             return self.error(400, "anthropic-version: header is required")
         return None
 
-    # --- endpoints ---
-    def messages(self, req: fu.Request):
+    def admitted_body(self, req: fu.Request, allowed: set[str]) -> dict | fu.JsonResponse:
+        """The request's JSON object after the checks Anthropic makes on every endpoint (headers,
+        JSON, no extra fields); the refusal instead when a header is missing."""
         refused = self.check_headers(req)
         if refused is not None:
             return refused
@@ -159,9 +160,16 @@ class AnthropicProtocol(fu.Protocol):
         body = req.json
         if not isinstance(body, dict):
             raise fu.BadRequest("The request body must be a JSON object.")
-        extra = sorted(set(body) - MESSAGE_KEYS)
+        extra = sorted(set(body) - allowed)
         if extra:
             raise fu.BadRequest(f"{extra[0]}: Extra inputs are not permitted")
+        return body
+
+    # --- endpoints ---
+    def messages(self, req: fu.Request):
+        body = self.admitted_body(req, MESSAGE_KEYS)
+        if not isinstance(body, dict):
+            return body
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise fu.BadRequest("model: Field required")

@@ -43,17 +43,9 @@ class AnthropicTokenCount(BASE.AnthropicProtocol):
         return False
 
     def count_tokens(self, req: fu.Request):
-        refused = self.check_headers(req)
-        if refused is not None:
-            return refused
-        if req.json_error is not None:
-            raise fu.BadRequest(f"There was an issue with your request: {req.json_error}")
-        body = req.json
+        body = self.admitted_body(req, COUNT_KEYS)
         if not isinstance(body, dict):
-            raise fu.BadRequest("The request body must be a JSON object.")
-        extra = sorted(set(body) - COUNT_KEYS)
-        if extra:
-            raise fu.BadRequest(f"{extra[0]}: Extra inputs are not permitted")
+            return body
         if not isinstance(body.get("model"), str) or not body["model"]:
             raise fu.BadRequest("model: Field required")
         messages = body.get("messages")
