@@ -57,8 +57,9 @@ func TestCallCompletions(t *testing.T) {
 	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), `"completions.create"`) {
 		t.Fatalf("unknown operation: %v", err)
 	}
-	_, err = r.Call(context.Background(), OpModerations, `{"input":"x"}`)
+	// The mock answers every operation but OpenRouter's own.
+	_, err = r.Call(context.Background(), OpOpenRouterCredits, `{}`)
 	if !errors.Is(err, ErrUnsupported) {
-		t.Fatalf("moderations on the mock: %v", err)
+		t.Fatalf("openrouter.credits on the mock: %v", err)
 	}
 }
