@@ -114,24 +114,28 @@ def cell(s: dict | None, digits: int = 2) -> str:
     return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
 
 
+# The columns of each table: (heading, figure, digits).
+SEQUENTIAL_COLUMNS = (("median", "median_ms", 2), ("p99", "p99_ms", 2), ("added median", "added_median_ms", 2),
+                      ("added p99", "added_p99_ms", 2), ("proxy CPU per request", "cpu_ms_per_request", 2))
+STREAM_COLUMNS = (("streams/s", "streams_per_s", 1), ("deltas/s", "chunks_per_s", 0),
+                  ("TTFT median ms", "ttft_median_ms", 2), ("TTFT p99 ms", "ttft_p99_ms", 2),
+                  ("proxy CPU ms per stream", "cpu_ms_per_stream", 2))
+
+
+def table(section: dict, columns) -> list[str]:
+    lines = ["| target | " + " | ".join(c[0] for c in columns) + " |", "|---|" + "---:|" * len(columns)]
+    for t in TARGETS:
+        lines.append(f"| {t} | " + " | ".join(cell(section[t].get(key), d) for _, key, d in columns) + " |")
+    return lines
+
+
 def tables(summary: dict, memory: dict, args) -> str:
-    seq, st = summary["sequential"], summary["streams"]
     lines = [f"Sequential non-streamed chat requests ({args.requests} per target after {args.warmup} warm-up, "
-             f"interleaved; ms; median over {args.repeats} repeats, range in brackets):", "",
-             "| target | median | p99 | added median | added p99 | proxy CPU per request |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for t in TARGETS:
-        f = seq[t]
-        lines.append(f"| {t} | {cell(f['median_ms'])} | {cell(f['p99_ms'])} | {cell(f.get('added_median_ms'))} | "
-                     f"{cell(f.get('added_p99_ms'))} | {cell(f.get('cpu_ms_per_request'))} |")
+             f"interleaved; ms; median over {args.repeats} repeats, range in brackets):", ""]
+    lines += table(summary["sequential"], SEQUENTIAL_COLUMNS)
     lines += ["", f"{args.streams} concurrent streams ({args.stream_words + 1} content deltas each; "
-              f"{args.rounds} rounds per target per repeat; median over {args.repeats} repeats):", "",
-              "| target | streams/s | deltas/s | TTFT median ms | TTFT p99 ms | proxy CPU ms per stream |",
-              "|---|---:|---:|---:|---:|---:|"]
-    for t in TARGETS:
-        f = st[t]
-        lines.append(f"| {t} | {cell(f['streams_per_s'], 1)} | {cell(f['chunks_per_s'], 0)} | "
-                     f"{cell(f['ttft_median_ms'])} | {cell(f['ttft_p99_ms'])} | {cell(f.get('cpu_ms_per_stream'))} |")
+              f"{args.rounds} rounds per target per repeat; median over {args.repeats} repeats):", ""]
+    lines += table(summary["streams"], STREAM_COLUMNS)
     lines += ["", "Memory after the run (KiB; process tree):", "", "| server | RSS | peak (VmHWM) |", "|---|---:|---:|"]
     for k, m in memory.items():
         lines.append(f"| {k} | {m['rss_kib']:,} | {m['hwm_kib']:,} |")
@@ -175,7 +179,7 @@ async def main_async(args) -> dict:
         return {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "load_before": load_before,
                 "load_after": load_average(), "machine": platform.uname()._asdict(), "cores": os.cpu_count(),
                 "versions": versions(args.gateway), "litellm_startup_s": round(lt.startup_s, 1),
-                "parameters": {k: v for k, v in vars(args).items() if k not in ("gateway", "litellm", "json")},
+                "parameters": {k: v for k, v in vars(args).items() if k not in ("gateway", "litellm", "json", "report")},
                 "summary": summarize(repeats), "memory_kib": memory, "repeats": repeats}
     finally:
         for s in (lt, gw):
@@ -184,10 +188,20 @@ async def main_async(args) -> dict:
         up.stop()
 
 
+def report(result: dict) -> str:
+    v, args = result["versions"], argparse.Namespace(**result["parameters"])
+    return "\n".join([
+        f"# {result['date']}; load average before / after: {result['load_before']} / {result['load_after']}",
+        f"# litellm {v['litellm']} (ready after {result['litellm_startup_s']} s), httpx {v['httpx']}, python "
+        f"{v['python']}; pmx-gateway {v['pmx_gateway']} (built {v['pmx_gateway_mtime']}); checkout {v['checkout']}",
+        tables(result["summary"], result["memory_kib"], args), "",
+        f"upstream CPU ms per request (all targets): {cell(result['summary']['upstream_cpu_ms_per_request'], 3)}"])
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--gateway", required=True, help="the pmx-gateway executable")
-    p.add_argument("--litellm", required=True, help="the litellm executable (of its venv)")
+    p.add_argument("--gateway", help="the pmx-gateway executable")
+    p.add_argument("--litellm", help="the litellm executable (of its venv)")
     p.add_argument("--requests", type=int, default=300, help="sequential requests per target and repeat")
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--words", type=int, default=16, help="prompt words of a sequential request")
@@ -195,17 +209,19 @@ def main() -> int:
     p.add_argument("--stream-words", type=int, default=64, help="prompt words of a stream = its deltas - 1")
     p.add_argument("--rounds", type=int, default=2, help="rounds of concurrent streams per target and repeat")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--json", required=True)
+    p.add_argument("--json", help="where to write every figure")
+    p.add_argument("--report", metavar="JSON", help="print the tables of an earlier run's JSON instead of measuring")
     args = p.parse_args()
-    result = asyncio.run(main_async(args))
-    with open(args.json, "w") as f:
-        json.dump(result, f, indent=1)
-    v = result["versions"]
-    print(f"# {result['date']}; load average before / after: {result['load_before']} / {result['load_after']}")
-    print(f"# litellm {v['litellm']} (ready after {result['litellm_startup_s']} s), httpx {v['httpx']}, "
-          f"python {v['python']}; pmx-gateway {v['pmx_gateway']} (built {v['pmx_gateway_mtime']}); checkout {v['checkout']}")
-    print(tables(result["summary"], result["memory_kib"], args))
-    print(f"\nupstream CPU ms per request (all targets): {cell(result['summary']['upstream_cpu_ms_per_request'], 3)}")
+    if not args.report and not (args.gateway and args.litellm and args.json):
+        p.error("--gateway, --litellm and --json are needed to measure")
+    if args.report:
+        with open(args.report) as f:
+            result = json.load(f)
+    else:
+        result = asyncio.run(main_async(args))
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    print(report(result))
     return 0
 
 
