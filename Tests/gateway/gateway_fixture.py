@@ -59,13 +59,15 @@ def router_config(up: FakeUpstream, **extra) -> dict:
 
 
 class Gateway:
-    def __init__(self, config: dict, env: dict[str, str] | None = None, drain_seconds: int = 30) -> None:
+    def __init__(self, config: dict, env: dict[str, str] | None = None, drain_seconds: int = 30,
+                 args: list[str] | None = None) -> None:
         self.dir = tempfile.TemporaryDirectory(prefix="pmx-gateway-test-")
         self.config_path = os.path.join(self.dir.name, "router.json")
         with open(self.config_path, "w") as f:
             json.dump(config, f)
         self.env = dict(os.environ, **(env or {}))
         self.drain_seconds = drain_seconds
+        self.args = list(args or [])
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.stderr_path = os.path.join(self.dir.name, "stderr.log")
@@ -78,7 +80,7 @@ class Gateway:
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [gateway_binary(), "--config", self.config_path, "--listen", "127.0.0.1:0",
-             "--drain-seconds", str(self.drain_seconds)],
+             "--drain-seconds", str(self.drain_seconds), *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr, env=self.env)
         self.port = self._read_port()
         return self

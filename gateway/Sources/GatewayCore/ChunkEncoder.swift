@@ -7,16 +7,12 @@ import MuxRouting
 /// started is one `data: {"error":{…}}` event instead of `[DONE]` (what the openai SDKs raise).
 /// Runs on the router's loop thread, one event at a time, so it needs no lock.
 package final class ChunkEncoder {
-    private let id: String
-    private let created: Int64
-    private var model: String
+    private var header: ChunkHeader
     private let includeUsage: Bool
     private var roleSent = false
 
     package init(id: String, created: Int64, model: String, includeUsage: Bool) {
-        self.id = id
-        self.created = created
-        self.model = model
+        header = ChunkHeader(id: id, object: "chat.completion.chunk", created: created, model: model)
         self.includeUsage = includeUsage
     }
 
@@ -26,7 +22,7 @@ package final class ChunkEncoder {
         var out: [UInt8] = []
         switch event {
         case .start(_, let m, _):
-            if !m.isEmpty { model = m }
+            header.started(model: m)
         case .delta(let content, let toolCalls):
             var delta = JSONObject()
             if !roleSent { delta["role"] = "assistant"; roleSent = true }
@@ -50,41 +46,22 @@ package final class ChunkEncoder {
             let choice = response["choices"]?.arrayValue?.first
             if !roleSent { append(chunk(delta: JSONObject([("role", "assistant"), ("content", "")]), finishReason: .null), to: &out); roleSent = true }
             append(chunk(delta: JSONObject(), finishReason: choice?["finish_reason"] ?? "stop"), to: &out)
-            if includeUsage, let usage = response["usage"] {
-                var o = header()
-                o["choices"] = []
-                o["usage"] = usage
-                append(.object(o), to: &out)
-            }
-            out.append(contentsOf: Array("data: [DONE]\n\n".utf8))
+            header.usageChunk(response, requested: includeUsage, into: &out)
+            SSEFrames.done(into: &out)
         case .error(let e):
             append(OpenAIError(e).json, to: &out)
         case .retry, .fallback, .usage:
             break
         }
-        Secrets.mask(&out)
-        if !out.isEmpty { Transcript.record(.event, out) }
+        SSEFrames.seal(&out)
         return out
     }
 
-    private func header() -> JSONObject {
-        var o = JSONObject()
-        o["id"] = .string(id)
-        o["object"] = "chat.completion.chunk"
-        o["created"] = .int(created)
-        o["model"] = .string(model)
-        return o
-    }
-
     private func chunk(delta: JSONObject, finishReason: JSONValue, index: Int = 0) -> JSONValue {
-        var o = header()
+        var o = header.fields()
         o["choices"] = [["index": .int(Int64(index)), "delta": .object(delta), "finish_reason": finishReason]]
         return .object(o)
     }
 
-    private func append(_ value: JSONValue, to out: inout [UInt8]) {
-        out.append(contentsOf: Array("data: ".utf8))
-        JSONWriter.write(value, into: &out)
-        out.append(contentsOf: [0x0A, 0x0A])
-    }
+    private func append(_ value: JSONValue, to out: inout [UInt8]) { SSEFrames.data(value, into: &out) }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import MuxBase
 
-/// pmx-gateway's command line: `--config FILE --listen HOST:PORT [--drain-seconds N]`.
+/// pmx-gateway's command line: `--config FILE --listen HOST:PORT [--drain-seconds N] [--max-queued-bytes N]`.
 package struct GatewayOptions: Sendable, Equatable {
     package var configPath: String
     package var host = "127.0.0.1"
@@ -9,20 +9,26 @@ package struct GatewayOptions: Sendable, Equatable {
     package var port = 4000
     /// How long SIGTERM waits for open requests and streams before it stops them.
     package var drainSeconds = 30
+    /// The most SSE bytes one stream may have waiting for a client that reads slower than its
+    /// upstream sends; above it the stream's request is cancelled (StreamQueueBudget). 1 MiB:
+    /// the library's own bound on a blocking stream's event queue (docs/HARDENING.md).
+    package var maxQueuedBytes = 1 << 20
 
     package static let usage = """
-        usage: pmx-gateway --config router.json [--listen 127.0.0.1:4000] [--drain-seconds 30]
+        usage: pmx-gateway --config router.json [--listen 127.0.0.1:4000] [--drain-seconds 30] [--max-queued-bytes 1048576]
           --config FILE        router config (JSON; its "gateway": {"keys": [...]} turns on bearer auth)
           --listen HOST:PORT   address to serve on (default 127.0.0.1:4000; port 0 = any free port).
                                Loopback unless told otherwise: 0.0.0.0 must be written out.
           --drain-seconds N    on SIGTERM/SIGINT, wait up to N s (0…3600) for open requests (default 30)
+          --max-queued-bytes N per stream, the most bytes (4096…1073741824) waiting for a client that reads
+                               slower than the upstream sends; beyond it the request is cancelled (default 1 MiB)
         """
 
     package init(configPath: String) { self.configPath = configPath }
 
     /// Errors say which argument was wrong and why.
     package static func parse(_ args: [String]) throws -> GatewayOptions {
-        var config: String?, listen: String?, drain: String?
+        var config: String?, listen: String?, drain: String?, queued: String?
         var i = 0
         func value(_ name: String) throws -> String {
             i += 1
@@ -34,6 +40,7 @@ package struct GatewayOptions: Sendable, Equatable {
             case "--config": config = try value("--config")
             case "--listen": listen = try value("--listen")
             case "--drain-seconds": drain = try value("--drain-seconds")
+            case "--max-queued-bytes": queued = try value("--max-queued-bytes")
             default: throw PMXError(.invalidArgument, "unknown argument \"\(Secrets.shorten(args[i], maxBytes: 100))\"")
             }
             i += 1
@@ -46,6 +53,12 @@ package struct GatewayOptions: Sendable, Equatable {
                 throw PMXError(.invalidArgument, "--drain-seconds: expected a whole number of seconds 0…3600, got \"\(Secrets.shorten(drain, maxBytes: 40))\"")
             }
             o.drainSeconds = n
+        }
+        if let queued {
+            guard let n = Int(queued), (4096...(1 << 30)).contains(n) else {
+                throw PMXError(.invalidArgument, "--max-queued-bytes: expected a whole number of bytes 4096…1073741824, got \"\(Secrets.shorten(queued, maxBytes: 40))\"")
+            }
+            o.maxQueuedBytes = n
         }
         return o
     }

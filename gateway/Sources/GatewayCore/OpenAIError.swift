@@ -47,7 +47,7 @@ package struct OpenAIError: Error, Sendable {
 
     package static func notFound(_ method: String, _ path: String) -> OpenAIError {
         OpenAIError(httpStatus: 404, type: "invalid_request_error", code: "unknown_url",
-                    message: "no route \(method) \(Secrets.shorten(path, maxBytes: 200)): this gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /health, /metrics")
+                    message: "no route \(method) \(Secrets.shorten(path, maxBytes: 200)): this gateway serves \(GatewayMetrics.Route.served)")
     }
 
     package static func tooLarge(_ limit: Int) -> OpenAIError {

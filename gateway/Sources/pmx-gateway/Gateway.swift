@@ -17,11 +17,14 @@ struct Gateway: Sendable {
     let auth: BearerAuth
     let metrics = GatewayMetrics()
     let maxRequestBytes: Int
+    /// The most SSE bytes one stream may have waiting for its client (StreamQueueBudget).
+    let maxQueuedBytes: Int
 
-    init(router: MuxRouting.Router, keys: [String]?, maxRequestBytes: Int) {
+    init(router: MuxRouting.Router, keys: [String]?, maxRequestBytes: Int, maxQueuedBytes: Int) {
         calls = RouterCalls(router: router)
         auth = BearerAuth(keys: keys)
         self.maxRequestBytes = maxRequestBytes
+        self.maxQueuedBytes = maxQueuedBytes
     }
 
     func routes() -> Hummingbird.Router<BasicRequestContext> {
@@ -31,6 +34,11 @@ struct Gateway: Sendable {
         r.post("/v1/chat/completions") { request, _ in await answer { try await chat(request) } }
         r.post("/v1/embeddings") { request, _ in await answer { try await embeddings(request) } }
         r.post("/v1/completions") { request, _ in await answer { try await completions(request) } }
+        r.post("/v1/images/generations") { request, _ in await answer { try await jsonCall(.imagesGenerate, request) } }
+        r.post("/v1/moderations") { request, _ in await answer { try await jsonCall(.moderations, request) } }
+        r.post("/v1/rerank") { request, _ in await answer { try await jsonCall(.rerank, request) } }
+        r.post("/v1/audio/transcriptions") { request, _ in await answer { try await transcriptions(request) } }
+        r.post("/v1/audio/speech") { request, _ in await answer { try await speech(request) } }
         r.get("/v1/models") { _, _ in await answer { try await models() } }
         r.get("/health") { _, _ in
             Responses.json(["status": "ok", "open_streams": .int(Int64(metrics.openStreams))], kind: .health)
@@ -64,23 +72,40 @@ struct Gateway: Sendable {
         guard chat.stream else { return Responses.json(.object(try await calls.run(.chat(chat, stream: false)).get())) }
         let encoder = ChunkEncoder(id: Responses.newID("chatcmpl-"), created: Int64(time(nil)), model: chat.model ?? "",
                                    includeUsage: doc["stream_options"]?["include_usage"]?.boolValue ?? false)
-        let stream = try ChatStream.start(calls.router, chat, encoder: encoder)
+        return try await sse(.chat(chat, stream: true), encode: encoder.frames(for:))
+    }
+
+    /// Starts a streamed request and answers it as Server-Sent Events: the first item decides
+    /// the status (an error before any output is an HTTP error), the rest is written as the
+    /// client takes it, what waits for the client bounded by `maxQueuedBytes` (GatewayStream).
+    func sse(_ operation: AttemptOperation, encode: @escaping (ExecutionEvent) -> [UInt8]) async throws -> Response {
+        let stream = try GatewayStream.start(calls.router, operation, maxQueuedBytes: maxQueuedBytes, metrics: metrics, encode: encode)
         switch await stream.next() {
-        case .failedBeforeOutput(let e): throw e
-        case nil:
+        case .failed(let e):
+            stream.close()
+            throw e
+        case .end:
             stream.cancel()
-            throw PMXError(.cancelled, "the stream ended before any output")
-        case .frames(let first):
+            stream.close()
+            throw PMXError(.cancelled, stream.overran ? "the stream overran its queue before the response started" : "the stream ended before any output")
+        case .bytes(let first):
             metrics.streamOpened()
             return Response(status: .ok, headers: Responses.sseHeaders, body: ResponseBody { [metrics] writer in
-                defer { metrics.streamClosed() }
+                defer {
+                    stream.close()
+                    metrics.streamClosed()
+                }
                 do {
                     try await writer.write(ByteBuffer(bytes: first))
-                    while let item = await stream.next() {
-                        if case .frames(let bytes) = item { try await writer.write(ByteBuffer(bytes: bytes)) }
+                    // Each batch is everything the loop queued while the previous one was written.
+                    while case .bytes(let batch) = await stream.next() {
+                        try await writer.write(ByteBuffer(bytes: batch))
                     }
-                    // nil also when this task was cancelled (the connection is going away).
+                    // .end also when this task was cancelled (the connection is going away).
                     if Task.isCancelled { stream.cancel() }
+                    // Stopped for a client that did not read: close the connection rather than
+                    // end the body cleanly, so the client cannot take the cut stream for a whole one.
+                    if stream.overran { throw StreamOverrun() }
                     try await writer.finish(nil)
                 } catch {
                     stream.cancel()  // the client is gone: stop the upstream request too
@@ -113,24 +138,15 @@ struct Gateway: Sendable {
         return Responses.json(.object(response))
     }
 
-    // MARK: /v1/completions (pmx_router_call's "completions.create")
-
-    func completions(_ request: Request) async throws -> Response {
-        let doc = try await Responses.readJSON(request, limit: maxRequestBytes).get()
-        if doc["stream"]?.boolValue == true {
-            throw OpenAIError(httpStatus: 400, type: "invalid_request_error", code: "unsupported", param: "stream",
-                              message: "stream: this gateway streams /v1/chat/completions only; send /v1/completions without stream")
-        }
-        let call = try OperationRequest.parse(.completions, doc)
-        return Responses.json(.object(try await calls.run(.call(call, stream: false)).get()))
-    }
-
     // MARK: /v1/models
 
     func models() async throws -> Response {
         Responses.json(ModelList.openAI(try await calls.blocking({ try $0.models() }).get()), kind: .models)
     }
 }
+
+/// Ends a stream's connection when its client read too slowly (GatewayStream.overran).
+struct StreamOverrun: Error {}
 
 /// Auth on every `/v1/` path, OpenAI-shaped 404/405/5xx for what the routes did not answer,
 /// and the request counter of `/metrics`.

@@ -33,7 +33,8 @@ enum PMXGateway {
             fail("\(options.configPath): \((error as? PMXError)?.message ?? "\(error)")", status: 1)
         }
 
-        let gateway = Gateway(router: router, keys: config.gateway?.keys, maxRequestBytes: config.maxRequestBytes)
+        let gateway = Gateway(router: router, keys: config.gateway?.keys, maxRequestBytes: config.maxRequestBytes,
+                              maxQueuedBytes: options.maxQueuedBytes)
         let auth = config.gateway == nil ? "off" : "on"
         let app = Application(
             router: gateway.routes(),

@@ -32,9 +32,15 @@ enum Responses {
         return Response(status: .init(code: e.httpStatus), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// The request body as JSON, at most `limit` bytes (limits.max_request_bytes): a larger one
-    /// is refused with 413 as soon as it is known to be larger, without reading the rest.
-    static func readJSON(_ request: Request, limit: Int) async -> Result<JSONValue, OpenAIError> {
+    /// Raw bytes as they are (audio from /v1/audio/speech) with their content type. Not
+    /// masked: audio is no text a key could be read from, and masking would corrupt it.
+    static func bytes(_ bytes: [UInt8], contentType: String) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The request body, at most `limit` bytes (limits.max_request_bytes): a larger one is
+    /// refused with 413 as soon as it is known to be larger, without reading the rest.
+    static func readBody(_ request: Request, limit: Int) async -> Result<[UInt8], OpenAIError> {
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
             return .failure(.tooLarge(limit))
         }
@@ -46,6 +52,16 @@ enum Responses {
             }
         } catch {
             return .failure(OpenAIError(httpStatus: 400, type: "invalid_request_error", code: "invalid_body", message: "request body could not be read"))
+        }
+        return .success(bytes)
+    }
+
+    /// The request body as JSON, bounded as `readBody`.
+    static func readJSON(_ request: Request, limit: Int) async -> Result<JSONValue, OpenAIError> {
+        let bytes: [UInt8]
+        switch await readBody(request, limit: limit) {
+        case .success(let b): bytes = b
+        case .failure(let e): return .failure(e)
         }
         do {
             return .success(try JSONParser.parse(bytes))

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+import MuxBase
+import MuxRouting
+
+/// A streamed `/v1/completions` as OpenAI sends it: `data: {text_completion}` events, each
+/// with `choices: [{"text", "index", "logprobs": null, "finish_reason"}]`, the last one
+/// carrying the finish reason, a usage event (`choices: []`) when
+/// `stream_options.include_usage` asked for it, then `data: [DONE]`; a failure after output
+/// started is one `data: {"error":{…}}` event instead. Loop thread, one event at a time.
+package final class CompletionChunkEncoder {
+    private var header: ChunkHeader
+    private let includeUsage: Bool
+
+    package init(id: String, created: Int64, model: String, includeUsage: Bool) {
+        header = ChunkHeader(id: id, object: "text_completion", created: created, model: model)
+        self.includeUsage = includeUsage
+    }
+
+    /// The SSE bytes for `event` (empty for the router's own start, retry, fallback, usage).
+    package func frames(for event: ExecutionEvent) -> [UInt8] {
+        var out: [UInt8] = []
+        switch event {
+        case .start(_, let m, _):
+            header.started(model: m)
+        case .delta(let content, _):
+            if let content, !content.isEmpty { SSEFrames.data(chunk(text: content, index: 0, finishReason: .null), into: &out) }
+        case .choiceDelta(let index, let content, _, _):
+            if let content, !content.isEmpty { SSEFrames.data(chunk(text: content, index: index, finishReason: .null), into: &out) }
+        case .done(let response):
+            // One closing chunk per choice, with its finish reason.
+            let choices = response["choices"]?.arrayValue ?? []
+            for (n, choice) in (choices.isEmpty ? [JSONValue.null] : choices).enumerated() {
+                let index = choice["index"]?.intValue.flatMap { Int(exactly: $0) } ?? n
+                SSEFrames.data(chunk(text: "", index: index, finishReason: choice["finish_reason"] ?? "stop"), into: &out)
+            }
+            header.usageChunk(response, requested: includeUsage, into: &out)
+            SSEFrames.done(into: &out)
+        case .error(let e):
+            SSEFrames.data(OpenAIError(e).json, into: &out)
+        case .reasoning, .retry, .fallback, .usage:
+            break
+        }
+        SSEFrames.seal(&out)
+        return out
+    }
+
+    private func chunk(text: String, index: Int, finishReason: JSONValue) -> JSONValue {
+        var o = header.fields()
+        o["choices"] = [["text": .string(text), "index": .int(Int64(index)), "logprobs": .null, "finish_reason": finishReason]]
+        return .object(o)
+    }
+}
