@@ -164,6 +164,35 @@ def test_transcription_refusals(gateway, up):
     assert up.requests("a") == []
 
 
+def test_malformed_uploads_are_400_naming_the_problem(gateway, up):
+    """The multipart parser's bounds and refusals: each a 400 with a message saying what was wrong."""
+    def post(body: bytes, content_type: str) -> tuple[int, str]:
+        status, _, data = raw(gateway, "POST", "/v1/audio/transcriptions", body, {**AUTH, "Content-Type": content_type})
+        return status, json.loads(data)["error"]["message"]
+
+    ok, headers = multipart([("model", "up/whisper-1")], ("a.wav", "audio/wav", AUDIO))
+    status, message = post(ok, "multipart/form-data")
+    assert status == 400 and "boundary" in message
+    status, message = post(ok, "multipart/form-data; boundary=" + "b" * 71)
+    assert status == 400 and "boundary" in message
+    status, message = post(b"no delimiter here", headers["Content-Type"])
+    assert status == 400 and "no boundary delimiter" in message
+    huge_header = (b"--gwtestboundary\r\nContent-Disposition: form-data; name=\"model\"\r\nX-Pad: " + b"p" * 20000
+                   + b"\r\n\r\nup/whisper-1\r\n--gwtestboundary--\r\n")
+    status, message = post(huge_header, headers["Content-Type"])
+    assert status == 400 and "headers not ended" in message
+    many, _ = multipart([("x", "1")] * 300, ("a.wav", "audio/wav", AUDIO))
+    status, message = post(many, headers["Content-Type"])
+    assert status == 400 and "more than 256 parts" in message
+    nameless = b"--gwtestboundary\r\nContent-Disposition: form-data\r\n\r\nv\r\n--gwtestboundary--\r\n"
+    status, message = post(nameless, headers["Content-Type"])
+    assert status == 400 and "with a name" in message
+    twice, _ = multipart([("model", "up/whisper-1"), ("model", "up/whisper-1")], ("a.wav", "audio/wav", AUDIO))
+    status, message = post(twice, headers["Content-Type"])
+    assert status == 400 and "model: given twice" in message
+    assert up.requests("a") == []
+
+
 def test_speech_raw_audio(gateway, up):
     c = client(gateway)
     r = c.audio.speech.create(model="up/tts-1", input="hello", voice="alloy")
