@@ -5,8 +5,9 @@
 (Tests/python/redis_support.py). Three measurements of the four variants of one router (local,
 shared, local + cache, shared + cache; the mock provider, so nothing but the state differs):
 
-1. instructions per pmx_router_complete: one run under callgrind, (12-call phase - 2-call
-   phase) / 10 per variant. Callgrind counts the CLIENT process only (all its threads);
+1. instructions per pmx_router_complete: runs under callgrind, (12-call phase - 2-call
+   phase) / 10 per variant; and per streamed chunk for local and shared (2 streams of 256
+   words - 2 of 16, divided by the deltas between them). Callgrind counts the CLIENT process only (all its threads);
    redis-server's own work is not in it. The same dumps give the client's Redis calls per
    request: waited round-trips (RedisLink.roundTrip) and socket writes (pmx_hiredis_flush).
 2. the server's view per request: INFO commandstats / stats deltas around native runs of
@@ -34,6 +35,7 @@ import instructions  # noqa: E402  (read_dumps: the totals of each named callgri
 from redis_support import RedisServer  # noqa: E402
 
 VARIANTS = ("local", "shared", "local_cache", "shared_cache")
+STREAMED = ("local", "shared")  # also streamed: the per-chunk cost, which shared must not change
 SMALL, LARGE = 2, 12
 # Client-side functions whose calls are counted: a blocking round-trip, a socket write.
 CALLS = {"round_trips": "RedisLinkC9roundTrip", "writes": "pmx_hiredis_flush"}
@@ -107,6 +109,8 @@ def count_once(driver, url, profile):
         if run.returncode != 0:
             raise SystemExit(f"shared.py: the counted run failed:\n{run.stderr[-3000:]}")
         check_connected(stats_lines(run.stdout))
+        counted = {" ".join(line.split()[1:3]): int(line.split()[3]) for line in run.stdout.splitlines()
+                   if line.startswith("deltas ")}
         totals = instructions.read_dumps(out_file)
         labels = dump_labels(out_file)
         figures = {}
@@ -117,6 +121,13 @@ def count_once(driver, url, profile):
             for key in CALLS:
                 row[f"client_{key}"] = round((b[key] - a[key]) / (LARGE - SMALL), 2)
             figures[v] = row
+        for v in STREAMED:
+            small, large = f"{v} stream16", f"{v} stream256"
+            chunks = counted[large] - counted[small]
+            figures[v]["per_chunk"] = round((totals[large] - totals[small]) / chunks)
+            a, b = calls_to(labels[small]), calls_to(labels[large])
+            for key in CALLS:
+                figures[v][f"per_chunk_{key}"] = round((b[key] - a[key]) / chunks, 3)
         return figures, (difference_profile(labels) if profile else None)
 
 
@@ -139,6 +150,8 @@ def count_instructions(driver, url, runs, profile):
     for v in VARIANTS:
         figures[v] = {k: statistics.median(r[0][v][k] for r in results) for k in results[0][0][v]}
         figures[v]["instructions_runs"] = [r[0][v]["instructions"] for r in results]
+        if v in STREAMED:
+            figures[v]["per_chunk_runs"] = [r[0][v]["per_chunk"] for r in results]
     return figures, results[0][1]
 
 
@@ -263,8 +276,13 @@ def main():
     print(f"\nbare PING round-trip from Python over loopback: median {result['ping_us']} µs; fallbacks to local "
           f"state in the wall-clock runs (timeout_ms 1000): {result['wall_fallbacks']}; in one round of "
           f"{args.calls} calls at the default timeout_ms 20: {result['fallbacks_at_20ms']}")
+    print("per streamed chunk (mock, 16- and 256-word streams; client instructions / Redis round-trips / "
+          "writes): " + "; ".join(f"{v} {result['instructions'][v]['per_chunk']:,.0f} / "
+                                  f"{result['instructions'][v]['per_chunk_round_trips']:g} / "
+                                  f"{result['instructions'][v]['per_chunk_writes']:g}" for v in STREAMED))
     print("instructions per request, each callgrind run: "
-          + "; ".join(f"{v} {result['instructions'][v]['instructions_runs']}" for v in VARIANTS))
+          + "; ".join(f"{v} {result['instructions'][v]['instructions_runs']}" for v in VARIANTS)
+          + "; per chunk: " + "; ".join(f"{v} {result['instructions'][v]['per_chunk_runs']}" for v in STREAMED))
     if profile:
         print("\nshared minus local, self instructions per request by function:")
         for v, name in profile:

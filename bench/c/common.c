@@ -135,6 +135,14 @@ void sbuf_free(sbuf *b)
     b->len = b->cap = 0;
 }
 
+int32_t count_delta_events(const char *ev, size_t len, void *counter)
+{
+    static const char delta[] = "{\"type\":\"delta\"";
+    if (len >= sizeof delta - 1 && memcmp(ev, delta, sizeof delta - 1) == 0)
+        ++*(long *)counter;
+    return 0;
+}
+
 void pmx_check(pmx_status st, const pmx_error *err, const char *what)
 {
     if (st != PMX_OK) {

@@ -42,6 +42,10 @@ void sbuf_append(sbuf *b, const char *p, size_t n);
 void sbuf_consume(sbuf *b, size_t n); /* drops the first n bytes */
 void sbuf_free(sbuf *b);
 
+/* A pmx_event_fn for the JSON event callbacks: counts the delta events into *(long *)counter
+ * (the event type is the first key the library writes). */
+int32_t count_delta_events(const char *ev, size_t len, void *counter);
+
 /* Dies with a message on a failed pmx call. */
 void pmx_check(pmx_status st, const pmx_error *err, const char *what);
 /* Creates a router with one provider {"name":name,"type":type,"base_url":base_url}. */

@@ -60,16 +60,6 @@ static const protocol PROTOCOLS[] = {
 static int port;
 static long deltas;
 
-/* The event type is the first key the library writes. */
-static int32_t on_event(const char *ev, size_t len, void *ud)
-{
-    static const char delta[] = "{\"type\":\"delta\"";
-    (void)ud;
-    if (len >= sizeof delta - 1 && memcmp(ev, delta, sizeof delta - 1) == 0)
-        deltas++;
-    return 0;
-}
-
 /* One router, one provider of `type` at base URL prefix `prefix` (the OpenAI-style types
  * append /v1 themselves where their wire format needs it), with an API key. */
 static pmx_router *router_at(const char *type, const char *prefix)
@@ -106,7 +96,7 @@ static void pmx_stream_n(pmx_router *r, int n, long chunks, const char *what)
     for (int i = 0; i < n; i++) {
         pmx_error err;
         deltas = 0;
-        pmx_check(pmx_router_stream(NULL, r, stream_request(what), on_event, NULL, &err), &err, "pmx_router_stream");
+        pmx_check(pmx_router_stream(NULL, r, stream_request(what), count_delta_events, &deltas, &err), &err, "pmx_router_stream");
         if (deltas != chunks) {
             fprintf(stderr, "counted: %s: %ld delta events, expected %ld\n", what, deltas, chunks);
             exit(1);

@@ -12,7 +12,10 @@
  *   shared count REDIS_URL          under valgrind --tool=callgrind: per variant a warm-up, then
  *                                   phases of 2 and 12 pmx_router_complete calls, each one
  *                                   callgrind dump named "<variant> <calls>" (timeout_ms 1000:
- *                                   the client runs ~50x slower under valgrind)
+ *                                   the client runs ~50x slower under valgrind); for local and
+ *                                   shared also 2 streams of 16 and of 256 words (dumps
+ *                                   "<variant> stream16" / "stream256", lines "deltas <label> N"):
+ *                                   the per-chunk cost, which shared state must not change
  *   shared calls REDIS_URL VARIANT N   N calls of one variant (Redis INFO is read around it)
  *   shared time REDIS_URL N ROUNDS [TIMEOUT_MS]   wall clock: ROUNDS rounds, the variants
  *                                   interleaved (order rotating), N calls each; prints the median
@@ -77,6 +80,36 @@ static void complete_n(pmx_router *r, int n)
     }
 }
 
+static long deltas;
+
+/* n streams of the mock's echo of a `words`-word prompt (one delta per word), each distinct. */
+static void stream_n(pmx_router *r, int n, int words)
+{
+    static long serial;
+    char *req = malloc((size_t)words * 4 + 256);
+    for (int i = 0; i < n; i++) {
+        int at = sprintf(req, "{\"model\":\"m/bench\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"s%ld",
+                         serial++);
+        for (int w = 1; w < words; w++)
+            at += sprintf(req + at, " w%d", w % 100);
+        strcpy(req + at, "\"}]}");
+        pmx_error err;
+        pmx_check(pmx_router_stream(NULL, r, req, count_delta_events, &deltas, &err), &err, "pmx_router_stream");
+    }
+    free(req);
+}
+
+static void stream_phase(pmx_router *r, const char *name, int words)
+{
+    char label[64];
+    snprintf(label, sizeof label, "%s stream%d", name, words);
+    long before = deltas;
+    CALLGRIND_DUMP_STATS_AT("between phases");
+    stream_n(r, SMALL, words);
+    CALLGRIND_DUMP_STATS_AT(label);
+    printf("deltas %s %ld\n", label, deltas - before);
+}
+
 /* The "shared" member of the router's stats, as one line: "<variant> shared {...}". */
 static void print_shared(pmx_router *r, const char *name)
 {
@@ -116,6 +149,11 @@ static void count(const char *url)
         complete_n(r, LARGE);
         snprintf(label, sizeof label, "%s %d", NAMES[v], LARGE);
         CALLGRIND_DUMP_STATS_AT(label);
+        if (v < 2) {
+            stream_n(r, 1, 16);
+            stream_phase(r, NAMES[v], 16);
+            stream_phase(r, NAMES[v], 256);
+        }
         print_shared(r, NAMES[v]);
         pmx_router_free(r);
     }
