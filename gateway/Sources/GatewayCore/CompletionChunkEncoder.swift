@@ -10,6 +10,9 @@ import MuxRouting
 package final class CompletionChunkEncoder {
     private var header: ChunkHeader
     private let includeUsage: Bool
+    /// The choices some text was streamed for. A provider without a streamed form answers
+    /// with `done` only: its text then goes out in the closing chunk.
+    private var streamed = Set<Int>()
 
     package init(id: String, created: Int64, model: String, includeUsage: Bool) {
         header = ChunkHeader(id: id, object: "text_completion", created: created, model: model)
@@ -23,15 +26,16 @@ package final class CompletionChunkEncoder {
         case .start(_, let m, _):
             header.started(model: m)
         case .delta(let content, _):
-            if let content, !content.isEmpty { SSEFrames.data(chunk(text: content, index: 0, finishReason: .null), into: &out) }
+            text(content, index: 0, into: &out)
         case .choiceDelta(let index, let content, _, _):
-            if let content, !content.isEmpty { SSEFrames.data(chunk(text: content, index: index, finishReason: .null), into: &out) }
+            text(content, index: index, into: &out)
         case .done(let response):
-            // One closing chunk per choice, with its finish reason.
+            // One closing chunk per choice, with its finish reason (and its text if none streamed).
             let choices = response["choices"]?.arrayValue ?? []
             for (n, choice) in (choices.isEmpty ? [JSONValue.null] : choices).enumerated() {
                 let index = choice["index"]?.intValue.flatMap { Int(exactly: $0) } ?? n
-                SSEFrames.data(chunk(text: "", index: index, finishReason: choice["finish_reason"] ?? "stop"), into: &out)
+                let rest = streamed.contains(index) ? "" : choice["text"]?.stringValue ?? ""
+                SSEFrames.data(chunk(text: rest, index: index, finishReason: choice["finish_reason"] ?? "stop"), into: &out)
             }
             header.usageChunk(response, requested: includeUsage, into: &out)
             SSEFrames.done(into: &out)
@@ -42,6 +46,12 @@ package final class CompletionChunkEncoder {
         }
         SSEFrames.seal(&out)
         return out
+    }
+
+    private func text(_ content: String?, index: Int, into out: inout [UInt8]) {
+        guard let content, !content.isEmpty else { return }
+        streamed.insert(index)
+        SSEFrames.data(chunk(text: content, index: index, finishReason: .null), into: &out)
     }
 
     private func chunk(text: String, index: Int, finishReason: JSONValue) -> JSONValue {
