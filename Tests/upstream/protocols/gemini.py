@@ -119,6 +119,14 @@ class GeminiProtocol(fu.Protocol):
         return req.json
 
     @staticmethod
+    def known_fields(obj: dict, allowed: set[str], where: str) -> None:
+        """The real API's answer to the first member of `obj` it does not know."""
+        for key in obj:
+            if key not in allowed:
+                raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{key}" at '
+                                    f"'{where}': Cannot find field.")
+
+    @staticmethod
     def parts_of(content, where: str) -> list[dict]:
         if not isinstance(content, dict) or not isinstance(content.get("parts"), list) \
                 or not content["parts"]:
@@ -156,10 +164,7 @@ class GeminiProtocol(fu.Protocol):
         config = body.get("generationConfig", {})
         if not isinstance(config, dict):
             raise fu.BadRequest("generationConfig must be an object")
-        for key in config:
-            if key not in CONFIG_KEYS:
-                raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{key}" at '
-                                    f"'generation_config': Cannot find field.")
+        self.known_fields(config, CONFIG_KEYS, "generation_config")
 
         prompt_tokens = 0
         if "systemInstruction" in body:
@@ -257,10 +262,7 @@ class GeminiProtocol(fu.Protocol):
 
     # --- embeddings ---
     def embed_values(self, request: dict, where: str) -> list[float]:
-        for key in request:
-            if key not in EMBED_KEYS:
-                raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{key}" at '
-                                    f"'{where}': Cannot find field.")
+        self.known_fields(request, EMBED_KEYS, where)
         text = self.text_of(self.parts_of(request.get("content"), f"{where}.content"))
         dims = request.get("outputDimensionality", 8)
         if not isinstance(dims, int) or dims < 1:

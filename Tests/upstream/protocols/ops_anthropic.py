@@ -12,24 +12,10 @@ count a test can predict.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import fake_upstream as fu
+import fake_upstream_protocol_anthropic as BASE  # protocols/anthropic.py, loaded before this file (name order)
 
 COUNT_KEYS = {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"}
-
-
-def _anthropic():
-    """protocols/anthropic.py (loaded before this file) for its error shape and text helpers."""
-    spec = importlib.util.spec_from_file_location(
-        "fake_upstream_ops_anthropic_base", os.path.join(os.path.dirname(__file__), "anthropic.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BASE = _anthropic()
 
 
 class AnthropicTokenCount(BASE.AnthropicProtocol):

@@ -13,28 +13,15 @@ N = words of every text part (system instruction included) + 10 per function dec
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 
 import fake_upstream as fu
+import fake_upstream_protocol_gemini as BASE  # protocols/gemini.py, loaded before this file (name order)
 
 COUNT_ROUTE = re.compile(r"^/v1beta/((?:models|tunedModels)/[A-Za-z0-9._-]+):countTokens$")
 COUNT_KEYS = {"contents", "generateContentRequest"}
 GENERATE_KEYS = {"model", "contents", "systemInstruction", "tools", "toolConfig", "generationConfig",
                  "safetySettings", "cachedContent"}
-
-
-def _gemini():
-    """protocols/gemini.py (loaded before this file) for its error shape and part checks."""
-    spec = importlib.util.spec_from_file_location(
-        "fake_upstream_ops_gemini_base", os.path.join(os.path.dirname(__file__), "gemini.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BASE = _gemini()
 
 
 class GeminiTokenCount(BASE.GeminiProtocol):
@@ -65,10 +52,7 @@ class GeminiTokenCount(BASE.GeminiProtocol):
             gen = body["generateContentRequest"]
             if not isinstance(gen, dict):
                 raise fu.BadRequest("generateContentRequest must be an object")
-            for key in gen:
-                if key not in GENERATE_KEYS:
-                    raise fu.BadRequest(f'Invalid JSON payload received. Unknown name "{key}" at '
-                                        f"'generate_content_request': Cannot find field.")
+            self.known_fields(gen, GENERATE_KEYS, "generate_content_request")
             if not isinstance(gen.get("model"), str) or not gen["model"].startswith(("models/", "tunedModels/")):
                 raise fu.BadRequest("* GenerateContentRequest.model: unexpected model name format")
             n = self.count_contents(gen.get("contents"), "generate_content_request.contents")
