@@ -220,17 +220,27 @@ public final class RequestExecution {
         accumulator.apply(e)
         if severalChoices { return choiceEvent(e) }
         if case .delta(let content, let toolCalls) = e {
-            if firstDeltaNs == nil { firstDeltaNs = scheduler.nowNs }
-            if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
-            deltasEmitted += 1
+            noteOutput()
             emit(.delta(content: content, toolCalls: toolCalls))
         } else if case .reasoning(let text) = e {
             // Reasoning is the first output of a thinking model: it counts as the first token.
-            if firstDeltaNs == nil { firstDeltaNs = scheduler.nowNs }
-            if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
-            deltasEmitted += 1
+            noteOutput()
             emit(.reasoning(text))
         }
+    }
+
+    /// One output event (a delta, reasoning, a choice's delta) about to go out: the first of the
+    /// request and of this attempt start the time-to-first-token clocks; each one counts.
+    /// `firstDeltaNs` is never set without `firstAttemptDeltaNs` (only the latter is reset per
+    /// attempt), so after an attempt's first output this is one test and one add.
+    @inline(__always)
+    private func noteOutput() {
+        if firstAttemptDeltaNs == nil {
+            let now = scheduler.nowNs
+            if firstDeltaNs == nil { firstDeltaNs = now }
+            firstAttemptDeltaNs = now
+        }
+        deltasEmitted += 1
     }
 
     /// A provider event of an `n` > 1 request: deltas and reasoning of every choice go out
@@ -244,9 +254,7 @@ public final class RequestExecution {
         case .reasoning(let text): out = .choiceDelta(index: index, content: nil, reasoning: text, toolCalls: nil)
         default: return
         }
-        if firstDeltaNs == nil { firstDeltaNs = scheduler.nowNs }
-        if firstAttemptDeltaNs == nil { firstAttemptDeltaNs = scheduler.nowNs }
-        deltasEmitted += 1
+        noteOutput()
         emit(out)
     }
 
