@@ -107,39 +107,9 @@ private let errorExpected: [ProviderEvent] = [
     .error(PMXError(.upstreamServer, "error event in stream: overloaded_error: Overloaded", httpStatus: 529, provider: "claude")),
 ]
 
-/// A decoded stream: its events, and the error that stopped it, if any.
-private struct Decoded: Equatable {
-    var events: [ProviderEvent] = []
-    var error: PMXError?
-}
-
-private func decode(_ pieces: [ArraySlice<UInt8>]) throws -> Decoded {
-    let d = AnthropicCodec().streamDecoder(model: nil, provider: try provider())
-    var out = Decoded()
-    do {
-        for piece in pieces {
-            try Array(piece).withUnsafeBytes { buf in try d.feed(buf) { out.events.append($0) } }
-        }
-        try d.finish { out.events.append($0) }
-    } catch let e as PMXError {
-        out.error = e
-    }
-    return out
-}
-
 /// Decodes `bytes` whole, split in two at every boundary, and byte by byte; all must agree.
-private func decodeEverySplit(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws -> Decoded {
-    let whole = try decode([bytes[...]])
-    for cut in 0...bytes.count {
-        let split = try decode([bytes[..<cut], bytes[cut...]])
-        if split != whole {
-            Issue.record("split at byte \(cut) decoded differently: \(split) vs \(whole)", sourceLocation: sourceLocation)
-            break
-        }
-    }
-    let bytewise = try decode(bytes.indices.map { bytes[$0...$0] })
-    #expect(bytewise == whole, "byte by byte", sourceLocation: sourceLocation)
-    return whole
+private func decodeEverySplit(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws -> DecodedStream {
+    decodeStreamEverySplit(AnthropicCodec(), try provider(), model: nil, bytes, sourceLocation: sourceLocation)
 }
 
 private func protocolError(_ events: [(String, String)], sourceLocation: SourceLocation = #_sourceLocation) throws -> PMXError? {

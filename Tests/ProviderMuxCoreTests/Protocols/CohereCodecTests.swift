@@ -87,25 +87,10 @@ private let errorExpected: [ProviderEvent] = Array(textExpected.prefix(2)) + [
 
 // MARK: - Decoding harness
 
-private struct Decoded: Equatable {
-    var events: [ProviderEvent] = []
-    var error: PMXError?
-}
+private typealias Decoded = DecodedStream
 
 private func decode(_ pieces: [ArraySlice<UInt8>]) -> Decoded {
-    let d = CohereCodec().streamDecoder(model: "command-a-03-2025", provider: try! provider())
-    var out = Decoded()
-    do {
-        for piece in pieces {
-            try Array(piece).withUnsafeBytes { buf in try d.feed(buf) { out.events.append($0) } }
-        }
-        try d.finish { out.events.append($0) }
-    } catch let e as PMXError {
-        out.error = e
-    } catch {
-        out.error = PMXError(.internal, "non-PMXError thrown: \(error)")
-    }
-    return out
+    decodeStream(CohereCodec(), try! provider(), model: "command-a-03-2025", pieces)
 }
 
 private func decode(_ bytes: [UInt8]) -> Decoded { decode([bytes[...]]) }

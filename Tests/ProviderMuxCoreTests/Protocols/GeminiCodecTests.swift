@@ -98,39 +98,9 @@ private let codec = GeminiCodec()
 
 // MARK: - Stream helpers
 
-private struct Decoded: Equatable {
-    var events: [ProviderEvent]
-    var error: PMXError?
-}
-
-/// Feeds `bytes` to a new decoder in the given pieces, then finishes it.
-private func decode(_ pieces: [ArraySlice<UInt8>]) -> Decoded {
-    let d = codec.streamDecoder(model: "gemini-2.5-flash", provider: provider)
-    var out = Decoded(events: [])
-    do {
-        for p in pieces { try Array(p).withUnsafeBytes { try d.feed($0) { out.events.append($0) } } }
-        try d.finish { out.events.append($0) }
-    } catch let e as PMXError {
-        out.error = e
-    } catch {
-        out.error = PMXError(.internal, "\(error)")
-    }
-    return out
-}
-
 /// Decodes whole, split in two at every byte boundary and byte by byte; all must agree.
-private func decodeEverySplit(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> Decoded {
-    let whole = decode([bytes[...]])
-    for cut in 0...bytes.count {
-        let split = decode([bytes[..<cut], bytes[cut...]])
-        if split != whole {
-            Issue.record("split at \(cut) differs: \(split) vs \(whole)", sourceLocation: sourceLocation)
-            break
-        }
-    }
-    let single = decode(bytes.indices.map { bytes[$0...$0] })
-    #expect(single == whole, "byte by byte differs", sourceLocation: sourceLocation)
-    return whole
+private func decodeEverySplit(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> DecodedStream {
+    decodeStreamEverySplit(codec, provider, model: "gemini-2.5-flash", bytes, sourceLocation: sourceLocation)
 }
 
 private func chat(_ json: String) throws -> ChatRequest { try ChatRequest.parse(JSONParser.parse(json)) }

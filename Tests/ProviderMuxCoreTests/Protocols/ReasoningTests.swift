@@ -8,48 +8,9 @@ import Testing
 // shapes decoded whole and split at every byte, the completion built from them, and the
 // request fields each protocol sends for `reasoning_effort`, `thinking` and `cache_control`.
 
-private func provider(_ type: String, _ base: String) throws -> ProviderConfig {
-    try ProviderConfig.parse(JSONParser.parse(#"{"name":"p","type":"\#(type)","base_url":"\#(base)","api_key":"k"}"#), path: "p")
-}
-
-private func chat(_ json: String) throws -> ChatRequest { try ChatRequest.parse(JSONParser.parse(json)) }
-
 /// The body `codec` sends for `json`.
 private func body(_ codec: any WireCodec, _ p: ProviderConfig, _ json: String, model: String = "m", stream: Bool = false) throws -> JSONValue {
-    try JSONParser.parse(try #require(try codec.chatCall(chat(json), model: model, stream: stream, provider: p).body))
-}
-
-private struct Decoded: Equatable {
-    var events: [ProviderEvent] = []
-    var error: PMXError?
-}
-
-private func decode(_ codec: any WireCodec, _ p: ProviderConfig, _ pieces: [ArraySlice<UInt8>]) -> Decoded {
-    let d = codec.streamDecoder(model: "m", provider: p)
-    var out = Decoded()
-    do {
-        for piece in pieces { try Array(piece).withUnsafeBytes { buf in try d.feed(buf) { out.events.append($0) } } }
-        try d.finish { out.events.append($0) }
-    } catch let e as PMXError {
-        out.error = e
-    } catch {
-        out.error = PMXError(.internal, "\(error)")
-    }
-    return out
-}
-
-/// Whole, and split in two at every byte: every way must give the same events.
-private func decodeEverySplit(_ codec: any WireCodec, _ p: ProviderConfig, _ bytes: [UInt8],
-                              sourceLocation: SourceLocation = #_sourceLocation) -> Decoded {
-    let whole = decode(codec, p, [bytes[...]])
-    for cut in 0...bytes.count {
-        let split = decode(codec, p, [bytes[..<cut], bytes[cut...]])
-        if split != whole {
-            Issue.record("split at \(cut) decodes differently: \(split) vs \(whole)", sourceLocation: sourceLocation)
-            break
-        }
-    }
-    return whole
+    try JSONParser.parse(try #require(try codec.chatCall(parseChat(json), model: model, stream: stream, provider: p).body))
 }
 
 private func sse(_ events: [String]) -> [UInt8] { Array(events.map { "data: \($0)\n\n" }.joined().utf8) }
@@ -89,8 +50,8 @@ private let openRouterChunks = [
 struct OpenAIReasoningTests {
     @Test("reasoning_content deltas become reasoning events before the answer; reasoning_tokens stay in the usage")
     func deepseekStream() throws {
-        let p = try provider("openai-compatible", "http://127.0.0.1:1/v1")
-        let d = decodeEverySplit(OpenAICodec(), p, sse(deepseekChunks))
+        let p = try protocolProvider("openai-compatible", "http://127.0.0.1:1/v1")
+        let d = decodeStreamEverySplit(OpenAICodec(), p, sse(deepseekChunks))
         #expect(d.error == nil)
         #expect(d.events == [
             .meta(id: "5f8c", model: "deepseek-reasoner"),
@@ -107,8 +68,8 @@ struct OpenAIReasoningTests {
 
     @Test("OpenRouter's `reasoning` is read the same way")
     func openRouterStream() throws {
-        let p = try provider("openrouter", "http://127.0.0.1:1/v1")
-        let d = decodeEverySplit(OpenAICodec(), p, sse(openRouterChunks))
+        let p = try protocolProvider("openrouter", "http://127.0.0.1:1/v1")
+        let d = decodeStreamEverySplit(OpenAICodec(), p, sse(openRouterChunks))
         #expect(d.error == nil)
         #expect(Array(d.events.prefix(3)) == [
             .meta(id: "gen-1", model: "google/gemini-2.5-flash"), .reasoning("**Weighing** it"), .delta(content: "Yes.", toolCalls: nil),
@@ -131,7 +92,7 @@ struct OpenAIReasoningTests {
 
     @Test("reasoning_effort, thinking and cache_control reach an OpenAI-shaped server unchanged")
     func passthrough() throws {
-        let p = try provider("openrouter", "http://127.0.0.1:1/v1")
+        let p = try protocolProvider("openrouter", "http://127.0.0.1:1/v1")
         let b = try body(OpenAICodec(), p, #"{"model":"m","reasoning_effort":"high","messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]}"#)
         #expect(b["reasoning_effort"] == "high")
         #expect(b["messages"]?[0]?["content"]?[0]?["cache_control"] == ["type": "ephemeral"])
@@ -161,7 +122,7 @@ private let anthropicThinkingStream: [(String, String)] = [
 
 @Suite("Reasoning and prompt caching: Anthropic")
 struct AnthropicReasoningTests {
-    private let p = { try! provider("anthropic", "https://api.anthropic.com") }()
+    private let p = { try! protocolProvider("anthropic", "https://api.anthropic.com") }()
 
     @Test("thinking blocks come back as reasoning_content and thinking_blocks; cache reads and writes as usage")
     func completeAnswer() throws {
@@ -175,7 +136,7 @@ struct AnthropicReasoningTests {
 
     @Test("a thinking stream: thinking_delta → reasoning, signature_delta kept, one block per thinking block")
     func stream() throws {
-        let d = decodeEverySplit(AnthropicCodec(), p, namedSSE(anthropicThinkingStream))
+        let d = decodeStreamEverySplit(AnthropicCodec(), p, namedSSE(anthropicThinkingStream))
         #expect(d.error == nil)
         let start = Usage(promptTokens: 1512, completionTokens: 1, cachedTokens: 0, cacheWriteTokens: 1500)
         #expect(d.events == [
@@ -198,7 +159,7 @@ struct AnthropicReasoningTests {
         var events = Array(anthropicThinkingStream.prefix(1))
         events.append(("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#))
         events.append(("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x"}}"#))
-        let d = decode(AnthropicCodec(), p, [namedSSE(events)[...]])
+        let d = decodeStream(AnthropicCodec(), p, [namedSSE(events)[...]])
         #expect(d.error?.message == "Anthropic stream: thinking_delta for content block 0 of another type")
     }
 
@@ -284,11 +245,11 @@ private let geminiThoughtEvents = [
 
 @Suite("Reasoning: Gemini")
 struct GeminiReasoningTests {
-    private let p = { try! provider("gemini", "https://generativelanguage.googleapis.com") }()
+    private let p = { try! protocolProvider("gemini", "https://generativelanguage.googleapis.com") }()
 
     @Test("thought parts become reasoning; thoughtsTokenCount is reasoning_tokens inside completion_tokens; cached tokens")
     func stream() throws {
-        let d = decodeEverySplit(GeminiCodec(), p, sse(geminiThoughtEvents))
+        let d = decodeStreamEverySplit(GeminiCodec(), p, sse(geminiThoughtEvents))
         #expect(d.error == nil)
         #expect(d.events == [
             .meta(id: "r1", model: "gemini-2.5-flash"), .reasoning("**Planning** the answer"),
@@ -329,12 +290,12 @@ private let ollamaThinkingLines = [
 
 @Suite("Reasoning: Ollama")
 struct OllamaReasoningTests {
-    private let p = { try! provider("ollama", "http://127.0.0.1:11434") }()
+    private let p = { try! protocolProvider("ollama", "http://127.0.0.1:11434") }()
 
     @Test("message.thinking becomes reasoning, in the stream and in the complete answer")
     func stream() throws {
         let bytes = Array(ollamaThinkingLines.map { $0 + "\n" }.joined().utf8)
-        let d = decodeEverySplit(OllamaCodec(), p, bytes)
+        let d = decodeStreamEverySplit(OllamaCodec(), p, bytes)
         #expect(d.error == nil)
         #expect(Array(d.events.prefix(4)) == [
             .meta(id: nil, model: "qwen3"), .reasoning("Okay, "), .reasoning("the user 👋"), .delta(content: "Hi!", toolCalls: nil),
