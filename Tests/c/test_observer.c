@@ -82,19 +82,37 @@ static pmx_router *router_two(const char *scope_a, const char *scope_b, const ch
     return r;
 }
 
+/* Every test's setup: a router over two providers with the observer collecting into `box`
+ * (NULL, box untouched, when the router could not be made). */
+static pmx_router *observed_router(record_box *box, const char *scope_a, const char *scope_b, const char *extra)
+{
+    pmx_error err;
+    pmx_router *r = router_two(scope_a, scope_b, extra);
+    if (!r)
+        return NULL;
+    box_init(box);
+    CHECK_STATUS(pmx_router_set_observer(r, observe, box, &err), PMX_OK, &err);
+    return r;
+}
+
+/* Every test's teardown. */
+static void observed_free(pmx_router *r, record_box *box)
+{
+    pmx_router_free(r);
+    box_clear(box);
+}
+
 /* A success: every field of the record, handed over before pmx_router_complete returned. */
 static void test_success(void)
 {
-    pmx_router *r = router_two("oka", "okb", "");
     record_box box;
+    pmx_router *r = observed_router(&box, "oka", "okb", "");
     pmx_error err;
     char *out = NULL;
     json_t *rec, *resp;
     pmx_status st;
     if (!r)
         return;
-    box_init(&box);
-    CHECK_STATUS(pmx_router_set_observer(r, observe, &box, &err), PMX_OK, &err);
     st = pmx_router_complete(&out, r, USER("observed") ",\"model\":\"fake-small\","
                              "\"metadata\":{\"user\":\"u-1\",\"tags\":\"blue\"}}", &err);
     CHECK_STATUS(st, PMX_OK, &err);
@@ -138,8 +156,7 @@ static void test_success(void)
     pmx_string_free(out);
     CHECK_INT(box.count, 1);
     CHECK_STATUS(pmx_router_set_observer(NULL, observe, &box, &err), PMX_ERR_INVALID_ARGUMENT, &err);
-    pmx_router_free(r);
-    box_clear(&box);
+    observed_free(r, &box);
 }
 
 /* The id in log lines: every line about one request starts with "[req <id>] ". */
@@ -160,18 +177,16 @@ static void on_log(int32_t level, const char *message, size_t len, void *userdat
 /* Retried on a 429, then failed over: every attempt with its outcome; the log lines carry the id. */
 static void test_retried_then_failed_over(void)
 {
-    pmx_router *r = router_two("rfa", "rfb", "");
     record_box box;
+    pmx_router *r = observed_router(&box, "rfa", "rfb", "");
     pmx_error err;
     char *out = NULL, *want = NULL;
     json_t *rec;
     pmx_status st;
     if (!r)
         return;
-    box_init(&box);
     log_text[0] = 0;
     pmx_set_log_callback(on_log, PMX_LOG_INFO, NULL);
-    CHECK_STATUS(pmx_router_set_observer(r, observe, &box, &err), PMX_OK, &err);
     CHECK_INT(tu_upstream_script(&up, "rfa", "[{\"status\":429,\"times\":100}]"), 200);
     st = pmx_router_complete(&out, r, USER("retry then fail over") ",\"model\":\"fake-small\"}", &err);
     CHECK_STATUS(st, PMX_OK, &err);
@@ -204,23 +219,20 @@ static void test_retried_then_failed_over(void)
     }
     json_decref(rec);
     pmx_string_free(out);
-    pmx_router_free(r);
-    box_clear(&box);
+    observed_free(r, &box);
 }
 
 /* Every provider fails: status, code, message and every attempt; the caller's own request id. */
 static void test_failure(void)
 {
-    pmx_router *r = router_two("fxa", "fxb", "");
     record_box box;
+    pmx_router *r = observed_router(&box, "fxa", "fxb", "");
     pmx_error err;
     char *out = NULL;
     json_t *rec;
     pmx_status st;
     if (!r)
         return;
-    box_init(&box);
-    CHECK_STATUS(pmx_router_set_observer(r, observe, &box, &err), PMX_OK, &err);
     CHECK_INT(tu_upstream_script(&up, "fxa", "[{\"status\":500,\"times\":100}]"), 200);
     CHECK_INT(tu_upstream_script(&up, "fxb", "[{\"status\":500,\"times\":100}]"), 200);
     st = pmx_router_complete(&out, r, USER("doomed") ",\"model\":\"fake-small\","
@@ -243,8 +255,7 @@ static void test_failure(void)
         CHECK(json_is_null(tu_jget(rec, "cost_usd")));
     }
     json_decref(rec);
-    pmx_router_free(r);
-    box_clear(&box);
+    observed_free(r, &box);
 }
 
 /* Collects a stream's done / error event. */
@@ -273,16 +284,14 @@ static int32_t on_event(const char *event_json, size_t len, void *userdata)
  * stream's error event carries it too. */
 static void test_stream(void)
 {
-    pmx_router *r = router_two("sa", "sb", "");
     record_box box;
+    pmx_router *r = observed_router(&box, "sa", "sb", "");
     pmx_error err;
     stream_seen seen = {0};
     json_t *rec;
     pmx_status st;
     if (!r)
         return;
-    box_init(&box);
-    CHECK_STATUS(pmx_router_set_observer(r, observe, &box, &err), PMX_OK, &err);
     st = pmx_router_stream(NULL, r, USER("stream me please") ",\"model\":\"fake-small\"}", on_event, &seen, &err);
     CHECK_STATUS(st, PMX_OK, &err);
     CHECK_INT(box.count, 1);
@@ -313,22 +322,19 @@ static void test_stream(void)
     }
     json_decref(rec);
     json_decref(seen.terminal);
-    pmx_router_free(r);
-    box_clear(&box);
+    observed_free(r, &box);
 }
 
 /* A response-cache hit: cache_hit true, no attempt, a new request id. */
 static void test_cache_hit(void)
 {
-    pmx_router *r = router_two("ca", "cb", ",\"cache\":{\"enabled\":true}");
     record_box box;
+    pmx_router *r = observed_router(&box, "ca", "cb", ",\"cache\":{\"enabled\":true}");
     pmx_error err;
     char *out = NULL;
     json_t *first, *second;
     if (!r)
         return;
-    box_init(&box);
-    CHECK_STATUS(pmx_router_set_observer(r, observe, &box, &err), PMX_OK, &err);
     CHECK_STATUS(pmx_router_complete(&out, r, USER("cache me") ",\"model\":\"fake-small\"}", &err), PMX_OK, &err);
     pmx_string_free(out);
     first = last_record(&box);
@@ -345,8 +351,7 @@ static void test_cache_hit(void)
     }
     json_decref(first);
     json_decref(second);
-    pmx_router_free(r);
-    box_clear(&box);
+    observed_free(r, &box);
 }
 
 int main(void)
