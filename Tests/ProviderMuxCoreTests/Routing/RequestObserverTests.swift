@@ -25,14 +25,20 @@ private final class Records: @unchecked Sendable {
     var all: [JSONObject] { lock.lock(); defer { lock.unlock() }; return items }
 }
 
+/// Every observed test's setup: a router over `json` whose observer collects its records.
+private func observedRouter(_ json: String) throws -> (Router, Records) {
+    let r = try router(json)
+    let records = Records()
+    r.observers.set { records.add($0) }
+    return (r, records)
+}
+
 @Suite("Request observer")
 struct RequestObserverTests {
     @Test("a success: one record before complete returns, with the response's id, provider, attempts and usage")
     func success() throws {
-        let r = try router(#"{"providers":[{"name":"m","type":"mock"}]}"#)
+        let (r, records) = try observedRouter(#"{"providers":[{"name":"m","type":"mock"}]}"#)
         defer { r.close() }
-        let records = Records()
-        r.observers.set { records.add($0) }
         let resp = try r.complete(try chat(#","metadata":{"team":"a"}"#))
         let rec = try #require(records.all.first)
         #expect(records.all.count == 1)
@@ -50,10 +56,8 @@ struct RequestObserverTests {
 
     @Test("a failure: status, code, message and the attempts; the error carries the request id")
     func failure() throws {
-        let r = try router(#"{"providers":[{"name":"m","type":"mock","script":[{"status":500,"times":10}]}],"retry":{"max_attempts":1}}"#)
+        let (r, records) = try observedRouter(#"{"providers":[{"name":"m","type":"mock","script":[{"status":500,"times":10}]}],"retry":{"max_attempts":1}}"#)
         defer { r.close() }
-        let records = Records()
-        r.observers.set { records.add($0) }
         var thrown: PMXError?
         do { _ = try r.complete(try chat(#","metadata":{"request_id":"mine-1"}"#)) } catch let e as PMXError { thrown = e }
         let rec = try #require(records.all.first)
@@ -86,10 +90,8 @@ struct RequestObserverTests {
 
     @Test("a stream's record has ttft_ms and stream true")
     func stream() throws {
-        let r = try router(#"{"providers":[{"name":"m","type":"mock"}]}"#)
+        let (r, records) = try observedRouter(#"{"providers":[{"name":"m","type":"mock"}]}"#)
         defer { r.close() }
-        let records = Records()
-        r.observers.set { records.add($0) }
         let resp = try r.stream(try chat()) { _ in 0 }
         let rec = try #require(records.all.first)
         #expect(rec["stream"] == .bool(true))
