@@ -817,8 +817,11 @@ PMX_API pmx_status pmx_router_models_query(char **out, pmx_router *router, const
  * With "shared" configured the document also has "shared": {"redis": "connected"|"degraded",
  * "url" (password masked), "key_prefix", "timeout_ms", "transitions", "fallbacks",
  * "cache_hits", "cache_misses", "last_error" (while degraded)}: the call PINGs Redis (or
- * reconnects when due), waiting at most timeout_ms. "circuits" and "rate_limit" stay this
- * router's local state (used while degraded); the shared ones live on Redis.
+ * reconnects when due), waiting at most timeout_ms. Each provider then also has
+ * "state_source": "shared" when its "circuits" and "rate_limit" were read from Redis (one more
+ * read-only round-trip, within timeout_ms: the state admission uses; "circuits" lists the
+ * models this router has sent requests to, up to 1000), "local" when Redis did not answer (this
+ * router's own state, which admission uses while degraded).
  * Any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).
  * out:  receives the document; free it with pmx_string_free. NULL on failure.
  * Returns: PMX_OK, also when providers are unhealthy (that is what the document reports).
@@ -835,7 +838,8 @@ PMX_API pmx_status pmx_router_health(char **out, pmx_router *router, pmx_error *
  *   "failures_by_class","rate_limit","models":[{"model","requests",...,"latency_ms":{"p50",
  *   "p95","p99","mean"},"ttft_ms":{"p50","p95"},"tokens_per_second","circuit"}]}]}.
  * "requests" counts routed requests; a provider's "requests" counts attempts. With "shared"
- * configured also "shared": as in pmx_router_health (read without contacting Redis), and the
+ * configured also "shared": as in pmx_router_health (read without contacting Redis; the
+ * providers' "rate_limit" and "circuit" stay this router's local state), and the
  * Prometheus text has pmx_shared_redis_connected, pmx_shared_transitions_total and
  * pmx_shared_fallbacks_total. Never contains secrets. Same as pmx_router_stats_ex with options NULL. Any thread, also from inside
  * callbacks (it does not wait for the I/O thread).

@@ -140,6 +140,7 @@ extension Router {
         // The breakers grouped by provider once (not a scan of every breaker per provider).
         var circuitsByProvider: [String: [(SeriesKey, CircuitBreaker)]] = [:]
         for (key, b) in breakerStates() { circuitsByProvider[key.provider, default: []].append((key, b)) }
+        let sharedView = sharedPolicyView(all, circuits: circuitsByProvider)
         var list: [JSONValue] = []
         list.reserveCapacity(all.count)
         for p in all {
@@ -150,7 +151,7 @@ extension Router {
                 o["healthy"] = true
                 o["latency_ms"] = 0
                 o["http_status"] = 0
-                addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], to: &o)
+                addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], sharedView: sharedView, to: &o)
                 list.append(.object(o))
                 continue
             }
@@ -158,7 +159,7 @@ extension Router {
                 o["healthy"] = false
                 o["http_status"] = 0
                 o["error"] = "this provider type has no health probe"
-                addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], to: &o)
+                addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], sharedView: sharedView, to: &o)
                 list.append(.object(o))
                 continue
             }
@@ -170,7 +171,7 @@ extension Router {
                 o["error"] = .string(e.message)
                 o["error_class"] = .string(e.status.errorClass)
             }
-            addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], to: &o)
+            addPolicyState(p, circuits: circuitsByProvider[p.name] ?? [], sharedView: sharedView, to: &o)
             list.append(.object(o))
         }
         var doc = JSONObject()
@@ -180,14 +181,25 @@ extension Router {
     }
 
     /// Circuit breakers (per model), rate limits, the periodic monitor's last verdict, discovery.
-    package func addPolicyState(_ p: ProviderRuntime, circuits mine: [(SeriesKey, CircuitBreaker)], to o: inout JSONObject) {
-        let now = MonotonicClock.nanos()
-        var circuits = JSONObject()
-        for (key, b) in mine.sorted(by: { $0.0.model < $1.0.model }) {
-            circuits.appendUnchecked(key.model, b.json(nowNs: now))  // keys are distinct
+    /// With shared state, `state_source` says where circuits and rate limits were read: "shared"
+    /// (Redis, `sharedView` holds them) or "local" (Redis did not answer: the local state, which
+    /// admission uses while degraded).
+    package func addPolicyState(_ p: ProviderRuntime, circuits mine: [(SeriesKey, CircuitBreaker)], sharedView: [String: PolicyJSON]?,
+                                to o: inout JSONObject) {
+        if let view = sharedView?[p.name] {
+            o["state_source"] = "shared"
+            o["circuits"] = view.circuits
+            o["rate_limit"] = view.rateLimit
+        } else {
+            if shared != nil { o["state_source"] = "local" }
+            let now = MonotonicClock.nanos()
+            var circuits = JSONObject()
+            for (key, b) in mine.sorted(by: { $0.0.model < $1.0.model }) {
+                circuits.appendUnchecked(key.model, b.json(nowNs: now))  // keys are distinct
+            }
+            o["circuits"] = .object(circuits)
+            o["rate_limit"] = p.limiter.json(nowNs: now)
         }
-        o["circuits"] = .object(circuits)
-        o["rate_limit"] = p.limiter.json(nowNs: now)
         if let r = healthMonitor?.record(for: p.name) {
             var m = JSONObject()
             m["healthy"] = .bool(r.healthy)

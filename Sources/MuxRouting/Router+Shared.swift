@@ -110,12 +110,82 @@ extension Router {
         // configured API key must not carry it to Redis.
         let text = Secrets.mask(JSONWriter.string(.object(response)), surface: .json)
         guard key.utf8.count + text.utf8.count <= settings.maxBytes else { return true }  // too big for any cache
-        return shared.cachePut(sharedCacheKey(key), json: text, ttlMs: settings.ttlMs)
+        return shared.cachePut(sharedCacheKey(key), json: text, ttlMs: settings.ttlMs, maxEntries: settings.maxEntries)
     }
 
     /// The request key as sent to Redis (hashed there): masked, so that a request quoting an
     /// API key does not carry it over the wire (MONITOR, SLOWLOG would show it).
     private static func sharedCacheKey(_ key: String) -> String { Secrets.mask(key, surface: .json) }
+
+    /// The circuits and rate limit of one provider as health shows them.
+    package struct PolicyJSON {
+        package var circuits: JSONValue
+        package var rateLimit: JSONValue
+    }
+
+    /// Health's view of the shared circuits and rate limits (one read-only round-trip, when
+    /// health is asked; never on the request path), by provider name. The circuits are the
+    /// series this router has asked shared admission for or holds a local breaker of (the
+    /// first `SharedState.maxSeriesShown`; a series folded into `__other__` locally has no
+    /// shared breaker of that name and is left out). nil without shared state or when Redis does not answer: health then shows
+    /// the local state, which is what admission uses then.
+    package func sharedPolicyView(_ providers: [ProviderRuntime], circuits: [String: [(SeriesKey, CircuitBreaker)]]) -> [String: PolicyJSON]? {
+        guard let shared else { return nil }
+        var request = SharedState.ViewRequest()
+        var models: [[String]] = []
+        for p in providers {
+            let limits = p.limiter.settings
+            request.limits.append((p.name, limits.rpm, limits.tpm))
+            let breaker = breakerSettings.applying(p.config.breakerOverride)
+            let local = (circuits[p.name] ?? []).map(\.0.model).filter { $0 != SeriesKey.overflowModel }
+            let names = shared.modelsSeen(provider: p.name).union(local).sorted()
+            for m in names { request.circuits.append((p.name, m, breaker)) }
+            models.append(names)
+        }
+        guard let view = shared.view(request) else { return nil }
+        var out: [String: PolicyJSON] = [:]
+        var next = 0
+        for (i, p) in providers.enumerated() {
+            var circuits = JSONObject()
+            for m in models[i] {
+                circuits.appendUnchecked(m, Self.json(view.circuits[next]))  // models are distinct
+                next += 1
+            }
+            out[p.name] = PolicyJSON(circuits: .object(circuits), rateLimit: Self.json(view.limits[i], p.limiter.settings))
+        }
+        return out
+    }
+
+    /// A shared breaker in the shape of `CircuitBreaker.json`.
+    private static func json(_ c: SharedState.CircuitView) -> JSONValue {
+        var o = JSONObject()
+        let state: CircuitBreaker.State = switch c.state {
+        case .closed: .closed
+        case .open: .open
+        case .halfOpen: .halfOpen
+        }
+        o["state"] = .string(state.rawValue)
+        o["consecutive_failures"] = StatsRendering.int(c.consecutiveFailures)
+        o["window_requests"] = StatsRendering.int(c.windowRequests)
+        o["window_failures"] = StatsRendering.int(c.windowFailures)
+        o["opened_count"] = StatsRendering.int(c.openedCount)
+        if c.state == .open { o["retry_in_ms"] = StatsRendering.int(c.halfOpensInMs) }
+        return .object(o)
+    }
+
+    /// A shared rate limit in the shape of `RateLimiter.json`.
+    private static func json(_ r: SharedState.RateLimitView, _ settings: RateLimitSettings) -> JSONValue {
+        var o = JSONObject()
+        if let rpm = settings.rpm { o["rpm"] = StatsRendering.int(rpm) }
+        if let tpm = settings.tpm { o["tpm"] = StatsRendering.int(tpm) }
+        if settings.rpm != nil { o["requests_available"] = .double(Self.thousandths(r.requestsAvailable)) }
+        if settings.tpm != nil { o["tokens_available"] = .double(Self.thousandths(r.tokensAvailable)) }
+        o["cooldown_ms"] = StatsRendering.int(r.cooldownMs)
+        return .object(o)
+    }
+
+    /// Rounded for display as `RateLimiter.json` rounds.
+    private static func thousandths(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 
     /// The `shared` object of health and stats (nil without shared state).
     package func sharedJSON(probe: Bool) -> JSONValue? {

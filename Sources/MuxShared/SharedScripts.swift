@@ -8,18 +8,49 @@
 /// Keys (`SharedKeys`): rate limit hash {r, t, ts, cd}; breaker hash {st (0 closed, 1 open,
 /// 2 half_open), oa (opened at), oc (opened count), cf (consecutive failures), pf (probe
 /// claimed at, 0 = none), a<i>/f<i> (attempts/failures of window bucket i)}; budget hash
-/// {<bucket index>: spend}; cache string with a PX expiry.
+/// {<bucket index>: spend}; cache string with a PX expiry, and the cache's index: a sorted set
+/// of the cache keys scored by their expiry time (`cache-index`).
 package enum SharedScripts {
-    package enum Name: Int, CaseIterable, Sendable { case admit, settle, cacheGet, cachePut }
+    package enum Name: Int, CaseIterable, Sendable { case admit, settle, cacheGet, cachePut, view }
 
     package static func source(_ name: Name) -> String {
         switch name {
         case .admit: return prelude + admit
         case .settle: return prelude + settle
         case .cacheGet: return "return redis.call('GET', ARGV[1] .. 'cache:' .. redis.sha1hex(ARGV[2]))"
-        case .cachePut: return "return redis.call('SET', ARGV[1] .. 'cache:' .. redis.sha1hex(ARGV[2]), ARGV[3], 'PX', ARGV[4])"
+        case .cachePut: return cachePut
+        case .view: return prelude + view
         }
     }
+
+    /// Most entries one store removes beyond the bound: a store never holds the server for
+    /// long, even after `max_entries` was lowered under a full cache (it shrinks over the next
+    /// stores instead).
+    package static let maxEvictionsPerStore = 128
+
+    /// ARGV: prefix, request key, answer JSON, ttl ms, max entries (0 = unbounded). Stores the
+    /// answer with its expiry and bounds the cache at max entries: the index scores each key by
+    /// its expiry (so with one TTL, by the order they were stored); keys already expired leave
+    /// it, then the soonest to expire go while there are more than max entries. The index
+    /// expires with the latest entry.
+    private static let cachePut = """
+    local tm = redis.call('TIME')
+    local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+    local key, index = ARGV[1] .. 'cache:' .. redis.sha1hex(ARGV[2]), ARGV[1] .. 'cache-index'
+    local ttl, cap = tonumber(ARGV[4]) or 1, tonumber(ARGV[5]) or 0
+    redis.call('SET', key, ARGV[3], 'PX', ttl)
+    redis.call('ZADD', index, now + ttl, key)
+    redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+    if cap > 0 then
+      local over = math.min(redis.call('ZCARD', index) - cap, \(maxEvictionsPerStore))
+      if over > 0 then
+        for _, old in ipairs(redis.call('ZRANGE', index, 0, over - 1)) do redis.call('DEL', old) end
+        redis.call('ZREMRANGEBYRANK', index, 0, over - 1)
+      end
+    end
+    if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+    return 1
+    """
 
     /// Shared by admit and settle: the clock, the token-bucket refill, the budget window and
     /// the breaker's open → half_open step.
@@ -185,5 +216,40 @@ package enum SharedScripts {
     local rs = charge(KEYS[3], num(ARGV[13], 0), num(ARGV[14], 0))
     local ls = charge(KEYS[4], num(ARGV[15], 0), num(ARGV[16], 0))
     return {rs, ls, change, KEYS[2], KEYS[4]}
+    """
+
+    /// Read-only, for health: the shared state as admission would see it now (nothing written).
+    /// KEYS: n rate limit keys, then breaker keys. ARGV: n, then rpm and tpm per rate limit key,
+    /// then window ms and cooldown ms per breaker key. Returns one array per key: rate limit
+    /// {requests available, tokens available, cooldown ms left}; breaker {state (0 closed,
+    /// 1 open, 2 half_open), consecutive failures, window attempts, window failures, opened
+    /// count, ms until half-open (0 unless open)}.
+    private static let view = """
+    local n, out, arg = num(ARGV[1], 0), {}, 2
+    for i = 1, #KEYS do
+      local x, y = num(ARGV[arg], 0), num(ARGV[arg + 1], 0)
+      arg = arg + 2
+      if i <= n then
+        local b = bucket(KEYS[i], x, y)
+        out[i] = {fmt(b.r), fmt(b.t), tostring(math.max(0, b.cd - now))}
+      else
+        local window, cooldown = math.max(1, x), y
+        local st = breaker(KEYS[i])
+        if st.st == 1 and now >= st.oa + cooldown then st.st = 2 end
+        local cur = math.floor(now / (window / 10))
+        local a, f = 0, 0
+        local all = redis.call('HGETALL', KEYS[i])
+        for j = 1, #all, 2 do
+          local kind, idx = string.sub(all[j], 1, 1), tonumber(string.sub(all[j], 2))
+          if (kind == 'a' or kind == 'f') and idx and idx > cur - 10 then
+            if kind == 'a' then a = a + num(all[j + 1], 0) else f = f + num(all[j + 1], 0) end
+          end
+        end
+        local wait = 0
+        if st.st == 1 then wait = math.max(1, st.oa + cooldown - now) end
+        out[i] = {tostring(st.st), tostring(st.cf), tostring(a), tostring(f), tostring(st.oc), tostring(wait)}
+      end
+    end
+    return out
     """
 }

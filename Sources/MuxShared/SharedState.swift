@@ -18,6 +18,10 @@ package final class SharedState: Sendable {
     /// refuses on it before it even admits an attempt.
     private let spentSeen = Locked<[String: Double]>([:])
     private let cacheHits = Atomic<Int>(0)
+    /// The provider+model series this router has asked admission for (models by provider),
+    /// for health's view: at most `maxSeriesShown` (model names come from requests).
+    private let seriesSeen = Locked<(byProvider: [String: Set<String>], count: Int)>(([:], 0))
+    package static let maxSeriesShown = 1000
     private let cacheMisses = Atomic<Int>(0)
 
     package init(settings: SharedSettings) throws {
@@ -72,6 +76,10 @@ package final class SharedState: Sendable {
             s.breaker.enabled ? "1" : "0", String(s.breaker.cooldownMs),
             String(router?.windowMs ?? 0), String(lane?.windowMs ?? 0),
         ])
+        seriesSeen.withLock { seen in
+            guard seen.count < Self.maxSeriesShown, seen.byProvider[s.provider, default: []].insert(s.model).inserted else { return }
+            seen.count += 1
+        }
         guard let reply = link.call(command) else { return nil }
         guard let a = Self.parseAdmission(reply, series: "\(s.provider)/\(s.model)") else { return nil }
         spentSeen.withLock { seen in
@@ -152,10 +160,11 @@ package final class SharedState: Sendable {
         return .some(nil)
     }
 
-    /// Stores an answer for `ttlMs` (write-behind). False when degraded.
+    /// Stores an answer for `ttlMs` (write-behind), keeping at most `maxEntries` in the shared
+    /// cache (the soonest to expire go first). False when degraded.
     @discardableResult
-    package func cachePut(_ key: String, json: String, ttlMs: Int) -> Bool {
-        link.send(RedisLink.Command(.cachePut, keys: [], args: [keys.prefix, key, json, String(max(1, ttlMs))]))
+    package func cachePut(_ key: String, json: String, ttlMs: Int, maxEntries: Int) -> Bool {
+        link.send(RedisLink.Command(.cachePut, keys: [], args: [keys.prefix, key, json, String(max(1, ttlMs)), String(max(0, maxEntries))]))
     }
 
     package func countCache(hit: Bool) {
@@ -169,6 +178,9 @@ package final class SharedState: Sendable {
         o["cache_misses"] = .int(Int64(cacheMisses.load(ordering: .relaxed)))
         return .object(o)
     }
+
+    /// The models of `provider` this router has asked admission for.
+    package func modelsSeen(provider: String) -> Set<String> { seriesSeen.withLock { $0.byProvider[provider] ?? [] } }
 
     private func seriesKeys(_ s: AttemptSeries, lane: BudgetRef?) -> [String] {
         [keys.rateLimit(provider: s.provider), keys.breaker(provider: s.provider, model: s.model),

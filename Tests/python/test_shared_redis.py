@@ -154,6 +154,60 @@ def test_the_response_cache_is_shared(redis):
         a.close(); b.close()
 
 
+def test_the_shared_cache_keeps_at_most_max_entries(redis):
+    """cache.max_entries bounds the shared cache across processes: a store beyond it removes the
+    entries stored first; the index of entries (a sorted set by expiry) is trimmed with it."""
+    cfg = config(redis, {"name": "a", "type": "mock"}, cache={"enabled": True, "max_entries": 3})
+    a, b = pair(cfg)
+    with a, b:
+        for i in range(3):
+            assert not a.complete(f"question {i}")["cached"]
+        for i in range(3, 5):
+            assert not b.complete(f"question {i}")["cached"]
+        a.call("stats"); b.call("stats")  # calls after the write-behind stores: they have reached the server
+        entries = [k for k in redis.command("KEYS", "t:cache:*") if k != "t:cache-index"]
+        assert len(entries) == 3, entries
+        assert redis.command("ZCARD", "t:cache-index") == 3
+        # The first two stored are gone, for both processes; the newest are answered from Redis.
+        assert a.complete("question 4")["cached"] and b.complete("question 2")["cached"]
+        assert not b.complete("question 0")["cached"]
+        # An entry that expired on its own leaves the index at the next store (scored by expiry).
+        redis.command("ZADD", "t:cache-index", 1, "t:cache:gone")
+        assert not a.complete("question 9")["cached"]
+        a.call("stats")
+        assert redis.command("ZSCORE", "t:cache-index", "t:cache:gone") is None
+        assert redis.command("ZCARD", "t:cache-index") == 3
+        a.close(); b.close()
+
+
+def test_health_shows_the_shared_circuits_and_rate_limits(redis):
+    """With `shared`, health reads the circuits and rate limits from Redis (what admission uses),
+    not this process's local objects, which the other process's failures never touched."""
+    cfg = config(redis, {"name": "bad", "type": "mock", "script": [{"status": 503, "times": 2}], "limits": {"rpm": 5}},
+                 circuit_breaker={"consecutive_failures": 2, "cooldown_ms": 60000})
+    a, b = pair(cfg)
+    with a, b:
+        assert a.complete()["code"] == providermux.ERR_UPSTREAM_SERVER
+        assert a.complete()["code"] == providermux.ERR_UPSTREAM_SERVER  # opens the shared circuit
+        assert b.complete()["code"] == providermux.ERR_CIRCUIT_OPEN  # b plans the series, refused on Redis
+        a.call("stats")  # a call after a's write-behind outcome
+        p = b.call("health")["health"]["providers"][0]
+        assert p["state_source"] == "shared", p
+        (model, circuit), = p["circuits"].items()
+        assert circuit["state"] == "open" and circuit["opened_count"] == 1, circuit
+        assert circuit["window_requests"] == 2 and circuit["window_failures"] == 2 and 0 < circuit["retry_in_ms"] <= 60000
+        # Two of the five requests a minute were taken by a (b's refused one took none).
+        assert p["rate_limit"]["rpm"] == 5 and 3 <= p["rate_limit"]["requests_available"] < 3.1, p["rate_limit"]
+        assert p["rate_limit"]["cooldown_ms"] == 0
+        # Stats stay local (they never wait for Redis): b's own breaker saw nothing.
+        stats = b.call("stats")["stats"]
+        assert stats["shared"]["redis"] == "connected"
+        redis.stop()
+        p = b.call("health")["health"]["providers"][0]
+        assert p["state_source"] == "local" and p["rate_limit"]["requests_available"] == 5, p
+        a.close(); b.close()
+
+
 def test_redis_killed_mid_run_then_restarted(redis):
     cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 3}})
     a, b = pair(cfg)
@@ -273,7 +327,8 @@ def test_keys_stay_under_the_prefix_and_hold_no_api_key(redis):
         assert keys and all(k.startswith("myapp:pmx:") for k in keys), keys
         for k in keys:
             kind = redis.command("TYPE", k)
-            values = redis.command("HGETALL", k) if kind == "hash" else [redis.command("GET", k)]
+            values = {"hash": lambda: redis.command("HGETALL", k), "zset": lambda: redis.command("ZRANGE", k, 0, -1),
+                      }.get(kind, lambda: [redis.command("GET", k)])()
             assert SECRET_KEY not in json.dumps(values), k
         a.close()
 

@@ -41,7 +41,7 @@ struct RedisLinkTests {
         let series = SharedState.AttemptSeries(provider: "a", model: "m", rpm: 1, tpm: nil, breaker: BreakerSettings())
         #expect(state.admit(series, estimatedTokens: 1, router: nil, lane: nil) == nil)
         #expect(state.cacheGet("k") == nil)
-        #expect(state.cachePut("k", json: "{}", ttlMs: 1000) == false)
+        #expect(state.cachePut("k", json: "{}", ttlMs: 1000, maxEntries: 10) == false)
         #expect(state.settle(series, outcome: .success, estimatedTokens: 1, actualTokens: 1, cooldownMs: 0,
                              router: nil, routerCharge: 0, lane: nil, laneCharge: 0) == false)
         #expect(state.exhausted(lane: nil, usd: 0) == false)
