@@ -70,27 +70,9 @@ private let errorExpected: [ProviderEvent] = [
 
 private let malformedChunks = [textChunks[0], textChunks[1], #"{"choices": [ {not json"#, textChunks[2]]
 
-/// A decoded stream: its events, and the error that stopped it, if any.
-private struct Decoded: Equatable {
-    var events: [ProviderEvent] = []
-    var error: PMXError?
-}
+private typealias Decoded = DecodedStream
 
-private func decode(_ pieces: [ArraySlice<UInt8>]) -> Decoded {
-    var d = OpenAIStreamDecoder(provider: "p")
-    var out = Decoded()
-    do {
-        for piece in pieces {
-            try Array(piece).withUnsafeBytes { buf in try d.feed(buf) { out.events.append($0) } }
-        }
-        try d.finish { out.events.append($0) }
-    } catch let e as PMXError {
-        out.error = e
-    } catch {
-        out.error = PMXError(.internal, "non-PMXError thrown: \(error)")
-    }
-    return out
-}
+private func decode(_ pieces: [ArraySlice<UInt8>]) -> Decoded { decodeStream(OpenAIStreamDecoder.Adapter(provider: "p"), pieces) }
 
 /// The stream decoded whole, split in two at every byte boundary, and byte by byte: all equal.
 private func expectSplitInvariant(_ bytes: [UInt8], expected: Decoded, sourceLocation: SourceLocation = #_sourceLocation) {

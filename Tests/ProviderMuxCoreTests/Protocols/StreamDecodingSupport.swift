@@ -22,7 +22,11 @@ struct DecodedStream: Equatable {
 
 /// Feeds `pieces` to a new stream decoder of `codec`, in order, then finishes it.
 func decodeStream(_ codec: any WireCodec, _ p: ProviderConfig, model: String? = "m", _ pieces: [ArraySlice<UInt8>]) -> DecodedStream {
-    let d = codec.streamDecoder(model: model, provider: p)
+    decodeStream(codec.streamDecoder(model: model, provider: p), pieces)
+}
+
+/// Feeds `pieces` to `d` (a new decoder), in order, then finishes it.
+func decodeStream(_ d: any ChatStreamDecoding, _ pieces: [ArraySlice<UInt8>]) -> DecodedStream {
     var out = DecodedStream()
     do {
         for piece in pieces { try Array(piece).withUnsafeBytes { buf in try d.feed(buf) { out.events.append($0) } } }
