@@ -818,8 +818,8 @@ PMX_API pmx_status pmx_router_models_query(char **out, pmx_router *router, const
  * "url" (password masked), "key_prefix", "timeout_ms", "transitions", "fallbacks",
  * "cache_hits", "cache_misses", "last_error" (while degraded)}: the call PINGs Redis (or
  * reconnects when due), waiting at most timeout_ms. Each provider then also has
- * "state_source": "shared" when its "circuits" and "rate_limit" were read from Redis (one more
- * read-only round-trip, within timeout_ms: the state admission uses; "circuits" lists the
+ * "state_source": "shared" when its "circuits" and "rate_limit" were read from Redis (read-only
+ * round-trips of at most 256 keys each, each within timeout_ms: the state admission uses; "circuits" lists the
  * models this router has sent requests to, up to 1000), "local" when Redis did not answer (this
  * router's own state, which admission uses while degraded).
  * Any thread but a library I/O thread (there: PMX_ERR_WOULD_DEADLOCK).

@@ -123,38 +123,56 @@ extension Router {
         package var rateLimit: JSONValue
     }
 
-    /// Health's view of the shared circuits and rate limits (one read-only round-trip, when
-    /// health is asked; never on the request path), by provider name. The circuits are the
-    /// series this router has asked shared admission for or holds a local breaker of (the
-    /// first `SharedState.maxSeriesShown`; a series folded into `__other__` locally has no
-    /// shared breaker of that name and is left out). nil without shared state or when Redis does not answer: health then shows
-    /// the local state, which is what admission uses then.
+    /// Health's view of the shared circuits and rate limits (read-only round-trips when health
+    /// is asked, one per `maxKeysPerView` keys; never on the request path), by provider name.
+    /// The circuits are the series this router has asked shared admission for or holds a local
+    /// breaker of (the first `SharedState.maxSeriesShown`; a series folded into `__other__`
+    /// locally has no shared breaker of that name and is left out). nil without shared state;
+    /// a provider missing from it (Redis did not answer) shows its local state, which is what
+    /// admission uses then.
     package func sharedPolicyView(_ providers: [ProviderRuntime], circuits: [String: [(SeriesKey, CircuitBreaker)]]) -> [String: PolicyJSON]? {
         guard let shared else { return nil }
-        var request = SharedState.ViewRequest()
-        var models: [[String]] = []
-        for p in providers {
-            let limits = p.limiter.settings
-            request.limits.append((p.name, limits.rpm, limits.tpm))
-            let breaker = breakerSettings.applying(p.config.breakerOverride)
-            let local = (circuits[p.name] ?? []).map(\.0.model).filter { $0 != SeriesKey.overflowModel }
-            let names = shared.modelsSeen(provider: p.name).union(local).sorted()
-            for m in names { request.circuits.append((p.name, m, breaker)) }
-            models.append(names)
-        }
-        guard let view = shared.view(request) else { return nil }
         var out: [String: PolicyJSON] = [:]
-        var next = 0
-        for (i, p) in providers.enumerated() {
-            var circuits = JSONObject()
-            for m in models[i] {
-                circuits.appendUnchecked(m, Self.json(view.circuits[next]))  // models are distinct
-                next += 1
+        var batch: [(provider: ProviderRuntime, models: [String])] = []
+        var keys = 0
+        // One view call per batch of providers; the first that gets no answer ends the view
+        // (those not read yet show their local state).
+        func read() -> Bool {
+            defer { batch.removeAll(keepingCapacity: true); keys = 0 }
+            var request = SharedState.ViewRequest()
+            for (p, models) in batch {
+                let limits = p.limiter.settings
+                request.limits.append((p.name, limits.rpm, limits.tpm))
+                let breaker = breakerSettings.applying(p.config.breakerOverride)
+                for m in models { request.circuits.append((p.name, m, breaker)) }
             }
-            out[p.name] = PolicyJSON(circuits: .object(circuits), rateLimit: Self.json(view.limits[i], p.limiter.settings))
+            guard let view = shared.view(request) else { return false }
+            var next = 0
+            for (i, (p, models)) in batch.enumerated() {
+                var circuits = JSONObject()
+                for m in models {
+                    circuits.appendUnchecked(m, Self.json(view.circuits[next]))  // models are distinct
+                    next += 1
+                }
+                out[p.name] = PolicyJSON(circuits: .object(circuits), rateLimit: Self.json(view.limits[i], p.limiter.settings))
+            }
+            return true
         }
+        for p in providers {
+            let local = (circuits[p.name] ?? []).map(\.0.model).filter { $0 != SeriesKey.overflowModel }
+            let models = shared.modelsSeen(provider: p.name).union(local).sorted()
+            if keys > 0 && keys + 1 + models.count > Self.maxKeysPerView && !read() { return out }
+            batch.append((p, models))
+            keys += 1 + models.count
+        }
+        if !batch.isEmpty { _ = read() }
         return out
     }
+
+    /// Most keys one view call reads (a provider's series are never split): a router with
+    /// thousands of providers asks in several short calls, each within `timeout_ms`, rather than
+    /// one that could outlast it and leave the link degraded.
+    package static let maxKeysPerView = 256
 
     /// A shared breaker in the shape of `CircuitBreaker.json`.
     private static func json(_ c: SharedState.CircuitView) -> JSONValue {

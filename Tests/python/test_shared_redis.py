@@ -208,6 +208,25 @@ def test_health_shows_the_shared_circuits_and_rate_limits(redis):
         a.close(); b.close()
 
 
+def test_health_reads_many_providers_in_short_calls(redis):
+    """300 providers: health reads their shared rate limits and circuits (600 keys: every
+    provider was a candidate, so each has a breaker) in three view calls of at most 256 keys
+    (each within timeout_ms), not one long script, and shows every one as shared."""
+    providers = [{"name": f"p{i:03}", "type": "mock", "limits": {"rpm": 7}} for i in range(300)]
+    cfg = config(redis, *providers, routing={"strategy": "priority"})
+    with Worker(cfg) as a:
+        assert a.complete()["provider"] == "p000"
+        a.call("stats")
+        redis.command("CONFIG", "RESETSTAT")
+        listed = a.call("health")["health"]["providers"]
+        stats = redis.command("INFO", "commandstats")
+        calls = re.search(r"cmdstat_evalsha:calls=(\d+)", stats)
+        assert calls and int(calls.group(1)) == 3, stats
+        assert len(listed) == 300 and all(p["state_source"] == "shared" and len(p["circuits"]) == 1 for p in listed)
+        assert 6 <= listed[0]["rate_limit"]["requests_available"] < 6.1 and listed[1]["rate_limit"]["requests_available"] == 7
+        a.close()
+
+
 def test_redis_killed_mid_run_then_restarted(redis):
     cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 3}})
     a, b = pair(cfg)
