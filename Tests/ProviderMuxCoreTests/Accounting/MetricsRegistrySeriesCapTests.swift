@@ -10,10 +10,6 @@ import Testing
 // circuit breakers and round-robin turns; and Prometheus label values never carry a raw control
 // character (item 3, last clause).
 
-private func router(_ json: String) throws -> Router {
-    try Router(config: RouterConfig.parse(JSONParser.parse(json), lookup: { _ in nil }))
-}
-
 private func chat(model: String) throws -> ChatRequest {
     try ChatRequest.parse(JSONParser.parse(#"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#))
 }
@@ -62,7 +58,7 @@ struct SeriesCapTests {
 
     @Test("a router with 1,500 distinct request model names: series and breakers stay capped, round robin shares a turn")
     func routerMapsCapped() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock"},{"name":"b","type":"mock"}],"routing":{"strategy":"round_robin"}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock"},{"name":"b","type":"mock"}],"routing":{"strategy":"round_robin"}}"#)
         defer { r.close() }
         let n = MetricsRegistry.defaultMaxSeries + 500
         for i in 0..<n { _ = try r.complete(chat(model: "model-\(i)")) }

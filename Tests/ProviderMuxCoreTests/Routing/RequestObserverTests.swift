@@ -10,10 +10,6 @@ import Testing
 // one record per request before the blocking call returns, the fields a record carries, none
 // while unset, the last observer wins, and the request id in responses and errors.
 
-private func router(_ json: String) throws -> Router {
-    try Router(config: RouterConfig.parse(JSONParser.parse(json), lookup: { _ in nil }))
-}
-
 private func chat(_ extra: String = "") throws -> ChatRequest {
     try ChatRequest.parse(JSONParser.parse(#"{"messages":[{"role":"user","content":"hi"}]"# + extra + "}"))
 }
@@ -27,7 +23,7 @@ private final class Records: @unchecked Sendable {
 
 /// Every observed test's setup: a router over `json` whose observer collects its records.
 private func observedRouter(_ json: String) throws -> (Router, Records) {
-    let r = try router(json)
+    let r = try routerFromConfig(json)
     let records = Records()
     r.observers.set { records.add($0) }
     return (r, records)
@@ -72,7 +68,7 @@ struct RequestObserverTests {
 
     @Test("no observer: no record; cleared: none after; replaced: the new one gets the next")
     func setAndClear() throws {
-        let r = try router(#"{"providers":[{"name":"m","type":"mock"}]}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"m","type":"mock"}]}"#)
         defer { r.close() }
         let first = Records(), second = Records()
         #expect(!r.observers.isActive)

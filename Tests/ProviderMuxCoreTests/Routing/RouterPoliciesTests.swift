@@ -9,10 +9,6 @@ import Testing
 // The router's policies end to end on its real event loop, over in-process mock providers:
 // strategies, breakers, rate limits, budgets and costs, fallbacks, cache, stats, live routing.
 
-private func router(_ json: String) throws -> Router {
-    try Router(config: RouterConfig.parse(JSONParser.parse(json), lookup: { _ in nil }))
-}
-
 private func chat(_ text: String = "hi", model: String? = nil, route: String? = nil, extra: String = "") throws -> ChatRequest {
     var fields = [#""messages":[{"role":"user","content":"\#(text)"}]"#]
     if let model { fields.append(#""model":"\#(model)""#) }
@@ -33,14 +29,14 @@ private func failure(_ body: () throws -> Any) -> PMXError? {
 struct RouterPolicyTests {
     @Test("round robin rotates the first provider request by request")
     func roundRobin() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock"},{"name":"b","type":"mock"},{"name":"c","type":"mock"}],"routing":{"strategy":"round_robin"}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock"},{"name":"b","type":"mock"},{"name":"c","type":"mock"}],"routing":{"strategy":"round_robin"}}"#)
         defer { r.close() }
         #expect(try (0..<6).map { _ in try provider(of: r, chat()) } == ["a", "b", "c", "a", "b", "c"])
     }
 
     @Test("weighted with a seed: shares follow the weights and a zero weight is only a fallback")
     func weighted() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","weight":1},{"name":"b","type":"mock","weight":3},{"name":"z","type":"mock","weight":0}],"routing":{"strategy":"weighted","seed":7}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","weight":1},{"name":"b","type":"mock","weight":3},{"name":"z","type":"mock","weight":0}],"routing":{"strategy":"weighted","seed":7}}"#)
         defer { r.close() }
         var counts: [String: Int] = [:]
         for _ in 0..<200 { counts[try provider(of: r, chat()), default: 0] += 1 }
@@ -50,7 +46,7 @@ struct RouterPolicyTests {
 
     @Test("least latency prefers the measured-fast provider")
     func leastLatency() throws {
-        let r = try router(#"{"providers":[{"name":"slow","type":"mock","latency_ms":40},{"name":"fast","type":"mock","latency_ms":1}],"routing":{"strategy":"least_latency","exploration":0}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"slow","type":"mock","latency_ms":40},{"name":"fast","type":"mock","latency_ms":1}],"routing":{"strategy":"least_latency","exploration":0}}"#)
         defer { r.close() }
         // The first two requests measure each (unmeasured go first), then fast wins.
         _ = try (0..<2).map { _ in try provider(of: r, chat()) }
@@ -59,7 +55,7 @@ struct RouterPolicyTests {
 
     @Test("lowest cost picks the cheapest priced model, and the response carries its cost")
     func lowestCostAndCost() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"pricey","type":"mock","models":["big"]},{"name":"cheap","type":"mock","models":["small"]}],
          "pricing":{"pricey/*":{"input_per_mtok":10,"output_per_mtok":30},"cheap/*":{"input_per_mtok":1,"output_per_mtok":2}},
          "routing":{"strategy":"lowest_cost","model_groups":{"g":["pricey/big","cheap/small"]}}}
@@ -75,7 +71,7 @@ struct RouterPolicyTests {
 
     @Test("least busy sends to the provider with fewer requests in flight")
     func leastBusy() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","latency_ms":300},{"name":"b","type":"mock","latency_ms":300}],"routing":{"strategy":"least_busy"}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","latency_ms":300},{"name":"b","type":"mock","latency_ms":300}],"routing":{"strategy":"least_busy"}}"#)
         defer { r.close() }
         let done = DispatchSemaphore(value: 0)
         final class Box: @unchecked Sendable { var provider = "" }
@@ -92,7 +88,7 @@ struct RouterPolicyTests {
 
     @Test("the circuit opens after consecutive failures: the provider is passed over, then half-opens")
     func circuitBreaker() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"bad","type":"mock","script":[{"status":500,"times":100}]},{"name":"good","type":"mock"}],
          "retry":{"max_attempts":1},"circuit_breaker":{"consecutive_failures":2,"failure_rate":0,"cooldown_ms":150}}
         """#)
@@ -120,7 +116,7 @@ struct RouterPolicyTests {
     func circuitSkipAtLaunch() throws {
         // Two requests planned together: the first opens the circuit; the second, already
         // ordered with "bad" first, finds it open when its attempt would start.
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"bad","type":"mock","latency_ms":50,"script":[{"status":500,"times":100}]},{"name":"good","type":"mock"}],
          "retry":{"max_attempts":1},"circuit_breaker":{"consecutive_failures":1,"cooldown_ms":60000}}
         """#)
@@ -148,7 +144,7 @@ struct RouterPolicyTests {
 
     @Test("every circuit open: PMX_ERR_CIRCUIT_OPEN without sending anything")
     func allCircuitsOpen() throws {
-        let r = try router(#"{"providers":[{"name":"bad","type":"mock","script":[{"status":503,"times":100}]}],"retry":{"max_attempts":1},"circuit_breaker":{"consecutive_failures":1,"cooldown_ms":60000}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"bad","type":"mock","script":[{"status":503,"times":100}]}],"retry":{"max_attempts":1},"circuit_breaker":{"consecutive_failures":1,"cooldown_ms":60000}}"#)
         defer { r.close() }
         #expect(failure { try r.complete(try chat()) }?.status == .upstreamServer)
         let e = try #require(failure { try r.complete(try chat()) })
@@ -158,7 +154,7 @@ struct RouterPolicyTests {
 
     @Test("a provider at its rpm limit is skipped, not sent to")
     func rateLimit() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","limits":{"rpm":2}},{"name":"b","type":"mock"}]}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","limits":{"rpm":2}},{"name":"b","type":"mock"}]}"#)
         defer { r.close() }
         #expect(try (0..<4).map { _ in try provider(of: r, chat()) } == ["a", "a", "b", "b"])
         let stats = r.stats()
@@ -167,7 +163,7 @@ struct RouterPolicyTests {
 
     @Test("Retry-After on a 429 cools the provider down for other requests too")
     func retryAfterCooldown() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","script":[{"status":429,"retry_after_ms":5000}]},{"name":"b","type":"mock"}],"retry":{"max_retry_after_ms":1000}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","script":[{"status":429,"retry_after_ms":5000}]},{"name":"b","type":"mock"}],"retry":{"max_retry_after_ms":1000}}"#)
         defer { r.close() }
         // 5 s > max_retry_after_ms: fail over to b; a now cools down for 5 s.
         #expect(try provider(of: r, chat()) == "b")
@@ -175,7 +171,7 @@ struct RouterPolicyTests {
         #expect(next["attempts"]?.arrayValue?.map { $0["provider"]?.stringValue } == ["b"])  // a not contacted
 
         // Alone, a cooling provider is passed over: PMX_ERR_RATE_LIMITED, nothing sent.
-        let alone = try router(#"{"providers":[{"name":"a","type":"mock","script":[{"status":429,"retry_after_ms":5000}]}],"retry":{"max_retry_after_ms":1000}}"#)
+        let alone = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","script":[{"status":429,"retry_after_ms":5000}]}],"retry":{"max_retry_after_ms":1000}}"#)
         defer { alone.close() }
         #expect(failure { try alone.complete(try chat()) }?.httpStatus == 429)
         let e = try #require(failure { try alone.complete(try chat()) })
@@ -185,7 +181,7 @@ struct RouterPolicyTests {
 
     @Test("a spent router budget fails with PMX_ERR_BUDGET_EXCEEDED (on_exceeded fail)")
     func budgetFail() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"a","type":"mock","models":["m"]}],"pricing":{"a/*":{"input_per_mtok":1000000,"output_per_mtok":0}},
          "budget":{"usd":1,"window":"1h","on_exceeded":"fail"}}
         """#)
@@ -198,7 +194,7 @@ struct RouterPolicyTests {
 
     @Test("a spent lane budget routes to zero-cost providers (on_exceeded local)")
     func budgetLocal() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"cloud","type":"openai-compatible","base_url":"http://127.0.0.1:9/v1","models":["m"]},{"name":"home","type":"mock"}],
          "pricing":{"cloud/*":{"input_per_mtok":1,"output_per_mtok":1}},
          "routing":{"lanes":{"chat":{"providers":["cloud","home"],"budget":{"usd":0.000001,"window_ms":60000,"on_exceeded":"local"}}},"default_lane":"chat"}}
@@ -214,7 +210,7 @@ struct RouterPolicyTests {
 
     @Test("context_length_exceeded falls over to the configured larger-context model")
     func contextWindowFallback() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"small","type":"mock","models":["mini"],"script":[{"status":400,"message":"This model's maximum context length is 8192 tokens","times":10}]},
                       {"name":"big","type":"mock","models":["large"]}],
          "routing":{"context_window_fallbacks":{"mini":["large"]}}}
@@ -232,17 +228,17 @@ struct RouterPolicyTests {
         {"providers":[{"name":"strict","type":"mock","models":["s"],"script":[{"status":400,"message":"Your request was rejected as a result of our safety system","times":10}]},
                       {"name":"lenient","type":"mock","models":["l"]}] ROUTING}
         """#
-        let with = try router(config.replacingOccurrences(of: "ROUTING", with: #","routing":{"content_policy_fallbacks":{"s":["l"]}}"#))
+        let with = try routerFromConfig(config.replacingOccurrences(of: "ROUTING", with: #","routing":{"content_policy_fallbacks":{"s":["l"]}}"#))
         defer { with.close() }
         #expect(try with.complete(try chat(model: "s"))["provider"] == "lenient")
-        let without = try router(config.replacingOccurrences(of: "ROUTING", with: ""))
+        let without = try routerFromConfig(config.replacingOccurrences(of: "ROUTING", with: ""))
         defer { without.close() }
         #expect(failure { try without.complete(try chat(model: "s")) }?.status == .contentFiltered)
     }
 
     @Test("general fallbacks run after every candidate of the model failed")
     func generalFallback() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"a","type":"mock","models":["m1"],"script":[{"status":503,"times":10}]},{"name":"b","type":"mock","models":["m2"]}],
          "retry":{"max_attempts":1},"routing":{"fallbacks":{"m1":["m2"]}}}
         """#)
@@ -258,7 +254,7 @@ struct RouterPolicyTests {
 
     @Test("response cache: a repeat is served from the cache, streamed as events; errors are not cached")
     func cache() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","reply":"cached words"}],"cache":{"enabled":true,"ttl_ms":60000}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","reply":"cached words"}],"cache":{"enabled":true,"ttl_ms":60000}}"#)
         defer { r.close() }
         let first = try r.complete(try chat("same"))
         #expect(first["cached"] == nil)
@@ -282,7 +278,7 @@ struct RouterPolicyTests {
 
     @Test("errors are never cached")
     func cacheSkipsErrors() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","script":[{"status":503}]}],"retry":{"max_attempts":1},"cache":{"enabled":true}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","script":[{"status":503}]}],"retry":{"max_attempts":1},"cache":{"enabled":true}}"#)
         defer { r.close() }
         #expect(failure { try r.complete(try chat("x")) } != nil)
         #expect(try r.complete(try chat("x"))["cached"] == nil)
@@ -290,7 +286,7 @@ struct RouterPolicyTests {
 
     @Test("stats: figures match known traffic; Prometheus text carries them; reset zeroes them")
     func stats() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"a","type":"mock","models":["m"],"script":[{"status":500,"times":1}]}],
          "pricing":{"a/m":{"input_per_mtok":1,"output_per_mtok":1}},"retry":{"initial_backoff_ms":1}}
         """#)
@@ -320,7 +316,7 @@ struct RouterPolicyTests {
 
     @Test("a cancelled attempt leaves nothing in flight, and frees a half-open probe slot")
     func cancelReleases() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","token_delay_ms":50}],"routing":{"strategy":"least_busy"}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","token_delay_ms":50}],"routing":{"strategy":"least_busy"}}"#)
         defer { r.close() }
         let done = DispatchSemaphore(value: 0)
         let handle = try r.start(.chat(try chat("one two three four five"), stream: true)) { e in
@@ -335,7 +331,7 @@ struct RouterPolicyTests {
 
     @Test("routing can be replaced while the router runs; bad routing changes nothing")
     func updateRouting() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock"},{"name":"b","type":"mock"}]}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock"},{"name":"b","type":"mock"}]}"#)
         defer { r.close() }
         #expect(try provider(of: r, chat()) == "a")
         try r.updateRouting(JSONParser.parse(#"{"lanes":{"only-b":{"providers":["b"]}},"default_lane":"only-b"}"#))
@@ -351,7 +347,7 @@ struct RouterPolicyTests {
 
     @Test("routing replaced and a provider removed while a stream runs: the stream finishes untouched")
     func liveChangesDuringStream() throws {
-        let r = try router(#"{"providers":[{"name":"a","type":"mock","token_delay_ms":20},{"name":"b","type":"mock"}]}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"a","type":"mock","token_delay_ms":20},{"name":"b","type":"mock"}]}"#)
         defer { r.close() }
         final class Box: @unchecked Sendable { var text = ""; var response: JSONObject?; var changed = false }
         let box = Box()
@@ -379,7 +375,7 @@ struct RouterPolicyTests {
         let lines = Lines()
         Log.setSink({ _, line in lines.lock.lock(); lines.all.append(line); lines.lock.unlock() }, minLevel: .debug)
         defer { Log.setSink(nil, minLevel: .error) }
-        let r = try router(#"{"providers":[{"name":"bad","type":"mock","api_key":"sk-live-SECRETKEY9876","script":[{"status":500,"times":5}]},{"name":"good","type":"mock"}],"retry":{"max_attempts":1},"circuit_breaker":{"consecutive_failures":1}}"#)
+        let r = try routerFromConfig(#"{"providers":[{"name":"bad","type":"mock","api_key":"sk-live-SECRETKEY9876","script":[{"status":500,"times":5}]},{"name":"good","type":"mock"}],"retry":{"max_attempts":1},"circuit_breaker":{"consecutive_failures":1}}"#)
         _ = try r.complete(try chat())
         r.close()
         lines.lock.lock(); let all = lines.all; lines.lock.unlock()

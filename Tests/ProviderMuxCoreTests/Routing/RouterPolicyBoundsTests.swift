@@ -10,10 +10,6 @@ import Testing
 // Upstreams inform policy within bounds (issue 12): a server-requested cooldown is capped, and one
 // request sends a bounded number of attempts however long its fallback chain or model group.
 
-private func router(_ json: String) throws -> Router {
-    try Router(config: RouterConfig.parse(JSONParser.parse(json), lookup: { _ in nil }))
-}
-
 private func chat(model: String? = nil, route: String? = nil) throws -> ChatRequest {
     var fields = [#""messages":[{"role":"user","content":"hi"}]"#]
     if let model { fields.append(#""model":"\#(model)""#) }
@@ -33,7 +29,7 @@ private func cooldownMs(_ r: Router, _ name: String) -> Int64? {
 /// A router whose only (mock) provider fails every attempt, behind a fallback chain of `n` models.
 private func failingChain(_ n: Int, limits: String = "") throws -> Router {
     let chain = (1...n).map { "\"m\($0)\"" }.joined(separator: ",")
-    return try router(#"""
+    return try routerFromConfig(#"""
     {"providers":[{"name":"bad","type":"mock","script":[{"status":503,"times":1000000}]}],
      "retry":{"max_attempts":1},\#(limits)
      "routing":{"fallbacks":{"m0":[\#(chain)]}}}
@@ -46,7 +42,7 @@ private func sent(_ e: PMXError) -> Int { e.attempts.filter { $0["outcome"] == "
 struct PolicyBoundsTests {
     @Test("a 429 asking for a day cools the provider for at most limits.max_cooldown_ms")
     func cooldownCappedByConfig() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"a","type":"mock","script":[{"status":429,"retry_after_ms":86400000}]},{"name":"b","type":"mock"}],
          "retry":{"max_retry_after_ms":1000},"limits":{"max_cooldown_ms":2000}}
         """#)
@@ -58,11 +54,11 @@ struct PolicyBoundsTests {
 
     @Test("limits.max_cooldown_ms and max_total_attempts are validated, naming the field")
     func limitsValidated() {
-        let e1 = failure { try router(#"{"providers":[],"limits":{"max_cooldown_ms":-1}}"#) }
+        let e1 = failure { try routerFromConfig(#"{"providers":[],"limits":{"max_cooldown_ms":-1}}"#) }
         #expect(e1?.status == .config && e1?.message.contains("limits.max_cooldown_ms") == true)
-        let e2 = failure { try router(#"{"providers":[],"limits":{"max_total_attempts":0}}"#) }
+        let e2 = failure { try routerFromConfig(#"{"providers":[],"limits":{"max_total_attempts":0}}"#) }
         #expect(e2?.status == .config && e2?.message.contains("limits.max_total_attempts") == true)
-        let e3 = failure { try router(#"{"providers":[],"limits":{"max_total_attempts":1001}}"#) }
+        let e3 = failure { try routerFromConfig(#"{"providers":[],"limits":{"max_total_attempts":1001}}"#) }
         #expect(e3?.status == .config)
         let e4 = failure { try chat(route: #"{"max_total_attempts":9223372036854775807}"#) }
         #expect(e4?.status == .invalidRequest && e4?.message.contains("route.max_total_attempts") == true)
@@ -96,7 +92,7 @@ struct PolicyBoundsTests {
 
     @Test("retries on one provider count too: the cap ends the request without waiting for the next retry")
     func retriesCount() throws {
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"bad","type":"mock","script":[{"status":503,"times":1000}]}],
          "retry":{"max_attempts":100,"initial_backoff_ms":1,"max_backoff_ms":1,"jitter":0},"limits":{"max_total_attempts":4}}
         """#)
@@ -128,7 +124,7 @@ struct PolicyBoundsHTTPTests {
         let server = try FakeUpstreamServer.shared.get()
         let scope = "cooldown-" + String(UUID().uuidString.prefix(8)).lowercased()
         try server.script(scope, #"[{"status":429,"retry_after":1000000000}]"#)
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"a","type":"openai-compatible","base_url":"\#(server.base(scope))","api_key":"k"},{"name":"b","type":"mock"}]}
         """#)
         defer { r.close() }
@@ -146,7 +142,7 @@ struct BudgetChargeTests {
         let body = #"{"id":"x","object":"chat.completion","created":1,"model":"fake-small","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost_usd":1e300,"cost":1e300}}"#
         let escaped = body.replacingOccurrences(of: "\"", with: "\\\"")
         try server.script(scope, #"[{"status":200,"body":"\#(escaped)","times":100}]"#)
-        let r = try router(#"""
+        let r = try routerFromConfig(#"""
         {"providers":[{"name":"a","type":"openai-compatible","base_url":"\#(server.base(scope))","api_key":"k"}],
          "budget":\#(budget)\#(pricing)}
         """#)

@@ -9,10 +9,6 @@ import Testing
 // Blocking calls made on a router's I/O thread (from inside a callback the loop runs) refuse
 // at once with `wouldDeadlock` instead of waiting for the thread that runs them.
 
-private func router(_ json: String = #"{"providers":[{"name":"m","type":"mock"}]}"#) throws -> Router {
-    try Router(config: RouterConfig.parse(JSONParser.parse(json), lookup: { _ in nil }))
-}
-
 private func chat(_ text: String = "hi") throws -> ChatRequest {
     try ChatRequest.parse(JSONParser.parse(#"{"messages":[{"role":"user","content":"\#(text)"}]}"#))
 }
@@ -69,7 +65,7 @@ struct ReentrancyTests {
     @Test("only a router's I/O thread counts as an I/O thread")
     func marker() throws {
         #expect(!IOThread.isCurrent)
-        let r = try router()
+        let r = try routerFromConfig()
         defer { r.close() }
         let seen = DispatchSemaphore(value: 0)
         final class Flag: @unchecked Sendable { var value = false }
@@ -82,7 +78,7 @@ struct ReentrancyTests {
 
     @Test("every blocking call made from an async callback refuses with wouldDeadlock, and the stream still ends once")
     func sameRouter() throws {
-        let r = try router()
+        let r = try routerFromConfig()
         guard let o = try callEverythingFromSink(host: r, target: r) else { return }
         defer { r.close() }
         #expect(o.onIOThread)
@@ -99,7 +95,7 @@ struct ReentrancyTests {
 
     @Test("a blocking call on another router from this router's I/O thread refuses too (no cross-router cycle)")
     func otherRouter() throws {
-        let a = try router(), b = try router()
+        let a = try routerFromConfig(), b = try routerFromConfig()
         guard let o = try callEverythingFromSink(host: a, target: b) else { return }
         defer { a.close(); b.close() }
         for name in ["complete", "embed", "stream", "models", "health", "manage"] {
@@ -148,7 +144,7 @@ private let cachedRouterJSON = #"{"providers":[{"name":"m","type":"mock"}],"cach
 struct CachedReplayCancelTests {
     /// A router whose cache holds the answer to `chat("cached")`.
     private func warmRouter() throws -> Router {
-        let r = try router(cachedRouterJSON)
+        let r = try routerFromConfig(cachedRouterJSON)
         _ = try r.complete(try chat("cached"))
         return r
     }

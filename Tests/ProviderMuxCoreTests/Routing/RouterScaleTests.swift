@@ -9,10 +9,6 @@ import Testing
 // provider in them and the config checks hold at sizes where the old code recursed or searched
 // pairwise. Correctness only: timings are bench/scale.sh's (no timed tests).
 
-private func router(_ json: String) throws -> Router {
-    try Router(config: RouterConfig.parse(JSONParser.parse(json), lookup: { _ in nil }))
-}
-
 private func names(_ n: Int) -> [String] { (0..<n).map { "p\($0)" } }
 
 @Suite("Scale: many providers, long chains")
@@ -45,7 +41,7 @@ struct ScaleTests {
         let n = 2000
         let providers = names(n).map { #"{"name":"\#($0)","type":"mock","models":["m","x\#($0)"]}"# }.joined(separator: ",")
         let group = names(n).map { #""\#($0)/m""# }.joined(separator: ",")
-        let r = try router(#"{"providers":[\#(providers)],"routing":{"model_groups":{"all":[\#(group)]}}}"#)
+        let r = try routerFromConfig(#"{"providers":[\#(providers)],"routing":{"model_groups":{"all":[\#(group)]}}}"#)
         defer { r.close() }
         let request = try ChatRequest.parse(JSONParser.parse(#"{"model":"all","messages":[{"role":"user","content":"hi"}]}"#))
         #expect(try r.complete(request)["provider"] == "p0")
@@ -64,7 +60,7 @@ struct ScaleTests {
 
     @Test("add and remove 2,000 providers one by one; a duplicate is refused, an unknown name is not found")
     func addRemoveMany() throws {
-        let r = try router(#"{"providers":[]}"#)
+        let r = try routerFromConfig(#"{"providers":[]}"#)
         defer { r.close() }
         for name in names(2000) { try r.addProvider(ProviderConfig.parse(JSONParser.parse(#"{"name":"\#(name)","type":"mock"}"#), path: "p")) }
         let dup = try #require(throws: PMXError.self) { try r.addProvider(ProviderConfig.parse(JSONParser.parse(#"{"name":"p7","type":"mock"}"#), path: "p")) }
@@ -78,7 +74,7 @@ struct ScaleTests {
     @Test("health over 300 network providers on a closed loopback port: every one probed (64 at a time) and reported")
     func boundedProbes() throws {
         let providers = names(300).map { #"{"name":"\#($0)","type":"openai-compatible","base_url":"http://127.0.0.1:9/v1","api_key":"k"}"# }
-        let r = try router(#"{"providers":[\#(providers.joined(separator: ","))]}"#)
+        let r = try routerFromConfig(#"{"providers":[\#(providers.joined(separator: ","))]}"#)
         defer { r.close() }
         let health = try #require(try r.health()["providers"]?.arrayValue)
         #expect(health.count == 300)
