@@ -256,6 +256,16 @@ def words(text: str) -> list[str]:
     return text.split()
 
 
+def string_list(value: Any, allow_empty: bool = False) -> list[str] | None:
+    """An input the OpenAI-shaped APIs take as a string or a list of strings, as a list (a
+    string is a list of one); None for anything else, or for [] unless `allow_empty`."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and (value or allow_empty) and all(isinstance(x, str) for x in value):
+        return value
+    return None
+
+
 def sse(obj: Any) -> bytes:
     return b"data: " + json.dumps(obj).encode() + b"\n\n"
 
@@ -435,12 +445,8 @@ class OpenAIProtocol(Protocol):
 
     def embeddings(self, req: Request):
         body = self.require_json_object(req)
-        inp = body.get("input")
-        if isinstance(inp, str):
-            inputs = [inp]
-        elif isinstance(inp, list) and inp and all(isinstance(x, str) for x in inp):
-            inputs = inp
-        else:
+        inputs = string_list(body.get("input"))
+        if inputs is None:
             raise BadRequest("'input' must be a string or a non-empty array of strings.")
         data = []
         n = 0

@@ -63,12 +63,8 @@ class CompletionsProtocol(fu.OpenAIProtocol):
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise fu.BadRequest("you must provide a model parameter")
-        prompt = body.get("prompt")
-        if isinstance(prompt, str):
-            prompts = [prompt]
-        elif isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-            prompts = prompt
-        else:
+        prompts = fu.string_list(body.get("prompt"))
+        if prompts is None:
             raise fu.BadRequest("'prompt' must be a string or an array of strings.")
         if body.get("stream") is True and len(prompts) > 1:
             raise fu.BadRequest("this fake streams one prompt at a time")

@@ -244,12 +244,8 @@ class OllamaProtocol(fu.Protocol):
         model = body.get("model")
         if not isinstance(model, str) or not model:
             return self.bad("model is required")
-        inp = body.get("input")
-        if isinstance(inp, str):
-            inputs = [inp]
-        elif isinstance(inp, list) and all(isinstance(x, str) for x in inp):
-            inputs = inp
-        else:
+        inputs = fu.string_list(body.get("input"), allow_empty=True)
+        if inputs is None:
             return self.bad("invalid input type")
         n = sum(len(fu.words(t)) for t in inputs)
         return fu.JsonResponse(200, {"model": model, "embeddings": [fu.embed(t) for t in inputs],
