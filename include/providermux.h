@@ -603,7 +603,8 @@ typedef struct pmx_event {
     /** DELTA: the content piece; RETRY, FALLBACK, ERROR: the message; DONE: the answer. */
     pmx_str text;
     /** DELTA: the reasoning piece (the JSON's "reasoning": OpenAI-compatible
-        reasoning_content / reasoning, Anthropic thinking, Gemini thoughts, Ollama thinking),
+        reasoning_content / reasoning, Anthropic thinking, Gemini thoughts, Ollama thinking,
+        Cohere thinking),
         absent otherwise. A delta carries reasoning or content, and reasoning comes first. */
     pmx_str reasoning;
     /** START, RETRY, DONE, ERROR: the provider's name; FALLBACK: the provider left. */
@@ -737,7 +738,9 @@ PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *
  * A provider whose type lacks the operation is refused with PMX_ERR_UNSUPPORTED (naming the
  * type and the operation) and the request fails over to the next candidate.
  * Results beyond completions: "images.generate" {"created","data":[{"b64_json"|"url",
- * "revised_prompt"}]}; "moderations.create" {"id","model","results":[...]};
+ * "revised_prompt"}]} (gemini: b64_json only, "response_format":"url" is PMX_ERR_UNSUPPORTED
+ * there); "moderations.create" {"id","model","results":[...]} (mistral's categories kept beside
+ * OpenAI's, "flagged" computed);
  * "audio.transcriptions.create" {"text",...} (bad base64 in file.data: PMX_ERR_INVALID_REQUEST
  * naming file.data, nothing sent; the multipart upload is bounded by limits.max_request_bytes);
  * "audio.speech.create" {"audio","content_type"}; "rerank" {"results":[{"index",

@@ -10,8 +10,8 @@ import MuxConfig
 /// `REQUIRED`/`NONE`, a JSON schema directly under `response_format.json_schema`, tool results
 /// as content blocks, the answer's text as a list of content items, upper-case finish reasons,
 /// usage under `usage.tokens` (what the model saw) and `usage.billed_units` (what is charged).
-/// The model's `tool_plan` (its reasoning before a tool call) and `thinking` items are kept out
-/// of `content`: an OpenAI client would show them as the answer.
+/// The model's `tool_plan` (its reasoning before a tool call) is kept out of `content`: an OpenAI
+/// client would show it as the answer. `thinking` items are reasoning (CohereThinking).
 public struct CohereCodec: WireCodec {
     public init() {}
 
@@ -43,17 +43,29 @@ public struct CohereCodec: WireCodec {
         var events: [ProviderEvent] = [.meta(id: json["id"]?.stringValue, model: nil)]
 
         var text: String? = nil
+        var thought: String? = nil
         if let content = message["content"], !content.isNull {
             guard let items = content.arrayValue else {
                 throw CodecSupport.protocolError(provider, "cohere: message.content is \(content.typeName), expected an array")
             }
-            for item in items where item["type"]?.stringValue == "text" {
-                guard let t = item["text"]?.stringValue else {
-                    throw CodecSupport.protocolError(provider, "cohere: a text content item has no text string")
+            for item in items {
+                switch item["type"]?.stringValue {
+                case "text":
+                    guard let t = item["text"]?.stringValue else {
+                        throw CodecSupport.protocolError(provider, "cohere: a text content item has no text string")
+                    }
+                    text = (text ?? "") + t
+                case "thinking":  // reasoning (CohereThinking), reported before the answer
+                    guard let t = item["thinking"]?.stringValue else {
+                        throw CodecSupport.protocolError(provider, "cohere: a thinking content item has no thinking string")
+                    }
+                    thought = (thought ?? "") + t
+                default:
+                    continue
                 }
-                text = (text ?? "") + t
             }
         }
+        if let thought, !thought.isEmpty { events.append(.reasoning(thought)) }
         var calls: [JSONValue] = []
         if let tc = message["tool_calls"], !tc.isNull {
             guard let list = tc.arrayValue else {
@@ -260,6 +272,7 @@ package enum CohereRequest {
         case .jsonSchema(let schema)?: body["response_format"] = ["type": "json_object", "json_schema": schema]
         case .text?, nil: break
         }
+        if let thinking = try CohereThinking.request(openai, provider: provider) { body["thinking"] = thinking }
         body["stream"] = .bool(stream)
         return body
     }
@@ -285,7 +298,19 @@ package enum CohereRequest {
             default: false
             }
             // With tool calls and no text, Cohere wants no content at all (an empty string is refused).
-            if hasText || calls.isEmpty { out["content"] = try textContent(content, path: path, fail: fail) }
+            // Earlier reasoning goes back first, as a thinking item (CohereThinking.historyItem).
+            if let thought = CohereThinking.historyItem(m) {
+                var items: [JSONValue] = [thought]
+                if hasText {
+                    switch try textContent(content, path: path, fail: fail) {
+                    case .array(let parts): items += parts
+                    case let text: items.append(["type": "text", "text": text])
+                    }
+                }
+                out["content"] = .array(items)
+            } else if hasText || calls.isEmpty {
+                out["content"] = try textContent(content, path: path, fail: fail)
+            }
             if !calls.isEmpty {
                 out["tool_calls"] = .array(try calls.enumerated().map { j, call in
                     guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {

@@ -83,7 +83,11 @@ package final class CohereStreamDecoder: ChatStreamDecoding {
                 guard let text = t.stringValue else { throw broken("\(type) text is \(t.typeName), expected a string") }
                 if !text.isEmpty { emit(.delta(content: text, toolCalls: nil)) }
             }
-            // `thinking` pieces are reasoning, not the answer: left out.
+            // `thinking` pieces are reasoning, not the answer (CohereThinking).
+            if let t = content["thinking"], !t.isNull {
+                guard let piece = t.stringValue else { throw broken("\(type) thinking is \(t.typeName), expected a string") }
+                if !piece.isEmpty { emit(.reasoning(piece)) }
+            }
 
         case "tool-call-start":
             guard let call = json["delta"]?["message"]?["tool_calls"], call.objectValue != nil,

@@ -14,11 +14,12 @@ providermux = pytest.importorskip("providermux")
 from pmx_testlib import FAST_RETRY, user  # noqa: E402
 from protocol_table import BY_NAME, NETWORK, provider_entry  # noqa: E402
 
-# Every network protocol but Cohere (its thinking is not mapped yet).
-REASONING = [name for name in NETWORK if name != "cohere"]
+# Every network protocol.
+REASONING = list(NETWORK)
 THOUGHT = "thinking about: hello there"
-# The vendors that count reasoning apart (OpenAI's reasoning_tokens, Gemini's thoughtsTokenCount).
-COUNTS_REASONING = [name for name in REASONING if name not in ("anthropic", "ollama")]
+# The vendors that count reasoning apart (OpenAI's reasoning_tokens, Gemini's thoughtsTokenCount);
+# Anthropic, Ollama and Cohere count it inside the output tokens only.
+COUNTS_REASONING = [name for name in REASONING if name not in ("anthropic", "ollama", "cohere")]
 
 PRICES = {"input_per_mtok": 1, "output_per_mtok": 2, "cached_input_per_mtok": 0.1, "cache_write_input_per_mtok": 1.25}
 

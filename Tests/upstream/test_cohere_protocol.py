@@ -71,6 +71,25 @@ def test_streamed_chat_event_names_and_order(up):
     assert b"[DONE]" not in b
 
 
+def test_thinking_plain_and_streamed(up):
+    think = {"type": "enabled", "token_budget": 1024}
+    obj = json.loads(call(up, "POST", "/co/v2/chat", chat_body("a b", thinking=think))[1])
+    assert obj["message"]["content"] == [{"type": "thinking", "thinking": "thinking about: a b"},
+                                         {"type": "text", "text": "echo: a b"}]
+    assert obj["usage"]["tokens"]["output_tokens"] == 3 + 4  # the answer's words and the thought's
+    fs = frames(call(up, "POST", "/co/v2/chat", chat_body("a b", stream=True, thinking=think))[1])
+    assert [n for n, _ in fs][:3] == ["message-start", "content-start", "content-delta"]
+    assert fs[1][1]["delta"]["message"]["content"] == {"type": "thinking", "thinking": ""}
+    thought = "".join(d["delta"]["message"]["content"].get("thinking", "") for _, d in fs if d["type"] == "content-delta")
+    assert thought == "thinking about: a b"
+    assert [d["index"] for _, d in fs if d["type"] == "content-start"] == [0, 1]
+    off = json.loads(call(up, "POST", "/co/v2/chat", chat_body("a b", thinking={"type": "disabled"}))[1])
+    assert off["message"]["content"] == [{"type": "text", "text": "echo: a b"}]
+    for bad in [{"type": "on"}, {"type": "enabled", "budget_tokens": 1024}, {"type": "enabled", "token_budget": 0}]:
+        r, b = call(up, "POST", "/co/v2/chat", chat_body(thinking=bad))
+        assert r.status == 400 and "thinking" in json.loads(b)["message"]
+
+
 def test_tool_call_plain_and_streamed(up):
     obj = json.loads(call(up, "POST", "/co/v2/chat", chat_body("weather in Paris?", tools=TOOLS))[1])
     assert obj["finish_reason"] == "TOOL_CALL"

@@ -224,3 +224,23 @@ def test_tuned_models_and_unknown_methods(up):
     # countTokens is served since issue 16 (protocols/ops_gemini.py): another method stays unknown.
     status, _, _ = request(up, "POST", f"/{SCOPE}/v1beta/models/x:predictLongRunning", gen())
     assert status == 404
+
+
+def test_image_output_inline_data_per_candidate(up):
+    import base64
+    body = {"contents": [{"role": "user", "parts": [{"text": "a red fox"}]}],
+            "generationConfig": {"responseModalities": ["TEXT", "IMAGE"], "candidateCount": 2,
+                                 "imageConfig": {"aspectRatio": "16:9"}}}
+    status, _, data = request(up, "POST", MODEL_PATH + "-image:generateContent", body)
+    assert status == 200
+    obj = json.loads(data)
+    images = [p["inlineData"] for c in obj["candidates"] for p in c["content"]["parts"] if "inlineData" in p]
+    assert [i["mimeType"] for i in images] == ["image/png", "image/png"]
+    assert base64.b64decode(images[1]["data"]) == b"\x89PNG\r\n\x1a\na red fox|16:9|1"
+    assert obj["usageMetadata"]["candidatesTokenCount"] == 2 * (1290 + 4)
+    body["contents"][0]["parts"][0]["text"] = "something forbidden"
+    blocked = json.loads(request(up, "POST", MODEL_PATH + "-image:generateContent", body)[2])
+    assert blocked["candidates"][0]["finishReason"] == "IMAGE_SAFETY" and "content" not in blocked["candidates"][0]
+    for bad in [{"responseModalities": ["PICTURE"]}, {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": "7:4"}}]:
+        body["generationConfig"] = bad
+        assert request(up, "POST", MODEL_PATH + "-image:generateContent", body)[0] == 400

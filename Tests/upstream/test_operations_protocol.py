@@ -56,6 +56,22 @@ def test_moderations_one_result_per_string_and_one_for_parts(up):
     assert r.status == 400
 
 
+def test_mistral_moderations_own_categories_no_flagged(up):
+    r, b = up.send("POST", "/mi/v1/moderations", {"model": "mistral-moderation-latest",
+                                                   "input": ["hello", "I will kill it, mail me at a@b.io"]})
+    assert r.status == 200
+    res = json.loads(b)["results"]
+    assert all("flagged" not in x for x in res)
+    assert set(res[0]["categories"]) == {"sexual", "hate_and_discrimination", "violence_and_threats",
+                                         "dangerous_and_criminal_content", "selfharm", "health", "financial", "law", "pii"}
+    assert res[1]["categories"]["violence_and_threats"] is True and res[1]["categories"]["pii"] is True
+    assert not any(res[0]["categories"].values())
+    # parts and unknown keys are refused the way Mistral's validation does; OpenAI models go on to OpenAI's shape
+    assert up.send("POST", "/mi/v1/moderations", {"model": "mistral-moderation-latest", "input": [{"type": "text", "text": "x"}]})[0].status == 422
+    assert up.send("POST", "/mi/v1/moderations", {"model": "mistral-moderation-latest", "input": "x", "user": "u"})[0].status == 422
+    assert "flagged" in json.loads(up.send("POST", "/mi/v1/moderations", {"model": "omni-moderation-latest", "input": "x"})[1])["results"][0]
+
+
 def form(fields: dict, file: tuple | None) -> tuple[bytes, str]:
     boundary = "fakeboundary123"
     out = b""

@@ -7,6 +7,7 @@ extension GeminiCodec {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
         case .tokensCount: GeminiTokenCount()
+        case .imagesGenerate: GeminiImages()
         default: nil
         }
     }

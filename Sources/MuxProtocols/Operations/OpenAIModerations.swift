@@ -7,7 +7,7 @@ import MuxConfig
 /// string, strings (one result each) or content parts (one result); the answer is OpenAI's
 /// `{"id", "model", "results": [{"flagged", "categories", "category_scores",
 /// "category_applied_input_types"}]}`, passed on as it is. Mistral's `/v1/moderations` answers
-/// another shape (its own category names, no `flagged`): not mapped.
+/// another shape (its own category names, no `flagged`): MistralModerations maps it.
 public struct OpenAIModerations: OpenAIPassthroughOperation {
     public let preset: any OpenAIPreset
     public let path = "/moderations"

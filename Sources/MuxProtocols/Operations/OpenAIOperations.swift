@@ -10,7 +10,7 @@ extension OpenAIPreset {
         switch operation {
         case .completions: return completionsCodec(provider)
         case .imagesGenerate: return has(provider, [.openai, .azure, .openaiCompatible]) ? OpenAIImages(preset: self) : nil
-        case .moderations: return has(provider, [.openai, .openaiCompatible]) ? OpenAIModerations(preset: self) : nil
+        case .moderations: return moderationsCodec(provider)
         case .audioTranscriptions: return has(provider, [.openai, .openaiCompatible, .groq]) ? OpenAITranscriptions(preset: self) : nil
         case .audioSpeech: return has(provider, [.openai, .openaiCompatible, .groq]) ? OpenAISpeech(preset: self) : nil
         case .rerank: return has(provider, [.openaiCompatible, .llamacpp]) ? OpenAIRerank(preset: self) : nil
@@ -32,6 +32,15 @@ extension OpenAIPreset {
         case .deepseek: OpenAICompletions(preset: self, path: "/completions", root: .deepSeekBeta)
         case .llamacpp: LlamaCppCompletions(preset: self)
         default: OpenAICompletions(preset: self)
+        }
+    }
+
+    /// `/moderations` in OpenAI's shape (OpenAI, OpenAI-compatible servers) or in Mistral's.
+    private func moderationsCodec(_ provider: ProviderConfig) -> (any OperationCodec)? {
+        switch provider.type {
+        case .openai, .openaiCompatible: OpenAIModerations(preset: self)
+        case .mistral: MistralModerations(preset: self)
+        default: nil
         }
     }
 

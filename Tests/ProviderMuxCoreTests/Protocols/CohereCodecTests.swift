@@ -378,13 +378,11 @@ struct CohereCodecTests {
         #expect(decode(named).events == [.error(PMXError(.upstreamServer, "cohere: error event in stream: upstream overloaded", provider: "co"))])
     }
 
-    @Test("unknown event types, debug, citations and thinking are ignored; anything after message-end too")
+    // Thinking is reasoning now (CohereThinkingTests), no longer ignored.
+    @Test("unknown event types, debug and citations are ignored; anything after message-end too")
     func ignored() {
         let bytes = sse([start,
                          #"{"type":"debug","prompt":"<BOS_TOKEN>..."}"#,
-                         #"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"thinking","thinking":""}}}}"#,
-                         #"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"Let me think"}}}}"#,
-                         #"{"type":"content-end","index":0}"#,
                          #"{"type":"citation-start","index":0,"delta":{"message":{"citations":{"start":0,"end":5,"text":"Hello","sources":[]}}}}"#,
                          #"{"type":"citation-end","index":0}"#,
                          #"{"type":"some-future-event","delta":{}}"#]
@@ -493,5 +491,86 @@ struct CohereCodecTests {
         // the key never leaks, even when a body echoes it back
         #expect(!map(401, "{\"message\":\"bad key \(key)\"}").message.contains(key))
         #expect(CohereCodec().retryAfterMs(HTTPResponseHead(status: 429, headers: [("retry-after", "2")])) == 2000)
+    }
+}
+
+// MARK: - Reasoning (CohereThinking)
+
+/// A thinking model's stream as Cohere sends it: a thinking content block (index 0) before the
+/// text block (index 1); thinking pieces in `delta.message.content.thinking`.
+private let thinkingEvents = [
+    start,
+    #"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"thinking","thinking":""}}}}"#,
+    #"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"Let me "}}}}"#,
+    #"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"think — 世界"}}}}"#,
+    #"{"type":"content-end","index":0}"#,
+    #"{"type":"content-start","index":1,"delta":{"message":{"content":{"type":"text","text":""}}}}"#,
+    #"{"type":"content-delta","index":1,"delta":{"message":{"content":{"text":"Hello"}}},"logprobs":null}"#,
+    #"{"type":"content-end","index":1}"#,
+    #"{"type":"message-end","delta":{"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":3,"output_tokens":9},"tokens":{"input_tokens":69,"output_tokens":9}}}}"#,
+]
+
+extension CohereCodecTests {
+    @Test("reasoning_effort → thinking {enabled, token_budget} ('none' disables); a thinking object passes, budget_tokens read as token_budget")
+    func thinkingRequest() throws {
+        let p = try provider()
+        func thinking(_ extra: String) throws -> JSONValue? {
+            let r = try request(#"{"messages":[{"role":"user","content":"hi"}]"# + extra + "}")
+            return try body(CohereCodec().chatCall(r, model: "command-a-reasoning-08-2025", stream: false, provider: p))["thinking"]
+        }
+        #expect(try thinking("") == nil)
+        #expect(try thinking(#","reasoning_effort":"low""#) == ["type": "enabled", "token_budget": 1024])
+        #expect(try thinking(#","reasoning_effort":"HIGH""#) == ["type": "enabled", "token_budget": 16384])
+        #expect(try thinking(#","reasoning_effort":"none""#) == ["type": "disabled"])
+        #expect(try thinking(#","thinking":{"type":"enabled","token_budget":500},"reasoning_effort":"high""#) == ["type": "enabled", "token_budget": 500])
+        #expect(try thinking(#","thinking":{"type":"enabled","budget_tokens":2048}"#) == ["type": "enabled", "token_budget": 2048])
+        #expect(try thinking(#","thinking":{"type":"disabled"}"#) == ["type": "disabled"])
+        for bad in [#","thinking":true"#, #","thinking":{"type":"enabled","budget_tokens":"many"}"#, #","reasoning_effort":"extreme""#] {
+            do {
+                _ = try thinking(bad)
+                Issue.record("accepted \(bad)")
+            } catch let e as PMXError {
+                #expect(e.status == .invalidRequest, "\(bad)")
+                #expect(e.message.contains("thinking") || e.message.contains("reasoning_effort"), "\(e.message)")
+            }
+        }
+    }
+
+    @Test("an assistant turn's reasoning_content goes back first as a thinking item")
+    func thinkingHistory() throws {
+        let r = try request(#"""
+        {"messages":[{"role":"user","content":"hi"},
+          {"role":"assistant","content":"Hello","reasoning_content":"They greet me."},
+          {"role":"assistant","content":null,"reasoning_content":"Need the weather.","tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+          {"role":"assistant","content":"plain","reasoning_content":""}]}
+        """#)
+        let m = try #require(try body(CohereCodec().chatCall(r, model: "m", stream: false, provider: try provider()))["messages"]?.arrayValue)
+        #expect(m[1] == ["role": "assistant", "content": [["type": "thinking", "thinking": "They greet me."], ["type": "text", "text": "Hello"]]])
+        #expect(m[2]["content"] == [["type": "thinking", "thinking": "Need the weather."]])
+        #expect(m[2]["tool_calls"]?.arrayValue?.count == 1)
+        #expect(m[3] == ["role": "assistant", "content": "plain"])
+    }
+
+    @Test("a non-streamed answer's thinking items → reasoning_content, not content")
+    func thinkingAnswer() throws {
+        let json = #"{"id":"t1","message":{"role":"assistant","content":[{"type":"thinking","thinking":"Alice has 2 sisters"},{"type":"thinking","thinking":", so 3."},{"type":"text","text":"Three."}]},"finish_reason":"COMPLETE","usage":{"tokens":{"input_tokens":20,"output_tokens":40}}}"#
+        let r = try CohereCodec().decodeChat(Array(json.utf8), model: "m", provider: try provider())
+        let message = r["choices"]?.arrayValue?.first?["message"]
+        #expect(message?["content"] == "Three.")
+        #expect(message?["reasoning_content"] == "Alice has 2 sisters, so 3.")
+        // Cohere counts thinking inside output_tokens and reports no split: none is invented.
+        #expect(r["usage"] == ["prompt_tokens": 20, "completion_tokens": 40, "total_tokens": 60])
+        let broken = #"{"id":"t1","message":{"role":"assistant","content":[{"type":"thinking"}]},"finish_reason":"COMPLETE"}"#
+        #expect(throws: PMXError.self) { try CohereCodec().decodeChat(Array(broken.utf8), model: "m", provider: try provider()) }
+    }
+
+    @Test("a streamed thinking block → reasoning events before the text, at any split")
+    func thinkingStream() {
+        let expected: [ProviderEvent] = [startEvent, .reasoning("Let me "), .reasoning("think — 世界"),
+                                         .delta(content: "Hello", toolCalls: nil), .finish(reason: "stop"),
+                                         .usage(Usage(promptTokens: 69, completionTokens: 9)), .end]
+        expectSplitInvariant(sse(thinkingEvents), expected: Decoded(events: expected))
+        expectBroken([start, #"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":7}}}}"#],
+                     "thinking is number", before: [startEvent])
     }
 }

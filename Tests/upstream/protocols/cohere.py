@@ -17,6 +17,15 @@ Shapes as Cohere's API reference shows them:
   ``message-end`` with ``finish_reason: "ERROR"`` and ``delta.error``, the way Cohere reports a
   generation that failed mid-stream.
 
+Reasoning (docs.cohere.com/v2/docs/reasoning; cohere-python ``types/thinking.py``,
+``chat_content_delta_event_delta_message_content.py``): ``thinking: {"type": "enabled" |
+"disabled", "token_budget": positive int}`` is checked (any other key or value is a 400); when
+enabled the answer opens with a ``{"type": "thinking", "thinking": "thinking about: <last user
+text>"}`` content item, in a stream a thinking ``content-start`` (index 0), one
+``content-delta`` per word carrying ``delta.message.content.thinking``, ``content-end``, then
+the text block at index 1. Its words count in ``output_tokens`` (Cohere reports no separate
+reasoning count).
+
 Like the real API, unknown request keys are refused with 400, so a codec that forwards an
 OpenAI-only key (``top_p``, ``stop``, ``stream_options``...) fails loudly.
 
@@ -106,6 +115,22 @@ class CohereProtocol(fu.Protocol):
             raise fu.BadRequest("invalid request: model must be a non-empty string")
         return req.json
 
+    @staticmethod
+    def thinking_enabled(body: dict) -> bool:
+        """Cohere's `thinking` object checked as its API reference types it."""
+        thinking = body.get("thinking")
+        if thinking is None:
+            return False
+        if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "disabled"):
+            raise fu.BadRequest("invalid request: thinking.type must be one of ['enabled', 'disabled']")
+        unknown = sorted(set(thinking) - {"type", "token_budget"})
+        if unknown:
+            raise fu.BadRequest(f"invalid request: unknown field: parameter thinking.{unknown[0]} is not a valid field")
+        budget = thinking.get("token_budget")
+        if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 1):
+            raise fu.BadRequest("invalid request: thinking.token_budget must be a positive integer")
+        return thinking["type"] == "enabled"
+
     # --- endpoints ---
     def chat(self, req: fu.Request):
         body = self.body_object(req, CHAT_KEYS)
@@ -131,8 +156,9 @@ class CohereProtocol(fu.Protocol):
                 raise fu.BadRequest("invalid request: tools must be a list of {type: function, function: {name, ...}}")
             if tools and re.search(r"\bweather\b", last_user, re.I):
                 tool_name = tools[0]["function"]["name"]
+        thought = f"thinking about: {last_user}" if self.thinking_enabled(body) else None
         reply = "echo: " + last_user
-        completion_tokens = len(fu.words(TOOL_ARGS if tool_name else reply))
+        completion_tokens = len(fu.words(TOOL_ARGS if tool_name else reply)) + len(fu.words(thought or ""))
         usage = {"billed_units": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
                  "tokens": {"input_tokens": prompt_tokens + 64, "output_tokens": completion_tokens}}
         # tokens.input_tokens counts Cohere's own preamble too: 64 more than billed, as in real answers.
@@ -148,12 +174,23 @@ class CohereProtocol(fu.Protocol):
             else:
                 message = {"role": "assistant", "content": [{"type": "text", "text": reply}]}
                 finish = "COMPLETE"
+            if thought:
+                message["content"] = [{"type": "thinking", "thinking": thought}] + message.get("content", [])
             return fu.JsonResponse(200, {"id": mid, "message": message, "finish_reason": finish,
                                          "usage": usage})
 
         start = {"id": mid, "type": "message-start", "delta": {"message": {
             "role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}}}
         events = [sse_event(start)]
+        block = 0
+        if thought:
+            events.append(sse_event({"type": "content-start", "index": 0, "delta": {"message": {
+                "content": {"type": "thinking", "thinking": ""}}}}))
+            for tok in re.findall(r"\S+\s*", thought):
+                events.append(sse_event({"type": "content-delta", "index": 0, "delta": {"message": {
+                    "content": {"thinking": tok}}}}))
+            events.append(sse_event({"type": "content-end", "index": 0}))
+            block = 1
         if tool_name:
             events.append(sse_event({"type": "tool-plan-delta",
                                      "delta": {"message": {"tool_plan": "I will look up the weather."}}}))
@@ -166,12 +203,12 @@ class CohereProtocol(fu.Protocol):
             events.append(sse_event({"type": "tool-call-end", "index": 0}))
             finish = "TOOL_CALL"
         else:
-            events.append(sse_event({"type": "content-start", "index": 0, "delta": {"message": {
+            events.append(sse_event({"type": "content-start", "index": block, "delta": {"message": {
                 "content": {"type": "text", "text": ""}}}}))
             for tok in re.findall(r"\S+\s*", reply):
-                events.append(sse_event({"type": "content-delta", "index": 0, "delta": {"message": {
+                events.append(sse_event({"type": "content-delta", "index": block, "delta": {"message": {
                     "content": {"text": tok}}}, "logprobs": None}))
-            events.append(sse_event({"type": "content-end", "index": 0}))
+            events.append(sse_event({"type": "content-end", "index": block}))
             finish = "COMPLETE"
         events.append(sse_event({"type": "message-end", "delta": {"finish_reason": finish, "usage": usage}}))
         return fu.Stream(

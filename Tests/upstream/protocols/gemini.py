@@ -28,6 +28,11 @@ Shapes as Google's API reference shows them:
 * the fault vocabulary's malformed frame is a broken event; its error event is
   ``{"error": {"code": 500, "message": "fake mid-stream error", "status": "INTERNAL"}}``.
 
+Image output (ai.google.dev/gemini-api/docs/image-generation): ``generationConfig.
+responseModalities`` with ``"IMAGE"`` (and an optional ``imageConfig {aspectRatio,
+imageSize}``) answers each candidate with a text part and an ``inlineData {mimeType, data}``
+PNG; see ``image_answer``.
+
 Like the real API, unknown request fields are refused with 400 (``Unknown name "x"``), and so
 are roles other than ``user``/``model`` and parts with no data: a codec that forwards OpenAI's
 keys fails loudly.
@@ -35,6 +40,7 @@ keys fails loudly.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -55,7 +61,12 @@ CONFIG_KEYS = {"stopSequences", "responseMimeType", "responseSchema", "responseJ
                "responseModalities", "candidateCount", "maxOutputTokens", "temperature", "topP",
                "topK", "seed", "presencePenalty", "frequencyPenalty", "responseLogprobs",
                "logprobs", "enableEnhancedCivicAnswers", "speechConfig", "thinkingConfig",
-               "mediaResolution"}
+               "mediaResolution", "imageConfig"}
+MODALITIES = {"TEXT", "IMAGE", "AUDIO"}
+ASPECT_RATIOS = {"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"}
+# What Gemini bills per generated 1024px image (its image-generation pricing page).
+IMAGE_TOKENS = 1290
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PART_DATA = {"text", "inlineData", "fileData", "functionCall", "functionResponse",
              "executableCode", "codeExecutionResult"}
 PART_KEYS = PART_DATA | {"thought", "thoughtSignature", "videoMetadata"}
@@ -190,6 +201,9 @@ class GeminiProtocol(fu.Protocol):
             if isinstance(decls, list) and decls and isinstance(decls[0], dict):
                 tool_name = decls[0].get("name") or "tool"
 
+        if "IMAGE" in self.modalities(config):
+            return self.image_answer(req, model, config, last_user, prompt_tokens)
+
         reply = "echo: " + last_user
         completion_tokens = len(fu.words(json.dumps(TOOL_ARGS) if tool_name else reply))
         # candidateCount > 1: candidate i answers "echo: <text> [i]", every one in each chunk.
@@ -259,6 +273,52 @@ class GeminiProtocol(fu.Protocol):
                                        "status": "INTERNAL"}}),
             headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
         )
+
+    # --- image output ---
+    @staticmethod
+    def modalities(config: dict) -> list:
+        m = config.get("responseModalities", ["TEXT"])
+        if not isinstance(m, list) or not m or not all(x in MODALITIES for x in m):
+            raise fu.BadRequest("* GenerateContentRequest.generation_config.response_modalities: "
+                                f"expected values from {sorted(MODALITIES)}")
+        image = config.get("imageConfig")
+        if image is not None:
+            if not isinstance(image, dict) or set(image) - {"aspectRatio", "imageSize"}:
+                raise fu.BadRequest("generationConfig.imageConfig: only aspectRatio and imageSize are known")
+            if "aspectRatio" in image and image["aspectRatio"] not in ASPECT_RATIOS:
+                raise fu.BadRequest(f"* generation_config.image_config.aspect_ratio: unsupported {image['aspectRatio']!r}")
+        return m
+
+    def image_answer(self, req: fu.Request, model: str, config: dict, prompt: str, prompt_tokens: int):
+        """generateContent with IMAGE in responseModalities (image-capable models): per candidate
+        a text part, then an ``inlineData`` PNG whose bytes are the PNG magic + the prompt + the
+        aspect ratio (so tests see what reached the model); IMAGE_TOKENS output tokens per image.
+        A prompt saying "forbidden" ends with ``finishReason: "IMAGE_SAFETY"`` and no parts."""
+        if not req.subpath.endswith(":generateContent"):
+            raise fu.BadRequest("image output is served by generateContent in this fake")
+        count = config.get("candidateCount", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 4:
+            raise fu.BadRequest("* GenerateContentRequest.generation_config.candidate_count: must be between 1 and 4")
+        ratio = (config.get("imageConfig") or {}).get("aspectRatio", "1:1")
+        response_id = f"fake-gemini-{req.state.next_id()}"
+        if re.search(r"\bforbidden\b", prompt, re.I):
+            return fu.JsonResponse(200, {"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}],
+                                         "usageMetadata": {"promptTokenCount": prompt_tokens,
+                                                           "totalTokenCount": prompt_tokens},
+                                         "modelVersion": model, "responseId": response_id})
+        candidates = []
+        for i in range(count):
+            data = base64.b64encode(PNG_MAGIC + f"{prompt}|{ratio}|{i}".encode()).decode()
+            candidates.append({"content": {"role": "model", "parts": [
+                {"text": "Here is your image."}, {"inlineData": {"mimeType": "image/png", "data": data}}]},
+                "finishReason": "STOP", "index": i})
+        output = count * (IMAGE_TOKENS + 4)
+        return fu.JsonResponse(200, {"candidates": candidates, "usageMetadata": {
+            "promptTokenCount": prompt_tokens, "candidatesTokenCount": output,
+            "totalTokenCount": prompt_tokens + output,
+            "candidatesTokensDetails": [{"modality": "IMAGE", "tokenCount": count * IMAGE_TOKENS},
+                                        {"modality": "TEXT", "tokenCount": count * 4}]},
+            "modelVersion": model, "responseId": response_id})
 
     # --- embeddings ---
     def embed_values(self, request: dict, where: str) -> list[float]:

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+import MuxBase
+import MuxTransport
+import MuxConfig
+
+/// `images.generate` on Gemini: `models/{m}:generateContent` with
+/// `generationConfig.responseModalities: ["TEXT", "IMAGE"]` (ai.google.dev/gemini-api/docs/
+/// image-generation; python-genai `GenerationConfig.response_modalities`, `image_config`).
+///
+/// Why generateContent and not Imagen's `:predict`: it is the Gemini protocol this provider
+/// type already speaks (same URL shape, key header, error bodies and model list), the image
+/// models users pick on Gemini (gemini-2.5-flash-image and later) are served there, and its
+/// answer carries `usageMetadata`, so the result's usage is counted and priced like chat;
+/// `:predict` answers no usage at all and is a second request shape for one operation.
+///
+/// Request: the prompt as one user turn; `n` > 1 as `candidateCount`; an OpenAI `size`
+/// ("1792x1024") as the nearest of Gemini's aspect ratios (`imageConfig.aspectRatio`).
+/// `response_format: "url"` cannot be served (Gemini returns bytes, never a hosted URL): it is
+/// refused with PMX_ERR_UNSUPPORTED, so the request fails over to a provider that has URLs.
+///
+/// Answer: every `inlineData` part of every candidate → `data[].b64_json` (text parts are the
+/// model's commentary and are left out); the first image's MIME type as `output_format`;
+/// `usageMetadata` as gpt-image's `usage` (`input_tokens`, `output_tokens`, `total_tokens`).
+/// No image at all is an error: blocked prompts and IMAGE_SAFETY stops are
+/// PMX_ERR_CONTENT_FILTERED, anything else a protocol error naming the finish reason.
+public struct GeminiImages: OperationCodec {
+    public init() {}
+
+    /// Gemini's image aspect ratios (`imageConfig.aspectRatio`), width:height.
+    static let aspectRatios: [(String, Double)] = [
+        ("1:1", 1), ("2:3", 2.0 / 3), ("3:2", 1.5), ("3:4", 0.75), ("4:3", 4.0 / 3), ("4:5", 0.8),
+        ("5:4", 1.25), ("9:16", 9.0 / 16), ("16:9", 16.0 / 9), ("21:9", 21.0 / 9),
+    ]
+
+    public func call(_ request: OperationRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
+        let body = request.body
+        if let format = body["response_format"]?.stringValue, format != "b64_json" {
+            throw OperationSupport.unsupported(.imagesGenerate, provider: provider,
+                                               why: "response_format \"\(format)\": gemini returns image bytes only, ask for \"b64_json\"")
+        }
+        let resource = try GeminiCodec.resource(model, provider: provider)
+        var config = JSONObject([("responseModalities", ["TEXT", "IMAGE"])])
+        if let n = body["n"]?.intValue, n > 1 { config["candidateCount"] = .int(n) }
+        if let size = body["size"]?.stringValue, let ratio = try Self.aspectRatio(size, provider: provider) {
+            config["imageConfig"] = ["aspectRatio": .string(ratio)]
+        }
+        let prompt = body["prompt"]?.stringValue ?? ""
+        let out = JSONObject([("contents", [["role": "user", "parts": [["text": .string(prompt)]]]]),
+                              ("generationConfig", .object(config))])
+        return ProviderHTTPCall(method: "POST", url: provider.baseURL + "/v1beta/" + resource + ":generateContent",
+                                headers: GeminiCodec().headers(provider, streaming: false), body: JSONWriter.bytes(.object(out)))
+    }
+
+    /// "WxH" → the nearest aspect ratio; "auto" or nothing → nil (the model's choice).
+    static func aspectRatio(_ size: String, provider: ProviderConfig) throws -> String? {
+        if size == "auto" { return nil }
+        let sides = size.split(separator: "x", omittingEmptySubsequences: false)
+        guard sides.count == 2, let w = Int(sides[0]), let h = Int(sides[1]), w > 0, h > 0 else {
+            throw PMXError(.invalidRequest, "size: expected \"WIDTHxHEIGHT\" or \"auto\", got \"\(ErrorText.shorten(size))\"", provider: provider.name)
+        }
+        let wanted = Double(w) / Double(h)
+        return aspectRatios.min { abs($0.1 - wanted) < abs($1.1 - wanted) }?.0
+    }
+
+    public func decode(_ body: [UInt8], head: HTTPResponseHead, request: OperationRequest, model: String?, provider: ProviderConfig) throws -> JSONObject {
+        let o = try OperationBodies.object(body, provider: provider, what: "gemini generateContent response")
+        if let reason = o["promptFeedback"]?["blockReason"]?.stringValue {
+            throw PMXError(.contentFiltered, "gemini blocked the image prompt (\(reason))", httpStatus: 200, provider: provider.name)
+        }
+        var images: [JSONValue] = []
+        var mime: String? = nil
+        var reasons: [String] = []
+        for candidate in o["candidates"]?.arrayValue ?? [] {
+            if let r = candidate["finishReason"]?.stringValue { reasons.append(r) }
+            for part in candidate["content"]?["parts"]?.arrayValue ?? [] {
+                guard let inline = part["inlineData"], !inline.isNull else { continue }
+                guard let data = inline["data"]?.stringValue, !data.isEmpty else {
+                    throw CodecSupport.protocolError(provider, "gemini generateContent response: an inlineData part has no data")
+                }
+                if mime == nil { mime = inline["mimeType"]?.stringValue }
+                images.append(["b64_json": .string(data)])
+            }
+        }
+        if images.isEmpty {
+            let why = reasons.isEmpty ? "no candidates" : "finishReason " + reasons.joined(separator: ", ")
+            if reasons.contains(where: { $0.contains("SAFETY") || $0.contains("PROHIBITED") || $0 == "BLOCKLIST" }) {
+                throw PMXError(.contentFiltered, "gemini generated no image (\(why))", httpStatus: 200, provider: provider.name)
+            }
+            throw CodecSupport.protocolError(provider, "gemini generated no image (\(why))")
+        }
+        var out = JSONObject([("created", .int(unixTimeSeconds())), ("data", .array(images))])
+        if let format = mime.flatMap(Self.outputFormat) { out["output_format"] = .string(format) }
+        if let u = o["usageMetadata"]?.objectValue {
+            let input = u["promptTokenCount"].flatMap(Usage.count) ?? 0
+            // Thinking tokens are output too (as for chat): billed with the image.
+            let output = (u["candidatesTokenCount"].flatMap(Usage.count) ?? 0) + (u["thoughtsTokenCount"].flatMap(Usage.count) ?? 0)
+            out["usage"] = ["input_tokens": .int(Int64(clamping: input)), "output_tokens": .int(Int64(clamping: output)),
+                            "total_tokens": .int(Int64(clamping: input + output))]
+            OperationBodies.normalizeUsage(&out)
+        }
+        return out
+    }
+
+    /// OpenAI's `output_format` names for a MIME type.
+    static func outputFormat(_ mime: String) -> String? {
+        switch mime.lowercased() {
+        case "image/png": "png"
+        case "image/jpeg", "image/jpg": "jpeg"
+        case "image/webp": "webp"
+        default: nil
+        }
+    }
+}
