@@ -37,6 +37,8 @@ pub mod embedding;
 pub mod error;
 pub mod event;
 pub mod json;
+pub mod observer;
+pub mod operation_types;
 pub mod request;
 pub mod response;
 pub mod stream;
@@ -49,6 +51,12 @@ pub use embedding::{
 };
 pub use error::{Error, ErrorKind};
 pub use event::{Event, EventKind, ToolCallDelta, Usage};
+pub use observer::RequestRecord;
+pub use operation_types::{
+    Image, ImageRequest, ImagesResponse, Moderation, ModerationRequest, ModerationResponse,
+    RerankRequest, RerankResponse, RerankResult, TextChoice, TextCompletion,
+    TextCompletionRequest, TokenCount, TokenCountRequest,
+};
 pub use request::{
     ChatRequest, Content, ContentPart, FunctionCall, FunctionDef, ImageUrl, Message, RequestBody,
     Role, Tool, ToolCall,
@@ -149,8 +157,9 @@ pub fn clear_log_callback() {
 // ---------------------------------------------------------------------------------------------
 
 /// The owned `pmx_router*`; freed when the last reference goes (the [`Router`] and any
-/// [`StreamIter`] still alive).
-pub(crate) struct RouterHandle(NonNull<sys::pmx_router>);
+/// [`StreamIter`] still alive). The observer's slot (its C userdata) is dropped after the
+/// router is freed, so the library never calls into freed memory.
+pub(crate) struct RouterHandle(NonNull<sys::pmx_router>, Box<observer::ObserverSlot>);
 
 // SAFETY: the header says "a router is safe to share between threads": every pmx_router_*
 // function may be called on the same router from any thread concurrently (each router owns
@@ -242,13 +251,18 @@ impl Router {
         let ptr = NonNull::new(out)
             .ok_or_else(|| Error::new(sys::PMX_ERR_INTERNAL, "pmx_router_new returned NULL"))?;
         Ok(Router {
-            inner: Arc::new(RouterHandle(ptr)),
+            inner: Arc::new(RouterHandle(ptr, Box::default())),
         })
     }
 
     /// The raw `pmx_router*`, for calls through [`sys`]. Valid while `self` lives.
     pub fn as_raw(&self) -> *mut sys::pmx_router {
         self.inner.as_ptr()
+    }
+
+    /// This router's observer slot (lives as long as the router itself).
+    pub(crate) fn observer_slot(&self) -> &observer::ObserverSlot {
+        &self.inner.1
     }
 
     /// Runs a call with an `out` string, returning the string.
