@@ -13,9 +13,7 @@ unknown keys forbidden by the SDK's own config).
 
 import re
 
-import pydantic
-
-from vendor_types import Mismatch, check_list, check_model, check_typed
+from vendor_types import Mismatch, check_adapter, check_list, check_model, check_typed
 
 
 def _json(record):
@@ -183,19 +181,8 @@ def _cohere(record, path):
     for key, tp in fields.items():
         if key in body:
             for i, item in enumerate(body[key]):
-                _adapter_check(tp, item, "%s.%s[%d]" % (where, key, i))
+                check_adapter(tp, item, "%s.%s[%d]" % (where, key, i))
     return name
-
-
-def _adapter_check(tp, data, what):
-    from vendor_types import _extras
-    try:
-        value = pydantic.TypeAdapter(tp).validate_python(data)
-    except pydantic.ValidationError as exc:
-        raise Mismatch("%s: %s" % (what, exc)) from None
-    error = _extras(data, value, "$")
-    if error:
-        raise Mismatch("%s: %s" % (what, error))
 
 
 # -- Mistral ------------------------------------------------------------------------------------

@@ -50,6 +50,19 @@ def check_model(cls, data, what="document"):
     return instance
 
 
+def check_adapter(tp, data, what="document"):
+    """`data` validated as any type pydantic takes (a union of models, say), refusing undeclared
+    keys like check_model; returns the validated value."""
+    try:
+        value = pydantic.TypeAdapter(tp).validate_python(data)
+    except pydantic.ValidationError as exc:
+        raise Mismatch("%s: %s" % (what, exc)) from None
+    error = _extras(data, value, "$")
+    if error:
+        raise Mismatch("%s: %s" % (what, error))
+    return value
+
+
 def check_list(cls, items, what="document"):
     assert isinstance(items, list), "%s: a list expected, got %r" % (what, items)
     return [check_model(cls, item, "%s[%d]" % (what, i)) for i, item in enumerate(items)]

@@ -24,7 +24,8 @@ Shapes as Anthropic's API reference shows them:
 Like the real API it refuses what a codec must not send: unknown top-level keys ("Extra inputs
 are not permitted"), a missing ``max_tokens``, roles other than user/assistant (the system
 prompt is a top-level field), tool blocks without tool definitions, and a request without
-``x-api-key`` (401) or ``anthropic-version`` (400). ``max_tokens`` below the reply's word count
+a key (``x-api-key``, or ``Authorization: Bearer`` as Anthropic's SDK sends it: else 401) or
+``anthropic-version`` (400). ``max_tokens`` below the reply's word count
 cuts the reply (``stop_reason: "max_tokens"``); a stop sequence found in the reply ends it
 there (``"stop_sequence"``).
 
@@ -143,7 +144,10 @@ class AnthropicProtocol(fu.Protocol):
         return fu.JsonResponse(status, self.error_body(status, message))
 
     def check_headers(self, req: fu.Request) -> fu.JsonResponse | None:
-        if not req.headers.get("x-api-key"):
+        # The key comes as x-api-key, or as a bearer token: Anthropic's own Python SDK (2.x,
+        # anthropic/_client.py auth_headers) sends `Authorization: Bearer <api key>`.
+        bearer = req.headers.get("authorization", "")
+        if not req.headers.get("x-api-key") and not (bearer.startswith("Bearer ") and bearer[7:].strip()):
             return self.error(401, "x-api-key header is required")
         if not req.headers.get("anthropic-version"):
             return self.error(400, "anthropic-version: header is required")
