@@ -48,6 +48,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import fake_upstream as fu
 
+
+def _camel(name: str) -> str:
+    """A proto field name as its JSON lowerCamelCase name (include_thoughts -> includeThoughts)."""
+    head, *rest = name.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
 TOOL_ARGS = {"city": "Paris"}
 
 ROUTE = re.compile(r"^/v1beta/((?:models|tunedModels)/[A-Za-z0-9._-]+):"
@@ -217,10 +223,13 @@ class GeminiProtocol(fu.Protocol):
         thinking = config.get("thinkingConfig")
         if thinking is not None and not isinstance(thinking, dict):
             raise fu.BadRequest("generationConfig.thinkingConfig must be an object")
-        budget = (thinking or {}).get("thinkingBudget", -1)
+        # Proto JSON: the API takes a field by its lowerCamelCase name or its proto name, and
+        # google-genai (3.x) writes thinkingConfig's members in snake_case (include_thoughts).
+        thinking = {_camel(k): v for k, v in (thinking or {}).items()}
+        budget = thinking.get("thinkingBudget", -1)
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < -1:
             raise fu.BadRequest("* GenerateContentRequest.generation_config.thinking_config.thinking_budget: invalid")
-        thought = f"thinking about: {last_user}" if (thinking or {}).get("includeThoughts") is True and budget != 0 else None
+        thought = f"thinking about: {last_user}" if thinking.get("includeThoughts") is True and budget != 0 else None
         thoughts_tokens = len(fu.words(thought)) if thought else 0
         usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": completion_tokens,
                  "totalTokenCount": prompt_tokens + completion_tokens + thoughts_tokens}
