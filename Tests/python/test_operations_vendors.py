@@ -11,6 +11,7 @@ import pytest
 
 import providermux
 from pmx_testlib import SECRET
+from test_openai_operations import sdk  # the openai package, or a failed test (never a skip)
 from test_operations_media import provider, router  # noqa: F401 (the same provider / router helpers)
 
 
@@ -81,3 +82,20 @@ def test_mistral_moderations_image_parts_fail_over(up):
     assert out["provider"] == "oa"
     assert out["attempts"][0]["status_name"] == "PMX_ERR_UNSUPPORTED" and "text only" in out["attempts"][0]["message"]
     assert up.requests("mi") == []
+
+
+# -- the results read by openai's own types -----------------------------------------------------
+
+def test_results_validate_with_openais_types(up):
+    types = sdk().types
+    gm = provider(up, "gm", "gemini", root=True)
+    mi = provider(up, "mi", "mistral")
+    with router(gm, mi) as r:
+        img = r.call("images.generate", {"model": "gm/gemini-2.5-flash-image", "prompt": "a fox", "n": 2})
+        mod = r.call("moderations.create", {"model": "mi/mistral-moderation-latest", "input": ["a", "kill it"]})
+    images = types.ImagesResponse.model_validate(img)
+    assert images.output_format == "png" and images.usage.output_tokens == 2 * 1294
+    checked = types.ModerationCreateResponse.model_validate(mod)
+    assert checked.results[1].flagged and checked.results[1].categories.violence is True
+    assert checked.results[0].categories.self_harm_intent is False
+    assert checked.results[1].category_applied_input_types.violence == ["text"]

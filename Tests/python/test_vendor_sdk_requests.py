@@ -76,11 +76,15 @@ def operation_scenarios(name):
         "gemini": [("tokens.count", {"model": model, "messages": [{"role": "user", "content": "hello there"}]}),
                    ("tokens.count", {"model": model, "messages": [{"role": "system", "content": "be brief"},
                                                                   {"role": "user", "content": "hello there"}], "tools": TOOLS}),
-                   ("embeddings.create", {"model": model, "input": ["a b", "c"]})],
+                   ("embeddings.create", {"model": model, "input": ["a b", "c"]}),
+                   ("images.generate", {"model": name + "/gemini-2.5-flash-image", "prompt": "a cat", "n": 2, "size": "1792x1024"})],
         "cohere": [("embeddings.create", {"model": model, "input": ["a b", "c"]}),
                    ("rerank", {"model": model, "query": "giant panda", "documents": ["a", "the giant panda"], "top_n": 1})],
         "mistral": [("completions.create", {"model": model, "prompt": "def add(a, b):", "suffix": "return a + b", "max_tokens": 16}),
-                    ("embeddings.create", {"model": model, "input": ["a b", "c"]})],
+                    ("embeddings.create", {"model": model, "input": ["a b", "c"]}),
+                    ("moderations.create", {"model": name + "/mistral-moderation-latest", "input": ["a", "kill"]}),
+                    ("moderations.create", {"model": name + "/mistral-moderation-latest", "input": [
+                        {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]})],
         "ollama": [("completions.create", {"model": model, "prompt": "def add(a, b):", "suffix": "return a + b"}),
                    ("embeddings.create", {"model": model, "input": ["a b", "c"]})],
     }

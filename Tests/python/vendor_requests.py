@@ -101,6 +101,14 @@ def _gemini_body(body, fields, what):
         if tp is str:
             if not isinstance(value, str):
                 raise Mismatch("%s: a string expected" % where)
+        elif key == "generationConfig" and isinstance(value, dict) and "imageConfig" in value:
+            # python-genai writes GenerateContentConfig.image_config to generationConfig.imageConfig
+            # (models.py _GenerateContentConfig_to_mldev) though its GenerationConfig model has no
+            # such field: checked as the ImageConfig it is, the rest as GenerationConfig.
+            from google.genai import types as g
+            rest = {k: v for k, v in value.items() if k != "imageConfig"}
+            check_model(g.ImageConfig, value["imageConfig"], where + ".imageConfig")
+            check_model(tp, rest, where)
         elif kind == "list":
             check_list(tp, value, where)
         else:

@@ -20,7 +20,8 @@ import MuxConfig
 ///
 /// Answer: every `inlineData` part of every candidate → `data[].b64_json` (text parts are the
 /// model's commentary and are left out); the first image's MIME type as `output_format`;
-/// `usageMetadata` as gpt-image's `usage` (`input_tokens`, `output_tokens`, `total_tokens`).
+/// `usageMetadata` as gpt-image's `usage` (`input_tokens` with its text/image split,
+/// `output_tokens` with its split where Gemini gives one, `total_tokens`).
 /// No image at all is an error: blocked prompts and IMAGE_SAFETY stops are
 /// PMX_ERR_CONTENT_FILTERED, anything else a protocol error naming the finish reason.
 public struct GeminiImages: OperationCodec {
@@ -94,11 +95,38 @@ public struct GeminiImages: OperationCodec {
             let input = u["promptTokenCount"].flatMap(Usage.count) ?? 0
             // Thinking tokens are output too (as for chat): billed with the image.
             let output = (u["candidatesTokenCount"].flatMap(Usage.count) ?? 0) + (u["thoughtsTokenCount"].flatMap(Usage.count) ?? 0)
-            out["usage"] = ["input_tokens": .int(Int64(clamping: input)), "output_tokens": .int(Int64(clamping: output)),
-                            "total_tokens": .int(Int64(clamping: input + output))]
+            // openai's images Usage requires input_tokens_details: the prompt's TEXT/IMAGE split
+            // from promptTokensDetails, else all of it text (the prompt is text).
+            let inputSplit = Self.modalitySplit(u["promptTokensDetails"]) ?? (text: input, image: 0)
+            var usage = JSONObject([("input_tokens", .int(Int64(clamping: input))),
+                                    ("input_tokens_details", Self.details(inputSplit)),
+                                    ("output_tokens", .int(Int64(clamping: output))),
+                                    ("total_tokens", .int(Int64(clamping: input + output)))])
+            if let outputSplit = Self.modalitySplit(u["candidatesTokensDetails"]) { usage["output_tokens_details"] = Self.details(outputSplit) }
+            out["usage"] = .object(usage)
             OperationBodies.normalizeUsage(&out)
         }
         return out
+    }
+
+    /// Gemini's per-modality counts (`[{"modality": "TEXT" | "IMAGE" | …, "tokenCount"}]`) as
+    /// text and image tokens; nil when absent or not a list.
+    static func modalitySplit(_ value: JSONValue?) -> (text: Int, image: Int)? {
+        guard let items = value?.arrayValue else { return nil }
+        var text = 0, image = 0
+        for item in items {
+            let n = item["tokenCount"].flatMap(Usage.count) ?? 0
+            switch item["modality"]?.stringValue {
+            case "TEXT": text = Usage.count(text + n)
+            case "IMAGE": image = Usage.count(image + n)
+            default: continue
+            }
+        }
+        return (text, image)
+    }
+
+    static func details(_ split: (text: Int, image: Int)) -> JSONValue {
+        ["text_tokens": .int(Int64(clamping: split.text)), "image_tokens": .int(Int64(clamping: split.image))]
     }
 
     /// OpenAI's `output_format` names for a MIME type.

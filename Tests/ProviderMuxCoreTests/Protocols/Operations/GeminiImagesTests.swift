@@ -76,8 +76,17 @@ struct GeminiImagesTests {
         #expect(r["data"] == [["b64_json": "iVBORw0KGgo="], ["b64_json": "AAAA"]])
         #expect(r["output_format"] == "png")
         #expect((r["created"]?.intValue ?? 0) > 1_700_000_000)
-        #expect(r["usage"] == ["input_tokens": 5, "output_tokens": 2590, "total_tokens": 2595,
-                               "prompt_tokens": 5, "completion_tokens": 2590])
+        #expect(r["usage"] == ["input_tokens": 5, "input_tokens_details": ["text_tokens": 5, "image_tokens": 0],
+                               "output_tokens": 2590, "total_tokens": 2595, "prompt_tokens": 5, "completion_tokens": 2590])
+        // Gemini's per-modality counts → openai's text/image split.
+        let split = try decodeImages(#"""
+        {"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/jpeg","data":"AAAA"}}]}}],
+         "usageMetadata":{"promptTokenCount":7,"candidatesTokenCount":1294,"promptTokensDetails":[{"modality":"TEXT","tokenCount":3},{"modality":"IMAGE","tokenCount":4}],
+                          "candidatesTokensDetails":[{"modality":"IMAGE","tokenCount":1290},{"modality":"TEXT","tokenCount":4}]}}
+        """#)
+        #expect(split["output_format"] == "jpeg")
+        #expect(split["usage"]?["input_tokens_details"] == ["text_tokens": 3, "image_tokens": 4])
+        #expect(split["usage"]?["output_tokens_details"] == ["text_tokens": 4, "image_tokens": 1290])
     }
 
     @Test("no image: blocked prompts and IMAGE_SAFETY are content-filtered, other stops a protocol error")
