@@ -5,7 +5,10 @@
  * its own scope of the fake upstream (Tests/upstream/fake_upstream.py + protocols/). For every
  * protocol: a reply streamed through pmx_router_stream (the deltas concatenate to the reply, the
  * `done` response is an OpenAI chat.completion) and a plain tool call (finish_reason
- * "tool_calls", the function name, arguments {"city": "Paris"}, an id). API keys never show.
+ * "tool_calls", the function name, arguments {"city": "Paris"}, an id), and reasoning streamed
+ * (reasoning_effort "low": the delta events' "reasoning" before any "content", the done
+ * response's reasoning_content; each vendor's own thinking shape at the fake upstream). API
+ * keys never show.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
@@ -88,6 +91,8 @@ static int no_keys(const char *text)
 typedef struct {
     int events, starts, deltas, dones, errors, after_terminal, leaks;
     char content[2048];
+    char reasoning[2048];
+    int content_before_reasoning; /* a reasoning piece arrived after content: out of order */
     char first_provider[64];
     json_t *done_response;
     json_t *error_event;
@@ -114,9 +119,15 @@ static int32_t collect(const char *event_json, size_t len, void *userdata)
         c->starts++;
     } else if (strcmp(type, "delta") == 0) {
         const char *s = json_string_value(json_object_get(ev, "content"));
+        const char *r = json_string_value(json_object_get(ev, "reasoning"));
         c->deltas++;
         if (s)
             strncat(c->content, s, sizeof c->content - strlen(c->content) - 1);
+        if (r) {
+            if (c->content[0])
+                c->content_before_reasoning++;
+            strncat(c->reasoning, r, sizeof c->reasoning - strlen(c->reasoning) - 1);
+        }
     } else if (strcmp(type, "done") == 0) {
         c->dones++;
         c->done_response = json_incref(json_object_get(ev, "response"));
@@ -234,6 +245,40 @@ static void tool_call_one(const proto *p)
     free(req);
 }
 
+/* Reasoning asked for with reasoning_effort; the fake answers "thinking about: <text>" in the
+   vendor's own shape (reasoning_content deltas, thinking blocks, thought parts, Ollama
+   thinking, Cohere thinking content). */
+static void reasoning_one(const proto *p)
+{
+    collector c;
+    pmx_error err;
+    char *req = tu_format("{\"model\":\"%s/" MODEL "\",\"reasoning_effort\":\"low\",\"max_tokens\":2000,"
+                          "\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}", p->name);
+    pmx_status st;
+
+    memset(&c, 0, sizeof c);
+    tu_err_poison(&err);
+    st = pmx_router_stream(NULL, router, req, collect, &c, &err);
+    CHECK_STATUS(st, PMX_OK, &err);
+    printf("   %-18s reasoning: \"%s\" then \"%s\"\n", p->name, c.reasoning, c.content);
+    CHECK_INT(c.dones, 1);
+    CHECK_INT(c.leaks, 0);
+    CHECK_STR(c.reasoning, "thinking about: hello there");
+    CHECK_STR(c.content, "echo: hello there");
+    CHECK_INT(c.content_before_reasoning, 0);
+    CHECK_STR(tu_jstr(c.done_response, "choices.0.message.reasoning_content"), "thinking about: hello there");
+    json_decref(c.done_response);
+    json_decref(c.error_event);
+    free(req);
+}
+
+static void test_reasoning(void)
+{
+    int i;
+    for (i = 0; i < n_protos; i++)
+        reasoning_one(&protos[i]);
+}
+
 static void test_streams(void)
 {
     int i;
@@ -292,6 +337,7 @@ int main(void)
     if (router) {
         RUN(test_streams);
         RUN(test_tool_calls);
+        RUN(test_reasoning);
         RUN(test_stats_no_keys);
         pmx_router_free(router);
     }
