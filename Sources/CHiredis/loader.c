@@ -15,7 +15,7 @@ static struct {
     int (*setTimeout)(redisContext *, const struct timeval);
     int (*enableKeepAlive)(redisContext *);
     void (*free)(redisContext *);
-    int (*appendArgv)(redisContext *, int, const char **, const size_t *);
+    int (*appendFormatted)(redisContext *, const char *, size_t);
     int (*bufferWrite)(redisContext *, int *);
     int (*getReply)(redisContext *, void **);
     void (*freeReply)(void *);
@@ -40,7 +40,7 @@ static void load(void) {
     SYM(setTimeout, "redisSetTimeout")
     SYM(enableKeepAlive, "redisEnableKeepAlive")
     SYM(free, "redisFree")
-    SYM(appendArgv, "redisAppendCommandArgv")
+    SYM(appendFormatted, "redisAppendFormattedCommand")
     SYM(bufferWrite, "redisBufferWrite")
     SYM(getReply, "redisGetReply")
     SYM(freeReply, "freeReplyObject")
@@ -112,8 +112,8 @@ int pmx_hiredis_set_timeout(redisContext *c, int timeout_ms) {
     return api.setTimeout(c, tv) == REDIS_OK ? 0 : -1;
 }
 
-int pmx_hiredis_append(redisContext *c, int argc, const char **argv, const size_t *lens) {
-    return api.appendArgv(c, argc, argv, lens) == REDIS_OK ? 0 : -1;
+int pmx_hiredis_append(redisContext *c, const unsigned char *command, size_t len) {
+    return api.appendFormatted(c, (const char *)command, len) == REDIS_OK ? 0 : -1;
 }
 
 int pmx_hiredis_flush(redisContext *c) {

@@ -26,7 +26,10 @@ package final class RedisLink: @unchecked Sendable {
     /// host's log callback may call back into the router (stats, health).
     private let lock = ConditionLock()
     private var context: UnsafeMutablePointer<redisContext>?
-    private var shas: [String] = []
+    /// Per script, the start of its EVALSHA in RESP: `$7\r\nEVALSHA\r\n$40\r\n<sha>\r\n`.
+    private var evalshaHeads: [[UInt8]] = []
+    /// The command being handed to hiredis, reused from call to call.
+    private var out: [UInt8] = []
     /// Write-behind commands sent whose replies are not read yet, oldest first.
     private var pending: [Command] = []
     private var state: LinkState?
@@ -51,15 +54,25 @@ package final class RedisLink: @unchecked Sendable {
     /// Most write-behind replies left unread before a call reads them all.
     package static let maxPending = 64
 
+    /// One EVALSHA: its script, then numkeys, the keys and the arguments, already in RESP.
     package struct Command: Sendable {
         package var script: SharedScripts.Name
-        package var keys: [String]
-        package var args: [String]
+        package var arguments: RESPArguments
         package var retried = false
-        package init(_ script: SharedScripts.Name, keys: [String], args: [String]) {
+
+        /// `keyCount` keys, then the arguments, written by `build` (keys first).
+        package init(_ script: SharedScripts.Name, keyCount: Int, capacity: Int = 256, _ build: (inout RESPArguments) -> Void) {
             self.script = script
-            self.keys = keys
-            self.args = args
+            arguments = RESPArguments(capacity: capacity)
+            arguments.add(keyCount)
+            build(&arguments)
+        }
+
+        package init(_ script: SharedScripts.Name, keys: [String], args: [String]) {
+            self.init(script, keyCount: keys.count) { a in
+                for k in keys { a.add(k) }
+                for v in args { a.add(v) }
+            }
         }
     }
 
@@ -107,8 +120,7 @@ package final class RedisLink: @unchecked Sendable {
         locked {
             guard connectIfDue(), let c = context else { return }
             guard drainPending(c) else { return }
-            let ping = ["PING"]
-            guard appendRaw(c, ping), flush(c), let r = read(c) else { fail(c); return }
+            guard appendRaw(c, ["PING"]), flush(c), let r = read(c) else { fail(c); return }
             if case .error(let e) = r { fail(c, e) }
         }
     }
@@ -199,7 +211,7 @@ package final class RedisLink: @unchecked Sendable {
                 loaded.append(sha)
             }
         }
-        shas = loaded
+        setScripts(loaded)
         pending.removeAll()
         return true
     }
@@ -275,29 +287,39 @@ package final class RedisLink: @unchecked Sendable {
             guard let r = read(c), let sha = r.text, sha.utf8.count == 40 else { fail(c, "SCRIPT LOAD failed"); return false }
             loaded.append(sha)
         }
-        shas = loaded
+        setScripts(loaded)
         return true
     }
 
-    private func append(_ c: UnsafeMutablePointer<redisContext>, _ command: Command) -> Bool {
-        let sha = shas.indices.contains(command.script.rawValue) ? shas[command.script.rawValue] : ""
-        return appendRaw(c, ["EVALSHA", sha, String(command.keys.count)] + command.keys + command.args)
+    /// The scripts' SHA1s (in `SharedScripts.Name` order) as the heads of their EVALSHAs.
+    private func setScripts(_ shas: [String]) {
+        evalshaHeads = shas.map { sha in
+            var head = RESPArguments(capacity: 64)
+            head.add("EVALSHA")
+            head.add(sha)
+            return head.bytes
+        }
     }
 
-    /// Binary-safe: every argument goes with its length.
+    /// `EVALSHA <sha> <numkeys> <keys…> <args…>`, written into `out` and queued as it is.
+    private func append(_ c: UnsafeMutablePointer<redisContext>, _ command: Command) -> Bool {
+        out.removeAll(keepingCapacity: true)
+        RESPArguments.arrayHeader(count: 2 + command.arguments.count, into: &out)
+        let i = command.script.rawValue
+        out.append(contentsOf: evalshaHeads.indices.contains(i) ? evalshaHeads[i] : [36, 48, 13, 10, 13, 10])  // "$0\r\n\r\n": NOSCRIPT
+        out.append(contentsOf: command.arguments.bytes)
+        return queue(c)
+    }
+
+    /// A command that is not a script's (handshake, PING): binary-safe like every argument.
     private func appendRaw(_ c: UnsafeMutablePointer<redisContext>, _ argv: [String]) -> Bool {
-        var buffers = argv.map { Array($0.utf8CString) }
-        let lens = buffers.map { $0.count - 1 }
-        return buffers.withUnsafeMutableBufferPointer { bufs -> Bool in
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(bufs.count)
-            for i in bufs.indices { pointers.append(bufs[i].withUnsafeBufferPointer { $0.baseAddress }) }
-            return pointers.withUnsafeMutableBufferPointer { p in
-                lens.withUnsafeBufferPointer { l in
-                    pmx_hiredis_append(c, Int32(clamping: argv.count), p.baseAddress, l.baseAddress) == 0
-                }
-            }
-        }
+        out.removeAll(keepingCapacity: true)
+        RESPArguments.command(RESPArguments(argv), into: &out)
+        return queue(c)
+    }
+
+    private func queue(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        out.withUnsafeBufferPointer { pmx_hiredis_append(c, $0.baseAddress, $0.count) == 0 }
     }
 
     private func read(_ c: UnsafeMutablePointer<redisContext>) -> RedisValue? {

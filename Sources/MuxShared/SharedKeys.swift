@@ -5,17 +5,29 @@
 /// config and model names of requests; nothing secret is ever part of a key or a value.
 package struct SharedKeys: Sendable, Equatable {
     package let prefix: String
+    /// The heads of the keys, joined once: a request writes a key as head + name straight into
+    /// its command (`RESPArguments.add(_:_:_:_:)`), with no String of its own.
+    package let rateLimitPrefix: String
+    package let breakerPrefix: String
+    package let routerBudget: String
+    package let lanePrefix: String
 
-    package init(prefix: String) { self.prefix = prefix }
+    package init(prefix: String) {
+        self.prefix = prefix
+        rateLimitPrefix = prefix + "rl:"
+        breakerPrefix = prefix + "cb:"
+        routerBudget = prefix + "budget:router"
+        lanePrefix = prefix + "budget:lane:"
+    }
 
     /// A provider's rpm / tpm buckets and its server-requested cooldown.
-    package func rateLimit(provider: String) -> String { "\(prefix)rl:\(provider)" }
+    package func rateLimit(provider: String) -> String { rateLimitPrefix + provider }
+    package func addRateLimit(provider: String, to a: inout RESPArguments) { a.add(rateLimitPrefix, provider) }
     /// The circuit breaker of one provider+model (the same series the local breakers use).
     package func breaker(provider: String, model: String) -> String { "\(breakerPrefix)\(provider)/\(model)" }
-    package var breakerPrefix: String { "\(prefix)cb:" }
-    package var routerBudget: String { "\(prefix)budget:router" }
-    package func laneBudget(_ lane: String) -> String { "\(lanePrefix)\(lane)" }
-    package var lanePrefix: String { "\(prefix)budget:lane:" }
+    package func addBreaker(provider: String, model: String, to a: inout RESPArguments) { a.add(breakerPrefix, provider, "/", model) }
+    package func laneBudget(_ lane: String) -> String { lanePrefix + lane }
+    package func addLaneBudget(_ lane: String, to a: inout RESPArguments) { a.add(lanePrefix, lane) }
 
     /// The part of `key` after `head`, or nil when it does not start with it.
     package static func suffix(of key: String, after head: String) -> String? {

@@ -71,11 +71,12 @@ package final class SharedState: Sendable {
     /// Admission of one attempt, atomically: the breaker (claiming a half-open probe), the
     /// rate limits and cooldown (taking a request and the estimate), and the budgets' spend.
     package func admit(_ s: AttemptSeries, estimatedTokens: Int, router: BudgetRef?, lane: BudgetRef?) -> Admission? {
-        let command = RedisLink.Command(.admit, keys: seriesKeys(s, lane: lane), args: [
-            String(s.rpm ?? 0), String(s.tpm ?? 0), String(max(0, estimatedTokens)),
-            s.breaker.enabled ? "1" : "0", String(s.breaker.cooldownMs),
-            String(router?.windowMs ?? 0), String(lane?.windowMs ?? 0),
-        ])
+        let command = RedisLink.Command(.admit, keyCount: 4) { a in
+            addSeriesKeys(s, lane: lane, to: &a)
+            a.add(s.rpm ?? 0); a.add(s.tpm ?? 0); a.add(max(0, estimatedTokens))
+            a.add(s.breaker.enabled); a.add(s.breaker.cooldownMs)
+            a.add(router?.windowMs ?? 0); a.add(lane?.windowMs ?? 0)
+        }
         seriesSeen.withLock { seen in
             guard seen.count < Self.maxSeriesShown, seen.byProvider[s.provider, default: []].insert(s.model).inserted else { return }
             seen.count += 1
@@ -115,14 +116,15 @@ package final class SharedState: Sendable {
     package func settle(_ s: AttemptSeries, outcome: Outcome, estimatedTokens: Int, actualTokens: Int?, cooldownMs: Int,
                         router: BudgetRef?, routerCharge: Double, lane: BudgetRef?, laneCharge: Double) -> Bool {
         let b = s.breaker
-        let command = RedisLink.Command(.settle, keys: seriesKeys(s, lane: lane), args: [
-            outcome.rawValue, b.enabled ? "1" : "0", String(b.consecutiveFailures), String(b.failureRate),
-            String(b.minRequests), String(b.windowMs), String(b.cooldownMs),
-            String(s.rpm ?? 0), String(s.tpm ?? 0), String(max(0, estimatedTokens)), String(actualTokens ?? -1),
-            String(max(0, cooldownMs)),
-            String(router == nil ? 0 : routerCharge), String(router?.windowMs ?? 0),
-            String(lane == nil ? 0 : laneCharge), String(lane?.windowMs ?? 0),
-        ])
+        let command = RedisLink.Command(.settle, keyCount: 4, capacity: 384) { a in
+            addSeriesKeys(s, lane: lane, to: &a)
+            a.add(outcome.rawValue); a.add(b.enabled); a.add(b.consecutiveFailures); a.add(b.failureRate)
+            a.add(b.minRequests); a.add(b.windowMs); a.add(b.cooldownMs)
+            a.add(s.rpm ?? 0); a.add(s.tpm ?? 0); a.add(max(0, estimatedTokens)); a.add(actualTokens ?? -1)
+            a.add(max(0, cooldownMs))
+            a.add(router == nil ? 0 : routerCharge); a.add(router?.windowMs ?? 0)
+            a.add(lane == nil ? 0 : laneCharge); a.add(lane?.windowMs ?? 0)
+        }
         return link.send(command)
     }
 
@@ -155,7 +157,10 @@ package final class SharedState: Sendable {
 
     /// A cached answer's JSON text; .some(nil) = a miss; nil = degraded (ask the local cache).
     package func cacheGet(_ key: String) -> String?? {
-        guard let reply = link.call(RedisLink.Command(.cacheGet, keys: [], args: [keys.prefix, key])) else { return nil }
+        let command = RedisLink.Command(.cacheGet, keyCount: 0, capacity: key.utf8.count + 64) { a in
+            a.add(keys.prefix); a.add(key)
+        }
+        guard let reply = link.call(command) else { return nil }
         if case .string(let bytes) = reply { return .some(String(decoding: bytes, as: UTF8.self)) }
         return .some(nil)
     }
@@ -164,7 +169,9 @@ package final class SharedState: Sendable {
     /// cache (the soonest to expire go first). False when degraded.
     @discardableResult
     package func cachePut(_ key: String, json: String, ttlMs: Int, maxEntries: Int) -> Bool {
-        link.send(RedisLink.Command(.cachePut, keys: [], args: [keys.prefix, key, json, String(max(1, ttlMs)), String(max(0, maxEntries))]))
+        link.send(RedisLink.Command(.cachePut, keyCount: 0, capacity: key.utf8.count + json.utf8.count + 96) { a in
+            a.add(keys.prefix); a.add(key); a.add(json); a.add(max(1, ttlMs)); a.add(max(0, maxEntries))
+        })
     }
 
     package func countCache(hit: Bool) {
@@ -182,8 +189,11 @@ package final class SharedState: Sendable {
     /// The models of `provider` this router has asked admission for.
     package func modelsSeen(provider: String) -> Set<String> { seriesSeen.withLock { $0.byProvider[provider] ?? [] } }
 
-    private func seriesKeys(_ s: AttemptSeries, lane: BudgetRef?) -> [String] {
-        [keys.rateLimit(provider: s.provider), keys.breaker(provider: s.provider, model: s.model),
-         keys.routerBudget, keys.laneBudget(lane?.lane ?? "")]
+    /// The 4 keys of an attempt's scripts: rate limit, breaker, router budget, lane budget.
+    private func addSeriesKeys(_ s: AttemptSeries, lane: BudgetRef?, to a: inout RESPArguments) {
+        keys.addRateLimit(provider: s.provider, to: &a)
+        keys.addBreaker(provider: s.provider, model: s.model, to: &a)
+        a.add(keys.routerBudget)
+        keys.addLaneBudget(lane?.lane ?? "", to: &a)
     }
 }

@@ -20,8 +20,9 @@ PMX_HIDDEN redisContext *pmx_hiredis_connect(const char *host, int port, int tim
 PMX_HIDDEN void pmx_hiredis_free(redisContext *c);
 /// Sets the read and write timeout of the socket. 0 or -1.
 PMX_HIDDEN int pmx_hiredis_set_timeout(redisContext *c, int timeout_ms);
-/// Queues one command (binary-safe arguments) in the output buffer: no I/O. 0 or -1.
-PMX_HIDDEN int pmx_hiredis_append(redisContext *c, int argc, const char **argv, const size_t *lens);
+/// Queues one command, already in RESP (an array of bulk strings, see RESPArguments.swift), in
+/// the output buffer as it is: no formatting, no I/O. 0 or -1.
+PMX_HIDDEN int pmx_hiredis_append(redisContext *c, const unsigned char *command, size_t len);
 /// Writes the output buffer to the socket (waits at most the timeout). 0 or -1.
 PMX_HIDDEN int pmx_hiredis_flush(redisContext *c);
 /// Reads the next reply (flushing first); NULL on an I/O or protocol error (see c->errstr).
