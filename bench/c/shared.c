@@ -16,7 +16,8 @@
  *                                   shared also 2 streams of 16 and of 256 words (dumps
  *                                   "<variant> stream16" / "stream256", lines "deltas <label> N"):
  *                                   the per-chunk cost, which shared state must not change
- *   shared calls REDIS_URL VARIANT N   N calls of one variant (Redis INFO is read around it)
+ *   shared calls REDIS_URL VARIANT N   N calls of one variant (Redis INFO is read around it;
+ *                                   timeout_ms 1000: a fallback would count no Redis work)
  *   shared time REDIS_URL N ROUNDS [TIMEOUT_MS]   wall clock: ROUNDS rounds, the variants
  *                                   interleaved (order rotating), N calls each; prints the median
  *                                   and p99 µs per call. TIMEOUT_MS (default 20, the library's)
@@ -199,7 +200,7 @@ int main(int argc, char **argv)
         count(argv[2]);
     } else if (argc >= 5 && strcmp(argv[1], "calls") == 0) {
         int v = variant_named(argv[3]);
-        pmx_router *r = router_for(v, argv[2], 20);
+        pmx_router *r = router_for(v, argv[2], 1000);
         complete_n(r, atoi(argv[4]));
         print_shared(r, NAMES[v]);
         pmx_router_free(r);
