@@ -11,7 +11,10 @@ import MuxConfig
 /// type already speaks (same URL shape, key header, error bodies and model list), the image
 /// models users pick on Gemini (gemini-2.5-flash-image and later) are served there, and its
 /// answer carries `usageMetadata`, so the result's usage is counted and priced like chat;
-/// `:predict` answers no usage at all and is a second request shape for one operation.
+/// `:predict` answers no usage at all and is a second request shape for one operation; and
+/// google-genai 3.x refuses Imagen's `generate_images` outside Vertex AI ("only supported in
+/// Gemini Enterprise Agent Platform mode, not in Gemini Developer API mode"), so an `imagen-*`
+/// model is refused here with PMX_ERR_UNSUPPORTED before anything is sent.
 ///
 /// Request: the prompt as one user turn; `n` > 1 as `candidateCount`; an OpenAI `size`
 /// ("1792x1024") as the nearest of Gemini's aspect ratios (`imageConfig.aspectRatio`).
@@ -40,6 +43,10 @@ public struct GeminiImages: OperationCodec {
                                                why: "response_format \"\(format)\": gemini returns image bytes only, ask for \"b64_json\"")
         }
         let resource = try GeminiCodec.resource(model, provider: provider)
+        if resource.hasPrefix("models/imagen-") {
+            throw OperationSupport.unsupported(.imagesGenerate, provider: provider,
+                                               why: "\(resource): Imagen models are served by :predict on Vertex AI only; use a Gemini image model such as gemini-2.5-flash-image")
+        }
         var config = JSONObject([("responseModalities", ["TEXT", "IMAGE"])])
         if let n = body["n"]?.intValue, n > 1 { config["candidateCount"] = .int(n) }
         if let size = body["size"]?.stringValue, let ratio = try Self.aspectRatio(size, provider: provider) {

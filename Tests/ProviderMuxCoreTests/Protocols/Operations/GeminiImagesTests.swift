@@ -66,6 +66,16 @@ struct GeminiImagesTests {
         }
     }
 
+    @Test("an Imagen model is PMX_ERR_UNSUPPORTED before sending (Imagen is Vertex-only)")
+    func imagenRefused() throws {
+        do {
+            _ = try GeminiImages().call(try imagesRequest(#"{"prompt":"p"}"#), model: "imagen-4.0-generate-001", stream: false, provider: try gemini())
+            Issue.record("imagen accepted")
+        } catch let e as PMXError {
+            #expect(e.status == .unsupported && e.message.contains("models/imagen-4.0-generate-001") && e.message.contains("Vertex"))
+        }
+    }
+
     @Test("the answer: every inlineData → data[].b64_json, text parts left out, PNG → output_format, usage normalized")
     func decode() throws {
         let r = try decodeImages(#"""
