@@ -747,7 +747,16 @@ PMX_API pmx_status pmx_router_embed(char **out, pmx_router *router, const char *
  * "relevance_score","document"?}]} best-first and cut to top_n whatever the provider did;
  * "tokens.count" {"input_tokens":N,"estimated":false}, or, when every candidate lacks a counter,
  * PMX_OK with the router's estimate and "estimated":true (nothing sent); "openrouter.credits" /
- * "openrouter.generation" ({"id"}) the data object of OpenRouter's answer.
+ * "openrouter.generation" ({"id"}) the data object of OpenRouter's answer; "responses.create"
+ * an OpenAI Response object ({"id":"resp_…","object":"response","status","output":[…],"usage":
+ * {"input_tokens","output_tokens",…,"cost_usd"}}): "openai" and "azure" providers get the
+ * request as written (the served model in "model"; Azure's /openai/v1/responses, or
+ * /openai/responses?api-version=… with "api_version") and answer as the server did; every other
+ * type gets it translated to its chat call and answers a Response made from the chat answer
+ * ("reasoning", "message" and "function_call" items; "status":"incomplete" with
+ * "incomplete_details":{"reason":"max_output_tokens"} when cut; "store":false). There, what chat
+ * cannot carry ("previous_response_id", "conversation", built-in tools, file inputs, …) is
+ * PMX_ERR_UNSUPPORTED naming the field, and the request fails over. Never served from the cache.
  * Returns: PMX_OK, or the error that ended the request.
  * Errors: PMX_ERR_INVALID_ARGUMENT (NULL out, router, operation or request_json; an unknown
  *         operation, the message naming every known one), the input errors of
@@ -768,6 +777,18 @@ PMX_API pmx_status pmx_router_call(char **out, pmx_router *router, const char *o
  * streamed form makes one plain call: `start`, then `done` with the result ("models.list",
  * which is no routed request, delivers only `done`). "chat.completions.create" is
  * pmx_router_stream.
+ * A "responses.create" stream keeps our envelope (`start`, `retry`, `fallback`, `usage`, and
+ * exactly one terminal `done` with the whole Response, or `error`) and sends, in between,
+ * OpenAI's Responses stream events as they are, each with its own "type" and a rising
+ * "sequence_number": "response.created", "response.in_progress", "response.output_item.added",
+ * "response.content_part.added", "response.output_text.delta" / "response.reasoning_text.delta"
+ * / "response.function_call_arguments.delta", their "….done", "response.content_part.done",
+ * "response.output_item.done", "response.completed" (or "response.incomplete"). From openai and
+ * azure they are the server's own (other types it sends, such as reasoning summaries, pass too);
+ * from every other type they are made from its chat stream. No `delta` events come; a
+ * "response.failed" or "error" event from the server ends the stream with our `error`. A
+ * retried attempt starts its events again from "response.created"; once a "….delta" event was
+ * delivered nothing is retried (PMX_ERR_STREAM_INTERRUPTED, as for chat).
  * out:       may be NULL; when given and the stream succeeds, receives the result `done` carries
  *            (free with pmx_string_free).
  * on_event:  required; userdata is passed to it untouched.

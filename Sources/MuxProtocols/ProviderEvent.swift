@@ -20,6 +20,13 @@ public enum ProviderEvent: Sendable, Equatable {
     /// for several (`n` > 1). Choice 0's events stay unwrapped: one-choice streams are as before.
     indirect case choice(index: Int, ProviderEvent)
     case usage(Usage)
+    /// An event of an operation's own stream, handed to the caller as it is (responses.create's
+    /// `response.*` events, passed through or made from a chat stream). Boxed: plain chat's
+    /// events stay the size they were.
+    indirect case operation(JSONObject)
+    /// The operation's full result once its stream is complete (the Response of
+    /// `response.completed`): what `done` carries. Not an event for the caller.
+    indirect case operationResult(JSONObject)
     /// The provider reported an error inside the stream.
     case error(PMXError)
     /// The stream ended normally (`[DONE]`, `done: true`, `message_stop`, ...).

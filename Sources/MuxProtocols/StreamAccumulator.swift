@@ -20,6 +20,9 @@ public struct StreamAccumulator: Sendable {
     public private(set) var thinkingBlocks: [JSONValue] = []
     public private(set) var finishReason: String?
     public private(set) var usage: Usage?
+    /// The result an operation's stream reported whole (`.operationResult`), which `done`
+    /// carries instead of a chat completion.
+    public private(set) var operationResult: JSONObject?
     private var toolCalls: [Int: ToolCall] = [:]
     public private(set) var deltaCount = 0
     /// Choices 1... (`n` > 1), each accumulated on its own; meta and usage stay here.
@@ -74,7 +77,9 @@ public struct StreamAccumulator: Sendable {
             var sub = others[index] ?? StreamAccumulator()
             sub.apply(inner)
             others[index] = sub
-        case .error, .end:
+        case .operationResult(let result):
+            operationResult = result
+        case .error, .end, .operation:
             break
         }
     }

@@ -175,9 +175,15 @@ package final class MockAttempt: AttemptHandle {
     }
 
     /// `reply` token by token on the loop's timers (`token_delay_ms`), then finish and usage.
-    private func streamText(_ reply: String, usage: Usage, id: String, model: String, dropAfter: Int?) {
+    /// `builder`: the events go out as a Responses stream (responses.create), closed before
+    /// the success.
+    private func streamText(_ reply: String, usage: Usage, id: String, model: String, dropAfter: Int?,
+                            through builder: ResponsesStreamBuilder? = nil) {
         let tokens = MockReply.tokens(reply)
-        callbacks?.onEvent(.meta(id: id, model: model))
+        func send(_ e: ProviderEvent, _ cb: AttemptCallbacks) {
+            if let builder { builder.apply(e, cb.onEvent) } else { cb.onEvent(e) }
+        }
+        if let cb = callbacks { send(.meta(id: id, model: model), cb) }
         var index = 0
         func next() {
             while true {
@@ -189,14 +195,15 @@ package final class MockAttempt: AttemptHandle {
                 guard index < tokens.count else { break }
                 // A slow consumer holds the token stream back like a paused HTTP transfer.
                 if let gate = cb.shouldPause, gate() { pausedStep = next; return }
-                cb.onEvent(.delta(content: tokens[index], toolCalls: nil))
+                send(.delta(content: tokens[index], toolCalls: nil), cb)
                 index += 1
                 // Pause between tokens only: the answer ends right after the last one.
                 if options.tokenDelayMs > 0 && index < tokens.count { after(options.tokenDelayMs, next); return }
             }
             guard let cb = callbacks else { return }
-            cb.onEvent(.finish(reason: "stop"))
-            cb.onEvent(.usage(usage))
+            send(.finish(reason: "stop"), cb)
+            send(.usage(usage), cb)
+            builder?.close(cb.onEvent)
             finishSuccess(nil)
         }
         next()
@@ -216,6 +223,8 @@ package final class MockAttempt: AttemptHandle {
             } else {
                 finishSuccess(TextCompletion.object(id: "cmpl-mock", model: model, text: reply, finishReason: "stop", usage: usage))
             }
+        case .responses:
+            answerResponses(request, stream: stream, model: model, dropAfter: dropAfter)
         default:
             do {
                 if let result = try MockOperations.answer(request, model: model) { return finishSuccess(result) }
@@ -227,6 +236,32 @@ package final class MockAttempt: AttemptHandle {
             let e = PMXError(.unsupported, "provider type \"mock\" has no \(request.operation.rawValue)", provider: provider.name)
             finishFailure(e, retryAfterMs: nil)
         }
+    }
+
+    /// `responses.create` as the translated protocols do it: the chat reply to the request
+    /// translated to chat, made a Response.
+    private func answerResponses(_ request: OperationRequest, stream: Bool, model: String, dropAfter: Int?) {
+        let chat: ChatRequest
+        do { chat = try ResponsesToChat.chatRequest(request, provider: provider.config) } catch let e as PMXError {
+            return finishFailure(e, retryAfterMs: nil)
+        } catch {
+            return finishFailure(PMXError(.invalidRequest, "\(error)", provider: provider.name), retryAfterMs: nil)
+        }
+        let reply = MockReply.text(for: chat, options: options)
+        let usage = MockReply.usage(for: chat, reply: reply)
+        if stream {
+            let builder = ResponsesStreamBuilder(request: request.body, model: model)
+            return streamText(reply, usage: usage, id: "chatcmpl-mock", model: model, dropAfter: dropAfter, through: builder)
+        }
+        if dropAfter != nil {
+            return finishFailure(PMXError(.connection, "mock scripted disconnect", provider: provider.name), retryAfterMs: nil)
+        }
+        var acc = StreamAccumulator()
+        acc.apply(.meta(id: "chatcmpl-mock", model: model))
+        acc.apply(.delta(content: reply, toolCalls: nil))
+        acc.apply(.finish(reason: "stop"))
+        acc.apply(.usage(usage))
+        finishSuccess(ResponseObject.fromChat(acc.response(fallbackModel: model), request: request.body))
     }
 
     private func answerEmbed(_ request: EmbedRequest, model: String) {

@@ -60,6 +60,7 @@ public final class EventQueue: @unchecked Sendable {
             var n = 64 + (content?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
             if let toolCalls { n += toolCalls.count * 64 + toolCalls.reduce(0) { $0 + approximateSize($1) } }
             return n
+        case .operation(let event): return 64 + approximateSize(.object(event))
         case .start, .retry, .fallback, .usage: return 256
         case .done, .error: return 0
         }

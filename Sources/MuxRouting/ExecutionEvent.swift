@@ -22,6 +22,9 @@ public enum ExecutionEvent {
     indirect case retry(provider: String, attempt: Int, delayMs: Int, error: PMXError)
     indirect case fallback(from: String, to: String, error: PMXError)
     indirect case usage(Usage)
+    /// An event of an operation's own stream (responses.create's `response.*` events): its
+    /// JSON is the object as it is, with its own `type`.
+    indirect case operation(JSONObject)
     case done(JSONObject)
     indirect case error(PMXError)
 
@@ -85,6 +88,8 @@ public enum ExecutionEvent {
             Self.writeFailure(e, into: &o)
         case .usage(let u):
             o["type"] = "usage"; o["usage"] = u.json()
+        case .operation(let event):
+            return .object(event)
         case .done(let response):
             o["type"] = "done"; o["response"] = .object(response)
         case .error(let e):

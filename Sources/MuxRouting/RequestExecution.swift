@@ -226,6 +226,8 @@ public final class RequestExecution {
             // Reasoning is the first output of a thinking model: it counts as the first token.
             noteOutput()
             emit(.reasoning(text))
+        } else if case .operation(let event) = e {
+            operationEvent(event)
         }
     }
 
@@ -241,6 +243,16 @@ public final class RequestExecution {
             firstAttemptDeltaNs = now
         }
         deltasEmitted += 1
+    }
+
+    /// An operation's own stream event goes out as it is; its `….delta` events are output
+    /// (first token, no retry once one reached the caller), the others (created, added, done)
+    /// are not.
+    private func operationEvent(_ event: JSONObject) {
+        if event["type"]?.stringValue?.hasSuffix(".delta") == true {
+            noteOutput()
+        }
+        emit(.operation(event))
     }
 
     /// A provider event of an `n` > 1 request: deltas and reasoning of every choice go out
@@ -334,6 +346,7 @@ public final class RequestExecution {
     /// A streamed answer's result, from its events: a chat completion, or the operation's own
     /// shape (a `text_completion` for completions.create).
     private func streamedResult() -> JSONObject {
+        if let whole = accumulator.operationResult { return whole }
         let chat = accumulator.response(fallbackModel: attemptModel)
         if case .call(let request, _) = operation { return request.streamedResult(chat) }
         return chat

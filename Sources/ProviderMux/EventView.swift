@@ -175,6 +175,13 @@ final class EventViewWriter {
             let omitted = response["attempts_omitted"]?.intValue ?? 0
             s.attempt = Int32(clamping: Int64(clamping: response["attempts"]?.arrayValue?.count ?? 0).addingSaturated(omitted))
             if let u = response["usage"]?.objectValue { usage(json: u, into: &s) }
+        case .operation:
+            // An operation's own event (responses.create's `response.*`): pmx_router_call_stream
+            // delivers only JSON events, and pulled streams are chat, so no typed form is
+            // defined; were one pulled, it is a type this header does not know, with its JSON.
+            s.type = 0
+            s.json = putJSON(event)
+            return s
         case .error(let e):
             s.type = EventType.error.rawValue
             failure(e, into: &s)

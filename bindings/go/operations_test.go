@@ -63,3 +63,46 @@ func TestCallCompletions(t *testing.T) {
 		t.Fatalf("openrouter.credits on the mock: %v", err)
 	}
 }
+
+func TestCallResponses(t *testing.T) {
+	r := newRouter(t, `{"providers":[{"name":"m","type":"mock"}]}`)
+	out, err := r.Call(context.Background(), OpResponses, `{"input":"one two","instructions":"be brief"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Object string `json:"object"`
+		Status string `json:"status"`
+		Output []struct {
+			Type    string `json:"type"`
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"output"`
+	}
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Object != "response" || o.Status != "completed" || len(o.Output) != 1 || o.Output[0].Content[0].Text != "mock: one two" {
+		t.Fatalf("result %s", out)
+	}
+	var types []string
+	var text strings.Builder
+	_, err = r.CallStream(context.Background(), OpResponses, `{"input":"a b"}`, func(ev string) {
+		var e struct {
+			Type  string `json:"type"`
+			Delta string `json:"delta"`
+		}
+		_ = json.Unmarshal([]byte(ev), &e)
+		types = append(types, e.Type)
+		if e.Type == "response.output_text.delta" {
+			text.WriteString(e.Delta)
+		}
+	})
+	// Our start, OpenAI's events (created ... completed), our usage and done.
+	joined := strings.Join(types, " ")
+	if err != nil || text.String() != "mock: a b" || !strings.HasPrefix(joined, "start response.created response.in_progress") ||
+		!strings.HasSuffix(joined, "response.completed usage done") {
+		t.Fatalf("stream: %v %q %v", err, text.String(), types)
+	}
+}

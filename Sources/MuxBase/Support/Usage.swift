@@ -57,7 +57,9 @@ public struct Usage: Sendable, Equatable {
     /// type); a field that is not a number counts as absent.
     public init?(openAI value: JSONValue?) {
         guard let o = value?.objectValue else { return nil }
-        let p = o["prompt_tokens"].flatMap(Self.count) ?? 0
+        let prompt = o["prompt_tokens"]
+        if prompt == nil, o["input_tokens"] != nil { self.init(responses: o); return }
+        let p = prompt.flatMap(Self.count) ?? 0
         let c = o["completion_tokens"].flatMap(Self.count) ?? 0
         let promptDetails = o["prompt_tokens_details"]
         self.init(promptTokens: p, completionTokens: c, totalTokens: o["total_tokens"].flatMap(Self.count),
@@ -66,6 +68,20 @@ public struct Usage: Sendable, Equatable {
                   reasoningTokens: o["completion_tokens_details"]?["reasoning_tokens"].flatMap(Self.count))
         tokensPerSecond = Self.rate(o["tokens_per_second"]?.doubleValue)
         // An upstream's figure is not the router's price: kept apart, costUSD comes from the table.
+        upstreamCostUSD = Self.reportedCost(o["cost_usd"] ?? o["cost"] ?? o["upstream_cost_usd"])
+    }
+
+    /// The Responses API's usage (`input_tokens`, `output_tokens`, `input_tokens_details.
+    /// cached_tokens` / `cache_write_tokens`, `output_tokens_details.reasoning_tokens`), read by
+    /// `init(openAI:)` when `prompt_tokens` is absent: a Response is priced like a chat answer.
+    private init(responses o: JSONObject) {
+        let input = o["input_tokens_details"]
+        self.init(promptTokens: o["input_tokens"].flatMap(Self.count) ?? 0,
+                  completionTokens: o["output_tokens"].flatMap(Self.count) ?? 0,
+                  totalTokens: o["total_tokens"].flatMap(Self.count),
+                  cachedTokens: input?["cached_tokens"].flatMap(Self.count),
+                  cacheWriteTokens: input?["cache_write_tokens"].flatMap(Self.count).flatMap { $0 > 0 ? $0 : nil },
+                  reasoningTokens: o["output_tokens_details"]?["reasoning_tokens"].flatMap(Self.count))
         upstreamCostUSD = Self.reportedCost(o["cost_usd"] ?? o["cost"] ?? o["upstream_cost_usd"])
     }
 

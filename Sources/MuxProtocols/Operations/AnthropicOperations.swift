@@ -7,6 +7,7 @@ extension AnthropicCodec {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
         case .tokensCount: AnthropicTokenCount()
+        case .responses: ResponsesViaChat(chat: self)
         default: nil
         }
     }

@@ -7,6 +7,7 @@ extension CohereCodec {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
         case .rerank: CohereRerank()
+        case .responses: ResponsesViaChat(chat: self)
         default: nil
         }
     }

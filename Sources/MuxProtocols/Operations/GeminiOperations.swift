@@ -8,6 +8,7 @@ extension GeminiCodec {
         switch operation {
         case .tokensCount: GeminiTokenCount()
         case .imagesGenerate: GeminiImages()
+        case .responses: ResponsesViaChat(chat: self)
         default: nil
         }
     }

@@ -7,6 +7,7 @@ extension OllamaCodec {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
         case .completions: OllamaGenerate()
+        case .responses: ResponsesViaChat(chat: self)
         default: nil
         }
     }

@@ -9,6 +9,7 @@ extension OpenAIPreset {
     public func operationCodec(_ operation: OperationName, provider: ProviderConfig) -> (any OperationCodec)? {
         switch operation {
         case .completions: return completionsCodec(provider)
+        case .responses: return has(provider, [.openai, .azure]) ? OpenAIResponses(preset: self) : ResponsesViaChat(chat: self)
         case .imagesGenerate: return has(provider, [.openai, .azure, .openaiCompatible]) ? OpenAIImages(preset: self) : nil
         case .moderations: return moderationsCodec(provider)
         case .audioTranscriptions: return has(provider, [.openai, .openaiCompatible, .groq]) ? OpenAITranscriptions(preset: self) : nil

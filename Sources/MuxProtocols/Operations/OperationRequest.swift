@@ -28,6 +28,7 @@ public struct OperationRequest: Sendable {
         _ = try r.bool("stream")
         switch operation {
         case .completions: try TextCompletionFields.validate(&r)
+        case .responses: try ResponsesFields.validate(&r)
         default: try OperationFields.check(operation, r.object)
         }
         var route = RouteOptions()
@@ -44,7 +45,9 @@ public struct OperationRequest: Sendable {
         for key in ["prompt", "suffix", "input", "query", "instructions"] {
             switch body[key] {
             case .string(let s): parts.append(s)
-            case .array(let a): parts += a.compactMap(\.stringValue)
+            case .array(let a):
+                // Strings, or Responses input items (their text content).
+                parts += a.compactMap { $0.stringValue ?? $0["content"].map(ChatRequest.text(of:)) ?? $0["output"]?.stringValue }
             default: break
             }
         }

@@ -46,6 +46,7 @@ struct ProtocolStream {
             case .retry(let p, let n, _, let err): "retry \(p) #\(n) \(err.status.nameString)"
             case .fallback(let f, let t, let err): "fallback \(f)->\(t) \(err.status.nameString)"
             case .usage(let u): "usage \(u.promptTokens)/\(u.completionTokens)/\(u.totalTokens)"
+            case .operation(let o): o["type"]?.stringValue ?? "operation"
             case .done(let r): "done \(r["provider"]?.stringValue ?? "?")"
             case .error(let err): "error \(err.status.nameString)"
             }

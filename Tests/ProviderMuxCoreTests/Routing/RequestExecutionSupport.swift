@@ -197,6 +197,7 @@ final class ExecutionRecorder {
         case .retry(let p, let n, let d, let err): "retry \(p) #\(n) \(d)ms \(err.status.nameString)"
         case .fallback(let f, let t, let err): "fallback \(f)->\(t) \(err.status.nameString)"
         case .usage(let u): "usage \(u.promptTokens)/\(u.completionTokens)/\(u.totalTokens)"
+        case .operation(let o): "\(o["type"]?.stringValue ?? "operation")"
         case .done(let r): "done \(r["provider"]?.stringValue ?? "?")"
         case .error(let err): "error \(err.status.nameString)"
         }

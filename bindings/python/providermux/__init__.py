@@ -1146,10 +1146,13 @@ from ._openai_types import *  # noqa: E402,F401,F403
 from ._completion import acompletion, completion, completion_router  # noqa: E402
 from ._openai_completions import (AsyncCompletionStream, Completion, CompletionChoice,  # noqa: E402
                                   CompletionStream)
+from ._openai_responses import (AsyncResponseStream, Response as ResponsesResponse,  # noqa: E402
+                                ResponseStream, ResponseStreamEvent)
 
 __all__ += ["OpenAI", "AsyncOpenAI", "ChatCompletionStream", "AsyncChatCompletionStream",
             "completion", "acompletion", "completion_router",
-            "Completion", "CompletionChoice", "CompletionStream", "AsyncCompletionStream"]
+            "Completion", "CompletionChoice", "CompletionStream", "AsyncCompletionStream",
+            "ResponsesResponse", "ResponseStream", "AsyncResponseStream", "ResponseStreamEvent"]
 __all__ += _openai_types.__all__
 
 

@@ -29,6 +29,7 @@ from typing import (TYPE_CHECKING, Any, Awaitable, Dict, Generator, Iterable, Li
 
 from ._errors import ERR_MODEL_NOT_FOUND, InvalidArgumentError, ProviderMuxError
 from ._openai_completions import AsyncCompletionStream, Completion, CompletionStream
+from ._openai_responses import AsyncResponses, Responses
 from . import _openai_operations as _ops
 from ._openai_stream import AsyncChatCompletionStream, ChatCompletionStream
 from ._openai_types import ChatCompletion, CreateEmbeddingResponse, Model, ModelPage
@@ -269,6 +270,7 @@ class OpenAI(_ClientBase):
         self.images = _ops.Images(self)
         self.moderations = _ops.Moderations(self)
         self.audio = _ops.Audio(self)
+        self.responses = Responses(self)
 
     def rerank(self, *, query: str, documents: Iterable[Any], model: Optional[str] = None,
                **params: Any) -> "_ops.RerankResponse":
@@ -399,6 +401,7 @@ class AsyncOpenAI(_ClientBase):
         self.images = _ops.AsyncImages(self)
         self.moderations = _ops.AsyncModerations(self)
         self.audio = _ops.AsyncAudio(self)
+        self.responses = AsyncResponses(self)
 
     async def rerank(self, *, query: str, documents: Iterable[Any], model: Optional[str] = None,
                      **params: Any) -> "_ops.RerankResponse":

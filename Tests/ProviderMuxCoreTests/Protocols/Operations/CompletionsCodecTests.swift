@@ -27,15 +27,7 @@ private let head = HTTPResponseHead(status: 200, headers: [])
 
 /// Events of `pieces` fed in order, or the error thrown.
 private func decode(_ make: () -> ChatStreamDecoding, _ pieces: [ArraySlice<UInt8>]) -> [ProviderEvent] {
-    let d = make()
-    var out: [ProviderEvent] = []
-    do {
-        for p in pieces { try p.withUnsafeBytes { try d.feed($0) { out.append($0) } } }
-        try d.finish { out.append($0) }
-    } catch {
-        out.append(.error(error as? PMXError ?? PMXError(.internal, "\(error)")))
-    }
-    return out
+    decodeOperationStream(make, pieces)
 }
 
 private func expectSplitInvariant(_ bytes: [UInt8], _ expected: [ProviderEvent], _ make: () -> ChatStreamDecoding,
