@@ -141,6 +141,15 @@ def test_chat_request_matches_the_vendor_sdk(router, up, name, label):
             {"role": "assistant", "content": answer["content"], "thinking_blocks": answer["thinking_blocks"]},
             {"role": "user", "content": "and again"}])
         router.complete(follow)
+    if served and label == "reasoning" and name == "cohere":
+        # The earlier reasoning goes back as a thinking content item of that assistant turn.
+        answer = router.complete(request)["choices"][0]["message"]
+        follow = dict(request, messages=request["messages"] + [
+            {"role": "assistant", "content": answer["content"], "reasoning_content": answer["reasoning_content"]},
+            {"role": "user", "content": "and again"}])
+        router.complete(follow)
+        sent = up.requests(name)[-1]["json"]["messages"][1]["content"]
+        assert sent[0] == {"type": "thinking", "thinking": answer["reasoning_content"]}, sent
     if label in ("plain", "tools", "tool_result"):
         assert served, "every protocol serves %s" % label
     if served:
