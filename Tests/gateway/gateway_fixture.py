@@ -47,6 +47,8 @@ def router_config(up: FakeUpstream, **extra) -> dict:
             provider("up", up.base("a")),
             provider("rl", up.base("rl")),
             provider("down", f"http://127.0.0.1:{closed_port()}/v1"),
+            # An `openai` provider: responses.create is passed through to its /responses.
+            {**provider("oa", up.base("oa")), "type": "openai"},
         ],
         # One attempt per provider, no breaker: each test sees exactly the failure it scripts.
         "retry": {"max_attempts": 1},

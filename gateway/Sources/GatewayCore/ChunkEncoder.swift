@@ -50,7 +50,7 @@ package final class ChunkEncoder {
             SSEFrames.done(into: &out)
         case .error(let e):
             append(OpenAIError(e).json, to: &out)
-        case .retry, .fallback, .usage:
+        case .retry, .fallback, .usage, .operation:
             break
         }
         SSEFrames.seal(&out)

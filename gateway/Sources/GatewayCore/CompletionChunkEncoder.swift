@@ -41,7 +41,7 @@ package final class CompletionChunkEncoder {
             SSEFrames.done(into: &out)
         case .error(let e):
             SSEFrames.data(OpenAIError(e).json, into: &out)
-        case .reasoning, .retry, .fallback, .usage:
+        case .reasoning, .retry, .fallback, .usage, .operation:
             break
         }
         SSEFrames.seal(&out)

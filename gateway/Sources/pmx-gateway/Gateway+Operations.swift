@@ -24,6 +24,16 @@ extension Gateway {
         return try await sse(.call(call, stream: true), encode: encoder.frames(for:))
     }
 
+    // MARK: /v1/responses (responses.create), JSON or SSE with `event:` lines
+
+    func responses(_ request: Request) async throws -> Response {
+        let doc = try await Responses.readJSON(request, limit: maxRequestBytes).get()
+        let call = try OperationRequest.parse(.responses, doc)
+        guard doc["stream"]?.boolValue == true else { return Responses.json(.object(try await calls.run(.call(call, stream: false)).get())) }
+        try call.checkStreamable()
+        return try await sse(.call(call, stream: true), encode: ResponsesEventEncoder().frames(for:))
+    }
+
     // MARK: /v1/images/generations, /v1/moderations, /v1/rerank: JSON in, JSON out
 
     func jsonCall(_ operation: OperationName, _ request: Request) async throws -> Response {

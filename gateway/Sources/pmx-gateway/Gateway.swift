@@ -39,6 +39,7 @@ struct Gateway: Sendable {
         r.post("/v1/rerank") { request, _ in await answer { try await jsonCall(.rerank, request) } }
         r.post("/v1/audio/transcriptions") { request, _ in await answer { try await transcriptions(request) } }
         r.post("/v1/audio/speech") { request, _ in await answer { try await speech(request) } }
+        r.post("/v1/responses") { request, _ in await answer { try await responses(request) } }
         r.get("/v1/models") { _, _ in await answer { try await models() } }
         r.get("/health") { _, _ in
             Responses.json(["status": "ok", "open_streams": .int(Int64(metrics.openStreams))], kind: .health)
