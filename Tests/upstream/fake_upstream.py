@@ -453,7 +453,9 @@ class OpenAIProtocol(Protocol):
         for i, text in enumerate(inputs):
             n += len(words(text))
             data.append({"object": "embedding", "index": i, "embedding": embed(text)})
-        return JsonResponse(200, {"object": "list", "data": data,
+        # `id`: Mistral's answer has one and its SDK requires it (mistralai EmbeddingResponse);
+        # OpenAI's clients ignore it.
+        return JsonResponse(200, {"id": f"fake-embd-{req.state.next_id()}", "object": "list", "data": data,
                                   "model": body.get("model", "fake-embed"),
                                   "usage": {"prompt_tokens": n, "total_tokens": n}})
 
