@@ -3,6 +3,7 @@
 #include "chiredis.h"
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -127,13 +128,31 @@ int pmx_hiredis_flush(redisContext *c) {
     return rc;
 }
 
-redisReply *pmx_hiredis_read(redisContext *c) {
+redisReply *pmx_hiredis_read(redisContext *c, int *timed_out) {
     void *reply = NULL;
     pipe_guard g;
+    *timed_out = 0;
     guard_begin(&g);  /* redisGetReply writes what is still buffered first */
+    errno = 0;
     int rc = api.getReply(c, &reply);
+    int e = errno;
     guard_end(&g);
-    return rc == REDIS_OK ? reply : NULL;
+    if (rc == REDIS_OK) return reply;
+    /* The socket's timeout passed while waiting for bytes: read(2) took none (hiredis's reader
+     * is as it was) and nothing is left to write, so the stream is whole. Clear the error that
+     * hiredis latched and the late reply can still be read by a later call. */
+    if (c->err == REDIS_ERR_IO && (e == EAGAIN || e == EWOULDBLOCK) && sdslen(c->obuf) == 0) {
+        c->err = 0;
+        c->errstr[0] = '\0';
+        *timed_out = 1;
+    }
+    return NULL;
+}
+
+int pmx_hiredis_has_input(redisContext *c) {
+    if (c->reader && c->reader->len > c->reader->pos) return 1;
+    struct pollfd p = { .fd = c->fd, .events = POLLIN };
+    return poll(&p, 1, 0) > 0;
 }
 
 void pmx_hiredis_reply_free(redisReply *r) { if (r) api.freeReply(r); }

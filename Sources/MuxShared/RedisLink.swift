@@ -14,10 +14,14 @@ import Synchronization
 /// waits for (an attempt's outcome, a cache store) are written at once and their replies read
 /// with the next call's ("write-behind": pipelined, no round-trip of their own).
 ///
-/// Failure is not an outage: any error or timeout closes the connection and the link is
-/// `degraded` — callers use their local state — until a call made `reconnect_ms` later
-/// connects again (reloading the scripts). One WARN per change of state; `transitions` and
-/// `fallbacks` count them.
+/// Failure is not an outage: any error closes the connection and the link is `degraded` —
+/// callers use their local state — until a call made `reconnect_ms` later connects again
+/// (reloading the scripts). A call that only ran out of time keeps the connection instead
+/// ("stalled"): the link is degraded just the same, but the first later call that finds the
+/// late replies arrived reads them and goes on shared — a server held up for 25 ms by a busy
+/// machine costs the calls of those 25 ms, not `reconnect_ms` of local state; one still silent
+/// after `reconnect_ms` is closed and reconnected. One WARN per change of state; `transitions`
+/// and `fallbacks` count them.
 package final class RedisLink: @unchecked Sendable {
     package enum LinkState: String, Sendable { case connected, degraded }
 
@@ -41,6 +45,11 @@ package final class RedisLink: @unchecked Sendable {
     private var deadlineNs: UInt64 = 0
     private var socketTimeoutMs = 0
     private var spent = false
+    /// The last `read` only ran out of time (the stream is whole: its reply may come later).
+    private var readTimedOut = false
+    /// A call ran out of time waiting: the connection is kept, `pending` holds the replies the
+    /// server still owes, and the link is degraded until they have arrived.
+    private var stalled = false
     private var replies: [RedisValue] = []
     /// Read by `json()` without the lock (stats must not wait for a Redis call in flight).
     private let shownState = Atomic<Bool>(false)
@@ -59,6 +68,8 @@ package final class RedisLink: @unchecked Sendable {
         package var script: SharedScripts.Name
         package var arguments: RESPArguments
         package var retried = false
+        /// Its caller ran out of time and went on locally: its reply is read and dropped.
+        var abandoned = false
 
         /// `keyCount` keys, then the arguments, written by `build` (keys first).
         package init(_ script: SharedScripts.Name, keyCount: Int, capacity: Int = 256, _ build: (inout RESPArguments) -> Void) {
@@ -171,7 +182,7 @@ package final class RedisLink: @unchecked Sendable {
 
     /// Connected now, or connects when the reconnect interval has passed. False = degraded.
     private func connectIfDue() -> Bool {
-        if context != nil { return true }
+        if let c = context { return stalled ? resume(c) : true }
         let now = MonotonicClock.nanos()
         guard now >= nextConnectNs else { return false }
         nextConnectNs = now.addingSaturated(SafeNumbers.nanos(ms: settings.reconnectMs))
@@ -186,6 +197,23 @@ package final class RedisLink: @unchecked Sendable {
         guard handshake(c) else { return false }
         setState(.connected, nil)
         return true
+    }
+
+    /// A stalled connection: usable again once the replies still owed are there — read at once
+    /// (never waited for: no bytes, no wait) — or closed for a reconnect after `reconnect_ms`.
+    private func resume(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
+        if pmx_hiredis_has_input(c) != 0 {
+            guard drainPending(c) else { return false }  // one still missing (stalled) or the link failed
+            stalled = false
+            setState(.connected, nil, how: "late replies read from")
+            return true
+        }
+        guard MonotonicClock.nanos() >= nextConnectNs else { return false }
+        pmx_hiredis_free(c)
+        context = nil
+        pending.removeAll()
+        stalled = false
+        return connectIfDue()
     }
 
     /// AUTH, SELECT and SCRIPT LOAD of every script, pipelined: one round-trip.
@@ -222,8 +250,7 @@ package final class RedisLink: @unchecked Sendable {
         guard let c = context else { return nil }
         guard append(c, command), flush(c) else { fail(c); return nil }
         var lost: [Command] = []
-        guard readPending(c, lost: &lost) else { return nil }
-        guard let reply = read(c) else { fail(c); return nil }
+        guard readPending(c, lost: &lost), let reply = read(c) else { stallOrFail(c, owed: command); return nil }
         let oursLost = reply.isNoScript && !command.retried
         if oursLost || !lost.isEmpty {
             // The server lost the scripts (SCRIPT FLUSH, or another server behind the address):
@@ -243,12 +270,14 @@ package final class RedisLink: @unchecked Sendable {
         return reply
     }
 
-    /// Reads the replies of every write-behind command sent so far, handing them on; those
-    /// answered NOSCRIPT (not yet retried) go to `lost`. False when the link failed.
+    /// Reads the replies of every write-behind command sent so far, handing them on (those of
+    /// abandoned calls dropped); those answered NOSCRIPT (not yet retried) go to `lost`. False
+    /// when a read failed: the caller fails or stalls the link; what is unread stays pending.
     private func readPending(_ c: UnsafeMutablePointer<redisContext>, lost: inout [Command]) -> Bool {
-        while !pending.isEmpty {
-            let command = pending.removeFirst()
-            guard let reply = read(c) else { fail(c); return false }
+        while let command = pending.first {
+            guard let reply = read(c) else { return false }
+            pending.removeFirst()
+            if command.abandoned { continue }
             if reply.isNoScript && !command.retried { lost.append(command) } else { replies.append(reply) }
         }
         return true
@@ -258,10 +287,12 @@ package final class RedisLink: @unchecked Sendable {
     /// reply read too. Afterwards no reply is outstanding.
     private func drainPending(_ c: UnsafeMutablePointer<redisContext>) -> Bool {
         var lost: [Command] = []
-        guard readPending(c, lost: &lost) else { return false }
+        guard readPending(c, lost: &lost) else { stallOrFail(c, owed: nil); return false }
         guard !lost.isEmpty else { return true }
         var again: [Command] = []  // stays empty: resent commands are never retried twice
-        return reloadScripts(c) && resend(c, lost) && readPending(c, lost: &again)
+        guard reloadScripts(c), resend(c, lost) else { return false }
+        guard readPending(c, lost: &again) else { stallOrFail(c, owed: nil); return false }
+        return true
     }
 
     /// Sends `commands` again as write-behind (once: they are marked retried).
@@ -323,7 +354,10 @@ package final class RedisLink: @unchecked Sendable {
     }
 
     private func read(_ c: UnsafeMutablePointer<redisContext>) -> RedisValue? {
-        guard arm(c), let r = pmx_hiredis_read(c) else { return nil }
+        readTimedOut = false
+        guard arm(c) else { readTimedOut = spent; return nil }  // out of time before reading: nothing consumed
+        var timedOut: Int32 = 0
+        guard let r = pmx_hiredis_read(c, &timedOut) else { readTimedOut = timedOut != 0; return nil }
         defer { pmx_hiredis_reply_free(r) }
         return RedisValue(r)
     }
@@ -350,6 +384,22 @@ package final class RedisLink: @unchecked Sendable {
         return true
     }
 
+    /// After a failed read: when it only ran out of time, the connection stays (stalled, see
+    /// `resume`) with `owed` — the call's own command, sent and not answered — abandoned in
+    /// `pending`; any other failure closes it.
+    private func stallOrFail(_ c: UnsafeMutablePointer<redisContext>, owed: Command?) {
+        guard readTimedOut else { fail(c); return }
+        if var o = owed {
+            o.abandoned = true
+            pending.append(o)
+        }
+        if !stalled {
+            stalled = true
+            nextConnectNs = MonotonicClock.nanos().addingSaturated(SafeNumbers.nanos(ms: settings.reconnectMs))
+        }
+        setState(.degraded, "no answer within timeout_ms (\(settings.timeoutMs) ms)")
+    }
+
     /// Closes the connection after an error; degraded until a later reconnect.
     private func fail(_ c: UnsafeMutablePointer<redisContext>, _ reason: String? = nil) {
         // A socket timeout fires at the deadline (hiredis then says "Resource temporarily unavailable").
@@ -359,11 +409,12 @@ package final class RedisLink: @unchecked Sendable {
         pmx_hiredis_free(c)
         context = nil
         pending.removeAll()
+        stalled = false
         nextConnectNs = MonotonicClock.nanos().addingSaturated(SafeNumbers.nanos(ms: settings.reconnectMs))
         setState(.degraded, why)
     }
 
-    private func setState(_ new: LinkState, _ reason: String?) {
+    private func setState(_ new: LinkState, _ reason: String?, how: String = "reconnected to") {
         let why = reason.map { Secrets.mask($0) }
         if new == .degraded { lastError.withLock { $0 = why } }
         let old = state
@@ -374,7 +425,7 @@ package final class RedisLink: @unchecked Sendable {
         switch new {
         case .connected:
             logLines.append(old == nil ? (.info, "shared state: connected to \(settings.displayURL) (prefix \"\(settings.keyPrefix)\")")
-                                       : (.warn, "shared state: reconnected to \(settings.displayURL); sharing resumed"))
+                                       : (.warn, "shared state: \(how) \(settings.displayURL); sharing resumed"))
         case .degraded:
             logLines.append((.warn, "shared state: Redis at \(settings.displayURL) unavailable (\(why ?? "?")); using local state until it answers"))
         }

@@ -301,6 +301,34 @@ def test_a_slow_redis_is_left_after_timeout_ms(redis):
         a.close()
 
 
+def test_a_late_answer_resumes_sharing_on_the_same_connection(redis):
+    """A call past timeout_ms keeps its connection: once the server answers (a CLIENT PAUSE of
+    300 ms is over), the next call reads the late reply, drops it and shares again at once —
+    not after reconnect_ms (60 s here), and without a new connection."""
+    cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 1000}})
+    cfg["shared"].update(timeout_ms=100, reconnect_ms=60000)
+
+    def connections_received():
+        return int(re.search(r"total_connections_received:(\d+)", redis.command("INFO", "stats")).group(1))
+
+    with Worker(cfg) as a:
+        assert a.complete()["ok"]
+        before = connections_received()  # each redis.command() is one connection of its own
+        redis.command("CLIENT", "PAUSE", "300", "ALL")
+        r = a.complete()
+        assert r["ok"], r
+        shared = a.call("stats")["stats"]["shared"]
+        assert shared["redis"] == "degraded" and shared["transitions"] == 1, shared
+        assert shared["last_error"] == "no answer within timeout_ms (100 ms)", shared
+        time.sleep(0.6)  # the pause is over: the late reply is on the socket
+        assert a.complete()["ok"]
+        shared = a.call("stats")["stats"]["shared"]
+        assert shared["redis"] == "connected" and shared["transitions"] == 2, shared
+        assert connections_received() == before + 2  # PAUSE's and this INFO's: the router's is the same
+        assert any("late replies read from" in m and "sharing resumed" in m for _, m in a.call("logs")["logs"])
+        a.close()
+
+
 def test_flushed_scripts_are_loaded_again(redis):
     cfg = config(redis, {"name": "a", "type": "mock", "limits": {"rpm": 2}})
     with Worker(cfg) as a:

@@ -26,7 +26,11 @@ PMX_HIDDEN int pmx_hiredis_append(redisContext *c, const unsigned char *command,
 /// Writes the output buffer to the socket (waits at most the timeout). 0 or -1.
 PMX_HIDDEN int pmx_hiredis_flush(redisContext *c);
 /// Reads the next reply (flushing first); NULL on an I/O or protocol error (see c->errstr).
-PMX_HIDDEN redisReply *pmx_hiredis_read(redisContext *c);
+/// `*timed_out` is 1 when it only ran out of time with the command written and no byte of the
+/// reply consumed: the context is then still usable (the reply can be read later).
+PMX_HIDDEN redisReply *pmx_hiredis_read(redisContext *c, int *timed_out);
+/// 1 when a read would find bytes at once (buffered, or waiting on the socket), without waiting.
+PMX_HIDDEN int pmx_hiredis_has_input(redisContext *c);
 PMX_HIDDEN void pmx_hiredis_reply_free(redisReply *r);
 /// The context's error text ("" when none).
 PMX_HIDDEN const char *pmx_hiredis_error(const redisContext *c);
