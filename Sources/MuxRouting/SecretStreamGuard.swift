@@ -28,6 +28,11 @@ package struct SecretStreamGuard {
     private var choiceContent: [Int: Channel] = [:]
     private var choiceReasoning: [Int: Channel] = [:]
     private var arguments: [Int64: Channel] = [:]
+    /// An operation's own stream (responses.create's `response.….delta` events): the `delta`
+    /// text of each item part (by `item_id` and `content_index`) is a channel like a choice's;
+    /// what one holds when its `….done` events come is dropped (they carry the whole text, which
+    /// the per-event mask sees).
+    private var operationText: [String: Channel] = [:]
     /// The matcher, fetched without a lock while the set of keys stays the same.
     private var matchers = Secrets.MatcherCache()
     /// Held fragments shorter than this are sent as they are when flushed.
@@ -78,6 +83,15 @@ package struct SecretStreamGuard {
             if outText?.isEmpty ?? true, outThought?.isEmpty ?? true, calls == nil { return Output() }
             return Output(first: .choiceDelta(index: index, content: outText?.isEmpty == true ? nil : outText,
                                               reasoning: outThought?.isEmpty == true ? nil : outThought, toolCalls: calls))
+        case .operation(var event):
+            guard let delta = event["delta"]?.stringValue, event["type"]?.stringValue?.hasSuffix(".delta") == true else {
+                return Output(first: e)
+            }
+            let key = (event["item_id"]?.stringValue ?? "") + "/" + String(event["content_index"]?.intValue ?? 0)
+            let out = Self.filter(delta, &operationText[key, default: Channel()], matcher)
+            if out.isEmpty { return Output() }
+            event["delta"] = .string(out)
+            return Output(first: .operation(event))
         default:
             if let flushed = flush() {
                 reasoning.held = []  // with held content too (reasoning after the answer): dropped

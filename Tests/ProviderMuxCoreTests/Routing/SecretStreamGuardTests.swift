@@ -104,4 +104,37 @@ struct SecretStreamGuardTests {
         // "sk-g" is 4 bytes of the key's start: held once, then sent with the next delta.
         #expect(got.json.count == pieces.count + 1, "one event per delta, then done")
     }
+
+    @Test("responses.create's text deltas (response.output_text.delta …) are guarded per item part")
+    func operationDeltas() throws {
+        let k = key()
+        let r = Secrets.register(k)
+        defer { withExtendedLifetime(r) {} }
+        let text = "key: \(k)."
+        let b = Array(text.utf8)
+        var events: [ExecutionEvent] = [.operation(JSONObject([("type", "response.created"), ("sequence_number", 0)]))]
+        for (n, i) in stride(from: 0, to: b.count, by: 3).enumerated() {
+            let piece = String(decoding: b[i..<min(i + 3, b.count)], as: UTF8.self)
+            events.append(.operation(JSONObject([("type", "response.output_text.delta"), ("sequence_number", .int(Int64(n + 1))),
+                                                 ("item_id", "msg_1"), ("output_index", 0), ("content_index", 0), ("delta", .string(piece))])))
+        }
+        events.append(.operation(JSONObject([("type", "response.output_text.done"), ("item_id", "msg_1"), ("text", .string(text))])))
+        events.append(.done(JSONObject()))
+        var guardian = SecretStreamGuard()
+        var out: [ExecutionEvent] = []
+        for e in events { guardian.pass(e) { out.append($0) } }
+        var streamed = "", all = ""
+        for e in out {
+            var bytes: [UInt8] = []
+            e.writeJSON(into: &bytes)
+            Secrets.mask(&bytes)
+            all += String(decoding: bytes, as: UTF8.self)
+            let v = try JSONParser.parse(bytes)
+            if v["type"] == "response.output_text.delta" { streamed += v["delta"]?.stringValue ?? "" }
+        }
+        #expect(!all.contains(String(k.dropFirst(3).prefix(5))), "\(all)")
+        #expect(streamed.hasPrefix("key: s") && streamed.contains("****") && streamed.hasSuffix("."), "\(streamed)")
+        // Other operation events pass untouched.
+        #expect(out.first.map { if case .operation(let o) = $0 { o["type"] == "response.created" } else { false } } == true)
+    }
 }
