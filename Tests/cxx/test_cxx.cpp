@@ -188,6 +188,30 @@ static void test_call_operation()
     }
 }
 
+static void test_call_responses()
+{
+    pmx::Router router(kConfig);
+    const std::string out = router.call("responses.create", R"({"input":"one two"})");
+    CHECK(contains(out, "\"object\":\"response\""));
+    CHECK(contains(out, "\"text\":\"mock: one two\""));
+    std::string text, first, last_op;
+    const std::string done = router.call_stream("responses.create", R"({"input":"a b"})", [&](std::string_view ev) {
+        auto type = pmx::json::string_member(ev, "type");
+        if (type && first.empty())
+            first = *type;
+        if (type && type->rfind("response.", 0) == 0)
+            last_op = *type;
+        if (type && *type == "response.output_text.delta")
+            if (auto d = pmx::json::string_member(ev, "delta"))
+                text += *d;
+        return true;
+    });
+    CHECK_EQ(first, std::string("start"));
+    CHECK_EQ(last_op, std::string("response.completed"));
+    CHECK_EQ(text, std::string("mock: a b"));
+    CHECK(contains(done, "\"object\":\"response\""));
+}
+
 static void test_bad_config()
 {
     try {
@@ -921,6 +945,7 @@ int main()
         {"error_from_event", test_error_from_event},
         {"complete", test_complete},
         {"call_operation", test_call_operation},
+        {"call_responses", test_call_responses},
         {"bad_config", test_bad_config},
         {"stream", test_stream},
         {"stream_exception", test_stream_exception},
