@@ -33,14 +33,25 @@ package enum SharedScripts {
     /// its expiry (so with one TTL, by the order they were stored); keys already expired leave
     /// it, then the soonest to expire go while there are more than max entries. The index
     /// expires with the latest entry.
+    ///
+    /// Scores are microseconds, written as integer strings: Lua would write a number with
+    /// "%.14g" and drop the last digits. Stores pipelined together run within the same
+    /// millisecond, and equal scores sort by key name, so a tie would evict an arbitrary entry:
+    /// a score already taken moves to the next free microsecond (bounded: a year's TTL in µs is
+    /// far below 2^53, where +1 would stop counting).
     private static let cachePut = """
     local tm = redis.call('TIME')
-    local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+    local now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
     local key, index = ARGV[1] .. 'cache:' .. redis.sha1hex(ARGV[2]), ARGV[1] .. 'cache-index'
     local ttl, cap = tonumber(ARGV[4]) or 1, tonumber(ARGV[5]) or 0
     redis.call('SET', key, ARGV[3], 'PX', ttl)
-    redis.call('ZADD', index, now + ttl, key)
-    redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+    local due = string.format('%.0f', now + ttl * 1000)
+    for _ = 1, 64 do
+      if redis.call('ZCOUNT', index, due, due) == 0 then break end
+      due = string.format('%.0f', tonumber(due) + 1)
+    end
+    redis.call('ZADD', index, due, key)
+    redis.call('ZREMRANGEBYSCORE', index, '-inf', string.format('%.0f', now))
     if cap > 0 then
       local over = math.min(redis.call('ZCARD', index) - cap, \(maxEvictionsPerStore))
       if over > 0 then
