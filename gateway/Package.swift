@@ -19,7 +19,7 @@ let package = Package(
     dependencies: [
         // No default traits: swift-configuration and full Foundation are not needed here.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
-        // Already Hummingbird's own dependencies: named here for ServiceGroup (SIGTERM drain) and Channel.
+        // Already Hummingbird's own dependencies: named here for ServiceGroup (SIGTERM drain), Channel and the event loops.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
@@ -42,7 +42,9 @@ let package = Package(
             name: "pmx-gateway",
             dependencies: ["GatewayCore", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "NIOCore", package: "swift-nio")]
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           // NIOPosix: its event loops as Swift's executor (LoopExecutor.swift).
+                           .product(name: "NIOPosix", package: "swift-nio")]
                 + core.map { .byName(name: $0) }
         ),
     ]

@@ -91,28 +91,34 @@ struct Gateway: Sendable {
             throw PMXError(.cancelled, stream.overran ? "the stream overran its queue before the response started" : "the stream ended before any output")
         case .bytes(let first):
             metrics.streamOpened()
-            return Response(status: .ok, headers: Responses.sseHeaders, body: ResponseBody { [metrics] writer in
-                defer {
-                    stream.close()
-                    metrics.streamClosed()
-                }
-                do {
-                    try await writer.write(ByteBuffer(bytes: first))
-                    // Each batch is everything the loop queued while the previous one was written.
-                    while case .bytes(let batch) = await stream.next() {
-                        try await writer.write(ByteBuffer(bytes: batch))
-                    }
-                    // .end also when this task was cancelled (the connection is going away).
-                    if Task.isCancelled { stream.cancel() }
-                    // Stopped for a client that did not read: close the connection rather than
-                    // end the body cleanly, so the client cannot take the cut stream for a whole one.
-                    if stream.overran { throw StreamOverrun() }
-                    try await writer.finish(nil)
-                } catch {
-                    stream.cancel()  // the client is gone: stop the upstream request too
-                    throw error
-                }
+            return Response(status: .ok, headers: Responses.sseHeaders, body: ResponseBody { writer in
+                // Woken by the router's I/O thread, the writer continues on the connection's loop.
+                try await LoopExecutor.onCurrentLoop { try await write(stream, first: first, to: &writer) }
             })
+        }
+    }
+
+    /// Writes a started stream's SSE bytes as they come, one write per queued batch.
+    private func write(_ stream: GatewayStream, first: [UInt8], to writer: inout any ResponseBodyWriter) async throws {
+        defer {
+            stream.close()
+            metrics.streamClosed()
+        }
+        do {
+            try await writer.write(ByteBuffer(bytes: first))
+            // Each batch is everything the loop queued while the previous one was written.
+            while case .bytes(let batch) = await stream.next() {
+                try await writer.write(ByteBuffer(bytes: batch))
+            }
+            // .end also when this task was cancelled (the connection is going away).
+            if Task.isCancelled { stream.cancel() }
+            // Stopped for a client that did not read: close the connection rather than
+            // end the body cleanly, so the client cannot take the cut stream for a whole one.
+            if stream.overran { throw StreamOverrun() }
+            try await writer.finish(nil)
+        } catch {
+            stream.cancel()  // the client is gone: stop the upstream request too
+            throw error
         }
     }
 
@@ -163,7 +169,8 @@ struct GatewayMiddleware: RouterMiddleware {
             response = Responses.error(.unauthorized)
         } else {
             do {
-                response = try await next(request, context)
+                // The handler stays on this connection's loop (LoopExecutor).
+                response = try await LoopExecutor.onCurrentLoop { try await next(request, context) }
             } catch let e as any HTTPResponseError {
                 response = Responses.error(e.status.code == 404 ? .notFound(request.method.rawValue, path)
                     : OpenAIError(httpStatus: e.status.code, type: e.status.code < 500 ? "invalid_request_error" : "server_error", code: nil,

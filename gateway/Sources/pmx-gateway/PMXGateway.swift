@@ -15,6 +15,8 @@ import ServiceLifecycle
 @main
 enum PMXGateway {
     static func main() async {
+        // Before any task exists: NIO's event loops become Swift's executor (LoopExecutor).
+        LoopExecutor.installAsGlobalExecutor()
         let options: GatewayOptions
         do {
             options = try GatewayOptions.parse(Array(CommandLine.arguments.dropFirst()))
