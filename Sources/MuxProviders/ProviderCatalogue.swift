@@ -26,9 +26,10 @@ public enum ProviderCatalogue {
     /// The codec that speaks `type`'s wire protocol; nil for the in-process mock.
     public static func codec(for type: ProviderType) -> (any WireCodec)? {
         switch type {
-        case .openai, .openaiCompatible, .openrouter, .groq, .together, .cerebras, .mistral, .deepseek, .xai,
+        case .openai, .openaiCompatible, .openrouter, .groq, .together, .cerebras, .deepseek, .xai,
              .fireworks, .huggingface:
             return OpenAICodec()
+        case .mistral: return MistralCodec()
         case .lmstudio: return LMStudioCodec()
         case .llamacpp: return LlamaCppCodec()
         case .azure: return AzureCodec()
