@@ -189,7 +189,13 @@ extension OllamaCodec {
         // Ollama has no tool_choice: "none" is honoured by not offering the tools; any other
         // choice cannot be enforced, so the tools are offered and the model decides.
         if let tools = openAI["tools"]?.arrayValue, !tools.isEmpty, openAI["tool_choice"]?.stringValue != "none" {
-            body["tools"] = .array(tools)
+            // Anthropic's cache_control marker on a tool means nothing to Ollama, whose Tool is
+            // {type, function} (ollama-python _types.Tool): dropped, as for every vendor without it.
+            body["tools"] = .array(tools.map { tool in
+                guard case .object(var o) = tool, o["cache_control"] != nil else { return tool }
+                o["cache_control"] = nil
+                return .object(o)
+            })
         }
 
         switch try SamplingFields.responseFormat(openAI, protocolName: "ollama", provider: provider) {

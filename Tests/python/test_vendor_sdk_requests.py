@@ -123,7 +123,6 @@ MODES = ["complete", "stream"]
 KNOWN = {(name, "cache_control", mode): "cache_control passed through to an OpenAI-shaped server"
          for name in ("openai", "azure", "groq", "lmstudio", "llamacpp", "mistral") for mode in MODES}
 KNOWN.update({("mistral", label, "stream"): "stream_options sent to Mistral" for label in LABELS})
-KNOWN.update({("ollama", "cache_control", mode): "cache_control left on Ollama tools" for mode in MODES})
 
 
 def chat_case(name, label, mode):

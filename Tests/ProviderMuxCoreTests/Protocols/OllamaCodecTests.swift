@@ -226,6 +226,16 @@ struct OllamaCodecTests {
         #expect(throws: PMXError.self) { try codec.chatCall(bad, model: "m", stream: false, provider: try provider()) }
     }
 
+    @Test("a tool's cache_control marker (Anthropic's) is not sent: Ollama's Tool is {type, function}")
+    func toolCacheControlDropped() throws {
+        let req = try request(#"""
+        {"messages":[{"role":"user","content":"x"}],
+         "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}},"cache_control":{"type":"ephemeral"}}]}
+        """#)
+        let b = try body(codec.chatCall(req, model: "m", stream: false, provider: try provider()))
+        #expect(b["tools"] == [["type": "function", "function": ["name": "f", "parameters": ["type": "object"]]]])
+    }
+
     @Test("model: the given one, else default_model, else PMX_ERR_INVALID_REQUEST")
     func model() throws {
         let req = try request(#"{"messages":[{"role":"user","content":"hi"}]}"#)
