@@ -70,7 +70,10 @@ def operation_scenarios(name):
                    ("moderations.create", {"model": name + "/omni-moderation-latest", "input": ["a", "kill"]}),
                    ("moderations.create", {"model": name + "/omni-moderation-latest", "input": [
                        {"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64," + PNG}}]}),
-                   ("audio.speech.create", {"model": name + "/tts-1", "input": "hello", "voice": "alloy", "response_format": "wav"})],
+                   ("audio.speech.create", {"model": name + "/tts-1", "input": "hello", "voice": "alloy", "response_format": "wav"}),
+                   ("audio.transcriptions.create", {"model": name + "/whisper-1", "file": {"data": PNG, "filename": "a.wav"},
+                                                    "response_format": "verbose_json", "language": "en", "temperature": 0.2,
+                                                    "timestamp_granularities": ["word", "segment"]})],
         "anthropic": [("tokens.count", {"model": model, "messages": [{"role": "system", "content": "be brief"},
                                                                      {"role": "user", "content": "hello there"}], "tools": TOOLS})],
         "gemini": [("tokens.count", {"model": model, "messages": [{"role": "user", "content": "hello there"}]}),

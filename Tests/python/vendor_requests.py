@@ -35,6 +35,8 @@ def _openai(record, path):
                               image_generate_params as ig, moderation_create_params as mc)
     from openai.types.audio import speech_create_params as sc
     from openai.types.chat import completion_create_params as chat
+    if re.search(r"/audio/transcriptions$", path):
+        return _transcription(record, path)
     body = _json(record)
     streaming = body.get("stream") is True
     table = [
@@ -50,6 +52,58 @@ def _openai(record, path):
             check_typed(body, tp, "%s body" % path)
             return tp.__name__
     return None
+
+
+def _multipart_fields(record, what):
+    """The form fields of a multipart/form-data body: {name: [values]}; a file part's value is
+    its filename."""
+    match = re.search(r'boundary="?([^";]+)"?', record["headers"].get("content-type", ""))
+    if not record["headers"].get("content-type", "").startswith("multipart/form-data") or not match:
+        raise Mismatch("%s: multipart/form-data with a boundary expected, got %r" % (what, record["headers"].get("content-type")))
+    fields = {}
+    for part in record["body"].split("--" + match.group(1))[1:]:
+        if part.startswith("--"):
+            break
+        head, _, value = part.lstrip("\r\n").partition("\r\n\r\n")
+        disposition = re.search(r'name="([^"]+)"(?:; filename="([^"]*)")?', head)
+        if not disposition:
+            raise Mismatch("%s: a part without a form-data name: %r" % (what, head))
+        name, filename = disposition.groups()
+        fields.setdefault(name, []).append(filename if filename is not None else value[:-2] if value.endswith("\r\n") else value)
+    return fields
+
+
+def _transcription(record, path):
+    """audio/transcriptions is multipart: each field name must be one of the SDK's
+    TranscriptionCreateParams (arrays as repeated `name[]`, as the SDK writes them), its text a
+    valid value of that field's type."""
+    from openai.types.audio import transcription_create_params as tc
+    from vendor_types import _check, _fields
+    tp = tc.TranscriptionCreateParamsNonStreaming
+    known = _fields(tp)
+    fields = _multipart_fields(record, path)
+    for required in ("file", "model"):
+        if required not in fields:
+            raise Mismatch("%s: required field %r missing" % (path, required))
+    if not fields["file"][0] or "." not in fields["file"][0]:
+        raise Mismatch("%s: the file part needs a filename with its extension: %r" % (path, fields["file"][0]))
+    for name, values in fields.items():
+        key = name[:-2] if name.endswith("[]") else name
+        if key not in known:
+            raise Mismatch("%s: unknown field %r for %s (known: %s)" % (path, name, tp.__name__, sorted(known)))
+        if key == "file":
+            continue
+        value = values if name.endswith("[]") else values[0]
+        hint = known[key][0]
+        error = _check(value, hint, key)
+        if error and isinstance(value, str):
+            try:
+                error = _check(float(value), hint, key)
+            except ValueError:
+                pass
+        if error:
+            raise Mismatch("%s: %s" % (path, error))
+    return tp.__name__
 
 
 # -- Anthropic ----------------------------------------------------------------------------------
