@@ -21,7 +21,10 @@ public enum OpenAIProtocol {
     /// Written straight from the caller's members (the three keys replaced in place, or added
     /// at the end in this order when absent): the same bytes as setting them on a copy of the
     /// body and writing that, without copying the body's member list first.
-    public static func chatBody(_ request: ChatRequest, model: String?, stream: Bool) -> [UInt8] {
+    ///
+    /// `streamOptions: false` (Mistral, whose API refuses the key and sends usage unasked):
+    /// no `stream_options` at all, the caller's dropped too.
+    public static func chatBody(_ request: ChatRequest, model: String?, stream: Bool, streamOptions allowOptions: Bool = true) -> [UInt8] {
         var out = JSONByteSink(capacity: 1024)
         var wrote = 0
         func member(_ key: String, _ value: JSONValue) {
@@ -47,14 +50,14 @@ public enum OpenAIProtocol {
                 member("stream", .bool(stream))
             case "stream_options":
                 sawOptions = true
-                if stream { member("stream_options", streamOptions(m.value)) }
+                if stream && allowOptions { member("stream_options", streamOptions(m.value)) }
             default:
                 member(m.key, m.value)
             }
         }
         if !sawModel, let model { member("model", .string(model)) }
         if !sawStream { member("stream", .bool(stream)) }
-        if stream && !sawOptions { member("stream_options", streamOptions(nil)) }
+        if stream && allowOptions && !sawOptions { member("stream_options", streamOptions(nil)) }
         out.append(wrote == 0 ? UInt8(ascii: "{") : UInt8(ascii: "}"))
         if wrote == 0 { out.append(UInt8(ascii: "}")) }
         return out.array()

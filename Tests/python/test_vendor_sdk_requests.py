@@ -121,11 +121,9 @@ MODES = ["complete", "stream"]
 # Differences found and not fixed yet (each an xfail that fails the day it passes): cache_control
 # goes verbatim to every OpenAI-shaped server (the body is the caller's, unparsed on the hot
 # path), though only OpenRouter documents it: openai's ChatCompletionContentPartTextParam and
-# function tools have no such key. Mistral's ChatCompletionStreamRequest has no stream_options
-# (Mistral sends usage in the last chunk unasked); the library asks for it as from OpenAI.
+# function tools have no such key.
 KNOWN = {(name, "cache_control", mode): "cache_control passed through to an OpenAI-shaped server"
          for name in ("openai", "azure", "groq", "lmstudio", "llamacpp", "mistral") for mode in MODES}
-KNOWN.update({("mistral", label, "stream"): "stream_options sent to Mistral" for label in LABELS})
 
 
 def chat_case(name, label, mode):

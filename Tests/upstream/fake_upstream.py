@@ -325,6 +325,12 @@ class OpenAIProtocol(Protocol):
     # --- endpoints ---
     def chat_completions(self, req: Request):
         body = self.require_json_object(req)
+        # A scope named mistral… answers as Mistral's chat does: its API validates the body
+        # strictly and has no `stream_options` (422 "Extra inputs are not permitted"), and a
+        # stream carries `usage` on its last chunk unasked.
+        mistral = req.scope.startswith("mistral")
+        if mistral and "stream_options" in body:
+            return JsonResponse(422, self.error_body(422, "stream_options: Extra inputs are not permitted"))
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise BadRequest("'messages' must be a non-empty array.")
@@ -428,6 +434,10 @@ class OpenAIProtocol(Protocol):
                         events.append(chunk({"content": toks[k]}, None, i))
             for i in range(len(replies)):
                 events.append(chunk({}, "stop", i))
+        if mistral:
+            last = json.loads(events[-1][len(b"data: "):])
+            last["usage"] = usage
+            events[-1] = sse(last)
         so = body.get("stream_options")
         if isinstance(so, dict) and so.get("include_usage") is True:
             events.append(sse({"id": cid, "object": "chat.completion.chunk", "created": created,

@@ -34,8 +34,16 @@ struct MistralCodecTests {
     @Test("without a seed the body is OpenAI's, byte for byte")
     func unchanged() throws {
         let request = try ChatRequest.parse(JSONParser.parse(#"{"temperature":0.2,"messages":[{"role":"user","content":"hi"}]}"#))
-        let call = try MistralCodec().chatCall(request, model: "m", stream: true, provider: try mistral())
-        #expect(call.body == OpenAIProtocol.chatBody(request, model: "m", stream: true))
+        let call = try MistralCodec().chatCall(request, model: "m", stream: false, provider: try mistral())
+        #expect(call.body == OpenAIProtocol.chatBody(request, model: "m", stream: false))
         #expect(call.url == "http://127.0.0.1:9/s/v1/chat/completions")
+    }
+
+    @Test("a stream asks for no stream_options (Mistral answers 422 to it and sends usage unasked), not even the caller's")
+    func noStreamOptions() throws {
+        let plain = try sent(#"{"messages":[{"role":"user","content":"hi"}]}"#, stream: true)
+        #expect(plain["stream_options"] == nil && plain["stream"] == true)
+        let given = try sent(#"{"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#, stream: true)
+        #expect(given["stream_options"] == nil && given["stream"] == true)
     }
 }
