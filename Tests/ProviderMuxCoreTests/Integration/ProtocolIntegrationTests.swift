@@ -20,7 +20,8 @@ final class ProtocolIntegrationTests {
         server = try FakeUpstreamServer.shared.get()
     }
 
-    func scope(_ p: ProtocolCase) -> String { "\(p.name)-\(id)" }
+    /// Led by the type: the fake upstream answers a scope named `mistral…` as Mistral does.
+    func scope(_ p: ProtocolCase) -> String { "\(p.type)-\(p.name)-\(id)" }
 
     func wire(_ p: ProtocolCase) -> ProtocolWire { ProtocolWire(server: server, scope: scope(p), p: p) }
 
