@@ -153,6 +153,37 @@ def test_translated_results_validate(up, type_, base):
         assert sent[0]["json"]["max_tokens"] == 50
 
 
+def test_anthropic_thinking_survives_a_tool_loop(up):
+    """Stateless Responses tool loop with thinking on the fake Anthropic: the reasoning items of
+    the first answer, resent, go back as the signed thinking block before the tool call (the fake
+    400s, as Anthropic does, on a missing block or a changed signature)."""
+    cfg = config(up, None, "anthropic", up.url + "/thinkloop")
+    with providermux.OpenAI(cfg) as client:
+        ask = dict(model="fake-small", tools=TOOLS, reasoning={"effort": "low"}, max_output_tokens=2000)
+        first = valid(client.responses.create(input="weather in Paris?", **ask))
+        assert [i.type for i in first.output] == ["reasoning", "function_call"]
+        thought = first.output[0]
+        assert thought.content[0].text == "thinking about: weather in Paris?"
+        assert thought.encrypted_content.startswith("pmx.thinking:EqFake")
+        call = first.output[1]
+        turn = [{"role": "user", "content": "weather in Paris?"}] + [i.model_dump(exclude_none=True) for i in first.output] \
+            + [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
+        second = valid(client.responses.create(input=turn, **ask))
+        assert second.status == "completed"
+        sent = up.requests("thinkloop")[-1]["json"]["messages"]
+        assert sent[1]["role"] == "assistant" and [b["type"] for b in sent[1]["content"]] == ["thinking", "tool_use"]
+        assert sent[1]["content"][0]["signature"] == thought.encrypted_content[len("pmx.thinking:"):]
+        # Without the reasoning item, or with its signature changed, the upstream refuses the turn.
+        with pytest.raises(providermux.ProviderMuxError) as info:
+            client.responses.create(input=[turn[0], turn[2], turn[3]], **ask)
+        assert "thinking" in str(info.value)
+        forged = [dict(t) for t in turn]
+        forged[1]["encrypted_content"] = "pmx.thinking:EqFakeforged"
+        with pytest.raises(providermux.ProviderMuxError) as info:
+            client.responses.create(input=forged, **ask)
+        assert "signature" in str(info.value)
+
+
 def test_router_call_and_stream(up):
     with providermux.Router(config(up, "rc")) as router:
         done = router.call("responses.create", model="fake-small", input="a b")

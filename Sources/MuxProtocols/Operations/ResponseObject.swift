@@ -17,9 +17,7 @@ public enum ResponseObject {
         let finish = choice?["finish_reason"]?.stringValue
         let status = status(finishReason: finish)
         var output: [JSONValue] = []
-        if let reasoning = message?["reasoning_content"]?.stringValue, !reasoning.isEmpty {
-            output.append(.object(reasoningItem(id: newID("rs_"), text: reasoning)))
-        }
+        output.append(contentsOf: ResponsesReasoning.outputItems(of: message))
         let calls = message?["tool_calls"]?.arrayValue ?? []
         let text = message?["content"].map(ChatRequest.text(of:)) ?? ""
         let refusal = message?["refusal"]?.stringValue

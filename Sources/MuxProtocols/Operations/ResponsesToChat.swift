@@ -58,8 +58,10 @@ public enum ResponsesToChat {
 
     /// Input items in order: messages, `function_call` (an assistant message's tool calls;
     /// consecutive calls share one message), `function_call_output` (a tool message).
-    /// `reasoning` items are dropped: chat has no place for them.
+    /// `reasoning` items go on the assistant turn that follows them (ResponsesReasoning), so
+    /// Anthropic gets its signed thinking blocks back and DeepSeek its `reasoning_content`.
     private static func appendItems(_ items: [JSONValue], to messages: inout [JSONValue], provider: ProviderConfig) throws {
+        var reasoning = ResponsesReasoning.Pending()
         for (i, item) in items.enumerated() {
             let type = item["type"]?.stringValue ?? (item["role"] != nil ? "message" : "")
             switch type {
@@ -68,6 +70,7 @@ public enum ResponsesToChat {
                 var m = JSONObject()
                 m["role"] = .string(role == "developer" ? "system" : role)
                 m["content"] = try content(item["content"], at: "input[\(i)].content", provider: provider)
+                if role == "assistant" { reasoning.attach(to: &m) } else { reasoning = ResponsesReasoning.Pending() }
                 messages.append(.object(m))
             case "function_call":
                 guard let callID = item["call_id"]?.stringValue, let name = item["name"]?.stringValue else {
@@ -79,9 +82,12 @@ public enum ResponsesToChat {
                    var calls = last["tool_calls"]?.arrayValue {
                     calls.append(call)
                     last["tool_calls"] = .array(calls)
+                    if !reasoning.isEmpty { reasoning.attach(to: &last) }
                     messages[messages.count - 1] = .object(last)
                 } else {
-                    messages.append(["role": "assistant", "content": .null, "tool_calls": [call]])
+                    var m = JSONObject([("role", "assistant"), ("content", .null), ("tool_calls", [call])])
+                    reasoning.attach(to: &m)
+                    messages.append(.object(m))
                 }
             case "function_call_output":
                 guard let callID = item["call_id"]?.stringValue else {
@@ -90,8 +96,9 @@ public enum ResponsesToChat {
                 let output: JSONValue = item["output"]?.stringValue.map { .string($0) }
                     ?? .string(text(of: item["output"]?.arrayValue ?? []))
                 messages.append(["role": "tool", "tool_call_id": .string(callID), "content": output])
+                reasoning = ResponsesReasoning.Pending()
             case "reasoning":
-                continue
+                try reasoning.add(item, at: "input[\(i)]")
             default:
                 throw refusal("input[\(i)].type \"\(type.prefix(60))\"", provider, "only messages and function calls translate to chat")
             }

@@ -34,7 +34,8 @@ Extended thinking and prompt caching, as Anthropic's reference gives them: ``thi
 changed ``temperature``/``top_k``) and answered with a ``thinking`` block first (``thinking``,
 ``signature``; in a stream ``thinking_delta`` per word, then one ``signature_delta``); a
 ``thinking`` block sent back in an assistant turn must carry the signature this fake gave its
-text (else 400, as Anthropic checks signatures). ``cache_control`` markers on tools, system
+text (else 400, as Anthropic checks signatures), and in a tool loop the last assistant turn
+must start with one (else 400). ``cache_control`` markers on tools, system
 blocks and message blocks are counted (more than 4 is a 400, as Anthropic's limit); with any
 marker the usage reports ``cache_creation_input_tokens`` 11 and ``cache_read_input_tokens`` 7.
 
@@ -72,6 +73,23 @@ def signature(thinking: str) -> str:
     """The signature this fake gives a thinking text (opaque to clients, checked when sent back)."""
     import base64
     return "EqFake" + base64.b64encode(thinking.encode()).decode()
+
+
+def check_thinking_first(messages: list) -> None:
+    """With thinking on, a tool loop's last assistant turn must start with its thinking block
+    (resent unmodified), as Anthropic requires; else 400 with Anthropic's message."""
+    if len(messages) < 2 or messages[-1].get("role") != "user":
+        return
+    last = messages[-1].get("content")
+    if not (isinstance(last, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in last)):
+        return
+    turn = messages[-2]
+    blocks = turn.get("content") if turn.get("role") == "assistant" else None
+    first = blocks[0].get("type") if isinstance(blocks, list) and blocks and isinstance(blocks[0], dict) else None
+    if first not in ("thinking", "redacted_thinking"):
+        raise fu.BadRequest(f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or `redacted_thinking`, "
+                            f"but found `{first}`. When `thinking` is enabled, a final `assistant` message must start "
+                            "with a thinking block.")
 
 
 def cache_markers(body: dict) -> int:
@@ -226,6 +244,8 @@ class AnthropicProtocol(fu.Protocol):
                 said = user_text(content)
                 if said is not None:
                     last_user = said
+        if thinking:
+            check_thinking_first(messages)
         tools = body.get("tools")
         if tools is not None and not (isinstance(tools, list) and all(
                 isinstance(t, dict) and isinstance(t.get("name"), str)

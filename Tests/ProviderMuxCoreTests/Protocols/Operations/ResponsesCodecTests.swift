@@ -205,6 +205,57 @@ struct ResponsesCodecTests {
         #expect(o2["output"]?.arrayValue?.first?["status"] == "incomplete")
     }
 
+    @Test("anthropic thinking becomes reasoning items: the text as reasoning_text, the signature in encrypted_content")
+    func thinkingToReasoningItems() throws {
+        let p = try provider("anthropic", base: "http://127.0.0.1:9")
+        let r = try request(#"{"input":"weather?","tools":[{"type":"function","name":"f"}],"max_output_tokens":2000,"reasoning":{"effort":"low"}}"#)
+        let answer = #"{"id":"msg_1","type":"message","role":"assistant","model":"claude","stop_reason":"tool_use","content":[{"type":"thinking","thinking":"let me look","signature":"SIG1"},{"type":"redacted_thinking","data":"RED1"},{"type":"tool_use","id":"toolu_1","name":"f","input":{}}],"usage":{"input_tokens":3,"output_tokens":9}}"#
+        let o = try codec(p).decode(Array(answer.utf8), head: head, request: r, model: "claude", provider: p)
+        let out = try #require(o["output"]?.arrayValue)
+        #expect(out.map { $0["type"]?.stringValue ?? "" } == ["reasoning", "reasoning", "function_call"])
+        #expect(out[0]["content"] == [["type": "reasoning_text", "text": "let me look"]])
+        #expect(out[0]["encrypted_content"] == "pmx.thinking:SIG1")
+        #expect(out[1]["content"] == [] && out[1]["encrypted_content"] == "pmx.redacted_thinking:RED1")
+        // A reasoning_content without blocks (DeepSeek) has nothing opaque to carry.
+        let plain = try ResponsesReasoning.outputItems(of: JSONParser.parse(#"{"reasoning_content":"hmm"}"#))
+        #expect(plain.count == 1 && plain[0]["encrypted_content"] == nil)
+    }
+
+    @Test("resent reasoning items go back on the assistant turn: Anthropic gets its signed blocks first, chat its reasoning_content")
+    func reasoningItemsResent() throws {
+        let input = #"""
+        {"model":"m","max_output_tokens":2000,"reasoning":{"effort":"low"},"tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],
+         "input":[{"role":"user","content":"weather?"},
+                  {"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"let me look"}],"encrypted_content":"pmx.thinking:SIG1"},
+                  {"type":"reasoning","id":"rs_2","summary":[],"encrypted_content":"pmx.redacted_thinking:RED1"},
+                  {"type":"function_call","call_id":"toolu_1","name":"f","arguments":"{}"},
+                  {"type":"function_call_output","call_id":"toolu_1","output":"sunny"},
+                  {"type":"reasoning","id":"rs_3","summary":[{"type":"summary_text","text":"stale"}],"encrypted_content":"gAAAA-openai-opaque"},
+                  {"role":"user","content":"thanks"}]}
+        """#
+        let a = try provider("anthropic", base: "http://127.0.0.1:9")
+        let b = try body(codec(a).call(request(input), model: "claude", stream: false, provider: a))
+        let m = try #require(b["messages"]?.arrayValue)
+        #expect(m.count == 3)  // the tool result and "thanks" are one user turn
+        #expect(m[1]["role"] == "assistant")
+        #expect(m[1]["content"]?.arrayValue?.map { $0["type"]?.stringValue ?? "" } == ["thinking", "redacted_thinking", "tool_use"])
+        #expect(m[1]["content"]?.arrayValue?[0] == ["type": "thinking", "thinking": "let me look", "signature": "SIG1"])
+        #expect(m[1]["content"]?.arrayValue?[1] == ["type": "redacted_thinking", "data": "RED1"])
+        // OpenAI's own encrypted content, and reasoning before a user turn, are not sent on.
+        #expect(!String(decoding: try codec(a).call(request(input), model: "claude", stream: false, provider: a).body ?? [], as: UTF8.self).contains("stale"))
+
+        let d = try provider("openai-compatible")
+        let c = try body(codec(d).call(request(input), model: "deepseek-reasoner", stream: false, provider: d))
+        let cm = try #require(c["messages"]?.arrayValue)
+        #expect(cm[1]["role"] == "assistant" && cm[1]["reasoning_content"] == "let me look" && cm[1]["tool_calls"]?.arrayValue?.count == 1)
+        #expect(cm[2]["role"] == "tool" && cm[2]["reasoning_content"] == nil && cm[3]["reasoning_content"] == nil)
+
+        let bad = #"{"input":[{"type":"reasoning","summary":[],"encrypted_content":5},{"type":"function_call","call_id":"c","name":"f"}]}"#
+        do { _ = try codec(d).call(request(bad), model: "m", stream: false, provider: d); Issue.record("accepted") } catch let e as PMXError {
+            #expect(e.status == .invalidRequest && e.message.contains("input[0].encrypted_content"))
+        }
+    }
+
     // MARK: streams
 
     @Test("a chat stream becomes the Responses event sequence, sequence numbers rising, the Response last")
