@@ -177,6 +177,13 @@ def test_anthropic_thinking_survives_a_tool_loop(up):
         with pytest.raises(providermux.ProviderMuxError) as info:
             client.responses.create(input=[turn[0], turn[2], turn[3]], **ask)
         assert "thinking" in str(info.value)
+        # Streamed, the finished Response carries the same items to resend.
+        streamed = list(client.responses.create(input="weather in Paris?", stream=True, **ask))
+        done = valid(streamed[-1].response)
+        again = [turn[0]] + [i.model_dump(exclude_none=True) for i in done.output] + [
+            {"type": "function_call_output", "call_id": done.output[-1].call_id, "output": "sunny"}]
+        assert done.output[0].encrypted_content == thought.encrypted_content
+        assert valid(client.responses.create(input=again, **ask)).status == "completed"
         forged = [dict(t) for t in turn]
         forged[1]["encrypted_content"] = "pmx.thinking:EqFakeforged"
         with pytest.raises(providermux.ProviderMuxError) as info:

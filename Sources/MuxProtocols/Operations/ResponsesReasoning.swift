@@ -28,19 +28,20 @@ public enum ResponsesReasoning {
 
     /// One thinking block as a `reasoning` item; a block of another shape is left out.
     static func item(block: JSONValue) -> JSONObject? {
+        guard let opaque = encryptedContent(of: block) else { return nil }
+        let text = block["type"]?.stringValue == "thinking" ? block["thinking"]?.stringValue ?? "" : ""
+        var item = ResponseObject.reasoningItem(id: ResponseObject.newID("rs_"), text: text)
+        item["encrypted_content"] = .string(opaque)
+        return item
+    }
+
+    /// A thinking block's `encrypted_content` (its signature, or a redacted block's data);
+    /// nil for a block of another shape.
+    static func encryptedContent(of block: JSONValue) -> String? {
         switch block["type"]?.stringValue {
-        case "thinking":
-            guard let signature = block["signature"]?.stringValue else { return nil }
-            var item = ResponseObject.reasoningItem(id: ResponseObject.newID("rs_"), text: block["thinking"]?.stringValue ?? "")
-            item["encrypted_content"] = .string(signaturePrefix + signature)
-            return item
-        case "redacted_thinking":
-            guard let data = block["data"]?.stringValue else { return nil }
-            var item = ResponseObject.reasoningItem(id: ResponseObject.newID("rs_"), text: "")
-            item["encrypted_content"] = .string(redactedPrefix + data)
-            return item
-        default:
-            return nil
+        case "thinking": block["signature"]?.stringValue.map { signaturePrefix + $0 }
+        case "redacted_thinking": block["data"]?.stringValue.map { redactedPrefix + $0 }
+        default: nil
         }
     }
 

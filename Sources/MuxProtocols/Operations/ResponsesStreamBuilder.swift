@@ -30,6 +30,8 @@ package final class ResponsesStreamBuilder {
         var kind: Kind
         var id: String
         var text: [UInt8] = []
+        /// A reasoning item's `encrypted_content`, from its thinking block (ResponsesReasoning).
+        var encryptedContent: String?
         var string: String { String(decoding: text, as: UTF8.self) }
     }
 
@@ -65,8 +67,10 @@ package final class ResponsesStreamBuilder {
             emit(e)
         case .error, .operation, .operationResult:
             emit(e)
-        case .thinkingBlock, .choice:
-            break  // the text came as reasoning deltas; one choice only
+        case .thinkingBlock(let block):
+            thinkingBlock(block, emit)
+        case .choice:
+            break  // one choice only
         }
     }
 
@@ -152,6 +156,15 @@ package final class ResponsesStreamBuilder {
         }
     }
 
+    /// A thinking block ends (its text came as reasoning deltas): its signature goes on the
+    /// reasoning item, which is done, so each block is one item to resend (as not streamed).
+    private func thinkingBlock(_ block: JSONValue, _ emit: (ProviderEvent) -> Void) {
+        guard let opaque = ResponsesReasoning.encryptedContent(of: block) else { return }
+        if case .reasoning? = open?.kind, block["type"]?.stringValue == "thinking" {} else { openItem(.reasoning, emit) }
+        open?.encryptedContent = opaque
+        closeItem(emit)
+    }
+
     /// The open item's `….done` events, then `response.output_item.done`; it joins `output`.
     private func closeItem(_ emit: (ProviderEvent) -> Void) {
         guard let item = open else { return }
@@ -180,7 +193,9 @@ package final class ResponsesStreamBuilder {
         let status = !done ? "in_progress" : ResponseObject.status(finishReason: finishReason).item
         switch item.kind {
         case .reasoning:
-            return ResponseObject.reasoningItem(id: item.id, text: done ? item.string : "")
+            var o = ResponseObject.reasoningItem(id: item.id, text: done ? item.string : "")
+            if done, let opaque = item.encryptedContent { o["encrypted_content"] = .string(opaque) }
+            return o
         case .message:
             var o = ResponseObject.messageItem(id: item.id, text: item.string, status: status)
             if !done { o["content"] = [] }

@@ -258,6 +258,28 @@ struct ResponsesCodecTests {
 
     // MARK: streams
 
+    @Test("streamed thinking blocks: each ends its reasoning item, its signature (or redacted data) in encrypted_content")
+    func streamedThinkingBlocks() throws {
+        let b = ResponsesStreamBuilder(request: try request(#"{"input":"x"}"#).body, model: "m")
+        var out: [ProviderEvent] = []
+        let chat: [ProviderEvent] = [
+            .reasoning("a "), .reasoning("b"), .thinkingBlock(["type": "thinking", "thinking": "a b", "signature": "S1"]),
+            .thinkingBlock(["type": "redacted_thinking", "data": "D1"]),
+            .reasoning("c"), .thinkingBlock(["type": "thinking", "thinking": "c", "signature": "S2"]),
+            .delta(content: nil, toolCalls: [["index": 0, "id": "toolu_1", "function": ["name": "f", "arguments": "{}"]]]),
+            .finish(reason: "tool_calls"), .end,
+        ]
+        for e in chat { b.apply(e) { out.append($0) } }
+        let items = try #require(result(out)?["output"]?.arrayValue)
+        #expect(items.map { $0["type"]?.stringValue ?? "" } == ["reasoning", "reasoning", "reasoning", "function_call"])
+        #expect(items[0]["content"] == [["type": "reasoning_text", "text": "a b"]] && items[0]["encrypted_content"] == "pmx.thinking:S1")
+        #expect(items[1]["content"] == [] && items[1]["encrypted_content"] == "pmx.redacted_thinking:D1")
+        #expect(items[2]["content"] == [["type": "reasoning_text", "text": "c"]] && items[2]["encrypted_content"] == "pmx.thinking:S2")
+        // The item done events carry it too (what a streaming caller keeps to resend).
+        let done = out.compactMap { if case .operation(let o) = $0, o["type"] == "response.output_item.done" { o["item"] } else { nil } }
+        #expect(done.first?["encrypted_content"] == "pmx.thinking:S1")
+    }
+
     @Test("a chat stream becomes the Responses event sequence, sequence numbers rising, the Response last")
     func translatedStream() throws {
         let b = ResponsesStreamBuilder(request: try request(#"{"input":"x"}"#).body, model: "m")
