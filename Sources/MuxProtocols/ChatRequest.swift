@@ -10,6 +10,9 @@ public struct ChatRequest: Sendable {
     public var model: String?
     /// The request's `route` object, parsed once here (Config/RouteOptions.swift).
     public var route: RouteOptions
+    /// Whether a message, content part or tool carries Anthropic's `cache_control` (set by
+    /// `parse`; `forOpenAIServer` reads it so a request without markers is never walked again).
+    public var hasCacheMarkers = false
     /// The body's `stream` flag as the caller wrote it. Not what the router does: the call
     /// chosen (complete / stream) decides that, and each codec writes its own `stream` key.
     public var stream: Bool { body["stream"]?.boolValue ?? false }
@@ -68,14 +71,15 @@ public struct ChatRequest: Sendable {
         if let stop = r.raw("stop"), stop.stringValue == nil, stop.arrayValue == nil {
             throw r.fail("stop", "expected a string or an array of strings, got \(stop.typeName)")
         }
-        _ = try r.array("tools")
+        let tools = try r.array("tools")
         _ = try r.bool("stream")
         var route = RouteOptions()
         if var rr = try r.object("route") { route = try RouteOptions.parse(&rr) }
 
         var body = r.object
         body["route"] = nil
-        return ChatRequest(body: body, model: model, route: route)
+        return ChatRequest(body: body, model: model, route: route,
+                           hasCacheMarkers: CacheMarkers.present(messages: messages, tools: tools))
     }
 
     /// The caller asked for more than one choice (`n` > 1).

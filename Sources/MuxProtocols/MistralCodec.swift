@@ -14,7 +14,7 @@ public struct MistralCodec: OpenAIPreset {
     public init() {}
 
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
-        var request = request
+        var request = request.forOpenAIServer(provider)
         if let seed = request.body["seed"] {
             request.body["seed"] = nil
             if request.body["random_seed"] == nil { request.body["random_seed"] = seed }

@@ -31,7 +31,7 @@ extension OpenAIPreset {
     public func chatCall(_ request: ChatRequest, model: String?, stream: Bool, provider: ProviderConfig) throws -> ProviderHTTPCall {
         ProviderHTTPCall(method: "POST", url: try url(provider, "/chat/completions", model: model),
                          headers: headers(provider, streaming: stream),
-                         body: OpenAIProtocol.chatBody(request, model: model, stream: stream))
+                         body: OpenAIProtocol.chatBody(request.forOpenAIServer(provider), model: model, stream: stream))
     }
 
     public func decodeChat(_ body: [UInt8], model: String?, provider: ProviderConfig) throws -> JSONObject {

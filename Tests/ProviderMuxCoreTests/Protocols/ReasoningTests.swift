@@ -97,6 +97,28 @@ struct OpenAIReasoningTests {
         #expect(b["reasoning_effort"] == "high")
         #expect(b["messages"]?[0]?["content"]?[0]?["cache_control"] == ["type": "ephemeral"])
     }
+
+    @Test("cache_control is taken off messages, parts and tools for OpenAI-shaped vendors without it; kept for OpenRouter and openai-compatible")
+    func cacheMarkersDropped() throws {
+        let json = #"{"model":"m","messages":[{"role":"system","content":[{"type":"text","text":"rules","cache_control":{"type":"ephemeral"}}]},{"role":"user","content":"hi","cache_control":{"type":"ephemeral"}}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"},"cache_control":{"type":"ephemeral"}},"cache_control":{"type":"ephemeral"}}]}"#
+        for type in ["openai", "groq", "lmstudio", "llamacpp", "deepseek"] {
+            let b = try body(OpenAICodec(), try protocolProvider(type, "http://127.0.0.1:1/v1"), json)
+            #expect(!JSONWriter.string(b).contains("cache_control"), "\(type)")
+            #expect(b["messages"]?[0]?["content"]?[0] == ["type": "text", "text": "rules"], "\(type)")
+            #expect(b["tools"]?[0]?["function"]?["name"] == "f", "\(type)")
+        }
+        let mistral = try body(MistralCodec(), try protocolProvider("mistral", "http://127.0.0.1:1/v1"), json)
+        #expect(!JSONWriter.string(mistral).contains("cache_control"))
+        for type in ["openrouter", "openai-compatible"] {
+            let b = try body(OpenAICodec(), try protocolProvider(type, "http://127.0.0.1:1/v1"), json)
+            #expect(b["messages"]?[1]?["cache_control"] == ["type": "ephemeral"], "\(type)")
+            #expect(b["tools"]?[0]?["cache_control"] == ["type": "ephemeral"], "\(type)")
+        }
+        // Without markers the request is written as it came (not walked, not rebuilt).
+        let plain = try parseChat(#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#)
+        #expect(!plain.hasCacheMarkers)
+        #expect(try parseChat(json).hasCacheMarkers)
+    }
 }
 
 // MARK: - Anthropic
