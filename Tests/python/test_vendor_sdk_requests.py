@@ -118,12 +118,10 @@ LABELS = [label for label, _ in chat_scenarios("x")]
 
 MODES = ["complete", "stream"]
 
-# Differences found and not fixed yet (each an xfail that fails the day it passes): cache_control
-# goes verbatim to every OpenAI-shaped server (the body is the caller's, unparsed on the hot
-# path), though only OpenRouter documents it: openai's ChatCompletionContentPartTextParam and
-# function tools have no such key.
-KNOWN = {(name, "cache_control", mode): "cache_control passed through to an OpenAI-shaped server"
-         for name in ("openai", "azure", "groq", "lmstudio", "llamacpp", "mistral") for mode in MODES}
+# Differences found and not fixed yet (each an xfail that fails the day it passes): none now.
+# (cache_control reached every OpenAI-shaped server, and stream_options Mistral, until both were
+# fixed; these cases are what caught them.)
+KNOWN = {}
 
 
 def chat_case(name, label, mode):
