@@ -11,16 +11,9 @@ import pytest
 cohere = pytest.importorskip("cohere")
 
 from vendor_types import check_adapter, check_model  # noqa: E402
-from vendor_wire import Recording  # noqa: E402
+from vendor_wire import WEATHER_TOOLS as TOOLS, wire  # noqa: E402,F401  (wire: the fixture)
 
 SCOPE = "co"
-TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
-                                           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
-
-
-@pytest.fixture
-def wire():
-    return Recording()
 
 
 @pytest.fixture

@@ -14,17 +14,12 @@ from google.genai import errors as gerrors  # noqa: E402
 from google.genai import types as g  # noqa: E402
 
 from vendor_types import check_list, check_model  # noqa: E402
-from vendor_wire import Recording  # noqa: E402
+from vendor_wire import wire  # noqa: E402,F401  (wire: the fixture)
 
 SCOPE = "ge"
 WEATHER = g.Tool(function_declarations=[g.FunctionDeclaration(
     name="get_weather", description="Weather of a city",
     parameters_json_schema={"type": "object", "properties": {"city": {"type": "string"}}})])
-
-
-@pytest.fixture
-def wire():
-    return Recording()
 
 
 @pytest.fixture

@@ -13,16 +13,9 @@ mistral_client = pytest.importorskip("mistralai.client")
 from mistralai.client import Mistral, errors, models as m  # noqa: E402
 
 from vendor_types import check_model  # noqa: E402
-from vendor_wire import Recording  # noqa: E402
+from vendor_wire import WEATHER_TOOLS as TOOLS, wire  # noqa: E402,F401  (wire: the fixture)
 
 SCOPE = "mi"
-TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
-                                           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
-
-
-@pytest.fixture
-def wire():
-    return Recording()
 
 
 @pytest.fixture

@@ -12,16 +12,9 @@ ollama = pytest.importorskip("ollama")
 from ollama import _types as o  # noqa: E402
 
 from vendor_types import check_model  # noqa: E402
-from vendor_wire import Recording  # noqa: E402
+from vendor_wire import WEATHER_TOOLS as TOOLS, wire  # noqa: E402,F401  (wire: the fixture)
 
 SCOPE = "ol"
-TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
-                                           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
-
-
-@pytest.fixture
-def wire():
-    return Recording()
 
 
 @pytest.fixture

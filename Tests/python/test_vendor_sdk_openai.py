@@ -19,15 +19,10 @@ from openai import types as ot  # noqa: E402
 import providermux  # noqa: E402
 from pmx_testlib import FAST_RETRY  # noqa: E402
 from vendor_types import check_model  # noqa: E402
-from vendor_wire import Recording  # noqa: E402
+from vendor_wire import wire  # noqa: E402,F401  (wire: the fixture)
 
 SCOPE = "oa"
 AUDIO = b"RIFF\x00\x00\x00\x00WAVEfmt "
-
-
-@pytest.fixture
-def wire():
-    return Recording()
 
 
 @pytest.fixture

@@ -8,6 +8,12 @@ strictly (vendor_types.py). Every SDK here is built on httpx and takes a client 
 import json
 
 import httpx
+import pytest
+
+# The one OpenAI-shaped function tool the SDK tests ask with (Cohere, Mistral and Ollama take
+# this shape too).
+WEATHER_TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
+                                                   "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
 
 
 class Recording(httpx.BaseTransport):
@@ -56,3 +62,9 @@ class Recording(httpx.BaseTransport):
 
     def ndjson(self):
         return [json.loads(line) for line in bytes(self.last()[3]).decode().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def wire():
+    """A fresh Recording for one test; the SDK client fixtures hand it to their httpx client."""
+    return Recording()
