@@ -65,10 +65,7 @@ public enum OpenAIProtocol {
 
     /// Decodes a non-streamed `chat.completion`.
     public static func decodeChat(_ bytes: [UInt8], provider: String) throws -> JSONObject {
-        let json = try CodecSupport.parseBody(bytes, provider: provider, what: "response body")
-        if let err = ProviderErrorBody.inBand(json) {
-            throw PMXError(.upstreamServer, "error in response body: \(ProviderErrorBody.message(err))", httpStatus: 200, provider: provider)
-        }
+        let json = try CodecSupport.parseOpenAIAnswer(bytes, provider: provider, what: "response body")
         guard case .object(var o) = consume json, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
             throw PMXError(.upstreamProtocol, "response has no choices", provider: provider)
         }

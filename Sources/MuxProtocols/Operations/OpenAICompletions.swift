@@ -62,10 +62,7 @@ public struct OpenAICompletions: OperationCodec {
     /// A `text_completion` answer as the caller gets it: in-band errors raised, `choices`
     /// required, each choice's `index` a valid position, usage numbers bounded.
     package static func decodeCompletion(_ bytes: [UInt8], provider: String) throws -> JSONObject {
-        let json = try CodecSupport.parseBody(bytes, provider: provider, what: "completions response")
-        if let err = ProviderErrorBody.inBand(json) {
-            throw PMXError(.upstreamServer, "error in response body: \(ProviderErrorBody.message(err))", httpStatus: 200, provider: provider)
-        }
+        let json = try CodecSupport.parseOpenAIAnswer(bytes, provider: provider, what: "completions response")
         guard var o = json.objectValue, let choices = o["choices"]?.arrayValue, !choices.isEmpty else {
             throw PMXError(.upstreamProtocol, "completions response has no choices", provider: provider)
         }

@@ -16,6 +16,16 @@ public enum CodecSupport {
         }
     }
 
+    /// An OpenAI-shaped answer's body: parsed as `parseBody` does, and an error the server put
+    /// in a 200 body (`{"error": …}`) raised as the upstream's failure.
+    public static func parseOpenAIAnswer(_ bytes: [UInt8], provider: String, what: String) throws -> JSONValue {
+        let json = try parseBody(bytes, provider: provider, what: what)
+        if let err = ProviderErrorBody.inBand(json) {
+            throw PMXError(.upstreamServer, "error in response body: \(ProviderErrorBody.message(err))", httpStatus: 200, provider: provider)
+        }
+        return json
+    }
+
     /// One stream event or line: a malformed one breaks the protocol, said with `prefix`
     /// ("cohere: malformed stream event: ...").
     public static func parseEvent(_ bytes: UnsafeRawBufferPointer, provider: String, prefix: @autoclosure () -> String) throws -> JSONValue {
